@@ -1,0 +1,158 @@
+/* The result record: one per probed endpoint, and the field table that every
+ * report writer walks.  The order of CS_FIELDS is the CSV header and the JSON
+ * key order (DESIGN.md, "The result record"). */
+#ifndef CS_RESULT_H
+#define CS_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CS_STATUS_MAP(X)                                                                           \
+    X(OK)                                                                                          \
+    X(WARNING)                                                                                     \
+    X(CRITICAL)                                                                                    \
+    X(EXPIRED)                                                                                     \
+    X(ERROR)
+
+enum cs_status {
+#define X(name) CS_##name,
+    CS_STATUS_MAP(X)
+#undef X
+        CS_STATUS_COUNT
+};
+
+#define CS_INT_NONE INT64_MIN  /* null integer / timestamp */
+
+struct cs_strlist {
+    char **v;   /* owned strings */
+    size_t n;
+};
+
+struct cs_result {
+    char *host;               /* the target as named */
+    int64_t port;             /* CS_INT_NONE when a bad line had none */
+    char *address;            /* "" if never resolved */
+    char *sni;                /* "" for none */
+    enum cs_status status;
+    char *reason;
+    int64_t days_remaining;   /* CS_INT_NONE without a certificate */
+    int64_t not_before;       /* unix seconds, CS_INT_NONE when absent */
+    int64_t not_after;
+    char *subject;            /* NULL when absent */
+    char *issuer;
+    struct cs_strlist sans;
+    struct cs_strlist ocsp_uris;
+    struct cs_strlist crl_uris;
+    char *serial;
+    char *sha256;
+    char *key;
+    char *signature;
+    char *tls_version;
+    int64_t chain_not_after;
+    char *verify;
+    int hostname_match;       /* 1, 0, or -1 for null */
+    int64_t elapsed_ms;
+    char *error;              /* "" unless ERROR */
+};
+
+enum cs_field_kind { CS_FK_STR, CS_FK_INT, CS_FK_TIME, CS_FK_LIST, CS_FK_BOOL, CS_FK_STATUS };
+
+/* X(id, name, kind, member) */
+#define CS_FIELDS(X)                                                                               \
+    X(HOST, "host", CS_FK_STR, host)                                                               \
+    X(PORT, "port", CS_FK_INT, port)                                                               \
+    X(ADDRESS, "address", CS_FK_STR, address)                                                      \
+    X(SNI, "sni", CS_FK_STR, sni)                                                                  \
+    X(STATUS, "status", CS_FK_STATUS, status)                                                      \
+    X(REASON, "reason", CS_FK_STR, reason)                                                         \
+    X(DAYS_REMAINING, "days_remaining", CS_FK_INT, days_remaining)                                 \
+    X(NOT_BEFORE, "not_before", CS_FK_TIME, not_before)                                            \
+    X(NOT_AFTER, "not_after", CS_FK_TIME, not_after)                                               \
+    X(SUBJECT, "subject", CS_FK_STR, subject)                                                      \
+    X(ISSUER, "issuer", CS_FK_STR, issuer)                                                         \
+    X(SANS, "sans", CS_FK_LIST, sans)                                                              \
+    X(OCSP_URIS, "ocsp_uris", CS_FK_LIST, ocsp_uris)                                               \
+    X(CRL_URIS, "crl_uris", CS_FK_LIST, crl_uris)                                                  \
+    X(SERIAL, "serial", CS_FK_STR, serial)                                                         \
+    X(SHA256, "sha256", CS_FK_STR, sha256)                                                         \
+    X(KEY, "key", CS_FK_STR, key)                                                                  \
+    X(SIGNATURE, "signature", CS_FK_STR, signature)                                                \
+    X(TLS_VERSION, "tls_version", CS_FK_STR, tls_version)                                          \
+    X(CHAIN_NOT_AFTER, "chain_not_after", CS_FK_TIME, chain_not_after)                             \
+    X(VERIFY, "verify", CS_FK_STR, verify)                                                         \
+    X(HOSTNAME_MATCH, "hostname_match", CS_FK_BOOL, hostname_match)                                \
+    X(ELAPSED_MS, "elapsed_ms", CS_FK_INT, elapsed_ms)                                             \
+    X(ERROR, "error", CS_FK_STR, error)
+
+enum cs_field {
+#define X(id, name, kind, member) CS_F_##id,
+    CS_FIELDS(X)
+#undef X
+        CS_FIELD_COUNT
+};
+
+/* One field's value, as a writer sees it.  null is true for an absent value
+ * (a NULL string, CS_INT_NONE, hostname_match -1); s is then NULL. */
+struct cs_value {
+    enum cs_field_kind kind;
+    bool null;
+    const char *s;                /* STR, STATUS, and TIME (formatted) */
+    int64_t i;                    /* INT, TIME (raw seconds), BOOL (0/1) */
+    const struct cs_strlist *list; /* LIST */
+    char buf[24];                 /* storage for a formatted TIME */
+};
+
+extern const char *const cs_field_names[CS_FIELD_COUNT];
+
+/* Fills v with field f of r. */
+void cs_result_get(const struct cs_result *r, enum cs_field f, struct cs_value *v);
+
+const char *cs_status_name(enum cs_status s);
+/* Parses "OK", "warning", ...; returns -1 if unknown. */
+int cs_status_parse(const char *s);
+/* Sort key: lower is more urgent (EXPIRED, CRITICAL, WARNING, ERROR, OK). */
+int cs_status_urgency(enum cs_status s);
+
+/* ISO 8601 UTC "YYYY-MM-DDTHH:MM:SSZ" into buf (at least 21 bytes; years past
+ * 9999 or before 0 are clamped to the format's range). */
+void cs_format_time(int64_t t, char buf[24]);
+/* Parses that format (also "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM:SS" with an
+ * optional Z); returns 0 and sets *t, or -1. */
+int cs_parse_time(const char *s, int64_t *t);
+
+/* Owned-string helpers; they abort on out-of-memory (the only sane reaction
+ * in a scanner whose records must not silently lose fields). */
+char *cs_strdup(const char *s);
+char *cs_strndup(const char *s, size_t n);
+char *cs_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *cs_xmalloc(size_t n);
+void *cs_xcalloc(size_t n, size_t m);
+void *cs_xrealloc(void *p, size_t n);
+void cs_strlist_add(struct cs_strlist *l, const char *s);
+void cs_strlist_free(struct cs_strlist *l);
+
+/* A fresh record for host:port with every string "" or NULL as appropriate. */
+void cs_result_init(struct cs_result *r);
+/* Deep copy and free. */
+void cs_result_copy(struct cs_result *dst, const struct cs_result *src);
+void cs_result_free(struct cs_result *r);
+
+/* Scan-wide information that the documents carry. */
+struct cs_scan_info {
+    const char *tool;           /* "certsweep" */
+    const char *version;
+    int64_t started_at;
+    int64_t now;                /* classification time */
+    int64_t warn_secs;          /* -1: lifetime-aware default */
+    int64_t crit_secs;
+    uint64_t targets;           /* filled in at close time */
+};
+
+struct cs_summary {
+    uint64_t count[CS_STATUS_COUNT];
+    int64_t finished_at;
+    uint64_t targets;
+};
+
+#endif

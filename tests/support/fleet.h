@@ -1,0 +1,67 @@
+/* The test fleet server: one process (its own thread and libuv loop), many
+ * ports on 127.0.0.1, each a scripted endpoint: good certificates of every
+ * status, broken chains, and misbehaving peers.  Tests and the demo fleet
+ * start it; certsweep scans it. */
+#ifndef CS_TEST_FLEET_H
+#define CS_TEST_FLEET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pki.h"
+
+enum fleet_behaviour {
+    FLEET_TLS,        /* serve the scenario's chain */
+    FLEET_CLOSED,     /* nothing listens on the port (connection refused) */
+    FLEET_SILENT,     /* accept and never send a byte */
+    FLEET_RESET,      /* accept, then reset the connection on the first bytes */
+    FLEET_HTTP,       /* answer a plain-HTTP 400 response, then close */
+};
+
+struct fleet_scenario {
+    const char *name;          /* "ok", "warning", ... (see fleet.c's table) */
+    enum fleet_behaviour behaviour;
+    uint16_t port;             /* on 127.0.0.1 */
+    const char *host;          /* the name to scan it as: "<name>.fleet.test" */
+    struct pki_cert leaf;      /* x509 NULL for non-TLS behaviours */
+    X509 *chain[4];            /* what follows the leaf on the wire */
+    size_t chain_len;
+    int tls_max;               /* 0, or TLS1_2_VERSION for the TLS 1.2-only server */
+    const char *expect_status; /* "OK", "WARNING", ... as certsweep must classify it
+                                  with the fleet's CA file and default thresholds */
+};
+
+struct fleet_options {
+    int64_t now;               /* base of every validity period (0: time(NULL)) */
+    size_t bulk;               /* extra ports 0..bulk-1 for volume tests */
+    const char *dir;           /* where to write ca.pem (NULL: a fresh temp dir) */
+};
+
+struct fleet;
+
+/* Builds the PKI, binds every port and starts serving on a thread of its own.
+   NULL on failure (a line on stderr says why). */
+struct fleet *fleet_start(const struct fleet_options *o);
+/* Stops the thread, closes every port, frees everything, and removes the temp
+   dir if the fleet made it. */
+void fleet_stop(struct fleet *f);
+
+size_t fleet_count(const struct fleet *f);
+const struct fleet_scenario *fleet_at(const struct fleet *f, size_t i);
+const struct fleet_scenario *fleet_get(const struct fleet *f, const char *name);
+/* PEM file holding the trusted root (not the "unknown CA" root). */
+const char *fleet_ca_file(const struct fleet *f);
+const char *fleet_dir(const struct fleet *f);
+const struct pki_cert *fleet_root(const struct fleet *f);
+const struct pki_cert *fleet_intermediate(const struct fleet *f);
+
+/* Bulk ports: port i serves the "ok", "warning", "critical" or "expired"
+   leaf (i % 4), all with an IP SAN for 127.0.0.1, so they can be scanned as
+   127.0.0.1:PORT without SNI. */
+uint16_t fleet_bulk_port(const struct fleet *f, size_t i);
+const struct fleet_scenario *fleet_bulk_scenario(const struct fleet *f, size_t i);
+
+/* Connections accepted so far on all ports (for "probed once" checks). */
+uint64_t fleet_accepted(const struct fleet *f, const char *name);
+
+#endif
