@@ -143,10 +143,25 @@ void cs_format_time(int64_t t, char buf[24])
              (int)(secs / 60 % 60), (int)(secs % 60));
 }
 
+/* True if s[i] is an ASCII digit for every i in [from, to); sscanf's %d alone
+ * would also take blanks and signs ("2026-01- 1", "T-1:00:00"). */
+static bool all_digits(const char *s, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
 int cs_parse_time(const char *s, int64_t *t)
 {
     int y, mo, d, h = 0, mi = 0, se = 0, n = 0;
     size_t len = strlen(s);
+    if (len < 10 || !all_digits(s, 0, 4) || !all_digits(s, 5, 7) || !all_digits(s, 8, 10))
+        return -1;
+    if (len > 10 && (len < 19 || !all_digits(s, 11, 13) || !all_digits(s, 14, 16) ||
+                     !all_digits(s, 17, 19)))
+        return -1;
     if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
         return -1;
     if (len > 10) {

@@ -153,6 +153,7 @@ struct cs_summary {
     uint64_t count[CS_STATUS_COUNT];
     int64_t finished_at;
     uint64_t targets;
+    bool complete;              /* false when the scan was interrupted */
 };
 
 #endif

@@ -1,0 +1,63 @@
+/* The probe interface: how to get from a connected TCP stream to a finished
+ * TLS handshake (DESIGN.md, "The two interfaces").  A probe speaks any
+ * plaintext preamble (STARTTLS) and then hands the stream to the shared TLS
+ * driver in tls.c.  Probes never touch sockets or the result record: the
+ * engine owns the stream and gives the probe two callbacks on the conn. */
+#ifndef CS_PROBE_H
+#define CS_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <openssl/ssl.h>
+
+struct cs_conn;
+
+struct cs_probe {
+    const char *name;        /* "tls", "smtp", "imap", ... */
+    uint16_t default_port;
+    const char *helptext;    /* one line for --help */
+    /* Called once when TCP is connected.  Speaks the plaintext preamble (if
+       any) through conn->write, then calls cs__tls_start().  Returns 0, or a
+       negative code after which the engine ends the probe with conn->error. */
+    int (*start)(struct cs_conn *conn);
+    /* Bytes that arrived before TLS started (never called once conn->ssl is
+       set).  Same return convention as start. */
+    int (*on_read)(struct cs_conn *conn, const char *buf, size_t len);
+};
+
+/* One connection as a probe and the TLS driver see it. */
+struct cs_conn {
+    const struct cs_probe *probe;
+    SSL_CTX *ssl_ctx;        /* shared by every probe of the engine */
+    SSL *ssl;                /* set by cs__tls_start, freed by cs__tls_free */
+    BIO *net_in;             /* bytes from the peer, read by OpenSSL */
+    BIO *net_out;            /* bytes OpenSSL wants sent */
+    const char *sni;         /* NULL: send no SNI */
+    void *probe_state;       /* a STARTTLS probe's own state */
+    /* Sends bytes to the peer (copied); 0 or a negative error. */
+    int (*write)(struct cs_conn *conn, const void *buf, size_t len);
+    /* The handshake finished (error NULL) or the probe failed (error says
+       "handshake: ..." or "starttls: ..."); called exactly once. */
+    void (*done)(struct cs_conn *conn, const char *error);
+    void *owner;             /* the engine's job, for its callbacks */
+};
+
+/* The shared TLS driver (tls.c). */
+int cs__tls_start(struct cs_conn *conn);
+/* Feeds bytes received from the peer while TLS runs. */
+void cs__tls_feed(struct cs_conn *conn, const char *buf, size_t len);
+/* The peer closed (err 0) or the read failed (a UV_E* code). */
+void cs__tls_eof(struct cs_conn *conn, int err);
+/* After a finished handshake: queue Finished/close_notify bytes for sending. */
+void cs__tls_shutdown(struct cs_conn *conn);
+void cs__tls_free(struct cs_conn *conn);
+
+/* Registry (probes.c). */
+const struct cs_probe *cs_probe_by_name(const char *name);
+void cs_probe_list(FILE *out);
+
+extern const struct cs_probe cs_probe_direct;
+
+#endif

@@ -1,0 +1,290 @@
+/* Certificate chain analysis (see cert.h).  Verification runs here, after
+ * the handshake, with a callback that records the first error and lets the
+ * path building go on, so that one bad link never hides the rest. */
+#include "cert.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+#define NAME_MAX_BYTES 16384
+
+int64_t cs_asn1_time(const ASN1_TIME *t)
+{
+    struct tm tm;
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+        return CS_INT_NONE;
+    return (int64_t)timegm(&tm);
+}
+
+char *cs_name_string(const X509_NAME *name)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    if (!b)
+        return cs_strdup("");
+    X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    char *data;
+    long n = BIO_get_mem_data(b, &data);
+    char *s = cs_strndup(data, n > NAME_MAX_BYTES ? NAME_MAX_BYTES : (size_t)(n > 0 ? n : 0));
+    BIO_free(b);
+    return s;
+}
+
+/* Bytes from a certificate string, with anything but printable ASCII as \xNN. */
+static void add_escaped(struct cs_strlist *l, const unsigned char *p, int len)
+{
+    char buf[1024];
+    size_t o = 0;
+    for (int i = 0; i < len && o + 5 < sizeof(buf); i++) {
+        if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '\\')
+            o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\\x%02X", p[i]);
+        else
+            buf[o++] = (char)p[i];
+    }
+    buf[o] = '\0';
+    cs_strlist_add(l, buf);
+}
+
+static void collect_sans(struct cs_result *r, X509 *leaf)
+{
+    GENERAL_NAMES *gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+    char ip[INET6_ADDRSTRLEN];
+    for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        if (g->type == GEN_DNS) {
+            add_escaped(&r->sans, ASN1_STRING_get0_data(g->d.dNSName),
+                        ASN1_STRING_length(g->d.dNSName));
+        } else if (g->type == GEN_IPADD) {
+            int len = ASN1_STRING_length(g->d.iPAddress);
+            const unsigned char *p = ASN1_STRING_get0_data(g->d.iPAddress);
+            if ((len == 4 && inet_ntop(AF_INET, p, ip, sizeof(ip))) ||
+                (len == 16 && inet_ntop(AF_INET6, p, ip, sizeof(ip))))
+                cs_strlist_add(&r->sans, ip);
+        }
+    }
+    GENERAL_NAMES_free(gens);
+}
+
+static void collect_uris(struct cs_result *r, X509 *leaf)
+{
+    STACK_OF(OPENSSL_STRING) *ocsp = X509_get1_ocsp(leaf);
+    for (int i = 0; i < sk_OPENSSL_STRING_num(ocsp); i++) {
+        const char *u = sk_OPENSSL_STRING_value(ocsp, i);
+        add_escaped(&r->ocsp_uris, (const unsigned char *)u, (int)strlen(u));
+    }
+    X509_email_free(ocsp);
+
+    CRL_DIST_POINTS *dps = X509_get_ext_d2i(leaf, NID_crl_distribution_points, NULL, NULL);
+    for (int i = 0; i < sk_DIST_POINT_num(dps); i++) {
+        DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+        if (!dp->distpoint || dp->distpoint->type != 0)
+            continue;
+        GENERAL_NAMES *names = dp->distpoint->name.fullname;
+        for (int j = 0; j < sk_GENERAL_NAME_num(names); j++) {
+            GENERAL_NAME *g = sk_GENERAL_NAME_value(names, j);
+            if (g->type == GEN_URI)
+                add_escaped(&r->crl_uris, ASN1_STRING_get0_data(g->d.uniformResourceIdentifier),
+                            ASN1_STRING_length(g->d.uniformResourceIdentifier));
+        }
+    }
+    CRL_DIST_POINTS_free(dps);
+}
+
+static char *hex_upper(const unsigned char *p, size_t n)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    char *s = cs_xmalloc(n * 2 + 1);
+    for (size_t i = 0; i < n; i++) {
+        s[2 * i] = digits[p[i] >> 4];
+        s[2 * i + 1] = digits[p[i] & 15];
+    }
+    s[n * 2] = '\0';
+    return s;
+}
+
+static char *serial_string(X509 *x)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    char *s = cs_strdup(hex ? hex : "");
+    OPENSSL_free(hex);
+    BN_free(bn);
+    return s;
+}
+
+static char *key_string(X509 *x)
+{
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    if (!pk)
+        return cs_strdup("unknown");
+    int bits = EVP_PKEY_get_bits(pk);
+    switch (EVP_PKEY_get_base_id(pk)) {
+    case EVP_PKEY_RSA:
+    case EVP_PKEY_RSA_PSS:
+        return cs_asprintf("RSA-%d", bits);
+    case EVP_PKEY_EC:
+        return cs_asprintf("EC-%d", bits);
+    case EVP_PKEY_DSA:
+        return cs_asprintf("DSA-%d", bits);
+    case EVP_PKEY_ED25519:
+        return cs_strdup("ED25519");
+    case EVP_PKEY_ED448:
+        return cs_strdup("ED448");
+    default: {
+        const char *name = OBJ_nid2sn(EVP_PKEY_get_base_id(pk));
+        return cs_asprintf("%s-%d", name ? name : "unknown", bits);
+    }
+    }
+}
+
+/* A short name for a chain certificate: its CN, else its whole subject. */
+static void short_name(X509 *x, char *buf, size_t len)
+{
+    const X509_NAME *n = X509_get_subject_name(x);
+    int i = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
+    unsigned char *utf8 = NULL;
+    int ulen = -1;
+    if (i >= 0)
+        ulen = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i)));
+    if (ulen < 0) {
+        char *s = cs_name_string(n);
+        snprintf(buf, len, "%s", s);
+        free(s);
+        return;
+    }
+    size_t o = 0;
+    for (int k = 0; k < ulen && o + 5 < len; k++) {
+        if (utf8[k] < 0x20 || utf8[k] == 0x7f || utf8[k] == '"' || utf8[k] == '\\')
+            o += (size_t)snprintf(buf + o, len - o, "\\x%02X", utf8[k]);
+        else
+            buf[o++] = (char)utf8[k];
+    }
+    buf[o] = '\0';
+    OPENSSL_free(utf8);
+}
+
+static int verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+    if (!ok) {
+        int *first = X509_STORE_CTX_get_app_data(ctx);
+        if (first && *first == X509_V_OK)
+            *first = X509_STORE_CTX_get_error(ctx);
+    }
+    return 1; /* keep building: the verdict is the first error */
+}
+
+static bool in_stack(STACK_OF(X509) *sk, int from, int to, X509 *x)
+{
+    for (int i = from; i < to; i++)
+        if (X509_cmp(sk_X509_value(sk, i), x) == 0)
+            return true;
+    return false;
+}
+
+static void chain_facts(struct cs_result *r, struct cs_chain_facts *f, STACK_OF(X509) *presented,
+                        STACK_OF(X509) *verified, const struct cs_verify_input *in)
+{
+    /* The chain: the verified path without its trust anchor when verification
+       succeeded, else what was presented without self-signed roots. */
+    STACK_OF(X509) *path = sk_X509_new_null();
+    if (f->verify_ok && verified) {
+        for (int i = 1; i < sk_X509_num(verified) - 1; i++)
+            sk_X509_push(path, sk_X509_value(verified, i));
+    } else {
+        for (int i = 1; i < sk_X509_num(presented); i++) {
+            X509 *x = sk_X509_value(presented, i);
+            if (X509_self_signed(x, 0) != 1)
+                sk_X509_push(path, x);
+        }
+    }
+    r->chain_not_after = r->not_after;
+    f->soonest_at = CS_INT_NONE;
+    for (int i = 0; i < sk_X509_num(path); i++) {
+        X509 *x = sk_X509_value(path, i);
+        int64_t na = cs_asn1_time(X509_get0_notAfter(x));
+        if (na == CS_INT_NONE)
+            continue;
+        if (r->chain_not_after == CS_INT_NONE || na < r->chain_not_after)
+            r->chain_not_after = na;
+        if (f->soonest_at == CS_INT_NONE || na < f->soonest_at) {
+            f->soonest_at = na;
+            short_name(x, f->soonest_name, sizeof(f->soonest_name));
+        }
+        if (na <= in->now && !f->expired_name[0]) {
+            short_name(x, f->expired_name, sizeof(f->expired_name));
+            f->expired_at = na;
+        }
+    }
+    if (f->verify_ok && verified) {
+        for (int i = 1; i < sk_X509_num(presented); i++) {
+            X509 *x = sk_X509_value(presented, i);
+            int64_t na = cs_asn1_time(X509_get0_notAfter(x));
+            if (na != CS_INT_NONE && na <= in->now &&
+                !in_stack(verified, 0, sk_X509_num(verified), x)) {
+                short_name(x, f->extra_expired, sizeof(f->extra_expired));
+                break;
+            }
+        }
+    }
+    sk_X509_free(path);
+}
+
+int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(X509) *presented,
+                    const struct cs_verify_input *in)
+{
+    memset(facts, 0, sizeof(*facts));
+    X509 *leaf = sk_X509_value(presented, 0);
+    if (!leaf)
+        return -1;
+    r->not_before = cs_asn1_time(X509_get0_notBefore(leaf));
+    r->not_after = cs_asn1_time(X509_get0_notAfter(leaf));
+    free(r->subject);
+    r->subject = cs_name_string(X509_get_subject_name(leaf));
+    free(r->issuer);
+    r->issuer = cs_name_string(X509_get_issuer_name(leaf));
+    collect_sans(r, leaf);
+    collect_uris(r, leaf);
+    free(r->serial);
+    r->serial = serial_string(leaf);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    free(r->sha256);
+    r->sha256 = X509_digest(leaf, EVP_sha256(), md, &mdlen) ? hex_upper(md, mdlen) : cs_strdup("");
+    free(r->key);
+    r->key = key_string(leaf);
+    free(r->signature);
+    const char *sig = OBJ_nid2ln(X509_get_signature_nid(leaf));
+    r->signature = cs_strdup(sig ? sig : "unknown");
+
+    if (in->name_is_ip)
+        r->hostname_match = X509_check_ip_asc(leaf, in->name, 0) == 1;
+    else
+        r->hostname_match = X509_check_host(leaf, in->name, strlen(in->name), 0, NULL) == 1;
+
+    int first_err = X509_V_OK;
+    STACK_OF(X509) *verified = NULL;
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    if (ctx && X509_STORE_CTX_init(ctx, in->store, leaf, presented) == 1) {
+        X509_STORE_CTX_set_app_data(ctx, &first_err);
+        X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+        X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+        X509_STORE_CTX_set_time(ctx, 0, (time_t)in->now);
+        if (X509_verify_cert(ctx) != 1 && first_err == X509_V_OK)
+            first_err = X509_STORE_CTX_get_error(ctx);
+        verified = X509_STORE_CTX_get0_chain(ctx);
+    } else {
+        first_err = X509_V_ERR_UNSPECIFIED;
+    }
+    ERR_clear_error();
+    facts->verify_ok = first_err == X509_V_OK;
+    free(r->verify);
+    r->verify = cs_strdup(facts->verify_ok ? "ok" : X509_verify_cert_error_string(first_err));
+    chain_facts(r, facts, presented, verified, in);
+    X509_STORE_CTX_free(ctx);
+    return 0;
+}

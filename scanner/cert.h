@@ -1,0 +1,40 @@
+/* Certificate chain analysis: from the chain a server presented to the
+ * record's certificate fields, the verification verdict and what
+ * classification needs to know about the rest of the chain. */
+#ifndef CS_CERT_H
+#define CS_CERT_H
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "result.h"
+
+/* What classify.c needs beyond the record's own fields. */
+struct cs_chain_facts {
+    bool verify_ok;
+    char expired_name[128];  /* first expired certificate of the chain above the leaf, or "" */
+    int64_t expired_at;      /* its notAfter */
+    char extra_expired[128]; /* an expired certificate sent but not in the verified path */
+    char soonest_name[128];  /* chain certificate above the leaf with the earliest notAfter */
+    int64_t soonest_at;      /* its notAfter, CS_INT_NONE if no such certificate */
+};
+
+struct cs_verify_input {
+    X509_STORE *store;       /* trust anchors */
+    const char *name;        /* checked against the leaf: SNI, host name or IP literal */
+    bool name_is_ip;
+    int64_t now;             /* verification time (scan start or --now) */
+};
+
+/* Fills every certificate field of r (not host/port/address/sni/status/
+   reason/elapsed/error) from the leaf and the presented chain (leaf first),
+   and facts for classification.  Returns 0, or -1 if there is no leaf. */
+int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(X509) *presented,
+                    const struct cs_verify_input *in);
+
+/* The RFC 4514 form of a name, UTF-8, with control characters escaped. */
+char *cs_name_string(const X509_NAME *name);
+/* notBefore/notAfter as unix seconds; CS_INT_NONE when unreadable. */
+int64_t cs_asn1_time(const ASN1_TIME *t);
+
+#endif

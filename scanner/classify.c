@@ -1,0 +1,114 @@
+/* Classification (see classify.h).  Thresholds compare seconds, never the
+ * floored days_remaining. */
+#include "classify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define DAY 86400
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static const char *plural(int64_t n)
+{
+    return n == 1 || n == -1 ? "" : "s";
+}
+
+static void set(struct cs_result *r, enum cs_status s, char *reason)
+{
+    r->status = s;
+    free(r->reason);
+    r->reason = reason;
+}
+
+void cs_classify_error(struct cs_result *r, const char *why)
+{
+    set(r, CS_ERROR, cs_strdup(why));
+    free(r->error);
+    r->error = cs_strdup(why);
+}
+
+void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t now,
+                 const struct cs_thresholds *th)
+{
+    int64_t left = r->not_after - now;
+    int64_t lifetime = r->not_after - r->not_before;
+    r->days_remaining = floor_div(left, DAY);
+    if (lifetime < 0)
+        lifetime = 0;
+
+    if (left <= 0) {
+        int64_t ago = floor_div(-left, DAY);
+        set(r, CS_EXPIRED, cs_asprintf("expired %lld day%s ago", (long long)ago, plural(ago)));
+        return;
+    }
+    if (f->expired_name[0]) {
+        int64_t ago = floor_div(now - f->expired_at, DAY);
+        set(r, CS_EXPIRED,
+            cs_asprintf("intermediate \"%s\" expired %lld day%s ago", f->expired_name,
+                        (long long)ago, plural(ago)));
+        return;
+    }
+    if (r->not_before > now) {
+        char when[24];
+        cs_format_time(r->not_before, when);
+        set(r, CS_CRITICAL, cs_asprintf("not yet valid (valid from %s)", when));
+        return;
+    }
+    if (th->verify && !f->verify_ok) {
+        set(r, CS_CRITICAL, cs_asprintf("untrusted: %s", r->verify));
+        return;
+    }
+    if (th->verify && r->hostname_match == 0) {
+        set(r, CS_CRITICAL, cs_strdup("hostname mismatch"));
+        return;
+    }
+
+    int64_t warn = th->warn_secs, crit = th->crit_secs;
+    bool warn_life = false, crit_life = false;
+    if (warn < 0) {
+        warn = 30 * DAY;
+        if (lifetime / 3 < warn) {
+            warn = lifetime / 3;
+            warn_life = true;
+        }
+    }
+    if (crit < 0) {
+        crit = 7 * DAY;
+        if (lifetime / 10 < crit) {
+            crit = lifetime / 10;
+            crit_life = true;
+        }
+    }
+    int64_t days = r->days_remaining;
+    int64_t life_days = (lifetime + DAY / 2) / DAY;
+    const char *s = plural(days);
+    if (left <= crit) {
+        if (crit_life)
+            set(r, CS_CRITICAL,
+                cs_asprintf("expires in %lld day%s (renewal failing: <1/10 of %lld-day lifetime "
+                            "left)",
+                            (long long)days, s, (long long)life_days));
+        else
+            set(r, CS_CRITICAL, cs_asprintf("expires in %lld day%s", (long long)days, s));
+    } else if (left <= warn) {
+        if (warn_life)
+            set(r, CS_WARNING,
+                cs_asprintf("expires in %lld day%s (renewal overdue: <1/3 of %lld-day lifetime "
+                            "left)",
+                            (long long)days, s, (long long)life_days));
+        else
+            set(r, CS_WARNING, cs_asprintf("expires in %lld day%s", (long long)days, s));
+    } else {
+        set(r, CS_OK, cs_asprintf("expires in %lld day%s", (long long)days, s));
+    }
+    if (f->extra_expired[0]) {
+        char *reason = cs_asprintf("%s; extra certificate \"%s\" sent by the server expired",
+                                   r->reason, f->extra_expired);
+        set(r, r->status == CS_OK ? CS_WARNING : r->status, reason);
+    }
+}

@@ -1,0 +1,22 @@
+/* Classification (DESIGN.md, "Classification"): status and reason from a
+ * record's certificate fields, the chain facts and the thresholds. */
+#ifndef CS_CLASSIFY_H
+#define CS_CLASSIFY_H
+
+#include "cert.h"
+#include "result.h"
+
+struct cs_thresholds {
+    int64_t warn_secs;       /* -1: lifetime-aware default */
+    int64_t crit_secs;
+    bool verify;             /* rule 4 applies (no --no-verify) */
+};
+
+/* Sets r->status, r->reason and r->days_remaining for a record whose
+   certificate fields are filled in. */
+void cs_classify(struct cs_result *r, const struct cs_chain_facts *facts, int64_t now,
+                 const struct cs_thresholds *th);
+/* Makes r an ERROR record: reason and error both say why. */
+void cs_classify_error(struct cs_result *r, const char *why);
+
+#endif

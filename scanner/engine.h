@@ -1,0 +1,35 @@
+/* The engine: one libuv loop that takes targets as the window frees, resolves
+ * them, connects, runs the probe, analyses and classifies the chain, and hands
+ * every finished record to the caller.  At most `concurrency` probes are in
+ * flight; a new one starts as soon as an old one ends (a sliding window). */
+#ifndef CS_ENGINE_H
+#define CS_ENGINE_H
+
+#include "options.h"
+#include "result.h"
+#include "targets.h"
+
+/* Called once per target, in completion order; r is only borrowed. */
+typedef void (*cs_result_cb)(void *arg, const struct cs_result *r);
+
+enum cs_engine_status {
+    CS_ENGINE_OK = 0,
+    CS_ENGINE_INTERRUPTED = 1, /* SIGINT/SIGTERM: the records so far are out */
+    CS_ENGINE_USAGE = 64,      /* a bad target with --strict-input */
+    CS_ENGINE_INPUT = 66,      /* a trust store file cannot be read */
+    CS_ENGINE_INTERNAL = 70,
+};
+
+struct cs_engine_stats {
+    uint64_t probes;           /* connections attempted */
+    uint64_t dns_queries;
+    unsigned peak_in_flight;
+};
+
+/* Runs the whole scan; returns when every target has a record.  now is the
+   classification and verification time. */
+enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
+                                    struct cs_targets *targets, cs_result_cb cb, void *arg,
+                                    struct cs_engine_stats *stats);
+
+#endif

@@ -1,0 +1,70 @@
+/* Everything the command line decides, parsed once by cli.c. */
+#ifndef CS_OPTIONS_H
+#define CS_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report/report.h"
+
+struct cs_pin {
+    char *host;              /* a name, "*" (any) or "*.domain" (any below) */
+    int port;                /* -1: any port */
+    char *addr;              /* IPv4 or IPv6 literal */
+};
+
+struct cs_output {
+    char *path;
+    const struct cs_writer_ops *ops;
+};
+
+struct cs_options {
+    char **targets;          /* positional targets */
+    size_t n_targets;
+    char **files;            /* -f files, "-" for stdin */
+    size_t n_files;
+    uint16_t port;           /* default port */
+    int64_t warn_secs;       /* -1: lifetime-aware */
+    int64_t crit_secs;
+    struct cs_output *outputs;
+    size_t n_outputs;
+    const struct cs_writer_ops *stdout_format;
+    unsigned concurrency;
+    uint64_t timeout_ms;     /* whole probe: connect + handshake */
+    uint64_t connect_timeout_ms;
+    uint64_t dns_timeout_ms; /* per DNS try */
+    char *ca_file;
+    char *ca_path;
+    bool no_verify;
+    char *sni;
+    struct cs_pin *pins;
+    size_t n_pins;
+    char *dns_server;
+    bool has_now;
+    int64_t now;
+    unsigned fail_on;        /* bit (1 << status) for each status that counts */
+    bool quiet;
+    bool strict_input;
+    const char *probe;       /* probe name ("tls") */
+};
+
+enum cs_cli_result {
+    CS_CLI_OK = 0,
+    CS_CLI_EXIT = 1,         /* --help / --version printed: exit 0 */
+    CS_CLI_USAGE = 64,       /* a one-line message was printed: exit 64 */
+};
+
+void cs_options_init(struct cs_options *o);
+void cs_options_free(struct cs_options *o);
+enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv);
+
+/* Exit code for the given counts, as DESIGN.md's "Exit codes" says. */
+int cs_exit_code(const uint64_t count[], unsigned fail_on);
+
+#define CS_DEFAULT_CONCURRENCY 500
+#define CS_DEFAULT_TIMEOUT_MS 10000
+#define CS_DEFAULT_CONNECT_TIMEOUT_MS 5000
+#define CS_MAX_CONCURRENCY 1000000
+
+#endif

@@ -1,0 +1,404 @@
+/* Target input (see targets.h).  Lines are read with a hard cap, so a file
+ * with a gigabyte on one line costs no more than a short one. */
+#include "targets.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#define LINE_MAX_BYTES 4096
+#define DIGEST_BYTES 16
+
+struct source {
+    const char *name;        /* file name, "-" for stdin */
+    FILE *fp;
+};
+
+struct digest_set {
+    unsigned char *keys;     /* capacity * DIGEST_BYTES; all-zero = empty slot */
+    size_t capacity;
+    size_t used;
+};
+
+struct cs_targets {
+    const struct cs_options *opt;
+    size_t next_arg;
+    struct source *sources;
+    size_t n_sources, cur;
+    uint64_t line;           /* line number in the current source */
+    struct digest_set seen;
+    uint64_t count, bad;
+    char line_buf[LINE_MAX_BYTES + 1];
+};
+
+void cs_escape(const char *s, size_t slen, char *buf, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < slen && o + 5 < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch >= 0x7f || ch == '\\') {
+            o += (size_t)snprintf(buf + o, len - o, "\\x%02X", ch);
+        } else {
+            buf[o++] = (char)ch;
+        }
+    }
+    buf[o < len ? o : len - 1] = '\0';
+}
+
+static int set_insert(struct digest_set *s, const unsigned char *key)
+{
+    static const unsigned char zero[DIGEST_BYTES];
+    if ((s->used + 1) * 2 > s->capacity) {
+        size_t ncap = s->capacity ? s->capacity * 2 : 1024;
+        unsigned char *nkeys = cs_xcalloc(ncap, DIGEST_BYTES);
+        for (size_t i = 0; i < s->capacity; i++) {
+            const unsigned char *k = s->keys + i * DIGEST_BYTES;
+            if (memcmp(k, zero, DIGEST_BYTES) == 0)
+                continue;
+            size_t h;
+            memcpy(&h, k, sizeof(h));
+            for (h &= ncap - 1; memcmp(nkeys + h * DIGEST_BYTES, zero, DIGEST_BYTES) != 0;
+                 h = (h + 1) & (ncap - 1))
+                ;
+            memcpy(nkeys + h * DIGEST_BYTES, k, DIGEST_BYTES);
+        }
+        free(s->keys);
+        s->keys = nkeys;
+        s->capacity = ncap;
+    }
+    size_t h;
+    memcpy(&h, key, sizeof(h));
+    for (h &= s->capacity - 1;; h = (h + 1) & (s->capacity - 1)) {
+        unsigned char *slot = s->keys + h * DIGEST_BYTES;
+        if (memcmp(slot, key, DIGEST_BYTES) == 0)
+            return 0;
+        if (memcmp(slot, zero, DIGEST_BYTES) == 0) {
+            memcpy(slot, key, DIGEST_BYTES);
+            s->used++;
+            return 1;
+        }
+    }
+}
+
+/* 1 if the target is new, 0 if it was seen already. */
+static int remember(struct cs_targets *ts, const struct cs_target *t)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char key[600];
+    int n = snprintf(key, sizeof(key), "%s%c%u%c%s", t->host, 0, t->port, 0, t->sni ? t->sni : "");
+    for (int i = 0; i < n; i++)
+        if (key[i] >= 'A' && key[i] <= 'Z')
+            key[i] = (char)(key[i] - 'A' + 'a');
+    if (!EVP_Digest(key, (size_t)n, md, &mdlen, EVP_sha256(), NULL))
+        return 1;
+    md[0] |= 1; /* never the all-zero empty marker */
+    return set_insert(&ts->seen, md);
+}
+
+static int valid_hostname(const char *h, size_t len)
+{
+    if (len == 0 || len > 253)
+        return 0;
+    size_t label = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = h[i];
+        if (c == '.') {
+            if (label == 0)
+                return 0;
+            label = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return 0;
+        if (++label > 63)
+            return 0;
+    }
+    return 1;
+}
+
+static const char *parse_port(const char *s, size_t len, uint16_t *port)
+{
+    if (len == 0)
+        return "empty port";
+    if (len > 5)
+        return "port out of range (1-65535)";
+    unsigned v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return "port is not a number";
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    if (v == 0 || v > 65535)
+        return "port out of range (1-65535)";
+    *port = (uint16_t)v;
+    return NULL;
+}
+
+const char *cs_target_parse(const char *text, uint16_t default_port, const char *sni,
+                            struct cs_target *t)
+{
+    memset(t, 0, sizeof(*t));
+    const char *s = text;
+    size_t len = strlen(s);
+    const char *scheme = strstr(s, "://");
+    if (scheme) { /* a pasted URL: keep its authority */
+        s = scheme + 3;
+        len = strcspn(s, "/?#");
+    }
+    const char *host = s, *port = NULL;
+    size_t hlen = len, plen = 0;
+    char addr[64];
+    unsigned char bin[16];
+    uint16_t p = default_port;
+
+    if (len && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        if (!close)
+            return "IPv6 literal without closing ']'";
+        host = s + 1;
+        hlen = (size_t)(close - host);
+        const char *rest = close + 1;
+        size_t rlen = len - (size_t)(rest - s);
+        if (rlen) {
+            if (rest[0] != ':')
+                return "unexpected text after ']' (want [IPv6]:port)";
+            port = rest + 1;
+            plen = rlen - 1;
+        }
+        if (hlen >= sizeof(addr))
+            return "bad IPv6 literal";
+        memcpy(addr, host, hlen);
+        addr[hlen] = '\0';
+        if (inet_pton(AF_INET6, addr, bin) != 1)
+            return "bad IPv6 literal";
+        t->family = AF_INET6;
+    } else {
+        const char *colon = memchr(s, ':', len);
+        if (colon && memchr(colon + 1, ':', len - (size_t)(colon + 1 - s))) {
+            /* more than one colon: only a bare IPv6 address makes sense */
+            if (len >= sizeof(addr))
+                return "bad target (IPv6 needs brackets: [addr]:port)";
+            memcpy(addr, s, len);
+            addr[len] = '\0';
+            if (inet_pton(AF_INET6, addr, bin) != 1)
+                return "bad target (IPv6 needs brackets: [addr]:port)";
+            t->family = AF_INET6;
+        } else {
+            if (colon) {
+                hlen = (size_t)(colon - s);
+                port = colon + 1;
+                plen = len - hlen - 1;
+            }
+            if (hlen && hlen < sizeof(addr)) {
+                memcpy(addr, host, hlen);
+                addr[hlen] = '\0';
+                if (inet_pton(AF_INET, addr, bin) == 1)
+                    t->family = AF_INET;
+            }
+        }
+    }
+    if (port) {
+        const char *why = parse_port(port, plen, &p);
+        if (why)
+            return why;
+        t->port_known = true;
+    }
+    t->port = p;
+    if (!t->family) {
+        if (hlen && host[hlen - 1] == '.')
+            hlen--; /* a fully-qualified name's root dot */
+        for (size_t i = 0; i < hlen; i++)
+            if ((unsigned char)host[i] >= 0x80)
+                return "non-ASCII host name (give its xn-- A-label form)";
+        if (hlen == 0)
+            return "empty host";
+        if (hlen > 253)
+            return "host name longer than 253 characters";
+        if (!valid_hostname(host, hlen))
+            return "not a host name (letters, digits, '-' and '.'; labels of 1-63)";
+    }
+    t->host = cs_strndup(host, hlen);
+    t->port_known = true;
+    if (sni)
+        t->sni = cs_strdup(sni);
+    else if (!t->family)
+        t->sni = cs_strdup(t->host);
+    return NULL;
+}
+
+void cs_target_free(struct cs_target *t)
+{
+    free(t->host);
+    free(t->sni);
+    free(t->bad);
+    memset(t, 0, sizeof(*t));
+}
+
+struct cs_targets *cs_targets_open(const struct cs_options *o)
+{
+    struct cs_targets *ts = cs_xcalloc(1, sizeof(*ts));
+    ts->opt = o;
+    ts->sources = cs_xcalloc(o->n_files ? o->n_files : 1, sizeof(*ts->sources));
+    for (size_t i = 0; i < o->n_files; i++) {
+        struct source *src = &ts->sources[ts->n_sources++];
+        src->name = o->files[i];
+        if (strcmp(src->name, "-") == 0) {
+            src->fp = stdin;
+            continue;
+        }
+        src->fp = fopen(src->name, "r");
+        if (!src->fp) {
+            fprintf(stderr, "certsweep: %s: %s (check the path given to -f)\n", src->name,
+                    strerror(errno));
+            cs_targets_close(ts);
+            return NULL;
+        }
+    }
+    return ts;
+}
+
+/* Reads one line into ts->line_buf; returns its length, or -1 at EOF.
+   *too_long and *nul tell what was cut or found. */
+static long read_line(struct cs_targets *ts, FILE *fp, int *too_long, int *nul)
+{
+    size_t n = 0;
+    int c, any = 0;
+    *too_long = *nul = 0;
+    while ((c = getc(fp)) != EOF) {
+        any = 1;
+        if (c == '\n')
+            break;
+        if (c == '\0')
+            *nul = 1;
+        if (n < LINE_MAX_BYTES)
+            ts->line_buf[n++] = (char)c;
+        else
+            *too_long = 1;
+    }
+    if (!any)
+        return -1;
+    ts->line_buf[n] = '\0';
+    return (long)n;
+}
+
+static int bad_target(struct cs_targets *ts, struct cs_target *t, const char *where,
+                      const char *text, size_t tlen, const char *why, const struct cs_target *p)
+{
+    char esc[LINE_MAX_BYTES * 4 + 1];
+    bool port_known = p && p->port_known;
+    uint16_t port = p ? p->port : 0;
+    cs_escape(text, tlen, esc, sizeof(esc));
+    if (strlen(esc) > 253)
+        esc[253] = '\0';
+    memset(t, 0, sizeof(*t));
+    t->host = cs_strdup(esc);
+    t->bad = cs_asprintf("%s: %s", where, why);
+    t->port = port;
+    t->port_known = port_known;
+    fprintf(stderr, "%s: %s\n", where, why);
+    ts->bad++;
+    ts->count++;
+    return 1;
+}
+
+static void trim(char **s, size_t *len)
+{
+    while (*len && (**s == ' ' || **s == '\t' || **s == '\r' || **s == '\v' || **s == '\f')) {
+        (*s)++;
+        (*len)--;
+    }
+    while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t' || (*s)[*len - 1] == '\r' ||
+                    (*s)[*len - 1] == '\v' || (*s)[*len - 1] == '\f'))
+        (*len)--;
+}
+
+int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
+{
+    const struct cs_options *o = ts->opt;
+    char where[512];
+    while (ts->next_arg < o->n_targets) {
+        const char *arg = o->targets[ts->next_arg++];
+        snprintf(where, sizeof(where), "argument %zu", ts->next_arg);
+        const char *why = cs_target_parse(arg, o->port, o->sni, t);
+        if (why)
+            return bad_target(ts, t, where, arg, strlen(arg), why, t);
+        if (remember(ts, t)) {
+            ts->count++;
+            return 1;
+        }
+        cs_target_free(t);
+    }
+    while (ts->cur < ts->n_sources) {
+        struct source *src = &ts->sources[ts->cur];
+        int too_long, nul;
+        long n = read_line(ts, src->fp, &too_long, &nul);
+        if (n < 0) {
+            if (ferror(src->fp))
+                fprintf(stderr, "certsweep: %s: read error after line %llu; the rest of the file "
+                                "is not scanned\n",
+                        src->name, (unsigned long long)ts->line);
+            ts->cur++;
+            ts->line = 0;
+            continue;
+        }
+        ts->line++;
+        char *s = ts->line_buf;
+        size_t len = (size_t)n;
+        if (ts->line == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+            s += 3; /* UTF-8 byte order mark */
+            len -= 3;
+        }
+        snprintf(where, sizeof(where), "%s:%llu", strcmp(src->name, "-") ? src->name : "<stdin>",
+                 (unsigned long long)ts->line);
+        if (too_long)
+            return bad_target(ts, t, where, s, len, "line longer than 4096 bytes", NULL);
+        if (nul)
+            return bad_target(ts, t, where, s, len, "NUL byte in line", NULL);
+        char *hash = memchr(s, '#', len);
+        if (hash)
+            len = (size_t)(hash - s);
+        trim(&s, &len);
+        if (len == 0)
+            continue;
+        s[len] = '\0';
+        for (size_t i = 0; i < len; i++)
+            if (s[i] == ' ' || s[i] == '\t')
+                return bad_target(ts, t, where, s, len, "more than one target on the line", NULL);
+        const char *why = cs_target_parse(s, o->port, o->sni, t);
+        if (why)
+            return bad_target(ts, t, where, s, len, why, t);
+        if (remember(ts, t)) {
+            ts->count++;
+            return 1;
+        }
+        cs_target_free(t);
+    }
+    return 0;
+}
+
+uint64_t cs_targets_count(const struct cs_targets *ts)
+{
+    return ts->count;
+}
+
+uint64_t cs_targets_bad(const struct cs_targets *ts)
+{
+    return ts->bad;
+}
+
+void cs_targets_close(struct cs_targets *ts)
+{
+    if (!ts)
+        return;
+    for (size_t i = 0; i < ts->n_sources; i++)
+        if (ts->sources[i].fp && ts->sources[i].fp != stdin)
+            fclose(ts->sources[i].fp);
+    free(ts->sources);
+    free(ts->seen.keys);
+    free(ts);
+}

@@ -1,0 +1,49 @@
+/* Target input: positional arguments and -f files, parsed and validated one
+ * line at a time as the scan asks for more (nothing is read ahead), with
+ * duplicates (same host, port and SNI) dropped through a set of 16-byte
+ * digests. */
+#ifndef CS_TARGETS_H
+#define CS_TARGETS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "options.h"
+
+struct cs_target {
+    char *host;              /* as named; an IPv6 literal without brackets */
+    uint16_t port;
+    char *sni;               /* NULL: none (IP literal without --sni) */
+    int family;              /* 0 for a name, AF_INET or AF_INET6 for a literal */
+    /* For a bad line: the reason ("FILE:LINE: why"), and host holds the
+       escaped line text cut to 253 characters; port_known says whether port
+       was parsed. */
+    char *bad;
+    bool port_known;
+};
+
+struct cs_targets;
+
+/* Opens every -f file now, so that an unreadable one is known before any
+   probe starts; returns NULL after printing "certsweep: FILE: why" (exit 66). */
+struct cs_targets *cs_targets_open(const struct cs_options *o);
+/* The next target: 1 and *t filled (free with cs_target_free), or 0 at the end. */
+int cs_targets_next(struct cs_targets *ts, struct cs_target *t);
+void cs_target_free(struct cs_target *t);
+/* Distinct targets handed out so far (bad lines included). */
+uint64_t cs_targets_count(const struct cs_targets *ts);
+/* Bad lines seen so far. */
+uint64_t cs_targets_bad(const struct cs_targets *ts);
+void cs_targets_close(struct cs_targets *ts);
+
+/* Parses one target text (no comment, trimmed).  Returns NULL and fills t,
+   or a static string saying why the text is not a target. */
+const char *cs_target_parse(const char *text, uint16_t default_port, const char *sni,
+                            struct cs_target *t);
+
+/* Copies s into buf (size len) with control characters and non-ASCII bytes
+   escaped as \xNN, cut to max characters of output. */
+void cs_escape(const char *s, size_t slen, char *buf, size_t len);
+
+#endif
