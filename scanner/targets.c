@@ -125,14 +125,14 @@ static const char *parse_port(const char *s, size_t len, uint16_t *port)
 {
     if (len == 0)
         return "empty port";
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return "port is not a number";
     if (len > 5)
         return "port out of range (1-65535)";
     unsigned v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return "port is not a number";
+    for (size_t i = 0; i < len; i++)
         v = v * 10 + (unsigned)(s[i] - '0');
-    }
     if (v == 0 || v > 65535)
         return "port out of range (1-65535)";
     *port = (uint16_t)v;

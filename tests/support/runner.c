@@ -1,0 +1,276 @@
+/* Test runner helpers (see runner.h). */
+#include "runner.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CS_BINARY
+#define CS_BINARY "certsweep"
+#endif
+
+struct buf {
+    char *p;
+    size_t n, cap;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+        if (!b->p)
+            abort();
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int run_binary(const char *binary, const char *const *args, const char *stdin_text,
+               int timeout_s, struct run_result *r)
+{
+    int in[2], out[2], err[2];
+    memset(r, 0, sizeof(*r));
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+        return -1;
+    size_t argc = 0;
+    while (args[argc])
+        argc++;
+    char **argv = calloc(argc + 2, sizeof(*argv));
+    argv[0] = (char *)binary;
+    for (size_t i = 0; i < argc; i++)
+        argv[i + 1] = (char *)args[i];
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        unsetenv("NO_COLOR");
+        execv(binary, argv);
+        _exit(127);
+    }
+    free(argv);
+    close(in[0]);
+    close(out[1]);
+    close(err[1]);
+    signal(SIGPIPE, SIG_IGN);
+    if (stdin_text) {
+        size_t len = strlen(stdin_text), off = 0;
+        while (off < len) {
+            ssize_t w = write(in[1], stdin_text + off, len - off);
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+    }
+    close(in[1]);
+    struct buf bo = {0}, be = {0};
+    buf_add(&bo, "", 0);
+    buf_add(&be, "", 0);
+    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    int open_fds = 2, killed = 0;
+    int64_t deadline = mono_ms() + (int64_t)timeout_s * 1000;
+    while (open_fds > 0) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0 && !killed) {
+            kill(pid, SIGKILL);
+            killed = 1;
+        }
+        int n = poll(fds, 2, left > 0 ? (int)left : 1000);
+        if (n < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char chunk[65536];
+            ssize_t got = read(fds[i].fd, chunk, sizeof(chunk));
+            if (got <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            } else {
+                buf_add(i ? &be : &bo, chunk, (size_t)got);
+            }
+        }
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    r->status = killed ? 137 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r->out = bo.p;
+    r->err = be.p;
+    return 0;
+}
+
+int run_certsweep(const char *const *args, const char *stdin_text, struct run_result *r)
+{
+    return run_binary(CS_BINARY, args, stdin_text, 120, r);
+}
+
+void run_result_free(struct run_result *r)
+{
+    free(r->out);
+    free(r->err);
+    memset(r, 0, sizeof(*r));
+}
+
+struct csv_state {
+    struct csv_doc *d;
+    char **row;
+    size_t n;
+};
+
+static void csv_cell(void *s, size_t len, void *data)
+{
+    struct csv_state *st = data;
+    st->row = realloc(st->row, (st->n + 1) * sizeof(*st->row));
+    st->row[st->n] = malloc(len + 1);
+    memcpy(st->row[st->n], s, len);
+    st->row[st->n][len] = '\0';
+    st->n++;
+}
+
+static void csv_row(int c, void *data)
+{
+    struct csv_state *st = data;
+    struct csv_doc *d = st->d;
+    (void)c;
+    d->rows = realloc(d->rows, (d->nrows + 1) * sizeof(*d->rows));
+    d->ncells = realloc(d->ncells, (d->nrows + 1) * sizeof(*d->ncells));
+    d->rows[d->nrows] = st->row;
+    d->ncells[d->nrows] = st->n;
+    d->nrows++;
+    st->row = NULL;
+    st->n = 0;
+}
+
+int csv_doc_parse(const char *text, size_t len, struct csv_doc *d)
+{
+    struct csv_parser p;
+    memset(d, 0, sizeof(*d));
+    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
+        return -1;
+    struct csv_state st = {d, NULL, 0};
+    int rc = 0;
+    if (csv_parse(&p, text, len, csv_cell, csv_row, &st) != len)
+        rc = -1;
+    if (csv_fini(&p, csv_cell, csv_row, &st) != 0)
+        rc = -1;
+    csv_free(&p);
+    return rc;
+}
+
+void csv_doc_free(struct csv_doc *d)
+{
+    for (size_t i = 0; i < d->nrows; i++) {
+        for (size_t j = 0; j < d->ncells[i]; j++)
+            free(d->rows[i][j]);
+        free(d->rows[i]);
+    }
+    free(d->rows);
+    free(d->ncells);
+    memset(d, 0, sizeof(*d));
+}
+
+const char *csv_doc_get(const struct csv_doc *d, size_t row, const char *column)
+{
+    if (d->nrows == 0 || row >= d->nrows)
+        return NULL;
+    for (size_t j = 0; j < d->ncells[0]; j++)
+        if (strcmp(d->rows[0][j], column) == 0)
+            return j < d->ncells[row] ? d->rows[row][j] : NULL;
+    return NULL;
+}
+
+size_t csv_doc_find(const struct csv_doc *d, const char *column, const char *value)
+{
+    for (size_t i = 1; i < d->nrows; i++) {
+        const char *v = csv_doc_get(d, i, column);
+        if (v && strcmp(v, value) == 0)
+            return i;
+    }
+    return 0;
+}
+
+char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct buf b = {0};
+    buf_add(&b, "", 0);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        buf_add(&b, chunk, n);
+    fclose(f);
+    if (len)
+        *len = b.n;
+    return b.p;
+}
+
+int spit(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t len = strlen(text);
+    int rc = fwrite(text, 1, len, f) == len ? 0 : -1;
+    return fclose(f) == 0 ? rc : -1;
+}
+
+json_t *json_find_record(json_t *results, const char *host, long port)
+{
+    size_t i;
+    json_t *rec;
+    json_array_foreach(results, i, rec)
+    {
+        const char *h = json_string_value(json_object_get(rec, "host"));
+        json_t *p = json_object_get(rec, "port");
+        if (h && strcmp(h, host) == 0 && json_is_integer(p) && json_integer_value(p) == port)
+            return rec;
+    }
+    return NULL;
+}
+
+char *temp_dir(void)
+{
+    char *d = strdup("/tmp/certsweep-test-XXXXXX");
+    if (!d || !mkdtemp(d)) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void remove_tree(const char *dir)
+{
+    if (dir && strncmp(dir, "/tmp/certsweep-test-", 20) == 0)
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}

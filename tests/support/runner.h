@@ -1,0 +1,52 @@
+/* Runs the certsweep binary as a user would and reads back what it wrote:
+ * exit status, standard output and error, and parsed CSV/JSON reports. */
+#ifndef CS_TEST_RUNNER_H
+#define CS_TEST_RUNNER_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct run_result {
+    int status;              /* exit status, or 128+signal */
+    char *out;               /* standard output, NUL-terminated */
+    char *err;               /* standard error */
+};
+
+/* Runs `binary args...` (args NULL-terminated) with stdin from stdin_text
+   (NULL: /dev/null) and NO_COLOR unset; waits at most timeout_s seconds
+   (then kills it and reports status 137).  0 or -1. */
+int run_binary(const char *binary, const char *const *args, const char *stdin_text,
+               int timeout_s, struct run_result *r);
+/* Same with the certsweep binary the build made. */
+int run_certsweep(const char *const *args, const char *stdin_text, struct run_result *r);
+void run_result_free(struct run_result *r);
+
+/* A parsed CSV document: rows of cells. */
+struct csv_doc {
+    char ***rows;            /* rows[i][j] */
+    size_t *ncells;          /* cells per row */
+    size_t nrows;
+};
+int csv_doc_parse(const char *text, size_t len, struct csv_doc *d);
+void csv_doc_free(struct csv_doc *d);
+/* Cell of row (1-based data row; 0 is the header) by header name; NULL if absent. */
+const char *csv_doc_get(const struct csv_doc *d, size_t row, const char *column);
+/* First data row whose `column` equals value, or 0 if none. */
+size_t csv_doc_find(const struct csv_doc *d, const char *column, const char *value);
+
+/* Reads a whole file; NULL if it cannot.  *len gets its size if len != NULL. */
+char *slurp(const char *path, size_t *len);
+/* Writes text to path; 0 or -1. */
+int spit(const char *path, const char *text);
+
+/* The record in a JSON document's "results" (or a JSONL array of records)
+   whose host and port match; NULL if none. */
+json_t *json_find_record(json_t *results, const char *host, long port);
+
+/* A fresh empty directory under /tmp; caller frees the string. */
+char *temp_dir(void);
+/* rm -r of a directory made by temp_dir(). */
+void remove_tree(const char *dir);
+
+#endif

@@ -1,0 +1,131 @@
+/* Classification rules, thresholds and reasons. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "scanner/classify.h"
+
+#define DAY 86400
+#define NOW 1790000000LL /* 2026-09-21T14:13:20Z */
+
+TestSuite(classify);
+
+struct case_ {
+    int64_t nb, na;          /* relative to NOW, seconds */
+    bool untrusted;
+    bool mismatch;
+    const char *expired_name;
+    const char *extra_expired;
+    int64_t warn, crit;      /* 0: lifetime-aware */
+    bool no_verify;
+};
+
+static void run(const struct case_ *c, enum cs_status want, const char *reason)
+{
+    struct cs_result r;
+    cs_result_init(&r);
+    r.not_before = NOW + c->nb;
+    r.not_after = NOW + c->na;
+    r.hostname_match = !c->mismatch;
+    free(r.verify);
+    r.verify = cs_strdup(c->untrusted ? "unable to get local issuer certificate" : "ok");
+    struct cs_chain_facts f;
+    memset(&f, 0, sizeof(f));
+    f.verify_ok = !c->untrusted;
+    if (c->expired_name) {
+        strcpy(f.expired_name, c->expired_name);
+        f.expired_at = NOW - 2 * DAY;
+    }
+    if (c->extra_expired)
+        strcpy(f.extra_expired, c->extra_expired);
+    struct cs_thresholds th = {c->warn ? c->warn : -1, c->crit ? c->crit : -1, !c->no_verify};
+    cs_classify(&r, &f, NOW, &th);
+    cr_assert_eq(r.status, want, "status %s, want %s (%s)", cs_status_name(r.status),
+                 cs_status_name(want), r.reason);
+    cr_assert_str_eq(r.reason, reason);
+    cs_result_free(&r);
+}
+
+
+Test(classify, rules_in_order)
+{
+    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY}, CS_OK, "expires in 200 days");
+    run(&(struct case_){.nb = -300 * DAY, .na = 20 * DAY}, CS_WARNING, "expires in 20 days");
+    run(&(struct case_){.nb = -300 * DAY, .na = 3 * DAY}, CS_CRITICAL, "expires in 3 days");
+    run(&(struct case_){.nb = -300 * DAY, .na = DAY}, CS_CRITICAL, "expires in 1 day");
+    run(&(struct case_){.nb = -300 * DAY, .na = -3 * DAY}, CS_EXPIRED,
+        "expired 3 days ago");
+    run(&(struct case_){.nb = -300 * DAY, .na = 0}, CS_EXPIRED, "expired 0 days ago");
+    run(&(struct case_){.nb = -300 * DAY, .na = 100 * DAY, .expired_name = "R11"},
+        CS_EXPIRED, "intermediate \"R11\" expired 2 days ago");
+    run(&(struct case_){.nb = 5 * DAY, .na = 300 * DAY}, CS_CRITICAL,
+        "not yet valid (valid from 2026-09-26T14:13:20Z)");
+    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .untrusted = true}, CS_CRITICAL,
+        "untrusted: unable to get local issuer certificate");
+    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .mismatch = true}, CS_CRITICAL,
+        "hostname mismatch");
+    /* expiry beats trust: an expired self-signed certificate is EXPIRED */
+    run(&(struct case_){.nb = -300 * DAY, .na = -DAY, .untrusted = true}, CS_EXPIRED,
+        "expired 1 day ago");
+}
+
+Test(classify, no_verify_skips_rule_4_only)
+{
+    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .untrusted = true,
+                        .mismatch = true, .no_verify = true},
+        CS_OK, "expires in 200 days");
+    run(&(struct case_){.nb = -300 * DAY, .na = 3 * DAY, .untrusted = true,
+                        .no_verify = true},
+        CS_CRITICAL, "expires in 3 days");
+}
+
+Test(classify, lifetime_aware_thresholds)
+{
+    /* 6-day certificate: warn = 2 days, crit = 0.6 days */
+    run(&(struct case_){.nb = -3 * DAY, .na = 3 * DAY}, CS_OK, "expires in 3 days");
+    run(&(struct case_){.nb = -(6 * DAY - 2.9 * DAY), .na = 2.9 * DAY}, CS_OK,
+        "expires in 2 days");
+    run(&(struct case_){.nb = -(6 * DAY - 1.5 * DAY), .na = 1.5 * DAY}, CS_WARNING,
+        "expires in 1 day (renewal overdue: <1/3 of 6-day lifetime left)");
+    run(&(struct case_){.nb = -(6 * DAY - DAY / 2), .na = DAY / 2}, CS_CRITICAL,
+        "expires in 0 days (renewal failing: <1/10 of 6-day lifetime left)");
+    /* 47-day certificate with 12 days left */
+    run(&(struct case_){.nb = -35 * DAY, .na = 12 * DAY}, CS_WARNING,
+        "expires in 12 days (renewal overdue: <1/3 of 47-day lifetime left)");
+    /* 90-day certificate: 30 days is exactly a third: the 30-day cap applies */
+    run(&(struct case_){.nb = -61 * DAY, .na = 29 * DAY}, CS_WARNING, "expires in 29 days");
+    run(&(struct case_){.nb = -59 * DAY, .na = 31 * DAY}, CS_OK, "expires in 31 days");
+}
+
+Test(classify, explicit_thresholds_are_fixed)
+{
+    run(&(struct case_){.nb = -3 * DAY, .na = 3 * DAY, .warn = 7 * DAY, .crit = 2 * DAY},
+        CS_WARNING, "expires in 3 days");
+    run(&(struct case_){.nb = -300 * DAY, .na = 20 * DAY, .warn = 10 * DAY}, CS_OK,
+        "expires in 20 days");
+    run(&(struct case_){.nb = -300 * DAY, .na = 20 * DAY, .warn = 30 * DAY,
+                        .crit = 21 * DAY},
+        CS_CRITICAL, "expires in 20 days");
+    /* seconds, not floored days: 7 days and 1 second left is not within -c 7 */
+    run(&(struct case_){.nb = -300 * DAY, .na = 7 * DAY + 1, .warn = 8 * DAY,
+                        .crit = 7 * DAY},
+        CS_WARNING, "expires in 7 days");
+}
+
+Test(classify, extra_expired_certificate_warns)
+{
+    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .extra_expired = "Old Root"},
+        CS_WARNING,
+        "expires in 200 days; extra certificate \"Old Root\" sent by the server expired");
+}
+
+Test(classify, error_record)
+{
+    struct cs_result r;
+    cs_result_init(&r);
+    cs_classify_error(&r, "dns: NXDOMAIN");
+    cr_assert_eq(r.status, CS_ERROR);
+    cr_assert_str_eq(r.reason, "dns: NXDOMAIN");
+    cr_assert_str_eq(r.error, "dns: NXDOMAIN");
+    cr_assert_eq(r.days_remaining, CS_INT_NONE);
+    cs_result_free(&r);
+}
