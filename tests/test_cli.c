@@ -1,0 +1,322 @@
+/* The binary as a user runs it: exit codes, --fail-on, --now, bad input,
+ * unreadable files, usage errors and the standard-output formats. */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scanner/result.h"
+#include "support/fleet.h"
+#include "support/runner.h"
+
+static struct fleet *fleet;
+static char *dir;
+
+static void setup(void)
+{
+    fleet = fleet_start(&(struct fleet_options){0});
+    cr_assert_not_null(fleet);
+    dir = temp_dir();
+}
+
+static void teardown(void)
+{
+    fleet_stop(fleet);
+    remove_tree(dir);
+    free(dir);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Runs certsweep on the named scenarios plus extra arguments (NULL-ended). */
+static void scan(struct run_result *r, const char *const *names, ...)
+{
+    const char *args[96];
+    char *owned[64];
+    size_t n = 0, o = 0;
+    args[n++] = "--ca-file";
+    args[n++] = fleet_ca_file(fleet);
+    for (size_t i = 0; names[i]; i++) {
+        const struct fleet_scenario *s = fleet_get(fleet, names[i]);
+        cr_assert_not_null(s, "no scenario %s", names[i]);
+        cr_assert(asprintf(&owned[o], "%s:%u:127.0.0.1", s->host, s->port) > 0);
+        args[n++] = "--resolve";
+        args[n++] = owned[o++];
+        cr_assert(asprintf(&owned[o], "%s:%u", s->host, s->port) > 0);
+        args[n++] = owned[o++];
+    }
+    va_list ap;
+    va_start(ap, names);
+    const char *a;
+    while ((a = va_arg(ap, const char *)))
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    cr_assert_eq(run_certsweep(args, NULL, r), 0);
+    for (size_t i = 0; i < o; i++)
+        free(owned[i]);
+}
+
+#define NAMES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void expect_exit(const char *const *names, int want, const char *fail_on)
+{
+    struct run_result r;
+    if (fail_on)
+        scan(&r, names, "--fail-on", fail_on, "-q", NULL);
+    else
+        scan(&r, names, "-q", NULL);
+    cr_assert_eq(r.status, want, "%s%s: exit %d, want %d; stderr: %s", names[0],
+                 names[1] ? "+..." : "", r.status, want, r.err);
+    cr_assert_str_eq(r.out, "", "-q wrote to standard output");
+    run_result_free(&r);
+}
+
+Test(cli, exit_codes_by_level)
+{
+    expect_exit(NAMES("ok"), 0, NULL);
+    expect_exit(NAMES("ok", "warning"), 1, NULL);
+    expect_exit(NAMES("ok", "critical"), 2, NULL);
+    expect_exit(NAMES("ok", "expired"), 2, NULL);
+    expect_exit(NAMES("ok", "closed"), 3, NULL);
+    /* precedence 2 > 1 > 3 > 0 */
+    expect_exit(NAMES("warning", "closed"), 1, NULL);
+    expect_exit(NAMES("critical", "warning", "closed"), 2, NULL);
+}
+
+Test(cli, fail_on_levels)
+{
+    expect_exit(NAMES("ok", "warning"), 0, "error");
+    expect_exit(NAMES("ok", "warning", "closed"), 3, "error");
+    expect_exit(NAMES("warning", "closed"), 0, "critical");
+    expect_exit(NAMES("warning", "expired"), 2, "critical");
+    expect_exit(NAMES("expired", "closed"), 0, "never");
+    expect_exit(NAMES("warning", "closed"), 1, "warning");
+}
+
+Test(cli, now_reclassifies)
+{
+    char later[24];
+    cs_format_time(fleet_now(fleet) + 195 * 86400LL, later);
+    struct run_result r;
+    scan(&r, NAMES("ok"), "--now", later, "-F", "csv", NULL);
+    cr_assert_eq(r.status, 2, "exit %d: %s", r.status, r.out);
+    struct csv_doc d;
+    cr_assert_eq(csv_doc_parse(r.out, strlen(r.out), &d), 0);
+    cr_assert_str_eq(csv_doc_get(&d, 1, "status"), "CRITICAL");
+    cr_assert_str_eq(csv_doc_get(&d, 1, "reason"), "expires in 5 days");
+    cr_assert_str_eq(csv_doc_get(&d, 1, "days_remaining"), "5");
+    csv_doc_free(&d);
+    run_result_free(&r);
+    cs_format_time(fleet_now(fleet) + 201 * 86400LL, later);
+    scan(&r, NAMES("ok"), "--now", later, "-F", "jsonl", NULL);
+    json_t *o = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(o, "%s", r.out);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "status")), "EXPIRED");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "reason")), "expired 1 day ago");
+    json_decref(o);
+    run_result_free(&r);
+}
+
+Test(cli, explicit_thresholds_and_no_verify)
+{
+    struct run_result r;
+    scan(&r, NAMES("warning"), "-w", "10", "-c", "2", "-F", "jsonl", NULL);
+    json_t *o = json_loads(r.out, 0, NULL);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "status")), "OK");
+    json_decref(o);
+    cr_assert_eq(r.status, 0);
+    run_result_free(&r);
+    scan(&r, NAMES("self-signed", "mismatch"), "--no-verify", "-F", "csv", NULL);
+    struct csv_doc d;
+    cr_assert_eq(csv_doc_parse(r.out, strlen(r.out), &d), 0);
+    cr_assert_eq(d.nrows, 3);
+    for (size_t i = 1; i < 3; i++)
+        cr_assert_str_eq(csv_doc_get(&d, i, "status"), "OK", "%s: %s",
+                         csv_doc_get(&d, i, "host"), csv_doc_get(&d, i, "reason"));
+    size_t row = csv_doc_find(&d, "host", fleet_get(fleet, "self-signed")->host);
+    cr_assert_str_eq(csv_doc_get(&d, row, "verify"), "self-signed certificate");
+    csv_doc_free(&d);
+    cr_assert_eq(r.status, 0);
+    run_result_free(&r);
+}
+
+Test(cli, bad_target_line_becomes_error_record)
+{
+    const struct fleet_scenario *ok = fleet_get(fleet, "ok");
+    char *path, *text, *pin;
+    cr_assert(asprintf(&path, "%s/targets.txt", dir) > 0);
+    cr_assert(asprintf(&text, "# comment\n%s:%u\nbad:port:here:x\nweb.example:70000\n", ok->host,
+                       ok->port) > 0);
+    cr_assert_eq(spit(path, text), 0);
+    cr_assert(asprintf(&pin, "%s:%u:127.0.0.1", ok->host, ok->port) > 0);
+    struct run_result r;
+    const char *args[] = {"-f", path, "--resolve", pin, "--ca-file", fleet_ca_file(fleet),
+                          "-F", "csv", NULL};
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    char *want;
+    cr_assert(asprintf(&want, "%s:3: bad target (IPv6 needs brackets: [addr]:port)\n%s:4: port "
+                              "out of range (1-65535)\n",
+                       path, path) > 0);
+    cr_assert_str_eq(r.err, want);
+    free(want);
+    struct csv_doc d;
+    cr_assert_eq(csv_doc_parse(r.out, strlen(r.out), &d), 0);
+    cr_assert_eq(d.nrows, 4);
+    size_t row = csv_doc_find(&d, "host", "bad:port:here:x");
+    cr_assert(row);
+    cr_assert_str_eq(csv_doc_get(&d, row, "status"), "ERROR");
+    cr_assert_str_eq(csv_doc_get(&d, row, "port"), "");
+    cr_assert(asprintf(&want, "input: %s:3: bad target (IPv6 needs brackets: [addr]:port)",
+                       path) > 0);
+    cr_assert_str_eq(csv_doc_get(&d, row, "error"), want);
+    free(want);
+    row = csv_doc_find(&d, "host", "web.example:70000");
+    cr_assert(row);
+    cr_assert_str_eq(csv_doc_get(&d, row, "status"), "ERROR");
+    row = csv_doc_find(&d, "host", ok->host);
+    cr_assert_str_eq(csv_doc_get(&d, row, "status"), "OK");
+    cr_assert_eq(r.status, 3);
+    csv_doc_free(&d);
+    run_result_free(&r);
+
+    const char *strict[] = {"-f", path, "--strict-input", "-q", NULL};
+    cr_assert_eq(run_certsweep(strict, NULL, &r), 0);
+    cr_assert_eq(r.status, 64, "exit %d", r.status);
+    cr_assert_eq(fleet_accepted(fleet, "ok"), 1, "--strict-input still scanned");
+    run_result_free(&r);
+    free(pin);
+    free(text);
+    free(path);
+}
+
+Test(cli, targets_from_stdin)
+{
+    const struct fleet_scenario *ok = fleet_get(fleet, "ok"), *w = fleet_get(fleet, "warning");
+    char *in;
+    cr_assert(asprintf(&in, "127.0.0.1:%u\n127.0.0.1:%u # second\n", ok->port, w->port) > 0);
+    struct run_result r;
+    const char *args[] = {"-f", "-", "--ca-file", fleet_ca_file(fleet), "-F", "json", NULL};
+    cr_assert_eq(run_certsweep(args, in, &r), 0);
+    json_t *doc = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(doc, "%s", r.out);
+    json_t *rec = json_find_record(json_object_get(doc, "results"), "127.0.0.1", ok->port);
+    cr_assert_not_null(rec);
+    cr_assert_str_eq(json_string_value(json_object_get(rec, "status")), "OK");
+    cr_assert_str_eq(json_string_value(json_object_get(rec, "sni")), "");
+    cr_assert(json_is_true(json_object_get(rec, "hostname_match")));
+    cr_assert_eq(r.status, 1);
+    json_decref(doc);
+    run_result_free(&r);
+    free(in);
+}
+
+Test(cli, unreadable_targets_file_exits_66)
+{
+    struct run_result r;
+    const char *args[] = {"-f", "/nonexistent/domains.txt", NULL};
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    cr_assert_eq(r.status, 66);
+    cr_assert(strstr(r.err, "/nonexistent/domains.txt: No such file or directory"), "%s", r.err);
+    cr_assert_str_eq(r.out, "");
+    run_result_free(&r);
+    const char *ca[] = {"--ca-file", "/nonexistent/ca.pem", "127.0.0.1:1", NULL};
+    cr_assert_eq(run_certsweep(ca, NULL, &r), 0);
+    cr_assert_eq(r.status, 66, "exit %d: %s", r.status, r.err);
+    run_result_free(&r);
+}
+
+static void expect_usage(const char *const *args, const char *needle)
+{
+    struct run_result r;
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    cr_assert_eq(r.status, 64, "%s: exit %d", args[0], r.status);
+    cr_assert(strstr(r.err, needle), "%s: stderr '%s' lacks '%s'", args[0], r.err, needle);
+    cr_assert_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "not one line: %s", r.err);
+    run_result_free(&r);
+}
+
+Test(cli, usage_errors_exit_64)
+{
+    expect_usage(NAMES("-j", "0", "x.example"), "--concurrency");
+    expect_usage(NAMES("-j", "abc", "x.example"), "--concurrency");
+    expect_usage(NAMES("-p", "65536", "x.example"), "--port");
+    expect_usage(NAMES("-w", "-1", "x.example"), "--warn-days");
+    expect_usage(NAMES("-c", "1e3", "x.example"), "--crit-days");
+    expect_usage(NAMES("-t", "0", "x.example"), "--timeout");
+    expect_usage(NAMES("--connect-timeout", "x", "x.example"), "--connect-timeout");
+    expect_usage(NAMES("--now", "2026-02-30T00:00:00Z", "x.example"), "--now");
+    expect_usage(NAMES("--fail-on", "sometimes", "x.example"), "--fail-on");
+    expect_usage(NAMES("-F", "xml", "x.example"), "--format");
+    expect_usage(NAMES("-o", "report.xlsx", "x.example"), "--output");
+    expect_usage(NAMES("--resolve", "x.example:443", "x.example"), "--resolve");
+    expect_usage(NAMES("--dns-server", "not-an-ip", "x.example"), "--dns-server");
+    expect_usage(NAMES("--bogus", "x.example"), "--bogus");
+    expect_usage(NAMES("-t"), "-t");
+    expect_usage(NAMES("-q"), "no targets");
+}
+
+Test(cli, help_and_version)
+{
+    struct run_result r;
+    cr_assert_eq(run_certsweep(NAMES("--help"), NULL, &r), 0);
+    cr_assert_eq(r.status, 0);
+    static const char *const options[] = {
+        "--targets", "--port", "--warn-days", "--crit-days", "--output", "--format",
+        "--concurrency", "--timeout", "--connect-timeout", "--ca-file", "--ca-path",
+        "--no-verify", "--sni", "--resolve", "--dns-server", "--now", "--fail-on", "--quiet",
+        "--strict-input", "--help", "--version"};
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+        cr_assert(strstr(r.out, options[i]), "--help lacks %s", options[i]);
+    run_result_free(&r);
+    cr_assert_eq(run_certsweep(NAMES("--version"), NULL, &r), 0);
+    cr_assert_eq(r.status, 0);
+    cr_assert(strncmp(r.out, "certsweep ", 10) == 0, "%s", r.out);
+    run_result_free(&r);
+}
+
+Test(cli, text_table_on_a_pipe_has_no_colour)
+{
+    struct run_result r;
+    scan(&r, NAMES("ok", "expired", "closed"), NULL);
+    cr_assert_null(strchr(r.out, '\x1b'), "colour escape on a pipe");
+    char *expired = strstr(r.out, "EXPIRED"), *okrow = strstr(r.out, "\nOK");
+    cr_assert(expired && okrow && expired < okrow, "most urgent first:\n%s", r.out);
+    cr_assert(strstr(r.out, "3 endpoints: 1 OK, 0 WARNING, 0 CRITICAL, 1 EXPIRED, 1 ERROR"),
+              "%s", r.out);
+    run_result_free(&r);
+}
+
+Test(cli, several_reports_from_one_scan)
+{
+    char *csv, *json, *txt;
+    cr_assert(asprintf(&csv, "%s/r.csv", dir) > 0);
+    cr_assert(asprintf(&json, "%s/r.json", dir) > 0);
+    cr_assert(asprintf(&txt, "%s/r.txt", dir) > 0);
+    struct run_result r;
+    scan(&r, NAMES("ok", "warning"), "-o", csv, "-o", json, "-o", txt, "-F", "jsonl", NULL);
+    size_t lines = 0;
+    for (char *p = r.out; *p; p++)
+        lines += *p == '\n';
+    cr_assert_eq(lines, 2, "stdout: %s", r.out);
+    char *c = slurp(csv, NULL), *j = slurp(json, NULL), *t = slurp(txt, NULL);
+    cr_assert(c && j && t);
+    cr_assert(strncmp(c, "host,port,address,sni,status,reason,", 36) == 0);
+    json_t *doc = json_loads(j, 0, NULL);
+    cr_assert_eq(json_array_size(json_object_get(doc, "results")), 2);
+    cr_assert(strstr(t, "2 endpoints: 1 OK, 1 WARNING"), "%s", t);
+    json_decref(doc);
+    free(c);
+    free(j);
+    free(t);
+    run_result_free(&r);
+    const char *bad[] = {"-o", "/nonexistent/dir/r.csv", "127.0.0.1:1", NULL};
+    cr_assert_eq(run_certsweep(bad, NULL, &r), 0);
+    cr_assert_eq(r.status, 73, "exit %d", r.status);
+    cr_assert(strstr(r.err, "/nonexistent/dir/r.csv: cannot create report"), "%s", r.err);
+    run_result_free(&r);
+    free(csv);
+    free(json);
+    free(txt);
+}
