@@ -139,8 +139,11 @@ void cs_format_time(int64_t t, char buf[24])
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(buf, 24, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y, m, d, (int)(secs / 3600),
-             (int)(secs / 60 % 60), (int)(secs % 60));
+    /* every value is already in range; the modulos only let the compiler see
+       that the text fits (-Wformat-truncation at -O2) */
+    unsigned sod = (unsigned)secs % 86400u;
+    snprintf(buf, 24, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)y % 10000u, m % 100u, d % 100u,
+             sod / 3600u, sod / 60u % 60u, sod % 60u);
 }
 
 /* True if s[i] is an ASCII digit for every i in [from, to); sscanf's %d alone
@@ -159,8 +162,8 @@ int cs_parse_time(const char *s, int64_t *t)
     size_t len = strlen(s);
     if (len < 10 || !all_digits(s, 0, 4) || !all_digits(s, 5, 7) || !all_digits(s, 8, 10))
         return -1;
-    if (len > 10 && (len < 19 || !all_digits(s, 11, 13) || !all_digits(s, 14, 16) ||
-                     !all_digits(s, 17, 19)))
+    if (len > 10 &&
+        (len < 19 || !all_digits(s, 11, 13) || !all_digits(s, 14, 16) || !all_digits(s, 17, 19)))
         return -1;
     if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
         return -1;

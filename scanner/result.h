@@ -125,7 +125,7 @@ int cs_parse_time(const char *s, int64_t *t);
  * in a scanner whose records must not silently lose fields). */
 char *cs_strdup(const char *s);
 char *cs_strndup(const char *s, size_t n);
-char *cs_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *cs_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2), nonnull(1)));
 void *cs_xmalloc(size_t n);
 void *cs_xcalloc(size_t n, size_t m);
 void *cs_xrealloc(void *p, size_t n);

@@ -61,7 +61,15 @@ const struct pki_cert *fleet_intermediate(const struct fleet *f);
 uint16_t fleet_bulk_port(const struct fleet *f, size_t i);
 const struct fleet_scenario *fleet_bulk_scenario(const struct fleet *f, size_t i);
 
-/* Connections accepted so far on all ports (for "probed once" checks). */
+/* Connections accepted so far (for "probed once" checks): name = a scenario's
+   name counts that scenario's connections (on the shared SNI port, each
+   connection counts for the scenario its ClientHello picked: "sni-a" without
+   or with an unknown SNI); "bulk" = all bulk ports; NULL = every port. */
 uint64_t fleet_accepted(const struct fleet *f, const char *name);
+/* Connections accepted so far on bulk port i. */
+uint64_t fleet_bulk_accepted(const struct fleet *f, size_t i);
+
+/* The fleet's "now": o->now, or the time fleet_start read when that was 0. */
+int64_t fleet_now(const struct fleet *f);
 
 #endif

@@ -1,0 +1,295 @@
+/* JSON report: one document (DESIGN.md, "Report documents"),
+ *   {"scan": {...}, "summary": {...}, "complete": true, "results": [...]}
+ * written at close, indented by two spaces.  Until then each record is kept
+ * as its compact JSON text (a few hundred bytes), not as a jansson object
+ * tree (several times that), so a scan of 10^6 endpoints stays affordable.
+ * Also home of the record -> json_t conversion the jsonl writer shares.
+ * Local names start with jsonw_: json_ is jansson's namespace. */
+#include "report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_record.h"
+
+struct jsonw_state {
+    char **rec; /* compact JSON text of each record, in completion order */
+    size_t n;
+    size_t cap;
+};
+
+/* Length of the valid UTF-8 sequence (RFC 3629: no overlongs, surrogates or
+ * code points past U+10FFFF) that starts at p, or 0 if there is none. */
+static size_t jsonw_utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    if (c < 0xC2)
+        return 0;
+    if (c < 0xE0)
+        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c < 0xF0) {
+        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))
+            return 0;
+        return 3;
+    }
+    if (c < 0xF5) {
+        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* A copy of s with every byte that is not part of a valid UTF-8 sequence
+ * replaced by U+FFFD. */
+static char *jsonw_utf8_repair(const char *s)
+{
+    static const char fffd[] = "\xEF\xBF\xBD";
+    size_t n = strlen(s);
+    char *out = cs_xmalloc(3 * n + 1); /* worst case: every byte replaced */
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
+        size_t len = jsonw_utf8_len(p);
+        if (len == 0) {
+            memcpy(out + o, fffd, 3);
+            o += 3;
+            p++;
+        } else {
+            memcpy(out + o, p, len);
+            o += len;
+            p += len;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+json_t *cs__json_string(const char *s)
+{
+    if (s == NULL)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j == NULL) {
+        char *fixed = jsonw_utf8_repair(s);
+        j = json_string(fixed);
+        free(fixed);
+    }
+    return j;
+}
+
+static json_t *jsonw_time(int64_t t)
+{
+    if (t == CS_INT_NONE)
+        return json_null();
+    char buf[24];
+    cs_format_time(t, buf);
+    return json_string(buf);
+}
+
+static json_t *jsonw_value(const struct cs_value *v)
+{
+    switch (v->kind) {
+    case CS_FK_STR:
+    case CS_FK_STATUS:
+    case CS_FK_TIME:
+        return v->null ? json_null() : cs__json_string(v->s);
+    case CS_FK_INT:
+        return v->null ? json_null() : json_integer((json_int_t)v->i);
+    case CS_FK_BOOL:
+        return v->null ? json_null() : json_boolean(v->i);
+    case CS_FK_LIST: {
+        json_t *a = json_array();
+        for (size_t i = 0; a != NULL && v->list != NULL && i < v->list->n; i++) {
+            if (json_array_append_new(a, cs__json_string(v->list->v[i])) < 0) {
+                json_decref(a);
+                a = NULL;
+            }
+        }
+        return a;
+    }
+    }
+    return json_null();
+}
+
+json_t *cs__json_record(const struct cs_result *r)
+{
+    json_t *o = json_object();
+    for (int f = 0; o != NULL && f < CS_FIELD_COUNT; f++) {
+        struct cs_value v;
+        cs_result_get(r, (enum cs_field)f, &v);
+        /* json_object_set_new steals (and on failure frees) the value */
+        if (json_object_set_new(o, cs_field_names[f], jsonw_value(&v)) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
+}
+
+/* Writes j indented by two spaces per level, as if it sat at nesting depth
+ * `depth` of a larger document.  JSON text has no raw newlines inside
+ * strings, so every '\n' of the dump starts a new line of structure. */
+static int jsonw_put_nested(FILE *out, const json_t *j, int depth)
+{
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text == NULL)
+        return -ENOMEM;
+    for (const char *p = text; *p != '\0'; p++) {
+        if (fputc(*p, out) == EOF)
+            break;
+        if (*p == '\n')
+            fprintf(out, "%*s", 2 * depth, "");
+    }
+    free(text);
+    return ferror(out) ? -EIO : 0;
+}
+
+static json_t *jsonw_scan(const struct cs_scan_info *info, const struct cs_summary *s)
+{
+    json_t *th = json_object();
+    json_t *scan = json_object();
+    if (th == NULL || scan == NULL) {
+        json_decref(th);
+        json_decref(scan);
+        return NULL;
+    }
+    bool warn_fixed = info->warn_secs >= 0, crit_fixed = info->crit_secs >= 0;
+    const char *mode = warn_fixed && crit_fixed     ? "fixed"
+                       : !warn_fixed && !crit_fixed ? "lifetime-aware"
+                                                    : "mixed";
+    int rc = 0;
+    rc |= json_object_set_new(th, "warn_days",
+                              warn_fixed ? json_integer(info->warn_secs / 86400) : json_null());
+    rc |= json_object_set_new(th, "crit_days",
+                              crit_fixed ? json_integer(info->crit_secs / 86400) : json_null());
+    rc |= json_object_set_new(th, "mode", json_string(mode));
+
+    uint64_t targets = s->targets ? s->targets : info->targets;
+    rc |= json_object_set_new(scan, "tool", cs__json_string(info->tool));
+    rc |= json_object_set_new(scan, "version", cs__json_string(info->version));
+    rc |= json_object_set_new(scan, "started_at", jsonw_time(info->started_at));
+    rc |= json_object_set_new(scan, "finished_at", jsonw_time(s->finished_at));
+    rc |= json_object_set_new(scan, "now", jsonw_time(info->now));
+    rc |= json_object_set_new(scan, "thresholds", th);
+    rc |= json_object_set_new(scan, "targets", json_integer((json_int_t)targets));
+    if (rc != 0) {
+        json_decref(scan);
+        return NULL;
+    }
+    return scan;
+}
+
+static json_t *jsonw_summary(const struct cs_summary *s)
+{
+    json_t *o = json_object();
+    for (int i = 0; o != NULL && i < CS_STATUS_COUNT; i++) {
+        if (json_object_set_new(o, cs_status_name((enum cs_status)i),
+                                json_integer((json_int_t)s->count[i])) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
+}
+
+static void jsonw_state_free(struct jsonw_state *st)
+{
+    if (st == NULL)
+        return;
+    for (size_t i = 0; i < st->n; i++)
+        free(st->rec[i]);
+    free(st->rec);
+    free(st);
+}
+
+static int jsonw_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *info)
+{
+    (void)out;
+    (void)info;
+    w->state = cs_xcalloc(1, sizeof(struct jsonw_state));
+    return 0;
+}
+
+static int jsonw_record(struct cs_writer *w, const struct cs_result *r)
+{
+    struct jsonw_state *st = w->state;
+    json_t *rec = cs__json_record(r);
+    if (rec == NULL)
+        return -ENOMEM;
+    char *text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(rec);
+    if (text == NULL)
+        return -ENOMEM;
+    if (st->n == st->cap) {
+        st->cap = st->cap ? 2 * st->cap : 64;
+        st->rec = cs_xrealloc(st->rec, st->cap * sizeof(*st->rec));
+    }
+    st->rec[st->n++] = text;
+    return 0;
+}
+
+static int jsonw_write_results(FILE *out, const struct jsonw_state *st)
+{
+    if (st->n == 0) {
+        fputs("[]", out);
+        return 0;
+    }
+    fputs("[\n    ", out);
+    for (size_t i = 0; i < st->n; i++) {
+        json_t *rec = json_loads(st->rec[i], 0, NULL);
+        if (rec == NULL)
+            return -ENOMEM; /* we wrote that text ourselves: only memory can fail */
+        int rc = jsonw_put_nested(out, rec, 2);
+        json_decref(rec);
+        if (rc < 0)
+            return rc;
+        fputs(i + 1 < st->n ? ",\n    " : "\n  ]", out);
+    }
+    return 0;
+}
+
+static int jsonw_close(struct cs_writer *w, const struct cs_summary *s)
+{
+    struct jsonw_state *st = w->state;
+    FILE *out = w->out;
+    json_t *scan = jsonw_scan(w->info, s);
+    json_t *summary = jsonw_summary(s);
+    int rc = scan != NULL && summary != NULL ? 0 : -ENOMEM;
+
+    if (rc == 0) {
+        fputs("{\n  \"scan\": ", out);
+        rc = jsonw_put_nested(out, scan, 1);
+    }
+    if (rc == 0) {
+        fputs(",\n  \"summary\": ", out);
+        rc = jsonw_put_nested(out, summary, 1);
+    }
+    if (rc == 0) {
+        fputs(",\n  \"complete\": true,\n  \"results\": ", out);
+        rc = jsonw_write_results(out, st);
+    }
+    if (rc == 0)
+        fputs("\n}\n", out);
+    if (rc == 0 && (fflush(out) == EOF || ferror(out)))
+        rc = -EIO;
+    json_decref(scan);
+    json_decref(summary);
+    jsonw_state_free(st);
+    w->state = NULL;
+    return rc;
+}
+
+const struct cs_writer_ops cs_writer_json = {
+    .name = "json",
+    .extension = ".json",
+    .open = jsonw_open,
+    .record = jsonw_record,
+    .close = jsonw_close,
+};

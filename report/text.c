@@ -1,0 +1,460 @@
+/* Text report: a table for people at a terminal, most urgent endpoint first,
+ * then a one-line summary.  The table needs every row before it can sort and
+ * size its columns, so each record is kept as a small row (six values, not
+ * the whole record) until close.  Everything printed passes through
+ * text_render(), which escapes control characters (C0, DEL, C1, bidi
+ * overrides) and invalid UTF-8 as \xNN / \uNNNN: a certificate subject
+ * cannot move the cursor, recolour the terminal or reorder the line.  Widths
+ * are counted in terminal columns, not bytes. */
+#include "report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define TEXT_HOST_CAP 48
+#define TEXT_ISSUER_CAP 32
+#define TEXT_REASON_CAP 60
+#define TEXT_SEP "  "
+
+enum {
+    TEXT_C_STATUS,
+    TEXT_C_HOST,
+    TEXT_C_DAYS,
+    TEXT_C_NOT_AFTER,
+    TEXT_C_ISSUER,
+    TEXT_C_REASON,
+    TEXT_C_COUNT
+};
+
+static const char *const text_headers[TEXT_C_COUNT] = {
+    "STATUS", "HOST:PORT", "DAYS", "NOT AFTER", "ISSUER", "REASON",
+};
+
+static const char *const text_colors[CS_STATUS_COUNT] = {
+    [CS_OK] = "\x1b[32m",      [CS_WARNING] = "\x1b[33m", [CS_CRITICAL] = "\x1b[31m",
+    [CS_EXPIRED] = "\x1b[31m", [CS_ERROR] = "\x1b[35m",
+};
+#define TEXT_COLOR_RESET "\x1b[0m"
+
+struct text_row {
+    enum cs_status status;
+    int64_t port;      /* CS_INT_NONE when absent */
+    int64_t days;      /* days_remaining, CS_INT_NONE when absent */
+    int64_t not_after; /* CS_INT_NONE when absent */
+    char *host;
+    char *issuer; /* the issuer's CN, or the whole issuer; NULL when absent */
+    char *reason; /* reason, or error when reason is "" */
+};
+
+struct text_buf {
+    char *p;
+    size_t len;
+    size_t cap;
+};
+
+struct text_state {
+    struct text_row *rows;
+    size_t n;
+    size_t cap;
+    struct text_buf cell; /* one rendered cell, reused */
+    struct text_buf line; /* the table line being built, reused */
+};
+
+static void text_buf_append(struct text_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 128;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->p = cs_xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void text_buf_puts(struct text_buf *b, const char *s)
+{
+    text_buf_append(b, s, strlen(s));
+}
+
+/* Decodes one RFC 3629 UTF-8 sequence at p into *cp; returns its length, or
+ * 0 if p does not start a valid sequence. */
+static size_t text_utf8_decode(const unsigned char *p, uint32_t *cp)
+{
+    unsigned char c = p[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c < 0xC2)
+        return 0;
+    if (c < 0xE0) {
+        if ((p[1] & 0xC0) != 0x80)
+            return 0;
+        *cp = (uint32_t)(c & 0x1F) << 6 | (p[1] & 0x3F);
+        return 2;
+    }
+    if (c < 0xF0) {
+        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))
+            return 0;
+        *cp = (uint32_t)(c & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+        return 3;
+    }
+    if (c < 0xF5) {
+        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
+            return 0;
+        *cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 |
+              (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F);
+        return 4;
+    }
+    return 0;
+}
+
+/* Code points a terminal acts on rather than shows: C0, DEL, C1 (U+009B is
+ * a one-byte CSI on some terminals), and the bidi embedding, override and
+ * isolate controls that reorder what follows them. */
+static bool text_is_control(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x200E || cp == 0x200F ||
+           (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Terminal columns of a printable code point: 0 for combining marks and
+ * zero-width characters, 2 for East Asian wide and emoji, else 1 (a small
+ * wcwidth() that does not depend on the process locale). */
+static size_t text_cp_width(uint32_t cp)
+{
+    if ((cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+        (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x200B && cp <= 0x200D) ||
+        (cp >= 0x20D0 && cp <= 0x20FF) || (cp >= 0xFE00 && cp <= 0xFE0F) ||
+        (cp >= 0xFE20 && cp <= 0xFE2F) || cp == 0xFEFF)
+        return 0;
+    if ((cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0x303E) ||
+        (cp >= 0x3041 && cp <= 0x33FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+        (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xA000 && cp <= 0xA4CF) ||
+        (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+        (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+        (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
+        (cp >= 0x1F900 && cp <= 0x1F9FF) || (cp >= 0x20000 && cp <= 0x3FFFD))
+        return 2;
+    return 1;
+}
+
+/* Appends s to b, escaped, cut to at most `cap` columns with "..." (cap 0:
+ * no limit); returns the columns appended. */
+static size_t text_render(struct text_buf *b, const char *s, size_t cap)
+{
+    size_t start = b->len, width = 0;
+    size_t fit_len = b->len, fit_width = 0; /* the longest prefix that leaves room for "..." */
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p != '\0' && (cap == 0 || width <= cap)) {
+        uint32_t cp = 0;
+        size_t len = text_utf8_decode(p, &cp);
+        char esc[16];
+        if (len == 0 || (cp < 0x80 && text_is_control(cp))) {
+            snprintf(esc, sizeof(esc), "\\x%02X", *p);
+            text_buf_puts(b, esc);
+            width += 4;
+            len = 1;
+        } else if (text_is_control(cp)) {
+            snprintf(esc, sizeof(esc), "\\u%04" PRIX32, cp);
+            text_buf_puts(b, esc);
+            width += 6;
+        } else {
+            text_buf_append(b, (const char *)p, len);
+            width += text_cp_width(cp);
+        }
+        p += len;
+        if (cap > 3 && width <= cap - 3) {
+            fit_len = b->len;
+            fit_width = width;
+        }
+    }
+    if (cap != 0 && width > cap) {
+        b->len = fit_len;
+        b->p[b->len] = '\0';
+        text_buf_puts(b, "...");
+        width = fit_width + 3;
+    }
+    if (b->len == start)
+        text_buf_append(b, "", 0); /* b->p is never NULL after a render */
+    return width;
+}
+
+static int text_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The value of the first CN attribute of an RFC 4514 name, unescaped, or a
+ * copy of the whole name when it has none. */
+static char *text_issuer_cn(const char *dn)
+{
+    size_t n = strlen(dn);
+    bool at_start = true;
+    for (size_t i = 0; i < n; i++) {
+        if (at_start) {
+            while (dn[i] == ' ')
+                i++;
+            at_start = false;
+            if (strncasecmp(dn + i, "CN=", 3) == 0) {
+                char *out = cs_xmalloc(n + 1);
+                size_t o = 0;
+                for (i += 3; i < n && dn[i] != ',' && dn[i] != '+'; i++) {
+                    if (dn[i] == '\\' && i + 1 < n) {
+                        int hi = text_hexval(dn[i + 1]), lo = text_hexval(dn[i + 2]);
+                        if (hi >= 0 && lo >= 0) {
+                            out[o++] = (char)(hi << 4 | lo);
+                            i += 2;
+                        } else {
+                            out[o++] = dn[++i];
+                        }
+                    } else {
+                        out[o++] = dn[i];
+                    }
+                }
+                out[o] = '\0';
+                if (o > 0 && strlen(out) == o) /* an escaped NUL would hide the rest */
+                    return out;
+                free(out);
+                break;
+            }
+        }
+        if (dn[i] == '\\')
+            i++;
+        else if (dn[i] == ',' || dn[i] == '+')
+            at_start = true;
+    }
+    return cs_strdup(dn);
+}
+
+/* An IPv6 literal (optionally with a %zone), which needs brackets before
+ * ":port"; a bad input line that merely contains ':' does not. */
+static bool text_is_ipv6(const char *host)
+{
+    size_t n = strspn(host, "0123456789abcdefABCDEF:.");
+    return memchr(host, ':', n) != NULL && (host[n] == '\0' || host[n] == '%');
+}
+
+/* Renders column c of row into b (which is reset); returns its width. */
+static size_t text_cell(struct text_buf *b, const struct text_row *row, int c)
+{
+    char tmp[32];
+    b->len = 0;
+    switch (c) {
+    case TEXT_C_STATUS:
+        return text_render(b, cs_status_name(row->status), 0);
+    case TEXT_C_HOST: {
+        bool v6 = text_is_ipv6(row->host);
+        size_t width = 0;
+        if (v6)
+            width += text_render(b, "[", 0);
+        width += text_render(b, row->host, TEXT_HOST_CAP);
+        if (v6)
+            width += text_render(b, "]", 0);
+        if (row->port != CS_INT_NONE) {
+            snprintf(tmp, sizeof(tmp), ":%" PRId64, row->port);
+            width += text_render(b, tmp, 0);
+        }
+        return width;
+    }
+    case TEXT_C_DAYS:
+        if (row->days == CS_INT_NONE)
+            return text_render(b, "-", 0);
+        snprintf(tmp, sizeof(tmp), "%" PRId64, row->days);
+        return text_render(b, tmp, 0);
+    case TEXT_C_NOT_AFTER:
+        if (row->not_after == CS_INT_NONE)
+            return text_render(b, "-", 0);
+        cs_format_time(row->not_after, tmp);
+        tmp[10] = '\0'; /* YYYY-MM-DD */
+        return text_render(b, tmp, 0);
+    case TEXT_C_ISSUER:
+        return text_render(b, row->issuer ? row->issuer : "-", TEXT_ISSUER_CAP);
+    case TEXT_C_REASON:
+        return text_render(b, row->reason, TEXT_REASON_CAP);
+    }
+    return 0;
+}
+
+static int text_compare(const void *pa, const void *pb)
+{
+    const struct text_row *a = pa, *b = pb;
+    int ua = cs_status_urgency(a->status), ub = cs_status_urgency(b->status);
+    if (ua != ub)
+        return ua < ub ? -1 : 1;
+    if (a->days != b->days) {
+        if (a->days == CS_INT_NONE)
+            return 1;
+        if (b->days == CS_INT_NONE)
+            return -1;
+        return a->days < b->days ? -1 : 1;
+    }
+    int c = strcmp(a->host, b->host);
+    if (c != 0)
+        return c;
+    if (a->port != b->port) /* CS_INT_NONE is INT64_MIN: a missing port sorts first */
+        return a->port < b->port ? -1 : 1;
+    return 0;
+}
+
+static void text_pad(struct text_buf *line, size_t n)
+{
+    static const char spaces[] = "                                ";
+    while (n > 0) {
+        size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+        text_buf_append(line, spaces, k);
+        n -= k;
+    }
+}
+
+/* Appends a rendered cell, padded to colw columns (DAYS right-aligned), to
+ * the line being built. */
+static void text_put_cell(struct text_buf *line, const struct text_buf *b, size_t width,
+                          size_t colw, int c, const char *color)
+{
+    if (c > 0)
+        text_buf_puts(line, TEXT_SEP);
+    if (c == TEXT_C_DAYS)
+        text_pad(line, colw - width);
+    if (color != NULL)
+        text_buf_puts(line, color);
+    text_buf_append(line, b->p, b->len);
+    if (color != NULL)
+        text_buf_puts(line, TEXT_COLOR_RESET);
+    if (c != TEXT_C_DAYS)
+        text_pad(line, colw - width);
+}
+
+/* Writes the line without the padding after its last non-empty cell. */
+static void text_end_line(FILE *out, struct text_buf *line)
+{
+    while (line->len > 0 && line->p[line->len - 1] == ' ')
+        line->len--;
+    fwrite(line->p, 1, line->len, out);
+    fputc('\n', out);
+    line->len = 0;
+}
+
+static void text_put_table(FILE *out, struct text_state *st, int color)
+{
+    size_t colw[TEXT_C_COUNT];
+    for (int c = 0; c < TEXT_C_COUNT; c++)
+        colw[c] = strlen(text_headers[c]);
+    for (size_t i = 0; i < st->n; i++)
+        for (int c = 0; c < TEXT_C_COUNT; c++) {
+            size_t w = text_cell(&st->cell, &st->rows[i], c);
+            if (w > colw[c])
+                colw[c] = w;
+        }
+
+    for (int c = 0; c < TEXT_C_COUNT; c++) {
+        st->cell.len = 0;
+        size_t w = text_render(&st->cell, text_headers[c], 0);
+        text_put_cell(&st->line, &st->cell, w, colw[c], c, NULL);
+    }
+    text_end_line(out, &st->line);
+    for (size_t i = 0; i < st->n; i++) {
+        for (int c = 0; c < TEXT_C_COUNT; c++) {
+            size_t w = text_cell(&st->cell, &st->rows[i], c);
+            enum cs_status status = st->rows[i].status;
+            const char *sgr = color && c == TEXT_C_STATUS && (unsigned)status < CS_STATUS_COUNT
+                                  ? text_colors[status]
+                                  : NULL;
+            text_put_cell(&st->line, &st->cell, w, colw[c], c, sgr);
+        }
+        text_end_line(out, &st->line);
+    }
+}
+
+static void text_put_summary(FILE *out, const struct cs_summary *s)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < CS_STATUS_COUNT; i++)
+        total += s->count[i];
+    fprintf(out, "%" PRIu64 " endpoint%s:", total, total == 1 ? "" : "s");
+    for (int i = 0; i < CS_STATUS_COUNT; i++)
+        fprintf(out, "%s %" PRIu64 " %s", i > 0 ? "," : "", s->count[i],
+                cs_status_name((enum cs_status)i));
+    fputc('\n', out);
+}
+
+static void text_state_free(struct text_state *st)
+{
+    if (st == NULL)
+        return;
+    for (size_t i = 0; i < st->n; i++) {
+        free(st->rows[i].host);
+        free(st->rows[i].issuer);
+        free(st->rows[i].reason);
+    }
+    free(st->rows);
+    free(st->cell.p);
+    free(st->line.p);
+    free(st);
+}
+
+static int text_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *info)
+{
+    (void)out;
+    (void)info;
+    w->state = cs_xcalloc(1, sizeof(struct text_state));
+    return 0;
+}
+
+static int text_record(struct cs_writer *w, const struct cs_result *r)
+{
+    struct text_state *st = w->state;
+    if (st->n == st->cap) {
+        st->cap = st->cap ? 2 * st->cap : 64;
+        st->rows = cs_xrealloc(st->rows, st->cap * sizeof(*st->rows));
+    }
+    const char *reason = r->reason && r->reason[0] ? r->reason : r->error;
+    st->rows[st->n++] = (struct text_row){
+        .status = r->status,
+        .port = r->port,
+        .days = r->days_remaining,
+        .not_after = r->not_after,
+        .host = cs_strdup(r->host ? r->host : ""),
+        .issuer = r->issuer ? text_issuer_cn(r->issuer) : NULL,
+        .reason = cs_strdup(reason ? reason : ""),
+    };
+    return 0;
+}
+
+static int text_close(struct cs_writer *w, const struct cs_summary *s)
+{
+    struct text_state *st = w->state;
+    if (st->n > 0) {
+        qsort(st->rows, st->n, sizeof(*st->rows), text_compare);
+        text_put_table(w->out, st, w->color);
+    }
+    text_put_summary(w->out, s);
+    text_state_free(st);
+    w->state = NULL;
+    return fflush(w->out) == EOF || ferror(w->out) ? -EIO : 0;
+}
+
+const struct cs_writer_ops cs_writer_text = {
+    .name = "text",
+    .extension = ".txt",
+    .open = text_open,
+    .record = text_record,
+    .close = text_close,
+};

@@ -1,0 +1,888 @@
+/* The test fleet server: a throw-away PKI and one libuv loop on a thread of its
+ * own serving every scenario on its own 127.0.0.1 port, TLS over memory BIOs.
+ * Every listener is bound before the thread starts, so fleet_start returns a
+ * fleet whose ports all accept connections. */
+#include "fleet.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#define D 86400
+#define CONN_LIFETIME_MS 30000 /* no connection outlives this */
+#define LISTEN_BACKLOG 1024
+#define READ_BUF_SIZE 65536
+
+static const char http400[] =
+    "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+enum issuer_kind {
+    ISS_INTERMEDIATE,         /* the trusted intermediate */
+    ISS_EXPIRED_INTERMEDIATE, /* trusted root, expired intermediate */
+    ISS_SELF,                 /* self-signed leaf */
+    ISS_UNKNOWN,              /* an intermediate under the untrusted root */
+};
+
+enum leaf_flags {
+    LEAF_MISMATCH = 1, /* names only other.example.net */
+    LEAF_AWKWARD = 2,  /* a subject full of characters that need escaping */
+};
+
+struct scenario_def {
+    const char *name;
+    enum fleet_behaviour behaviour;
+    const char *expect;
+    int64_t not_before; /* relative to now */
+    int64_t not_after;
+    enum pki_key key;
+    enum issuer_kind issuer;
+    int tls_max;
+    unsigned flags;
+    const char *share; /* serve on this scenario's port, chosen by SNI */
+};
+
+static const struct scenario_def scenario_table[] = {
+    {"ok", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+    {"rsa", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_RSA2048, ISS_INTERMEDIATE, 0, 0, NULL},
+    {"ed25519", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_ED25519, ISS_INTERMEDIATE, 0, 0, NULL},
+    {"warning", FLEET_TLS, "WARNING", -300 * D, 20 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+    {"critical", FLEET_TLS, "CRITICAL", -300 * D, 3 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+    {"expired", FLEET_TLS, "EXPIRED", -400 * D, -3 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+    {"notyet", FLEET_TLS, "CRITICAL", 5 * D, 300 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+    {"expired-intermediate", FLEET_TLS, "EXPIRED", -10 * D, 200 * D, PKI_EC256,
+     ISS_EXPIRED_INTERMEDIATE, 0, 0, NULL},
+    {"self-signed", FLEET_TLS, "CRITICAL", -10 * D, 200 * D, PKI_EC256, ISS_SELF, 0, 0, NULL},
+    {"unknown-ca", FLEET_TLS, "CRITICAL", -10 * D, 200 * D, PKI_EC256, ISS_UNKNOWN, 0, 0, NULL},
+    {"mismatch", FLEET_TLS, "CRITICAL", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0,
+     LEAF_MISMATCH, NULL},
+    {"short-ok", FLEET_TLS, "OK", -3 * D, 3 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+    {"short-warning", FLEET_TLS, "WARNING", -388800, 129600, PKI_EC256, ISS_INTERMEDIATE, 0, 0,
+     NULL},
+    {"tls12", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, TLS1_2_VERSION, 0,
+     NULL},
+    {"awkward", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0, LEAF_AWKWARD,
+     NULL},
+    {"sni-a", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+    {"sni-b", FLEET_TLS, "OK", -10 * D, 100 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, "sni-a"},
+    {"closed", FLEET_CLOSED, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+    {"silent", FLEET_SILENT, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+    {"reset", FLEET_RESET, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+    {"http", FLEET_HTTP, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+};
+
+#define SCENARIO_COUNT (sizeof scenario_table / sizeof scenario_table[0])
+
+/* Subject values that need escaping in every output format. */
+static const char awkward_o[] = "Comma, \"Quote\" & Co";
+static const char awkward_ou[] = "line1\nline2 \xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \x01"
+                                 "ctl"; /* "\x01ctl" would read as \x01c */
+
+/* Bulk port i serves bulk_names[i % 4]. */
+static const char *const bulk_names[] = {"ok", "warning", "critical", "expired"};
+
+struct fleet;
+
+struct listener {
+    uv_tcp_t tcp;
+    struct fleet *f;
+    size_t scenario; /* index into f->sc (the shared one for bulk ports) */
+    bool bulk;       /* a bulk port: counted only in its own counter */
+    uint16_t port;
+    _Atomic uint64_t accepted; /* connections on this port */
+};
+
+struct scenario_rt {
+    SSL_CTX *ctx;              /* NULL unless FLEET_TLS */
+    struct listener *listener; /* NULL for FLEET_CLOSED */
+    int closed_fd;             /* FLEET_CLOSED: bound, never listening; else -1 */
+    _Atomic uint64_t accepted; /* by scenario (after SNI) */
+    char host[96];
+};
+
+struct conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_shutdown_t shutdown;
+    struct listener *l;
+    size_t scenario; /* the listener's, or the one SNI switched to */
+    SSL *ssl;
+    int open_handles; /* freed when the last one has closed */
+    bool closing;
+    bool finishing; /* shutdown requested; the close follows */
+    bool reset;     /* close with RST instead of FIN */
+    bool handshake_done;
+    struct conn *prev, *next;
+};
+
+struct write_buf {
+    uv_write_t req;
+    char data[];
+};
+
+struct fleet {
+    uv_loop_t loop;
+    uv_async_t stop_async;
+    uv_thread_t thread;
+    bool loop_ready, thread_running;
+
+    int64_t now;
+    char *dir;
+    char *ca_file;
+    bool made_dir;
+
+    struct pki_cert root, intermediate, expired_intermediate, unknown_root, unknown_intermediate;
+
+    struct fleet_scenario sc[SCENARIO_COUNT];
+    struct scenario_rt rt[SCENARIO_COUNT];
+
+    struct listener *listeners; /* named ones first, then the bulk ones */
+    size_t n_listeners, n_named_listeners, n_bulk;
+
+    struct conn *conns; /* open connections, for the stop */
+    char read_buf[READ_BUF_SIZE];
+};
+
+static void fail_msg(const char *what)
+{
+    fprintf(stderr, "fleet: %s\n", what);
+    ERR_print_errors_fp(stderr);
+}
+
+/* ---- connections (all on the fleet thread) ---- */
+
+static void conn_on_close(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    if (--c->open_handles > 0)
+        return;
+    struct fleet *f = c->l->f;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        f->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    SSL_free(c->ssl);
+    free(c);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, conn_on_close);
+    if (!c->reset || uv_tcp_close_reset(&c->tcp, conn_on_close) != 0)
+        uv_close((uv_handle_t *)&c->tcp, conn_on_close);
+}
+
+static void conn_on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    conn_close(req->data);
+}
+
+/* Sends what is queued, then FIN, then closes. */
+static void conn_finish(struct conn *c)
+{
+    if (c->finishing || c->closing)
+        return;
+    c->finishing = true;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->shutdown.data = c;
+    if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, conn_on_shutdown) != 0)
+        conn_close(c);
+}
+
+static void conn_on_write(uv_write_t *req, int status)
+{
+    struct conn *c = req->data;
+    free(req);
+    if (status < 0)
+        conn_close(c);
+}
+
+static int conn_write(struct conn *c, const void *data, size_t len)
+{
+    struct write_buf *wb = malloc(sizeof *wb + len);
+    if (wb == NULL)
+        return UV_ENOMEM;
+    memcpy(wb->data, data, len);
+    wb->req.data = c;
+    uv_buf_t buf = uv_buf_init(wb->data, (unsigned)len);
+    int rc = uv_write(&wb->req, (uv_stream_t *)&c->tcp, &buf, 1, conn_on_write);
+    if (rc != 0)
+        free(wb);
+    return rc;
+}
+
+static int tls_flush(struct conn *c)
+{
+    BIO *wbio = SSL_get_wbio(c->ssl);
+    size_t pending;
+    while ((pending = BIO_ctrl_pending(wbio)) > 0) {
+        if (pending > INT_MAX)
+            pending = INT_MAX;
+        struct write_buf *wb = malloc(sizeof *wb + pending);
+        if (wb == NULL)
+            return UV_ENOMEM;
+        int n = BIO_read(wbio, wb->data, (int)pending);
+        if (n <= 0) {
+            free(wb);
+            return UV_EIO;
+        }
+        wb->req.data = c;
+        uv_buf_t buf = uv_buf_init(wb->data, (unsigned)n);
+        int rc = uv_write(&wb->req, (uv_stream_t *)&c->tcp, &buf, 1, conn_on_write);
+        if (rc != 0) {
+            free(wb);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Flushes what OpenSSL queued (an alert, a close_notify) and ends the connection. */
+static void tls_end(struct conn *c)
+{
+    ERR_clear_error();
+    if (tls_flush(c) != 0)
+        conn_close(c);
+    else
+        conn_finish(c);
+}
+
+static void tls_feed(struct conn *c, const char *data, size_t len)
+{
+    if (BIO_write(SSL_get_rbio(c->ssl), data, (int)len) != (int)len) {
+        conn_close(c);
+        return;
+    }
+    if (!c->handshake_done) {
+        int r = SSL_do_handshake(c->ssl);
+        if (r == 1) {
+            c->handshake_done = true;
+        } else if (SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_READ) {
+            tls_end(c);
+            return;
+        }
+    }
+    /* After the handshake: discard application data, wait for the client to close. */
+    while (c->handshake_done) {
+        char sink[4096];
+        int r = SSL_read(c->ssl, sink, sizeof sink);
+        if (r > 0)
+            continue;
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_READ)
+            break;
+        if (e == SSL_ERROR_ZERO_RETURN)
+            SSL_shutdown(c->ssl);
+        tls_end(c);
+        return;
+    }
+    if (tls_flush(c) != 0)
+        conn_close(c);
+}
+
+static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct conn *c = h->data;
+    /* One buffer per loop: every read is consumed before the next alloc. */
+    *buf = uv_buf_init(c->l->f->read_buf, READ_BUF_SIZE);
+}
+
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->finishing || c->closing)
+        return;
+    switch (c->l->f->sc[c->scenario].behaviour) {
+    case FLEET_TLS:
+        tls_feed(c, buf->base, (size_t)nread);
+        break;
+    case FLEET_SILENT:
+    case FLEET_CLOSED:
+        break;
+    case FLEET_RESET:
+        c->reset = true;
+        conn_close(c);
+        break;
+    case FLEET_HTTP:
+        if (conn_write(c, http400, sizeof http400 - 1) != 0)
+            conn_close(c);
+        else
+            conn_finish(c);
+        break;
+    }
+}
+
+static void conn_on_timeout(uv_timer_t *t)
+{
+    conn_close(t->data);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct listener *l = server->data;
+    struct fleet *f = l->f;
+    if (status < 0)
+        return;
+    struct conn *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return;
+    c->l = l;
+    c->scenario = l->scenario;
+    if (uv_tcp_init(&f->loop, &c->tcp) != 0) {
+        free(c);
+        return;
+    }
+    uv_timer_init(&f->loop, &c->timer); /* cannot fail */
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->open_handles = 2;
+    c->next = f->conns;
+    if (f->conns != NULL)
+        f->conns->prev = c;
+    f->conns = c;
+
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c);
+        return;
+    }
+    atomic_fetch_add_explicit(&l->accepted, 1, memory_order_relaxed);
+    if (!l->bulk)
+        atomic_fetch_add_explicit(&f->rt[c->scenario].accepted, 1, memory_order_relaxed);
+    uv_tcp_nodelay(&c->tcp, 1);
+
+    const struct scenario_rt *rt = &f->rt[c->scenario];
+    if (f->sc[c->scenario].behaviour == FLEET_TLS) {
+        BIO *rbio = BIO_new(BIO_s_mem());
+        BIO *wbio = BIO_new(BIO_s_mem());
+        c->ssl = SSL_new(rt->ctx);
+        if (rbio == NULL || wbio == NULL || c->ssl == NULL) {
+            BIO_free(rbio);
+            BIO_free(wbio);
+            ERR_clear_error();
+            conn_close(c);
+            return;
+        }
+        SSL_set_bio(c->ssl, rbio, wbio);
+        SSL_set_app_data(c->ssl, c);
+        SSL_set_accept_state(c->ssl);
+    }
+    if (uv_timer_start(&c->timer, conn_on_timeout, CONN_LIFETIME_MS, 0) != 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read) != 0)
+        conn_close(c);
+}
+
+/* SNI: switch to the scenario on the same port whose host is the name asked for. */
+static int on_servername(SSL *ssl, int *alert, void *arg)
+{
+    (void)alert;
+    struct fleet *f = arg;
+    struct conn *c = SSL_get_app_data(ssl);
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (c == NULL || name == NULL || c->l->bulk)
+        return SSL_TLSEXT_ERR_OK;
+    for (size_t i = 0; i < SCENARIO_COUNT; i++) {
+        if (i == c->scenario || f->rt[i].listener != c->l || f->rt[i].ctx == NULL ||
+            strcasecmp(name, f->sc[i].host) != 0)
+            continue;
+        if (SSL_set_SSL_CTX(ssl, f->rt[i].ctx) == NULL)
+            break;
+        atomic_fetch_sub_explicit(&f->rt[c->scenario].accepted, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&f->rt[i].accepted, 1, memory_order_relaxed);
+        c->scenario = i;
+        break;
+    }
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static void on_stop(uv_async_t *a)
+{
+    struct fleet *f = a->data;
+    for (size_t i = 0; i < f->n_listeners; i++)
+        if (f->listeners[i].tcp.data != NULL && !uv_is_closing((uv_handle_t *)&f->listeners[i].tcp))
+            uv_close((uv_handle_t *)&f->listeners[i].tcp, NULL);
+    for (struct conn *c = f->conns; c != NULL; c = c->next)
+        conn_close(c);
+    uv_close((uv_handle_t *)&f->stop_async, NULL);
+}
+
+static void fleet_thread(void *arg)
+{
+    struct fleet *f = arg;
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+}
+
+/* ---- the PKI ---- */
+
+static int issue_ca(struct pki_cert *out, const char *cn, int64_t nb, int64_t na,
+                    const struct pki_cert *issuer)
+{
+    const char *subject[] = {"CN", cn, "O", "certsweep test fleet", NULL};
+    struct pki_spec spec = {
+        .subject = subject,
+        .not_before = nb,
+        .not_after = na,
+        .key = PKI_EC256,
+        .ca = true,
+    };
+    return pki_issue(out, &spec, issuer);
+}
+
+static int build_ca(struct fleet *f)
+{
+    int64_t now = f->now;
+    if (issue_ca(&f->root, "certsweep Test Root", now - 3650 * (int64_t)D, now + 3650 * (int64_t)D,
+                 NULL) != 0 ||
+        issue_ca(&f->intermediate, "certsweep Test Intermediate", now - 1825 * (int64_t)D,
+                 now + 1825 * (int64_t)D, &f->root) != 0 ||
+        issue_ca(&f->expired_intermediate, "certsweep Test Expired Intermediate",
+                 now - 730 * (int64_t)D, now - D, &f->root) != 0 ||
+        issue_ca(&f->unknown_root, "certsweep Untrusted Root", now - 3650 * (int64_t)D,
+                 now + 3650 * (int64_t)D, NULL) != 0 ||
+        issue_ca(&f->unknown_intermediate, "certsweep Untrusted Intermediate",
+                 now - 1825 * (int64_t)D, now + 1825 * (int64_t)D, &f->unknown_root) != 0)
+        return -1;
+    return 0;
+}
+
+static int build_leaf(struct fleet *f, size_t i)
+{
+    const struct scenario_def *def = &scenario_table[i];
+    struct fleet_scenario *s = &f->sc[i];
+    char ocsp[160], dns[120];
+    snprintf(ocsp, sizeof ocsp, "http://ocsp.fleet.test/%s", def->name);
+    snprintf(dns, sizeof dns, "DNS:%s", s->host);
+
+    const char *subject[] = {"CN", s->host, "O", "certsweep test fleet", NULL};
+    const char *awkward[] = {"CN", s->host, "O", awkward_o, "OU", awkward_ou, NULL};
+    const char *other[] = {"CN", "other.example.net", "O", "certsweep test fleet", NULL};
+    const char *sans[] = {dns, "IP:127.0.0.1", NULL};
+    const char *other_sans[] = {"DNS:other.example.net", NULL};
+
+    struct pki_spec spec = {
+        .subject = subject,
+        .not_before = f->now + def->not_before,
+        .not_after = f->now + def->not_after,
+        .key = def->key,
+        .sans = sans,
+        .ocsp_uri = ocsp,
+        .crl_uri = "http://crl.fleet.test/intermediate.crl",
+    };
+    if (def->flags & LEAF_AWKWARD)
+        spec.subject = awkward;
+    if (def->flags & LEAF_MISMATCH) {
+        spec.subject = other;
+        spec.sans = other_sans;
+    }
+
+    const struct pki_cert *issuer = NULL;
+    switch (def->issuer) {
+    case ISS_INTERMEDIATE:
+        issuer = &f->intermediate;
+        break;
+    case ISS_EXPIRED_INTERMEDIATE:
+        issuer = &f->expired_intermediate;
+        break;
+    case ISS_UNKNOWN:
+        issuer = &f->unknown_intermediate;
+        break;
+    case ISS_SELF:
+        break;
+    }
+    if (pki_issue(&s->leaf, &spec, issuer) != 0)
+        return -1;
+    if (issuer != NULL)
+        s->chain[s->chain_len++] = issuer->x509;
+    return 0;
+}
+
+static SSL_CTX *make_ctx(struct fleet *f, const struct fleet_scenario *s)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        return NULL;
+    SSL_CTX_set_security_level(ctx, 0);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    if (s->tls_max != 0 && !SSL_CTX_set_max_proto_version(ctx, s->tls_max))
+        goto fail;
+    if (SSL_CTX_use_certificate(ctx, s->leaf.x509) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx, s->leaf.key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+        goto fail;
+    for (size_t i = 0; i < s->chain_len; i++)
+        if (!SSL_CTX_add1_chain_cert(ctx, s->chain[i]))
+            goto fail;
+    SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
+    SSL_CTX_set_tlsext_servername_arg(ctx, f);
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* ---- ports ---- */
+
+static int bind_listener(struct fleet *f, struct listener *l, size_t scenario, bool bulk)
+{
+    struct sockaddr_in addr;
+    struct sockaddr_storage bound;
+    int len = sizeof bound;
+    int rc;
+
+    l->f = f;
+    l->scenario = scenario;
+    l->bulk = bulk;
+    atomic_init(&l->accepted, 0);
+    if ((rc = uv_tcp_init(&f->loop, &l->tcp)) != 0)
+        return rc;
+    l->tcp.data = l; /* marks it initialised */
+    if ((rc = uv_ip4_addr("127.0.0.1", 0, &addr)) != 0 ||
+        (rc = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&addr, 0)) != 0 ||
+        (rc = uv_listen((uv_stream_t *)&l->tcp, LISTEN_BACKLOG, on_connection)) != 0 ||
+        (rc = uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&bound, &len)) != 0)
+        return rc;
+    l->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    return 0;
+}
+
+/* A port that refuses connections: bound (without SO_REUSEADDR, so no one else
+   can take it while the fleet runs) but never listening. */
+static int bind_closed(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(addr.sin_port);
+    return fd;
+}
+
+static void raise_nofile(size_t needed)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= needed || rl.rlim_cur == rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (rl.rlim_max == RLIM_INFINITY)
+        rl.rlim_cur = needed > 65536 ? needed : 65536;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static size_t scenario_index(const char *name)
+{
+    for (size_t i = 0; i < SCENARIO_COUNT; i++)
+        if (strcmp(scenario_table[i].name, name) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+static int make_dir(struct fleet *f, const char *dir)
+{
+    if (dir != NULL) {
+        f->dir = strdup(dir);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        size_t n = strlen(tmp != NULL && *tmp != '\0' ? tmp : "/tmp") + 32;
+        f->dir = malloc(n);
+        if (f->dir == NULL)
+            return -1;
+        snprintf(f->dir, n, "%s/certsweep-fleet-XXXXXX",
+                 tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+        if (mkdtemp(f->dir) == NULL) {
+            fprintf(stderr, "fleet: cannot make a temp dir %s: %s\n", f->dir, strerror(errno));
+            return -1;
+        }
+        f->made_dir = true;
+    }
+    if (f->dir == NULL)
+        return -1;
+    size_t n = strlen(f->dir) + sizeof "/ca.pem";
+    f->ca_file = malloc(n);
+    if (f->ca_file == NULL)
+        return -1;
+    snprintf(f->ca_file, n, "%s/ca.pem", f->dir);
+    X509 *root = f->root.x509;
+    if (pki_write_pem(f->ca_file, &root, 1) != 0) {
+        fprintf(stderr, "fleet: cannot write %s: %s\n", f->ca_file, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void fleet_free(struct fleet *f)
+{
+    if (f->loop_ready) {
+        /* Closes every handle on the loop's own thread, or here if it never started. */
+        uv_async_send(&f->stop_async);
+        if (f->thread_running)
+            uv_thread_join(&f->thread);
+        else
+            uv_run(&f->loop, UV_RUN_DEFAULT);
+        if (uv_loop_close(&f->loop) != 0)
+            fprintf(stderr, "fleet: loop still has handles at stop\n");
+    }
+    for (size_t i = 0; i < SCENARIO_COUNT; i++) {
+        SSL_CTX_free(f->rt[i].ctx);
+        if (f->rt[i].closed_fd >= 0)
+            close(f->rt[i].closed_fd);
+        pki_cert_free(&f->sc[i].leaf);
+    }
+    pki_cert_free(&f->root);
+    pki_cert_free(&f->intermediate);
+    pki_cert_free(&f->expired_intermediate);
+    pki_cert_free(&f->unknown_root);
+    pki_cert_free(&f->unknown_intermediate);
+    if (f->made_dir && f->dir != NULL)
+        nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f->listeners);
+    free(f->dir);
+    free(f->ca_file);
+    free(f);
+}
+
+struct fleet *fleet_start(const struct fleet_options *o)
+{
+    static const struct fleet_options defaults = {0};
+    if (o == NULL)
+        o = &defaults;
+
+    struct fleet *f = calloc(1, sizeof *f);
+    if (f == NULL) {
+        fail_msg("out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < SCENARIO_COUNT; i++) {
+        f->rt[i].closed_fd = -1;
+        atomic_init(&f->rt[i].accepted, 0);
+    }
+    f->now = o->now != 0 ? o->now : (int64_t)time(NULL);
+    f->n_bulk = o->bulk;
+
+    if (uv_loop_init(&f->loop) != 0) {
+        fail_msg("cannot make a libuv loop");
+        free(f);
+        return NULL;
+    }
+    if (uv_async_init(&f->loop, &f->stop_async, on_stop) != 0) {
+        fail_msg("cannot make a libuv async handle");
+        uv_loop_close(&f->loop);
+        free(f);
+        return NULL;
+    }
+    f->stop_async.data = f;
+    f->loop_ready = true;
+
+    if (build_ca(f) != 0) {
+        fail_msg("cannot make the CA certificates");
+        goto fail;
+    }
+    if (make_dir(f, o->dir) != 0)
+        goto fail;
+
+    size_t n_named = 0;
+    for (size_t i = 0; i < SCENARIO_COUNT; i++) {
+        const struct scenario_def *def = &scenario_table[i];
+        struct fleet_scenario *s = &f->sc[i];
+        snprintf(f->rt[i].host, sizeof f->rt[i].host, "%s.fleet.test", def->name);
+        s->name = def->name;
+        s->behaviour = def->behaviour;
+        s->host = f->rt[i].host;
+        s->tls_max = def->tls_max;
+        s->expect_status = def->expect;
+        if (def->behaviour == FLEET_TLS) {
+            if (build_leaf(f, i) != 0 || (f->rt[i].ctx = make_ctx(f, s)) == NULL) {
+                fprintf(stderr, "fleet: cannot make the certificate for scenario %s\n", def->name);
+                ERR_print_errors_fp(stderr);
+                goto fail;
+            }
+        }
+        if (def->behaviour != FLEET_CLOSED && def->share == NULL)
+            n_named++;
+    }
+
+    raise_nofile(n_named + o->bulk + 4096);
+    f->listeners = calloc(n_named + o->bulk, sizeof *f->listeners);
+    if (f->listeners == NULL) {
+        fail_msg("out of memory");
+        goto fail;
+    }
+    f->n_named_listeners = n_named;
+    f->n_listeners = n_named + o->bulk;
+    size_t next = 0;
+    for (size_t i = 0; i < SCENARIO_COUNT; i++) {
+        const struct scenario_def *def = &scenario_table[i];
+        int rc = 0;
+        if (def->behaviour == FLEET_CLOSED) {
+            f->rt[i].closed_fd = bind_closed(&f->sc[i].port);
+            if (f->rt[i].closed_fd < 0)
+                rc = uv_translate_sys_error(errno);
+        } else if (def->share != NULL) {
+            size_t j = scenario_index(def->share);
+            if (j >= i || f->rt[j].listener == NULL) {
+                fprintf(stderr, "fleet: scenario %s shares an unknown port\n", def->name);
+                goto fail;
+            }
+            f->rt[i].listener = f->rt[j].listener;
+            f->sc[i].port = f->sc[j].port;
+        } else {
+            struct listener *l = &f->listeners[next++];
+            rc = bind_listener(f, l, i, false);
+            f->rt[i].listener = l;
+            f->sc[i].port = l->port;
+        }
+        if (rc != 0) {
+            fprintf(stderr, "fleet: cannot listen on 127.0.0.1 for scenario %s: %s\n", def->name,
+                    uv_strerror(rc));
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < o->bulk; i++) {
+        size_t scenario = scenario_index(bulk_names[i % 4]);
+        int rc = bind_listener(f, &f->listeners[n_named + i], scenario, true);
+        if (rc != 0) {
+            fprintf(stderr, "fleet: cannot listen on 127.0.0.1 for bulk port %zu of %zu: %s\n", i,
+                    o->bulk, uv_strerror(rc));
+            goto fail;
+        }
+    }
+
+    /* The loop's thread takes no signals: they stay with the caller's threads. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = uv_thread_create(&f->thread, fleet_thread, f);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        fprintf(stderr, "fleet: cannot start the server thread: %s\n", uv_strerror(rc));
+        goto fail;
+    }
+    f->thread_running = true;
+    return f;
+
+fail:
+    fleet_free(f);
+    return NULL;
+}
+
+void fleet_stop(struct fleet *f)
+{
+    if (f != NULL)
+        fleet_free(f);
+}
+
+size_t fleet_count(const struct fleet *f)
+{
+    (void)f;
+    return SCENARIO_COUNT;
+}
+
+const struct fleet_scenario *fleet_at(const struct fleet *f, size_t i)
+{
+    return i < SCENARIO_COUNT ? &f->sc[i] : NULL;
+}
+
+const struct fleet_scenario *fleet_get(const struct fleet *f, const char *name)
+{
+    size_t i = scenario_index(name);
+    return i < SCENARIO_COUNT ? &f->sc[i] : NULL;
+}
+
+const char *fleet_ca_file(const struct fleet *f)
+{
+    return f->ca_file;
+}
+
+const char *fleet_dir(const struct fleet *f)
+{
+    return f->dir;
+}
+
+const struct pki_cert *fleet_root(const struct fleet *f)
+{
+    return &f->root;
+}
+
+const struct pki_cert *fleet_intermediate(const struct fleet *f)
+{
+    return &f->intermediate;
+}
+
+int64_t fleet_now(const struct fleet *f)
+{
+    return f->now;
+}
+
+uint16_t fleet_bulk_port(const struct fleet *f, size_t i)
+{
+    return i < f->n_bulk ? f->listeners[f->n_named_listeners + i].port : 0;
+}
+
+const struct fleet_scenario *fleet_bulk_scenario(const struct fleet *f, size_t i)
+{
+    return i < f->n_bulk ? &f->sc[f->listeners[f->n_named_listeners + i].scenario] : NULL;
+}
+
+uint64_t fleet_bulk_accepted(const struct fleet *f, size_t i)
+{
+    if (i >= f->n_bulk)
+        return 0;
+    return atomic_load_explicit(&f->listeners[f->n_named_listeners + i].accepted,
+                                memory_order_relaxed);
+}
+
+uint64_t fleet_accepted(const struct fleet *f, const char *name)
+{
+    uint64_t sum = 0;
+    if (name == NULL || strcmp(name, "bulk") == 0) {
+        size_t from = name == NULL ? 0 : f->n_named_listeners;
+        for (size_t i = from; i < f->n_listeners; i++)
+            sum += atomic_load_explicit(&f->listeners[i].accepted, memory_order_relaxed);
+        return sum;
+    }
+    size_t i = scenario_index(name);
+    return i < SCENARIO_COUNT ? atomic_load_explicit(&f->rt[i].accepted, memory_order_relaxed) : 0;
+}

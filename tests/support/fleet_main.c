@@ -1,0 +1,152 @@
+/* certsweep-fleet: the test fleet as a program, for the demo fleet and the
+ * benchmarks.  Writes DIR/ca.pem, DIR/targets.txt, DIR/resolve.args and
+ * DIR/fleet.pid, prints "ready", and serves until SIGTERM or SIGINT. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fleet.h"
+
+static const char usage[] =
+    "usage: certsweep-fleet --dir DIR [--bulk N] [--now UNIX_SECONDS]\n"
+    "  Serves the test fleet on 127.0.0.1 until SIGTERM/SIGINT.  Writes DIR/ca.pem (the\n"
+    "  trusted root), DIR/targets.txt (one target per scenario and bulk port),\n"
+    "  DIR/resolve.args (--resolve options mapping the scenario names to 127.0.0.1)\n"
+    "  and DIR/fleet.pid, then prints \"ready\".\n"
+    "  scan it: certsweep --ca-file DIR/ca.pem $(cat DIR/resolve.args) -f DIR/targets.txt\n";
+
+static int parse_num(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static FILE *open_out(const char *dir, const char *name, char *path, size_t len)
+{
+    snprintf(path, len, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "w");
+    if (fp == NULL)
+        fprintf(stderr, "certsweep-fleet: cannot write %s: %s\n", path, strerror(errno));
+    return fp;
+}
+
+static int close_out(FILE *fp, const char *path)
+{
+    if (ferror(fp) | (fclose(fp) != 0)) {
+        fprintf(stderr, "certsweep-fleet: cannot write %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int write_files(const struct fleet *f, const char *dir, size_t bulk)
+{
+    char path[4096];
+    FILE *fp = open_out(dir, "targets.txt", path, sizeof path);
+    if (fp == NULL)
+        return -1;
+    fprintf(fp,
+            "# certsweep test fleet: scan with --ca-file %s/ca.pem and the --resolve\n"
+            "# options in %s/resolve.args (every name is 127.0.0.1)\n",
+            dir, dir);
+    for (size_t i = 0; i < fleet_count(f); i++) {
+        const struct fleet_scenario *s = fleet_at(f, i);
+        fprintf(fp, "%s:%u  # %s: expect %s\n", s->host, (unsigned)s->port, s->name,
+                s->expect_status);
+    }
+    for (size_t i = 0; i < bulk; i++)
+        fprintf(fp, "127.0.0.1:%u\n", (unsigned)fleet_bulk_port(f, i));
+    if (close_out(fp, path) != 0)
+        return -1;
+
+    if ((fp = open_out(dir, "resolve.args", path, sizeof path)) == NULL)
+        return -1;
+    for (size_t i = 0; i < fleet_count(f); i++) {
+        const struct fleet_scenario *s = fleet_at(f, i);
+        fprintf(fp, "--resolve %s:%u:127.0.0.1\n", s->host, (unsigned)s->port);
+    }
+    if (close_out(fp, path) != 0)
+        return -1;
+
+    if ((fp = open_out(dir, "fleet.pid", path, sizeof path)) == NULL)
+        return -1;
+    fprintf(fp, "%ld\n", (long)getpid());
+    return close_out(fp, path);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = NULL;
+    long long bulk = 0, now = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "certsweep-fleet: %s: unknown option or missing value\n%s", arg, usage);
+            return 64;
+        }
+        const char *val = argv[++i];
+        if (strcmp(arg, "--dir") == 0) {
+            dir = val;
+        } else if (strcmp(arg, "--bulk") == 0) {
+            if (parse_num(val, 0, 60000, &bulk) != 0) {
+                fprintf(stderr, "certsweep-fleet: --bulk %s: want a count from 0 to 60000\n", val);
+                return 64;
+            }
+        } else if (strcmp(arg, "--now") == 0) {
+            if (parse_num(val, -62135596800LL, 253402300799LL, &now) != 0) {
+                fprintf(stderr, "certsweep-fleet: --now %s: want unix seconds\n", val);
+                return 64;
+            }
+        } else {
+            fprintf(stderr, "certsweep-fleet: %s: unknown option\n%s", arg, usage);
+            return 64;
+        }
+    }
+    if (dir == NULL) {
+        fprintf(stderr, "certsweep-fleet: --dir DIR is required\n%s", usage);
+        return 64;
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "certsweep-fleet: cannot make %s: %s\n", dir, strerror(errno));
+        return 66;
+    }
+
+    /* Blocked before the fleet's thread starts, so only sigwait below sees them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct fleet_options o = {.now = (int64_t)now, .bulk = (size_t)bulk, .dir = dir};
+    struct fleet *f = fleet_start(&o);
+    if (f == NULL)
+        return 70;
+    if (write_files(f, dir, (size_t)bulk) != 0) {
+        fleet_stop(f);
+        return 70;
+    }
+    printf("ready\n");
+    fflush(stdout);
+
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0)
+        ;
+    fleet_stop(f);
+    return 0;
+}

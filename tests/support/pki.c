@@ -1,0 +1,397 @@
+/* The test PKI: keys and X.509 certificates made with the OpenSSL 3 API, and
+ * the expected record values computed from them without the scanner's code. */
+#include "pki.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+static EVP_PKEY *make_key(enum pki_key kind)
+{
+    switch (kind) {
+    case PKI_EC256:
+        return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    case PKI_RSA2048:
+        return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    case PKI_ED25519:
+        return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    }
+    return NULL;
+}
+
+/* Picks UTCTime for 1950..2049 and GeneralizedTime otherwise (RFC 5280). */
+static int set_time(ASN1_TIME *t, int64_t unix_seconds)
+{
+    time_t tt = (time_t)unix_seconds;
+    if ((int64_t)tt != unix_seconds)
+        return -1;
+    return ASN1_TIME_set(t, tt) != NULL ? 0 : -1;
+}
+
+static int set_serial(X509 *x, const char *serial_hex)
+{
+    BIGNUM *bn = NULL;
+    if (serial_hex != NULL) {
+        if (BN_hex2bn(&bn, serial_hex) == 0)
+            return -1;
+    } else {
+        unsigned char raw[16];
+        if (RAND_bytes(raw, sizeof raw) != 1)
+            return -1;
+        raw[0] &= 0x7f;
+        raw[0] |= 0x01 << 6; /* keep all 16 bytes significant */
+        bn = BN_bin2bn(raw, sizeof raw, NULL);
+    }
+    if (bn == NULL)
+        return -1;
+    int rc = BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL ? 0 : -1;
+    BN_free(bn);
+    return rc;
+}
+
+static int set_subject(X509 *x, const char *const *subject)
+{
+    X509_NAME *name = X509_get_subject_name(x);
+    for (size_t i = 0; subject != NULL && subject[i] != NULL; i += 2) {
+        if (subject[i + 1] == NULL)
+            return -1;
+        if (!X509_NAME_add_entry_by_txt(name, subject[i], MBSTRING_UTF8,
+                                        (const unsigned char *)subject[i + 1], -1, -1, 0))
+            return -1;
+    }
+    return 0;
+}
+
+static GENERAL_NAME *make_uri(const char *uri)
+{
+    GENERAL_NAME *gn = GENERAL_NAME_new();
+    ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+    if (gn == NULL || s == NULL || !ASN1_STRING_set(s, uri, -1)) {
+        GENERAL_NAME_free(gn);
+        ASN1_IA5STRING_free(s);
+        return NULL;
+    }
+    GENERAL_NAME_set0_value(gn, GEN_URI, s);
+    return gn;
+}
+
+/* "DNS:name", "IP:addr", "URI:uri" or "email:addr". */
+static GENERAL_NAME *make_san(const char *san)
+{
+    static const struct {
+        const char *prefix;
+        int type;
+    } kinds[] = {{"DNS:", GEN_DNS}, {"URI:", GEN_URI}, {"email:", GEN_EMAIL}};
+
+    if (strncmp(san, "IP:", 3) == 0) {
+        ASN1_OCTET_STRING *ip = a2i_IPADDRESS(san + 3);
+        GENERAL_NAME *gn = GENERAL_NAME_new();
+        if (ip == NULL || gn == NULL) {
+            ASN1_OCTET_STRING_free(ip);
+            GENERAL_NAME_free(gn);
+            return NULL;
+        }
+        GENERAL_NAME_set0_value(gn, GEN_IPADD, ip);
+        return gn;
+    }
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        size_t n = strlen(kinds[i].prefix);
+        if (strncmp(san, kinds[i].prefix, n) != 0)
+            continue;
+        GENERAL_NAME *gn = GENERAL_NAME_new();
+        ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+        if (gn == NULL || s == NULL || !ASN1_STRING_set(s, san + n, -1)) {
+            GENERAL_NAME_free(gn);
+            ASN1_IA5STRING_free(s);
+            return NULL;
+        }
+        GENERAL_NAME_set0_value(gn, kinds[i].type, s);
+        return gn;
+    }
+    ERR_raise_data(ERR_LIB_X509V3, X509V3_R_UNSUPPORTED_OPTION, "SAN \"%s\"", san);
+    return NULL;
+}
+
+static int add_sans(X509 *x, const char *const *sans)
+{
+    if (sans == NULL || sans[0] == NULL)
+        return 0;
+    GENERAL_NAMES *names = GENERAL_NAMES_new();
+    int rc = names != NULL ? 0 : -1;
+    for (size_t i = 0; rc == 0 && sans[i] != NULL; i++) {
+        GENERAL_NAME *gn = make_san(sans[i]);
+        if (gn == NULL || !sk_GENERAL_NAME_push(names, gn)) {
+            GENERAL_NAME_free(gn);
+            rc = -1;
+        }
+    }
+    if (rc == 0 && !X509_add1_ext_i2d(x, NID_subject_alt_name, names, 0, X509V3_ADD_DEFAULT))
+        rc = -1;
+    GENERAL_NAMES_free(names);
+    return rc;
+}
+
+static int add_ocsp(X509 *x, const char *uri)
+{
+    if (uri == NULL)
+        return 0;
+    AUTHORITY_INFO_ACCESS *aia = AUTHORITY_INFO_ACCESS_new();
+    ACCESS_DESCRIPTION *ad = ACCESS_DESCRIPTION_new();
+    GENERAL_NAME *gn = make_uri(uri);
+    int rc = -1;
+    if (aia == NULL || ad == NULL || gn == NULL)
+        goto out;
+    ASN1_OBJECT_free(ad->method);
+    ad->method = OBJ_nid2obj(NID_ad_OCSP);
+    GENERAL_NAME_free(ad->location);
+    ad->location = gn;
+    gn = NULL;
+    if (!sk_ACCESS_DESCRIPTION_push(aia, ad))
+        goto out;
+    ad = NULL;
+    if (X509_add1_ext_i2d(x, NID_info_access, aia, 0, X509V3_ADD_DEFAULT))
+        rc = 0;
+out:
+    GENERAL_NAME_free(gn);
+    ACCESS_DESCRIPTION_free(ad);
+    AUTHORITY_INFO_ACCESS_free(aia);
+    return rc;
+}
+
+static int add_crl_dp(X509 *x, const char *uri)
+{
+    if (uri == NULL)
+        return 0;
+    CRL_DIST_POINTS *dps = CRL_DIST_POINTS_new();
+    DIST_POINT *dp = DIST_POINT_new();
+    DIST_POINT_NAME *dpn = DIST_POINT_NAME_new();
+    GENERAL_NAMES *names = GENERAL_NAMES_new();
+    GENERAL_NAME *gn = make_uri(uri);
+    int rc = -1;
+    if (dps == NULL || dp == NULL || dpn == NULL || names == NULL || gn == NULL)
+        goto out;
+    if (!sk_GENERAL_NAME_push(names, gn))
+        goto out;
+    gn = NULL;
+    dpn->type = 0; /* fullName */
+    dpn->name.fullname = names;
+    names = NULL;
+    dp->distpoint = dpn;
+    dpn = NULL;
+    if (!sk_DIST_POINT_push(dps, dp))
+        goto out;
+    dp = NULL;
+    if (X509_add1_ext_i2d(x, NID_crl_distribution_points, dps, 0, X509V3_ADD_DEFAULT))
+        rc = 0;
+out:
+    GENERAL_NAME_free(gn);
+    GENERAL_NAMES_free(names);
+    DIST_POINT_NAME_free(dpn);
+    DIST_POINT_free(dp);
+    CRL_DIST_POINTS_free(dps);
+    return rc;
+}
+
+static int add_constraints(X509 *x, bool ca, enum pki_key kind)
+{
+    BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+    ASN1_BIT_STRING *ku = ASN1_BIT_STRING_new();
+    EXTENDED_KEY_USAGE *eku = NULL;
+    int rc = -1;
+    if (bc == NULL || ku == NULL)
+        goto out;
+    bc->ca = ca ? 0xff : 0;
+    if (!X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, X509V3_ADD_DEFAULT))
+        goto out;
+
+    /* KeyUsage bits: 0 digitalSignature, 2 keyEncipherment, 5 keyCertSign, 6 cRLSign */
+    if (!ASN1_BIT_STRING_set_bit(ku, 0, 1))
+        goto out;
+    if (ca && (!ASN1_BIT_STRING_set_bit(ku, 5, 1) || !ASN1_BIT_STRING_set_bit(ku, 6, 1)))
+        goto out;
+    if (!ca && kind == PKI_RSA2048 && !ASN1_BIT_STRING_set_bit(ku, 2, 1))
+        goto out;
+    if (!X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_DEFAULT))
+        goto out;
+
+    if (!ca) {
+        eku = sk_ASN1_OBJECT_new_null();
+        if (eku == NULL || !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)))
+            goto out;
+        if (!X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, X509V3_ADD_DEFAULT))
+            goto out;
+    }
+    rc = 0;
+out:
+    sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+    ASN1_BIT_STRING_free(ku);
+    BASIC_CONSTRAINTS_free(bc);
+    return rc;
+}
+
+/* subjectKeyIdentifier = SHA-1 of the public key bits (RFC 5280 4.2.1.2 (1));
+   authorityKeyIdentifier = the issuer's. */
+static int add_key_ids(X509 *x, X509 *issuer_x509)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    ASN1_OCTET_STRING *skid = ASN1_OCTET_STRING_new();
+    AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+    int rc = -1;
+    if (skid == NULL || akid == NULL)
+        goto out;
+    if (!X509_pubkey_digest(x, EVP_sha1(), md, &mdlen) ||
+        !ASN1_OCTET_STRING_set(skid, md, (int)mdlen))
+        goto out;
+    if (!X509_add1_ext_i2d(x, NID_subject_key_identifier, skid, 0, X509V3_ADD_DEFAULT))
+        goto out;
+
+    const ASN1_OCTET_STRING *issuer_id =
+        issuer_x509 != NULL ? X509_get0_subject_key_id(issuer_x509) : skid;
+    if (issuer_id != NULL) {
+        akid->keyid = ASN1_OCTET_STRING_dup(issuer_id);
+        if (akid->keyid == NULL)
+            goto out;
+        if (!X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, X509V3_ADD_DEFAULT))
+            goto out;
+    }
+    rc = 0;
+out:
+    AUTHORITY_KEYID_free(akid);
+    ASN1_OCTET_STRING_free(skid);
+    return rc;
+}
+
+int pki_issue(struct pki_cert *out, const struct pki_spec *spec, const struct pki_cert *issuer)
+{
+    EVP_PKEY *key = make_key(spec->key);
+    X509 *x = X509_new();
+    out->x509 = NULL;
+    out->key = NULL;
+    if (key == NULL || x == NULL)
+        goto fail;
+
+    EVP_PKEY *sign_key = issuer != NULL ? issuer->key : key;
+    const EVP_MD *md = EVP_PKEY_is_a(sign_key, "ED25519") || EVP_PKEY_is_a(sign_key, "ED448")
+                           ? NULL
+                           : EVP_sha256();
+
+    if (!X509_set_version(x, X509_VERSION_3) || set_serial(x, spec->serial_hex) != 0)
+        goto fail;
+    if (set_subject(x, spec->subject) != 0)
+        goto fail;
+    X509_NAME *issuer_name =
+        issuer != NULL ? X509_get_subject_name(issuer->x509) : X509_get_subject_name(x);
+    if (!X509_set_issuer_name(x, issuer_name))
+        goto fail;
+    if (set_time(X509_getm_notBefore(x), spec->not_before) != 0 ||
+        set_time(X509_getm_notAfter(x), spec->not_after) != 0)
+        goto fail;
+    if (!X509_set_pubkey(x, key))
+        goto fail;
+    if (add_constraints(x, spec->ca, spec->key) != 0 ||
+        add_key_ids(x, issuer != NULL ? issuer->x509 : NULL) != 0 || add_sans(x, spec->sans) != 0 ||
+        add_ocsp(x, spec->ocsp_uri) != 0 || add_crl_dp(x, spec->crl_uri) != 0)
+        goto fail;
+    if (X509_sign(x, sign_key, md) <= 0)
+        goto fail;
+
+    out->x509 = x;
+    out->key = key;
+    return 0;
+fail:
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return -1;
+}
+
+void pki_cert_free(struct pki_cert *c)
+{
+    if (c == NULL)
+        return;
+    X509_free(c->x509);
+    EVP_PKEY_free(c->key);
+    c->x509 = NULL;
+    c->key = NULL;
+}
+
+int pki_write_pem(const char *path, X509 *const *certs, size_t n)
+{
+    FILE *fp = fopen(path, "w");
+    if (fp == NULL)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!PEM_write_X509(fp, certs[i]))
+            rc = -1;
+    if (fclose(fp) != 0)
+        rc = -1;
+    return rc;
+}
+
+void pki_serial_hex(X509 *x, char *buf, size_t len)
+{
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+    if (hex != NULL)
+        snprintf(buf, len, "%s", hex);
+    OPENSSL_free(hex);
+    BN_free(bn);
+}
+
+void pki_sha256_hex(X509 *x, char buf[65])
+{
+    static const char digits[] = "0123456789ABCDEF";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    buf[0] = '\0';
+    if (!X509_digest(x, EVP_sha256(), md, &n) || n != 32)
+        return;
+    for (unsigned int i = 0; i < n; i++) {
+        buf[2 * i] = digits[md[i] >> 4];
+        buf[2 * i + 1] = digits[md[i] & 0xf];
+    }
+    buf[64] = '\0';
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int64_t asn1_time_unix(const ASN1_TIME *t)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+        return INT64_MIN;
+    int64_t days =
+        days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday);
+    return days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+}
+
+int64_t pki_not_before(X509 *x)
+{
+    return asn1_time_unix(X509_get0_notBefore(x));
+}
+
+int64_t pki_not_after(X509 *x)
+{
+    return asn1_time_unix(X509_get0_notAfter(x));
+}
