@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs what certsweep needs to build and test on Debian 12 (bookworm) or
+# later: the libraries it links, the test framework, and the real servers the
+# tests talk to on loopback.  Run as root, or as a user who may use sudo.
+set -eu
+packages="build-essential cmake pkg-config libuv1-dev libssl-dev libcsv-dev \
+libc-ares-dev libjansson-dev libcriterion-dev nginx dnsmasq-base openssl"
+as_root=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+        echo "install-deps: run as root (or install sudo)" >&2
+        exit 1
+    }
+    as_root=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$as_root apt-get update -q
+# shellcheck disable=SC2086
+$as_root apt-get install -y -q --no-install-recommends $packages
