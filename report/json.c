@@ -272,7 +272,7 @@ static int jsonw_close(struct cs_writer *w, const struct cs_summary *s)
         rc = jsonw_put_nested(out, summary, 1);
     }
     if (rc == 0) {
-        fputs(",\n  \"complete\": true,\n  \"results\": ", out);
+        fprintf(out, ",\n  \"complete\": %s,\n  \"results\": ", s->complete ? "true" : "false");
         rc = jsonw_write_results(out, st);
     }
     if (rc == 0)
