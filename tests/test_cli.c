@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/x509.h>
 
 #include "scanner/result.h"
 #include "support/fleet.h"
@@ -319,4 +323,55 @@ Test(cli, several_reports_from_one_scan)
     free(csv);
     free(json);
     free(txt);
+}
+
+Test(cli, sni_override_and_ca_path)
+{
+    /* The SNI port serves sni-b's certificate only when asked for it by name. */
+    const struct fleet_scenario *b = fleet_get(fleet, "sni-b");
+    char *target, *hashdir, *link;
+    cr_assert(asprintf(&target, "127.0.0.1:%u", b->port) > 0);
+    /* --ca-path: a directory of <subject hash>.0 files, as c_rehash makes */
+    cr_assert(asprintf(&hashdir, "%s/certs", dir) > 0);
+    cr_assert_eq(mkdir(hashdir, 0700), 0);
+    cr_assert(asprintf(&link, "%s/%08lx.0", hashdir,
+                       X509_subject_name_hash(fleet_root(fleet)->x509)) > 0);
+    cr_assert_eq(symlink(fleet_ca_file(fleet), link), 0);
+    struct run_result r;
+    const char *args[] = {"--sni", b->host, "--ca-path", hashdir, "-F", "csv", target, NULL};
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    struct csv_doc d;
+    cr_assert_eq(csv_doc_parse(r.out, strlen(r.out), &d), 0);
+    char sha[65];
+    pki_sha256_hex(b->leaf.x509, sha);
+    cr_assert_str_eq(csv_doc_get(&d, 1, "sha256"), sha);
+    cr_assert_str_eq(csv_doc_get(&d, 1, "sni"), b->host);
+    cr_assert_str_eq(csv_doc_get(&d, 1, "hostname_match"), "true");
+    cr_assert_str_eq(csv_doc_get(&d, 1, "verify"), "ok");
+    cr_assert_str_eq(csv_doc_get(&d, 1, "status"), "OK", "%s", csv_doc_get(&d, 1, "reason"));
+    csv_doc_free(&d);
+    run_result_free(&r);
+    free(target);
+    free(hashdir);
+    free(link);
+}
+
+Test(cli, ipv6_literal_target)
+{
+    /* nothing of ours listens on ::1 at this port: refused, and said so */
+    const char *args[] = {"-F", "jsonl", "[::1]:9", NULL};
+    struct run_result r;
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    json_t *o = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(o, "%s", r.out);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "host")), "::1");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "address")), "::1");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "sni")), "");
+    const char *reason = json_string_value(json_object_get(o, "reason"));
+    cr_assert(strcmp(reason, "connect: connection refused") == 0 ||
+                  strcmp(reason, "connect: address not available") == 0,
+              "%s", reason);
+    cr_assert_eq(r.status, 3);
+    json_decref(o);
+    run_result_free(&r);
 }
