@@ -35,23 +35,28 @@ struct cs_conn {
     BIO *net_in;             /* bytes from the peer, read by OpenSSL */
     BIO *net_out;            /* bytes OpenSSL wants sent */
     const char *sni;         /* NULL: send no SNI */
+    STACK_OF(X509) *chain;   /* the presented chain, leaf first, once in hand */
+    char tls_version[16];    /* negotiated protocol, once the chain is in hand */
     void *probe_state;       /* a STARTTLS probe's own state */
     /* Sends bytes to the peer (copied); 0 or a negative error. */
     int (*write)(struct cs_conn *conn, const void *buf, size_t len);
-    /* The handshake finished (error NULL) or the probe failed (error says
-       "handshake: ..." or "starttls: ..."); called exactly once. */
+    /* The chain is in hand (error NULL; conn->chain is set) or the probe
+       failed (error says "handshake: ..." or "starttls: ..."); called
+       exactly once. */
     void (*done)(struct cs_conn *conn, const char *error);
     void *owner;             /* the engine's job, for its callbacks */
 };
 
 /* The shared TLS driver (tls.c). */
+/* Prepares an SSL_CTX for the driver: the handshake stops as soon as the
+   server's chain is in hand (verification is the engine's business). */
+void cs__tls_ctx_setup(SSL_CTX *ctx);
 int cs__tls_start(struct cs_conn *conn);
 /* Feeds bytes received from the peer while TLS runs. */
 void cs__tls_feed(struct cs_conn *conn, const char *buf, size_t len);
 /* The peer closed (err 0) or the read failed (a UV_E* code). */
 void cs__tls_eof(struct cs_conn *conn, int err);
-/* After a finished handshake: queue Finished/close_notify bytes for sending. */
-void cs__tls_shutdown(struct cs_conn *conn);
+/* Frees the SSL (and the chain, unless the engine took it). */
 void cs__tls_free(struct cs_conn *conn);
 
 /* Registry (probes.c). */

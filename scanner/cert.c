@@ -234,6 +234,13 @@ static void chain_facts(struct cs_result *r, struct cs_chain_facts *f, STACK_OF(
     sk_X509_free(path);
 }
 
+int cs_cert_name_matches(X509 *leaf, const char *name, bool is_ip)
+{
+    if (is_ip)
+        return X509_check_ip_asc(leaf, name, 0) == 1;
+    return X509_check_host(leaf, name, strlen(name), 0, NULL) == 1;
+}
+
 int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(X509) *presented,
                     const struct cs_verify_input *in)
 {
@@ -260,11 +267,6 @@ int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(
     free(r->signature);
     const char *sig = OBJ_nid2ln(X509_get_signature_nid(leaf));
     r->signature = cs_strdup(sig ? sig : "unknown");
-
-    if (in->name_is_ip)
-        r->hostname_match = X509_check_ip_asc(leaf, in->name, 0) == 1;
-    else
-        r->hostname_match = X509_check_host(leaf, in->name, strlen(in->name), 0, NULL) == 1;
 
     int first_err = X509_V_OK;
     STACK_OF(X509) *verified = NULL;

@@ -21,16 +21,19 @@ struct cs_chain_facts {
 
 struct cs_verify_input {
     X509_STORE *store;       /* trust anchors */
-    const char *name;        /* checked against the leaf: SNI, host name or IP literal */
-    bool name_is_ip;
     int64_t now;             /* verification time (scan start or --now) */
 };
 
-/* Fills every certificate field of r (not host/port/address/sni/status/
-   reason/elapsed/error) from the leaf and the presented chain (leaf first),
-   and facts for classification.  Returns 0, or -1 if there is no leaf. */
+/* Fills every certificate field of r that depends only on the chain (not
+   host/port/address/sni/status/reason/elapsed/error/tls_version/
+   hostname_match) from the presented chain (leaf first), and facts for
+   classification.  Returns 0, or -1 if there is no leaf. */
 int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(X509) *presented,
                     const struct cs_verify_input *in);
+
+/* 1 if the leaf is valid for name (RFC 6125 via X509_check_host, or
+   X509_check_ip for an IP literal), else 0. */
+int cs_cert_name_matches(X509 *leaf, const char *name, bool is_ip);
 
 /* The RFC 4514 form of a name, UTF-8, with control characters escaped. */
 char *cs_name_string(const X509_NAME *name);

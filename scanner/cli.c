@@ -23,6 +23,8 @@ enum {
     OPT_FAIL_ON,
     OPT_NO_VERIFY,
     OPT_NOW,
+    OPT_PER_ADDRESS,
+    OPT_RATE,
     OPT_RESOLVE,
     OPT_SNI,
     OPT_STRICT_INPUT,
@@ -43,8 +45,10 @@ static const struct option long_options[] = {
     {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
     {"now", required_argument, NULL, OPT_NOW},
     {"output", required_argument, NULL, 'o'},
+    {"per-address", required_argument, NULL, OPT_PER_ADDRESS},
     {"port", required_argument, NULL, 'p'},
     {"quiet", no_argument, NULL, 'q'},
+    {"rate", required_argument, NULL, OPT_RATE},
     {"resolve", required_argument, NULL, OPT_RESOLVE},
     {"sni", required_argument, NULL, OPT_SNI},
     {"strict-input", no_argument, NULL, OPT_STRICT_INPUT},
@@ -52,10 +56,11 @@ static const struct option long_options[] = {
     {"timeout", required_argument, NULL, 't'},
     {"version", no_argument, NULL, 'V'},
     {"warn-days", required_argument, NULL, 'w'},
+    {"workers", required_argument, NULL, 'T'},
     {NULL, 0, NULL, 0},
 };
 
-static const char short_options[] = ":c:F:f:hj:o:p:qt:Vw:";
+static const char short_options[] = ":c:F:f:hj:o:p:qT:t:Vw:";
 
 static const char usage_text[] =
     "Usage: certsweep [OPTIONS] [TARGET ...]\n"
@@ -72,6 +77,9 @@ static const char usage_text[] =
     "                             (.csv .json .jsonl .txt); repeatable\n"
     "  -F, --format FMT           format of standard output: text|csv|json|jsonl (text)\n"
     "  -j, --concurrency N        probes in flight at most (500)\n"
+    "  -T, --workers N            event loops, one thread each (default: one per CPU)\n"
+    "      --rate N               new connections per second at most (default: no limit)\n"
+    "      --per-address N        connections in flight to one IP address at most (64)\n"
     "  -t, --timeout SECS         whole-probe deadline, connect + handshake (10)\n"
     "      --connect-timeout SECS TCP connect deadline (5)\n"
     "      --dns-timeout SECS     DNS deadline per try; two tries per server (2)\n"
@@ -230,6 +238,7 @@ void cs_options_init(struct cs_options *o)
     o->warn_secs = -1;
     o->crit_secs = -1;
     o->concurrency = CS_DEFAULT_CONCURRENCY;
+    o->per_address = CS_DEFAULT_PER_ADDRESS;
     o->timeout_ms = CS_DEFAULT_TIMEOUT_MS;
     o->connect_timeout_ms = CS_DEFAULT_CONNECT_TIMEOUT_MS;
     o->dns_timeout_ms = 2000;
@@ -307,6 +316,24 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv)
             break;
         case 'q':
             o->quiet = true;
+            break;
+        case 'T':
+            if (parse_uint(optarg, 1, CS_MAX_WORKERS, &v) < 0)
+                return usage_error("--workers: '%s' is not a number from 1 to %s", optarg, "256");
+            o->workers = (unsigned)v;
+            break;
+        case OPT_PER_ADDRESS:
+            if (parse_uint(optarg, 1, CS_MAX_CONCURRENCY, &v) < 0)
+                return usage_error("--per-address: '%s' is not a number from 1 to %s", optarg,
+                                   "1000000");
+            o->per_address = (unsigned)v;
+            break;
+        case OPT_RATE:
+            if (parse_uint(optarg, 1, 10000000, &v) < 0)
+                return usage_error("--rate: '%s' is not a number of connections per second "
+                                   "(1-10000000)%s",
+                                   optarg, "");
+            o->rate = (double)v;
             break;
         case 't':
             if (parse_secs(optarg, &o->timeout_ms) < 0)

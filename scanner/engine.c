@@ -1,46 +1,86 @@
-/* The scan engine (see engine.h).  Each job owns its TCP handle and one
- * timer, and is freed only in the last close callback. */
+/* The scan engine (see engine.h).  Each worker owns a loop, its jobs, its
+ * resolver and its SSL_CTX; workers share the target reader, the record
+ * callback, the trust store and the chain cache, each behind a lock taken
+ * once per target.  A job owns its TCP handle and one timer and is freed
+ * only in the last close callback. */
 #include "engine.h"
 
 #include <arpa/inet.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <uv.h>
 
+#include "chain_cache.h"
 #include "classify.h"
-#include "cert.h"
 #include "probes/probe.h"
 #include "resolve.h"
 
 #define READ_BUF_BYTES 65536
 #define MAX_CHAIN_BYTES (1 << 20)
+#define CHAIN_CACHE_ENTRIES 8192
+#define ADDR_BUCKETS 4096
 
-enum phase { PH_RESOLVE, PH_CONNECT, PH_HANDSHAKE, PH_DONE };
+enum phase { PH_RESOLVE, PH_WAIT_ADDRESS, PH_CONNECT, PH_HANDSHAKE, PH_DONE };
 
-struct engine {
-    uv_loop_t loop;
+struct scan {
     const struct cs_options *opt;
     int64_t now;
+    uv_mutex_t lock;             /* targets, eof, callback, stats */
     struct cs_targets *targets;
-    struct cs_resolver *resolver;
-    SSL_CTX *ssl_ctx;
-    const struct cs_probe *probe;
-    struct cs_thresholds thresholds;
+    bool eof;                    /* no more targets will be taken */
+    atomic_bool interrupted;
+    enum cs_engine_status status;
     cs_result_cb cb;
     void *arg;
-    unsigned in_flight;
-    bool eof;                    /* no more targets will be taken */
-    bool filling, refill;        /* fill() re-entrancy guard */
-    enum cs_engine_status status;
-    struct job *jobs;            /* in flight, for an interrupt */
-    uv_signal_t sigint, sigterm;
+    X509_STORE *store;           /* trust anchors, loaded once */
+    struct cs_chain_cache *chains;
+    const struct cs_probe *probe;
+    struct cs_thresholds thresholds;
     struct cs_engine_stats *stats;
+    atomic_uint in_flight;
+    struct worker *workers;
+    unsigned n_workers;
+    uv_async_t all_done;         /* a worker finished (main loop) */
+    atomic_uint finished_workers;
+};
+
+/* Connections in flight to one address, and jobs waiting for a slot. */
+struct addr_slot {
+    struct sockaddr_storage addr;
+    unsigned in_flight;
+    struct job *waiting, **waiting_tail;
+    struct addr_slot *next;
+};
+
+struct worker {
+    uv_loop_t loop;
+    struct scan *scan;
+    unsigned index;
+    unsigned window;             /* this worker's share of -j */
+    unsigned in_flight;
+    bool eof, closed;
+    bool filling, refill;        /* fill() re-entrancy guard */
+    struct cs_resolver *resolver;
+    SSL_CTX *ssl_ctx;
+    struct job *jobs;            /* in flight, for an interrupt */
+    uv_async_t wake;             /* interrupt */
+    uv_timer_t rate_timer;
+    double tokens, rate;         /* this worker's share of --rate */
+    uint64_t tokens_at;          /* loop time of the last refill */
+    unsigned per_address;
+    struct addr_slot *slots[ADDR_BUCKETS];
+    uv_thread_t thread;
+    uint64_t probes;
+    uint64_t dns_queries;
+    unsigned peak;
     char read_buf[READ_BUF_BYTES];
 };
 
@@ -49,8 +89,10 @@ struct job {
     uv_tcp_t tcp;
     uv_timer_t timer;
     uv_connect_t connect_req;
-    struct engine *eng;
-    struct job *prev, *next;
+    struct worker *w;
+    struct job *prev, *next;     /* the worker's jobs in flight */
+    struct job *next_waiting;    /* in an address slot's queue */
+    struct addr_slot *slot;      /* held while connected */
     struct cs_target target;
     enum phase phase;
     struct sockaddr_storage addrs[CS_RESOLVE_MAX_ADDRS];
@@ -66,25 +108,162 @@ struct write_req {
     char data[];
 };
 
-static void fill(struct engine *e);
+static void fill(struct worker *w);
 static void job_connect(struct job *j);
+
+static void emit(struct scan *s, const struct cs_result *r)
+{
+    uv_mutex_lock(&s->lock);
+    s->cb(s->arg, r);
+    uv_mutex_unlock(&s->lock);
+}
+
+/* ---- per-address slots ---- */
+
+static size_t addr_hash(const struct sockaddr_storage *a)
+{
+    const unsigned char *p;
+    size_t n;
+    if (a->ss_family == AF_INET) {
+        p = (const unsigned char *)&((const struct sockaddr_in *)a)->sin_addr;
+        n = 4;
+    } else {
+        p = (const unsigned char *)&((const struct sockaddr_in6 *)a)->sin6_addr;
+        n = 16;
+    }
+    size_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h % ADDR_BUCKETS;
+}
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET)
+        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+                      &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+static struct addr_slot *slot_get(struct worker *w, const struct sockaddr_storage *a)
+{
+    struct addr_slot **pp = &w->slots[addr_hash(a)];
+    for (struct addr_slot *s = *pp; s; s = s->next)
+        if (same_ip(&s->addr, a))
+            return s;
+    struct addr_slot *s = cs_xcalloc(1, sizeof(*s));
+    s->addr = *a;
+    s->waiting_tail = &s->waiting;
+    s->next = *pp;
+    *pp = s;
+    return s;
+}
+
+static void slot_drop_if_idle(struct worker *w, struct addr_slot *s)
+{
+    if (s->in_flight || s->waiting)
+        return;
+    struct addr_slot **pp = &w->slots[addr_hash(&s->addr)];
+    while (*pp != s)
+        pp = &(*pp)->next;
+    *pp = s->next;
+    free(s);
+}
+
+/* Releases j's slot and starts the next job waiting for that address. */
+static void slot_release(struct job *j)
+{
+    struct addr_slot *s = j->slot;
+    if (!s)
+        return;
+    j->slot = NULL;
+    s->in_flight--;
+    struct job *next = s->waiting;
+    if (next) {
+        s->waiting = next->next_waiting;
+        if (!s->waiting)
+            s->waiting_tail = &s->waiting;
+        next->next_waiting = NULL;
+        s->in_flight++;
+        next->slot = s;
+        job_connect(next);
+        return;
+    }
+    slot_drop_if_idle(j->w, s);
+}
+
+static void slot_forget_waiter(struct job *j)
+{
+    for (size_t b = 0; b < ADDR_BUCKETS; b++)
+        for (struct addr_slot *s = j->w->slots[b]; s; s = s->next) {
+            struct job **pp = &s->waiting;
+            while (*pp && *pp != j)
+                pp = &(*pp)->next_waiting;
+            if (*pp) {
+                *pp = j->next_waiting;
+                s->waiting_tail = &s->waiting;
+                while (*s->waiting_tail)
+                    s->waiting_tail = &(*s->waiting_tail)->next_waiting;
+                slot_drop_if_idle(j->w, s);
+                return;
+            }
+        }
+}
+
+/* ---- jobs ---- */
+
+static void job_free(struct job *j)
+{
+    cs_target_free(&j->target);
+    free(j);
+}
 
 static void job_handle_closed(uv_handle_t *h)
 {
     struct job *j = h->data;
-    if (--j->handles == 0 && !j->resolving) {
-        cs_target_free(&j->target);
-        free(j);
+    if (--j->handles == 0 && !j->resolving)
+        job_free(j);
+}
+
+static void fill_record(struct job *j, struct cs_result *r, const char **error)
+{
+    struct scan *s = j->w->scan;
+    const struct cs_target *t = &j->target;
+    STACK_OF(X509) *chain = j->conn.chain;
+    if (*error)
+        return;
+    if (sk_X509_num(chain) < 1) {
+        *error = "handshake: server sent no certificate";
+        return;
     }
+    struct cs_verify_input in = {.store = s->store, .now = s->now};
+    struct cs_chain_facts facts;
+    if (cs_chain_cache_analyse(s->chains, r, &facts, chain, &in) < 0) {
+        *error = "certificate: cannot be read";
+        return;
+    }
+    r->hostname_match = cs_cert_name_matches(sk_X509_value(chain, 0), t->sni ? t->sni : t->host,
+                                             !t->sni && t->family != 0);
+    free(r->tls_version);
+    r->tls_version = cs_strdup(j->conn.tls_version);
+    if (r->not_after == CS_INT_NONE || r->not_before == CS_INT_NONE)
+        *error = "certificate: unreadable validity dates";
+    else
+        cs_classify(r, &facts, s->now, &s->thresholds);
 }
 
 /* Emits the record and releases everything but the memory of j. */
 static void job_finish(struct job *j, const char *error)
 {
-    struct engine *e = j->eng;
+    struct worker *w = j->w;
     if (j->finished)
         return;
     j->finished = true;
+    if (j->phase == PH_WAIT_ADDRESS)
+        slot_forget_waiter(j);
     j->phase = PH_DONE;
 
     struct cs_result r;
@@ -102,31 +281,10 @@ static void job_finish(struct job *j, const char *error)
     }
     if (j->started_ns)
         r.elapsed_ms = (int64_t)((uv_hrtime() - j->started_ns) / 1000000);
-
-    STACK_OF(X509) *chain = !error && j->conn.ssl ? SSL_get_peer_cert_chain(j->conn.ssl) : NULL;
-    if (!error && sk_X509_num(chain) < 1)
-        error = "handshake: server sent no certificate";
-    if (!error) {
-        const struct cs_target *t = &j->target;
-        struct cs_verify_input in = {
-            .store = SSL_CTX_get_cert_store(e->ssl_ctx),
-            .name = t->sni ? t->sni : t->host,
-            .name_is_ip = !t->sni && t->family != 0,
-            .now = e->now,
-        };
-        struct cs_chain_facts facts;
-        cs_cert_analyse(&r, &facts, chain, &in);
-        free(r.tls_version);
-        r.tls_version = cs_strdup(SSL_get_version(j->conn.ssl));
-        if (r.not_after == CS_INT_NONE || r.not_before == CS_INT_NONE)
-            cs_classify_error(&r, "certificate: unreadable validity dates");
-        else
-            cs_classify(&r, &facts, e->now, &e->thresholds);
-        cs__tls_shutdown(&j->conn); /* Finished and close_notify, politely */
-    } else {
+    fill_record(j, &r, &error);
+    if (error)
         cs_classify_error(&r, error);
-    }
-    e->cb(e->arg, &r);
+    emit(w->scan, &r);
     cs_result_free(&r);
 
     if (j->conn.ssl)
@@ -136,18 +294,23 @@ static void job_finish(struct job *j, const char *error)
         uv_read_stop((uv_stream_t *)&j->tcp);
     if (j->tcp_open) {
         j->tcp_open = false;
-        uv_close((uv_handle_t *)&j->tcp, job_handle_closed);
+        /* a reset, not a FIN: no TIME_WAIT, so a long scan never runs out of
+           ephemeral ports */
+        if (uv_tcp_close_reset(&j->tcp, job_handle_closed) != 0)
+            uv_close((uv_handle_t *)&j->tcp, job_handle_closed);
     }
     uv_close((uv_handle_t *)&j->timer, job_handle_closed);
+    slot_release(j);
 
     if (j->prev)
         j->prev->next = j->next;
     else
-        e->jobs = j->next;
+        w->jobs = j->next;
     if (j->next)
         j->next->prev = j->prev;
-    e->in_flight--;
-    fill(e);
+    w->in_flight--;
+    atomic_fetch_sub(&w->scan->in_flight, 1);
+    fill(w);
 }
 
 static void timer_cb(uv_timer_t *t)
@@ -167,7 +330,7 @@ static void timer_cb(uv_timer_t *t)
 
 static void arm_timer(struct job *j, uint64_t limit_ms)
 {
-    uint64_t now = uv_now(&j->eng->loop);
+    uint64_t now = uv_now(&j->w->loop);
     uint64_t left = j->deadline_ms > now ? j->deadline_ms - now : 1;
     uv_timer_start(&j->timer, timer_cb, limit_ms && limit_ms < left ? limit_ms : left, 0);
 }
@@ -183,12 +346,19 @@ static int conn_write(struct cs_conn *c, const void *buf, size_t len)
     struct job *j = c->owner;
     if (!j->tcp_open || j->finished)
         return UV_ECANCELED;
-    struct write_req *w = cs_xmalloc(sizeof(*w) + len);
-    memcpy(w->data, buf, len);
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
-    int rc = uv_write(&w->req, (uv_stream_t *)&j->tcp, &b, 1, write_cb);
+    uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+    int rc = uv_try_write((uv_stream_t *)&j->tcp, &b, 1);
+    if (rc == (int)len)
+        return 0; /* the usual case: the kernel took it all, no copy */
+    size_t done = rc > 0 ? (size_t)rc : 0;
+    if (rc < 0 && rc != UV_EAGAIN)
+        return rc;
+    struct write_req *wr = cs_xmalloc(sizeof(*wr) + len - done);
+    memcpy(wr->data, (const char *)buf + done, len - done);
+    b = uv_buf_init(wr->data, (unsigned)(len - done));
+    rc = uv_write(&wr->req, (uv_stream_t *)&j->tcp, &b, 1, write_cb);
     if (rc < 0)
-        free(w);
+        free(wr);
     return rc;
 }
 
@@ -201,7 +371,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct job *j = h->data;
     (void)suggested;
-    *buf = uv_buf_init(j->eng->read_buf, sizeof(j->eng->read_buf));
+    *buf = uv_buf_init(j->w->read_buf, sizeof(j->w->read_buf));
 }
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -272,6 +442,7 @@ static void connect_cb(uv_connect_t *req, int status)
         connect_failed(j, status);
         return;
     }
+    struct worker *w = j->w;
     j->phase = PH_HANDSHAKE;
     arm_timer(j, 0);
     if (uv_read_start((uv_stream_t *)&j->tcp, alloc_cb, read_cb) < 0) {
@@ -279,8 +450,8 @@ static void connect_cb(uv_connect_t *req, int status)
         return;
     }
     j->reading = true;
-    j->conn.probe = j->eng->probe;
-    j->conn.ssl_ctx = j->eng->ssl_ctx;
+    j->conn.probe = w->scan->probe;
+    j->conn.ssl_ctx = w->ssl_ctx;
     j->conn.sni = j->target.sni;
     j->conn.write = conn_write;
     j->conn.done = conn_done;
@@ -291,9 +462,10 @@ static void connect_cb(uv_connect_t *req, int status)
 
 static void connect_failed(struct job *j, int status)
 {
-    if (j->cur_addr + 1 < j->n_addrs && uv_now(&j->eng->loop) < j->deadline_ms) {
+    if (j->cur_addr + 1 < j->n_addrs && uv_now(&j->w->loop) < j->deadline_ms) {
         j->cur_addr++;
         j->tcp_open = false;
+        slot_release(j);
         uv_close((uv_handle_t *)&j->tcp, reconnect_closed_cb);
         return;
     }
@@ -306,16 +478,31 @@ static void connect_failed(struct job *j, int status)
     job_finish(j, why);
 }
 
+/* Connects to the current address once a slot for it is free. */
 static void job_connect(struct job *j)
 {
-    struct engine *e = j->eng;
+    struct worker *w = j->w;
+    const struct cs_options *opt = w->scan->opt;
+    if (!j->slot) {
+        struct addr_slot *s = slot_get(w, &j->addrs[j->cur_addr]);
+        if (s->in_flight >= w->per_address) {
+            /* wait for a slot; the deadline starts with the connection */
+            j->phase = PH_WAIT_ADDRESS;
+            j->next_waiting = NULL;
+            *s->waiting_tail = j;
+            s->waiting_tail = &j->next_waiting;
+            return;
+        }
+        s->in_flight++;
+        j->slot = s;
+    }
     if (!j->started_ns) {
         j->started_ns = uv_hrtime();
-        j->deadline_ms = uv_now(&e->loop) + e->opt->timeout_ms;
+        j->deadline_ms = uv_now(&w->loop) + opt->timeout_ms;
     }
     j->phase = PH_CONNECT;
-    arm_timer(j, e->opt->connect_timeout_ms);
-    int rc = uv_tcp_init(&e->loop, &j->tcp);
+    arm_timer(j, opt->connect_timeout_ms);
+    int rc = uv_tcp_init(&w->loop, &j->tcp);
     if (rc < 0) {
         job_finish(j, "connect: cannot create socket");
         return;
@@ -325,8 +512,7 @@ static void job_connect(struct job *j)
     j->handles++;
     uv_tcp_nodelay(&j->tcp, 1);
     j->connect_req.data = j;
-    if (e->stats)
-        e->stats->probes++;
+    w->probes++;
     rc = uv_tcp_connect(&j->connect_req, &j->tcp, (const struct sockaddr *)&j->addrs[j->cur_addr],
                         connect_cb);
     if (rc < 0)
@@ -339,10 +525,8 @@ static void resolved_cb(void *arg, const char *error, const struct sockaddr_stor
     struct job *j = arg;
     j->resolving = false;
     if (j->finished) { /* interrupted while resolving */
-        if (j->handles == 0) {
-            cs_target_free(&j->target);
-            free(j);
-        }
+        if (j->handles == 0)
+            job_free(j);
         return;
     }
     if (error) {
@@ -387,7 +571,7 @@ static const struct cs_pin *find_pin(const struct cs_options *o, const char *hos
     return NULL;
 }
 
-static void emit_bad_target(struct engine *e, struct cs_target *t)
+static void emit_bad_target(struct scan *s, struct cs_target *t)
 {
     struct cs_result r;
     cs_result_init(&r);
@@ -397,96 +581,142 @@ static void emit_bad_target(struct engine *e, struct cs_target *t)
     char *why = cs_asprintf("input: %s", t->bad);
     cs_classify_error(&r, why);
     free(why);
-    e->cb(e->arg, &r);
+    emit(s, &r);
     cs_result_free(&r);
 }
 
-static void job_start(struct engine *e, struct cs_target *t)
+static void job_start(struct worker *w, struct cs_target *t)
 {
     struct job *j = cs_xcalloc(1, sizeof(*j));
-    j->eng = e;
+    j->w = w;
     j->target = *t;
     memset(t, 0, sizeof(*t));
-    uv_timer_init(&e->loop, &j->timer);
+    uv_timer_init(&w->loop, &j->timer);
     j->timer.data = j;
     j->handles = 1;
-    j->next = e->jobs;
-    if (e->jobs)
-        e->jobs->prev = j;
-    e->jobs = j;
-    e->in_flight++;
-    if (e->stats && e->in_flight > e->stats->peak_in_flight)
-        e->stats->peak_in_flight = e->in_flight;
+    j->next = w->jobs;
+    if (w->jobs)
+        w->jobs->prev = j;
+    w->jobs = j;
+    w->in_flight++;
+    if (w->in_flight > w->peak)
+        w->peak = w->in_flight;
+    atomic_fetch_add(&w->scan->in_flight, 1);
 
     const struct cs_pin *pin;
     if (j->target.family) {
         set_addr(&j->addrs[0], j->target.host, j->target.port);
         j->n_addrs = 1;
         job_connect(j);
-    } else if ((pin = find_pin(e->opt, j->target.host, j->target.port))) {
+    } else if ((pin = find_pin(w->scan->opt, j->target.host, j->target.port))) {
         set_addr(&j->addrs[0], pin->addr, j->target.port);
         j->n_addrs = 1;
         job_connect(j);
     } else {
         j->phase = PH_RESOLVE;
         j->resolving = true;
-        cs_resolve(e->resolver, j->target.host, resolved_cb, j);
+        cs_resolve(w->resolver, j->target.host, resolved_cb, j);
     }
 }
 
-static void fill(struct engine *e)
+/* Takes the next target from the shared reader: 1, or 0 at the end.  Bad
+   lines become records here. */
+static int next_target(struct worker *w, struct cs_target *t)
 {
-    if (e->filling) {
-        e->refill = true;
+    struct scan *s = w->scan;
+    for (;;) {
+        uv_mutex_lock(&s->lock);
+        int got = !s->eof && !atomic_load(&s->interrupted) && cs_targets_next(s->targets, t) > 0;
+        if (!got)
+            s->eof = true;
+        if (got && t->bad && s->opt->strict_input) {
+            s->status = CS_ENGINE_USAGE;
+            s->eof = true;
+            cs_target_free(t);
+            got = 0;
+        }
+        uv_mutex_unlock(&s->lock);
+        if (!got)
+            return 0;
+        if (!t->bad)
+            return 1;
+        emit_bad_target(s, t);
+        cs_target_free(t);
+    }
+}
+
+static void rate_timer_cb(uv_timer_t *t)
+{
+    fill(t->data);
+}
+
+/* With --rate: 1 if a connection may start now, else 0 and a timer set. */
+static int take_token(struct worker *w)
+{
+    if (w->rate <= 0)
+        return 1;
+    uint64_t now = uv_now(&w->loop);
+    double burst = w->rate / 20 > 1 ? w->rate / 20 : 1;
+    w->tokens += (double)(now - w->tokens_at) * w->rate / 1000.0;
+    w->tokens_at = now;
+    if (w->tokens > burst)
+        w->tokens = burst;
+    if (w->tokens >= 1) {
+        w->tokens -= 1;
+        return 1;
+    }
+    uint64_t wait = (uint64_t)((1 - w->tokens) * 1000.0 / w->rate) + 1;
+    uv_timer_start(&w->rate_timer, rate_timer_cb, wait, 0);
+    return 0;
+}
+
+static void worker_close(struct worker *w)
+{
+    if (w->closed)
+        return;
+    w->closed = true;
+    w->dns_queries = cs_resolver_queries(w->resolver);
+    cs_resolver_close(w->resolver);
+    w->resolver = NULL;
+    uv_close((uv_handle_t *)&w->wake, NULL);
+    uv_close((uv_handle_t *)&w->rate_timer, NULL);
+}
+
+static void fill(struct worker *w)
+{
+    if (w->filling) {
+        w->refill = true;
         return;
     }
-    e->filling = true;
+    w->filling = true;
     do {
-        e->refill = false;
-        while (!e->eof && e->in_flight < e->opt->concurrency) {
+        w->refill = false;
+        while (!w->eof && w->in_flight < w->window && take_token(w)) {
             struct cs_target t;
-            if (cs_targets_next(e->targets, &t) <= 0) {
-                e->eof = true;
+            if (!next_target(w, &t)) {
+                w->eof = true;
                 break;
             }
-            if (t.bad) {
-                if (e->opt->strict_input) {
-                    e->status = CS_ENGINE_USAGE;
-                    e->eof = true;
-                    cs_target_free(&t);
-                    break;
-                }
-                emit_bad_target(e, &t);
-                cs_target_free(&t);
-                continue;
-            }
-            job_start(e, &t);
+            job_start(w, &t);
         }
-    } while (e->refill);
-    e->filling = false;
-    if (e->eof && e->in_flight == 0 && e->resolver) {
-        if (e->stats)
-            e->stats->dns_queries = cs_resolver_queries(e->resolver);
-        cs_resolver_close(e->resolver);
-        e->resolver = NULL;
-        uv_close((uv_handle_t *)&e->sigint, NULL);
-        uv_close((uv_handle_t *)&e->sigterm, NULL);
-    }
+    } while (w->refill);
+    w->filling = false;
+    if (w->eof && w->in_flight == 0)
+        worker_close(w);
 }
 
-static void signal_cb(uv_signal_t *s, int signum)
+static void wake_cb(uv_async_t *a)
 {
-    struct engine *e = s->data;
-    (void)signum;
-    e->eof = true;
-    e->status = CS_ENGINE_INTERRUPTED;
-    /* end every probe in flight; their records say so */
-    while (e->jobs)
-        job_finish(e->jobs, "interrupted");
-    fill(e);
+    struct worker *w = a->data;
+    if (!atomic_load(&w->scan->interrupted))
+        return;
+    w->eof = true;
+    while (w->jobs)
+        job_finish(w->jobs, "interrupted");
+    fill(w);
 }
 
-static SSL_CTX *make_ssl_ctx(const struct cs_options *o)
+static SSL_CTX *make_ssl_ctx(X509_STORE *store)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx)
@@ -499,20 +729,27 @@ static SSL_CTX *make_ssl_ctx(const struct cs_options *o)
                                  SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* verified after the handshake */
     SSL_CTX_set_max_cert_list(ctx, MAX_CHAIN_BYTES);
-    int ok = o->ca_file || o->ca_path ? SSL_CTX_load_verify_locations(ctx, o->ca_file, o->ca_path)
-                                      : SSL_CTX_set_default_verify_paths(ctx);
-    if (ok != 1) {
-        unsigned long err = ERR_get_error();
-        fprintf(stderr, "certsweep: %s: cannot load trust anchors: %s (give a PEM file)\n",
-                o->ca_file ? o->ca_file : o->ca_path ? o->ca_path : "system store",
-                err ? ERR_reason_error_string(err) : "unknown error");
-        SSL_CTX_free(ctx);
-        ERR_clear_error();
-        return NULL;
-    }
+    SSL_CTX_set1_cert_store(ctx, store);
+    cs__tls_ctx_setup(ctx);
     return ctx;
+}
+
+static X509_STORE *load_trust(const struct cs_options *o)
+{
+    X509_STORE *store = X509_STORE_new();
+    int ok = store && (o->ca_file || o->ca_path
+                           ? X509_STORE_load_locations(store, o->ca_file, o->ca_path)
+                           : X509_STORE_set_default_paths(store));
+    if (ok == 1)
+        return store;
+    unsigned long err = ERR_get_error();
+    fprintf(stderr, "certsweep: %s: cannot load trust anchors: %s (give a PEM file)\n",
+            o->ca_file ? o->ca_file : o->ca_path ? o->ca_path : "system store",
+            err ? ERR_reason_error_string(err) : "unknown error");
+    ERR_clear_error();
+    X509_STORE_free(store);
+    return NULL;
 }
 
 /* Raises the open-file limit to its hard limit and clamps the window to it. */
@@ -538,64 +775,171 @@ static unsigned fit_concurrency(unsigned want)
     return want;
 }
 
+static void worker_main(void *arg)
+{
+    struct worker *w = arg;
+    fill(w);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    atomic_fetch_add(&w->scan->finished_workers, 1);
+    uv_async_send(&w->scan->all_done);
+}
+
+static int worker_init(struct scan *s, struct worker *w, unsigned index, unsigned window)
+{
+    const struct cs_options *o = s->opt;
+    char err[256];
+    w->scan = s;
+    w->index = index;
+    w->window = window;
+    w->per_address = o->per_address ? o->per_address : CS_DEFAULT_PER_ADDRESS;
+    /* the per-address bound holds in all: each worker keeps its share */
+    w->per_address = (w->per_address + s->n_workers - 1) / s->n_workers;
+    w->rate = o->rate / s->n_workers;
+    if (uv_loop_init(&w->loop) < 0)
+        return CS_ENGINE_INTERNAL;
+    w->ssl_ctx = make_ssl_ctx(s->store);
+    if (!w->ssl_ctx) {
+        uv_loop_close(&w->loop);
+        return CS_ENGINE_INTERNAL;
+    }
+    if (cs_resolver_new(&w->resolver, &w->loop, o->dns_server, (unsigned)o->dns_timeout_ms, err,
+                        sizeof(err)) < 0) {
+        fprintf(stderr, "certsweep: %s\n", err);
+        SSL_CTX_free(w->ssl_ctx);
+        uv_loop_close(&w->loop);
+        return CS_ENGINE_USAGE;
+    }
+    uv_async_init(&w->loop, &w->wake, wake_cb);
+    w->wake.data = w;
+    uv_timer_init(&w->loop, &w->rate_timer);
+    w->rate_timer.data = w;
+    w->tokens = 1;
+    w->tokens_at = uv_now(&w->loop);
+    return 0;
+}
+
+static void worker_destroy(struct worker *w)
+{
+    if (!w->closed)
+        worker_close(w);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&w->loop);
+    SSL_CTX_free(w->ssl_ctx);
+    for (size_t b = 0; b < ADDR_BUCKETS; b++)
+        while (w->slots[b]) {
+            struct addr_slot *n = w->slots[b]->next;
+            free(w->slots[b]);
+            w->slots[b] = n;
+        }
+}
+
+static void all_done_cb(uv_async_t *a)
+{
+    struct scan *s = a->data;
+    if (atomic_load(&s->finished_workers) == s->n_workers)
+        uv_stop(a->loop);
+}
+
+static void signal_cb(uv_signal_t *sig, int signum)
+{
+    struct scan *s = sig->data;
+    (void)signum;
+    atomic_store(&s->interrupted, true);
+    for (unsigned i = 0; i < s->n_workers; i++)
+        uv_async_send(&s->workers[i].wake);
+}
+
+static unsigned default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)(n > CS_MAX_WORKERS ? CS_MAX_WORKERS : n) : 1;
+}
+
 enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
                                     struct cs_targets *targets, cs_result_cb cb, void *arg,
                                     struct cs_engine_stats *stats)
 {
-    struct engine *e = cs_xcalloc(1, sizeof(*e));
     struct cs_options o = *opt;
-    enum cs_engine_status status = CS_ENGINE_OK;
     o.concurrency = fit_concurrency(opt->concurrency);
-    e->opt = &o;
-    e->now = now;
-    e->targets = targets;
-    e->cb = cb;
-    e->arg = arg;
-    e->stats = stats;
-    e->probe = cs_probe_by_name(opt->probe ? opt->probe : "tls");
-    e->thresholds = (struct cs_thresholds){opt->warn_secs, opt->crit_secs, !opt->no_verify};
-    if (!e->probe) {
-        free(e);
+    struct scan s = {
+        .opt = &o,
+        .now = now,
+        .targets = targets,
+        .cb = cb,
+        .arg = arg,
+        .stats = stats,
+        .thresholds = {opt->warn_secs, opt->crit_secs, !opt->no_verify},
+        .probe = cs_probe_by_name(opt->probe ? opt->probe : "tls"),
+    };
+    if (!s.probe)
         return CS_ENGINE_INTERNAL;
-    }
-    e->ssl_ctx = make_ssl_ctx(opt);
-    if (!e->ssl_ctx) {
-        free(e);
+    s.store = load_trust(opt);
+    if (!s.store)
         return CS_ENGINE_INPUT;
-    }
-    if (uv_loop_init(&e->loop) < 0) {
-        SSL_CTX_free(e->ssl_ctx);
-        free(e);
-        return CS_ENGINE_INTERNAL;
-    }
-    char err[256];
-    if (cs_resolver_new(&e->resolver, &e->loop, opt->dns_server, (unsigned)opt->dns_timeout_ms,
-                        err, sizeof(err)) < 0) {
-        fprintf(stderr, "certsweep: %s\n", err);
-        status = CS_ENGINE_USAGE;
-        goto out;
-    }
+    unsigned n = opt->workers ? opt->workers : default_workers();
+    if (n > o.concurrency)
+        n = o.concurrency;
+    s.n_workers = n;
+    s.workers = cs_xcalloc(n, sizeof(*s.workers));
+    s.chains = cs_chain_cache_new(CHAIN_CACHE_ENTRIES);
+    uv_mutex_init(&s.lock);
     signal(SIGPIPE, SIG_IGN);
-    uv_signal_init(&e->loop, &e->sigint);
-    uv_signal_init(&e->loop, &e->sigterm);
-    e->sigint.data = e->sigterm.data = e;
-    uv_signal_start_oneshot(&e->sigint, signal_cb, SIGINT);
-    uv_signal_start_oneshot(&e->sigterm, signal_cb, SIGTERM);
-    uv_unref((uv_handle_t *)&e->sigint);
-    uv_unref((uv_handle_t *)&e->sigterm);
 
-    fill(e);
-    uv_run(&e->loop, UV_RUN_DEFAULT);
-    status = e->status;
-out:
-    if (e->resolver) {
-        cs_resolver_close(e->resolver);
-        e->resolver = NULL;
+    enum cs_engine_status status = CS_ENGINE_OK;
+    unsigned ready = 0;
+    for (; ready < n; ready++) {
+        unsigned window = o.concurrency / n + (ready < o.concurrency % n);
+        int rc = worker_init(&s, &s.workers[ready], ready, window);
+        if (rc) {
+            status = (enum cs_engine_status)rc;
+            break;
+        }
     }
-    uv_run(&e->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&e->loop) != 0)
-        status = status ? status : CS_ENGINE_INTERNAL;
-    SSL_CTX_free(e->ssl_ctx);
-    free(e);
+    if (status == CS_ENGINE_OK) {
+        uv_loop_t main_loop;
+        uv_signal_t sigint, sigterm;
+        uv_loop_init(&main_loop);
+        uv_async_init(&main_loop, &s.all_done, all_done_cb);
+        s.all_done.data = &s;
+        uv_signal_init(&main_loop, &sigint);
+        uv_signal_init(&main_loop, &sigterm);
+        sigint.data = sigterm.data = &s;
+        uv_signal_start(&sigint, signal_cb, SIGINT);
+        uv_signal_start(&sigterm, signal_cb, SIGTERM);
+        for (unsigned i = 0; i < n; i++)
+            uv_thread_create(&s.workers[i].thread, worker_main, &s.workers[i]);
+        if (atomic_load(&s.finished_workers) < n)
+            uv_run(&main_loop, UV_RUN_DEFAULT);
+        for (unsigned i = 0; i < n; i++)
+            uv_thread_join(&s.workers[i].thread);
+        uv_close((uv_handle_t *)&sigint, NULL);
+        uv_close((uv_handle_t *)&sigterm, NULL);
+        uv_close((uv_handle_t *)&s.all_done, NULL);
+        uv_run(&main_loop, UV_RUN_DEFAULT);
+        uv_loop_close(&main_loop);
+        status = atomic_load(&s.interrupted) ? CS_ENGINE_INTERRUPTED : s.status;
+    }
+    if (stats) {
+        memset(stats, 0, sizeof(*stats));
+        stats->workers = n;
+        struct cs_chain_cache_stats cst;
+        cs_chain_cache_stats(s.chains, &cst);
+        stats->chain_hits = cst.hits;
+        stats->chain_misses = cst.misses;
+    }
+    for (unsigned i = 0; i < ready; i++) {
+        struct worker *w = &s.workers[i];
+        if (stats) {
+            stats->probes += w->probes;
+            stats->peak_in_flight += w->peak;
+        }
+        worker_destroy(w);
+        if (stats)
+            stats->dns_queries += w->dns_queries;
+    }
+    free(s.workers);
+    cs_chain_cache_free(s.chains);
+    X509_STORE_free(s.store);
+    uv_mutex_destroy(&s.lock);
     return status;
 }

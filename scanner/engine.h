@@ -1,7 +1,9 @@
-/* The engine: one libuv loop that takes targets as the window frees, resolves
- * them, connects, runs the probe, analyses and classifies the chain, and hands
- * every finished record to the caller.  At most `concurrency` probes are in
- * flight; a new one starts as soon as an old one ends (a sliding window). */
+/* The engine: worker threads, each one libuv loop that takes targets from
+ * the shared reader as its window frees, resolves them, connects, runs the
+ * probe, analyses and classifies the chain, and hands every finished record
+ * to the caller (one record at a time, under a lock).  At most `concurrency`
+ * probes are in flight in all; a new one starts as soon as an old one ends
+ * (a sliding window, not batches). */
 #ifndef CS_ENGINE_H
 #define CS_ENGINE_H
 
@@ -9,7 +11,8 @@
 #include "result.h"
 #include "targets.h"
 
-/* Called once per target, in completion order; r is only borrowed. */
+/* Called once per target, in completion order, never by two workers at
+   once; r is only borrowed. */
 typedef void (*cs_result_cb)(void *arg, const struct cs_result *r);
 
 enum cs_engine_status {
@@ -23,7 +26,10 @@ enum cs_engine_status {
 struct cs_engine_stats {
     uint64_t probes;           /* connections attempted */
     uint64_t dns_queries;
-    unsigned peak_in_flight;
+    unsigned peak_in_flight;   /* the largest of any one worker's */
+    unsigned workers;
+    uint64_t chain_hits;       /* endpoints whose chain was verified already */
+    uint64_t chain_misses;     /* distinct chains verified */
 };
 
 /* Runs the whole scan; returns when every target has a record.  now is the

@@ -31,6 +31,9 @@ struct cs_options {
     size_t n_outputs;
     const struct cs_writer_ops *stdout_format;
     unsigned concurrency;
+    unsigned workers;        /* event loops (threads); 0: one per online CPU */
+    double rate;             /* new connections per second, 0: unlimited */
+    unsigned per_address;    /* connections in flight to one IP at most */
     uint64_t timeout_ms;     /* whole probe: connect + handshake */
     uint64_t connect_timeout_ms;
     uint64_t dns_timeout_ms; /* per DNS try */
@@ -66,5 +69,7 @@ int cs_exit_code(const uint64_t count[], unsigned fail_on);
 #define CS_DEFAULT_TIMEOUT_MS 10000
 #define CS_DEFAULT_CONNECT_TIMEOUT_MS 5000
 #define CS_MAX_CONCURRENCY 1000000
+#define CS_DEFAULT_PER_ADDRESS 64
+#define CS_MAX_WORKERS 256
 
 #endif

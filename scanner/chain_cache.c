@@ -1,0 +1,176 @@
+/* The chain cache (see chain_cache.h).  The key is SHA-256 over the SHA-1
+ * fingerprints OpenSSL already keeps for every parsed certificate, so a hit
+ * costs one short hash and a copy of the record's fields. */
+#include "chain_cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <uv.h>
+
+#define KEY_BYTES 32
+
+struct entry {
+    unsigned char key[KEY_BYTES];
+    struct cs_result r;          /* chain-dependent fields only */
+    struct cs_chain_facts facts;
+    struct entry *next;          /* hash chain */
+};
+
+struct cs_chain_cache {
+    uv_mutex_t lock;
+    struct entry **buckets;
+    size_t nbuckets;
+    struct entry **ring;         /* insertion order, for eviction */
+    size_t max, count, head;
+    struct cs_chain_cache_stats stats;
+};
+
+struct cs_chain_cache *cs_chain_cache_new(size_t max_entries)
+{
+    struct cs_chain_cache *c = cs_xcalloc(1, sizeof(*c));
+    uv_mutex_init(&c->lock);
+    c->max = max_entries ? max_entries : 1;
+    c->nbuckets = 1;
+    while (c->nbuckets < c->max)
+        c->nbuckets <<= 1;
+    c->buckets = cs_xcalloc(c->nbuckets, sizeof(*c->buckets));
+    c->ring = cs_xcalloc(c->max, sizeof(*c->ring));
+    return c;
+}
+
+static void entry_free(struct entry *e)
+{
+    cs_result_free(&e->r);
+    free(e);
+}
+
+void cs_chain_cache_free(struct cs_chain_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->max; i++)
+        if (c->ring[i])
+            entry_free(c->ring[i]);
+    free(c->ring);
+    free(c->buckets);
+    uv_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static int chain_key(STACK_OF(X509) *chain, unsigned char key[KEY_BYTES])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    for (int i = 0; ok && i < sk_X509_num(chain); i++) {
+        unsigned char fp[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        ok = X509_digest(sk_X509_value(chain, i), EVP_sha1(), fp, &n) &&
+             EVP_DigestUpdate(md, fp, n);
+    }
+    unsigned int n = 0;
+    ok = ok && EVP_DigestFinal_ex(md, key, &n) && n == KEY_BYTES;
+    EVP_MD_CTX_free(md);
+    return ok ? 0 : -1;
+}
+
+static size_t bucket_of(const struct cs_chain_cache *c, const unsigned char *key)
+{
+    size_t h;
+    memcpy(&h, key, sizeof(h));
+    return h & (c->nbuckets - 1);
+}
+
+static void copy_fields(struct cs_result *dst, const struct cs_result *src)
+{
+    /* the chain-dependent fields: everything cs_cert_analyse fills */
+    dst->not_before = src->not_before;
+    dst->not_after = src->not_after;
+    dst->chain_not_after = src->chain_not_after;
+#define DUP(m) (free(dst->m), dst->m = cs_strdup(src->m))
+    DUP(subject);
+    DUP(issuer);
+    DUP(serial);
+    DUP(sha256);
+    DUP(key);
+    DUP(signature);
+    DUP(verify);
+#undef DUP
+#define LIST(m)                                                                                    \
+    do {                                                                                           \
+        cs_strlist_free(&dst->m);                                                                  \
+        for (size_t i = 0; i < src->m.n; i++)                                                      \
+            cs_strlist_add(&dst->m, src->m.v[i]);                                                  \
+    } while (0)
+    LIST(sans);
+    LIST(ocsp_uris);
+    LIST(crl_uris);
+#undef LIST
+}
+
+static void unlink_entry(struct cs_chain_cache *c, struct entry *e)
+{
+    struct entry **pp = &c->buckets[bucket_of(c, e->key)];
+    while (*pp && *pp != e)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = e->next;
+}
+
+int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
+                           struct cs_chain_facts *facts, STACK_OF(X509) *presented,
+                           const struct cs_verify_input *in)
+{
+    unsigned char key[KEY_BYTES];
+    if (chain_key(presented, key) < 0)
+        return cs_cert_analyse(r, facts, presented, in);
+    uv_mutex_lock(&c->lock);
+    for (struct entry *e = c->buckets[bucket_of(c, key)]; e; e = e->next) {
+        if (memcmp(e->key, key, KEY_BYTES) == 0) {
+            copy_fields(r, &e->r);
+            *facts = e->facts;
+            c->stats.hits++;
+            uv_mutex_unlock(&c->lock);
+            return 0;
+        }
+    }
+    c->stats.misses++;
+    uv_mutex_unlock(&c->lock);
+
+    /* analyse outside the lock: two workers may race on one new chain, and
+       both results are the same */
+    struct entry *e = cs_xcalloc(1, sizeof(*e));
+    memcpy(e->key, key, KEY_BYTES);
+    cs_result_init(&e->r);
+    if (cs_cert_analyse(&e->r, &e->facts, presented, in) < 0) {
+        entry_free(e);
+        return -1;
+    }
+    copy_fields(r, &e->r);
+    *facts = e->facts;
+
+    uv_mutex_lock(&c->lock);
+    struct entry *old = c->ring[c->head];
+    if (old) {
+        unlink_entry(c, old);
+        entry_free(old);
+        c->stats.evictions++;
+    } else {
+        c->count++;
+    }
+    c->ring[c->head] = e;
+    c->head = (c->head + 1) % c->max;
+    size_t b = bucket_of(c, key);
+    e->next = c->buckets[b];
+    c->buckets[b] = e;
+    uv_mutex_unlock(&c->lock);
+    return 0;
+}
+
+void cs_chain_cache_stats(struct cs_chain_cache *c, struct cs_chain_cache_stats *out)
+{
+    uv_mutex_lock(&c->lock);
+    *out = c->stats;
+    uv_mutex_unlock(&c->lock);
+}
