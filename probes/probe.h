@@ -14,6 +14,19 @@
 
 struct cs_conn;
 
+/* The chain exactly as the server sent it: n certificates, each a 3-byte
+   big-endian length and the DER bytes (the TLS 1.2 wire layout). */
+struct cs_raw_chain {
+    unsigned char *buf;      /* owned */
+    size_t len;
+    size_t n;
+};
+
+/* Certificate i of the chain (0 = leaf); 0, or -1 if there is none. */
+int cs_raw_chain_at(const struct cs_raw_chain *c, size_t i, const unsigned char **der,
+                    size_t *len);
+void cs_raw_chain_free(struct cs_raw_chain *c);
+
 struct cs_probe {
     const char *name;        /* "tls", "smtp", "imap", ... */
     uint16_t default_port;
@@ -35,7 +48,7 @@ struct cs_conn {
     BIO *net_in;             /* bytes from the peer, read by OpenSSL */
     BIO *net_out;            /* bytes OpenSSL wants sent */
     const char *sni;         /* NULL: send no SNI */
-    STACK_OF(X509) *chain;   /* the presented chain, leaf first, once in hand */
+    struct cs_raw_chain chain; /* the presented chain, once in hand (chain.n > 0) */
     char tls_version[16];    /* negotiated protocol, once the chain is in hand */
     void *probe_state;       /* a STARTTLS probe's own state */
     /* Sends bytes to the peer (copied); 0 or a negative error. */

@@ -4,6 +4,7 @@
  * verify callback takes the presented chain and ends the handshake there,
  * which saves the CertificateVerify signature check, the Finished messages
  * and a round trip.  The engine verifies and analyses the chain itself. */
+#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -35,15 +36,138 @@ static void tls_error_text(char *buf, size_t len, const char *fallback)
     snprintf(buf, len, "handshake: %s", why ? why : fallback);
 }
 
-/* Called by OpenSSL when the server's Certificate message has been parsed. */
+int cs_raw_chain_at(const struct cs_raw_chain *c, size_t i, const unsigned char **der,
+                    size_t *len)
+{
+    size_t off = 0;
+    for (size_t k = 0; off + 3 <= c->len; k++) {
+        size_t n = (size_t)c->buf[off] << 16 | (size_t)c->buf[off + 1] << 8 | c->buf[off + 2];
+        if (n > c->len - off - 3)
+            return -1;
+        if (k == i) {
+            *der = c->buf + off + 3;
+            *len = n;
+            return 0;
+        }
+        off += 3 + n;
+    }
+    return -1;
+}
+
+void cs_raw_chain_free(struct cs_raw_chain *c)
+{
+    OPENSSL_free(c->buf);
+    memset(c, 0, sizeof(*c));
+}
+
+static size_t get24(const unsigned char *p)
+{
+    return (size_t)p[0] << 16 | (size_t)p[1] << 8 | p[2];
+}
+
+/* Copies the certificates of a Certificate message body into conn->chain.
+   TLS 1.3 entries carry extensions after each certificate; TLS 1.2 ones do
+   not.  Returns the offset of the 3-byte list length, or -1 if the body is
+   malformed (then OpenSSL's own parser reports it). */
+static long tls_take_certificates(struct cs_conn *conn, const unsigned char *p, size_t len,
+                                  bool tls13)
+{
+    size_t off = 0;
+    if (tls13) {
+        if (len < 1 || (size_t)p[0] + 1 > len)
+            return -1;
+        off = 1 + p[0]; /* certificate_request_context */
+    }
+    if (off + 3 > len || get24(p + off) != len - off - 3)
+        return -1;
+    long list_at = (long)off;
+    off += 3;
+    unsigned char *out = OPENSSL_malloc(len); /* the copy is never larger */
+    size_t out_len = 0, n = 0;
+    if (!out)
+        return -1;
+    while (off < len) {
+        if (off + 3 > len || get24(p + off) == 0 || get24(p + off) > len - off - 3)
+            goto bad;
+        size_t cert_len = get24(p + off);
+        memcpy(out + out_len, p + off, 3 + cert_len);
+        out_len += 3 + cert_len;
+        off += 3 + cert_len;
+        n++;
+        if (tls13) {
+            if (off + 2 > len)
+                goto bad;
+            size_t ext = (size_t)p[off] << 8 | p[off + 1];
+            if (ext > len - off - 2)
+                goto bad;
+            off += 2 + ext;
+        }
+    }
+    if (n == 0)
+        goto bad;
+    conn->chain.buf = out;
+    conn->chain.len = out_len;
+    conn->chain.n = n;
+    return list_at;
+bad:
+    OPENSSL_free(out);
+    return -1;
+}
+
+/* Sees every handshake message before OpenSSL processes it (TLS 1.3 ones
+   decrypted).  The server's Certificate message is all a scan needs: its
+   certificates are copied, and the message is then emptied so that OpenSSL
+   stops with a decode error instead of parsing each certificate and
+   decoding its public key (the costliest part of a handshake in OpenSSL
+   3.0).  If a later OpenSSL no longer lets the message be seen here, the
+   verify callback below still takes the chain. */
+static void tls_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
+                       SSL *ssl, void *arg)
+{
+    (void)arg;
+    const unsigned char *p = buf;
+    if (write_p || content_type != SSL3_RT_HANDSHAKE || len < 4 || p[0] != SSL3_MT_CERTIFICATE)
+        return;
+    struct cs_conn *conn = SSL_get_app_data(ssl);
+    if (!conn || conn->chain.n || get24(p + 1) != len - 4)
+        return;
+    long list_at = tls_take_certificates(conn, p + 4, len - 4, version == TLS1_3_VERSION);
+    if (list_at < 0)
+        return;
+    snprintf(conn->tls_version, sizeof(conn->tls_version), "%s", SSL_get_version(ssl));
+    /* the message buffer is the SSL's own, writable one */
+    unsigned char *list_len = (unsigned char *)p + 4 + list_at;
+    list_len[0] = list_len[1] = list_len[2] = 0;
+}
+
+/* Called by OpenSSL once it has parsed the server's Certificate message: the
+   fallback way to take the chain; either way the handshake ends here. */
 static int tls_chain_in_hand(X509_STORE_CTX *ctx, void *arg)
 {
     (void)arg;
     SSL *ssl = X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx());
     struct cs_conn *conn = ssl ? SSL_get_app_data(ssl) : NULL;
     STACK_OF(X509) *presented = X509_STORE_CTX_get0_untrusted(ctx);
-    if (conn && !conn->chain && sk_X509_num(presented) > 0) {
-        conn->chain = X509_chain_up_ref(presented);
+    if (conn && !conn->chain.n && sk_X509_num(presented) > 0) {
+        size_t total = 0;
+        for (int i = 0; i < sk_X509_num(presented); i++) {
+            int n = i2d_X509(sk_X509_value(presented, i), NULL);
+            total += n > 0 ? 3 + (size_t)n : 0;
+        }
+        unsigned char *out = OPENSSL_malloc(total ? total : 1), *q = out;
+        for (int i = 0; out && i < sk_X509_num(presented); i++) {
+            int n = i2d_X509(sk_X509_value(presented, i), NULL);
+            if (n <= 0)
+                continue;
+            q[0] = (unsigned char)(n >> 16);
+            q[1] = (unsigned char)(n >> 8);
+            q[2] = (unsigned char)n;
+            q += 3;
+            i2d_X509(sk_X509_value(presented, i), &q);
+            conn->chain.n++;
+        }
+        conn->chain.buf = out;
+        conn->chain.len = out ? (size_t)(q - out) : 0;
         snprintf(conn->tls_version, sizeof(conn->tls_version), "%s", SSL_get_version(ssl));
     }
     X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
@@ -54,6 +178,7 @@ void cs__tls_ctx_setup(SSL_CTX *ctx)
 {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_cert_verify_callback(ctx, tls_chain_in_hand, NULL);
+    SSL_CTX_set_msg_callback(ctx, tls_msg_cb);
 }
 
 static void tls_step(struct cs_conn *conn)
@@ -61,7 +186,7 @@ static void tls_step(struct cs_conn *conn)
     char why[256];
     ERR_clear_error();
     int r = SSL_do_handshake(conn->ssl);
-    if (conn->chain) {
+    if (conn->chain.n) {
         ERR_clear_error();
         conn->done(conn, NULL);
         return;
@@ -140,8 +265,7 @@ void cs__tls_eof(struct cs_conn *conn, int err)
 void cs__tls_free(struct cs_conn *conn)
 {
     SSL_free(conn->ssl); /* frees both BIOs */
-    sk_X509_pop_free(conn->chain, X509_free);
-    conn->chain = NULL;
+    cs_raw_chain_free(&conn->chain);
     conn->ssl = NULL;
     conn->net_in = conn->net_out = NULL;
 }

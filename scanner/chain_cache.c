@@ -1,6 +1,6 @@
-/* The chain cache (see chain_cache.h).  The key is SHA-256 over the SHA-1
- * fingerprints OpenSSL already keeps for every parsed certificate, so a hit
- * costs one short hash and a copy of the record's fields. */
+/* The chain cache (see chain_cache.h).  The key is SHA-256 over the chain's
+ * bytes as sent, so a hit costs one hash of a few KiB and a copy of the
+ * record's fields, and no certificate is parsed at all. */
 #include "chain_cache.h"
 
 #include <stdlib.h>
@@ -15,6 +15,7 @@ struct entry {
     unsigned char key[KEY_BYTES];
     struct cs_result r;          /* chain-dependent fields only */
     struct cs_chain_facts facts;
+    X509 *leaf;                  /* parsed once, for the per-name check */
     struct entry *next;          /* hash chain */
 };
 
@@ -42,6 +43,7 @@ struct cs_chain_cache *cs_chain_cache_new(size_t max_entries)
 
 static void entry_free(struct entry *e)
 {
+    X509_free(e->leaf);
     cs_result_free(&e->r);
     free(e);
 }
@@ -59,20 +61,31 @@ void cs_chain_cache_free(struct cs_chain_cache *c)
     free(c);
 }
 
-static int chain_key(STACK_OF(X509) *chain, unsigned char key[KEY_BYTES])
+static int chain_key(const struct cs_raw_chain *raw, unsigned char key[KEY_BYTES])
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    for (int i = 0; ok && i < sk_X509_num(chain); i++) {
-        unsigned char fp[EVP_MAX_MD_SIZE];
-        unsigned int n = 0;
-        ok = X509_digest(sk_X509_value(chain, i), EVP_sha1(), fp, &n) &&
-             EVP_DigestUpdate(md, fp, n);
-    }
     unsigned int n = 0;
-    ok = ok && EVP_DigestFinal_ex(md, key, &n) && n == KEY_BYTES;
-    EVP_MD_CTX_free(md);
-    return ok ? 0 : -1;
+    return EVP_Digest(raw->buf, raw->len, key, &n, EVP_sha256(), NULL) && n == KEY_BYTES ? 0 : -1;
+}
+
+/* The presented chain as X509 objects, leaf first; NULL if the leaf does not
+   parse (an intermediate that does not parse is left out). */
+static STACK_OF(X509) *parse_chain(const struct cs_raw_chain *raw)
+{
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    const unsigned char *der;
+    size_t len;
+    for (size_t i = 0; sk && cs_raw_chain_at(raw, i, &der, &len) == 0; i++) {
+        X509 *x = d2i_X509(NULL, &der, (long)len);
+        if (!x && i == 0)
+            break;
+        if (x && !sk_X509_push(sk, x))
+            X509_free(x);
+    }
+    if (sk && sk_X509_num(sk) == 0) {
+        sk_X509_free(sk);
+        sk = NULL;
+    }
+    return sk;
 }
 
 static size_t bucket_of(const struct cs_chain_cache *c, const unsigned char *key)
@@ -119,17 +132,20 @@ static void unlink_entry(struct cs_chain_cache *c, struct entry *e)
 }
 
 int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
-                           struct cs_chain_facts *facts, STACK_OF(X509) *presented,
-                           const struct cs_verify_input *in)
+                           struct cs_chain_facts *facts, const struct cs_raw_chain *raw,
+                           const struct cs_verify_input *in, X509 **leaf)
 {
     unsigned char key[KEY_BYTES];
-    if (chain_key(presented, key) < 0)
-        return cs_cert_analyse(r, facts, presented, in);
+    *leaf = NULL;
+    if (raw->n == 0 || chain_key(raw, key) < 0)
+        return -1;
     uv_mutex_lock(&c->lock);
     for (struct entry *e = c->buckets[bucket_of(c, key)]; e; e = e->next) {
         if (memcmp(e->key, key, KEY_BYTES) == 0) {
             copy_fields(r, &e->r);
             *facts = e->facts;
+            X509_up_ref(e->leaf);
+            *leaf = e->leaf;
             c->stats.hits++;
             uv_mutex_unlock(&c->lock);
             return 0;
@@ -140,15 +156,20 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
 
     /* analyse outside the lock: two workers may race on one new chain, and
        both results are the same */
+    STACK_OF(X509) *presented = parse_chain(raw);
+    if (!presented)
+        return -1;
     struct entry *e = cs_xcalloc(1, sizeof(*e));
     memcpy(e->key, key, KEY_BYTES);
     cs_result_init(&e->r);
-    if (cs_cert_analyse(&e->r, &e->facts, presented, in) < 0) {
-        entry_free(e);
-        return -1;
-    }
+    cs_cert_analyse(&e->r, &e->facts, presented, in);
+    e->leaf = sk_X509_value(presented, 0);
+    X509_up_ref(e->leaf);
+    sk_X509_pop_free(presented, X509_free);
     copy_fields(r, &e->r);
     *facts = e->facts;
+    X509_up_ref(e->leaf);
+    *leaf = e->leaf;
 
     uv_mutex_lock(&c->lock);
     struct entry *old = c->ring[c->head];

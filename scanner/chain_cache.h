@@ -1,13 +1,15 @@
-/* Each distinct chain is verified and analysed once per scan: fleets reuse
- * certificates (wildcards, load balancers), and verification is the most
- * expensive part of a probe after the handshake.  The cache is keyed by the
- * chain's bytes, shared by every worker, and bounded. */
+/* Each distinct chain is parsed, verified and analysed once per scan: fleets
+ * reuse certificates (wildcards, load balancers), and parsing (OpenSSL 3.0's
+ * public-key decoders) and verification cost more than the handshake's own
+ * crypto.  The cache is keyed by the chain's bytes, shared by every worker,
+ * and bounded. */
 #ifndef CS_CHAIN_CACHE_H
 #define CS_CHAIN_CACHE_H
 
 #include <stdint.h>
 
 #include "cert.h"
+#include "probes/probe.h"
 
 struct cs_chain_cache;
 
@@ -15,11 +17,13 @@ struct cs_chain_cache;
 struct cs_chain_cache *cs_chain_cache_new(size_t max_entries);
 void cs_chain_cache_free(struct cs_chain_cache *c);
 
-/* Fills r's chain-dependent fields and facts from the cache, or analyses the
-   chain and remembers it.  Same contract as cs_cert_analyse.  Thread-safe. */
+/* Fills r's chain-dependent fields and facts from the cache, or parses,
+   verifies and analyses the chain and remembers it.  *leaf gets a reference
+   to the parsed leaf (for the per-name check; X509_free it).  Returns 0, or
+   -1 if the leaf cannot be parsed.  Thread-safe. */
 int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
-                           struct cs_chain_facts *facts, STACK_OF(X509) *presented,
-                           const struct cs_verify_input *in);
+                           struct cs_chain_facts *facts, const struct cs_raw_chain *raw,
+                           const struct cs_verify_input *in, X509 **leaf);
 
 struct cs_chain_cache_stats {
     uint64_t hits, misses, evictions;

@@ -232,21 +232,22 @@ static void fill_record(struct job *j, struct cs_result *r, const char **error)
 {
     struct scan *s = j->w->scan;
     const struct cs_target *t = &j->target;
-    STACK_OF(X509) *chain = j->conn.chain;
     if (*error)
         return;
-    if (sk_X509_num(chain) < 1) {
+    if (j->conn.chain.n < 1) {
         *error = "handshake: server sent no certificate";
         return;
     }
     struct cs_verify_input in = {.store = s->store, .now = s->now};
     struct cs_chain_facts facts;
-    if (cs_chain_cache_analyse(s->chains, r, &facts, chain, &in) < 0) {
-        *error = "certificate: cannot be read";
+    X509 *leaf;
+    if (cs_chain_cache_analyse(s->chains, r, &facts, &j->conn.chain, &in, &leaf) < 0) {
+        *error = "certificate: the server's certificate cannot be parsed";
         return;
     }
-    r->hostname_match = cs_cert_name_matches(sk_X509_value(chain, 0), t->sni ? t->sni : t->host,
-                                             !t->sni && t->family != 0);
+    r->hostname_match =
+        cs_cert_name_matches(leaf, t->sni ? t->sni : t->host, !t->sni && t->family != 0);
+    X509_free(leaf);
     free(r->tls_version);
     r->tls_version = cs_strdup(j->conn.tls_version);
     if (r->not_after == CS_INT_NONE || r->not_before == CS_INT_NONE)
