@@ -392,6 +392,8 @@ static void text_put_summary(FILE *out, const struct cs_summary *s)
     for (int i = 0; i < CS_STATUS_COUNT; i++)
         fprintf(out, "%s %" PRIu64 " %s", i > 0 ? "," : "", s->count[i],
                 cs_status_name((enum cs_status)i));
+    if (!s->complete)
+        fputs(" (PARTIAL: the scan was interrupted)", out);
     fputc('\n', out);
 }
 

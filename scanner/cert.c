@@ -4,6 +4,9 @@
 #include "cert.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,6 +16,36 @@
 #include <openssl/x509v3.h>
 
 #define NAME_MAX_BYTES 16384
+
+X509_STORE *cs_trust_load(const char *ca_file, const char *ca_path, char *err, size_t errlen)
+{
+    const char *what = ca_file ? ca_file : ca_path;
+    if (what && access(what, R_OK) != 0) {
+        snprintf(err, errlen, "%s: %s", what, strerror(errno));
+        return NULL;
+    }
+    X509_STORE *store = X509_STORE_new();
+    ERR_clear_error();
+    int ok = store && (what ? X509_STORE_load_locations(store, ca_file, ca_path)
+                            : X509_STORE_set_default_paths(store));
+    if (ok == 1) {
+        ERR_clear_error();
+        return store;
+    }
+    char why[256] = "no certificate found";
+    unsigned long e = ERR_peek_last_error();
+    if (e) {
+        const char *r = ERR_reason_error_string(e);
+        if (r)
+            snprintf(why, sizeof(why), "%s", r);
+        else
+            ERR_error_string_n(e, why, sizeof(why));
+    }
+    snprintf(err, errlen, "%s: cannot load trust anchors: %s", what ? what : "system store", why);
+    ERR_clear_error();
+    X509_STORE_free(store);
+    return NULL;
+}
 
 int64_t cs_asn1_time(const ASN1_TIME *t)
 {

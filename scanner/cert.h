@@ -31,6 +31,11 @@ struct cs_verify_input {
 int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(X509) *presented,
                     const struct cs_verify_input *in);
 
+/* The trust anchors: --ca-file/--ca-path, or the system's store when both
+   are NULL.  NULL with a one-line reason in err (naming the file) if they
+   cannot be read. */
+X509_STORE *cs_trust_load(const char *ca_file, const char *ca_path, char *err, size_t errlen);
+
 /* 1 if the leaf is valid for name (RFC 6125 via X509_check_host, or
    X509_check_ip for an IP literal), else 0. */
 int cs_cert_name_matches(X509 *leaf, const char *name, bool is_ip);

@@ -36,7 +36,9 @@ struct scan {
     uv_mutex_t lock;             /* targets, eof, callback, stats */
     struct cs_targets *targets;
     bool eof;                    /* no more targets will be taken */
-    atomic_bool interrupted;
+    atomic_bool interrupted;     /* stop taking targets; grace for the rest */
+    atomic_bool abort_now;       /* a second signal: end every probe now */
+    atomic_int signal;
     enum cs_engine_status status;
     cs_result_cb cb;
     void *arg;
@@ -72,6 +74,8 @@ struct worker {
     SSL_CTX *ssl_ctx;
     struct job *jobs;            /* in flight, for an interrupt */
     uv_async_t wake;             /* interrupt */
+    uv_timer_t grace_timer;
+    bool grace_started;
     uv_timer_t rate_timer;
     double tokens, rate;         /* this worker's share of --rate */
     uint64_t tokens_at;          /* loop time of the last refill */
@@ -314,12 +318,14 @@ static void job_finish(struct job *j, const char *error)
     fill(w);
 }
 
+static void connect_failed(struct job *j, int status);
+
 static void timer_cb(uv_timer_t *t)
 {
     struct job *j = t->data;
     switch (j->phase) {
     case PH_CONNECT:
-        job_finish(j, "timeout during connect");
+        connect_failed(j, UV_ETIMEDOUT);
         break;
     case PH_HANDSHAKE:
         job_finish(j, j->conn.ssl ? "timeout during handshake" : "timeout during starttls");
@@ -421,7 +427,6 @@ static const char *connect_error(int status)
     }
 }
 
-static void connect_failed(struct job *j, int status);
 
 static void reconnect_closed_cb(uv_handle_t *h)
 {
@@ -437,7 +442,7 @@ static void reconnect_closed_cb(uv_handle_t *h)
 static void connect_cb(uv_connect_t *req, int status)
 {
     struct job *j = req->data;
-    if (j->finished)
+    if (j->finished || status == UV_ECANCELED) /* we closed the handle ourselves */
         return;
     if (status < 0) {
         connect_failed(j, status);
@@ -681,6 +686,7 @@ static void worker_close(struct worker *w)
     w->resolver = NULL;
     uv_close((uv_handle_t *)&w->wake, NULL);
     uv_close((uv_handle_t *)&w->rate_timer, NULL);
+    uv_close((uv_handle_t *)&w->grace_timer, NULL);
 }
 
 static void fill(struct worker *w)
@@ -706,14 +712,33 @@ static void fill(struct worker *w)
         worker_close(w);
 }
 
-static void wake_cb(uv_async_t *a)
+static void abort_jobs(struct worker *w)
 {
-    struct worker *w = a->data;
-    if (!atomic_load(&w->scan->interrupted))
-        return;
     w->eof = true;
     while (w->jobs)
         job_finish(w->jobs, "interrupted");
+    fill(w);
+}
+
+static void grace_cb(uv_timer_t *t)
+{
+    abort_jobs(t->data);
+}
+
+static void wake_cb(uv_async_t *a)
+{
+    struct worker *w = a->data;
+    if (w->closed || !atomic_load(&w->scan->interrupted))
+        return;
+    if (atomic_load(&w->scan->abort_now)) {
+        abort_jobs(w);
+        return;
+    }
+    w->eof = true;
+    if (!w->grace_started) {
+        w->grace_started = true;
+        uv_timer_start(&w->grace_timer, grace_cb, 1000, 0);
+    }
     fill(w);
 }
 
@@ -734,23 +759,6 @@ static SSL_CTX *make_ssl_ctx(X509_STORE *store)
     SSL_CTX_set1_cert_store(ctx, store);
     cs__tls_ctx_setup(ctx);
     return ctx;
-}
-
-static X509_STORE *load_trust(const struct cs_options *o)
-{
-    X509_STORE *store = X509_STORE_new();
-    int ok = store && (o->ca_file || o->ca_path
-                           ? X509_STORE_load_locations(store, o->ca_file, o->ca_path)
-                           : X509_STORE_set_default_paths(store));
-    if (ok == 1)
-        return store;
-    unsigned long err = ERR_get_error();
-    fprintf(stderr, "certsweep: %s: cannot load trust anchors: %s (give a PEM file)\n",
-            o->ca_file ? o->ca_file : o->ca_path ? o->ca_path : "system store",
-            err ? ERR_reason_error_string(err) : "unknown error");
-    ERR_clear_error();
-    X509_STORE_free(store);
-    return NULL;
 }
 
 /* Raises the open-file limit to its hard limit and clamps the window to it. */
@@ -814,6 +822,8 @@ static int worker_init(struct scan *s, struct worker *w, unsigned index, unsigne
     w->wake.data = w;
     uv_timer_init(&w->loop, &w->rate_timer);
     w->rate_timer.data = w;
+    uv_timer_init(&w->loop, &w->grace_timer);
+    w->grace_timer.data = w;
     w->tokens = 1;
     w->tokens_at = uv_now(&w->loop);
     return 0;
@@ -844,7 +854,10 @@ static void all_done_cb(uv_async_t *a)
 static void signal_cb(uv_signal_t *sig, int signum)
 {
     struct scan *s = sig->data;
-    (void)signum;
+    if (atomic_load(&s->interrupted))
+        atomic_store(&s->abort_now, true);
+    else
+        atomic_store(&s->signal, signum);
     atomic_store(&s->interrupted, true);
     for (unsigned i = 0; i < s->n_workers; i++)
         uv_async_send(&s->workers[i].wake);
@@ -857,8 +870,8 @@ static unsigned default_workers(void)
 }
 
 enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
-                                    struct cs_targets *targets, cs_result_cb cb, void *arg,
-                                    struct cs_engine_stats *stats)
+                                    struct cs_targets *targets, X509_STORE *store,
+                                    cs_result_cb cb, void *arg, struct cs_engine_stats *stats)
 {
     struct cs_options o = *opt;
     o.concurrency = fit_concurrency(opt->concurrency);
@@ -871,12 +884,10 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
         .stats = stats,
         .thresholds = {opt->warn_secs, opt->crit_secs, !opt->no_verify},
         .probe = cs_probe_by_name(opt->probe ? opt->probe : "tls"),
+        .store = store,
     };
-    if (!s.probe)
+    if (!s.probe || !store)
         return CS_ENGINE_INTERNAL;
-    s.store = load_trust(opt);
-    if (!s.store)
-        return CS_ENGINE_INPUT;
     unsigned n = opt->workers ? opt->workers : default_workers();
     if (n > o.concurrency)
         n = o.concurrency;
@@ -927,6 +938,7 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
         cs_chain_cache_stats(s.chains, &cst);
         stats->chain_hits = cst.hits;
         stats->chain_misses = cst.misses;
+        stats->signal = atomic_load(&s.signal);
     }
     for (unsigned i = 0; i < ready; i++) {
         struct worker *w = &s.workers[i];
@@ -940,7 +952,6 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
     }
     free(s.workers);
     cs_chain_cache_free(s.chains);
-    X509_STORE_free(s.store);
     uv_mutex_destroy(&s.lock);
     return status;
 }

@@ -11,6 +11,8 @@
 #include "result.h"
 #include "targets.h"
 
+#include <openssl/x509.h>
+
 /* Called once per target, in completion order, never by two workers at
    once; r is only borrowed. */
 typedef void (*cs_result_cb)(void *arg, const struct cs_result *r);
@@ -19,7 +21,6 @@ enum cs_engine_status {
     CS_ENGINE_OK = 0,
     CS_ENGINE_INTERRUPTED = 1, /* SIGINT/SIGTERM: the records so far are out */
     CS_ENGINE_USAGE = 64,      /* a bad target with --strict-input */
-    CS_ENGINE_INPUT = 66,      /* a trust store file cannot be read */
     CS_ENGINE_INTERNAL = 70,
 };
 
@@ -30,12 +31,16 @@ struct cs_engine_stats {
     unsigned workers;
     uint64_t chain_hits;       /* endpoints whose chain was verified already */
     uint64_t chain_misses;     /* distinct chains verified */
+    int signal;                /* what interrupted the scan, or 0 */
 };
 
 /* Runs the whole scan; returns when every target has a record.  now is the
-   classification and verification time. */
+   classification and verification time; store holds the trust anchors (see
+   cs_trust_load) and stays the caller's.  SIGINT/SIGTERM stop the intake,
+   give the probes in flight a second to finish, and end the rest with
+   "interrupted"; a second signal ends them at once. */
 enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
-                                    struct cs_targets *targets, cs_result_cb cb, void *arg,
-                                    struct cs_engine_stats *stats);
+                                    struct cs_targets *targets, X509_STORE *store,
+                                    cs_result_cb cb, void *arg, struct cs_engine_stats *stats);
 
 #endif

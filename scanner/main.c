@@ -1,34 +1,124 @@
-/* certsweep: the command line, the writers, the scan and the exit code.
- * The only place that exits. */
+/* certsweep: the command line, the reports, the scan and the exit code.
+ * The only place that exits.  Each -o report is written to a temporary file
+ * beside it and renamed into place when complete, so a report that exists
+ * is whole; one report that cannot be written never stops the others. */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "report/report.h"
+#include "scanner/cert.h"
 #include "scanner/engine.h"
 #include "scanner/options.h"
 #include "scanner/targets.h"
 #include "version.h"
 
-struct sink {
-    struct cs_writer *writers;
-    size_t n;
-    FILE **files;            /* owned FILEs (-o), NULL for stdout */
-    struct cs_summary summary;
-    int write_error;
+#define EXIT_CANTCREAT 73
+#define EXIT_IOERR 74
+
+struct report {
+    const char *path;        /* NULL: standard output */
+    char *tmp;               /* the temporary file, renamed to path at the end */
+    FILE *f;
+    struct cs_writer w;
+    bool failed;             /* a write failed: the report is abandoned */
+    int err;                 /* errno of the first failure */
 };
 
-static void on_result(void *arg, const struct cs_result *r)
+struct sink {
+    struct report *reports;
+    size_t n;
+    struct cs_summary summary;
+};
+
+static const char *report_name(const struct report *r)
+{
+    return r->path ? r->path : "standard output";
+}
+
+static void report_failed(struct report *r, int err)
+{
+    if (!r->failed) {
+        r->failed = true;
+        r->err = err ? err : EIO;
+    }
+}
+
+static void on_result(void *arg, const struct cs_result *res)
 {
     struct sink *s = arg;
-    s->summary.count[r->status]++;
+    s->summary.count[res->status]++;
     s->summary.targets++;
-    for (size_t i = 0; i < s->n; i++)
-        if (cs_writer_record(&s->writers[i], r) < 0)
-            s->write_error = 1;
+    for (size_t i = 0; i < s->n; i++) {
+        struct report *r = &s->reports[i];
+        if (!r->failed && (cs_writer_record(&r->w, res) < 0 || ferror(r->f)))
+            report_failed(r, errno);
+    }
+}
+
+/* Opens path for writing through a temporary file in its directory.  A path
+   that names something other than a regular file (a FIFO, /dev/stdout) is
+   written directly.  0, or an errno. */
+static int report_open(struct report *r, const char *path)
+{
+    struct stat st;
+    r->path = path;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        r->f = fopen(path, "w");
+        return r->f ? 0 : errno;
+    }
+    char *copy = cs_strdup(path);
+    char *dir = dirname(copy);
+    char *base_copy = cs_strdup(path);
+    r->tmp = cs_asprintf("%s/.%s.partial-XXXXXX", dir, basename(base_copy));
+    free(copy);
+    free(base_copy);
+    int fd = mkstemp(r->tmp);
+    if (fd < 0) {
+        int err = errno;
+        free(r->tmp);
+        r->tmp = NULL;
+        return err;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    r->f = fdopen(fd, "w");
+    if (!r->f) {
+        int err = errno;
+        close(fd);
+        unlink(r->tmp);
+        return err;
+    }
+    return 0;
+}
+
+/* Finishes a report: flush, close, rename into place.  0 or an errno. */
+static int report_finish(struct report *r)
+{
+    if (!r->f)
+        return r->failed ? r->err : 0;
+    if (fflush(r->f) != 0 || ferror(r->f))
+        report_failed(r, errno);
+    if (r->path && fclose(r->f) != 0)
+        report_failed(r, errno);
+    r->f = NULL;
+    if (r->tmp) {
+        if (!r->failed && rename(r->tmp, r->path) != 0)
+            report_failed(r, errno);
+        if (r->failed)
+            unlink(r->tmp);
+        free(r->tmp);
+        r->tmp = NULL;
+    }
+    return r->failed ? r->err : 0;
 }
 
 /* Reads every target once without scanning, so that --strict-input can
@@ -66,6 +156,7 @@ int main(int argc, char **argv)
         cs_options_free(&opt);
         return 64;
     }
+    signal(SIGPIPE, SIG_IGN);
     int rc = opt.strict_input ? strict_precheck(&opt) : 0;
     if (rc) {
         if (rc == 64)
@@ -73,8 +164,16 @@ int main(int argc, char **argv)
         cs_options_free(&opt);
         return rc;
     }
+    char err[512];
+    X509_STORE *store = cs_trust_load(opt.ca_file, opt.ca_path, err, sizeof(err));
+    if (!store) {
+        fprintf(stderr, "certsweep: %s (give a readable PEM file or hashed directory)\n", err);
+        cs_options_free(&opt);
+        return 66;
+    }
     struct cs_targets *targets = cs_targets_open(&opt);
     if (!targets) {
+        X509_STORE_free(store);
         cs_options_free(&opt);
         return 66;
     }
@@ -89,64 +188,73 @@ int main(int argc, char **argv)
         .crit_secs = opt.crit_secs,
     };
     struct sink sink = {0};
-    sink.writers = cs_xcalloc(opt.n_outputs + 1, sizeof(*sink.writers));
-    sink.files = cs_xcalloc(opt.n_outputs + 1, sizeof(*sink.files));
-    rc = 0;
+    sink.reports = cs_xcalloc(opt.n_outputs + 1, sizeof(*sink.reports));
+    int out_rc = 0;
     for (size_t i = 0; i < opt.n_outputs; i++) {
-        FILE *f = fopen(opt.outputs[i].path, "w");
-        if (!f) {
-            fprintf(stderr, "certsweep: %s: cannot create report: %s\n", opt.outputs[i].path,
-                    strerror(errno));
-            rc = 73;
-            break;
+        struct report *r = &sink.reports[sink.n];
+        int e = report_open(r, opt.outputs[i].path);
+        if (e) {
+            fprintf(stderr, "certsweep: %s: cannot create report: %s (the scan goes on)\n",
+                    opt.outputs[i].path, strerror(e));
+            out_rc = EXIT_CANTCREAT;
+            memset(r, 0, sizeof(*r));
+            continue;
         }
-        sink.files[sink.n] = f;
-        cs_writer_open(&sink.writers[sink.n++], opt.outputs[i].ops, f, &info, 0);
+        if (cs_writer_open(&r->w, opt.outputs[i].ops, r->f, &info, 0) < 0)
+            report_failed(r, errno);
+        sink.n++;
     }
-    if (!rc && !opt.quiet) {
+    if (!opt.quiet) {
+        struct report *r = &sink.reports[sink.n++];
         const struct cs_writer_ops *ops = opt.stdout_format;
         int color = ops == &cs_writer_text && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-        cs_writer_open(&sink.writers[sink.n++], ops, stdout, &info, color);
+        r->f = stdout;
+        if (cs_writer_open(&r->w, ops, stdout, &info, color) < 0)
+            report_failed(r, errno);
     }
 
-    enum cs_engine_status st = CS_ENGINE_OK;
-    if (!rc)
-        st = cs_engine_run(&opt, info.now, targets, on_result, &sink, NULL);
+    struct cs_engine_stats stats = {0};
+    enum cs_engine_status st =
+        cs_engine_run(&opt, info.now, targets, store, on_result, &sink, &stats);
 
     sink.summary.finished_at = (int64_t)time(NULL);
     sink.summary.complete = st == CS_ENGINE_OK;
     info.targets = sink.summary.targets;
     for (size_t i = 0; i < sink.n; i++) {
-        if (cs_writer_close(&sink.writers[i], &sink.summary) < 0)
-            sink.write_error = 1;
-        if (sink.files[i] && fclose(sink.files[i]) != 0)
-            sink.write_error = 1;
-    }
-    if (!opt.quiet && fflush(stdout) != 0)
-        sink.write_error = 1;
-    cs_targets_close(targets);
-    free(sink.writers);
-    free(sink.files);
-
-    if (!rc) {
-        switch (st) {
-        case CS_ENGINE_OK:
-            rc = cs_exit_code(sink.summary.count, opt.fail_on);
-            break;
-        case CS_ENGINE_INTERRUPTED:
-            fputs("certsweep: interrupted; the reports hold what was scanned\n", stderr);
-            rc = 130;
-            break;
-        default:
-            rc = (int)st;
-            break;
+        struct report *r = &sink.reports[i];
+        if (!r->failed && cs_writer_close(&r->w, &sink.summary) < 0)
+            report_failed(r, errno);
+        else if (r->failed)
+            cs_writer_close(&r->w, &sink.summary); /* frees the writer's state */
+        int e = report_finish(r);
+        if (e == EPIPE && !r->path)
+            continue; /* standard output closed early (| head): not an error */
+        if (e) {
+            fprintf(stderr, "certsweep: %s: writing the report failed: %s%s\n", report_name(r),
+                    strerror(e), r->path ? "; nothing was left in its place" : "");
+            out_rc = out_rc ? out_rc : EXIT_IOERR;
         }
     }
-    if (sink.write_error && rc < 64) {
-        fputs("certsweep: writing a report failed (disk full?); the reports are incomplete\n",
+    cs_targets_close(targets);
+    X509_STORE_free(store);
+    free(sink.reports);
+
+    switch (st) {
+    case CS_ENGINE_OK:
+        rc = cs_exit_code(sink.summary.count, opt.fail_on);
+        break;
+    case CS_ENGINE_INTERRUPTED:
+        fputs("certsweep: interrupted; the reports hold what was scanned and say it is "
+              "partial\n",
               stderr);
-        rc = 74;
+        rc = 128 + (stats.signal ? stats.signal : SIGINT);
+        break;
+    default:
+        rc = (int)st;
+        break;
     }
+    if (out_rc && rc < 64)
+        rc = out_rc;
     cs_options_free(&opt);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* The binary as a user runs it: exit codes, --fail-on, --now, bad input,
  * unreadable files, usage errors and the standard-output formats. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,10 +316,26 @@ Test(cli, several_reports_from_one_scan)
     free(j);
     free(t);
     run_result_free(&r);
-    const char *bad[] = {"-o", "/nonexistent/dir/r.csv", "127.0.0.1:1", NULL};
+    /* every report is renamed into place whole: nothing else is left beside them */
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        cr_assert(strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+                      strcmp(de->d_name, "r.csv") == 0 || strcmp(de->d_name, "r.json") == 0 ||
+                      strcmp(de->d_name, "r.txt") == 0,
+                  "left behind: %s", de->d_name);
+    closedir(d);
+    /* a report that cannot be created: said, exit 73, and the others are still written */
+    unlink(csv);
+    const char *bad[] = {"-o", "/nonexistent/dir/r.csv", "-o", csv, "-q", "127.0.0.1:1", NULL};
     cr_assert_eq(run_certsweep(bad, NULL, &r), 0);
     cr_assert_eq(r.status, 73, "exit %d", r.status);
     cr_assert(strstr(r.err, "/nonexistent/dir/r.csv: cannot create report"), "%s", r.err);
+    char *c2 = slurp(csv, NULL);
+    cr_assert_not_null(c2, "the other report was not written");
+    cr_assert(strstr(c2, "127.0.0.1,1,127.0.0.1,,ERROR,connect: connection refused"), "%s", c2);
+    free(c2);
     run_result_free(&r);
     free(csv);
     free(json);

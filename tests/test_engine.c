@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scanner/cert.h"
 #include "scanner/engine.h"
 #include "support/fleet.h"
 #include "support/runner.h"
@@ -70,9 +71,12 @@ Test(engine, sliding_window_not_batches)
     o.timeout_ms = 5000;
     o.ca_file = (char *)fleet_ca_file(fleet);
     struct cs_targets *ts = cs_targets_open(&o);
+    char err[256];
+    X509_STORE *store = cs_trust_load(o.ca_file, NULL, err, sizeof(err));
+    cr_assert_not_null(store, "%s", err);
     struct seen s = {0};
     struct cs_engine_stats stats = {0};
-    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, on_result, &s, &stats),
+    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, on_result, &s, &stats),
                  CS_ENGINE_OK);
     cr_assert_eq(s.n, 31);
     cr_assert_eq(stats.peak_in_flight, 2, "peak %u in flight with -j 2", stats.peak_in_flight);
@@ -83,6 +87,7 @@ Test(engine, sliding_window_not_batches)
         cr_assert(strncmp(s.reason[i], "exp", 3) == 0, "%s: %s", s.key[i], s.reason[i]);
     cr_assert_eq(fleet_accepted(fleet, "bulk"), 30);
     seen_free(&s);
+    X509_STORE_free(store);
     cs_targets_close(ts);
     o.targets = NULL;
     o.n_targets = 0;
@@ -110,8 +115,11 @@ Test(engine, connect_timeout_and_dns_errors_are_records)
     o.dns_server = "127.0.0.1:9"; /* the discard port: nothing answers */
     o.dns_timeout_ms = 200;
     struct cs_targets *ts = cs_targets_open(&o);
+    char err[256];
+    X509_STORE *store = cs_trust_load(o.ca_file, NULL, err, sizeof(err));
+    cr_assert_not_null(store, "%s", err);
     struct seen s = {0};
-    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, on_result, &s, NULL), CS_ENGINE_OK);
+    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, on_result, &s, NULL), CS_ENGINE_OK);
     cr_assert_eq(s.n, 3);
     for (size_t i = 0; i < 3; i++) {
         if (strcmp(s.key[i], a) == 0)
@@ -122,6 +130,7 @@ Test(engine, connect_timeout_and_dns_errors_are_records)
             cr_assert(strncmp(s.reason[i], "dns: ", 5) == 0, "%s", s.reason[i]);
     }
     seen_free(&s);
+    X509_STORE_free(store);
     cs_targets_close(ts);
     o.targets = NULL;
     o.n_targets = 0;
@@ -150,10 +159,10 @@ Test(engine, interrupted_scan_closes_its_reports)
         usleep(10000);
     cr_assert_eq(fleet_accepted(fleet, "silent"), 1);
     usleep(100000);
-    kill(pid, SIGINT);
+    kill(pid, SIGTERM);
     int st;
     waitpid(pid, &st, 0);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "status %d", st);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 143, "status %d", st);
     json_error_t err;
     json_t *doc = json_load_file(json, 0, &err);
     cr_assert_not_null(doc, "%s", err.text);
