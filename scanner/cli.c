@@ -99,7 +99,8 @@ static const char usage_text[] =
     "  -V, --version              version\n"
     "\n"
     "Exit: 0 all OK, 1 worst is WARNING, 2 any CRITICAL or EXPIRED, 3 worst is ERROR,\n"
-    "64 usage error, 66 input file unreadable, 73 output file cannot be created, 70 internal.\n";
+    "64 usage error, 66 input file unreadable, 70 internal, 73 a report cannot be created,\n"
+    "74 a report could not be written, 130/143 interrupted by SIGINT/SIGTERM.\n";
 
 static enum cs_cli_result usage_error(const char *fmt, const char *a, const char *b)
 {

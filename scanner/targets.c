@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 
@@ -146,7 +147,16 @@ const char *cs_target_parse(const char *text, uint16_t default_port, const char 
     const char *s = text;
     size_t len = strlen(s);
     const char *scheme = strstr(s, "://");
-    if (scheme) { /* a pasted URL: keep its authority */
+    if (scheme) { /* a pasted URL: keep its authority; the scheme gives the port */
+        static const struct {
+            const char *name;
+            uint16_t port;
+        } schemes[] = {{"https", 443}, {"imaps", 993}, {"pop3s", 995}, {"smtps", 465},
+                       {"ldaps", 636}, {"ftps", 990},  {"wss", 443}};
+        size_t slen = (size_t)(scheme - s);
+        for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+            if (strlen(schemes[i].name) == slen && strncasecmp(s, schemes[i].name, slen) == 0)
+                default_port = schemes[i].port;
         s = scheme + 3;
         len = strcspn(s, "/?#");
     }

@@ -47,6 +47,7 @@ Test(targets, forms)
     expect_ok("2001:db8::2", "2001:db8::2", 443, NULL, AF_INET6);
     expect_ok("https://api.example.com:9443/health?x=1", "api.example.com", 9443,
               "api.example.com", 0);
+    expect_ok("imaps://mail.example.com/", "mail.example.com", 993, "mail.example.com", 0);
     expect_ok("_dmarc-x.example.com", "_dmarc-x.example.com", 443, "_dmarc-x.example.com", 0);
 }
 
