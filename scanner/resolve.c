@@ -167,7 +167,7 @@ static const char *ares_phrase(int status)
     case ARES_EREFUSED:
         return "REFUSED";
     case ARES_ECONNREFUSED:
-        return "server unreachable";
+        return "server refused or unreachable";
     case ARES_EDESTRUCTION:
     case ARES_ECANCELLED:
         return "cancelled";
@@ -236,8 +236,12 @@ int cs_resolver_new(struct cs_resolver **out, uv_loop_t *loop, const char *serve
     ao.sock_state_cb_data = r;
     ao.timeout = (int)timeout_ms;
     ao.tries = 2;
+    /* targets are absolute names: no search domains, whatever resolv.conf
+       says (ndots:5 would otherwise try every name under each domain first) */
+    ao.flags = ARES_FLAG_NOSEARCH;
     int rc = ares_init_options(&r->ch, &ao,
-                               ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+                               ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+                                   ARES_OPT_FLAGS);
     if (rc != ARES_SUCCESS) {
         snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
         free(r);
