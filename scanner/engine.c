@@ -1,8 +1,10 @@
-/* The scan engine (see engine.h).  Each worker owns a loop, its jobs, its
- * resolver and its SSL_CTX; workers share the target reader, the record
- * callback, the trust store and the chain cache, each behind a lock taken
- * once per target.  A job owns its TCP handle and one timer and is freed
- * only in the last close callback. */
+/* The scan engine (see engine.h).  Each worker owns a loop, its jobs and its
+ * SSL_CTX; workers share the target reader, the record callback, the trust
+ * store and the chain cache, each behind a lock taken once per target.  The
+ * calling thread runs a control loop with the one resolver (so each name is
+ * asked once per scan, whichever worker needs it) and the signal handlers.
+ * A job owns its TCP handle and one timer and is freed only in the last
+ * close callback. */
 #include "engine.h"
 
 #include <arpa/inet.h>
@@ -50,8 +52,25 @@ struct scan {
     atomic_uint in_flight;
     struct worker *workers;
     unsigned n_workers;
-    uv_async_t all_done;         /* a worker finished (main loop) */
+    uv_loop_t main_loop;         /* the control loop: DNS, signals */
+    uv_async_t all_done;         /* a worker finished */
     atomic_uint finished_workers;
+    struct cs_resolver *resolver;
+    uv_mutex_t dns_lock;         /* dns_queue */
+    struct dns_req *dns_queue;   /* names the workers want resolved */
+    uv_async_t dns_async;
+    uv_timer_t grace_timer;
+};
+
+/* A name a job wants resolved: sent to the control loop, answered back to
+   the job's worker. */
+struct dns_req {
+    struct job *job;
+    struct worker *w;
+    const char *error;           /* static text, NULL on success */
+    struct sockaddr_storage addrs[CS_RESOLVE_MAX_ADDRS];
+    size_t n;
+    struct dns_req *next;
 };
 
 /* Connections in flight to one address, and jobs waiting for a slot. */
@@ -70,12 +89,12 @@ struct worker {
     unsigned in_flight;
     bool eof, closed;
     bool filling, refill;        /* fill() re-entrancy guard */
-    struct cs_resolver *resolver;
     SSL_CTX *ssl_ctx;
     struct job *jobs;            /* in flight, for an interrupt */
-    uv_async_t wake;             /* interrupt */
-    uv_timer_t grace_timer;
-    bool grace_started;
+    uv_async_t wake;             /* DNS answers arrived, or an interrupt */
+    uv_mutex_t inbox_lock;
+    struct dns_req *inbox;       /* answered names */
+    unsigned dns_pending;        /* names asked and not yet answered */
     uv_timer_t rate_timer;
     double tokens, rate;         /* this worker's share of --rate */
     uint64_t tokens_at;          /* loop time of the last refill */
@@ -83,7 +102,6 @@ struct worker {
     struct addr_slot *slots[ADDR_BUCKETS];
     uv_thread_t thread;
     uint64_t probes;
-    uint64_t dns_queries;
     unsigned peak;
     char read_buf[READ_BUF_BYTES];
 };
@@ -621,7 +639,16 @@ static void job_start(struct worker *w, struct cs_target *t)
     } else {
         j->phase = PH_RESOLVE;
         j->resolving = true;
-        cs_resolve(w->resolver, j->target.host, resolved_cb, j);
+        struct dns_req *req = cs_xcalloc(1, sizeof(*req));
+        req->job = j;
+        req->w = w;
+        w->dns_pending++;
+        struct scan *s = w->scan;
+        uv_mutex_lock(&s->dns_lock);
+        req->next = s->dns_queue;
+        s->dns_queue = req;
+        uv_mutex_unlock(&s->dns_lock);
+        uv_async_send(&s->dns_async);
     }
 }
 
@@ -681,12 +708,8 @@ static void worker_close(struct worker *w)
     if (w->closed)
         return;
     w->closed = true;
-    w->dns_queries = cs_resolver_queries(w->resolver);
-    cs_resolver_close(w->resolver);
-    w->resolver = NULL;
     uv_close((uv_handle_t *)&w->wake, NULL);
     uv_close((uv_handle_t *)&w->rate_timer, NULL);
-    uv_close((uv_handle_t *)&w->grace_timer, NULL);
 }
 
 static void fill(struct worker *w)
@@ -708,7 +731,7 @@ static void fill(struct worker *w)
         }
     } while (w->refill);
     w->filling = false;
-    if (w->eof && w->in_flight == 0)
+    if (w->eof && w->in_flight == 0 && w->dns_pending == 0)
         worker_close(w);
 }
 
@@ -717,29 +740,62 @@ static void abort_jobs(struct worker *w)
     w->eof = true;
     while (w->jobs)
         job_finish(w->jobs, "interrupted");
-    fill(w);
 }
 
-static void grace_cb(uv_timer_t *t)
-{
-    abort_jobs(t->data);
-}
-
+/* Answers from the control loop, and interrupts. */
 static void wake_cb(uv_async_t *a)
 {
     struct worker *w = a->data;
-    if (w->closed || !atomic_load(&w->scan->interrupted))
-        return;
-    if (atomic_load(&w->scan->abort_now)) {
-        abort_jobs(w);
-        return;
+    uv_mutex_lock(&w->inbox_lock);
+    struct dns_req *req = w->inbox;
+    w->inbox = NULL;
+    uv_mutex_unlock(&w->inbox_lock);
+    while (req) {
+        struct dns_req *next = req->next;
+        w->dns_pending--;
+        resolved_cb(req->job, req->error, req->addrs, req->n);
+        free(req);
+        req = next;
     }
-    w->eof = true;
-    if (!w->grace_started) {
-        w->grace_started = true;
-        uv_timer_start(&w->grace_timer, grace_cb, 1000, 0);
+    if (atomic_load(&w->scan->interrupted)) {
+        w->eof = true;
+        if (atomic_load(&w->scan->abort_now))
+            abort_jobs(w);
     }
-    fill(w);
+    if (!w->closed)
+        fill(w);
+}
+
+/* ---- the control loop: DNS for every worker ---- */
+
+static void main_resolved_cb(void *arg, const char *error, const struct sockaddr_storage *addrs,
+                             size_t n)
+{
+    struct dns_req *req = arg;
+    struct worker *w = req->w;
+    req->error = error;
+    req->n = n;
+    if (n)
+        memcpy(req->addrs, addrs, n * sizeof(*addrs));
+    uv_mutex_lock(&w->inbox_lock);
+    req->next = w->inbox;
+    w->inbox = req;
+    uv_mutex_unlock(&w->inbox_lock);
+    uv_async_send(&w->wake);
+}
+
+static void dns_async_cb(uv_async_t *a)
+{
+    struct scan *s = a->data;
+    uv_mutex_lock(&s->dns_lock);
+    struct dns_req *req = s->dns_queue;
+    s->dns_queue = NULL;
+    uv_mutex_unlock(&s->dns_lock);
+    while (req) {
+        struct dns_req *next = req->next;
+        cs_resolve(s->resolver, req->job->target.host, main_resolved_cb, req);
+        req = next;
+    }
 }
 
 static SSL_CTX *make_ssl_ctx(X509_STORE *store)
@@ -796,7 +852,6 @@ static void worker_main(void *arg)
 static int worker_init(struct scan *s, struct worker *w, unsigned index, unsigned window)
 {
     const struct cs_options *o = s->opt;
-    char err[256];
     w->scan = s;
     w->index = index;
     w->window = window;
@@ -811,19 +866,11 @@ static int worker_init(struct scan *s, struct worker *w, unsigned index, unsigne
         uv_loop_close(&w->loop);
         return CS_ENGINE_INTERNAL;
     }
-    if (cs_resolver_new(&w->resolver, &w->loop, o->dns_server, (unsigned)o->dns_timeout_ms, err,
-                        sizeof(err)) < 0) {
-        fprintf(stderr, "certsweep: %s\n", err);
-        SSL_CTX_free(w->ssl_ctx);
-        uv_loop_close(&w->loop);
-        return CS_ENGINE_USAGE;
-    }
+    uv_mutex_init(&w->inbox_lock);
     uv_async_init(&w->loop, &w->wake, wake_cb);
     w->wake.data = w;
     uv_timer_init(&w->loop, &w->rate_timer);
     w->rate_timer.data = w;
-    uv_timer_init(&w->loop, &w->grace_timer);
-    w->grace_timer.data = w;
     w->tokens = 1;
     w->tokens_at = uv_now(&w->loop);
     return 0;
@@ -835,6 +882,7 @@ static void worker_destroy(struct worker *w)
         worker_close(w);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
+    uv_mutex_destroy(&w->inbox_lock);
     SSL_CTX_free(w->ssl_ctx);
     for (size_t b = 0; b < ADDR_BUCKETS; b++)
         while (w->slots[b]) {
@@ -851,16 +899,36 @@ static void all_done_cb(uv_async_t *a)
         uv_stop(a->loop);
 }
 
+static void wake_all(struct scan *s)
+{
+    for (unsigned i = 0; i < s->n_workers; i++)
+        uv_async_send(&s->workers[i].wake);
+}
+
+/* The grace after an interrupt is over: end every probe and lookup now. */
+static void abort_all(struct scan *s)
+{
+    atomic_store(&s->abort_now, true);
+    cs_resolver_cancel(s->resolver);
+    wake_all(s);
+}
+
+static void grace_cb(uv_timer_t *t)
+{
+    abort_all(t->data);
+}
+
 static void signal_cb(uv_signal_t *sig, int signum)
 {
     struct scan *s = sig->data;
-    if (atomic_load(&s->interrupted))
-        atomic_store(&s->abort_now, true);
-    else
-        atomic_store(&s->signal, signum);
+    if (atomic_load(&s->interrupted)) {
+        abort_all(s); /* a second signal: no more grace */
+        return;
+    }
+    atomic_store(&s->signal, signum);
     atomic_store(&s->interrupted, true);
-    for (unsigned i = 0; i < s->n_workers; i++)
-        uv_async_send(&s->workers[i].wake);
+    uv_timer_start(&s->grace_timer, grace_cb, 1000, 0);
+    wake_all(s);
 }
 
 static unsigned default_workers(void)
@@ -875,6 +943,8 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
 {
     struct cs_options o = *opt;
     o.concurrency = fit_concurrency(opt->concurrency);
+    if (stats)
+        memset(stats, 0, sizeof(*stats));
     struct scan s = {
         .opt = &o,
         .now = now,
@@ -907,32 +977,49 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
             break;
         }
     }
+    char err[256];
+    uv_loop_t *main_loop = &s.main_loop;
+    uv_loop_init(main_loop);
+    uv_mutex_init(&s.dns_lock);
+    if (status == CS_ENGINE_OK &&
+        cs_resolver_new(&s.resolver, main_loop, o.dns_server, (unsigned)o.dns_timeout_ms, err,
+                        sizeof(err)) < 0) {
+        fprintf(stderr, "certsweep: %s\n", err);
+        status = CS_ENGINE_USAGE;
+    }
     if (status == CS_ENGINE_OK) {
-        uv_loop_t main_loop;
         uv_signal_t sigint, sigterm;
-        uv_loop_init(&main_loop);
-        uv_async_init(&main_loop, &s.all_done, all_done_cb);
+        uv_async_init(main_loop, &s.all_done, all_done_cb);
         s.all_done.data = &s;
-        uv_signal_init(&main_loop, &sigint);
-        uv_signal_init(&main_loop, &sigterm);
+        uv_async_init(main_loop, &s.dns_async, dns_async_cb);
+        s.dns_async.data = &s;
+        uv_timer_init(main_loop, &s.grace_timer);
+        s.grace_timer.data = &s;
+        uv_signal_init(main_loop, &sigint);
+        uv_signal_init(main_loop, &sigterm);
         sigint.data = sigterm.data = &s;
         uv_signal_start(&sigint, signal_cb, SIGINT);
         uv_signal_start(&sigterm, signal_cb, SIGTERM);
         for (unsigned i = 0; i < n; i++)
             uv_thread_create(&s.workers[i].thread, worker_main, &s.workers[i]);
         if (atomic_load(&s.finished_workers) < n)
-            uv_run(&main_loop, UV_RUN_DEFAULT);
+            uv_run(main_loop, UV_RUN_DEFAULT);
         for (unsigned i = 0; i < n; i++)
             uv_thread_join(&s.workers[i].thread);
         uv_close((uv_handle_t *)&sigint, NULL);
         uv_close((uv_handle_t *)&sigterm, NULL);
         uv_close((uv_handle_t *)&s.all_done, NULL);
-        uv_run(&main_loop, UV_RUN_DEFAULT);
-        uv_loop_close(&main_loop);
+        uv_close((uv_handle_t *)&s.dns_async, NULL);
+        uv_close((uv_handle_t *)&s.grace_timer, NULL);
         status = atomic_load(&s.interrupted) ? CS_ENGINE_INTERRUPTED : s.status;
     }
+    if (stats && s.resolver)
+        stats->dns_queries = cs_resolver_queries(s.resolver);
+    cs_resolver_close(s.resolver);
+    uv_run(main_loop, UV_RUN_DEFAULT);
+    uv_loop_close(main_loop);
+    uv_mutex_destroy(&s.dns_lock);
     if (stats) {
-        memset(stats, 0, sizeof(*stats));
         stats->workers = n;
         struct cs_chain_cache_stats cst;
         cs_chain_cache_stats(s.chains, &cst);
@@ -947,8 +1034,6 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
             stats->peak_in_flight += w->peak;
         }
         worker_destroy(w);
-        if (stats)
-            stats->dns_queries += w->dns_queries;
     }
     free(s.workers);
     cs_chain_cache_free(s.chains);

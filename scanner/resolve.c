@@ -334,6 +334,12 @@ void cs_resolve(struct cs_resolver *r, const char *host, cs_resolve_cb cb, void 
     resolver_update_timer(r);
 }
 
+void cs_resolver_cancel(struct cs_resolver *r)
+{
+    if (r)
+        ares_cancel(r->ch); /* every lookup ends as "cancelled" */
+}
+
 unsigned long cs_resolver_queries(const struct cs_resolver *r)
 {
     return r->queries;

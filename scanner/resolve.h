@@ -26,6 +26,8 @@ int cs_resolver_new(struct cs_resolver **out, uv_loop_t *loop, const char *serve
                     unsigned timeout_ms, char *err, size_t errlen);
 /* Starts (or joins) the lookup of host; cb runs exactly once. */
 void cs_resolve(struct cs_resolver *r, const char *host, cs_resolve_cb cb, void *arg);
+/* Ends every lookup in progress: their callbacks run with "cancelled". */
+void cs_resolver_cancel(struct cs_resolver *r);
 /* Closes handles; pending callbacks run with error "cancelled" first. */
 void cs_resolver_close(struct cs_resolver *r);
 /* Queries sent so far (for tests and statistics). */

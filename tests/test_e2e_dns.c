@@ -15,8 +15,11 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "scanner/cert.h"
+#include "scanner/engine.h"
 #include "support/fleet.h"
 #include "support/runner.h"
 
@@ -438,4 +441,50 @@ Test(dns, resolve_pin_skips_dns)
     silent_queries(asked, sizeof(asked));
     cr_assert_str_eq(asked, "", "a pinned name was looked up: '%s'", asked);
     scan_free(&s);
+}
+
+static void count_record(void *arg, const struct cs_result *r)
+{
+    size_t *ok = arg;
+    *ok += r->sha256 && strlen(r->sha256) == 64 && strcmp(r->address, "127.0.0.1") == 0;
+}
+
+Test(dns, one_query_per_name_whatever_the_workers)
+{
+    /* the same name on 40 ports, scanned by 2 workers: one lookup, and
+       every port's certificate obtained through it */
+    struct fleet *bulk = fleet_start(&(struct fleet_options){.bulk = 40});
+    cr_assert_not_null(bulk);
+    char server[32], *targets[40];
+    snprintf(server, sizeof(server), "127.0.0.1:%u", dns_port);
+    for (size_t i = 0; i < 40; i++)
+        cr_assert(asprintf(&targets[i], "ok.fleet.test:%u", fleet_bulk_port(bulk, i)) > 0);
+    struct cs_options o;
+    cs_options_init(&o);
+    o.targets = targets;
+    o.n_targets = 40;
+    o.workers = 2;
+    o.dns_server = server;
+    char err[256];
+    X509_STORE *store = cs_trust_load(fleet_ca_file(bulk), NULL, err, sizeof(err));
+    cr_assert_not_null(store, "%s", err);
+    struct cs_targets *ts = cs_targets_open(&o);
+    struct cs_engine_stats stats;
+    size_t ok = 0;
+    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, count_record,
+                               &ok, &stats),
+                 CS_ENGINE_OK);
+    cr_assert_eq(stats.workers, 2);
+    cr_assert_eq(ok, 40, "%zu of 40 certificates through the one answer", ok);
+    cr_assert_eq(stats.dns_queries, 1, "%llu lookups for one name",
+                 (unsigned long long)stats.dns_queries);
+    cs_targets_close(ts);
+    X509_STORE_free(store);
+    o.targets = NULL;
+    o.n_targets = 0;
+    o.dns_server = NULL;
+    cs_options_free(&o);
+    for (size_t i = 0; i < 40; i++)
+        free(targets[i]);
+    fleet_stop(bulk);
 }
