@@ -45,8 +45,8 @@ struct cs_conn {
     const struct cs_probe *probe;
     SSL_CTX *ssl_ctx;        /* shared by every probe of the engine */
     SSL *ssl;                /* set by cs__tls_start, freed by cs__tls_free */
-    BIO *net_in;             /* bytes from the peer, read by OpenSSL */
-    BIO *net_out;            /* bytes OpenSSL wants sent */
+    const char *in;          /* bytes from the peer not yet read by OpenSSL */
+    size_t in_len;
     const char *sni;         /* NULL: send no SNI */
     struct cs_raw_chain chain; /* the presented chain, once in hand (chain.n > 0) */
     char tls_version[16];    /* negotiated protocol, once the chain is in hand */

@@ -1,6 +1,6 @@
-/* The shared TLS driver: OpenSSL client over two memory BIOs, so that the
- * engine's libuv stream carries the bytes and no socket is ever handed to
- * OpenSSL.  No verification happens during the handshake: the certificate
+/* The shared TLS driver: an OpenSSL client whose BIO reads straight from the
+ * engine's libuv read buffer and writes straight to its stream, so no socket
+ * is ever handed to OpenSSL and no byte is copied into a BIO of its own.  No verification happens during the handshake: the certificate
  * verify callback takes the presented chain and ends the handshake there,
  * which saves the CertificateVerify signature check, the Finished messages
  * and a round trip.  The engine verifies and analyses the chain itself. */
@@ -12,18 +12,63 @@
 
 #include "probe.h"
 
-#define TLS_FLUSH_CHUNK 16384
+/* The BIO between OpenSSL and the engine: reads take what cs__tls_feed was
+   given, writes go to conn->write at once. */
+static BIO_METHOD *tls_bio_method;
+static uv_once_t tls_bio_once = UV_ONCE_INIT;
 
-static int tls_flush(struct cs_conn *conn)
+static int tls_bio_read(BIO *b, char *out, int outl)
 {
-    char buf[TLS_FLUSH_CHUNK];
-    int n;
-    while ((n = BIO_read(conn->net_out, buf, sizeof(buf))) > 0) {
-        int rc = conn->write(conn, buf, (size_t)n);
-        if (rc < 0)
-            return rc;
+    struct cs_conn *conn = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (conn->in_len == 0) {
+        BIO_set_retry_read(b);
+        return -1;
     }
-    return 0;
+    size_t n = outl > 0 && (size_t)outl < conn->in_len ? (size_t)outl : conn->in_len;
+    memcpy(out, conn->in, n);
+    conn->in += n;
+    conn->in_len -= n;
+    return (int)n;
+}
+
+static int tls_bio_write(BIO *b, const char *in, int inl)
+{
+    struct cs_conn *conn = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    return inl > 0 && conn->write(conn, in, (size_t)inl) < 0 ? -1 : inl;
+}
+
+static long tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    struct cs_conn *conn = BIO_get_data(b);
+    (void)num;
+    (void)ptr;
+    switch (cmd) {
+    case BIO_CTRL_FLUSH:
+        return 1;
+    case BIO_CTRL_PENDING:
+        return conn ? (long)conn->in_len : 0;
+    default:
+        return 0;
+    }
+}
+
+static int tls_bio_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static void tls_bio_init_method(void)
+{
+    tls_bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "certsweep stream");
+    if (tls_bio_method) {
+        BIO_meth_set_read(tls_bio_method, tls_bio_read);
+        BIO_meth_set_write(tls_bio_method, tls_bio_write);
+        BIO_meth_set_ctrl(tls_bio_method, tls_bio_ctrl);
+        BIO_meth_set_create(tls_bio_method, tls_bio_create);
+    }
 }
 
 /* The most telling OpenSSL error on the queue, as a short phrase. */
@@ -191,10 +236,6 @@ static void tls_step(struct cs_conn *conn)
         conn->done(conn, NULL);
         return;
     }
-    if (tls_flush(conn) < 0) {
-        conn->done(conn, "handshake: write failed");
-        return;
-    }
     if (r == 1) { /* a handshake without a certificate (anonymous suites) */
         conn->done(conn, "handshake: server sent no certificate");
         return;
@@ -215,21 +256,18 @@ static void tls_step(struct cs_conn *conn)
 
 int cs__tls_start(struct cs_conn *conn)
 {
+    uv_once(&tls_bio_once, tls_bio_init_method);
     conn->ssl = SSL_new(conn->ssl_ctx);
-    conn->net_in = BIO_new(BIO_s_mem());
-    conn->net_out = BIO_new(BIO_s_mem());
-    if (!conn->ssl || !conn->net_in || !conn->net_out) {
-        BIO_free(conn->net_in);
-        BIO_free(conn->net_out);
+    BIO *bio = tls_bio_method ? BIO_new(tls_bio_method) : NULL;
+    if (!conn->ssl || !bio) {
+        BIO_free(bio);
         SSL_free(conn->ssl);
         conn->ssl = NULL;
-        conn->net_in = conn->net_out = NULL;
         return UV_ENOMEM;
     }
+    BIO_set_data(bio, conn);
     SSL_set_app_data(conn->ssl, conn);
-    BIO_set_mem_eof_return(conn->net_in, -1);
-    BIO_set_mem_eof_return(conn->net_out, -1);
-    SSL_set_bio(conn->ssl, conn->net_in, conn->net_out);
+    SSL_set_bio(conn->ssl, bio, bio); /* one reference, for both directions */
     SSL_set_connect_state(conn->ssl);
     if (conn->sni && SSL_set_tlsext_host_name(conn->ssl, conn->sni) != 1) {
         ERR_clear_error(); /* an SNI OpenSSL refuses is simply not sent */
@@ -240,11 +278,11 @@ int cs__tls_start(struct cs_conn *conn)
 
 void cs__tls_feed(struct cs_conn *conn, const char *buf, size_t len)
 {
-    if (BIO_write(conn->net_in, buf, (int)len) != (int)len) {
-        conn->done(conn, "handshake: out of memory");
-        return;
-    }
+    conn->in = buf;
+    conn->in_len = len;
     tls_step(conn);
+    conn->in = NULL; /* what OpenSSL did not take belongs to no record */
+    conn->in_len = 0;
 }
 
 void cs__tls_eof(struct cs_conn *conn, int err)
@@ -264,8 +302,7 @@ void cs__tls_eof(struct cs_conn *conn, int err)
 
 void cs__tls_free(struct cs_conn *conn)
 {
-    SSL_free(conn->ssl); /* frees both BIOs */
+    SSL_free(conn->ssl); /* frees the BIO */
     cs_raw_chain_free(&conn->chain);
     conn->ssl = NULL;
-    conn->net_in = conn->net_out = NULL;
 }

@@ -5,7 +5,13 @@
  * both, and LF is what Unix tools (grep, cut, diff) expect.  Lists are joined
  * with a single space, booleans are true/false, null is an empty cell.
  * A text cell that a spreadsheet would run as a formula (starting with
- * = + - @ TAB or CR) gets a leading apostrophe (OWASP "CSV injection").
+ * = + - @ TAB or CR) gets a leading apostrophe (OWASP "CSV injection"),
+ * unless the writer has CS_WRITER_CSV_RAW (--csv-raw); numeric cells never
+ * do.  No cell is longer than a spreadsheet cell can be (32,767 characters,
+ * counted as spreadsheets count them: UTF-16 code units, an invalid byte as
+ * one): a longer list is cut between entries and ends in " ... (+N more)", a
+ * longer text is cut between characters and ends in "... (+N more
+ * characters)" (with U+2026 for the dots).  JSON keeps everything.
  * Local names start with csvw_: csv_ is libcsv's namespace. */
 #include "report.h"
 
@@ -14,6 +20,10 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define CSVW_CELL_MAX 32767 /* characters in a spreadsheet cell (Excel, LibreOffice) */
+#define CSVW_TAIL_MAX 48    /* room kept for the "... (+N more characters)" tail */
+#define CSVW_ELLIPSIS "\xE2\x80\xA6"
 
 struct csvw_state {
     char *buf; /* the cell being built, reused for every cell */
@@ -58,6 +68,90 @@ static bool csvw_is_formula(const char *s)
     return s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
 }
 
+/* Length of the character at p (a valid UTF-8 sequence, else one byte) and,
+ * in *units, what a spreadsheet counts for it: 2 past U+FFFF, else 1.  p is
+ * NUL-terminated, so no byte past a NUL is read. */
+static size_t csvw_char(const unsigned char *p, size_t *units)
+{
+    unsigned char c = p[0];
+    *units = 1;
+    if (c < 0xC2 || c >= 0xF5)
+        return 1;
+    if ((p[1] & 0xC0) != 0x80)
+        return 1;
+    if (c < 0xE0)
+        return 2;
+    if ((p[2] & 0xC0) != 0x80 || (c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))
+        return 1;
+    if (c < 0xF0)
+        return 3;
+    if ((p[3] & 0xC0) != 0x80 || (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
+        return 1;
+    *units = 2;
+    return 4;
+}
+
+/* Characters in s, as a spreadsheet counts them. */
+static size_t csvw_units(const char *s)
+{
+    size_t total = 0, u;
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
+        p += csvw_char(p, &u);
+        total += u;
+    }
+    return total;
+}
+
+/* Appends text s to a cell that already holds `used` characters, cut so that
+ * the cell stays within CSVW_CELL_MAX. */
+static void csvw_put_text(struct csvw_state *st, const char *s, size_t used)
+{
+    size_t total = csvw_units(s);
+    if (used + total <= CSVW_CELL_MAX) {
+        csvw_buf_puts(st, s);
+        return;
+    }
+    size_t budget = CSVW_CELL_MAX - CSVW_TAIL_MAX - used, kept = 0, u, len;
+    const unsigned char *p = (const unsigned char *)s;
+    for (; *p != '\0'; p += len) {
+        len = csvw_char(p, &u);
+        if (kept + u > budget)
+            break;
+        kept += u;
+    }
+    csvw_buf_append(st, s, (size_t)((const char *)p - s));
+    char tail[CSVW_TAIL_MAX];
+    snprintf(tail, sizeof(tail), CSVW_ELLIPSIS " (+%zu more characters)", total - kept);
+    csvw_buf_puts(st, tail);
+}
+
+/* Appends list l joined with single spaces to a cell that already holds
+ * `used` characters; cut between entries so that the cell stays within
+ * CSVW_CELL_MAX. */
+static void csvw_put_list(struct csvw_state *st, const struct cs_strlist *l, size_t used)
+{
+    size_t n = l != NULL ? l->n : 0, total = used;
+    for (size_t i = 0; i < n; i++)
+        total += (i > 0) + csvw_units(l->v[i] ? l->v[i] : "");
+    size_t budget = total <= CSVW_CELL_MAX ? CSVW_CELL_MAX : CSVW_CELL_MAX - CSVW_TAIL_MAX;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        const char *e = l->v[i] ? l->v[i] : "";
+        size_t u = (i > 0) + csvw_units(e);
+        if (used + u > budget)
+            break;
+        if (i > 0)
+            csvw_buf_puts(st, " ");
+        csvw_buf_puts(st, e);
+        used += u;
+    }
+    if (i < n) {
+        char tail[CSVW_TAIL_MAX];
+        snprintf(tail, sizeof(tail), "%s" CSVW_ELLIPSIS " (+%zu more)", i > 0 ? " " : "", n - i);
+        csvw_buf_puts(st, tail);
+    }
+}
+
 static int csvw_put_cell(FILE *out, const char *s, size_t n)
 {
     if (csvw_needs_quotes(s, n))
@@ -65,8 +159,9 @@ static int csvw_put_cell(FILE *out, const char *s, size_t n)
     return fwrite(s, 1, n, out) == n ? 0 : -EIO;
 }
 
-/* Builds field f of r as cell text into st->buf. */
-static void csvw_format_field(struct csvw_state *st, const struct cs_result *r, enum cs_field f)
+/* Builds field f of r as cell text into st->buf; raw: no formula defusing. */
+static void csvw_format_field(struct csvw_state *st, const struct cs_result *r, enum cs_field f,
+                              bool raw)
 {
     struct cs_value v;
     char num[32];
@@ -79,9 +174,9 @@ static void csvw_format_field(struct csvw_state *st, const struct cs_result *r, 
     case CS_FK_STATUS:
         if (v.null)
             break;
-        if (csvw_is_formula(v.s))
+        if (!raw && csvw_is_formula(v.s))
             csvw_buf_puts(st, "'");
-        csvw_buf_puts(st, v.s);
+        csvw_put_text(st, v.s, st->len);
         break;
     case CS_FK_TIME:
         if (!v.null)
@@ -98,17 +193,11 @@ static void csvw_format_field(struct csvw_state *st, const struct cs_result *r, 
             csvw_buf_puts(st, v.i ? "true" : "false");
         break;
     case CS_FK_LIST:
-        for (size_t i = 0; v.list != NULL && i < v.list->n; i++) {
-            if (i > 0)
-                csvw_buf_puts(st, " ");
-            csvw_buf_puts(st, v.list->v[i] ? v.list->v[i] : "");
-        }
-        if (csvw_is_formula(st->buf)) {
-            /* prefix the joined text: shift it right by one byte */
-            csvw_buf_append(st, "'", 1);
-            memmove(st->buf + 1, st->buf, st->len - 1);
-            st->buf[0] = '\'';
-        }
+        /* the joined text starts with the first entry's first byte */
+        if (!raw && v.list != NULL && v.list->n > 0 && v.list->v[0] != NULL &&
+            csvw_is_formula(v.list->v[0]))
+            csvw_buf_puts(st, "'");
+        csvw_put_list(st, v.list, st->len);
         break;
     }
 }
@@ -143,7 +232,7 @@ static int csvw_record(struct cs_writer *w, const struct cs_result *r)
     for (int f = 0; f < CS_FIELD_COUNT; f++) {
         if (f > 0 && fputc(',', w->out) == EOF)
             return -EIO;
-        csvw_format_field(st, r, (enum cs_field)f);
+        csvw_format_field(st, r, (enum cs_field)f, (w->flags & CS_WRITER_CSV_RAW) != 0);
         if (csvw_put_cell(w->out, st->buf, st->len) < 0)
             return -EIO;
     }

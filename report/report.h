@@ -24,11 +24,15 @@ struct cs_writer_ops {
     int (*close)(struct cs_writer *w, const struct cs_summary *s);
 };
 
+/* struct cs_writer flags */
+#define CS_WRITER_COLOR 0x1u   /* text: use ANSI colours */
+#define CS_WRITER_CSV_RAW 0x2u /* csv: cells as they are, no formula defusing (--csv-raw) */
+
 struct cs_writer {
     const struct cs_writer_ops *ops;
     FILE *out;
     const struct cs_scan_info *info;
-    int color;              /* text: use ANSI colours */
+    unsigned flags;         /* CS_WRITER_* */
     void *state;            /* the format's own state */
 };
 
@@ -41,7 +45,7 @@ void cs_writer_list(FILE *out);
 
 /* Convenience wrappers that keep w->out/info set. */
 int cs_writer_open(struct cs_writer *w, const struct cs_writer_ops *ops, FILE *out,
-                   const struct cs_scan_info *info, int color);
+                   const struct cs_scan_info *info, unsigned flags);
 int cs_writer_record(struct cs_writer *w, const struct cs_result *r);
 int cs_writer_close(struct cs_writer *w, const struct cs_summary *s);
 

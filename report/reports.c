@@ -48,7 +48,7 @@ void cs_writer_list(FILE *out)
 }
 
 int cs_writer_open(struct cs_writer *w, const struct cs_writer_ops *ops, FILE *out,
-                   const struct cs_scan_info *info, int color)
+                   const struct cs_scan_info *info, unsigned flags)
 {
     memset(w, 0, sizeof(*w));
     if (ops == NULL || out == NULL || info == NULL)
@@ -56,7 +56,7 @@ int cs_writer_open(struct cs_writer *w, const struct cs_writer_ops *ops, FILE *o
     w->ops = ops;
     w->out = out;
     w->info = info;
-    w->color = color;
+    w->flags = flags;
     int rc = ops->open(w, out, info);
     if (rc < 0)
         w->ops = NULL; /* open cleaned up after itself; record/close now refuse */

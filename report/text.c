@@ -445,7 +445,7 @@ static int text_close(struct cs_writer *w, const struct cs_summary *s)
     struct text_state *st = w->state;
     if (st->n > 0) {
         qsort(st->rows, st->n, sizeof(*st->rows), text_compare);
-        text_put_table(w->out, st, w->color);
+        text_put_table(w->out, st, (w->flags & CS_WRITER_COLOR) != 0);
     }
     text_put_summary(w->out, s);
     text_state_free(st);

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Installs what certsweep needs to build and test on Debian 12 (bookworm) or
 # later: the libraries it links, the test framework, and the real servers the
-# tests talk to on loopback.  Run as root, or as a user who may use sudo.
+# tests talk to on loopback, clang for the fuzzers and valgrind.  Run as root,
+# or as a user who may use sudo.
 set -eu
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev libcsv-dev \
-libc-ares-dev libjansson-dev libcriterion-dev nginx dnsmasq-base openssl"
+libc-ares-dev libjansson-dev libidn2-dev libcriterion-dev nginx dnsmasq-base openssl \
+valgrind clang libclang-rt-14-dev"
 as_root=""
 if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null 2>&1 || {

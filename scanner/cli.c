@@ -12,12 +12,14 @@
 
 #include "options.h"
 #include "probes/probe.h"
+#include "targets.h"
 #include "version.h"
 
 enum {
     OPT_CA_FILE = 256,
     OPT_CA_PATH,
     OPT_CONNECT_TIMEOUT,
+    OPT_CSV_RAW,
     OPT_DNS_SERVER,
     OPT_DNS_TIMEOUT,
     OPT_FAIL_ON,
@@ -37,6 +39,7 @@ static const struct option long_options[] = {
     {"concurrency", required_argument, NULL, 'j'},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"crit-days", required_argument, NULL, 'c'},
+    {"csv-raw", no_argument, NULL, OPT_CSV_RAW},
     {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
     {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
@@ -76,6 +79,8 @@ static const char usage_text[] =
     "  -o, --output FILE          write a report; format from extension\n"
     "                             (.csv .json .jsonl .txt); repeatable\n"
     "  -F, --format FMT           format of standard output: text|csv|json|jsonl (text)\n"
+    "      --csv-raw              CSV cells as found: no ' before a leading = + - @ TAB CR\n"
+    "                             (for programs, not spreadsheets)\n"
     "  -j, --concurrency N        probes in flight at most (500)\n"
     "  -T, --workers N            event loops, one thread each (default: one per CPU)\n"
     "      --rate N               new connections per second at most (default: no limit)\n"
@@ -258,6 +263,7 @@ void cs_options_free(struct cs_options *o)
         free(o->pins[i].addr);
     }
     free(o->pins);
+    free(o->sni_alabel);
     memset(o, 0, sizeof(*o));
 }
 
@@ -338,7 +344,8 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv)
             break;
         case 't':
             if (parse_secs(optarg, &o->timeout_ms) < 0)
-                return usage_error("--timeout: '%s' is not a number of seconds (0-86400)%s",
+                return usage_error("--timeout: '%s' is not a number of seconds "
+                                   "(0.001-86400)%s",
                                    optarg, "");
             break;
         case 'V':
@@ -353,8 +360,11 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv)
         case OPT_CONNECT_TIMEOUT:
             if (parse_secs(optarg, &o->connect_timeout_ms) < 0)
                 return usage_error("--connect-timeout: '%s' is not a number of seconds "
-                                   "(0-86400)%s",
+                                   "(0.001-86400)%s",
                                    optarg, "");
+            break;
+        case OPT_CSV_RAW:
+            o->csv_raw = true;
             break;
         case OPT_DNS_SERVER:
             if (check_dns_server(optarg) < 0)
@@ -364,7 +374,8 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv)
             break;
         case OPT_DNS_TIMEOUT:
             if (parse_secs(optarg, &o->dns_timeout_ms) < 0)
-                return usage_error("--dns-timeout: '%s' is not a number of seconds (0-86400)%s",
+                return usage_error("--dns-timeout: '%s' is not a number of seconds "
+                                   "(0.001-86400)%s",
                                    optarg, "");
             break;
         case OPT_FAIL_ON:
@@ -391,9 +402,18 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv)
             break;
         }
         case OPT_SNI:
-            if (!*optarg || strlen(optarg) > 253)
-                return usage_error("--sni: '%s' is not a host name%s", optarg, "");
             o->sni = optarg;
+            for (const char *ch = optarg; *ch; ch++)
+                if ((unsigned char)*ch >= 0x80) { /* internationalised: send its A-label */
+                    free(o->sni_alabel);
+                    const char *why = cs_idna_to_ascii(optarg, strlen(optarg), &o->sni_alabel);
+                    if (why)
+                        return usage_error("--sni: '%s': %s", optarg, why);
+                    o->sni = o->sni_alabel;
+                    break;
+                }
+            if (!*o->sni || strlen(o->sni) > 253)
+                return usage_error("--sni: '%s' is not a host name%s", optarg, "");
             break;
         case OPT_STRICT_INPUT:
             o->strict_input = true;

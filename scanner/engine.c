@@ -30,6 +30,13 @@
 #define CHAIN_CACHE_ENTRIES 8192
 #define ADDR_BUCKETS 4096
 
+/* An address as a job keeps it: a sockaddr_storage would be 128 bytes. */
+union cs_sockaddr {
+    struct sockaddr sa;
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+};
+
 enum phase { PH_RESOLVE, PH_WAIT_ADDRESS, PH_CONNECT, PH_HANDSHAKE, PH_DONE };
 
 struct scan {
@@ -75,7 +82,7 @@ struct dns_req {
 
 /* Connections in flight to one address, and jobs waiting for a slot. */
 struct addr_slot {
-    struct sockaddr_storage addr;
+    union cs_sockaddr addr;
     unsigned in_flight;
     struct job *waiting, **waiting_tail;
     struct addr_slot *next;
@@ -117,7 +124,7 @@ struct job {
     struct addr_slot *slot;      /* held while connected */
     struct cs_target target;
     enum phase phase;
-    struct sockaddr_storage addrs[CS_RESOLVE_MAX_ADDRS];
+    union cs_sockaddr addrs[CS_RESOLVE_MAX_ADDRS];
     size_t n_addrs, cur_addr;
     uint64_t started_ns;         /* first connect attempt */
     uint64_t deadline_ms;        /* loop time */
@@ -142,15 +149,15 @@ static void emit(struct scan *s, const struct cs_result *r)
 
 /* ---- per-address slots ---- */
 
-static size_t addr_hash(const struct sockaddr_storage *a)
+static size_t addr_hash(const union cs_sockaddr *a)
 {
     const unsigned char *p;
     size_t n;
-    if (a->ss_family == AF_INET) {
-        p = (const unsigned char *)&((const struct sockaddr_in *)a)->sin_addr;
+    if (a->sa.sa_family == AF_INET) {
+        p = (const unsigned char *)&a->v4.sin_addr;
         n = 4;
     } else {
-        p = (const unsigned char *)&((const struct sockaddr_in6 *)a)->sin6_addr;
+        p = (const unsigned char *)&a->v6.sin6_addr;
         n = 16;
     }
     size_t h = 1469598103934665603ull;
@@ -159,18 +166,16 @@ static size_t addr_hash(const struct sockaddr_storage *a)
     return h % ADDR_BUCKETS;
 }
 
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static bool same_ip(const union cs_sockaddr *a, const union cs_sockaddr *b)
 {
-    if (a->ss_family != b->ss_family)
+    if (a->sa.sa_family != b->sa.sa_family)
         return false;
-    if (a->ss_family == AF_INET)
-        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-                      &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+    if (a->sa.sa_family == AF_INET)
+        return memcmp(&a->v4.sin_addr, &b->v4.sin_addr, 4) == 0;
+    return memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, 16) == 0;
 }
 
-static struct addr_slot *slot_get(struct worker *w, const struct sockaddr_storage *a)
+static struct addr_slot *slot_get(struct worker *w, const union cs_sockaddr *a)
 {
     struct addr_slot **pp = &w->slots[addr_hash(a)];
     for (struct addr_slot *s = *pp; s; s = s->next)
@@ -292,13 +297,13 @@ static void job_finish(struct job *j, const char *error)
     struct cs_result r;
     cs_result_init(&r);
     free(r.host);
-    r.host = cs_strdup(j->target.host);
+    r.host = cs_strdup(j->target.unicode ? j->target.unicode : j->target.host);
     r.port = j->target.port;
     free(r.sni);
     r.sni = cs_strdup(j->target.sni ? j->target.sni : "");
     if (j->n_addrs) {
         char ip[INET6_ADDRSTRLEN] = "";
-        uv_ip_name((const struct sockaddr *)&j->addrs[j->cur_addr], ip, sizeof(ip));
+        uv_ip_name(&j->addrs[j->cur_addr].sa, ip, sizeof(ip));
         free(r.address);
         r.address = cs_strdup(ip);
     }
@@ -537,7 +542,7 @@ static void job_connect(struct job *j)
     uv_tcp_nodelay(&j->tcp, 1);
     j->connect_req.data = j;
     w->probes++;
-    rc = uv_tcp_connect(&j->connect_req, &j->tcp, (const struct sockaddr *)&j->addrs[j->cur_addr],
+    rc = uv_tcp_connect(&j->connect_req, &j->tcp, &j->addrs[j->cur_addr].sa,
                         connect_cb);
     if (rc < 0)
         connect_failed(j, rc);
@@ -560,22 +565,25 @@ static void resolved_cb(void *arg, const char *error, const struct sockaddr_stor
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        j->addrs[i] = addrs[i];
-        if (addrs[i].ss_family == AF_INET)
-            ((struct sockaddr_in *)&j->addrs[i])->sin_port = htons(j->target.port);
-        else
-            ((struct sockaddr_in6 *)&j->addrs[i])->sin6_port = htons(j->target.port);
+        memset(&j->addrs[i], 0, sizeof(j->addrs[i]));
+        if (addrs[i].ss_family == AF_INET) {
+            memcpy(&j->addrs[i].v4, &addrs[i], sizeof(j->addrs[i].v4));
+            j->addrs[i].v4.sin_port = htons(j->target.port);
+        } else {
+            memcpy(&j->addrs[i].v6, &addrs[i], sizeof(j->addrs[i].v6));
+            j->addrs[i].v6.sin6_port = htons(j->target.port);
+        }
     }
     j->n_addrs = n;
     job_connect(j);
 }
 
-static int set_addr(struct sockaddr_storage *ss, const char *ip, uint16_t port)
+static int set_addr(union cs_sockaddr *ss, const char *ip, uint16_t port)
 {
     memset(ss, 0, sizeof(*ss));
     if (strchr(ip, ':'))
-        return uv_ip6_addr(ip, port, (struct sockaddr_in6 *)ss);
-    return uv_ip4_addr(ip, port, (struct sockaddr_in *)ss);
+        return uv_ip6_addr(ip, port, &ss->v6);
+    return uv_ip4_addr(ip, port, &ss->v4);
 }
 
 static const struct cs_pin *find_pin(const struct cs_options *o, const char *host, uint16_t port)

@@ -190,6 +190,7 @@ int main(int argc, char **argv)
     struct sink sink = {0};
     sink.reports = cs_xcalloc(opt.n_outputs + 1, sizeof(*sink.reports));
     int out_rc = 0;
+    unsigned flags = opt.csv_raw ? CS_WRITER_CSV_RAW : 0;
     for (size_t i = 0; i < opt.n_outputs; i++) {
         struct report *r = &sink.reports[sink.n];
         int e = report_open(r, opt.outputs[i].path);
@@ -200,7 +201,7 @@ int main(int argc, char **argv)
             memset(r, 0, sizeof(*r));
             continue;
         }
-        if (cs_writer_open(&r->w, opt.outputs[i].ops, r->f, &info, 0) < 0)
+        if (cs_writer_open(&r->w, opt.outputs[i].ops, r->f, &info, flags) < 0)
             report_failed(r, errno);
         sink.n++;
     }
@@ -209,7 +210,7 @@ int main(int argc, char **argv)
         const struct cs_writer_ops *ops = opt.stdout_format;
         int color = ops == &cs_writer_text && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
         r->f = stdout;
-        if (cs_writer_open(&r->w, ops, stdout, &info, color) < 0)
+        if (cs_writer_open(&r->w, ops, stdout, &info, flags | (color ? CS_WRITER_COLOR : 0)) < 0)
             report_failed(r, errno);
     }
 

@@ -30,6 +30,7 @@ struct cs_options {
     struct cs_output *outputs;
     size_t n_outputs;
     const struct cs_writer_ops *stdout_format;
+    bool csv_raw;            /* --csv-raw: no formula defusing in CSV cells */
     unsigned concurrency;
     unsigned workers;        /* event loops (threads); 0: one per online CPU */
     double rate;             /* new connections per second, 0: unlimited */
@@ -40,7 +41,8 @@ struct cs_options {
     char *ca_file;
     char *ca_path;
     bool no_verify;
-    char *sni;
+    char *sni;               /* as given, or sni_alabel */
+    char *sni_alabel;        /* owned: the A-label form of an internationalised --sni */
     struct cs_pin *pins;
     size_t n_pins;
     char *dns_server;

@@ -25,7 +25,7 @@ enum cs_status {
 #define CS_INT_NONE INT64_MIN  /* null integer / timestamp */
 
 struct cs_strlist {
-    char **v;   /* owned strings */
+    char **v;   /* owned strings; grown only by cs_strlist_add */
     size_t n;
 };
 

@@ -8,9 +8,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <idn2.h>
 #include <openssl/evp.h>
 
 #define LINE_MAX_BYTES 4096
+#define HOST_MAX 253             /* characters in a host name (A-label form) */
+#define IDN_INPUT_MAX (4 * HOST_MAX) /* bytes of UTF-8 that can still fit in HOST_MAX */
 #define DIGEST_BYTES 16
 
 struct source {
@@ -122,6 +125,71 @@ static int valid_hostname(const char *h, size_t len)
     return 1;
 }
 
+static int hostname_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+}
+
+/* Why libidn2 refused a name, in the words of a user error. */
+static const char *idn_reason(int rc)
+{
+    switch (rc) {
+    case IDN2_ENCODING_ERROR:
+        return "host name is not valid UTF-8";
+    case IDN2_NOT_NFC:
+    case IDN2_NFC:
+        return "host name cannot be normalised to Unicode NFC";
+    case IDN2_TOO_BIG_LABEL:
+    case IDN2_PUNYCODE_BIG_OUTPUT:
+    case IDN2_PUNYCODE_OVERFLOW:
+        return "a label is longer than 63 characters in its xn-- A-label form";
+    case IDN2_TOO_BIG_DOMAIN:
+        return "host name longer than 253 characters in its xn-- A-label form";
+    case IDN2_DISALLOWED:
+    case IDN2_UNASSIGNED:
+        return "host name has a character that IDNA does not allow in names (e.g. a symbol, "
+               "control or unassigned code point)";
+    case IDN2_2HYPHEN:
+        return "a label has '--' in the third and fourth positions";
+    case IDN2_HYPHEN_STARTEND:
+        return "a label starts or ends with '-'";
+    case IDN2_LEADING_COMBINING:
+        return "a label starts with a combining mark";
+    case IDN2_CONTEXTJ:
+    case IDN2_CONTEXTJ_NO_RULE:
+    case IDN2_CONTEXTO:
+    case IDN2_CONTEXTO_NO_RULE:
+        return "host name has a joiner or context-dependent character where IDNA forbids it";
+    case IDN2_BIDI:
+        return "host name mixes right-to-left and left-to-right text as IDNA forbids";
+    default:
+        return "not a valid internationalised host name (IDNA 2008)";
+    }
+}
+
+const char *cs_idna_to_ascii(const char *name, size_t len, char **alabel)
+{
+    char in[IDN_INPUT_MAX + 1];
+    *alabel = NULL;
+    if (len > IDN_INPUT_MAX)
+        return "host name longer than 253 characters";
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)name[i] < 0x80 && !hostname_char(name[i]))
+            return "not a host name (letters, digits, '-' and '.'; labels of 1-63)";
+    memcpy(in, name, len);
+    in[len] = '\0';
+    char *out = NULL;
+    int rc = idn2_to_ascii_8z(in, &out, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+    if (rc != IDN2_OK) {
+        idn2_free(out);
+        return idn_reason(rc);
+    }
+    *alabel = cs_strdup(out);
+    idn2_free(out);
+    return NULL;
+}
+
 static const char *parse_port(const char *s, size_t len, uint16_t *port)
 {
     if (len == 0)
@@ -219,20 +287,36 @@ const char *cs_target_parse(const char *text, uint16_t default_port, const char 
         t->port_known = true;
     }
     t->port = p;
+    char *alabel = NULL;
     if (!t->family) {
         if (hlen && host[hlen - 1] == '.')
             hlen--; /* a fully-qualified name's root dot */
-        for (size_t i = 0; i < hlen; i++)
-            if ((unsigned char)host[i] >= 0x80)
-                return "non-ASCII host name (give its xn-- A-label form)";
         if (hlen == 0)
             return "empty host";
-        if (hlen > 253)
-            return "host name longer than 253 characters";
-        if (!valid_hostname(host, hlen))
-            return "not a host name (letters, digits, '-' and '.'; labels of 1-63)";
+        for (size_t i = 0; i < hlen && !alabel; i++)
+            if ((unsigned char)host[i] >= 0x80) {
+                const char *why = cs_idna_to_ascii(host, hlen, &alabel);
+                if (why)
+                    return why;
+            }
+        const char *name = alabel ? alabel : host;
+        size_t nlen = alabel ? strlen(alabel) : hlen;
+        const char *why = NULL;
+        if (nlen > HOST_MAX)
+            why = "host name longer than 253 characters";
+        else if (!valid_hostname(name, nlen))
+            why = "not a host name (letters, digits, '-' and '.'; labels of 1-63)";
+        if (why) {
+            free(alabel);
+            return why;
+        }
     }
-    t->host = cs_strndup(host, hlen);
+    if (alabel) { /* resolved, sent and checked as the A-label; reported as written */
+        t->host = alabel;
+        t->unicode = cs_strndup(host, hlen);
+    } else {
+        t->host = cs_strndup(host, hlen);
+    }
     t->port_known = true;
     if (sni)
         t->sni = cs_strdup(sni);
@@ -244,6 +328,7 @@ const char *cs_target_parse(const char *text, uint16_t default_port, const char 
 void cs_target_free(struct cs_target *t)
 {
     free(t->host);
+    free(t->unicode);
     free(t->sni);
     free(t->bad);
     memset(t, 0, sizeof(*t));

@@ -12,7 +12,12 @@
 #include "options.h"
 
 struct cs_target {
-    char *host;              /* as named; an IPv6 literal without brackets */
+    /* The name resolved, sent as SNI and checked against the certificate:
+       as named, but an internationalised name in its xn-- A-label form; an
+       IPv6 literal without brackets. */
+    char *host;
+    char *unicode;           /* an internationalised name as written (UTF-8,
+                                the record's host); NULL when host is as named */
     uint16_t port;
     char *sni;               /* NULL: none (IP literal without --sni) */
     int family;              /* 0 for a name, AF_INET or AF_INET6 for a literal */
@@ -41,6 +46,11 @@ void cs_targets_close(struct cs_targets *ts);
    or a static string saying why the text is not a target. */
 const char *cs_target_parse(const char *text, uint16_t default_port, const char *sni,
                             struct cs_target *t);
+
+/* Converts the UTF-8 host name name[0..len) to its A-label form with libidn2
+   (IDNA 2008, UTS #46 non-transitional, NFC): NULL and *alabel (free it),
+   or a static string saying why the name is refused. */
+const char *cs_idna_to_ascii(const char *name, size_t len, char **alabel);
 
 /* Copies s into buf (size len) with control characters and non-ASCII bytes
    escaped as \xNN, cut to max characters of output. */

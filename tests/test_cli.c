@@ -257,6 +257,17 @@ Test(cli, usage_errors_exit_64)
     expect_usage(NAMES("-o", "report.xlsx", "x.example"), "--output");
     expect_usage(NAMES("--resolve", "x.example:443", "x.example"), "--resolve");
     expect_usage(NAMES("--dns-server", "not-an-ip", "x.example"), "--dns-server");
+    expect_usage(NAMES("-T", "0", "x.example"), "--workers");
+    expect_usage(NAMES("-T", "257", "x.example"), "--workers");
+    expect_usage(NAMES("--rate", "0", "x.example"), "--rate");
+    expect_usage(NAMES("--rate", "x", "x.example"), "--rate");
+    expect_usage(NAMES("--per-address", "0", "x.example"), "--per-address");
+    expect_usage(NAMES("--dns-timeout", "0", "x.example"), "--dns-timeout");
+    expect_usage(NAMES("-t", "86401", "x.example"), "--timeout");
+    expect_usage(NAMES("-j", "1000001", "x.example"), "--concurrency");
+    expect_usage(NAMES("-p", "0", "x.example"), "--port");
+    expect_usage(NAMES("-c", "3651", "x.example"), "--crit-days");
+    expect_usage(NAMES("--connect-timeout", "-1", "x.example"), "--connect-timeout");
     expect_usage(NAMES("--bogus", "x.example"), "--bogus");
     expect_usage(NAMES("-t"), "-t");
     expect_usage(NAMES("-q"), "no targets");
@@ -271,7 +282,7 @@ Test(cli, help_and_version)
         "--targets", "--port", "--warn-days", "--crit-days", "--output", "--format",
         "--concurrency", "--timeout", "--connect-timeout", "--ca-file", "--ca-path",
         "--no-verify", "--sni", "--resolve", "--dns-server", "--now", "--fail-on", "--quiet",
-        "--strict-input", "--help", "--version"};
+        "--strict-input", "--csv-raw", "--help", "--version"};
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
         cr_assert(strstr(r.out, options[i]), "--help lacks %s", options[i]);
     run_result_free(&r);
@@ -391,4 +402,28 @@ Test(cli, ipv6_literal_target)
     cr_assert_eq(r.status, 3);
     json_decref(o);
     run_result_free(&r);
+}
+
+Test(cli, internationalised_name_reports_both_forms)
+{
+    const struct fleet_scenario *ok = fleet_get(fleet, "ok");
+    char *target, *pin;
+    cr_assert(asprintf(&target, "b\xc3\xbc" "cher.example:%u", ok->port) > 0);
+    cr_assert(asprintf(&pin, "xn--bcher-kva.example:%u:127.0.0.1", ok->port) > 0);
+    const char *args[] = {"--resolve", pin, "--ca-file", fleet_ca_file(fleet), "-F", "jsonl",
+                          target, NULL};
+    struct run_result r;
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    json_t *o = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(o, "%s %s", r.out, r.err);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "host")), "b\xc3\xbc" "cher.example");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "sni")), "xn--bcher-kva.example");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "address")), "127.0.0.1");
+    /* the fleet's certificate names ok.fleet.test, not this name */
+    cr_assert(json_is_false(json_object_get(o, "hostname_match")));
+    cr_assert_str_eq(json_string_value(json_object_get(o, "reason")), "hostname mismatch");
+    json_decref(o);
+    run_result_free(&r);
+    free(target);
+    free(pin);
 }

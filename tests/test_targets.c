@@ -1,9 +1,14 @@
-/* Target parsing and the targets file format. */
+/* Target parsing and the targets file format, internationalised names, and
+ * a 1,000,000-line file in which nothing is lost. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <jansson.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "scanner/targets.h"
 #include "support/runner.h"
@@ -23,6 +28,7 @@ static void expect_ok(const char *text, const char *host, unsigned port, const c
     else
         cr_assert_null(t.sni, "'%s' has SNI %s", text, t.sni);
     cr_assert_eq(t.family, family);
+    cr_assert_null(t.unicode, "'%s': an ASCII name has no Unicode form", text);
     cs_target_free(&t);
 }
 
@@ -63,7 +69,6 @@ Test(targets, rejects)
     expect_bad("a:b:c", "IPv6 needs brackets");
     expect_bad("exa mple.com", "not a host name");
     expect_bad("a..b", "not a host name");
-    expect_bad("bücher.example", "non-ASCII");
     char label[80];
     memset(label, 'a', 64);
     strcpy(label + 64, ".com");
@@ -75,6 +80,104 @@ Test(targets, rejects)
         longname[i] = '.';
     expect_bad(longname, "longer than 253");
     expect_bad(":443", "empty host");
+}
+
+/* host: the A-label (resolved, SNI, hostname check, dedup); unicode: as
+ * written, which the record reports. */
+static void expect_idn(const char *text, const char *alabel, const char *unicode, unsigned port)
+{
+    struct cs_target t;
+    const char *why = cs_target_parse(text, 443, NULL, &t);
+    cr_assert_null(why, "'%s' rejected: %s", text, why);
+    cr_assert_str_eq(t.host, alabel, "'%s'", text);
+    cr_assert_str_eq(t.sni, alabel, "'%s'", text);
+    cr_assert_not_null(t.unicode, "'%s'", text);
+    cr_assert_str_eq(t.unicode, unicode, "'%s'", text);
+    cr_assert_eq(t.port, port);
+    cr_assert_eq(t.family, 0);
+    cs_target_free(&t);
+}
+
+Test(targets, internationalised_names_become_a_labels)
+{
+    expect_idn("b\xc3\xbc" "cher.example", "xn--bcher-kva.example", "b\xc3\xbc" "cher.example", 443);
+    expect_idn("b\xc3\xbc" "cher.example:8443", "xn--bcher-kva.example", "b\xc3\xbc" "cher.example",
+               8443);
+    /* upper case mapped, NFC applied (u + combining diaeresis), root dot dropped */
+    expect_idn("BU\xcc\x88" "CHER.example.", "xn--bcher-kva.example", "BU\xcc\x88" "CHER.example",
+               443);
+    expect_idn("https://b\xc3\xbc" "cher.example/x", "xn--bcher-kva.example",
+               "b\xc3\xbc" "cher.example", 443);
+    /* IDNA 2008 non-transitional: sharp s stays (not "ss") */
+    expect_idn("stra\xc3\x9f" "e.de", "xn--strae-oqa.de", "stra\xc3\x9f" "e.de", 443);
+    expect_idn("\xe6\x97\xa5\xe6\x9c\xac.example", "xn--wgv71a.example",
+               "\xe6\x97\xa5\xe6\x9c\xac.example", 443); /* 日本 */
+    /* an A-label as given is an ASCII name */
+    expect_ok("xn--bcher-kva.example", "xn--bcher-kva.example", 443, "xn--bcher-kva.example", 0);
+
+    struct cs_target t; /* --sni wins over the A-label */
+    cr_assert_null(cs_target_parse("b\xc3\xbc" "cher.example", 443, "other.example", &t));
+    cr_assert_str_eq(t.sni, "other.example");
+    cr_assert_str_eq(t.host, "xn--bcher-kva.example");
+    cs_target_free(&t);
+}
+
+Test(targets, internationalised_rejects)
+{
+    expect_bad("\xff.example", "not valid UTF-8");
+    expect_bad("b\xc3" "cher.example", "not valid UTF-8");        /* truncated sequence */
+    expect_bad("\xc0\xaf" "x.example", "not valid UTF-8");       /* overlong '/' */
+    expect_bad("\xed\xa0\x80" "x.example", "not valid UTF-8");  /* a surrogate */
+    expect_bad("\xe2\x80\xae" "lper.example", "IDNA does not allow"); /* RIGHT-TO-LEFT OVERRIDE */
+    expect_bad("\xe2\x98\x83.example", "IDNA does not allow");  /* a snowman */
+    expect_bad("-b\xc3\xbc" "cher.example", "starts or ends with '-'");
+    expect_bad("\xcc\x88" "x.example", "combining mark");
+    expect_bad("b\xc3\xbc" "cher .example", "not a host name");
+    expect_bad("\x01" "b\xc3\xbc" "cher.example", "not a host name");
+    expect_bad("b\xc3\xbc" "cher..example", "not a host name");
+
+    /* 60 u-umlauts: 120 bytes, but an A-label over 63 characters */
+    char label[200] = "";
+    for (int i = 0; i < 60; i++)
+        strcat(label, "\xc3\xbc");
+    strcat(label, ".example");
+    expect_bad(label, "longer than 63 characters");
+    /* 50 ASCII letters and one u-umlaut: an A-label of 4 + 51 + 1 + 3 > 63 */
+    memset(label, 'a', 59);
+    strcpy(label + 59, "\xc3\xbc.example");
+    expect_bad(label, "longer than 63 characters");
+    /* more UTF-8 than could ever fit in 253 characters */
+    char longname[1200];
+    for (size_t i = 0; i + 3 < sizeof(longname); i += 3)
+        memcpy(longname + i, (i / 3) % 20 == 19 ? ".aa" : "\xc3\xbc" "a", 3);
+    longname[sizeof(longname) - 3] = '\0';
+    expect_bad(longname, "longer than 253");
+}
+
+Test(targets, internationalised_duplicates_by_a_label)
+{
+    struct cs_options o;
+    cs_options_init(&o);
+    char *args[] = {"b\xc3\xbc" "cher.example", "xn--bcher-kva.example:443",
+                    "B\xc3\x9c" "CHER.example.", "b\xc3\xbc" "cher.example:444"};
+    o.targets = args;
+    o.n_targets = 4;
+    struct cs_targets *ts = cs_targets_open(&o);
+    cr_assert_not_null(ts);
+    struct cs_target t;
+    cr_assert_eq(cs_targets_next(ts, &t), 1);
+    cr_assert_str_eq(t.unicode, "b\xc3\xbc" "cher.example");
+    cr_assert_eq(t.port, 443);
+    cs_target_free(&t);
+    cr_assert_eq(cs_targets_next(ts, &t), 1);
+    cr_assert_str_eq(t.host, "xn--bcher-kva.example");
+    cr_assert_eq(t.port, 444);
+    cs_target_free(&t);
+    cr_assert_eq(cs_targets_next(ts, &t), 0);
+    cs_targets_close(ts);
+    o.targets = NULL;
+    o.n_targets = 0;
+    cs_options_free(&o);
 }
 
 Test(targets, sni_override)
@@ -235,4 +338,202 @@ Test(targets, duplicates_across_args_and_ports)
     o.targets = NULL;
     o.n_targets = 0;
     cs_options_free(&o);
+}
+
+/* ---- a 1,000,000-line file --------------------------------------------- */
+
+#define BIG_LINES 1000000
+#define BIG_PORTS 1000
+#define BIG_BAD_EVERY 100000 /* line 50000, 150000, ...: 10 bad lines */
+
+/* n distinct loopback ports that nothing listens on (bound, then closed) */
+static void refused_ports(unsigned *ports, size_t n)
+{
+    int *fds = calloc(n, sizeof(*fds));
+    for (size_t i = 0; i < n; i++) {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof(a);
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        cr_assert_geq(fds[i], 0);
+        cr_assert_eq(bind(fds[i], (struct sockaddr *)&a, len), 0);
+        cr_assert_eq(getsockname(fds[i], (struct sockaddr *)&a, &len), 0);
+        ports[i] = ntohs(a.sin_port);
+    }
+    for (size_t i = 0; i < n; i++)
+        close(fds[i]);
+    free(fds);
+}
+
+static bool big_bad_line(unsigned long line)
+{
+    return line % BIG_BAD_EVERY == BIG_BAD_EVERY / 2;
+}
+
+/* Line `line` (1-based) of the big file: 10 bad lines; the rest cycle over
+ * five spellings of three named endpoints and the BIG_PORTS loopback ports,
+ * each port many times over. */
+static void big_line(FILE *f, unsigned long line, const unsigned *ports, bool names)
+{
+    if (big_bad_line(line)) {
+        fprintf(f, "bad.example:99999\n");
+        return;
+    }
+    unsigned port = ports[(line / 7) % BIG_PORTS];
+    switch (names ? line % 7 : 5) {
+    case 0:
+        fputs("a.example\n", f);
+        break;
+    case 1:
+        fputs("a.example:443\n", f);
+        break;
+    case 2:
+        fputs("  A.EXAMPLE.  # the same, spelt differently\r\n", f);
+        break;
+    case 3:
+        fputs("b.example:8443\n", f);
+        break;
+    case 4:
+        fputs("[::1]:8443\n", f);
+        break;
+    default:
+        fprintf(f, "127.0.0.1:%u%s\n", port, line % 2 ? "" : "   # dup");
+        break;
+    }
+}
+
+static char *write_big_file(const char *dir, const unsigned *ports, unsigned long lines,
+                            bool names)
+{
+    char *path;
+    cr_assert(asprintf(&path, "%s/big.txt", dir) > 0);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (unsigned long line = 1; line <= lines; line++)
+        big_line(f, line, ports, names);
+    cr_assert_eq(fclose(f), 0);
+    return path;
+}
+
+static size_t port_index(const unsigned *ports, unsigned port)
+{
+    for (size_t i = 0; i < BIG_PORTS; i++)
+        if (ports[i] == port)
+            return i;
+    return BIG_PORTS;
+}
+
+Test(targets, million_lines_one_record_per_target, .timeout = 120)
+{
+    unsigned ports[BIG_PORTS];
+    refused_ports(ports, BIG_PORTS);
+    char *dir = temp_dir();
+    char *path = write_big_file(dir, ports, BIG_LINES, true);
+    struct cs_options o;
+    cs_options_init(&o);
+    char *files[] = {path};
+    o.files = files;
+    o.n_files = 1;
+    struct cs_targets *ts = cs_targets_open(&o);
+    cr_assert_not_null(ts);
+
+    unsigned seen_port[BIG_PORTS] = {0};
+    unsigned a = 0, b = 0, v6 = 0, bad = 0, other = 0;
+    unsigned long next_bad = BIG_BAD_EVERY / 2;
+    struct cs_target t;
+    while (cs_targets_next(ts, &t) > 0) {
+        if (t.bad) {
+            char *want;
+            cr_assert(asprintf(&want, "%s:%lu: port out of range (1-65535)", path, next_bad) > 0);
+            cr_assert_str_eq(t.bad, want, "bad line %u", bad);
+            free(want);
+            cr_assert_str_eq(t.host, "bad.example:99999");
+            next_bad += BIG_BAD_EVERY;
+            bad++;
+        } else if (strcmp(t.host, "a.example") == 0 && t.port == 443) {
+            a++;
+        } else if (strcmp(t.host, "b.example") == 0 && t.port == 8443) {
+            b++;
+        } else if (strcmp(t.host, "::1") == 0 && t.port == 8443) {
+            v6++;
+        } else if (strcmp(t.host, "127.0.0.1") == 0 && port_index(ports, t.port) < BIG_PORTS) {
+            seen_port[port_index(ports, t.port)]++;
+        } else {
+            other++;
+        }
+        cs_target_free(&t);
+    }
+    cr_assert_eq(a, 1);
+    cr_assert_eq(b, 1);
+    cr_assert_eq(v6, 1);
+    cr_assert_eq(other, 0);
+    cr_assert_eq(bad, BIG_LINES / BIG_BAD_EVERY);
+    for (size_t i = 0; i < BIG_PORTS; i++)
+        cr_assert_eq(seen_port[i], 1, "port %u handed out %u times", ports[i], seen_port[i]);
+    cr_assert_eq(cs_targets_count(ts), 3 + BIG_PORTS + BIG_LINES / BIG_BAD_EVERY);
+    cr_assert_eq(cs_targets_bad(ts), BIG_LINES / BIG_BAD_EVERY);
+    cs_targets_close(ts);
+    o.files = NULL;
+    o.n_files = 0;
+    cs_options_free(&o);
+    free(path);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* The binary on a smaller file of the same shape (loopback ports only):
+ * one record per distinct target, every bad line on stderr with file:line
+ * and as an ERROR record. */
+Test(targets, binary_scans_each_distinct_target_once, .timeout = 120)
+{
+    unsigned ports[BIG_PORTS];
+    refused_ports(ports, BIG_PORTS);
+    char *dir = temp_dir();
+    char *path = write_big_file(dir, ports, 200000, false);
+    char *report;
+    cr_assert(asprintf(&report, "%s/r.jsonl", dir) > 0);
+    const char *args[] = {"-q", "-t", "5", "-j", "200", "--per-address", "200", "-f", path,
+                          "-o", report, NULL};
+    struct run_result r;
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    cr_assert(r.status < 64, "exit %d: %s", r.status, r.err);
+
+    size_t len;
+    char *text = slurp(report, &len);
+    cr_assert_not_null(text);
+    unsigned seen_port[BIG_PORTS] = {0}, bad = 0, records = 0;
+    for (char *line = text, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        cr_assert_not_null(nl, "a JSONL line without its newline");
+        json_error_t err;
+        json_t *rec = json_loadb(line, (size_t)(nl - line), 0, &err);
+        cr_assert_not_null(rec, "%s", err.text);
+        records++;
+        const char *host = json_string_value(json_object_get(rec, "host"));
+        const char *error = json_string_value(json_object_get(rec, "error"));
+        if (strcmp(host, "bad.example:99999") == 0) {
+            char *want;
+            cr_assert(asprintf(&want, "input: %s:%lu: port out of range (1-65535)", path,
+                               (unsigned long)(BIG_BAD_EVERY / 2 + bad * BIG_BAD_EVERY)) > 0);
+            cr_assert_str_eq(error, want);
+            cr_assert(strstr(r.err, want + strlen("input: ")), "stderr lacks %s", want);
+            free(want);
+            bad++;
+        } else {
+            cr_assert_str_eq(host, "127.0.0.1");
+            size_t i = port_index(ports, (unsigned)json_integer_value(json_object_get(rec, "port")));
+            cr_assert_lt(i, BIG_PORTS);
+            seen_port[i]++;
+        }
+        json_decref(rec);
+    }
+    cr_assert_eq(bad, 200000 / BIG_BAD_EVERY);
+    cr_assert_eq(records, BIG_PORTS + bad);
+    for (size_t i = 0; i < BIG_PORTS; i++)
+        cr_assert_eq(seen_port[i], 1, "port %u reported %u times", ports[i], seen_port[i]);
+    free(text);
+    run_result_free(&r);
+    free(report);
+    free(path);
+    remove_tree(dir);
+    free(dir);
 }
