@@ -14,17 +14,22 @@
 #define LINE_MAX_BYTES 4096
 #define HOST_MAX 253             /* characters in a host name (A-label form) */
 #define IDN_INPUT_MAX (4 * HOST_MAX) /* bytes of UTF-8 that can still fit in HOST_MAX */
-#define DIGEST_BYTES 16
 
 struct source {
     const char *name;        /* file name, "-" for stdin */
     FILE *fp;
 };
 
+/* The targets seen so far, as 64-bit digests (truncated SHA-256 of host,
+   port and SNI) in an open-addressing table kept at most 7/8 full: about 9
+   to 18 bytes per distinct target.  Two distinct targets share a digest with
+   a probability of about n^2 / 2^65 (3e-8 for a million targets). */
 struct digest_set {
-    unsigned char *keys;     /* capacity * DIGEST_BYTES; all-zero = empty slot */
-    size_t capacity;
+    uint64_t *keys;          /* 0 = empty slot */
+    size_t capacity;         /* a power of two */
     size_t used;
+    EVP_MD *sha256;          /* fetched once */
+    EVP_MD_CTX *md;
 };
 
 struct cs_targets {
@@ -52,35 +57,33 @@ void cs_escape(const char *s, size_t slen, char *buf, size_t len)
     buf[o < len ? o : len - 1] = '\0';
 }
 
-static int set_insert(struct digest_set *s, const unsigned char *key)
+static void set_put(uint64_t *keys, size_t capacity, uint64_t key)
 {
-    static const unsigned char zero[DIGEST_BYTES];
-    if ((s->used + 1) * 2 > s->capacity) {
+    size_t h = (size_t)(key * 0x9E3779B97F4A7C15ull) & (capacity - 1);
+    while (keys[h])
+        h = (h + 1) & (capacity - 1);
+    keys[h] = key;
+}
+
+/* 1 if key was not in the set (and now is), 0 if it was. */
+static int set_insert(struct digest_set *s, uint64_t key)
+{
+    if ((s->used + 1) * 8 > s->capacity * 7) {
         size_t ncap = s->capacity ? s->capacity * 2 : 1024;
-        unsigned char *nkeys = cs_xcalloc(ncap, DIGEST_BYTES);
-        for (size_t i = 0; i < s->capacity; i++) {
-            const unsigned char *k = s->keys + i * DIGEST_BYTES;
-            if (memcmp(k, zero, DIGEST_BYTES) == 0)
-                continue;
-            size_t h;
-            memcpy(&h, k, sizeof(h));
-            for (h &= ncap - 1; memcmp(nkeys + h * DIGEST_BYTES, zero, DIGEST_BYTES) != 0;
-                 h = (h + 1) & (ncap - 1))
-                ;
-            memcpy(nkeys + h * DIGEST_BYTES, k, DIGEST_BYTES);
-        }
+        uint64_t *nkeys = cs_xcalloc(ncap, sizeof(*nkeys));
+        for (size_t i = 0; i < s->capacity; i++)
+            if (s->keys[i])
+                set_put(nkeys, ncap, s->keys[i]);
         free(s->keys);
         s->keys = nkeys;
         s->capacity = ncap;
     }
-    size_t h;
-    memcpy(&h, key, sizeof(h));
-    for (h &= s->capacity - 1;; h = (h + 1) & (s->capacity - 1)) {
-        unsigned char *slot = s->keys + h * DIGEST_BYTES;
-        if (memcmp(slot, key, DIGEST_BYTES) == 0)
+    for (size_t h = (size_t)(key * 0x9E3779B97F4A7C15ull) & (s->capacity - 1);;
+         h = (h + 1) & (s->capacity - 1)) {
+        if (s->keys[h] == key)
             return 0;
-        if (memcmp(slot, zero, DIGEST_BYTES) == 0) {
-            memcpy(slot, key, DIGEST_BYTES);
+        if (!s->keys[h]) {
+            s->keys[h] = key;
             s->used++;
             return 1;
         }
@@ -97,10 +100,17 @@ static int remember(struct cs_targets *ts, const struct cs_target *t)
     for (int i = 0; i < n; i++)
         if (key[i] >= 'A' && key[i] <= 'Z')
             key[i] = (char)(key[i] - 'A' + 'a');
-    if (!EVP_Digest(key, (size_t)n, md, &mdlen, EVP_sha256(), NULL))
-        return 1;
-    md[0] |= 1; /* never the all-zero empty marker */
-    return set_insert(&ts->seen, md);
+    struct digest_set *set = &ts->seen;
+    if (!set->md) {
+        set->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+        set->md = EVP_MD_CTX_new();
+    }
+    if (!set->sha256 || !set->md || !EVP_DigestInit_ex2(set->md, set->sha256, NULL) ||
+        !EVP_DigestUpdate(set->md, key, (size_t)n) || !EVP_DigestFinal_ex(set->md, md, &mdlen))
+        return 1; /* cannot tell: probe it */
+    uint64_t digest;
+    memcpy(&digest, md, sizeof(digest));
+    return set_insert(set, digest | 1); /* never the empty marker */
 }
 
 static int valid_hostname(const char *h, size_t len)
@@ -495,5 +505,7 @@ void cs_targets_close(struct cs_targets *ts)
             fclose(ts->sources[i].fp);
     free(ts->sources);
     free(ts->seen.keys);
+    EVP_MD_CTX_free(ts->seen.md);
+    EVP_MD_free(ts->seen.sha256);
     free(ts);
 }
