@@ -26,29 +26,9 @@
 #define CSVW_ELLIPSIS "\xE2\x80\xA6"
 
 struct csvw_state {
-    char *buf; /* the cell being built, reused for every cell */
-    size_t len;
-    size_t cap;
+    struct cs_buf cell; /* the cell being built, reused for every cell */
 };
 
-static void csvw_buf_append(struct csvw_state *st, const char *s, size_t n)
-{
-    if (st->len + n + 1 > st->cap) {
-        size_t cap = st->cap ? st->cap : 256;
-        while (cap < st->len + n + 1)
-            cap *= 2;
-        st->buf = cs_xrealloc(st->buf, cap);
-        st->cap = cap;
-    }
-    memcpy(st->buf + st->len, s, n);
-    st->len += n;
-    st->buf[st->len] = '\0';
-}
-
-static void csvw_buf_puts(struct csvw_state *st, const char *s)
-{
-    csvw_buf_append(st, s, strlen(s));
-}
 
 static bool csvw_needs_quotes(const char *s, size_t n)
 {
@@ -108,7 +88,7 @@ static void csvw_put_text(struct csvw_state *st, const char *s, size_t used)
 {
     size_t total = csvw_units(s);
     if (used + total <= CSVW_CELL_MAX) {
-        csvw_buf_puts(st, s);
+        cs_buf_puts(&st->cell, s);
         return;
     }
     size_t budget = CSVW_CELL_MAX - CSVW_TAIL_MAX - used, kept = 0, u, len;
@@ -119,10 +99,10 @@ static void csvw_put_text(struct csvw_state *st, const char *s, size_t used)
             break;
         kept += u;
     }
-    csvw_buf_append(st, s, (size_t)((const char *)p - s));
+    cs_buf_append(&st->cell, s, (size_t)((const char *)p - s));
     char tail[CSVW_TAIL_MAX];
     snprintf(tail, sizeof(tail), CSVW_ELLIPSIS " (+%zu more characters)", total - kept);
-    csvw_buf_puts(st, tail);
+    cs_buf_puts(&st->cell, tail);
 }
 
 /* Appends list l joined with single spaces to a cell that already holds
@@ -141,14 +121,14 @@ static void csvw_put_list(struct csvw_state *st, const struct cs_strlist *l, siz
         if (used + u > budget)
             break;
         if (i > 0)
-            csvw_buf_puts(st, " ");
-        csvw_buf_puts(st, e);
+            cs_buf_puts(&st->cell, " ");
+        cs_buf_puts(&st->cell, e);
         used += u;
     }
     if (i < n) {
         char tail[CSVW_TAIL_MAX];
         snprintf(tail, sizeof(tail), "%s" CSVW_ELLIPSIS " (+%zu more)", i > 0 ? " " : "", n - i);
-        csvw_buf_puts(st, tail);
+        cs_buf_puts(&st->cell, tail);
     }
 }
 
@@ -159,15 +139,15 @@ static int csvw_put_cell(FILE *out, const char *s, size_t n)
     return fwrite(s, 1, n, out) == n ? 0 : -EIO;
 }
 
-/* Builds field f of r as cell text into st->buf; raw: no formula defusing. */
+/* Builds field f of r as cell text into st->cell.p; raw: no formula defusing. */
 static void csvw_format_field(struct csvw_state *st, const struct cs_result *r, enum cs_field f,
                               bool raw)
 {
     struct cs_value v;
     char num[32];
 
-    st->len = 0;
-    csvw_buf_append(st, "", 0);
+    st->cell.len = 0;
+    cs_buf_append(&st->cell, "", 0);
     cs_result_get(r, f, &v);
     switch (v.kind) {
     case CS_FK_STR:
@@ -175,29 +155,29 @@ static void csvw_format_field(struct csvw_state *st, const struct cs_result *r, 
         if (v.null)
             break;
         if (!raw && csvw_is_formula(v.s))
-            csvw_buf_puts(st, "'");
-        csvw_put_text(st, v.s, st->len);
+            cs_buf_puts(&st->cell, "'");
+        csvw_put_text(st, v.s, st->cell.len);
         break;
     case CS_FK_TIME:
         if (!v.null)
-            csvw_buf_puts(st, v.s);
+            cs_buf_puts(&st->cell, v.s);
         break;
     case CS_FK_INT:
         if (!v.null) {
             snprintf(num, sizeof(num), "%" PRId64, v.i);
-            csvw_buf_puts(st, num);
+            cs_buf_puts(&st->cell, num);
         }
         break;
     case CS_FK_BOOL:
         if (!v.null)
-            csvw_buf_puts(st, v.i ? "true" : "false");
+            cs_buf_puts(&st->cell, v.i ? "true" : "false");
         break;
     case CS_FK_LIST:
         /* the joined text starts with the first entry's first byte */
         if (!raw && v.list != NULL && v.list->n > 0 && v.list->v[0] != NULL &&
             csvw_is_formula(v.list->v[0]))
-            csvw_buf_puts(st, "'");
-        csvw_put_list(st, v.list, st->len);
+            cs_buf_puts(&st->cell, "'");
+        csvw_put_list(st, v.list, st->cell.len);
         break;
     }
 }
@@ -233,7 +213,7 @@ static int csvw_record(struct cs_writer *w, const struct cs_result *r)
         if (f > 0 && fputc(',', w->out) == EOF)
             return -EIO;
         csvw_format_field(st, r, (enum cs_field)f, (w->flags & CS_WRITER_CSV_RAW) != 0);
-        if (csvw_put_cell(w->out, st->buf, st->len) < 0)
+        if (csvw_put_cell(w->out, st->cell.p, st->cell.len) < 0)
             return -EIO;
     }
     return csvw_end_row(w->out);
@@ -244,7 +224,7 @@ static int csvw_close(struct cs_writer *w, const struct cs_summary *s)
     (void)s;
     struct csvw_state *st = w->state;
     if (st != NULL)
-        free(st->buf);
+        free(st->cell.p);
     free(st);
     w->state = NULL;
     if (fflush(w->out) == EOF || ferror(w->out))

@@ -49,38 +49,15 @@ struct text_row {
     char *reason; /* reason, or error when reason is "" */
 };
 
-struct text_buf {
-    char *p;
-    size_t len;
-    size_t cap;
-};
 
 struct text_state {
     struct text_row *rows;
     size_t n;
     size_t cap;
-    struct text_buf cell; /* one rendered cell, reused */
-    struct text_buf line; /* the table line being built, reused */
+    struct cs_buf cell; /* one rendered cell, reused */
+    struct cs_buf line; /* the table line being built, reused */
 };
 
-static void text_buf_append(struct text_buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->p = cs_xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void text_buf_puts(struct text_buf *b, const char *s)
-{
-    text_buf_append(b, s, strlen(s));
-}
 
 /* Decodes one RFC 3629 UTF-8 sequence at p into *cp; returns its length, or
  * 0 if p does not start a valid sequence. */
@@ -151,7 +128,7 @@ static size_t text_cp_width(uint32_t cp)
 
 /* Appends s to b, escaped, cut to at most `cap` columns with "..." (cap 0:
  * no limit); returns the columns appended. */
-static size_t text_render(struct text_buf *b, const char *s, size_t cap)
+static size_t text_render(struct cs_buf *b, const char *s, size_t cap)
 {
     size_t start = b->len, width = 0;
     size_t fit_len = b->len, fit_width = 0; /* the longest prefix that leaves room for "..." */
@@ -163,15 +140,15 @@ static size_t text_render(struct text_buf *b, const char *s, size_t cap)
         char esc[16];
         if (len == 0 || (cp < 0x80 && text_is_control(cp))) {
             snprintf(esc, sizeof(esc), "\\x%02X", *p);
-            text_buf_puts(b, esc);
+            cs_buf_puts(b, esc);
             width += 4;
             len = 1;
         } else if (text_is_control(cp)) {
             snprintf(esc, sizeof(esc), "\\u%04" PRIX32, cp);
-            text_buf_puts(b, esc);
+            cs_buf_puts(b, esc);
             width += 6;
         } else {
-            text_buf_append(b, (const char *)p, len);
+            cs_buf_append(b, (const char *)p, len);
             width += text_cp_width(cp);
         }
         p += len;
@@ -183,11 +160,11 @@ static size_t text_render(struct text_buf *b, const char *s, size_t cap)
     if (cap != 0 && width > cap) {
         b->len = fit_len;
         b->p[b->len] = '\0';
-        text_buf_puts(b, "...");
+        cs_buf_puts(b, "...");
         width = fit_width + 3;
     }
     if (b->len == start)
-        text_buf_append(b, "", 0); /* b->p is never NULL after a render */
+        cs_buf_append(b, "", 0); /* b->p is never NULL after a render */
     return width;
 }
 
@@ -253,7 +230,7 @@ static bool text_is_ipv6(const char *host)
 }
 
 /* Renders column c of row into b (which is reset); returns its width. */
-static size_t text_cell(struct text_buf *b, const struct text_row *row, int c)
+static size_t text_cell(struct cs_buf *b, const struct text_row *row, int c)
 {
     char tmp[32];
     b->len = 0;
@@ -314,36 +291,36 @@ static int text_compare(const void *pa, const void *pb)
     return 0;
 }
 
-static void text_pad(struct text_buf *line, size_t n)
+static void text_pad(struct cs_buf *line, size_t n)
 {
     static const char spaces[] = "                                ";
     while (n > 0) {
         size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
-        text_buf_append(line, spaces, k);
+        cs_buf_append(line, spaces, k);
         n -= k;
     }
 }
 
 /* Appends a rendered cell, padded to colw columns (DAYS right-aligned), to
  * the line being built. */
-static void text_put_cell(struct text_buf *line, const struct text_buf *b, size_t width,
+static void text_put_cell(struct cs_buf *line, const struct cs_buf *b, size_t width,
                           size_t colw, int c, const char *color)
 {
     if (c > 0)
-        text_buf_puts(line, TEXT_SEP);
+        cs_buf_puts(line, TEXT_SEP);
     if (c == TEXT_C_DAYS)
         text_pad(line, colw - width);
     if (color != NULL)
-        text_buf_puts(line, color);
-    text_buf_append(line, b->p, b->len);
+        cs_buf_puts(line, color);
+    cs_buf_append(line, b->p, b->len);
     if (color != NULL)
-        text_buf_puts(line, TEXT_COLOR_RESET);
+        cs_buf_puts(line, TEXT_COLOR_RESET);
     if (c != TEXT_C_DAYS)
         text_pad(line, colw - width);
 }
 
 /* Writes the line without the padding after its last non-empty cell. */
-static void text_end_line(FILE *out, struct text_buf *line)
+static void text_end_line(FILE *out, struct cs_buf *line)
 {
     while (line->len > 0 && line->p[line->len - 1] == ' ')
         line->len--;

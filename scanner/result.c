@@ -254,6 +254,25 @@ void cs_strlist_add(struct cs_strlist *l, const char *s)
     l->v[l->n++] = cs_strdup(s);
 }
 
+void cs_buf_append(struct cs_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 128;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->p = cs_xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void cs_buf_puts(struct cs_buf *b, const char *s)
+{
+    cs_buf_append(b, s, strlen(s));
+}
+
 void cs_strlist_free(struct cs_strlist *l)
 {
     for (size_t i = 0; i < l->n; i++)

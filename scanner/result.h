@@ -130,6 +130,15 @@ void *cs_xmalloc(size_t n);
 void *cs_xcalloc(size_t n, size_t m);
 void *cs_xrealloc(void *p, size_t n);
 void cs_strlist_add(struct cs_strlist *l, const char *s);
+
+/* A growable string, always NUL-terminated once anything was appended. */
+struct cs_buf {
+    char *p;
+    size_t len;
+    size_t cap;
+};
+void cs_buf_append(struct cs_buf *b, const char *s, size_t n);
+void cs_buf_puts(struct cs_buf *b, const char *s);
 void cs_strlist_free(struct cs_strlist *l);
 
 /* A fresh record for host:port with every string "" or NULL as appropriate. */

@@ -1,6 +1,8 @@
 /* Test runner helpers (see runner.h). */
 #include "runner.h"
 
+#include "scanner/result.h"
+
 #include <csv.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,24 +19,6 @@
 #ifndef CS_BINARY
 #define CS_BINARY "certsweep"
 #endif
-
-struct buf {
-    char *p;
-    size_t n, cap;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        b->cap = (b->n + n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p)
-            abort();
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
 
 static int64_t mono_ms(void)
 {
@@ -83,9 +67,9 @@ int run_binary(const char *binary, const char *const *args, const char *stdin_te
         }
     }
     close(in[1]);
-    struct buf bo = {0}, be = {0};
-    buf_add(&bo, "", 0);
-    buf_add(&be, "", 0);
+    struct cs_buf bo = {0}, be = {0};
+    cs_buf_append(&bo, "", 0);
+    cs_buf_append(&be, "", 0);
     struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
     int open_fds = 2, killed = 0;
     int64_t deadline = mono_ms() + (int64_t)timeout_s * 1000;
@@ -108,7 +92,7 @@ int run_binary(const char *binary, const char *const *args, const char *stdin_te
                 fds[i].fd = -1;
                 open_fds--;
             } else {
-                buf_add(i ? &be : &bo, chunk, (size_t)got);
+                cs_buf_append(i ? &be : &bo, chunk, (size_t)got);
             }
         }
     }
@@ -215,15 +199,15 @@ char *slurp(const char *path, size_t *len)
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    struct buf b = {0};
-    buf_add(&b, "", 0);
+    struct cs_buf b = {0};
+    cs_buf_append(&b, "", 0);
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        buf_add(&b, chunk, n);
+        cs_buf_append(&b, chunk, n);
     fclose(f);
     if (len)
-        *len = b.n;
+        *len = b.len;
     return b.p;
 }
 
