@@ -86,26 +86,21 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
     }
     int64_t days = r->days_remaining;
     int64_t life_days = (lifetime + DAY / 2) / DAY;
-    const char *s = plural(days);
+    enum cs_status status = CS_OK;
+    const char *why = NULL; /* which lifetime rule fired, if one did */
     if (left <= crit) {
-        if (crit_life)
-            set(r, CS_CRITICAL,
-                cs_asprintf("expires in %lld day%s (renewal failing: <1/10 of %lld-day lifetime "
-                            "left)",
-                            (long long)days, s, (long long)life_days));
-        else
-            set(r, CS_CRITICAL, cs_asprintf("expires in %lld day%s", (long long)days, s));
+        status = CS_CRITICAL;
+        why = crit_life ? "renewal failing: <1/10" : NULL;
     } else if (left <= warn) {
-        if (warn_life)
-            set(r, CS_WARNING,
-                cs_asprintf("expires in %lld day%s (renewal overdue: <1/3 of %lld-day lifetime "
-                            "left)",
-                            (long long)days, s, (long long)life_days));
-        else
-            set(r, CS_WARNING, cs_asprintf("expires in %lld day%s", (long long)days, s));
-    } else {
-        set(r, CS_OK, cs_asprintf("expires in %lld day%s", (long long)days, s));
+        status = CS_WARNING;
+        why = warn_life ? "renewal overdue: <1/3" : NULL;
     }
+    if (why)
+        set(r, status,
+            cs_asprintf("expires in %lld day%s (%s of %lld-day lifetime left)", (long long)days,
+                        plural(days), why, (long long)life_days));
+    else
+        set(r, status, cs_asprintf("expires in %lld day%s", (long long)days, plural(days)));
     if (f->extra_expired[0]) {
         char *reason = cs_asprintf("%s; extra certificate \"%s\" sent by the server expired",
                                    r->reason, f->extra_expired);
