@@ -1,7 +1,9 @@
 /* The test fleet server: a throw-away PKI and one libuv loop on a thread of its
  * own serving every scenario on its own 127.0.0.1 port, TLS over memory BIOs.
  * Every listener is bound before the thread starts, so fleet_start returns a
- * fleet whose ports all accept connections. */
+ * fleet whose ports all accept connections.  For the benchmarks, the bulk ports
+ * can spread over several loopback addresses and several loops (threads), hold
+ * each handshake open, and serve leafs of their own. */
 #include "fleet.h"
 
 #include <errno.h>
@@ -97,13 +99,30 @@ static const char awkward_ou[] = "line1\nline2 \xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac
 /* Bulk port i serves bulk_names[i % 4]. */
 static const char *const bulk_names[] = {"ok", "warning", "critical", "expired"};
 
+#define BULK_STATUSES 4
+#define MAX_BULK_ADDRESSES (254 * 254)
+
 struct fleet;
+struct conn;
+
+/* One event loop and its thread; loop 0 also serves the named scenarios. */
+struct fleet_loop {
+    uv_loop_t loop;
+    uv_async_t stop_async;
+    uv_thread_t thread;
+    struct fleet *f;
+    bool ready, running;
+    struct conn *conns; /* open connections, for the stop */
+    char read_buf[READ_BUF_SIZE];
+};
 
 struct listener {
     uv_tcp_t tcp;
     struct fleet *f;
-    size_t scenario; /* index into f->sc (the shared one for bulk ports) */
-    bool bulk;       /* a bulk port: counted only in its own counter */
+    struct fleet_loop *lp; /* the loop it (and its connections) run on */
+    size_t bulk_index;     /* bulk port number i (bulk only) */
+    size_t scenario;       /* index into f->sc (the shared one for bulk ports) */
+    bool bulk;             /* a bulk port: counted only in its own counter */
     uint16_t port;
     _Atomic uint64_t accepted; /* connections on this port */
 };
@@ -137,10 +156,9 @@ struct write_buf {
 };
 
 struct fleet {
-    uv_loop_t loop;
-    uv_async_t stop_async;
-    uv_thread_t thread;
-    bool loop_ready, thread_running;
+    struct fleet_loop *loops;
+    size_t n_loops;
+    unsigned hold_ms;
 
     int64_t now;
     char *dir;
@@ -155,8 +173,13 @@ struct fleet {
     struct listener *listeners; /* named ones first, then the bulk ones */
     size_t n_listeners, n_named_listeners, n_bulk;
 
-    struct conn *conns; /* open connections, for the stop */
-    char read_buf[READ_BUF_SIZE];
+    /* Bulk ports with leafs of their own (unique, wildcard, rsa_kx). */
+    bool bulk_own;                    /* bulk ports use bulk_ctx, not the scenarios' */
+    SSL_CTX *bulk_ctx[BULK_STATUSES]; /* by i % 4, with the shared leafs */
+    struct pki_cert shared_leaf[BULK_STATUSES];
+    struct pki_cert *unique_leaf; /* n_bulk of them, or NULL */
+    char (*bulk_addrs)[16];       /* n_bulk_addrs dotted quads */
+    size_t n_bulk_addrs;
 };
 
 static void fail_msg(const char *what)
@@ -172,11 +195,11 @@ static void conn_on_close(uv_handle_t *h)
     struct conn *c = h->data;
     if (--c->open_handles > 0)
         return;
-    struct fleet *f = c->l->f;
+    struct fleet_loop *lp = c->l->lp;
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
-        f->conns = c->next;
+        lp->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
     SSL_free(c->ssl);
@@ -308,7 +331,7 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     (void)suggested;
     struct conn *c = h->data;
     /* One buffer per loop: every read is consumed before the next alloc. */
-    *buf = uv_buf_init(c->l->f->read_buf, READ_BUF_SIZE);
+    *buf = uv_buf_init(c->l->lp->read_buf, READ_BUF_SIZE);
 }
 
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -347,10 +370,20 @@ static void conn_on_timeout(uv_timer_t *t)
     conn_close(t->data);
 }
 
+/* The hold is over: read the ClientHello that waited in the kernel. */
+static void conn_on_hold(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    if (uv_timer_start(&c->timer, conn_on_timeout, CONN_LIFETIME_MS, 0) != 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read) != 0)
+        conn_close(c);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct listener *l = server->data;
     struct fleet *f = l->f;
+    struct fleet_loop *lp = l->lp;
     if (status < 0)
         return;
     struct conn *c = calloc(1, sizeof *c);
@@ -358,18 +391,18 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     c->l = l;
     c->scenario = l->scenario;
-    if (uv_tcp_init(&f->loop, &c->tcp) != 0) {
+    if (uv_tcp_init(&lp->loop, &c->tcp) != 0) {
         free(c);
         return;
     }
-    uv_timer_init(&f->loop, &c->timer); /* cannot fail */
+    uv_timer_init(&lp->loop, &c->timer); /* cannot fail */
     c->tcp.data = c;
     c->timer.data = c;
     c->open_handles = 2;
-    c->next = f->conns;
-    if (f->conns != NULL)
-        f->conns->prev = c;
-    f->conns = c;
+    c->next = lp->conns;
+    if (lp->conns != NULL)
+        lp->conns->prev = c;
+    lp->conns = c;
 
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
@@ -384,7 +417,16 @@ static void on_connection(uv_stream_t *server, int status)
     if (f->sc[c->scenario].behaviour == FLEET_TLS) {
         BIO *rbio = BIO_new(BIO_s_mem());
         BIO *wbio = BIO_new(BIO_s_mem());
-        c->ssl = SSL_new(rt->ctx);
+        bool own = l->bulk && f->bulk_own;
+        c->ssl = SSL_new(own ? f->bulk_ctx[l->bulk_index % BULK_STATUSES] : rt->ctx);
+        if (c->ssl != NULL && own && f->unique_leaf != NULL) {
+            const struct pki_cert *leaf = &f->unique_leaf[l->bulk_index];
+            if (SSL_use_certificate(c->ssl, leaf->x509) != 1 ||
+                SSL_use_PrivateKey(c->ssl, leaf->key) != 1) {
+                SSL_free(c->ssl);
+                c->ssl = NULL;
+            }
+        }
         if (rbio == NULL || wbio == NULL || c->ssl == NULL) {
             BIO_free(rbio);
             BIO_free(wbio);
@@ -395,6 +437,11 @@ static void on_connection(uv_stream_t *server, int status)
         SSL_set_bio(c->ssl, rbio, wbio);
         SSL_set_app_data(c->ssl, c);
         SSL_set_accept_state(c->ssl);
+    }
+    if (f->hold_ms > 0) {
+        if (uv_timer_start(&c->timer, conn_on_hold, f->hold_ms, 0) != 0)
+            conn_close(c);
+        return;
     }
     if (uv_timer_start(&c->timer, conn_on_timeout, CONN_LIFETIME_MS, 0) != 0 ||
         uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read) != 0)
@@ -426,19 +473,21 @@ static int on_servername(SSL *ssl, int *alert, void *arg)
 
 static void on_stop(uv_async_t *a)
 {
-    struct fleet *f = a->data;
+    struct fleet_loop *lp = a->data;
+    struct fleet *f = lp->f;
     for (size_t i = 0; i < f->n_listeners; i++)
-        if (f->listeners[i].tcp.data != NULL && !uv_is_closing((uv_handle_t *)&f->listeners[i].tcp))
+        if (f->listeners[i].lp == lp && f->listeners[i].tcp.data != NULL &&
+            !uv_is_closing((uv_handle_t *)&f->listeners[i].tcp))
             uv_close((uv_handle_t *)&f->listeners[i].tcp, NULL);
-    for (struct conn *c = f->conns; c != NULL; c = c->next)
+    for (struct conn *c = lp->conns; c != NULL; c = c->next)
         conn_close(c);
-    uv_close((uv_handle_t *)&f->stop_async, NULL);
+    uv_close((uv_handle_t *)&lp->stop_async, NULL);
 }
 
 static void fleet_thread(void *arg)
 {
-    struct fleet *f = arg;
-    uv_run(&f->loop, UV_RUN_DEFAULT);
+    struct fleet_loop *lp = arg;
+    uv_run(&lp->loop, UV_RUN_DEFAULT);
 }
 
 /* ---- the PKI ---- */
@@ -548,9 +597,126 @@ fail:
     return NULL;
 }
 
+/* ---- bulk leafs (benchmarks) ---- */
+
+static size_t scenario_index(const char *name);
+
+/* A bulk leaf with the validity of status bulk_names[status % 4]. */
+static int issue_bulk_leaf(struct fleet *f, struct pki_cert *out, size_t status, const char *cn,
+                           const char *const *sans, enum pki_key key)
+{
+    const struct scenario_def *def = &scenario_table[scenario_index(bulk_names[status % 4])];
+    const char *subject[] = {"CN", cn, "O", "certsweep test fleet", NULL};
+    struct pki_spec spec = {
+        .subject = subject,
+        .not_before = f->now + def->not_before,
+        .not_after = f->now + def->not_after,
+        .key = key,
+        .sans = sans,
+        .ocsp_uri = "http://ocsp.fleet.test/bulk",
+        .crl_uri = "http://crl.fleet.test/intermediate.crl",
+    };
+    return pki_issue(out, &spec, &f->intermediate);
+}
+
+static SSL_CTX *make_bulk_ctx(struct fleet *f, const struct pki_cert *leaf, bool rsa_kx)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        return NULL;
+    SSL_CTX_set_security_level(ctx, 0);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    if (rsa_kx && (!SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) ||
+                   !SSL_CTX_set_cipher_list(ctx, "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA")))
+        goto fail;
+    if (SSL_CTX_use_certificate(ctx, leaf->x509) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx, leaf->key) != 1 || SSL_CTX_check_private_key(ctx) != 1 ||
+        !SSL_CTX_add1_chain_cert(ctx, f->intermediate.x509))
+        goto fail;
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* Addresses, and for unique/wildcard/rsa_kx the bulk ports' own leafs. */
+static int build_bulk(struct fleet *f, const struct fleet_options *o)
+{
+    f->n_bulk_addrs = o->bulk_addresses;
+    if (f->n_bulk_addrs > 0) {
+        f->bulk_addrs = calloc(f->n_bulk_addrs, sizeof *f->bulk_addrs);
+        if (f->bulk_addrs == NULL)
+            return -1;
+        for (size_t a = 0; a < f->n_bulk_addrs; a++)
+            snprintf(f->bulk_addrs[a], sizeof f->bulk_addrs[a], "127.0.%u.%u",
+                     (unsigned)(1 + a / 254), (unsigned)(1 + a % 254));
+    }
+    if (!o->unique && !o->wildcard && !o->rsa_kx)
+        return 0;
+    f->bulk_own = true;
+
+    /* SANs: [*.bulk.test], 127.0.0.1, then every bulk address (shared leafs) or
+       the port's own address (unique leafs). */
+    size_t n_ip = f->n_bulk_addrs < 512 ? f->n_bulk_addrs : 512;
+    const char **sans = calloc(n_ip + 4, sizeof *sans);
+    char(*ips)[24] = calloc(n_ip + 1, sizeof *ips);
+    int rc = -1;
+    if (sans == NULL || ips == NULL)
+        goto out;
+    size_t fixed = 0;
+    if (o->wildcard)
+        sans[fixed++] = "DNS:*.bulk.test";
+    sans[fixed++] = "IP:127.0.0.1";
+    const char *cn = o->wildcard ? "*.bulk.test" : "bulk.fleet.test";
+    enum pki_key key = o->rsa_kx ? PKI_RSA2048 : PKI_EC256;
+    for (size_t a = 0; a < n_ip; a++) {
+        snprintf(ips[a], sizeof ips[a], "IP:%s", f->bulk_addrs[a]);
+        sans[fixed + a] = ips[a];
+    }
+    for (size_t s = 0; s < BULK_STATUSES; s++) {
+        if (issue_bulk_leaf(f, &f->shared_leaf[s], s, cn, sans, key) != 0 ||
+            (f->bulk_ctx[s] = make_bulk_ctx(f, &f->shared_leaf[s], o->rsa_kx)) == NULL) {
+            fail_msg("cannot make the bulk certificates");
+            goto out;
+        }
+    }
+    if (o->unique && o->bulk > 0) {
+        f->unique_leaf = calloc(o->bulk, sizeof *f->unique_leaf);
+        if (f->unique_leaf == NULL)
+            goto out;
+        for (size_t i = 0; i < o->bulk; i++) {
+            char name[64], dns[80];
+            snprintf(name, sizeof name, "bulk-%zu.fleet.test", i);
+            snprintf(dns, sizeof dns, "DNS:%s", name);
+            size_t n = 0;
+            const char *own[5];
+            own[n++] = dns;
+            if (o->wildcard)
+                own[n++] = "DNS:*.bulk.test";
+            own[n++] = "IP:127.0.0.1";
+            if (f->n_bulk_addrs > 0) {
+                snprintf(ips[n_ip], sizeof ips[n_ip], "IP:%s", fleet_bulk_addr(f, i));
+                own[n++] = ips[n_ip];
+            }
+            own[n] = NULL;
+            if (issue_bulk_leaf(f, &f->unique_leaf[i], i, name, own, key) != 0) {
+                fail_msg("cannot make the unique bulk certificates");
+                goto out;
+            }
+        }
+    }
+    rc = 0;
+out:
+    free(sans);
+    free(ips);
+    return rc;
+}
+
 /* ---- ports ---- */
 
-static int bind_listener(struct fleet *f, struct listener *l, size_t scenario, bool bulk)
+static int bind_listener(struct fleet *f, struct listener *l, size_t scenario, bool bulk,
+                         struct fleet_loop *lp, const char *ip, uint16_t port)
 {
     struct sockaddr_in addr;
     struct sockaddr_storage bound;
@@ -558,13 +724,14 @@ static int bind_listener(struct fleet *f, struct listener *l, size_t scenario, b
     int rc;
 
     l->f = f;
+    l->lp = lp;
     l->scenario = scenario;
     l->bulk = bulk;
     atomic_init(&l->accepted, 0);
-    if ((rc = uv_tcp_init(&f->loop, &l->tcp)) != 0)
+    if ((rc = uv_tcp_init(&lp->loop, &l->tcp)) != 0)
         return rc;
     l->tcp.data = l; /* marks it initialised */
-    if ((rc = uv_ip4_addr("127.0.0.1", 0, &addr)) != 0 ||
+    if ((rc = uv_ip4_addr(ip, port, &addr)) != 0 ||
         (rc = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&addr, 0)) != 0 ||
         (rc = uv_listen((uv_stream_t *)&l->tcp, LISTEN_BACKLOG, on_connection)) != 0 ||
         (rc = uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&bound, &len)) != 0)
@@ -655,14 +822,17 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 static void fleet_free(struct fleet *f)
 {
-    if (f->loop_ready) {
+    for (size_t k = 0; f->loops != NULL && k < f->n_loops; k++) {
+        struct fleet_loop *lp = &f->loops[k];
+        if (!lp->ready)
+            continue;
         /* Closes every handle on the loop's own thread, or here if it never started. */
-        uv_async_send(&f->stop_async);
-        if (f->thread_running)
-            uv_thread_join(&f->thread);
+        uv_async_send(&lp->stop_async);
+        if (lp->running)
+            uv_thread_join(&lp->thread);
         else
-            uv_run(&f->loop, UV_RUN_DEFAULT);
-        if (uv_loop_close(&f->loop) != 0)
+            uv_run(&lp->loop, UV_RUN_DEFAULT);
+        if (uv_loop_close(&lp->loop) != 0)
             fprintf(stderr, "fleet: loop still has handles at stop\n");
     }
     for (size_t i = 0; i < SCENARIO_COUNT; i++) {
@@ -676,6 +846,15 @@ static void fleet_free(struct fleet *f)
     pki_cert_free(&f->expired_intermediate);
     pki_cert_free(&f->unknown_root);
     pki_cert_free(&f->unknown_intermediate);
+    for (size_t i = 0; i < BULK_STATUSES; i++) {
+        SSL_CTX_free(f->bulk_ctx[i]);
+        pki_cert_free(&f->shared_leaf[i]);
+    }
+    for (size_t i = 0; f->unique_leaf != NULL && i < f->n_bulk; i++)
+        pki_cert_free(&f->unique_leaf[i]);
+    free(f->unique_leaf);
+    free(f->bulk_addrs);
+    free(f->loops);
     if (f->made_dir && f->dir != NULL)
         nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(f->listeners);
@@ -701,20 +880,37 @@ struct fleet *fleet_start(const struct fleet_options *o)
     }
     f->now = o->now != 0 ? o->now : (int64_t)time(NULL);
     f->n_bulk = o->bulk;
-
-    if (uv_loop_init(&f->loop) != 0) {
-        fail_msg("cannot make a libuv loop");
+    f->hold_ms = o->hold_ms;
+    f->n_loops = o->threads > 1 ? o->threads : 1;
+    if (o->bulk_addresses > MAX_BULK_ADDRESSES || (o->unique && o->rsa_kx) || f->n_loops > 256) {
+        fprintf(stderr,
+                "fleet: want at most %d bulk addresses, at most 256 threads, and not "
+                "unique with rsa_kx\n",
+                MAX_BULK_ADDRESSES);
         free(f);
         return NULL;
     }
-    if (uv_async_init(&f->loop, &f->stop_async, on_stop) != 0) {
-        fail_msg("cannot make a libuv async handle");
-        uv_loop_close(&f->loop);
+    f->loops = calloc(f->n_loops, sizeof *f->loops);
+    if (f->loops == NULL) {
+        fail_msg("out of memory");
         free(f);
         return NULL;
     }
-    f->stop_async.data = f;
-    f->loop_ready = true;
+    for (size_t k = 0; k < f->n_loops; k++) {
+        struct fleet_loop *lp = &f->loops[k];
+        lp->f = f;
+        if (uv_loop_init(&lp->loop) != 0) {
+            fail_msg("cannot make a libuv loop");
+            goto fail;
+        }
+        if (uv_async_init(&lp->loop, &lp->stop_async, on_stop) != 0) {
+            fail_msg("cannot make a libuv async handle");
+            uv_loop_close(&lp->loop);
+            goto fail;
+        }
+        lp->stop_async.data = lp;
+        lp->ready = true;
+    }
 
     if (build_ca(f) != 0) {
         fail_msg("cannot make the CA certificates");
@@ -744,6 +940,9 @@ struct fleet *fleet_start(const struct fleet_options *o)
             n_named++;
     }
 
+    if (build_bulk(f, o) != 0)
+        goto fail;
+
     raise_nofile(n_named + o->bulk + 4096);
     f->listeners = calloc(n_named + o->bulk, sizeof *f->listeners);
     if (f->listeners == NULL) {
@@ -770,7 +969,7 @@ struct fleet *fleet_start(const struct fleet_options *o)
             f->sc[i].port = f->sc[j].port;
         } else {
             struct listener *l = &f->listeners[next++];
-            rc = bind_listener(f, l, i, false);
+            rc = bind_listener(f, l, i, false, &f->loops[0], "127.0.0.1", 0);
             f->rt[i].listener = l;
             f->sc[i].port = l->port;
         }
@@ -780,27 +979,42 @@ struct fleet *fleet_start(const struct fleet_options *o)
             goto fail;
         }
     }
+    size_t per_port = f->n_bulk_addrs > 0 ? f->n_bulk_addrs : 1;
+    if (o->bulk_port_base != 0 && o->bulk > 0 &&
+        o->bulk_port_base + (o->bulk - 1) / per_port > 65535) {
+        fprintf(stderr, "fleet: bulk ports from %u do not fit below 65536\n",
+                (unsigned)o->bulk_port_base);
+        goto fail;
+    }
     for (size_t i = 0; i < o->bulk; i++) {
         size_t scenario = scenario_index(bulk_names[i % 4]);
-        int rc = bind_listener(f, &f->listeners[n_named + i], scenario, true);
+        struct listener *l = &f->listeners[n_named + i];
+        l->bulk_index = i;
+        const char *ip = fleet_bulk_addr(f, i);
+        uint16_t port = o->bulk_port_base != 0 ? (uint16_t)(o->bulk_port_base + i / per_port) : 0;
+        int rc = bind_listener(f, l, scenario, true, &f->loops[i % f->n_loops], ip, port);
         if (rc != 0) {
-            fprintf(stderr, "fleet: cannot listen on 127.0.0.1 for bulk port %zu of %zu: %s\n", i,
-                    o->bulk, uv_strerror(rc));
+            fprintf(stderr, "fleet: cannot listen on %s:%u for bulk port %zu of %zu: %s\n", ip,
+                    (unsigned)port, i, o->bulk, uv_strerror(rc));
             goto fail;
         }
     }
 
-    /* The loop's thread takes no signals: they stay with the caller's threads. */
+    /* The loops' threads take no signals: they stay with the caller's threads. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = uv_thread_create(&f->thread, fleet_thread, f);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        fprintf(stderr, "fleet: cannot start the server thread: %s\n", uv_strerror(rc));
-        goto fail;
+    for (size_t k = 0; k < f->n_loops; k++) {
+        struct fleet_loop *lp = &f->loops[k];
+        int rc = uv_thread_create(&lp->thread, fleet_thread, lp);
+        if (rc != 0) {
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            fprintf(stderr, "fleet: cannot start the server thread: %s\n", uv_strerror(rc));
+            goto fail;
+        }
+        lp->running = true;
     }
-    f->thread_running = true;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return f;
 
 fail:
@@ -854,6 +1068,13 @@ const struct pki_cert *fleet_intermediate(const struct fleet *f)
 int64_t fleet_now(const struct fleet *f)
 {
     return f->now;
+}
+
+const char *fleet_bulk_addr(const struct fleet *f, size_t i)
+{
+    if (i >= f->n_bulk)
+        return NULL;
+    return f->n_bulk_addrs > 0 ? f->bulk_addrs[i % f->n_bulk_addrs] : "127.0.0.1";
 }
 
 uint16_t fleet_bulk_port(const struct fleet *f, size_t i)

@@ -5,6 +5,7 @@
 #ifndef CS_TEST_FLEET_H
 #define CS_TEST_FLEET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,20 @@ struct fleet_options {
     int64_t now;               /* base of every validity period (0: time(NULL)) */
     size_t bulk;               /* extra ports 0..bulk-1 for volume tests */
     const char *dir;           /* where to write ca.pem (NULL: a fresh temp dir) */
+    /* Benchmark knobs; all zero keeps the behaviour above. */
+    size_t bulk_addresses;     /* 0: bulk ports on 127.0.0.1; N: bulk port i on address
+                                  i % N of 127.0.1.1, 127.0.1.2, ... (see fleet_bulk_addr) */
+    uint16_t bulk_port_base;   /* 0: kernel-chosen bulk ports; P: bulk port i is P + i / N
+                                  (N = bulk_addresses, or 1) */
+    unsigned hold_ms;          /* wait this long after accepting before reading the
+                                  ClientHello (handshakes stay in flight) */
+    bool unique;               /* every bulk port its own leaf (and key) */
+    bool wildcard;             /* bulk leafs name *.bulk.test (and the bulk addresses) */
+    bool rsa_kx;               /* bulk ports: TLS 1.2 with RSA key transport only, so the
+                                  server does no public-key operation before its
+                                  Certificate message (cheap handshakes for streaming runs) */
+    size_t threads;            /* 0 or 1: one loop; N: N loops, bulk listeners split among
+                                  them (the named scenarios stay on the first) */
 };
 
 struct fleet;
@@ -57,8 +72,14 @@ const struct pki_cert *fleet_intermediate(const struct fleet *f);
 
 /* Bulk ports: port i serves the "ok", "warning", "critical" or "expired"
    leaf (i % 4), all with an IP SAN for 127.0.0.1, so they can be scanned as
-   127.0.0.1:PORT without SNI. */
+   127.0.0.1:PORT without SNI.  With unique, wildcard or rsa_kx, the bulk ports
+   serve leafs of their own with the same validity (i % 4), naming 127.0.0.1,
+   the bulk addresses and, with wildcard, *.bulk.test. */
 uint16_t fleet_bulk_port(const struct fleet *f, size_t i);
+/* The IPv4 address bulk port i listens on: "127.0.0.1", or with
+   bulk_addresses = N, 127.0.1.1 + (i % N) (127.0.1.1 ... 127.0.1.254,
+   127.0.2.1, ...).  NULL when i is out of range. */
+const char *fleet_bulk_addr(const struct fleet *f, size_t i);
 const struct fleet_scenario *fleet_bulk_scenario(const struct fleet *f, size_t i);
 
 /* Connections accepted so far (for "probed once" checks): name = a scenario's

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,23 @@
 #include "fleet.h"
 
 static const char usage[] =
-    "usage: certsweep-fleet --dir DIR [--bulk N] [--now UNIX_SECONDS]\n"
+    "usage: certsweep-fleet --dir DIR [--bulk N] [--now UNIX_SECONDS] [benchmark options]\n"
     "  Serves the test fleet on 127.0.0.1 until SIGTERM/SIGINT.  Writes DIR/ca.pem (the\n"
-    "  trusted root), DIR/targets.txt (one target per scenario and bulk port),\n"
-    "  DIR/resolve.args (--resolve options mapping the scenario names to 127.0.0.1)\n"
-    "  and DIR/fleet.pid, then prints \"ready\".\n"
-    "  scan it: certsweep --ca-file DIR/ca.pem $(cat DIR/resolve.args) -f DIR/targets.txt\n";
+    "  trusted root), DIR/targets.txt (one target per scenario, then one ADDR:PORT line\n"
+    "  per bulk port, in order), DIR/resolve.args (--resolve options mapping the\n"
+    "  scenario names to 127.0.0.1) and DIR/fleet.pid, then prints \"ready\".\n"
+    "  scan it: certsweep --ca-file DIR/ca.pem $(cat DIR/resolve.args) -f DIR/targets.txt\n"
+    "benchmark options (bulk ports):\n"
+    "  --bulk-addresses N  spread the bulk ports over 127.0.1.1, 127.0.1.2, ... (port i on\n"
+    "                      address i % N; 127.0.1.254 is followed by 127.0.2.1)\n"
+    "  --bulk-port-base P  bulk port i is P + i / N (default: ports the kernel picks)\n"
+    "  --hold-ms MS        wait MS after accepting before reading the ClientHello\n"
+    "  --unique            every bulk port its own leaf certificate (made at start)\n"
+    "  --wildcard          bulk leafs name *.bulk.test; scan names under it with\n"
+    "                      --resolve '*.bulk.test:*:ADDR'\n"
+    "  --rsa-kx            bulk ports speak TLS 1.2 with RSA key transport only: the server\n"
+    "                      signs nothing before its Certificate (cheap handshakes)\n"
+    "  --threads N         N event loops (threads); bulk ports split among them\n";
 
 static int parse_num(const char *s, long long min, long long max, long long *out)
 {
@@ -65,7 +77,7 @@ static int write_files(const struct fleet *f, const char *dir, size_t bulk)
                 s->expect_status);
     }
     for (size_t i = 0; i < bulk; i++)
-        fprintf(fp, "127.0.0.1:%u\n", (unsigned)fleet_bulk_port(f, i));
+        fprintf(fp, "%s:%u\n", fleet_bulk_addr(f, i), (unsigned)fleet_bulk_port(f, i));
     if (close_out(fp, path) != 0)
         return -1;
 
@@ -87,12 +99,21 @@ static int write_files(const struct fleet *f, const char *dir, size_t bulk)
 int main(int argc, char **argv)
 {
     const char *dir = NULL;
-    long long bulk = 0, now = 0;
+    long long bulk = 0, now = 0, addresses = 0, port_base = 0, hold = 0, threads = 0;
+    bool unique = false, wildcard = false, rsa_kx = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             fputs(usage, stdout);
             return 0;
+        }
+        bool *flag = strcmp(arg, "--unique") == 0     ? &unique
+                     : strcmp(arg, "--wildcard") == 0 ? &wildcard
+                     : strcmp(arg, "--rsa-kx") == 0   ? &rsa_kx
+                                                      : NULL;
+        if (flag != NULL) {
+            *flag = true;
+            continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "certsweep-fleet: %s: unknown option or missing value\n%s", arg, usage);
@@ -104,6 +125,26 @@ int main(int argc, char **argv)
         } else if (strcmp(arg, "--bulk") == 0) {
             if (parse_num(val, 0, 60000, &bulk) != 0) {
                 fprintf(stderr, "certsweep-fleet: --bulk %s: want a count from 0 to 60000\n", val);
+                return 64;
+            }
+        } else if (strcmp(arg, "--bulk-addresses") == 0) {
+            if (parse_num(val, 0, 254 * 254, &addresses) != 0) {
+                fprintf(stderr, "certsweep-fleet: --bulk-addresses %s: want 0 to 64516\n", val);
+                return 64;
+            }
+        } else if (strcmp(arg, "--bulk-port-base") == 0) {
+            if (parse_num(val, 1, 65535, &port_base) != 0) {
+                fprintf(stderr, "certsweep-fleet: --bulk-port-base %s: want a port\n", val);
+                return 64;
+            }
+        } else if (strcmp(arg, "--hold-ms") == 0) {
+            if (parse_num(val, 0, 600000, &hold) != 0) {
+                fprintf(stderr, "certsweep-fleet: --hold-ms %s: want 0 to 600000\n", val);
+                return 64;
+            }
+        } else if (strcmp(arg, "--threads") == 0) {
+            if (parse_num(val, 1, 256, &threads) != 0) {
+                fprintf(stderr, "certsweep-fleet: --threads %s: want 1 to 256\n", val);
                 return 64;
             }
         } else if (strcmp(arg, "--now") == 0) {
@@ -133,7 +174,18 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct fleet_options o = {.now = (int64_t)now, .bulk = (size_t)bulk, .dir = dir};
+    struct fleet_options o = {
+        .now = (int64_t)now,
+        .bulk = (size_t)bulk,
+        .dir = dir,
+        .bulk_addresses = (size_t)addresses,
+        .bulk_port_base = (uint16_t)port_base,
+        .hold_ms = (unsigned)hold,
+        .unique = unique,
+        .wildcard = wildcard,
+        .rsa_kx = rsa_kx,
+        .threads = (size_t)threads,
+    };
     struct fleet *f = fleet_start(&o);
     if (f == NULL)
         return 70;
