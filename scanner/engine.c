@@ -29,6 +29,8 @@
 #define MAX_CHAIN_BYTES (1 << 20)
 #define CHAIN_CACHE_ENTRIES 8192
 #define ADDR_BUCKETS 4096
+#define DNS_MAX_OUTSTANDING 256  /* lookups in progress at once: a burst of
+                                    thousands overflows a resolver's socket */
 
 /* An address as a job keeps it: a sockaddr_storage would be 128 bytes. */
 union cs_sockaddr {
@@ -66,6 +68,8 @@ struct scan {
     uv_mutex_t dns_lock;         /* dns_queue */
     struct dns_req *dns_queue;   /* names the workers want resolved */
     uv_async_t dns_async;
+    struct dns_req *dns_backlog, **dns_backlog_tail; /* control loop only: waiting */
+    unsigned dns_outstanding;    /* control loop only: lookups in progress */
     uv_timer_t grace_timer;
 };
 
@@ -776,10 +780,11 @@ static void wake_cb(uv_async_t *a)
 
 /* ---- the control loop: DNS for every worker ---- */
 
-static void main_resolved_cb(void *arg, const char *error, const struct sockaddr_storage *addrs,
-                             size_t n)
+static void dns_pump(struct scan *s);
+
+static void dns_answer(struct dns_req *req, const char *error,
+                       const struct sockaddr_storage *addrs, size_t n)
 {
-    struct dns_req *req = arg;
     struct worker *w = req->w;
     req->error = error;
     req->n = n;
@@ -792,18 +797,46 @@ static void main_resolved_cb(void *arg, const char *error, const struct sockaddr
     uv_async_send(&w->wake);
 }
 
+static void main_resolved_cb(void *arg, const char *error, const struct sockaddr_storage *addrs,
+                             size_t n)
+{
+    struct dns_req *req = arg;
+    struct scan *s = req->w->scan;
+    s->dns_outstanding--;
+    dns_answer(req, error, addrs, n);
+    dns_pump(s);
+}
+
+/* Starts waiting lookups, in the order they were asked, up to the cap. */
+static void dns_pump(struct scan *s)
+{
+    while (s->dns_backlog && s->dns_outstanding < DNS_MAX_OUTSTANDING) {
+        struct dns_req *req = s->dns_backlog;
+        s->dns_backlog = req->next;
+        if (!s->dns_backlog)
+            s->dns_backlog_tail = &s->dns_backlog;
+        s->dns_outstanding++;
+        cs_resolve(s->resolver, req->job->target.host, main_resolved_cb, req);
+    }
+}
+
 static void dns_async_cb(uv_async_t *a)
 {
     struct scan *s = a->data;
     uv_mutex_lock(&s->dns_lock);
-    struct dns_req *req = s->dns_queue;
+    struct dns_req *req = s->dns_queue, *fifo = NULL;
     s->dns_queue = NULL;
     uv_mutex_unlock(&s->dns_lock);
-    while (req) {
+    while (req) { /* the queue is newest first */
         struct dns_req *next = req->next;
-        cs_resolve(s->resolver, req->job->target.host, main_resolved_cb, req);
+        req->next = fifo;
+        fifo = req;
         req = next;
     }
+    *s->dns_backlog_tail = fifo;
+    while (*s->dns_backlog_tail)
+        s->dns_backlog_tail = &(*s->dns_backlog_tail)->next;
+    dns_pump(s);
 }
 
 static SSL_CTX *make_ssl_ctx(X509_STORE *store)
@@ -917,6 +950,12 @@ static void wake_all(struct scan *s)
 static void abort_all(struct scan *s)
 {
     atomic_store(&s->abort_now, true);
+    while (s->dns_backlog) { /* never started: answered at once */
+        struct dns_req *req = s->dns_backlog;
+        s->dns_backlog = req->next;
+        dns_answer(req, "cancelled", NULL, 0);
+    }
+    s->dns_backlog_tail = &s->dns_backlog;
     cs_resolver_cancel(s->resolver);
     wake_all(s);
 }
@@ -989,6 +1028,7 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
     uv_loop_t *main_loop = &s.main_loop;
     uv_loop_init(main_loop);
     uv_mutex_init(&s.dns_lock);
+    s.dns_backlog_tail = &s.dns_backlog;
     if (status == CS_ENGINE_OK &&
         cs_resolver_new(&s.resolver, main_loop, o.dns_server, (unsigned)o.dns_timeout_ms, err,
                         sizeof(err)) < 0) {
