@@ -19,8 +19,21 @@ struct entry {
     struct entry *next;          /* hash chain */
 };
 
+/* A certificate above the leaf, parsed once: fleets with a certificate per
+   endpoint still share a handful of intermediates. */
+struct issuer {
+    unsigned char key[KEY_BYTES];
+    X509 *x;
+    struct issuer *next;
+};
+
+#define ISSUER_BUCKETS 256
+#define ISSUERS_MAX 1024
+
 struct cs_chain_cache {
     uv_mutex_t lock;
+    struct issuer *issuers[ISSUER_BUCKETS];
+    size_t n_issuers;
     struct entry **buckets;
     size_t nbuckets;
     struct entry **ring;         /* insertion order, for eviction */
@@ -57,6 +70,13 @@ void cs_chain_cache_free(struct cs_chain_cache *c)
             entry_free(c->ring[i]);
     free(c->ring);
     free(c->buckets);
+    for (size_t b = 0; b < ISSUER_BUCKETS; b++)
+        while (c->issuers[b]) {
+            struct issuer *next = c->issuers[b]->next;
+            X509_free(c->issuers[b]->x);
+            free(c->issuers[b]);
+            c->issuers[b] = next;
+        }
     uv_mutex_destroy(&c->lock);
     free(c);
 }
@@ -67,15 +87,51 @@ static int chain_key(const struct cs_raw_chain *raw, unsigned char key[KEY_BYTES
     return EVP_Digest(raw->buf, raw->len, key, &n, EVP_sha256(), NULL) && n == KEY_BYTES ? 0 : -1;
 }
 
+/* Certificate der above the leaf, parsed or from the issuer cache; a new
+   reference, or NULL if it does not parse. */
+static X509 *parse_issuer(struct cs_chain_cache *c, const unsigned char *der, size_t len)
+{
+    unsigned char key[KEY_BYTES];
+    unsigned int n = 0;
+    if (!EVP_Digest(der, len, key, &n, EVP_sha256(), NULL))
+        return d2i_X509(NULL, &der, (long)len);
+    size_t b;
+    memcpy(&b, key, sizeof(b));
+    b %= ISSUER_BUCKETS;
+    uv_mutex_lock(&c->lock);
+    for (struct issuer *i = c->issuers[b]; i; i = i->next)
+        if (memcmp(i->key, key, KEY_BYTES) == 0) {
+            X509_up_ref(i->x);
+            uv_mutex_unlock(&c->lock);
+            return i->x;
+        }
+    uv_mutex_unlock(&c->lock);
+    X509 *x = d2i_X509(NULL, &der, (long)len);
+    if (!x)
+        return NULL;
+    uv_mutex_lock(&c->lock);
+    if (c->n_issuers < ISSUERS_MAX) {
+        struct issuer *i = cs_xcalloc(1, sizeof(*i));
+        memcpy(i->key, key, KEY_BYTES);
+        X509_up_ref(x);
+        i->x = x;
+        i->next = c->issuers[b];
+        c->issuers[b] = i;
+        c->n_issuers++;
+    }
+    uv_mutex_unlock(&c->lock);
+    return x;
+}
+
 /* The presented chain as X509 objects, leaf first; NULL if the leaf does not
    parse (an intermediate that does not parse is left out). */
-static STACK_OF(X509) *parse_chain(const struct cs_raw_chain *raw)
+static STACK_OF(X509) *parse_chain(struct cs_chain_cache *c, const struct cs_raw_chain *raw)
 {
     STACK_OF(X509) *sk = sk_X509_new_null();
     const unsigned char *der;
     size_t len;
     for (size_t i = 0; sk && cs_raw_chain_at(raw, i, &der, &len) == 0; i++) {
-        X509 *x = d2i_X509(NULL, &der, (long)len);
+        X509 *x = i == 0 ? d2i_X509(NULL, &der, (long)len) : parse_issuer(c, der, len);
         if (!x && i == 0)
             break;
         if (x && !sk_X509_push(sk, x))
@@ -156,7 +212,7 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
 
     /* analyse outside the lock: two workers may race on one new chain, and
        both results are the same */
-    STACK_OF(X509) *presented = parse_chain(raw);
+    STACK_OF(X509) *presented = parse_chain(c, raw);
     if (!presented)
         return -1;
     struct entry *e = cs_xcalloc(1, sizeof(*e));
