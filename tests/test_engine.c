@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include "scanner/cert.h"
 #include "scanner/engine.h"
 #include "support/fleet.h"
@@ -177,4 +179,155 @@ Test(engine, interrupted_scan_closes_its_reports)
     free(json);
     free(target);
     free(ok);
+}
+
+/* Runs the engine on targets; records land in s; returns wall seconds. */
+static double run_targets(struct cs_options *o, char **args, size_t n, struct seen *s,
+                          struct cs_engine_stats *stats, const char *ca)
+{
+    o->targets = args;
+    o->n_targets = n;
+    o->ca_file = (char *)ca;
+    char err[256];
+    X509_STORE *store = cs_trust_load(ca, NULL, err, sizeof(err));
+    cr_assert_not_null(store, "%s", err);
+    struct cs_targets *ts = cs_targets_open(o);
+    uint64_t t0 = uv_hrtime();
+    cr_assert_eq(cs_engine_run(o, (int64_t)time(NULL), ts, store, on_result, s, stats),
+                 CS_ENGINE_OK);
+    double secs = (double)(uv_hrtime() - t0) / 1e9;
+    cs_targets_close(ts);
+    X509_STORE_free(store);
+    o->targets = NULL;
+    o->n_targets = 0;
+    o->ca_file = NULL;
+    return secs;
+}
+
+Test(engine, rate_limits_new_connections)
+{
+    /* 30 connections at --rate 20 cannot take less than about 1.4 s, however
+       fast the machine (a lower bound only: nothing here can flake slow) */
+    char *args[30];
+    for (size_t i = 0; i < 30; i++)
+        cr_assert(asprintf(&args[i], "127.0.0.1:%u", fleet_bulk_port(fleet, i)) > 0);
+    struct cs_options o;
+    cs_options_init(&o);
+    o.rate = 20;
+    struct seen s = {0};
+    double secs = run_targets(&o, args, 30, &s, NULL, fleet_ca_file(fleet));
+    cr_assert_eq(s.n, 30);
+    cr_assert_geq(secs, 1.3, "30 connections at 20/s took %.2f s", secs);
+    seen_free(&s);
+    cs_options_free(&o);
+    for (size_t i = 0; i < 30; i++)
+        free(args[i]);
+}
+
+Test(engine, per_address_bounds_connections_to_one_ip)
+{
+    /* the fleet holds every connection 300 ms before answering: 12 targets
+       on one address, 3 at a time, need at least 4 rounds */
+    struct fleet *slow = fleet_start(&(struct fleet_options){.bulk = 12, .hold_ms = 300});
+    cr_assert_not_null(slow);
+    char *args[12];
+    for (size_t i = 0; i < 12; i++)
+        cr_assert(asprintf(&args[i], "127.0.0.1:%u", fleet_bulk_port(slow, i)) > 0);
+    struct cs_options o;
+    cs_options_init(&o);
+    o.per_address = 3;
+    o.workers = 1;
+    struct seen s = {0};
+    struct cs_engine_stats stats;
+    double secs = run_targets(&o, args, 12, &s, &stats, fleet_ca_file(slow));
+    cr_assert_eq(s.n, 12);
+    for (size_t i = 0; i < 12; i++)
+        cr_assert(strncmp(s.reason[i], "exp", 3) == 0, "%s: %s", s.key[i], s.reason[i]);
+    cr_assert_geq(secs, 1.15, "12 held connections, 3 at a time, took %.2f s", secs);
+    seen_free(&s);
+    cs_options_free(&o);
+    for (size_t i = 0; i < 12; i++)
+        free(args[i]);
+    fleet_stop(slow);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every record of a scan as one line of its fields but elapsed_ms, sorted. */
+struct lines {
+    char *v[64];
+    size_t n;
+};
+
+static void to_line(void *arg, const struct cs_result *r)
+{
+    struct lines *l = arg;
+    cr_assert_lt(l->n, 64);
+    struct cs_buf b = {0};
+    for (int f = 0; f < CS_FIELD_COUNT; f++) {
+        if (f == CS_F_ELAPSED_MS)
+            continue;
+        struct cs_value v;
+        cs_result_get(r, (enum cs_field)f, &v);
+        char num[32];
+        if (v.kind == CS_FK_LIST) {
+            for (size_t i = 0; i < v.list->n; i++)
+                cs_buf_puts(&b, v.list->v[i]);
+        } else if (v.kind == CS_FK_INT || v.kind == CS_FK_BOOL) {
+            snprintf(num, sizeof(num), "%lld", v.null ? -1LL : (long long)v.i);
+            cs_buf_puts(&b, num);
+        } else if (v.s) {
+            cs_buf_puts(&b, v.s);
+        }
+        cs_buf_puts(&b, "|");
+    }
+    l->v[l->n++] = b.p;
+}
+
+Test(engine, workers_change_nothing_but_the_order)
+{
+    struct fleet *f = fleet_start(&(struct fleet_options){0});
+    cr_assert_not_null(f);
+    char *args[64];
+    size_t n = 0;
+    for (size_t i = 0; i < fleet_count(f); i++) {
+        const struct fleet_scenario *sc = fleet_at(f, i);
+        cr_assert(asprintf(&args[n++], "127.0.0.1:%u", sc->port) > 0);
+    }
+    struct lines one = {0}, four = {0};
+    for (int round = 0; round < 2; round++) {
+        struct cs_options o;
+        cs_options_init(&o);
+        o.workers = round ? 4 : 1;
+        o.timeout_ms = 2000;
+        o.targets = args;
+        o.n_targets = n;
+        char err[256];
+        X509_STORE *store = cs_trust_load(fleet_ca_file(f), NULL, err, sizeof(err));
+        struct cs_targets *ts = cs_targets_open(&o);
+        struct cs_engine_stats stats;
+        cr_assert_eq(cs_engine_run(&o, fleet_now(f), ts, store, to_line, round ? &four : &one,
+                                   &stats),
+                     CS_ENGINE_OK);
+        cr_assert_eq(stats.workers, round ? 4u : 1u);
+        cs_targets_close(ts);
+        X509_STORE_free(store);
+        o.targets = NULL;
+        o.n_targets = 0;
+        cs_options_free(&o);
+    }
+    cr_assert_eq(one.n, four.n);
+    qsort(one.v, one.n, sizeof(char *), cmp_str);
+    qsort(four.v, four.n, sizeof(char *), cmp_str);
+    for (size_t i = 0; i < one.n; i++) {
+        cr_assert_str_eq(one.v[i], four.v[i]);
+        free(one.v[i]);
+        free(four.v[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(args[i]);
+    fleet_stop(f);
 }
