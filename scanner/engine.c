@@ -226,22 +226,19 @@ static void slot_release(struct job *j)
     slot_drop_if_idle(j->w, s);
 }
 
+/* Takes a job that waits for a slot out of its address's queue. */
 static void slot_forget_waiter(struct job *j)
 {
-    for (size_t b = 0; b < ADDR_BUCKETS; b++)
-        for (struct addr_slot *s = j->w->slots[b]; s; s = s->next) {
-            struct job **pp = &s->waiting;
-            while (*pp && *pp != j)
-                pp = &(*pp)->next_waiting;
-            if (*pp) {
-                *pp = j->next_waiting;
-                s->waiting_tail = &s->waiting;
-                while (*s->waiting_tail)
-                    s->waiting_tail = &(*s->waiting_tail)->next_waiting;
-                slot_drop_if_idle(j->w, s);
-                return;
-            }
-        }
+    struct addr_slot *s = slot_get(j->w, &j->addrs[j->cur_addr]);
+    struct job **pp = &s->waiting;
+    while (*pp && *pp != j)
+        pp = &(*pp)->next_waiting;
+    if (*pp) {
+        *pp = j->next_waiting;
+        if (!*pp)
+            s->waiting_tail = pp;
+    }
+    slot_drop_if_idle(j->w, s);
 }
 
 /* ---- jobs ---- */
