@@ -101,6 +101,22 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
                         plural(days), why, (long long)life_days));
     else
         set(r, status, cs_asprintf("expires in %lld day%s", (long long)days, plural(days)));
+    /* chain health: an intermediate that expires before the leaf is named;
+       within -w/-c (default 30/7 days) it sets the status */
+    if (f->soonest_at != CS_INT_NONE && f->soonest_at < r->not_after) {
+        int64_t ileft = f->soonest_at - now, idays = floor_div(ileft, DAY);
+        int64_t iwarn = th->warn_secs >= 0 ? th->warn_secs : 30 * DAY;
+        int64_t icrit = th->crit_secs >= 0 ? th->crit_secs : 7 * DAY;
+        enum cs_status ist = ileft <= icrit ? CS_CRITICAL : ileft <= iwarn ? CS_WARNING : CS_OK;
+        char *reason;
+        if (ist > r->status)
+            reason = cs_asprintf("intermediate \"%s\" expires in %lld day%s; leaf %s",
+                                 f->soonest_name, (long long)idays, plural(idays), r->reason);
+        else
+            reason = cs_asprintf("%s; intermediate \"%s\" expires first, in %lld day%s",
+                                 r->reason, f->soonest_name, (long long)idays, plural(idays));
+        set(r, ist > r->status ? ist : r->status, reason);
+    }
     if (f->extra_expired[0]) {
         char *reason = cs_asprintf("%s; extra certificate \"%s\" sent by the server expired",
                                    r->reason, f->extra_expired);

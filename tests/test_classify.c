@@ -15,6 +15,7 @@ struct case_ {
     bool mismatch;
     const char *expired_name;
     const char *extra_expired;
+    int64_t intermediate_na; /* relative to NOW; 0: none expires before the leaf */
     int64_t warn, crit;      /* 0: lifetime-aware */
     bool no_verify;
 };
@@ -37,6 +38,11 @@ static void run(const struct case_ *c, enum cs_status want, const char *reason)
     }
     if (c->extra_expired)
         strcpy(f.extra_expired, c->extra_expired);
+    f.soonest_at = CS_INT_NONE;
+    if (c->intermediate_na) {
+        strcpy(f.soonest_name, "R11");
+        f.soonest_at = NOW + c->intermediate_na;
+    }
     struct cs_thresholds th = {c->warn ? c->warn : -1, c->crit ? c->crit : -1, !c->no_verify};
     cs_classify(&r, &f, NOW, &th);
     cr_assert_eq(r.status, want, "status %s, want %s (%s)", cs_status_name(r.status),
@@ -128,4 +134,21 @@ Test(classify, error_record)
     cr_assert_str_eq(r.error, "dns: NXDOMAIN");
     cr_assert_eq(r.days_remaining, CS_INT_NONE);
     cs_result_free(&r);
+}
+
+Test(classify, intermediate_expiring_first_is_named)
+{
+    run(&(struct case_){.nb = -10 * DAY, .na = 80 * DAY, .intermediate_na = 5 * DAY},
+        CS_CRITICAL, "intermediate \"R11\" expires in 5 days; leaf expires in 80 days");
+    run(&(struct case_){.nb = -10 * DAY, .na = 80 * DAY, .intermediate_na = 20 * DAY},
+        CS_WARNING, "intermediate \"R11\" expires in 20 days; leaf expires in 80 days");
+    run(&(struct case_){.nb = -10 * DAY, .na = 80 * DAY, .intermediate_na = 60 * DAY}, CS_OK,
+        "expires in 80 days; intermediate \"R11\" expires first, in 60 days");
+    /* a leaf already CRITICAL stays so, and says why first */
+    run(&(struct case_){.nb = -300 * DAY, .na = 3 * DAY, .intermediate_na = 2 * DAY},
+        CS_CRITICAL, "expires in 3 days; intermediate \"R11\" expires first, in 2 days");
+    /* explicit thresholds apply to the intermediate too */
+    run(&(struct case_){.nb = -10 * DAY, .na = 80 * DAY, .intermediate_na = 20 * DAY,
+                        .warn = 10 * DAY, .crit = 2 * DAY},
+        CS_OK, "expires in 80 days; intermediate \"R11\" expires first, in 20 days");
 }
