@@ -21,13 +21,21 @@ struct source {
 };
 
 /* The targets seen so far, as 64-bit digests (truncated SHA-256 of host,
-   port and SNI) in an open-addressing table kept at most 7/8 full: about 9
-   to 18 bytes per distinct target.  Two distinct targets share a digest with
-   a probability of about n^2 / 2^65 (3e-8 for a million targets). */
-struct digest_set {
+   port and SNI) in 256 open-addressing tables chosen by the digest's top
+   byte, each kept at most 7/8 full: about 9 to 18 bytes per distinct target,
+   and a table that grows copies only 1/256 of the set.  Two distinct targets
+   share a digest with a probability of about n^2 / 2^64 (3e-8 for a million
+   targets). */
+#define SET_PARTS 256
+
+struct digest_part {
     uint64_t *keys;          /* 0 = empty slot */
     size_t capacity;         /* a power of two */
     size_t used;
+};
+
+struct digest_set {
+    struct digest_part part[SET_PARTS];
     EVP_MD *sha256;          /* fetched once */
     EVP_MD_CTX *md;
 };
@@ -66,10 +74,11 @@ static void set_put(uint64_t *keys, size_t capacity, uint64_t key)
 }
 
 /* 1 if key was not in the set (and now is), 0 if it was. */
-static int set_insert(struct digest_set *s, uint64_t key)
+static int set_insert(struct digest_set *set, uint64_t key)
 {
+    struct digest_part *s = &set->part[key >> 56];
     if ((s->used + 1) * 8 > s->capacity * 7) {
-        size_t ncap = s->capacity ? s->capacity * 2 : 1024;
+        size_t ncap = s->capacity ? s->capacity * 2 : 16;
         uint64_t *nkeys = cs_xcalloc(ncap, sizeof(*nkeys));
         for (size_t i = 0; i < s->capacity; i++)
             if (s->keys[i])
@@ -504,7 +513,8 @@ void cs_targets_close(struct cs_targets *ts)
         if (ts->sources[i].fp && ts->sources[i].fp != stdin)
             fclose(ts->sources[i].fp);
     free(ts->sources);
-    free(ts->seen.keys);
+    for (size_t i = 0; i < SET_PARTS; i++)
+        free(ts->seen.part[i].keys);
     EVP_MD_CTX_free(ts->seen.md);
     EVP_MD_free(ts->seen.sha256);
     free(ts);
