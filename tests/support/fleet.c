@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -34,18 +35,51 @@
 
 static const char http400[] =
     "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+/* Fatal alert, TLS 1.2 record: level 2 (fatal), description 40 (handshake_failure). */
+static const char alert_handshake_failure[] = "\x15\x03\x03\x00\x02\x02\x28";
+static const char ssh_banner[] = "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n";
+static const char ssh_bye[] = "Invalid SSH identification string.\r\n";
+static const char smtp_banner[] = "220 smtp.fleet.test ESMTP certsweep test fleet\r\n";
+static const char smtp_500[] = "500 5.5.2 Error: bad syntax\r\n";
+/* The drip: a handshake record header announcing 16 KiB (a ServerHello of 16379
+   bytes), then noise; one byte a second never completes it. */
+static const unsigned char drip_head[] = {0x16, 0x03, 0x03, 0x40, 0x00, 0x02,
+                                          0x00, 0x3f, 0xfb, 0x03, 0x03};
+#define DRIP_INTERVAL_MS 1000
+#define HELLO_RESET_DELAY_MS 100 /* lets the client read the ServerHello before the RST */
+#define NOISE_SIZE 65536
+#define LONG_CHAIN_LEN 110 /* intermediates between the root and the long-chain leaf */
+#define PAD_CERTS 3        /* extra padded certificates in the big chain */
+#define PAD_BYTES 40000    /* each: with the rest, the chain is over 100 KiB */
+#define MANY_SANS 10000
+#define BACKLOG_FILLERS 8 /* at most; the first that cannot connect shows it is full */
 
 enum issuer_kind {
     ISS_INTERMEDIATE,         /* the trusted intermediate */
     ISS_EXPIRED_INTERMEDIATE, /* trusted root, expired intermediate */
     ISS_SELF,                 /* self-signed leaf */
     ISS_UNKNOWN,              /* an intermediate under the untrusted root */
+    ISS_ANSI,                 /* trusted root, an intermediate named with ANSI escapes */
+    ISS_LONG_CHAIN,           /* the last of LONG_CHAIN_LEN intermediates under the root */
 };
 
 enum leaf_flags {
-    LEAF_MISMATCH = 1, /* names only other.example.net */
-    LEAF_AWKWARD = 2,  /* a subject full of characters that need escaping */
+    LEAF_MISMATCH = 1,      /* names only other.example.net */
+    LEAF_AWKWARD = 2,       /* a subject full of characters that need escaping */
+    LEAF_BIG_CHAIN = 4,     /* followed by PAD_CERTS padded certificates: a chain > 100 KiB */
+    LEAF_MANY_SANS = 8,     /* MANY_SANS DNS names, the host first */
+    LEAF_NUL_CN = 16,       /* CN "good.example\0.evil.example", no SANs */
+    LEAF_NUL_SAN = 32,      /* the only DNS SAN is "good.example\0.evil.example" */
+    LEAF_NON_UTF8 = 64,     /* T61String and (invalid) UTF8String bytes 0xff, 0xfe in O/OU */
+    LEAF_ANSI = 128,        /* ANSI escapes and control characters in O/OU */
+    LEAF_NEG_SERIAL = 256,  /* serial -0123456789ABCDEF */
+    LEAF_LONG_SERIAL = 512, /* a 40-byte serial */
+    LEAF_Y9999 = 1024,      /* notAfter 9999-12-31T23:59:59Z (GeneralizedTime) */
+    LEAF_Y1950 = 2048,      /* valid through 1950 only (UTCTime) */
 };
+
+/* Which fleets have a scenario: every fleet, fleet_options.hostile, .rsa16384. */
+enum tier { TIER_BASE, TIER_HOSTILE, TIER_RSA16384 };
 
 struct scenario_def {
     const char *name;
@@ -58,35 +92,87 @@ struct scenario_def {
     int tls_max;
     unsigned flags;
     const char *share; /* serve on this scenario's port, chosen by SNI */
+    const char *host;  /* scan it as this name (NULL: "<name>.fleet.test") */
+    enum tier tier;
 };
 
 static const struct scenario_def scenario_table[] = {
-    {"ok", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
-    {"rsa", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_RSA2048, ISS_INTERMEDIATE, 0, 0, NULL},
-    {"ed25519", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_ED25519, ISS_INTERMEDIATE, 0, 0, NULL},
-    {"warning", FLEET_TLS, "WARNING", -300 * D, 20 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
-    {"critical", FLEET_TLS, "CRITICAL", -300 * D, 3 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
-    {"expired", FLEET_TLS, "EXPIRED", -400 * D, -3 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
-    {"notyet", FLEET_TLS, "CRITICAL", 5 * D, 300 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+    {"ok", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL, NULL,
+     TIER_BASE},
+    {"rsa", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_RSA2048, ISS_INTERMEDIATE, 0, 0, NULL, NULL,
+     TIER_BASE},
+    {"ed25519", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_ED25519, ISS_INTERMEDIATE, 0, 0, NULL, NULL,
+     TIER_BASE},
+    {"warning", FLEET_TLS, "WARNING", -300 * D, 20 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL,
+     NULL, TIER_BASE},
+    {"critical", FLEET_TLS, "CRITICAL", -300 * D, 3 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL,
+     NULL, TIER_BASE},
+    {"expired", FLEET_TLS, "EXPIRED", -400 * D, -3 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL,
+     NULL, TIER_BASE},
+    {"notyet", FLEET_TLS, "CRITICAL", 5 * D, 300 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL, NULL,
+     TIER_BASE},
     {"expired-intermediate", FLEET_TLS, "EXPIRED", -10 * D, 200 * D, PKI_EC256,
-     ISS_EXPIRED_INTERMEDIATE, 0, 0, NULL},
-    {"self-signed", FLEET_TLS, "CRITICAL", -10 * D, 200 * D, PKI_EC256, ISS_SELF, 0, 0, NULL},
-    {"unknown-ca", FLEET_TLS, "CRITICAL", -10 * D, 200 * D, PKI_EC256, ISS_UNKNOWN, 0, 0, NULL},
+     ISS_EXPIRED_INTERMEDIATE, 0, 0, NULL, NULL, TIER_BASE},
+    {"self-signed", FLEET_TLS, "CRITICAL", -10 * D, 200 * D, PKI_EC256, ISS_SELF, 0, 0, NULL, NULL,
+     TIER_BASE},
+    {"unknown-ca", FLEET_TLS, "CRITICAL", -10 * D, 200 * D, PKI_EC256, ISS_UNKNOWN, 0, 0, NULL,
+     NULL, TIER_BASE},
     {"mismatch", FLEET_TLS, "CRITICAL", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0,
-     LEAF_MISMATCH, NULL},
-    {"short-ok", FLEET_TLS, "OK", -3 * D, 3 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+     LEAF_MISMATCH, NULL, NULL, TIER_BASE},
+    {"short-ok", FLEET_TLS, "OK", -3 * D, 3 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL, NULL,
+     TIER_BASE},
     {"short-warning", FLEET_TLS, "WARNING", -388800, 129600, PKI_EC256, ISS_INTERMEDIATE, 0, 0,
-     NULL},
+     NULL, NULL, TIER_BASE},
     {"tls12", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, TLS1_2_VERSION, 0,
-     NULL},
+     NULL, NULL, TIER_BASE},
     {"awkward", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0, LEAF_AWKWARD,
-     NULL},
-    {"sni-a", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
-    {"sni-b", FLEET_TLS, "OK", -10 * D, 100 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, "sni-a"},
-    {"closed", FLEET_CLOSED, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
-    {"silent", FLEET_SILENT, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
-    {"reset", FLEET_RESET, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
-    {"http", FLEET_HTTP, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL},
+     NULL, NULL, TIER_BASE},
+    {"sni-a", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL, NULL,
+     TIER_BASE},
+    {"sni-b", FLEET_TLS, "OK", -10 * D, 100 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, "sni-a", NULL,
+     TIER_BASE},
+    {"closed", FLEET_CLOSED, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL, NULL,
+     TIER_BASE},
+    {"silent", FLEET_SILENT, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL, NULL,
+     TIER_BASE},
+    {"reset", FLEET_RESET, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL, NULL, TIER_BASE},
+    {"http", FLEET_HTTP, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL, NULL, TIER_BASE},
+/* Hostile peers: each must end in one ERROR record within the deadline. */
+#define HOSTILE_PEER(name, behaviour)                                                              \
+    {                                                                                              \
+        name, behaviour, "ERROR", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL, NULL, \
+            TIER_HOSTILE                                                                           \
+    }
+    HOSTILE_PEER("drip", FLEET_DRIP),
+    HOSTILE_PEER("noise", FLEET_NOISE),
+    HOSTILE_PEER("hello-stall", FLEET_HELLO_STALL),
+    HOSTILE_PEER("hello-reset", FLEET_HELLO_RESET),
+    HOSTILE_PEER("hangup", FLEET_HANGUP),
+    HOSTILE_PEER("alert", FLEET_ALERT),
+    HOSTILE_PEER("ssh", FLEET_SSH),
+    HOSTILE_PEER("smtp", FLEET_SMTP),
+    HOSTILE_PEER("backlog", FLEET_BACKLOG),
+#undef HOSTILE_PEER
+/* Hostile certificates: each must end in one classified record. */
+#define HOSTILE_CERT(name, expect, issuer, flags, host)                                            \
+    {                                                                                              \
+        name, FLEET_TLS, expect, -10 * D, 200 * D, PKI_EC256, issuer, 0, flags, NULL, host,        \
+            TIER_HOSTILE                                                                           \
+    }
+    HOSTILE_CERT("long-chain", "CRITICAL", ISS_LONG_CHAIN, 0, NULL),
+    HOSTILE_CERT("big-chain", "OK", ISS_INTERMEDIATE, LEAF_BIG_CHAIN, NULL),
+    HOSTILE_CERT("many-sans", "OK", ISS_INTERMEDIATE, LEAF_MANY_SANS, NULL),
+    HOSTILE_CERT("nul-cn", "CRITICAL", ISS_INTERMEDIATE, LEAF_NUL_CN, "good.example"),
+    HOSTILE_CERT("nul-san", "CRITICAL", ISS_INTERMEDIATE, LEAF_NUL_SAN, "good.example"),
+    HOSTILE_CERT("non-utf8", "OK", ISS_INTERMEDIATE, LEAF_NON_UTF8, NULL),
+    HOSTILE_CERT("ansi", "OK", ISS_ANSI, LEAF_ANSI, NULL),
+    HOSTILE_CERT("negative-serial", "OK", ISS_INTERMEDIATE, LEAF_NEG_SERIAL, NULL),
+    HOSTILE_CERT("long-serial", "OK", ISS_INTERMEDIATE, LEAF_LONG_SERIAL, NULL),
+    HOSTILE_CERT("year-9999", "OK", ISS_INTERMEDIATE, LEAF_Y9999, NULL),
+    HOSTILE_CERT("year-1950", "EXPIRED", ISS_INTERMEDIATE, LEAF_Y1950, NULL),
+#undef HOSTILE_CERT
+    {"rsa16384", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_RSA16384, ISS_INTERMEDIATE, 0, 0, NULL,
+     NULL, TIER_RSA16384},
 };
 
 #define SCENARIO_COUNT (sizeof scenario_table / sizeof scenario_table[0])
@@ -95,6 +181,29 @@ static const struct scenario_def scenario_table[] = {
 static const char awkward_o[] = "Comma, \"Quote\" & Co";
 static const char awkward_ou[] = "line1\nline2 \xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \x01"
                                  "ctl"; /* "\x01ctl" would read as \x01c */
+
+/* Names that must not reach a terminal as they are: CSI colour, blink and
+   clear-screen sequences, an OSC window-title change ended by BEL, C0 controls
+   (CR, BS, DEL) and the 8-bit C1 CSI and OSC (U+009B, U+009D, valid UTF-8). */
+static const char ansi_leaf_o[] = "\x1b[5mBlink\x1b[0m \x1b[31mRed\x1b[0m\r\x08\x7f";
+static const char ansi_leaf_ou[] = "\xc2\x9b"
+                                   "31mC1-CSI \xc2\x9d"
+                                   "0;pwned\x07 \x1b[2J\x1b[H";
+/* the issuer CN is what the text table shows: ESC, C1 CSI, BEL, and U+202E
+   (right-to-left override) */
+static const char ansi_issuer_cn[] = "\x1b[31mcertsweep \xc2\x9b"
+                                     "1mEvil\x1b[0m\x07 \xe2\x80\xae"
+                                     "etaidemretnI";
+static const char ansi_issuer_o[] = "\x1b]0;pwned\x07\x1b[2J\x1b[H";
+
+/* Bytes that are not UTF-8 in a T61String (OpenSSL reads it as Latin-1).  A
+   UTF8String that is not UTF-8 cannot be tested: OpenSSL 3.0 neither encodes
+   nor parses such a name. */
+static const char non_utf8_t61[] = "caf\xe9 \xff\xfe T61";
+
+/* "good.example", a NUL, ".evil.example": a name that C strings cut short. */
+static const char nul_name[] = "good.example\0.evil.example";
+#define NUL_NAME_LEN (sizeof nul_name - 1)
 
 /* Bulk port i serves bulk_names[i % 4]. */
 static const char *const bulk_names[] = {"ok", "warning", "critical", "expired"};
@@ -128,16 +237,22 @@ struct listener {
 };
 
 struct scenario_rt {
-    SSL_CTX *ctx;              /* NULL unless FLEET_TLS */
-    struct listener *listener; /* NULL for FLEET_CLOSED */
-    int closed_fd;             /* FLEET_CLOSED: bound, never listening; else -1 */
+    SSL_CTX *ctx;                 /* NULL unless the scenario speaks TLS */
+    struct listener *listener;    /* NULL for FLEET_CLOSED and FLEET_BACKLOG */
+    int closed_fd;                /* FLEET_CLOSED: bound, never listening; FLEET_BACKLOG: the
+                                     listener nobody accepts on; else -1 */
+    int fillers[BACKLOG_FILLERS]; /* FLEET_BACKLOG: the fleet's own connections filling it */
+    size_t n_fillers;
+    bool active;               /* part of this fleet (by tier) */
     _Atomic uint64_t accepted; /* by scenario (after SNI) */
     char host[96];
 };
 
 struct conn {
     uv_tcp_t tcp;
-    uv_timer_t timer;
+    uv_timer_t timer; /* the lifetime (or the hold) */
+    uv_timer_t tick;  /* the drip's second, the hello-reset's delay */
+    uv_write_t noise_req;
     uv_shutdown_t shutdown;
     struct listener *l;
     size_t scenario; /* the listener's, or the one SNI switched to */
@@ -147,6 +262,8 @@ struct conn {
     bool finishing; /* shutdown requested; the close follows */
     bool reset;     /* close with RST instead of FIN */
     bool handshake_done;
+    bool hello_sent; /* FLEET_HELLO_*: the first record went out, nothing more will */
+    size_t drip_pos; /* FLEET_DRIP: bytes sent */
     struct conn *prev, *next;
 };
 
@@ -169,6 +286,14 @@ struct fleet {
 
     struct fleet_scenario sc[SCENARIO_COUNT];
     struct scenario_rt rt[SCENARIO_COUNT];
+    size_t order[SCENARIO_COUNT]; /* fleet_at(i) is sc[order[i]] */
+    size_t n_active;
+
+    /* Hostile certificates: their issuers and padding. */
+    struct pki_cert ansi_intermediate;
+    struct pki_cert long_chain[LONG_CHAIN_LEN]; /* [0] under the root, [k] under [k-1] */
+    struct pki_cert pad[PAD_CERTS];
+    unsigned char *noise; /* NOISE_SIZE pseudo-random bytes (fixed seed) */
 
     struct listener *listeners; /* named ones first, then the bulk ones */
     size_t n_listeners, n_named_listeners, n_bulk;
@@ -213,6 +338,7 @@ static void conn_close(struct conn *c)
     c->closing = true;
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->timer, conn_on_close);
+    uv_close((uv_handle_t *)&c->tick, conn_on_close);
     if (!c->reset || uv_tcp_close_reset(&c->tcp, conn_on_close) != 0)
         uv_close((uv_handle_t *)&c->tcp, conn_on_close);
 }
@@ -283,6 +409,49 @@ static int tls_flush(struct conn *c)
     return 0;
 }
 
+static void conn_on_reset_tick(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    c->reset = true;
+    conn_close(c);
+}
+
+/* FLEET_HELLO_*: sends the first record OpenSSL queued (the ServerHello) and
+   drops the rest; from then on the connection is mute (or reset). */
+static int tls_first_record(struct conn *c)
+{
+    BIO *wbio = SSL_get_wbio(c->ssl);
+    size_t pending = BIO_ctrl_pending(wbio);
+    if (c->hello_sent || pending < 5)
+        return 0;
+    unsigned char *data = malloc(pending);
+    if (data == NULL)
+        return UV_ENOMEM;
+    int n = BIO_read(wbio, data, (int)pending);
+    size_t got = n > 0 ? (size_t)n : 0;
+    size_t rec = got >= 5 ? 5 + ((size_t)data[3] << 8 | data[4]) : 0;
+    if (rec > got)
+        rec = got;
+    int rc = rec > 0 ? conn_write(c, data, rec) : UV_EIO;
+    free(data);
+    (void)BIO_reset(wbio);
+    if (rc != 0)
+        return rc;
+    c->hello_sent = true;
+    if (c->l->f->sc[c->scenario].behaviour == FLEET_HELLO_RESET)
+        return uv_timer_start(&c->tick, conn_on_reset_tick, HELLO_RESET_DELAY_MS, 0);
+    return 0;
+}
+
+/* What OpenSSL queued goes out: all of it, or for FLEET_HELLO_* the first record. */
+static int tls_out(struct conn *c)
+{
+    enum fleet_behaviour b = c->l->f->sc[c->scenario].behaviour;
+    if (b == FLEET_HELLO_STALL || b == FLEET_HELLO_RESET)
+        return tls_first_record(c);
+    return tls_flush(c);
+}
+
 /* Flushes what OpenSSL queued (an alert, a close_notify) and ends the connection. */
 static void tls_end(struct conn *c)
 {
@@ -295,6 +464,8 @@ static void tls_end(struct conn *c)
 
 static void tls_feed(struct conn *c, const char *data, size_t len)
 {
+    if (c->hello_sent)
+        return; /* FLEET_HELLO_*: mute from now on */
     if (BIO_write(SSL_get_rbio(c->ssl), data, (int)len) != (int)len) {
         conn_close(c);
         return;
@@ -309,7 +480,7 @@ static void tls_feed(struct conn *c, const char *data, size_t len)
         }
     }
     /* After the handshake: discard application data, wait for the client to close. */
-    while (c->handshake_done) {
+    while (c->handshake_done && !c->hello_sent) {
         char sink[4096];
         int r = SSL_read(c->ssl, sink, sizeof sink);
         if (r > 0)
@@ -322,7 +493,7 @@ static void tls_feed(struct conn *c, const char *data, size_t len)
         tls_end(c);
         return;
     }
-    if (tls_flush(c) != 0)
+    if (tls_out(c) != 0)
         conn_close(c);
 }
 
@@ -362,6 +533,89 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         else
             conn_finish(c);
         break;
+    case FLEET_HELLO_STALL:
+    case FLEET_HELLO_RESET:
+        tls_feed(c, buf->base, (size_t)nread);
+        break;
+    case FLEET_DRIP:
+    case FLEET_NOISE:
+    case FLEET_BACKLOG:
+        break; /* whatever the client says */
+    case FLEET_HANGUP:
+        conn_finish(c);
+        break;
+    case FLEET_ALERT:
+        if (conn_write(c, alert_handshake_failure, sizeof alert_handshake_failure - 1) != 0)
+            conn_close(c);
+        else
+            conn_finish(c);
+        break;
+    case FLEET_SSH:
+        if (conn_write(c, ssh_bye, sizeof ssh_bye - 1) != 0)
+            conn_close(c);
+        else
+            conn_finish(c);
+        break;
+    case FLEET_SMTP:
+        if (conn_write(c, smtp_500, sizeof smtp_500 - 1) != 0)
+            conn_close(c);
+        break;
+    }
+}
+
+static void conn_on_drip(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    const unsigned char *noise = c->l->f->noise;
+    size_t i = c->drip_pos++;
+    unsigned char byte = i < sizeof drip_head ? drip_head[i] : noise[i % NOISE_SIZE];
+    if (conn_write(c, &byte, 1) != 0)
+        conn_close(c);
+}
+
+static void conn_noise(struct conn *c);
+
+static void conn_on_noise_written(uv_write_t *req, int status)
+{
+    struct conn *c = req->data;
+    if (status < 0)
+        conn_close(c);
+    else if (!c->closing && !c->finishing)
+        conn_noise(c);
+}
+
+/* One NOISE_SIZE write at a time: the next starts when the kernel has taken the
+   last, so a peer that stops reading stops the stream (no busy loop), and the
+   lifetime timer ends it. */
+static void conn_noise(struct conn *c)
+{
+    uv_buf_t buf = uv_buf_init((char *)c->l->f->noise, NOISE_SIZE);
+    c->noise_req.data = c;
+    if (uv_write(&c->noise_req, (uv_stream_t *)&c->tcp, &buf, 1, conn_on_noise_written) != 0)
+        conn_close(c);
+}
+
+/* What a hostile peer does as soon as it has accepted. */
+static void conn_greet(struct conn *c)
+{
+    switch (c->l->f->sc[c->scenario].behaviour) {
+    case FLEET_DRIP:
+        if (uv_timer_start(&c->tick, conn_on_drip, 0, DRIP_INTERVAL_MS) != 0)
+            conn_close(c);
+        break;
+    case FLEET_NOISE:
+        conn_noise(c);
+        break;
+    case FLEET_SSH:
+        if (conn_write(c, ssh_banner, sizeof ssh_banner - 1) != 0)
+            conn_close(c);
+        break;
+    case FLEET_SMTP:
+        if (conn_write(c, smtp_banner, sizeof smtp_banner - 1) != 0)
+            conn_close(c);
+        break;
+    default:
+        break;
     }
 }
 
@@ -377,6 +631,8 @@ static void conn_on_hold(uv_timer_t *t)
     if (uv_timer_start(&c->timer, conn_on_timeout, CONN_LIFETIME_MS, 0) != 0 ||
         uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read) != 0)
         conn_close(c);
+    else
+        conn_greet(c);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -396,9 +652,11 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_timer_init(&lp->loop, &c->timer); /* cannot fail */
+    uv_timer_init(&lp->loop, &c->tick);
     c->tcp.data = c;
     c->timer.data = c;
-    c->open_handles = 2;
+    c->tick.data = c;
+    c->open_handles = 3;
     c->next = lp->conns;
     if (lp->conns != NULL)
         lp->conns->prev = c;
@@ -414,7 +672,7 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_nodelay(&c->tcp, 1);
 
     const struct scenario_rt *rt = &f->rt[c->scenario];
-    if (f->sc[c->scenario].behaviour == FLEET_TLS) {
+    if (rt->ctx != NULL) { /* FLEET_TLS, FLEET_HELLO_* */
         BIO *rbio = BIO_new(BIO_s_mem());
         BIO *wbio = BIO_new(BIO_s_mem());
         bool own = l->bulk && f->bulk_own;
@@ -446,6 +704,8 @@ static void on_connection(uv_stream_t *server, int status)
     if (uv_timer_start(&c->timer, conn_on_timeout, CONN_LIFETIME_MS, 0) != 0 ||
         uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read) != 0)
         conn_close(c);
+    else
+        conn_greet(c);
 }
 
 /* SNI: switch to the scenario on the same port whose host is the name asked for. */
@@ -523,6 +783,58 @@ static int build_ca(struct fleet *f)
     return 0;
 }
 
+/* The hostile issuers: an intermediate named with escape sequences, a chain of
+   LONG_CHAIN_LEN intermediates, and the big chain's padded certificates. */
+static int build_hostile_cas(struct fleet *f)
+{
+    int64_t now = f->now;
+    const char *ansi[] = {"CN", ansi_issuer_cn, "O", ansi_issuer_o, NULL};
+    struct pki_spec spec = {
+        .subject = ansi,
+        .not_before = now - 1825 * (int64_t)D,
+        .not_after = now + 1825 * (int64_t)D,
+        .key = PKI_EC256,
+        .ca = true,
+    };
+    if (pki_issue(&f->ansi_intermediate, &spec, &f->root) != 0)
+        return -1;
+    for (size_t k = 0; k < LONG_CHAIN_LEN; k++) {
+        char cn[64];
+        snprintf(cn, sizeof cn, "certsweep Long Chain %zu", k + 1);
+        if (issue_ca(&f->long_chain[k], cn, now - 1825 * (int64_t)D, now + 1825 * (int64_t)D,
+                     k == 0 ? &f->root : &f->long_chain[k - 1]) != 0)
+            return -1;
+    }
+    for (size_t k = 0; k < PAD_CERTS; k++) {
+        char cn[64];
+        snprintf(cn, sizeof cn, "certsweep Padded %zu", k + 1);
+        const char *subject[] = {"CN", cn, "O", "certsweep test fleet", NULL};
+        struct pki_spec pad = {
+            .subject = subject,
+            .not_before = now - 1825 * (int64_t)D,
+            .not_after = now + 1825 * (int64_t)D,
+            .key = PKI_EC256,
+            .ca = true,
+            .pad_bytes = PAD_BYTES,
+        };
+        if (pki_issue(&f->pad[k], &pad, &f->root) != 0)
+            return -1;
+    }
+    /* xorshift64 with a fixed seed: the same noise (and so the same first
+       record header) every run */
+    f->noise = malloc(NOISE_SIZE);
+    if (f->noise == NULL)
+        return -1;
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; i < NOISE_SIZE; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        f->noise[i] = (unsigned char)(x >> 32);
+    }
+    return 0;
+}
+
 static int build_leaf(struct fleet *f, size_t i)
 {
     const struct scenario_def *def = &scenario_table[i];
@@ -534,8 +846,18 @@ static int build_leaf(struct fleet *f, size_t i)
     const char *subject[] = {"CN", s->host, "O", "certsweep test fleet", NULL};
     const char *awkward[] = {"CN", s->host, "O", awkward_o, "OU", awkward_ou, NULL};
     const char *other[] = {"CN", "other.example.net", "O", "certsweep test fleet", NULL};
+    const char *ansi[] = {"CN", s->host, "O", ansi_leaf_o, "OU", ansi_leaf_ou, NULL};
+    const char *cn_only[] = {"CN", s->host, NULL};
+    const char *org_only[] = {"O", "certsweep test fleet", NULL};
     const char *sans[] = {dns, "IP:127.0.0.1", NULL};
     const char *other_sans[] = {"DNS:other.example.net", NULL};
+    const struct pki_rdn nul_cn[] = {{"CN", nul_name, NUL_NAME_LEN, V_ASN1_UTF8STRING}, {0}};
+    const char *nul_san[] = {nul_name, NULL};
+    const size_t nul_san_len[] = {NUL_NAME_LEN};
+    const struct pki_rdn non_utf8[] = {
+        {"O", non_utf8_t61, sizeof non_utf8_t61 - 1, V_ASN1_T61STRING},
+        {0},
+    };
 
     struct pki_spec spec = {
         .subject = subject,
@@ -552,6 +874,50 @@ static int build_leaf(struct fleet *f, size_t i)
         spec.subject = other;
         spec.sans = other_sans;
     }
+    if (def->flags & LEAF_ANSI)
+        spec.subject = ansi;
+    if (def->flags & LEAF_NUL_CN) {
+        spec.subject = org_only;
+        spec.raw_subject = nul_cn;
+        spec.sans = NULL;
+    }
+    if (def->flags & LEAF_NUL_SAN) {
+        spec.sans = NULL;
+        spec.raw_sans = nul_san;
+        spec.raw_san_lens = nul_san_len;
+    }
+    if (def->flags & LEAF_NON_UTF8) {
+        spec.subject = cn_only;
+        spec.raw_subject = non_utf8;
+    }
+    if (def->flags & LEAF_NEG_SERIAL)
+        spec.serial_hex = "-0123456789ABCDEF";
+    if (def->flags & LEAF_LONG_SERIAL) /* 40 bytes, top bit clear: a positive INTEGER */
+        spec.serial_hex = "7E0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"
+                          "0123456789ABCD";
+    if (def->flags & LEAF_Y9999)
+        spec.not_after = 253402300799; /* 9999-12-31T23:59:59Z */
+    if (def->flags & LEAF_Y1950) {
+        spec.not_before = -631152000; /* 1950-01-01T00:00:00Z */
+        spec.not_after = -599616001;  /* 1950-12-31T23:59:59Z */
+    }
+    const char **many = NULL;
+    char(*many_buf)[32] = NULL;
+    if (def->flags & LEAF_MANY_SANS) {
+        many = calloc(MANY_SANS + 1, sizeof *many);
+        many_buf = calloc(MANY_SANS, sizeof *many_buf);
+        if (many == NULL || many_buf == NULL) {
+            free(many);
+            free(many_buf);
+            return -1;
+        }
+        many[0] = dns;
+        for (size_t k = 1; k < MANY_SANS; k++) {
+            snprintf(many_buf[k], sizeof many_buf[k], "DNS:san-%05zu.fleet.test", k);
+            many[k] = many_buf[k];
+        }
+        spec.sans = many;
+    }
 
     const struct pki_cert *issuer = NULL;
     switch (def->issuer) {
@@ -564,13 +930,29 @@ static int build_leaf(struct fleet *f, size_t i)
     case ISS_UNKNOWN:
         issuer = &f->unknown_intermediate;
         break;
+    case ISS_ANSI:
+        issuer = &f->ansi_intermediate;
+        break;
+    case ISS_LONG_CHAIN:
+        issuer = &f->long_chain[LONG_CHAIN_LEN - 1];
+        break;
     case ISS_SELF:
         break;
     }
-    if (pki_issue(&s->leaf, &spec, issuer) != 0)
+    int rc = pki_issue(&s->leaf, &spec, issuer);
+    free(many);
+    free(many_buf);
+    if (rc != 0)
         return -1;
-    if (issuer != NULL)
+    if (def->issuer == ISS_LONG_CHAIN) {
+        for (size_t k = LONG_CHAIN_LEN; k-- > 0;)
+            s->chain[s->chain_len++] = f->long_chain[k].x509;
+    } else if (issuer != NULL) {
         s->chain[s->chain_len++] = issuer->x509;
+    }
+    if (def->flags & LEAF_BIG_CHAIN)
+        for (size_t k = 0; k < PAD_CERTS; k++)
+            s->chain[s->chain_len++] = f->pad[k].x509;
     return 0;
 }
 
@@ -759,6 +1141,44 @@ static int bind_closed(uint16_t *port)
     return fd;
 }
 
+/* A listener whose accept queue is full: listen(fd, 0) and the fleet's own
+   connections queued until one no longer gets through the TCP handshake
+   (Linux drops the SYNs of a listener whose queue is full, so a client's
+   connect times out).  Nobody ever accepts on it. */
+static int bind_backlog(struct scenario_rt *rt, uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 0) != 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    rt->closed_fd = fd;
+    *port = ntohs(addr.sin_port);
+    while (rt->n_fillers < BACKLOG_FILLERS) {
+        int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (c < 0)
+            return -1;
+        rt->fillers[rt->n_fillers++] = c;
+        if (connect(c, (struct sockaddr *)&addr, sizeof addr) != 0 && errno != EINPROGRESS)
+            return -1;
+        struct pollfd p = {.fd = c, .events = POLLOUT};
+        if (poll(&p, 1, 100) == 0)
+            return 0; /* stuck in SYN-SENT: the queue is full */
+        int err = 0;
+        socklen_t elen = sizeof err;
+        if (getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0)
+            return -1;
+    }
+    errno = EAGAIN; /* the kernel queued every one: no full backlog to offer */
+    return -1;
+}
+
 static void raise_nofile(size_t needed)
 {
     struct rlimit rl;
@@ -839,8 +1259,16 @@ static void fleet_free(struct fleet *f)
         SSL_CTX_free(f->rt[i].ctx);
         if (f->rt[i].closed_fd >= 0)
             close(f->rt[i].closed_fd);
+        for (size_t k = 0; k < f->rt[i].n_fillers; k++)
+            close(f->rt[i].fillers[k]);
         pki_cert_free(&f->sc[i].leaf);
     }
+    pki_cert_free(&f->ansi_intermediate);
+    for (size_t k = 0; k < LONG_CHAIN_LEN; k++)
+        pki_cert_free(&f->long_chain[k]);
+    for (size_t k = 0; k < PAD_CERTS; k++)
+        pki_cert_free(&f->pad[k]);
+    free(f->noise);
     pki_cert_free(&f->root);
     pki_cert_free(&f->intermediate);
     pki_cert_free(&f->expired_intermediate);
@@ -912,7 +1340,7 @@ struct fleet *fleet_start(const struct fleet_options *o)
         lp->ready = true;
     }
 
-    if (build_ca(f) != 0) {
+    if (build_ca(f) != 0 || (o->hostile && build_hostile_cas(f) != 0)) {
         fail_msg("cannot make the CA certificates");
         goto fail;
     }
@@ -923,20 +1351,30 @@ struct fleet *fleet_start(const struct fleet_options *o)
     for (size_t i = 0; i < SCENARIO_COUNT; i++) {
         const struct scenario_def *def = &scenario_table[i];
         struct fleet_scenario *s = &f->sc[i];
-        snprintf(f->rt[i].host, sizeof f->rt[i].host, "%s.fleet.test", def->name);
+        f->rt[i].active = def->tier == TIER_BASE || (def->tier == TIER_HOSTILE && o->hostile) ||
+                          (def->tier == TIER_RSA16384 && o->rsa16384);
+        if (!f->rt[i].active)
+            continue;
+        f->order[f->n_active++] = i;
+        if (def->host != NULL)
+            snprintf(f->rt[i].host, sizeof f->rt[i].host, "%s", def->host);
+        else
+            snprintf(f->rt[i].host, sizeof f->rt[i].host, "%s.fleet.test", def->name);
         s->name = def->name;
         s->behaviour = def->behaviour;
         s->host = f->rt[i].host;
         s->tls_max = def->tls_max;
         s->expect_status = def->expect;
-        if (def->behaviour == FLEET_TLS) {
+        s->hostile = def->tier != TIER_BASE;
+        if (def->behaviour == FLEET_TLS || def->behaviour == FLEET_HELLO_STALL ||
+            def->behaviour == FLEET_HELLO_RESET) {
             if (build_leaf(f, i) != 0 || (f->rt[i].ctx = make_ctx(f, s)) == NULL) {
                 fprintf(stderr, "fleet: cannot make the certificate for scenario %s\n", def->name);
                 ERR_print_errors_fp(stderr);
                 goto fail;
             }
         }
-        if (def->behaviour != FLEET_CLOSED && def->share == NULL)
+        if (def->behaviour != FLEET_CLOSED && def->behaviour != FLEET_BACKLOG && def->share == NULL)
             n_named++;
     }
 
@@ -955,9 +1393,14 @@ struct fleet *fleet_start(const struct fleet_options *o)
     for (size_t i = 0; i < SCENARIO_COUNT; i++) {
         const struct scenario_def *def = &scenario_table[i];
         int rc = 0;
+        if (!f->rt[i].active)
+            continue;
         if (def->behaviour == FLEET_CLOSED) {
             f->rt[i].closed_fd = bind_closed(&f->sc[i].port);
             if (f->rt[i].closed_fd < 0)
+                rc = uv_translate_sys_error(errno);
+        } else if (def->behaviour == FLEET_BACKLOG) {
+            if (bind_backlog(&f->rt[i], &f->sc[i].port) != 0)
                 rc = uv_translate_sys_error(errno);
         } else if (def->share != NULL) {
             size_t j = scenario_index(def->share);
@@ -1030,19 +1473,18 @@ void fleet_stop(struct fleet *f)
 
 size_t fleet_count(const struct fleet *f)
 {
-    (void)f;
-    return SCENARIO_COUNT;
+    return f->n_active;
 }
 
 const struct fleet_scenario *fleet_at(const struct fleet *f, size_t i)
 {
-    return i < SCENARIO_COUNT ? &f->sc[i] : NULL;
+    return i < f->n_active ? &f->sc[f->order[i]] : NULL;
 }
 
 const struct fleet_scenario *fleet_get(const struct fleet *f, const char *name)
 {
     size_t i = scenario_index(name);
-    return i < SCENARIO_COUNT ? &f->sc[i] : NULL;
+    return i < SCENARIO_COUNT && f->rt[i].active ? &f->sc[i] : NULL;
 }
 
 const char *fleet_ca_file(const struct fleet *f)

@@ -12,44 +12,62 @@
 #include "pki.h"
 
 enum fleet_behaviour {
-    FLEET_TLS,        /* serve the scenario's chain */
-    FLEET_CLOSED,     /* nothing listens on the port (connection refused) */
-    FLEET_SILENT,     /* accept and never send a byte */
-    FLEET_RESET,      /* accept, then reset the connection on the first bytes */
-    FLEET_HTTP,       /* answer a plain-HTTP 400 response, then close */
+    FLEET_TLS,    /* serve the scenario's chain */
+    FLEET_CLOSED, /* nothing listens on the port (connection refused) */
+    FLEET_SILENT, /* accept and never send a byte */
+    FLEET_RESET,  /* accept, then reset the connection on the first bytes */
+    FLEET_HTTP,   /* answer a plain-HTTP 400 response, then close */
+    /* hostile peers (fleet_options.hostile) */
+    FLEET_DRIP,        /* one byte a second of a TLS record that never completes, forever */
+    FLEET_NOISE,       /* pseudo-random bytes from accept on, as fast as the socket takes them */
+    FLEET_HELLO_STALL, /* TLS, but only the server's first record (ServerHello) goes out */
+    FLEET_HELLO_RESET, /* the ServerHello record, then (100 ms later) RST */
+    FLEET_HANGUP,      /* reads the ClientHello, then closes (FIN) */
+    FLEET_ALERT,       /* a fatal handshake_failure alert record instead of a ServerHello */
+    FLEET_SSH,         /* an SSH banner on accept */
+    FLEET_SMTP,        /* an SMTP 220 banner on accept; 500 to what follows */
+    FLEET_BACKLOG,     /* a listener (backlog 0) whose accept queue the fleet filled itself:
+                          nothing more gets through the TCP handshake */
 };
 
+#define FLEET_MAX_CHAIN 128
+
 struct fleet_scenario {
-    const char *name;          /* "ok", "warning", ... (see fleet.c's table) */
+    const char *name; /* "ok", "warning", ... (see fleet.c's table) */
     enum fleet_behaviour behaviour;
-    uint16_t port;             /* on 127.0.0.1 */
-    const char *host;          /* the name to scan it as: "<name>.fleet.test" */
-    struct pki_cert leaf;      /* x509 NULL for non-TLS behaviours */
-    X509 *chain[4];            /* what follows the leaf on the wire */
+    uint16_t port;                /* on 127.0.0.1 */
+    const char *host;             /* the name to scan it as: "<name>.fleet.test" */
+    struct pki_cert leaf;         /* x509 NULL for non-TLS behaviours */
+    X509 *chain[FLEET_MAX_CHAIN]; /* what follows the leaf on the wire */
     size_t chain_len;
     int tls_max;               /* 0, or TLS1_2_VERSION for the TLS 1.2-only server */
     const char *expect_status; /* "OK", "WARNING", ... as certsweep must classify it
                                   with the fleet's CA file and default thresholds */
+    bool hostile;              /* one of the hostile scenarios */
 };
 
 struct fleet_options {
-    int64_t now;               /* base of every validity period (0: time(NULL)) */
-    size_t bulk;               /* extra ports 0..bulk-1 for volume tests */
-    const char *dir;           /* where to write ca.pem (NULL: a fresh temp dir) */
+    int64_t now;     /* base of every validity period (0: time(NULL)) */
+    size_t bulk;     /* extra ports 0..bulk-1 for volume tests */
+    const char *dir; /* where to write ca.pem (NULL: a fresh temp dir) */
+    bool hostile;    /* add the hostile scenarios (misbehaving peers, certificates
+                        built to break parsers and terminals); see fleet.c */
+    bool rsa16384;   /* add "rsa16384": a leaf with an RSA-16384 key, from the
+                        per-machine cache (pki_cached_rsa16384: minutes if missing) */
     /* Benchmark knobs; all zero keeps the behaviour above. */
-    size_t bulk_addresses;     /* 0: bulk ports on 127.0.0.1; N: bulk port i on address
-                                  i % N of 127.0.1.1, 127.0.1.2, ... (see fleet_bulk_addr) */
-    uint16_t bulk_port_base;   /* 0: kernel-chosen bulk ports; P: bulk port i is P + i / N
-                                  (N = bulk_addresses, or 1) */
-    unsigned hold_ms;          /* wait this long after accepting before reading the
-                                  ClientHello (handshakes stay in flight) */
-    bool unique;               /* every bulk port its own leaf (and key) */
-    bool wildcard;             /* bulk leafs name *.bulk.test (and the bulk addresses) */
-    bool rsa_kx;               /* bulk ports: TLS 1.2 with RSA key transport only, so the
-                                  server does no public-key operation before its
-                                  Certificate message (cheap handshakes for streaming runs) */
-    size_t threads;            /* 0 or 1: one loop; N: N loops, bulk listeners split among
-                                  them (the named scenarios stay on the first) */
+    size_t bulk_addresses;   /* 0: bulk ports on 127.0.0.1; N: bulk port i on address
+                                i % N of 127.0.1.1, 127.0.1.2, ... (see fleet_bulk_addr) */
+    uint16_t bulk_port_base; /* 0: kernel-chosen bulk ports; P: bulk port i is P + i / N
+                                (N = bulk_addresses, or 1) */
+    unsigned hold_ms;        /* wait this long after accepting before reading the
+                                ClientHello (handshakes stay in flight) */
+    bool unique;             /* every bulk port its own leaf (and key) */
+    bool wildcard;           /* bulk leafs name *.bulk.test (and the bulk addresses) */
+    bool rsa_kx;             /* bulk ports: TLS 1.2 with RSA key transport only, so the
+                                server does no public-key operation before its
+                                Certificate message (cheap handshakes for streaming runs) */
+    size_t threads;          /* 0 or 1: one loop; N: N loops, bulk listeners split among
+                                them (the named scenarios stay on the first) */
 };
 
 struct fleet;

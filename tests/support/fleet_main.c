@@ -14,12 +14,18 @@
 #include "fleet.h"
 
 static const char usage[] =
-    "usage: certsweep-fleet --dir DIR [--bulk N] [--now UNIX_SECONDS] [benchmark options]\n"
+    "usage: certsweep-fleet --dir DIR [--bulk N] [--now UNIX_SECONDS] [--hostile [--rsa16384]]\n"
+    "                       [benchmark options]\n"
     "  Serves the test fleet on 127.0.0.1 until SIGTERM/SIGINT.  Writes DIR/ca.pem (the\n"
     "  trusted root), DIR/targets.txt (one target per scenario, then one ADDR:PORT line\n"
     "  per bulk port, in order), DIR/resolve.args (--resolve options mapping the\n"
     "  scenario names to 127.0.0.1) and DIR/fleet.pid, then prints \"ready\".\n"
     "  scan it: certsweep --ca-file DIR/ca.pem $(cat DIR/resolve.args) -f DIR/targets.txt\n"
+    "  --hostile           add the hostile scenarios: peers that drip, stall, spew noise,\n"
+    "                      reset, hang up, alert, speak SSH/SMTP or never accept, and\n"
+    "                      certificates built to break parsers and terminals\n"
+    "  --rsa16384          add a leaf with an RSA-16384 key (cached per machine; making\n"
+    "                      it the first time takes minutes)\n"
     "benchmark options (bulk ports):\n"
     "  --bulk-addresses N  spread the bulk ports over 127.0.1.1, 127.0.1.2, ... (port i on\n"
     "                      address i % N; 127.0.1.254 is followed by 127.0.2.1)\n"
@@ -100,7 +106,7 @@ int main(int argc, char **argv)
 {
     const char *dir = NULL;
     long long bulk = 0, now = 0, addresses = 0, port_base = 0, hold = 0, threads = 0;
-    bool unique = false, wildcard = false, rsa_kx = false;
+    bool unique = false, wildcard = false, rsa_kx = false, hostile = false, rsa16384 = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -110,6 +116,8 @@ int main(int argc, char **argv)
         bool *flag = strcmp(arg, "--unique") == 0     ? &unique
                      : strcmp(arg, "--wildcard") == 0 ? &wildcard
                      : strcmp(arg, "--rsa-kx") == 0   ? &rsa_kx
+                     : strcmp(arg, "--hostile") == 0  ? &hostile
+                     : strcmp(arg, "--rsa16384") == 0 ? &rsa16384
                                                       : NULL;
         if (flag != NULL) {
             *flag = true;
@@ -185,6 +193,8 @@ int main(int argc, char **argv)
         .wildcard = wildcard,
         .rsa_kx = rsa_kx,
         .threads = (size_t)threads,
+        .hostile = hostile,
+        .rsa16384 = rsa16384,
     };
     struct fleet *f = fleet_start(&o);
     if (f == NULL)

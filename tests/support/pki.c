@@ -2,9 +2,13 @@
  * the expected record values computed from them without the scanner's code. */
 #include "pki.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
@@ -22,8 +26,56 @@ static EVP_PKEY *make_key(enum pki_key kind)
         return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
     case PKI_ED25519:
         return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    case PKI_RSA16384:
+        return pki_cached_rsa16384(true);
     }
     return NULL;
+}
+
+const char *pki_rsa16384_path(void)
+{
+    static char path[4096];
+    const char *dir = getenv("CS_TEST_CACHE");
+    if (dir == NULL || *dir == '\0')
+        dir = "/tmp/certsweep-test-cache";
+    snprintf(path, sizeof path, "%s/rsa16384.pem", dir);
+    return path;
+}
+
+EVP_PKEY *pki_cached_rsa16384(bool generate)
+{
+    const char *path = pki_rsa16384_path();
+    FILE *fp = fopen(path, "r");
+    if (fp != NULL) {
+        EVP_PKEY *key = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+        fclose(fp);
+        if (key != NULL && EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_get_bits(key) == 16384)
+            return key;
+        EVP_PKEY_free(key);
+        ERR_clear_error();
+    }
+    if (!generate)
+        return NULL;
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)16384);
+    if (key == NULL)
+        return NULL;
+    /* Cached through a temp file and a rename, so a concurrent reader never
+       sees half a key; a cache that cannot be written only costs time. */
+    char dir[4096], tmp[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+            return key;
+    }
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    if ((fp = fopen(tmp, "w")) == NULL)
+        return key;
+    int ok = PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL);
+    if (fclose(fp) != 0 || !ok || rename(tmp, path) != 0)
+        remove(tmp);
+    return key;
 }
 
 /* Picks UTCTime for 1950..2049 and GeneralizedTime otherwise (RFC 5280). */
@@ -56,7 +108,7 @@ static int set_serial(X509 *x, const char *serial_hex)
     return rc;
 }
 
-static int set_subject(X509 *x, const char *const *subject)
+static int set_subject(X509 *x, const char *const *subject, const struct pki_rdn *raw)
 {
     X509_NAME *name = X509_get_subject_name(x);
     for (size_t i = 0; subject != NULL && subject[i] != NULL; i += 2) {
@@ -66,6 +118,12 @@ static int set_subject(X509 *x, const char *const *subject)
                                         (const unsigned char *)subject[i + 1], -1, -1, 0))
             return -1;
     }
+    /* A type without MBSTRING_FLAG is stored as given, with no conversion. */
+    for (size_t i = 0; raw != NULL && raw[i].field != NULL; i++)
+        if (!X509_NAME_add_entry_by_txt(name, raw[i].field, raw[i].type,
+                                        (const unsigned char *)raw[i].value, (int)raw[i].len, -1,
+                                        0))
+            return -1;
     return 0;
 }
 
@@ -119,14 +177,36 @@ static GENERAL_NAME *make_san(const char *san)
     return NULL;
 }
 
-static int add_sans(X509 *x, const char *const *sans)
+/* A DNS name of len bytes, NUL bytes and all. */
+static GENERAL_NAME *make_raw_dns(const char *name, size_t len)
 {
-    if (sans == NULL || sans[0] == NULL)
+    GENERAL_NAME *gn = GENERAL_NAME_new();
+    ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+    if (gn == NULL || s == NULL || !ASN1_STRING_set(s, name, (int)len)) {
+        GENERAL_NAME_free(gn);
+        ASN1_IA5STRING_free(s);
+        return NULL;
+    }
+    GENERAL_NAME_set0_value(gn, GEN_DNS, s);
+    return gn;
+}
+
+static int add_sans(X509 *x, const char *const *sans, const char *const *raw,
+                    const size_t *raw_lens)
+{
+    if ((sans == NULL || sans[0] == NULL) && (raw == NULL || raw[0] == NULL))
         return 0;
     GENERAL_NAMES *names = GENERAL_NAMES_new();
     int rc = names != NULL ? 0 : -1;
-    for (size_t i = 0; rc == 0 && sans[i] != NULL; i++) {
+    for (size_t i = 0; rc == 0 && sans != NULL && sans[i] != NULL; i++) {
         GENERAL_NAME *gn = make_san(sans[i]);
+        if (gn == NULL || !sk_GENERAL_NAME_push(names, gn)) {
+            GENERAL_NAME_free(gn);
+            rc = -1;
+        }
+    }
+    for (size_t i = 0; rc == 0 && raw != NULL && raw[i] != NULL; i++) {
+        GENERAL_NAME *gn = make_raw_dns(raw[i], raw_lens[i]);
         if (gn == NULL || !sk_GENERAL_NAME_push(names, gn)) {
             GENERAL_NAME_free(gn);
             rc = -1;
@@ -199,6 +279,27 @@ out:
     return rc;
 }
 
+/* A non-critical Netscape comment of n bytes: makes a certificate as large as wanted. */
+static int add_padding(X509 *x, size_t n)
+{
+    if (n == 0)
+        return 0;
+    ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+    char *text = malloc(n);
+    int rc = -1;
+    if (s == NULL || text == NULL)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        text[i] = "certsweep test padding "[i % 23];
+    if (ASN1_STRING_set(s, text, (int)n) &&
+        X509_add1_ext_i2d(x, NID_netscape_comment, s, 0, X509V3_ADD_DEFAULT))
+        rc = 0;
+out:
+    free(text);
+    ASN1_IA5STRING_free(s);
+    return rc;
+}
+
 static int add_constraints(X509 *x, bool ca, enum pki_key kind)
 {
     BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
@@ -216,7 +317,7 @@ static int add_constraints(X509 *x, bool ca, enum pki_key kind)
         goto out;
     if (ca && (!ASN1_BIT_STRING_set_bit(ku, 5, 1) || !ASN1_BIT_STRING_set_bit(ku, 6, 1)))
         goto out;
-    if (!ca && kind == PKI_RSA2048 && !ASN1_BIT_STRING_set_bit(ku, 2, 1))
+    if (!ca && (kind == PKI_RSA2048 || kind == PKI_RSA16384) && !ASN1_BIT_STRING_set_bit(ku, 2, 1))
         goto out;
     if (!X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_DEFAULT))
         goto out;
@@ -285,7 +386,7 @@ int pki_issue(struct pki_cert *out, const struct pki_spec *spec, const struct pk
 
     if (!X509_set_version(x, X509_VERSION_3) || set_serial(x, spec->serial_hex) != 0)
         goto fail;
-    if (set_subject(x, spec->subject) != 0)
+    if (set_subject(x, spec->subject, spec->raw_subject) != 0)
         goto fail;
     X509_NAME *issuer_name =
         issuer != NULL ? X509_get_subject_name(issuer->x509) : X509_get_subject_name(x);
@@ -297,8 +398,10 @@ int pki_issue(struct pki_cert *out, const struct pki_spec *spec, const struct pk
     if (!X509_set_pubkey(x, key))
         goto fail;
     if (add_constraints(x, spec->ca, spec->key) != 0 ||
-        add_key_ids(x, issuer != NULL ? issuer->x509 : NULL) != 0 || add_sans(x, spec->sans) != 0 ||
-        add_ocsp(x, spec->ocsp_uri) != 0 || add_crl_dp(x, spec->crl_uri) != 0)
+        add_key_ids(x, issuer != NULL ? issuer->x509 : NULL) != 0 ||
+        add_sans(x, spec->sans, spec->raw_sans, spec->raw_san_lens) != 0 ||
+        add_ocsp(x, spec->ocsp_uri) != 0 || add_crl_dp(x, spec->crl_uri) != 0 ||
+        add_padding(x, spec->pad_bytes) != 0)
         goto fail;
     if (X509_sign(x, sign_key, md) <= 0)
         goto fail;

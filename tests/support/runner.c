@@ -27,8 +27,8 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int run_binary(const char *binary, const char *const *args, const char *stdin_text,
-               int timeout_s, struct run_result *r)
+int run_binary(const char *binary, const char *const *args, const char *stdin_text, int timeout_s,
+               struct run_result *r)
 {
     int in[2], out[2], err[2];
     memset(r, 0, sizeof(*r));

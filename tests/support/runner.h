@@ -8,24 +8,24 @@
 #include <jansson.h>
 
 struct run_result {
-    int status;              /* exit status, or 128+signal */
-    char *out;               /* standard output, NUL-terminated */
-    char *err;               /* standard error */
+    int status; /* exit status, or 128+signal */
+    char *out;  /* standard output, NUL-terminated */
+    char *err;  /* standard error */
 };
 
 /* Runs `binary args...` (args NULL-terminated) with stdin from stdin_text
    (NULL: /dev/null) and NO_COLOR unset; waits at most timeout_s seconds
    (then kills it and reports status 137).  0 or -1. */
-int run_binary(const char *binary, const char *const *args, const char *stdin_text,
-               int timeout_s, struct run_result *r);
+int run_binary(const char *binary, const char *const *args, const char *stdin_text, int timeout_s,
+               struct run_result *r);
 /* Same with the certsweep binary the build made. */
 int run_certsweep(const char *const *args, const char *stdin_text, struct run_result *r);
 void run_result_free(struct run_result *r);
 
 /* A parsed CSV document: rows of cells. */
 struct csv_doc {
-    char ***rows;            /* rows[i][j] */
-    size_t *ncells;          /* cells per row */
+    char ***rows;   /* rows[i][j] */
+    size_t *ncells; /* cells per row */
     size_t nrows;
 };
 int csv_doc_parse(const char *text, size_t len, struct csv_doc *d);
