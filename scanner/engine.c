@@ -29,6 +29,7 @@
 #define MAX_CHAIN_BYTES (1 << 20)
 #define CHAIN_CACHE_ENTRIES 8192
 #define ADDR_BUCKETS 4096
+#define READ_AHEAD 1024          /* targets parsed ahead of the workers */
 #define DNS_MAX_OUTSTANDING 256  /* lookups in progress at once: a burst of
                                     thousands overflows a resolver's socket */
 
@@ -44,9 +45,14 @@ enum phase { PH_RESOLVE, PH_WAIT_ADDRESS, PH_CONNECT, PH_HANDSHAKE, PH_DONE };
 struct scan {
     const struct cs_options *opt;
     int64_t now;
-    uv_mutex_t lock;             /* targets, eof, callback, stats */
-    struct cs_targets *targets;
-    bool eof;                    /* no more targets will be taken */
+    uv_mutex_t lock;             /* the queue and intake flags, the callback */
+    struct cs_targets *targets;  /* read by the reader thread only */
+    uv_thread_t reader;
+    uv_cond_t reader_room;       /* the queue has room, or the intake stopped */
+    struct cs_target *queue;     /* targets read ahead of the workers, a ring */
+    size_t q_head, q_len;
+    bool reader_eof;             /* the reader has read everything */
+    bool intake_stopped;         /* take no more targets (signal, --strict-input) */
     atomic_bool interrupted;     /* stop taking targets; grace for the rest */
     atomic_bool abort_now;       /* a second signal: end every probe now */
     atomic_int signal;
@@ -99,6 +105,7 @@ struct worker {
     unsigned window;             /* this worker's share of -j */
     unsigned in_flight;
     bool eof, closed;
+    bool starved;                /* under scan->lock: waiting for the reader */
     bool filling, refill;        /* fill() re-entrancy guard */
     SSL_CTX *ssl_ctx;
     struct job *jobs;            /* in flight, for an interrupt */
@@ -661,25 +668,84 @@ static void job_start(struct worker *w, struct cs_target *t)
     }
 }
 
-/* Takes the next target from the shared reader: 1, or 0 at the end.  Bad
-   lines become records here. */
+/* The reader thread: parses targets ahead of the workers into a bounded
+   queue, so a pipe that pauses (producer | certsweep -f -) blocks only this
+   thread, never a probe in flight. */
+static void reader_main(void *arg)
+{
+    struct scan *s = arg;
+    for (;;) {
+        struct cs_target t;
+        int got = cs_targets_next(s->targets, &t) > 0;
+        uv_mutex_lock(&s->lock);
+        while (got && s->q_len == READ_AHEAD && !s->intake_stopped)
+            uv_cond_wait(&s->reader_room, &s->lock);
+        if (!got || s->intake_stopped) {
+            if (got)
+                cs_target_free(&t);
+            s->reader_eof = true;
+        } else {
+            s->queue[(s->q_head + s->q_len++) % READ_AHEAD] = t;
+        }
+        /* wake the workers that wait for targets (never a closed one: a
+           worker closes only after it saw reader_eof, and then it is not
+           starved) */
+        for (unsigned i = 0; i < s->n_workers; i++)
+            if (s->workers[i].starved) {
+                s->workers[i].starved = false;
+                uv_async_send(&s->workers[i].wake);
+            }
+        bool done = s->reader_eof;
+        uv_mutex_unlock(&s->lock);
+        if (done)
+            break;
+    }
+}
+
+/* Stops the intake: the reader ends at its next target. */
+static void stop_intake(struct scan *s)
+{
+    cs_targets_abort(s->targets);
+    uv_mutex_lock(&s->lock);
+    s->intake_stopped = true;
+    uv_cond_signal(&s->reader_room);
+    uv_mutex_unlock(&s->lock);
+}
+
+/* Takes the next target from the reader's queue: 1; 0 at the end; -1 if
+   none is ready yet (the reader wakes this worker when one is).  Bad lines
+   become records here. */
 static int next_target(struct worker *w, struct cs_target *t)
 {
     struct scan *s = w->scan;
     for (;;) {
+        int got;
         uv_mutex_lock(&s->lock);
-        int got = !s->eof && !atomic_load(&s->interrupted) && cs_targets_next(s->targets, t) > 0;
-        if (!got)
-            s->eof = true;
-        if (got && t->bad && s->opt->strict_input) {
-            s->status = CS_ENGINE_USAGE;
-            s->eof = true;
-            cs_target_free(t);
+        if (s->intake_stopped || atomic_load(&s->interrupted)) {
             got = 0;
+        } else if (s->q_len) {
+            *t = s->queue[s->q_head];
+            s->q_head = (s->q_head + 1) % READ_AHEAD;
+            if (s->q_len-- == READ_AHEAD)
+                uv_cond_signal(&s->reader_room);
+            got = 1;
+            if (t->bad && s->opt->strict_input) {
+                s->status = CS_ENGINE_USAGE;
+                s->intake_stopped = true;
+                uv_cond_signal(&s->reader_room);
+                cs_targets_abort(s->targets);
+                cs_target_free(t);
+                got = 0;
+            }
+        } else if (s->reader_eof) {
+            got = 0;
+        } else {
+            w->starved = true;
+            got = -1;
         }
         uv_mutex_unlock(&s->lock);
-        if (!got)
-            return 0;
+        if (got <= 0)
+            return got;
         if (!t->bad)
             return 1;
         emit_bad_target(s, t);
@@ -732,7 +798,10 @@ static void fill(struct worker *w)
         w->refill = false;
         while (!w->eof && w->in_flight < w->window && take_token(w)) {
             struct cs_target t;
-            if (!next_target(w, &t)) {
+            int got = next_target(w, &t);
+            if (got < 0)
+                break; /* the reader wakes this worker */
+            if (got == 0) {
                 w->eof = true;
                 break;
             }
@@ -971,6 +1040,7 @@ static void signal_cb(uv_signal_t *sig, int signum)
     }
     atomic_store(&s->signal, signum);
     atomic_store(&s->interrupted, true);
+    stop_intake(s);
     uv_timer_start(&s->grace_timer, grace_cb, 1000, 0);
     wake_all(s);
 }
@@ -1009,6 +1079,8 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
     s.workers = cs_xcalloc(n, sizeof(*s.workers));
     s.chains = cs_chain_cache_new(CHAIN_CACHE_ENTRIES);
     uv_mutex_init(&s.lock);
+    uv_cond_init(&s.reader_room);
+    s.queue = cs_xcalloc(READ_AHEAD, sizeof(*s.queue));
     signal(SIGPIPE, SIG_IGN);
 
     enum cs_engine_status status = CS_ENGINE_OK;
@@ -1045,12 +1117,20 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
         sigint.data = sigterm.data = &s;
         uv_signal_start(&sigint, signal_cb, SIGINT);
         uv_signal_start(&sigterm, signal_cb, SIGTERM);
+        uv_thread_create(&s.reader, reader_main, &s);
         for (unsigned i = 0; i < n; i++)
             uv_thread_create(&s.workers[i].thread, worker_main, &s.workers[i]);
         if (atomic_load(&s.finished_workers) < n)
             uv_run(main_loop, UV_RUN_DEFAULT);
         for (unsigned i = 0; i < n; i++)
             uv_thread_join(&s.workers[i].thread);
+        stop_intake(&s); /* a reader still waiting on a pipe gives up */
+        uv_thread_join(&s.reader);
+        while (s.q_len) { /* read ahead, never taken (an interrupt) */
+            cs_target_free(&s.queue[s.q_head]);
+            s.q_head = (s.q_head + 1) % READ_AHEAD;
+            s.q_len--;
+        }
         uv_close((uv_handle_t *)&sigint, NULL);
         uv_close((uv_handle_t *)&sigterm, NULL);
         uv_close((uv_handle_t *)&s.all_done, NULL);
@@ -1082,6 +1162,8 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
     }
     free(s.workers);
     cs_chain_cache_free(s.chains);
+    free(s.queue);
+    uv_cond_destroy(&s.reader_room);
     uv_mutex_destroy(&s.lock);
     return status;
 }

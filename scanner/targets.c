@@ -4,6 +4,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,9 +19,17 @@
 #define HOST_MAX 253             /* characters in a host name (A-label form) */
 #define IDN_INPUT_MAX (4 * HOST_MAX) /* bytes of UTF-8 that can still fit in HOST_MAX */
 
+#define READ_CHUNK 65536
+
+/* A targets file, read through its descriptor with a buffer of its own, so
+   that a wait for a pipe's next bytes can be given up (cs_targets_abort). */
 struct source {
     const char *name;        /* file name, "-" for stdin */
-    FILE *fp;
+    int fd;
+    char *buf;
+    size_t pos, len;
+    bool eof;
+    int error;               /* errno of a failed read */
 };
 
 /* The targets seen so far, as 64-bit digests (truncated SHA-256 of host,
@@ -46,6 +58,7 @@ struct cs_targets {
     struct source *sources;
     size_t n_sources, cur;
     uint64_t line;           /* line number in the current source */
+    atomic_bool abort;       /* give up reading (cs_targets_abort) */
     struct digest_set seen;
     uint64_t count, bad;
     char line_buf[LINE_MAX_BYTES + 1];
@@ -361,12 +374,13 @@ struct cs_targets *cs_targets_open(const struct cs_options *o)
     for (size_t i = 0; i < o->n_files; i++) {
         struct source *src = &ts->sources[ts->n_sources++];
         src->name = o->files[i];
+        src->buf = cs_xmalloc(READ_CHUNK);
         if (strcmp(src->name, "-") == 0) {
-            src->fp = stdin;
+            src->fd = STDIN_FILENO;
             continue;
         }
-        src->fp = fopen(src->name, "r");
-        if (!src->fp) {
+        src->fd = open(src->name, O_RDONLY | O_CLOEXEC);
+        if (src->fd < 0) {
             fprintf(stderr, "certsweep: %s: %s (check the path given to -f)\n", src->name,
                     strerror(errno));
             cs_targets_close(ts);
@@ -376,14 +390,47 @@ struct cs_targets *cs_targets_open(const struct cs_options *o)
     return ts;
 }
 
+/* The next byte of src, or EOF at its end, on a read error, or once
+   cs_targets_abort was called.  Waits for a pipe in slices of 100 ms. */
+static int src_getc(struct cs_targets *ts, struct source *src)
+{
+    while (src->pos == src->len) {
+        if (src->eof || src->error || atomic_load(&ts->abort))
+            return EOF;
+        struct pollfd pfd = {.fd = src->fd, .events = POLLIN};
+        int r = poll(&pfd, 1, 100);
+        if (r < 0 && errno != EINTR) {
+            src->error = errno;
+            return EOF;
+        }
+        if (r <= 0)
+            continue;
+        ssize_t n = read(src->fd, src->buf, READ_CHUNK);
+        if (n > 0) {
+            src->pos = 0;
+            src->len = (size_t)n;
+        } else if (n == 0) {
+            src->eof = true;
+        } else if (errno != EINTR && errno != EAGAIN) {
+            src->error = errno;
+        }
+    }
+    return (unsigned char)src->buf[src->pos++];
+}
+
+void cs_targets_abort(struct cs_targets *ts)
+{
+    atomic_store(&ts->abort, true);
+}
+
 /* Reads one line into ts->line_buf; returns its length, or -1 at EOF.
    *too_long and *nul tell what was cut or found. */
-static long read_line(struct cs_targets *ts, FILE *fp, int *too_long, int *nul)
+static long read_line(struct cs_targets *ts, struct source *src, int *too_long, int *nul)
 {
     size_t n = 0;
     int c, any = 0;
     *too_long = *nul = 0;
-    while ((c = getc(fp)) != EOF) {
+    while ((c = src_getc(ts, src)) != EOF) {
         any = 1;
         if (c == '\n')
             break;
@@ -450,12 +497,13 @@ int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
     while (ts->cur < ts->n_sources) {
         struct source *src = &ts->sources[ts->cur];
         int too_long, nul;
-        long n = read_line(ts, src->fp, &too_long, &nul);
+        long n = read_line(ts, src, &too_long, &nul);
         if (n < 0) {
-            if (ferror(src->fp))
-                fprintf(stderr, "certsweep: %s: read error after line %llu; the rest of the file "
-                                "is not scanned\n",
-                        src->name, (unsigned long long)ts->line);
+            if (src->error)
+                fprintf(stderr,
+                        "certsweep: %s: read error after line %llu: %s; the rest of the file "
+                        "is not scanned\n",
+                        src->name, (unsigned long long)ts->line, strerror(src->error));
             ts->cur++;
             ts->line = 0;
             continue;
@@ -509,9 +557,11 @@ void cs_targets_close(struct cs_targets *ts)
 {
     if (!ts)
         return;
-    for (size_t i = 0; i < ts->n_sources; i++)
-        if (ts->sources[i].fp && ts->sources[i].fp != stdin)
-            fclose(ts->sources[i].fp);
+    for (size_t i = 0; i < ts->n_sources; i++) {
+        if (ts->sources[i].fd > STDIN_FILENO)
+            close(ts->sources[i].fd);
+        free(ts->sources[i].buf);
+    }
     free(ts->sources);
     for (size_t i = 0; i < SET_PARTS; i++)
         free(ts->seen.part[i].keys);

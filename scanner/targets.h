@@ -40,6 +40,9 @@ void cs_target_free(struct cs_target *t);
 uint64_t cs_targets_count(const struct cs_targets *ts);
 /* Bad lines seen so far. */
 uint64_t cs_targets_bad(const struct cs_targets *ts);
+/* Makes a read in progress (another thread's cs_targets_next waiting on a
+   pipe) give up within 100 ms, and every later one end at once. */
+void cs_targets_abort(struct cs_targets *ts);
 void cs_targets_close(struct cs_targets *ts);
 
 /* Parses one target text (no comment, trimmed).  Returns NULL and fills t,

@@ -1,6 +1,7 @@
 /* The engine in-process: the sliding window, the in-flight bound, a silent
  * host that stalls nothing else, and an interrupted scan. */
 #include <criterion/criterion.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,4 +331,51 @@ Test(engine, workers_change_nothing_but_the_order)
     for (size_t i = 0; i < n; i++)
         free(args[i]);
     fleet_stop(f);
+}
+
+Test(engine, a_pausing_pipe_stalls_no_probe)
+{
+    /* producer | certsweep -f -: the record for the first line must come
+       while the producer still holds the pipe open, not when it closes */
+    int in[2], out[2];
+    cr_assert_eq(pipe(in), 0);
+    cr_assert_eq(pipe(out), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[1]);
+        close(out[0]);
+        execl(CS_BINARY, CS_BINARY, "-f", "-", "-t", "5", "-F", "jsonl", "--ca-file",
+              fleet_ca_file(fleet), (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    char line[64];
+    int n = snprintf(line, sizeof(line), "127.0.0.1:%u\n", fleet_bulk_port(fleet, 0));
+    cr_assert_eq(write(in[1], line, (size_t)n), n);
+    /* the pipe stays open: read the record (up to 30 s, far past -t) */
+    char buf[4096] = "";
+    size_t got = 0;
+    struct pollfd pfd = {.fd = out[0], .events = POLLIN};
+    while (!memchr(buf, '\n', got) && got < sizeof(buf) - 1 && poll(&pfd, 1, 30000) == 1) {
+        ssize_t r = read(out[0], buf + got, sizeof(buf) - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    cr_assert(memchr(buf, '\n', got), "no record while the pipe was open: '%s'", buf);
+    json_t *o = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+    cr_assert_not_null(o, "%s", buf);
+    cr_assert(strncmp(json_string_value(json_object_get(o, "reason")), "expires in ", 11) == 0,
+              "%s", buf);
+    json_decref(o);
+    close(in[1]); /* now the producer ends */
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st), "status %d", st);
+    close(out[0]);
 }
