@@ -47,6 +47,8 @@ struct cs_conn {
     SSL *ssl;                /* set by cs__tls_start, freed by cs__tls_free */
     const char *in;          /* bytes from the peer not yet read by OpenSSL */
     size_t in_len;
+    char first[32];          /* the peer's first bytes, to quote one that is not TLS */
+    size_t first_len;
     const char *sni;         /* NULL: send no SNI */
     struct cs_raw_chain chain; /* the presented chain, once in hand (chain.n > 0) */
     char tls_version[16];    /* negotiated protocol, once the chain is in hand */

@@ -1,9 +1,9 @@
 /* The shared TLS driver: an OpenSSL client whose BIO reads straight from the
  * engine's libuv read buffer and writes straight to its stream, so no socket
- * is ever handed to OpenSSL and no byte is copied into a BIO of its own.  No verification happens during the handshake: the certificate
- * verify callback takes the presented chain and ends the handshake there,
- * which saves the CertificateVerify signature check, the Finished messages
- * and a round trip.  The engine verifies and analyses the chain itself. */
+ * is ever handed to OpenSSL and no byte is copied into a BIO of its own.  No verification happens
+ * during the handshake: the certificate verify callback takes the presented chain and ends the
+ * handshake there, which saves the CertificateVerify signature check, the Finished messages and a
+ * round trip.  The engine verifies and analyses the chain itself. */
 #include <stdbool.h>
 #include <string.h>
 
@@ -71,18 +71,45 @@ static void tls_bio_init_method(void)
     }
 }
 
-/* The most telling OpenSSL error on the queue, as a short phrase. */
-static void tls_error_text(char *buf, size_t len, const char *fallback)
+/* The most telling OpenSSL error on the queue, as a short phrase: a peer
+   that does not speak TLS is quoted (its first bytes, escaped), an alert is
+   said to be one. */
+static void tls_error_text(struct cs_conn *conn, char *buf, size_t len, const char *fallback)
 {
-    unsigned long e, last = 0;
+    unsigned long e, first = 0;
     while ((e = ERR_get_error()) != 0)
-        last = last ? last : e;
-    const char *why = last ? ERR_reason_error_string(last) : NULL;
+        first = first ? first : e;
+    int reason = first ? ERR_GET_REASON(first) : 0;
+    const char *why = first ? ERR_reason_error_string(first) : NULL;
+    if (conn->first_len &&
+        (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
+         reason == SSL_R_UNKNOWN_PROTOCOL || reason == SSL_R_RECORD_LENGTH_MISMATCH)) {
+        char quoted[sizeof(conn->first) * 4 + 1];
+        size_t o = 0;
+        for (size_t i = 0;
+             i < conn->first_len && (conn->first[i] != '\r' && conn->first[i] != '\n'); i++) {
+            unsigned char c = (unsigned char)conn->first[i];
+            if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+                o += (size_t)snprintf(quoted + o, sizeof(quoted) - o, "\\x%02X", c);
+            else
+                quoted[o++] = (char)c;
+        }
+        quoted[o] = '\0';
+        snprintf(buf, len, "handshake: not TLS (peer sent \"%s\")", quoted);
+        return;
+    }
+    static const char *const alert_prefixes[] = {"sslv3 alert ", "tlsv1 alert ", "tlsv13 alert "};
+    for (size_t i = 0; why && i < sizeof(alert_prefixes) / sizeof(alert_prefixes[0]); i++) {
+        size_t n = strlen(alert_prefixes[i]);
+        if (strncmp(why, alert_prefixes[i], n) == 0) {
+            snprintf(buf, len, "handshake: server sent alert: %s", why + n);
+            return;
+        }
+    }
     snprintf(buf, len, "handshake: %s", why ? why : fallback);
 }
 
-int cs_raw_chain_at(const struct cs_raw_chain *c, size_t i, const unsigned char **der,
-                    size_t *len)
+int cs_raw_chain_at(const struct cs_raw_chain *c, size_t i, const unsigned char **der, size_t *len)
 {
     size_t off = 0;
     for (size_t k = 0; off + 3 <= c->len; k++) {
@@ -248,7 +275,7 @@ static void tls_step(struct cs_conn *conn)
         conn->done(conn, "handshake: connection closed by peer");
         return;
     default:
-        tls_error_text(why, sizeof(why), "protocol error");
+        tls_error_text(conn, why, sizeof(why), "protocol error");
         conn->done(conn, why);
         return;
     }
@@ -278,6 +305,12 @@ int cs__tls_start(struct cs_conn *conn)
 
 void cs__tls_feed(struct cs_conn *conn, const char *buf, size_t len)
 {
+    if (conn->first_len < sizeof(conn->first)) { /* to quote a peer that is not TLS */
+        size_t n = sizeof(conn->first) - conn->first_len;
+        n = n < len ? n : len;
+        memcpy(conn->first + conn->first_len, buf, n);
+        conn->first_len += n;
+    }
     conn->in = buf;
     conn->in_len = len;
     tls_step(conn);

@@ -665,7 +665,8 @@ Test(nginx, plain_http_port_is_an_error)
     cr_assert_eq(csv_doc_parse(r.out, strlen(r.out), &d), 0, "%s", r.out);
     cr_assert_eq(d.nrows, 2, "%s", r.out);
     cr_assert_str_eq(csv_doc_get(&d, 1, "status"), "ERROR");
-    cr_assert_str_eq(csv_doc_get(&d, 1, "reason"), "handshake: wrong version number");
+    cr_assert_str_eq(csv_doc_get(&d, 1, "reason"),
+                     "handshake: not TLS (peer sent \"HTTP/1.1 400 Bad Request\")");
     cr_assert_str_eq(csv_doc_get(&d, 1, "error"), csv_doc_get(&d, 1, "reason"));
     cr_assert_str_eq(csv_doc_get(&d, 1, "address"), "127.0.0.1");
     cr_assert_str_eq(csv_doc_get(&d, 1, "days_remaining"), "");

@@ -300,20 +300,21 @@ Test(hostile, one_run_with_good_endpoints)
     expect(&all, "reset", "ERROR", "handshake: connection reset by peer");
     expect(&all, "hangup", "ERROR", "handshake: connection closed by peer");
     expect(&all, "backlog", "ERROR", "timeout during connect");
-    /* OpenSSL's words for the alert ("sslv3 alert handshake failure") */
-    expect(&all, "alert", "ERROR", NULL);
-    const char *why = str(record(&all, fleet_get(fleet, "alert")), "reason");
-    cr_assert(strncmp(why, "handshake: ", 11) == 0 && strstr(why, "alert handshake failure"), "%s",
-              why);
-    /* Not TLS at all: today OpenSSL's "wrong version number" (reported as
-       unclear; a reason naming what the peer sent would be better), so only
-       the phase is pinned here. */
-    const char *not_tls[] = {"http", "ssh", "smtp", "noise"};
+    expect(&all, "alert", "ERROR", "handshake: server sent alert: handshake failure");
+    /* Not TLS at all: the reason quotes what the peer sent (its first line) */
+    expect(&all, "http", "ERROR", "handshake: not TLS (peer sent \"HTTP/1.1 400 Bad Request\")");
+    const char *not_tls[] = {"ssh", "smtp", "noise"};
+    const char *why;
     for (size_t i = 0; i < sizeof not_tls / sizeof not_tls[0]; i++) {
         expect(&all, not_tls[i], "ERROR", NULL);
         why = str(record(&all, fleet_get(fleet, not_tls[i])), "reason");
-        cr_assert(strncmp(why, "handshake: ", 11) == 0, "%s: %s", not_tls[i], why);
+        cr_assert(strncmp(why, "handshake: not TLS (peer sent \"", 31) == 0, "%s: %s", not_tls[i],
+                  why);
     }
+    why = str(record(&all, fleet_get(fleet, "ssh")), "reason");
+    cr_assert(strstr(why, "(peer sent \"SSH-2.0-"), "%s", why);
+    why = str(record(&all, fleet_get(fleet, "smtp")), "reason");
+    cr_assert(strstr(why, "(peer sent \"220 "), "%s", why);
     /* the slow peers were cut at the deadline, the full backlog at the connect timeout */
     json_int_t ms =
         json_integer_value(json_object_get(record(&all, fleet_get(fleet, "drip")), "elapsed_ms"));

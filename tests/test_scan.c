@@ -240,7 +240,7 @@ Test(scan, every_scenario_every_field)
     cr_assert_str_eq(field(&d, fleet_get(fleet, "reset"), "reason"),
                      "handshake: connection reset by peer");
     cr_assert_str_eq(field(&d, fleet_get(fleet, "http"), "reason"),
-                     "handshake: wrong version number");
+                     "handshake: not TLS (peer sent \"HTTP/1.1 400 Bad Request\")");
 
     /* the awkward subject survives CSV quoting and JSON escaping intact */
     s = fleet_get(fleet, "awkward");
