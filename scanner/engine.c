@@ -63,8 +63,6 @@ struct scan {
     struct cs_chain_cache *chains;
     const struct cs_probe *probe;
     struct cs_thresholds thresholds;
-    struct cs_engine_stats *stats;
-    atomic_uint in_flight;
     struct worker *workers;
     unsigned n_workers;
     uv_loop_t main_loop;         /* the control loop: DNS, signals */
@@ -101,7 +99,6 @@ struct addr_slot {
 struct worker {
     uv_loop_t loop;
     struct scan *scan;
-    unsigned index;
     unsigned window;             /* this worker's share of -j */
     unsigned in_flight;
     bool eof, closed;
@@ -345,7 +342,6 @@ static void job_finish(struct job *j, const char *error)
     if (j->next)
         j->next->prev = j->prev;
     w->in_flight--;
-    atomic_fetch_sub(&w->scan->in_flight, 1);
     fill(w);
 }
 
@@ -641,7 +637,6 @@ static void job_start(struct worker *w, struct cs_target *t)
     w->in_flight++;
     if (w->in_flight > w->peak)
         w->peak = w->in_flight;
-    atomic_fetch_add(&w->scan->in_flight, 1);
 
     const struct cs_pin *pin;
     if (j->target.family) {
@@ -956,11 +951,10 @@ static void worker_main(void *arg)
     uv_async_send(&w->scan->all_done);
 }
 
-static int worker_init(struct scan *s, struct worker *w, unsigned index, unsigned window)
+static int worker_init(struct scan *s, struct worker *w, unsigned window)
 {
     const struct cs_options *o = s->opt;
     w->scan = s;
-    w->index = index;
     w->window = window;
     w->per_address = o->per_address ? o->per_address : CS_DEFAULT_PER_ADDRESS;
     /* the per-address bound holds in all: each worker keeps its share */
@@ -1065,7 +1059,6 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
         .targets = targets,
         .cb = cb,
         .arg = arg,
-        .stats = stats,
         .thresholds = {opt->warn_secs, opt->crit_secs, !opt->no_verify},
         .probe = cs_probe_by_name(opt->probe ? opt->probe : "tls"),
         .store = store,
@@ -1087,7 +1080,7 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
     unsigned ready = 0;
     for (; ready < n; ready++) {
         unsigned window = o.concurrency / n + (ready < o.concurrency % n);
-        int rc = worker_init(&s, &s.workers[ready], ready, window);
+        int rc = worker_init(&s, &s.workers[ready], window);
         if (rc) {
             status = (enum cs_engine_status)rc;
             break;
