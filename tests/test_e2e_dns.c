@@ -39,73 +39,6 @@ static char *path_in(const char *name)
     return p;
 }
 
-static struct sockaddr_in loopback(uint16_t port)
-{
-    return (struct sockaddr_in){
-        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-}
-
-/* A port on 127.0.0.1 free for both TCP and UDP a moment ago. */
-static uint16_t free_port(void)
-{
-    for (int tries = 0; tries < 20; tries++) {
-        int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        cr_assert(t >= 0 && u >= 0);
-        struct sockaddr_in sa = loopback(0);
-        socklen_t len = sizeof(sa);
-        cr_assert(bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-        cr_assert(getsockname(t, (struct sockaddr *)&sa, &len) == 0);
-        int ok = bind(u, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-        close(t);
-        close(u);
-        if (ok)
-            return ntohs(sa.sin_port);
-    }
-    cr_assert_fail("no port on 127.0.0.1 is free for both TCP and UDP");
-    return 0;
-}
-
-static int port_accepts(uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    struct sockaddr_in sa = loopback(port);
-    int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    return ok;
-}
-
-static void stop_dnsmasq(void)
-{
-    if (dnsmasq_pid <= 0)
-        return;
-    int st;
-    kill(dnsmasq_pid, SIGTERM);
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(dnsmasq_pid, &st, WNOHANG) == dnsmasq_pid) {
-            dnsmasq_pid = -1;
-            return;
-        }
-        usleep(50 * 1000);
-    }
-    kill(dnsmasq_pid, SIGKILL);
-    waitpid(dnsmasq_pid, &st, 0);
-    dnsmasq_pid = -1;
-}
-
-/* True once the pid file names pid: the process has bound all its sockets
-   (so a connect that succeeds reached it, not another process that took the
-   port between free_port() and its bind). */
-static int pid_file_names(const char *path, pid_t pid)
-{
-    char *text = slurp(path, NULL);
-    int ok = text && atol(text) == (long)pid;
-    free(text);
-    return ok;
-}
-
 /* Starts dnsmasq on dns_port; 0 once it accepts TCP, -1 if it exited. */
 static int try_start_dnsmasq(void)
 {
@@ -160,7 +93,7 @@ static int try_start_dnsmasq(void)
         }
         usleep(50 * 1000);
     }
-    stop_dnsmasq();
+    stop_child(&dnsmasq_pid);
     free(pid_path);
     return -1;
 }
@@ -170,6 +103,7 @@ static void start_dnsmasq(void)
     /* another process may take the port between the probe and dnsmasq's bind */
     for (int tries = 0; tries < 3; tries++) {
         dns_port = free_port();
+        cr_assert(dns_port, "no free port on 127.0.0.1");
         if (try_start_dnsmasq() == 0)
             return;
     }
@@ -183,7 +117,7 @@ static void start_silent_server(void)
 {
     silent_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     cr_assert(silent_fd >= 0);
-    struct sockaddr_in sa = loopback(0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sa);
     cr_assert(bind(silent_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
     cr_assert(getsockname(silent_fd, (struct sockaddr *)&sa, &len) == 0);
@@ -205,7 +139,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    stop_dnsmasq();
+    stop_child(&dnsmasq_pid);
     if (silent_fd >= 0)
         close(silent_fd);
     silent_fd = -1;

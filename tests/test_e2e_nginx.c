@@ -59,31 +59,6 @@ static void iso(int64_t t, char buf[24])
     strftime(buf, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* A port on 127.0.0.1 that nothing listened on a moment ago. */
-static uint16_t free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sa);
-    cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-    cr_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-static int port_accepts(uint16_t p)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    struct sockaddr_in sa = {
-        .sin_family = AF_INET, .sin_port = htons(p), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    return ok;
-}
-
 /* run_certsweep() without depending on the working directory: the support
    library is built without CS_BINARY, so its default is a relative path. */
 static int certsweep(const char *const *args, struct run_result *r)
@@ -214,35 +189,6 @@ static void write_config(void)
     free(conf);
 }
 
-static void stop_nginx(void)
-{
-    if (nginx_pid <= 0)
-        return;
-    int st;
-    kill(nginx_pid, SIGTERM);
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(nginx_pid, &st, WNOHANG) == nginx_pid) {
-            nginx_pid = -1;
-            return;
-        }
-        usleep(50 * 1000);
-    }
-    kill(nginx_pid, SIGKILL);
-    waitpid(nginx_pid, &st, 0);
-    nginx_pid = -1;
-}
-
-/* True once the pid file names pid: the process has bound all its sockets
-   (so a connect that succeeds reached it, not another process that took the
-   port between free_port() and its bind). */
-static int pid_file_names(const char *path, pid_t pid)
-{
-    char *text = slurp(path, NULL);
-    int ok = text && atol(text) == (long)pid;
-    free(text);
-    return ok;
-}
-
 /* Starts nginx; 0 once it serves both ports, -1 if it exited or hung. */
 static int try_start_nginx(void)
 {
@@ -277,7 +223,7 @@ static int try_start_nginx(void)
             usleep(50 * 1000);
     }
     if (!up)
-        stop_nginx();
+        stop_child(&nginx_pid);
     free(conf);
     free(log);
     free(out);
@@ -292,6 +238,7 @@ static void start_nginx(void)
         do
             http_port = free_port();
         while (http_port == port);
+        cr_assert(port && http_port, "no free port on 127.0.0.1");
         write_config();
         if (try_start_nginx() == 0)
             return;
@@ -316,7 +263,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    stop_nginx();
+    stop_child(&nginx_pid);
     pki_cert_free(&api);
     pki_cert_free(&www);
     pki_cert_free(&inter);

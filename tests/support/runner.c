@@ -7,11 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -233,6 +236,69 @@ json_t *json_find_record(json_t *results, const char *host, long port)
             return rec;
     }
     return NULL;
+}
+
+static struct sockaddr_in loopback(uint16_t port)
+{
+    return (struct sockaddr_in){
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+}
+
+uint16_t free_port(void)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = loopback(0);
+        socklen_t len = sizeof(sa);
+        int ok = t >= 0 && u >= 0 && bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+                 getsockname(t, (struct sockaddr *)&sa, &len) == 0 &&
+                 bind(u, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        if (t >= 0)
+            close(t);
+        if (u >= 0)
+            close(u);
+        if (ok)
+            return ntohs(sa.sin_port);
+    }
+    return 0;
+}
+
+int port_accepts(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in sa = loopback(port);
+    int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
+
+int pid_file_names(const char *path, pid_t pid)
+{
+    char *text = slurp(path, NULL);
+    int ok = text && atol(text) == (long)pid;
+    free(text);
+    return ok;
+}
+
+void stop_child(pid_t *pid)
+{
+    if (*pid <= 0)
+        return;
+    int st;
+    kill(*pid, SIGTERM);
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(*pid, &st, WNOHANG) == *pid) {
+            *pid = -1;
+            return;
+        }
+        usleep(50 * 1000);
+    }
+    kill(*pid, SIGKILL);
+    waitpid(*pid, &st, 0);
+    *pid = -1;
 }
 
 char *temp_dir(void)

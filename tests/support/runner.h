@@ -4,6 +4,8 @@
 #define CS_TEST_RUNNER_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -43,6 +45,17 @@ int spit(const char *path, const char *text);
 /* The record in a JSON document's "results" (or a JSONL array of records)
    whose host and port match; NULL if none. */
 json_t *json_find_record(json_t *results, const char *host, long port);
+
+/* A port on 127.0.0.1 free for both TCP and UDP a moment ago, or 0. */
+uint16_t free_port(void);
+/* 1 if something accepts TCP connections on 127.0.0.1:port. */
+int port_accepts(uint16_t port);
+/* 1 once the pid file at path names pid: the process has bound its sockets
+   (so a connect that succeeds reached it, not a process that took the port
+   between free_port() and its bind). */
+int pid_file_names(const char *path, pid_t pid);
+/* SIGTERM to *pid, SIGKILL after 5 s, reaped; *pid becomes -1. */
+void stop_child(pid_t *pid);
 
 /* A fresh empty directory under /tmp; caller frees the string. */
 char *temp_dir(void);
