@@ -505,6 +505,15 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(c->l->lp->read_buf, READ_BUF_SIZE);
 }
 
+/* Sends a canned answer, then closes once it is out. */
+static void conn_reply(struct conn *c, const char *msg, size_t len)
+{
+    if (conn_write(c, msg, len) != 0)
+        conn_close(c);
+    else
+        conn_finish(c);
+}
+
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = s->data;
@@ -528,10 +537,7 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_close(c);
         break;
     case FLEET_HTTP:
-        if (conn_write(c, http400, sizeof http400 - 1) != 0)
-            conn_close(c);
-        else
-            conn_finish(c);
+        conn_reply(c, http400, sizeof http400 - 1);
         break;
     case FLEET_HELLO_STALL:
     case FLEET_HELLO_RESET:
@@ -545,16 +551,10 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_finish(c);
         break;
     case FLEET_ALERT:
-        if (conn_write(c, alert_handshake_failure, sizeof alert_handshake_failure - 1) != 0)
-            conn_close(c);
-        else
-            conn_finish(c);
+        conn_reply(c, alert_handshake_failure, sizeof alert_handshake_failure - 1);
         break;
     case FLEET_SSH:
-        if (conn_write(c, ssh_bye, sizeof ssh_bye - 1) != 0)
-            conn_close(c);
-        else
-            conn_finish(c);
+        conn_reply(c, ssh_bye, sizeof ssh_bye - 1);
         break;
     case FLEET_SMTP:
         if (conn_write(c, smtp_500, sizeof smtp_500 - 1) != 0)
