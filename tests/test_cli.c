@@ -427,3 +427,33 @@ Test(cli, internationalised_name_reports_both_forms)
     free(target);
     free(pin);
 }
+
+Test(cli, empty_targets_file_is_an_empty_scan)
+{
+    /* an empty file (or one of comments only) is no error: no record, exit 0,
+       and every report still written whole */
+    char *path, *json;
+    cr_assert(asprintf(&path, "%s/empty.txt", dir) > 0);
+    cr_assert(asprintf(&json, "%s/empty.json", dir) > 0);
+    cr_assert_eq(spit(path, ""), 0);
+    const char *args[] = {"-f", path, "-o", json, "-F", "csv", NULL};
+    struct run_result r;
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    struct csv_doc d;
+    cr_assert_eq(csv_doc_parse(r.out, strlen(r.out), &d), 0);
+    cr_assert_eq(d.nrows, 1, "a header and no row");
+    csv_doc_free(&d);
+    json_t *doc = json_load_file(json, 0, NULL);
+    cr_assert_not_null(doc);
+    cr_assert_eq(json_array_size(json_object_get(doc, "results")), 0);
+    cr_assert(json_is_true(json_object_get(doc, "complete")));
+    json_decref(doc);
+    run_result_free(&r);
+    cr_assert_eq(spit(path, "# nothing yet\n\n   \n"), 0);
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    cr_assert_eq(r.status, 0);
+    run_result_free(&r);
+    free(path);
+    free(json);
+}
