@@ -173,6 +173,7 @@ Test(cli, bad_target_line_becomes_error_record)
     cr_assert(row);
     cr_assert_str_eq(csv_doc_get(&d, row, "status"), "ERROR");
     cr_assert_str_eq(csv_doc_get(&d, row, "port"), "");
+    cr_assert_str_eq(csv_doc_get(&d, row, "elapsed_ms"), "", "no connection, no time");
     cr_assert(asprintf(&want, "input: %s:3: bad target (IPv6 needs brackets: [addr]:port)",
                        path) > 0);
     cr_assert_str_eq(csv_doc_get(&d, row, "error"), want);

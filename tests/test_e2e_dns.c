@@ -256,7 +256,8 @@ static void check_dns_error(const struct scan *s, const char *host, long port, c
     cr_assert_str_eq(cell(s, host, "address"), "", "%s", host);
     static const char *const empty[] = {
         "days_remaining", "not_before", "not_after", "subject",     "issuer",         "sans",
-        "serial",         "sha256",     "key",       "tls_version", "chain_not_after"};
+        "serial",         "sha256",     "key",       "tls_version", "chain_not_after",
+        "elapsed_ms"};
     for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++)
         cr_assert_str_eq(cell(s, host, empty[i]), "", "%s: %s", host, empty[i]);
     json_t *r = json_find_record(json_object_get(s->json, "results"), host, port);
@@ -264,6 +265,7 @@ static void check_dns_error(const struct scan *s, const char *host, long port, c
     cr_assert_str_eq(json_string_value(json_object_get(r, "reason")), why);
     cr_assert_str_eq(json_string_value(json_object_get(r, "error")), why);
     cr_assert_str_eq(json_string_value(json_object_get(r, "address")), "");
+    cr_assert(json_is_null(json_object_get(r, "elapsed_ms")), "%s: elapsed_ms", host);
     cr_assert(json_is_null(json_object_get(r, "days_remaining")), "%s: days_remaining", host);
 }
 
