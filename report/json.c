@@ -118,6 +118,35 @@ static json_t *jsonw_value(const struct cs_value *v)
     return json_null();
 }
 
+/* The presented chain (--chain) as an array of objects, leaf first. */
+static json_t *jsonw_chain(const struct cs_result *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < r->chain_n; i++) {
+        const struct cs_chain_cert *c = &r->chain[i];
+        char nb[24], na[24];
+        cs_format_time(c->not_before, nb);
+        cs_format_time(c->not_after, na);
+        json_t *o = json_object();
+        if (o == NULL || json_object_set_new(o, "subject", cs__json_string(c->subject)) < 0 ||
+            json_object_set_new(o, "issuer", cs__json_string(c->issuer)) < 0 ||
+            json_object_set_new(o, "serial", cs__json_string(c->serial)) < 0 ||
+            json_object_set_new(o, "sha256", cs__json_string(c->sha256)) < 0 ||
+            json_object_set_new(o, "key", cs__json_string(c->key)) < 0 ||
+            json_object_set_new(o, "not_before", c->not_before == CS_INT_NONE
+                                                      ? json_null()
+                                                      : cs__json_string(nb)) < 0 ||
+            json_object_set_new(o, "not_after", c->not_after == CS_INT_NONE
+                                                     ? json_null()
+                                                     : cs__json_string(na)) < 0 ||
+            json_array_append_new(a, o) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
 json_t *cs__json_record(const struct cs_result *r)
 {
     json_t *o = json_object();
@@ -129,6 +158,11 @@ json_t *cs__json_record(const struct cs_result *r)
             json_decref(o);
             o = NULL;
         }
+    }
+    /* after every field: an extension, never in the table's order */
+    if (o != NULL && r->chain_n && json_object_set_new(o, "chain", jsonw_chain(r)) < 0) {
+        json_decref(o);
+        o = NULL;
     }
     return o;
 }

@@ -47,6 +47,7 @@ struct text_row {
     char *host;
     char *issuer; /* the issuer's CN, or the whole issuer; NULL when absent */
     char *reason; /* reason, or error when reason is "" */
+    char *chain;  /* --chain: the certificates' lines, escaped, or NULL */
 };
 
 
@@ -357,6 +358,8 @@ static void text_put_table(FILE *out, struct text_state *st, int color)
             text_put_cell(&st->line, &st->cell, w, colw[c], c, sgr);
         }
         text_end_line(out, &st->line);
+        if (st->rows[i].chain)
+            fputs(st->rows[i].chain, out);
     }
 }
 
@@ -382,6 +385,7 @@ static void text_state_free(struct text_state *st)
         free(st->rows[i].host);
         free(st->rows[i].issuer);
         free(st->rows[i].reason);
+        free(st->rows[i].chain);
     }
     free(st->rows);
     free(st->cell.p);
@@ -395,6 +399,32 @@ static int text_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *
     (void)info;
     w->state = cs_xcalloc(1, sizeof(struct text_state));
     return 0;
+}
+
+/* The lines under an endpoint for --chain: one per certificate sent, leaf
+   first: its notAfter date, key, subject and issuer, and fingerprint. */
+static char *text_chain_lines(const struct cs_result *r)
+{
+    struct cs_buf b = {0};
+    for (size_t i = 0; i < r->chain_n; i++) {
+        const struct cs_chain_cert *c = &r->chain[i];
+        char date[24] = "-", head[96];
+        if (c->not_after != CS_INT_NONE) {
+            cs_format_time(c->not_after, date);
+            date[10] = '\0';
+        }
+        snprintf(head, sizeof(head), "    %s %zu  %s  ", i ? "chain" : "leaf ", i, date);
+        cs_buf_puts(&b, head);
+        text_render(&b, c->key ? c->key : "", 0);
+        cs_buf_puts(&b, "  ");
+        text_render(&b, c->subject ? c->subject : "", 0);
+        cs_buf_puts(&b, "  <- ");
+        text_render(&b, c->issuer ? c->issuer : "", 0);
+        cs_buf_puts(&b, "  sha256 ");
+        text_render(&b, c->sha256 ? c->sha256 : "", 0);
+        cs_buf_puts(&b, "\n");
+    }
+    return b.p;
 }
 
 static int text_record(struct cs_writer *w, const struct cs_result *r)
@@ -413,6 +443,7 @@ static int text_record(struct cs_writer *w, const struct cs_result *r)
         .host = cs_strdup(r->host ? r->host : ""),
         .issuer = r->issuer ? text_issuer_cn(r->issuer) : NULL,
         .reason = cs_strdup(reason ? reason : ""),
+        .chain = r->chain_n ? text_chain_lines(r) : NULL,
     };
     return 0;
 }

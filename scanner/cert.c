@@ -316,6 +316,23 @@ int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(
         first_err = X509_V_ERR_UNSPECIFIED;
     }
     ERR_clear_error();
+    r->chain_n = (size_t)sk_X509_num(presented);
+    r->chain = cs_xcalloc(r->chain_n, sizeof(*r->chain));
+    for (size_t i = 0; i < r->chain_n; i++) {
+        X509 *x = sk_X509_value(presented, (int)i);
+        unsigned char fp[EVP_MAX_MD_SIZE];
+        unsigned int fplen = 0;
+        r->chain[i] = (struct cs_chain_cert){
+            .subject = cs_name_string(X509_get_subject_name(x)),
+            .issuer = cs_name_string(X509_get_issuer_name(x)),
+            .serial = serial_string(x),
+            .sha256 = X509_digest(x, EVP_sha256(), fp, &fplen) ? hex_upper(fp, fplen)
+                                                               : cs_strdup(""),
+            .key = key_string(x),
+            .not_before = cs_asn1_time(X509_get0_notBefore(x)),
+            .not_after = cs_asn1_time(X509_get0_notAfter(x)),
+        };
+    }
     facts->verify_ok = first_err == X509_V_OK;
     free(r->verify);
     r->verify = cs_strdup(facts->verify_ok ? "ok" : X509_verify_cert_error_string(first_err));

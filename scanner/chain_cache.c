@@ -189,7 +189,7 @@ static void unlink_entry(struct cs_chain_cache *c, struct entry *e)
 
 int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
                            struct cs_chain_facts *facts, const struct cs_raw_chain *raw,
-                           const struct cs_verify_input *in, X509 **leaf)
+                           const struct cs_verify_input *in, bool with_chain, X509 **leaf)
 {
     unsigned char key[KEY_BYTES];
     *leaf = NULL;
@@ -199,6 +199,8 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
     for (struct entry *e = c->buckets[bucket_of(c, key)]; e; e = e->next) {
         if (memcmp(e->key, key, KEY_BYTES) == 0) {
             copy_fields(r, &e->r);
+            if (with_chain)
+                cs_chain_copy(r, &e->r);
             *facts = e->facts;
             X509_up_ref(e->leaf);
             *leaf = e->leaf;
@@ -223,6 +225,8 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
     X509_up_ref(e->leaf);
     sk_X509_pop_free(presented, X509_free);
     copy_fields(r, &e->r);
+    if (with_chain)
+        cs_chain_copy(r, &e->r);
     *facts = e->facts;
     X509_up_ref(e->leaf);
     *leaf = e->leaf;

@@ -18,6 +18,7 @@
 enum {
     OPT_CA_FILE = 256,
     OPT_CA_PATH,
+    OPT_CHAIN,
     OPT_CONNECT_TIMEOUT,
     OPT_CSV_RAW,
     OPT_DNS_SERVER,
@@ -36,6 +37,7 @@ enum {
 static const struct option long_options[] = {
     {"ca-file", required_argument, NULL, OPT_CA_FILE},
     {"ca-path", required_argument, NULL, OPT_CA_PATH},
+    {"chain", no_argument, NULL, OPT_CHAIN},
     {"concurrency", required_argument, NULL, 'j'},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"crit-days", required_argument, NULL, 'c'},
@@ -91,6 +93,7 @@ static const char usage_text[] =
     "      --ca-file FILE         trust anchors from FILE instead of the system store\n"
     "      --ca-path DIR          trust anchors from a hashed directory instead\n"
     "      --no-verify            trust/hostname failures do not change status\n"
+    "      --chain                every certificate the server sent, in JSON and text\n"
     "      --sni NAME             SNI for every target (default: the target's host name)\n"
     "      --resolve HOST:PORT:ADDR  pin a name to an address (curl syntax; HOST may be\n"
     "                             '*' or '*.domain', PORT may be '*'); repeatable\n"
@@ -356,6 +359,9 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv)
             break;
         case OPT_CA_PATH:
             o->ca_path = optarg;
+            break;
+        case OPT_CHAIN:
+            o->chain = true;
             break;
         case OPT_CONNECT_TIMEOUT:
             if (parse_secs(optarg, &o->connect_timeout_ms) < 0)

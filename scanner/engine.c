@@ -273,7 +273,8 @@ static void fill_record(struct job *j, struct cs_result *r, const char **error)
     struct cs_verify_input in = {.store = s->store, .now = s->now};
     struct cs_chain_facts facts;
     X509 *leaf;
-    if (cs_chain_cache_analyse(s->chains, r, &facts, &j->conn.chain, &in, &leaf) < 0) {
+    if (cs_chain_cache_analyse(s->chains, r, &facts, &j->conn.chain, &in, s->opt->chain, &leaf) <
+        0) {
         *error = "certificate: the server's certificate cannot be parsed";
         return;
     }

@@ -41,6 +41,7 @@ struct cs_options {
     char *ca_file;
     char *ca_path;
     bool no_verify;
+    bool chain;              /* --chain: every presented certificate in JSON and text */
     char *sni;               /* as given, or sni_alabel */
     char *sni_alabel;        /* owned: the A-label form of an internationalised --sni */
     struct cs_pin *pins;

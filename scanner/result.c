@@ -314,11 +314,50 @@ static void copy_list(struct cs_strlist *d, const struct cs_strlist *s)
 #define COPY_CS_FK_STATUS(d, s) d = s
 #define COPY_CS_FK_LIST(d, s) copy_list(&(d), &(s))
 
+void cs_chain_copy(struct cs_result *dst, const struct cs_result *src)
+{
+    cs_chain_free(dst);
+    if (!src->chain_n)
+        return;
+    dst->chain = cs_xcalloc(src->chain_n, sizeof(*dst->chain));
+    for (size_t i = 0; i < src->chain_n; i++) {
+        const struct cs_chain_cert *s = &src->chain[i];
+        dst->chain[i] = (struct cs_chain_cert){
+            .subject = cs_strdup(s->subject),
+            .issuer = cs_strdup(s->issuer),
+            .serial = cs_strdup(s->serial),
+            .sha256 = cs_strdup(s->sha256),
+            .key = cs_strdup(s->key),
+            .not_before = s->not_before,
+            .not_after = s->not_after,
+        };
+    }
+    dst->chain_n = src->chain_n;
+}
+
+void cs_chain_free(struct cs_result *r)
+{
+    for (size_t i = 0; i < r->chain_n; i++) {
+        struct cs_chain_cert *c = &r->chain[i];
+        free(c->subject);
+        free(c->issuer);
+        free(c->serial);
+        free(c->sha256);
+        free(c->key);
+    }
+    free(r->chain);
+    r->chain = NULL;
+    r->chain_n = 0;
+}
+
 void cs_result_copy(struct cs_result *dst, const struct cs_result *src)
 {
 #define X(id, name, kind, member) COPY_##kind(dst->member, src->member);
     CS_FIELDS(X)
 #undef X
+    dst->chain = NULL;
+    dst->chain_n = 0;
+    cs_chain_copy(dst, src);
 }
 
 #define FREE_CS_FK_STR(m) (free(m), (m) = NULL)
@@ -333,4 +372,5 @@ void cs_result_free(struct cs_result *r)
 #define X(id, name, kind, member) FREE_##kind(r->member);
     CS_FIELDS(X)
 #undef X
+    cs_chain_free(r);
 }

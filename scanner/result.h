@@ -29,6 +29,17 @@ struct cs_strlist {
     size_t n;
 };
 
+/* One certificate of the presented chain (--chain), leaf first. */
+struct cs_chain_cert {
+    char *subject;            /* RFC 4514, as the record's subject */
+    char *issuer;
+    char *serial;
+    char *sha256;
+    char *key;
+    int64_t not_before;
+    int64_t not_after;
+};
+
 struct cs_result {
     char *host;               /* the target as named */
     int64_t port;             /* CS_INT_NONE when a bad line had none */
@@ -54,6 +65,10 @@ struct cs_result {
     int hostname_match;       /* 1, 0, or -1 for null */
     int64_t elapsed_ms;
     char *error;              /* "" unless ERROR */
+    /* Not a field of the table: the presented chain, only with --chain
+       (JSON, JSONL and text show it; CSV keeps one row per endpoint). */
+    struct cs_chain_cert *chain;
+    size_t chain_n;
 };
 
 enum cs_field_kind { CS_FK_STR, CS_FK_INT, CS_FK_TIME, CS_FK_LIST, CS_FK_BOOL, CS_FK_STATUS };
@@ -143,6 +158,9 @@ void cs_strlist_free(struct cs_strlist *l);
 
 /* A fresh record for host:port with every string "" or NULL as appropriate. */
 void cs_result_init(struct cs_result *r);
+/* The chain of src into dst (replacing dst's), and freeing it. */
+void cs_chain_copy(struct cs_result *dst, const struct cs_result *src);
+void cs_chain_free(struct cs_result *r);
 /* Deep copy and free. */
 void cs_result_copy(struct cs_result *dst, const struct cs_result *src);
 void cs_result_free(struct cs_result *r);

@@ -458,3 +458,62 @@ Test(cli, empty_targets_file_is_an_empty_scan)
     free(path);
     free(json);
 }
+
+Test(cli, chain_detail_on_request)
+{
+    const struct fleet_scenario *ok = fleet_get(fleet, "ok");
+    struct run_result r;
+    scan(&r, NAMES("ok"), "--chain", "-F", "jsonl", NULL);
+    json_t *o = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(o, "%s", r.out);
+    json_t *chain = json_object_get(o, "chain");
+    cr_assert_eq(json_array_size(chain), 1 + ok->chain_len, "%s", r.out);
+    X509 *want[8] = {ok->leaf.x509};
+    for (size_t i = 0; i < ok->chain_len; i++)
+        want[i + 1] = ok->chain[i];
+    for (size_t i = 0; i < json_array_size(chain); i++) {
+        json_t *c = json_array_get(chain, i);
+        char sha[65], na[24], serial[128];
+        pki_sha256_hex(want[i], sha);
+        pki_serial_hex(want[i], serial, sizeof(serial));
+        cs_format_time(pki_not_after(want[i]), na);
+        cr_assert_str_eq(json_string_value(json_object_get(c, "sha256")), sha, "cert %zu", i);
+        cr_assert_str_eq(json_string_value(json_object_get(c, "serial")), serial, "cert %zu", i);
+        cr_assert_str_eq(json_string_value(json_object_get(c, "not_after")), na, "cert %zu", i);
+        cr_assert_str_eq(json_string_value(json_object_get(c, "key")), "EC-256", "cert %zu", i);
+    }
+    /* the leaf's entry and the record agree; the chain comes after every field */
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(chain, 0), "subject")),
+                     json_string_value(json_object_get(o, "subject")));
+    const char *last_key = NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        (void)v;
+        last_key = k;
+    }
+    cr_assert_str_eq(last_key, "chain");
+    json_decref(o);
+    run_result_free(&r);
+
+    /* the terminal table lists the certificates under the endpoint */
+    scan(&r, NAMES("ok"), "--chain", NULL);
+    char sha[65];
+    pki_sha256_hex(ok->leaf.x509, sha);
+    char *leaf_line = strstr(r.out, "    leaf  0  ");
+    cr_assert(leaf_line && strstr(leaf_line, sha), "%s", r.out);
+    cr_assert(strstr(r.out, "    chain 1  "), "%s", r.out);
+    run_result_free(&r);
+
+    /* without --chain: no chain, and CSV never has one */
+    scan(&r, NAMES("ok"), "-F", "jsonl", NULL);
+    o = json_loads(r.out, 0, NULL);
+    cr_assert_null(json_object_get(o, "chain"));
+    json_decref(o);
+    run_result_free(&r);
+    scan(&r, NAMES("ok"), "--chain", "-F", "csv", NULL);
+    cr_assert(strncmp(r.out, "host,port,", 10) == 0);
+    cr_assert_null(strstr(strchr(r.out, '\n'), "sha256 "), "%s", r.out);
+    run_result_free(&r);
+}
