@@ -149,7 +149,7 @@ static void fuzz_cache_round(struct cs_chain_cache *cache, const struct cs_raw_c
     struct cs_chain_facts facts;
     X509 *leaf = NULL;
     cs_result_init(&r);
-    if (cs_chain_cache_analyse(cache, &r, &facts, raw, &in, &leaf) == 0) {
+    if (cs_chain_cache_analyse(cache, &r, &facts, raw, &in, true, &leaf) == 0) {
         FUZZ_CHECK(leaf != NULL);
         fuzz_check_record(&r);
         fuzz_names(leaf);
