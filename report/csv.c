@@ -53,22 +53,10 @@ static bool csvw_is_formula(const char *s)
  * NUL-terminated, so no byte past a NUL is read. */
 static size_t csvw_char(const unsigned char *p, size_t *units)
 {
-    unsigned char c = p[0];
-    *units = 1;
-    if (c < 0xC2 || c >= 0xF5)
-        return 1;
-    if ((p[1] & 0xC0) != 0x80)
-        return 1;
-    if (c < 0xE0)
-        return 2;
-    if ((p[2] & 0xC0) != 0x80 || (c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))
-        return 1;
-    if (c < 0xF0)
-        return 3;
-    if ((p[3] & 0xC0) != 0x80 || (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
-        return 1;
-    *units = 2;
-    return 4;
+    uint32_t cp;
+    size_t len = cs_utf8_decode(p, &cp);
+    *units = len && cp > 0xFFFF ? 2 : 1;
+    return len ? len : 1;
 }
 
 /* Characters in s, as a spreadsheet counts them. */

@@ -19,34 +19,6 @@ struct jsonw_state {
     size_t cap;
 };
 
-/* Length of the valid UTF-8 sequence (RFC 3629: no overlongs, surrogates or
- * code points past U+10FFFF) that starts at p, or 0 if there is none. */
-static size_t jsonw_utf8_len(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    if (c < 0xC2)
-        return 0;
-    if (c < 0xE0)
-        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c < 0xF0) {
-        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))
-            return 0;
-        return 3;
-    }
-    if (c < 0xF5) {
-        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 /* A copy of s with every byte that is not part of a valid UTF-8 sequence
  * replaced by U+FFFD. */
 static char *jsonw_utf8_repair(const char *s)
@@ -56,7 +28,8 @@ static char *jsonw_utf8_repair(const char *s)
     char *out = cs_xmalloc(3 * n + 1); /* worst case: every byte replaced */
     size_t o = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
-        size_t len = jsonw_utf8_len(p);
+        uint32_t cp;
+        size_t len = cs_utf8_decode(p, &cp);
         if (len == 0) {
             memcpy(out + o, fffd, 3);
             o += 3;

@@ -60,43 +60,6 @@ struct text_state {
 };
 
 
-/* Decodes one RFC 3629 UTF-8 sequence at p into *cp; returns its length, or
- * 0 if p does not start a valid sequence. */
-static size_t text_utf8_decode(const unsigned char *p, uint32_t *cp)
-{
-    unsigned char c = p[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c < 0xC2)
-        return 0;
-    if (c < 0xE0) {
-        if ((p[1] & 0xC0) != 0x80)
-            return 0;
-        *cp = (uint32_t)(c & 0x1F) << 6 | (p[1] & 0x3F);
-        return 2;
-    }
-    if (c < 0xF0) {
-        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))
-            return 0;
-        *cp = (uint32_t)(c & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
-        return 3;
-    }
-    if (c < 0xF5) {
-        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
-            return 0;
-        *cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 |
-              (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F);
-        return 4;
-    }
-    return 0;
-}
-
 /* Code points a terminal acts on rather than shows: C0, DEL, C1 (U+009B is
  * a one-byte CSI on some terminals), and the bidi embedding, override and
  * isolate controls that reorder what follows them. */
@@ -137,7 +100,7 @@ static size_t text_render(struct cs_buf *b, const char *s, size_t cap)
 
     while (*p != '\0' && (cap == 0 || width <= cap)) {
         uint32_t cp = 0;
-        size_t len = text_utf8_decode(p, &cp);
+        size_t len = cs_utf8_decode(p, &cp);
         char esc[16];
         if (len == 0 || (cp < 0x80 && text_is_control(cp))) {
             snprintf(esc, sizeof(esc), "\\x%02X", *p);

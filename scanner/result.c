@@ -254,6 +254,43 @@ void cs_strlist_add(struct cs_strlist *l, const char *s)
     l->v[l->n++] = cs_strdup(s);
 }
 
+/* Decodes one RFC 3629 UTF-8 sequence at p into *cp; returns its length, or
+ * 0 if p does not start a valid sequence. */
+size_t cs_utf8_decode(const unsigned char *p, uint32_t *cp)
+{
+    unsigned char c = p[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c < 0xC2)
+        return 0;
+    if (c < 0xE0) {
+        if ((p[1] & 0xC0) != 0x80)
+            return 0;
+        *cp = (uint32_t)(c & 0x1F) << 6 | (p[1] & 0x3F);
+        return 2;
+    }
+    if (c < 0xF0) {
+        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))
+            return 0;
+        *cp = (uint32_t)(c & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+        return 3;
+    }
+    if (c < 0xF5) {
+        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
+            return 0;
+        *cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 |
+              (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F);
+        return 4;
+    }
+    return 0;
+}
+
 void cs_buf_append(struct cs_buf *b, const char *s, size_t n)
 {
     if (b->len + n + 1 > b->cap) {

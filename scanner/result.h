@@ -146,6 +146,11 @@ void *cs_xcalloc(size_t n, size_t m);
 void *cs_xrealloc(void *p, size_t n);
 void cs_strlist_add(struct cs_strlist *l, const char *s);
 
+/* Decodes one RFC 3629 UTF-8 sequence (no overlongs, surrogates or code
+   points past U+10FFFF) at NUL-terminated p into *cp; returns its length,
+   or 0 if p does not start a valid sequence. */
+size_t cs_utf8_decode(const unsigned char *p, uint32_t *cp);
+
 /* A growable string, always NUL-terminated once anything was appended. */
 struct cs_buf {
     char *p;
