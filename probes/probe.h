@@ -6,6 +6,7 @@
 #ifndef CS_PROBE_H
 #define CS_PROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,8 +24,7 @@ struct cs_raw_chain {
 };
 
 /* Certificate i of the chain (0 = leaf); 0, or -1 if there is none. */
-int cs_raw_chain_at(const struct cs_raw_chain *c, size_t i, const unsigned char **der,
-                    size_t *len);
+int cs_raw_chain_at(const struct cs_raw_chain *c, size_t i, const unsigned char **der, size_t *len);
 void cs_raw_chain_free(struct cs_raw_chain *c);
 
 struct cs_probe {
@@ -52,6 +52,10 @@ struct cs_conn {
     const char *sni;         /* NULL: send no SNI */
     struct cs_raw_chain chain; /* the presented chain, once in hand (chain.n > 0) */
     char tls_version[16];    /* negotiated protocol, once the chain is in hand */
+    unsigned char *staple;     /* the stapled OCSP response (DER), or NULL */
+    size_t staple_len;
+    bool server_staples; /* the ServerHello carried status_request */
+    bool await_status;   /* TLS 1.2: the chain is in hand, a staple may follow */
     void *probe_state;       /* a STARTTLS probe's own state */
     /* Sends bytes to the peer (copied); 0 or a negative error. */
     int (*write)(struct cs_conn *conn, const void *buf, size_t len);
@@ -63,8 +67,10 @@ struct cs_conn {
 };
 
 /* The shared TLS driver (tls.c). */
-/* Prepares an SSL_CTX for the driver: the handshake stops as soon as the
-   server's chain is in hand (verification is the engine's business). */
+/* Prepares an SSL_CTX for the driver: a stapled OCSP response is asked for,
+   and the handshake stops as soon as the server's chain (and, in TLS 1.2,
+   the CertificateStatus that may follow it) is in hand; verification is the
+   engine's business. */
 void cs__tls_ctx_setup(SSL_CTX *ctx);
 int cs__tls_start(struct cs_conn *conn);
 /* Feeds bytes received from the peer while TLS runs. */

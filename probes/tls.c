@@ -137,10 +137,54 @@ static size_t get24(const unsigned char *p)
     return (size_t)p[0] << 16 | (size_t)p[1] << 8 | p[2];
 }
 
+/* The OCSP response of a TLS 1.3 leaf's status_request extension (RFC 8446
+   4.4.2.1: a CertificateStatus), copied into conn->staple. */
+static void tls_take_staple(struct cs_conn *conn, const unsigned char *ext, size_t len)
+{
+    size_t off = 0;
+    while (off + 4 <= len) {
+        size_t type = (size_t)ext[off] << 8 | ext[off + 1];
+        size_t n = (size_t)ext[off + 2] << 8 | ext[off + 3];
+        off += 4;
+        if (n > len - off)
+            return;
+        if (type == TLSEXT_TYPE_status_request && n > 4 && ext[off] == TLSEXT_STATUSTYPE_ocsp &&
+            get24(ext + off + 1) == n - 4 && !conn->staple) {
+            conn->staple = OPENSSL_memdup(ext + off + 4, n - 4);
+            conn->staple_len = conn->staple ? n - 4 : 0;
+        }
+        off += n;
+    }
+}
+
+/* Whether a ServerHello body carries status_request: a TLS 1.2 server that
+   will send a CertificateStatus after its Certificate. */
+static bool tls_hello_staples(const unsigned char *p, size_t len)
+{
+    size_t off = 2 + 32; /* legacy_version, random */
+    if (off + 1 > len)
+        return false;
+    off += 1 + p[off]; /* session id */
+    off += 2 + 1;      /* cipher suite, compression */
+    if (off + 2 > len)
+        return false;
+    size_t end = off + 2 + ((size_t)p[off] << 8 | p[off + 1]);
+    if (end > len)
+        return false;
+    for (off += 2; off + 4 <= end;) {
+        size_t type = (size_t)p[off] << 8 | p[off + 1];
+        size_t n = (size_t)p[off + 2] << 8 | p[off + 3];
+        if (type == TLSEXT_TYPE_status_request)
+            return true;
+        off += 4 + n;
+    }
+    return false;
+}
+
 /* Copies the certificates of a Certificate message body into conn->chain.
-   TLS 1.3 entries carry extensions after each certificate; TLS 1.2 ones do
-   not.  Returns the offset of the 3-byte list length, or -1 if the body is
-   malformed (then OpenSSL's own parser reports it). */
+   TLS 1.3 entries carry extensions after each certificate (the leaf's may
+   hold the staple); TLS 1.2 ones do not.  Returns the offset of the 3-byte list length, or -1 if
+   the body is malformed (then OpenSSL's own parser reports it). */
 static long tls_take_certificates(struct cs_conn *conn, const unsigned char *p, size_t len,
                                   bool tls13)
 {
@@ -172,6 +216,8 @@ static long tls_take_certificates(struct cs_conn *conn, const unsigned char *p, 
             size_t ext = (size_t)p[off] << 8 | p[off + 1];
             if (ext > len - off - 2)
                 goto bad;
+            if (n == 1)
+                tls_take_staple(conn, p + off + 2, ext);
             off += 2 + ext;
         }
     }
@@ -198,18 +244,49 @@ static void tls_msg_cb(int write_p, int version, int content_type, const void *b
 {
     (void)arg;
     const unsigned char *p = buf;
-    if (write_p || content_type != SSL3_RT_HANDSHAKE || len < 4 || p[0] != SSL3_MT_CERTIFICATE)
+    if (write_p || content_type != SSL3_RT_HANDSHAKE || len < 4 || get24(p + 1) != len - 4)
         return;
     struct cs_conn *conn = SSL_get_app_data(ssl);
-    if (!conn || conn->chain.n || get24(p + 1) != len - 4)
+    if (!conn)
         return;
-    long list_at = tls_take_certificates(conn, p + 4, len - 4, version == TLS1_3_VERSION);
+    if (p[0] == SSL3_MT_SERVER_HELLO) {
+        conn->server_staples = tls_hello_staples(p + 4, len - 4);
+        return;
+    }
+    if (p[0] != SSL3_MT_CERTIFICATE || conn->chain.n)
+        return;
+    bool tls13 = version == TLS1_3_VERSION;
+    long list_at = tls_take_certificates(conn, p + 4, len - 4, tls13);
     if (list_at < 0)
         return;
     snprintf(conn->tls_version, sizeof(conn->tls_version), "%s", SSL_get_version(ssl));
+    if (!tls13 && conn->server_staples) {
+        /* TLS 1.2: the staple comes in the next message; let OpenSSL go on
+           until the status callback below */
+        conn->await_status = true;
+        return;
+    }
     /* the message buffer is the SSL's own, writable one */
     unsigned char *list_len = (unsigned char *)p + 4 + list_at;
     list_len[0] = list_len[1] = list_len[2] = 0;
+}
+
+/* TLS 1.2, once the server's first flight is in (ServerHelloDone): takes the
+   CertificateStatus, if one came, and ends the handshake there. */
+static int tls_status_cb(SSL *ssl, void *arg)
+{
+    (void)arg;
+    struct cs_conn *conn = SSL_get_app_data(ssl);
+    if (!conn || !conn->await_status)
+        return 1;
+    const unsigned char *resp = NULL;
+    long len = SSL_get_tlsext_status_ocsp_resp(ssl, &resp);
+    if (len > 0 && resp && !conn->staple) {
+        conn->staple = OPENSSL_memdup(resp, (size_t)len);
+        conn->staple_len = conn->staple ? (size_t)len : 0;
+    }
+    conn->await_status = false;
+    return 0; /* enough: end the handshake here */
 }
 
 /* Called by OpenSSL once it has parsed the server's Certificate message: the
@@ -241,7 +318,19 @@ static int tls_chain_in_hand(X509_STORE_CTX *ctx, void *arg)
         conn->chain.buf = out;
         conn->chain.len = out ? (size_t)(q - out) : 0;
         snprintf(conn->tls_version, sizeof(conn->tls_version), "%s", SSL_get_version(ssl));
+        if (SSL_version(ssl) == TLS1_3_VERSION) {
+            const unsigned char *resp = NULL;
+            long len = SSL_get_tlsext_status_ocsp_resp(ssl, &resp);
+            if (len > 0 && resp && !conn->staple) {
+                conn->staple = OPENSSL_memdup(resp, (size_t)len);
+                conn->staple_len = conn->staple ? (size_t)len : 0;
+            }
+        } else if (conn->server_staples) {
+            conn->await_status = true;
+        }
     }
+    if (conn && conn->await_status)
+        return 1; /* TLS 1.2: go on to the CertificateStatus */
     X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
     return 0; /* enough: end the handshake here */
 }
@@ -251,6 +340,8 @@ void cs__tls_ctx_setup(SSL_CTX *ctx)
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_cert_verify_callback(ctx, tls_chain_in_hand, NULL);
     SSL_CTX_set_msg_callback(ctx, tls_msg_cb);
+    SSL_CTX_set_tlsext_status_type(ctx, TLSEXT_STATUSTYPE_ocsp);
+    SSL_CTX_set_tlsext_status_cb(ctx, tls_status_cb);
 }
 
 static void tls_step(struct cs_conn *conn)
@@ -259,6 +350,12 @@ static void tls_step(struct cs_conn *conn)
     ERR_clear_error();
     int r = SSL_do_handshake(conn->ssl);
     if (conn->chain.n) {
+        int e = SSL_get_error(conn->ssl, r);
+        if (conn->await_status && r != 1 && (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE))
+            return; /* the CertificateStatus may still come */
+        /* whatever went wrong after the chain arrived, the chain is what
+           counts */
+        conn->await_status = false;
         ERR_clear_error();
         conn->done(conn, NULL);
         return;
@@ -321,6 +418,11 @@ void cs__tls_feed(struct cs_conn *conn, const char *buf, size_t len)
 void cs__tls_eof(struct cs_conn *conn, int err)
 {
     char why[256];
+    if (conn->chain.n) { /* closed while a staple might still have come */
+        conn->await_status = false;
+        conn->done(conn, NULL);
+        return;
+    }
     if (err == 0 || err == UV_EOF) {
         conn->done(conn, "handshake: connection closed by peer");
         return;
@@ -337,5 +439,8 @@ void cs__tls_free(struct cs_conn *conn)
 {
     SSL_free(conn->ssl); /* frees the BIO */
     cs_raw_chain_free(&conn->chain);
+    OPENSSL_free(conn->staple);
+    conn->staple = NULL;
+    conn->staple_len = 0;
     conn->ssl = NULL;
 }

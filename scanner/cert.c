@@ -274,10 +274,28 @@ int cs_cert_name_matches(X509 *leaf, const char *name, bool is_ip)
     return X509_check_host(leaf, name, strlen(name), 0, NULL) == 1;
 }
 
+/* The leaf's issuer: from the verified path (even a partial one), else a
+   presented certificate that issued it; a new reference, or NULL. */
+static X509 *find_issuer(X509 *leaf, STACK_OF(X509) *presented, STACK_OF(X509) *verified)
+{
+    X509 *issuer = NULL;
+    if (verified && sk_X509_num(verified) > 1 &&
+        X509_check_issued(sk_X509_value(verified, 1), leaf) == X509_V_OK)
+        issuer = sk_X509_value(verified, 1);
+    for (int i = 1; !issuer && i < sk_X509_num(presented); i++)
+        if (X509_check_issued(sk_X509_value(presented, i), leaf) == X509_V_OK)
+            issuer = sk_X509_value(presented, i);
+    if (issuer)
+        X509_up_ref(issuer);
+    return issuer;
+}
+
 int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(X509) *presented,
-                    const struct cs_verify_input *in)
+                    const struct cs_verify_input *in, X509 **issuer)
 {
     memset(facts, 0, sizeof(*facts));
+    if (issuer)
+        *issuer = NULL;
     X509 *leaf = sk_X509_value(presented, 0);
     if (!leaf)
         return -1;
@@ -337,6 +355,9 @@ int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(
     free(r->verify);
     r->verify = cs_strdup(facts->verify_ok ? "ok" : X509_verify_cert_error_string(first_err));
     chain_facts(r, facts, presented, verified, in);
+    if (issuer)
+        *issuer = find_issuer(leaf, presented, verified);
+    ERR_clear_error();
     X509_STORE_CTX_free(ctx);
     return 0;
 }

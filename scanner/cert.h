@@ -17,6 +17,8 @@ struct cs_chain_facts {
     char extra_expired[128]; /* an expired certificate sent but not in the verified path */
     char soonest_name[128];  /* chain certificate above the leaf with the earliest notAfter */
     int64_t soonest_at;      /* its notAfter, CS_INT_NONE if no such certificate */
+    char staple_problem[160]; /* per connection, never cached: why a stapled OCSP
+                                 response cannot be trusted ("expired ..."), or "" */
 };
 
 struct cs_verify_input {
@@ -27,9 +29,11 @@ struct cs_verify_input {
 /* Fills every certificate field of r that depends only on the chain (not
    host/port/address/sni/status/reason/elapsed/error/tls_version/
    hostname_match) from the presented chain (leaf first), and facts for
-   classification.  Returns 0, or -1 if there is no leaf. */
+   classification.  With issuer, *issuer gets a reference to the leaf's
+   issuer (from the verified path, else from the presented chain), or NULL.
+   Returns 0, or -1 if there is no leaf. */
 int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(X509) *presented,
-                    const struct cs_verify_input *in);
+                    const struct cs_verify_input *in, X509 **issuer);
 
 /* The trust anchors: --ca-file/--ca-path, or the system's store when both
    are NULL.  NULL with a one-line reason in err (naming the file) if they

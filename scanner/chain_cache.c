@@ -16,6 +16,8 @@ struct entry {
     struct cs_result r;          /* chain-dependent fields only */
     struct cs_chain_facts facts;
     X509 *leaf;                  /* parsed once, for the per-name check */
+    X509 *issuer;           /* the leaf's issuer, or NULL */
+    STACK_OF(X509) *certs; /* presented certificates and the issuer */
     struct entry *next;          /* hash chain */
 };
 
@@ -57,6 +59,8 @@ struct cs_chain_cache *cs_chain_cache_new(size_t max_entries)
 static void entry_free(struct entry *e)
 {
     X509_free(e->leaf);
+    X509_free(e->issuer);
+    sk_X509_pop_free(e->certs, X509_free);
     cs_result_free(&e->r);
     free(e);
 }
@@ -187,12 +191,33 @@ static void unlink_entry(struct cs_chain_cache *c, struct entry *e)
         *pp = e->next;
 }
 
+void cs_chain_objs_free(struct cs_chain_objs *o)
+{
+    X509_free(o->leaf);
+    X509_free(o->issuer);
+    sk_X509_pop_free(o->certs, X509_free);
+    memset(o, 0, sizeof(*o));
+}
+
+/* The entry's certificates into objs (called under the lock or on an entry
+   not yet shared). */
+static void give_objs(const struct entry *e, bool want_certs, struct cs_chain_objs *objs)
+{
+    X509_up_ref(e->leaf);
+    objs->leaf = e->leaf;
+    if (e->issuer)
+        X509_up_ref(e->issuer);
+    objs->issuer = e->issuer;
+    objs->certs = want_certs ? X509_chain_up_ref(e->certs) : NULL;
+}
+
 int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
                            struct cs_chain_facts *facts, const struct cs_raw_chain *raw,
-                           const struct cs_verify_input *in, bool with_chain, X509 **leaf)
+                           const struct cs_verify_input *in, bool with_chain, bool want_certs,
+                           struct cs_chain_objs *objs)
 {
     unsigned char key[KEY_BYTES];
-    *leaf = NULL;
+    memset(objs, 0, sizeof(*objs));
     if (raw->n == 0 || chain_key(raw, key) < 0)
         return -1;
     uv_mutex_lock(&c->lock);
@@ -202,8 +227,7 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
             if (with_chain)
                 cs_chain_copy(r, &e->r);
             *facts = e->facts;
-            X509_up_ref(e->leaf);
-            *leaf = e->leaf;
+            give_objs(e, want_certs, objs);
             c->stats.hits++;
             uv_mutex_unlock(&c->lock);
             return 0;
@@ -220,16 +244,16 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
     struct entry *e = cs_xcalloc(1, sizeof(*e));
     memcpy(e->key, key, KEY_BYTES);
     cs_result_init(&e->r);
-    cs_cert_analyse(&e->r, &e->facts, presented, in);
-    e->leaf = sk_X509_value(presented, 0);
-    X509_up_ref(e->leaf);
-    sk_X509_pop_free(presented, X509_free);
+    cs_cert_analyse(&e->r, &e->facts, presented, in, &e->issuer);
+    e->leaf = sk_X509_shift(presented); /* the reference moves to the entry */
+    e->certs = presented;
+    if (e->issuer && sk_X509_find(e->certs, e->issuer) < 0 && sk_X509_push(e->certs, e->issuer))
+        X509_up_ref(e->issuer);
     copy_fields(r, &e->r);
     if (with_chain)
         cs_chain_copy(r, &e->r);
     *facts = e->facts;
-    X509_up_ref(e->leaf);
-    *leaf = e->leaf;
+    give_objs(e, want_certs, objs);
 
     uv_mutex_lock(&c->lock);
     struct entry *old = c->ring[c->head];

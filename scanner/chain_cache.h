@@ -17,14 +17,25 @@ struct cs_chain_cache;
 struct cs_chain_cache *cs_chain_cache_new(size_t max_entries);
 void cs_chain_cache_free(struct cs_chain_cache *c);
 
+/* The parsed certificates a probe may need after the analysis, each a
+   reference of its own (cs_chain_objs_free). */
+struct cs_chain_objs {
+    X509 *leaf;             /* for the per-name check */
+    X509 *issuer;           /* the leaf's issuer, or NULL */
+    STACK_OF(X509) *certs; /* the presented chain and the issuer (for OCSP
+                               responder certificates), only when asked for */
+};
+void cs_chain_objs_free(struct cs_chain_objs *o);
+
 /* Fills r's chain-dependent fields and facts from the cache, or parses,
    verifies and analyses the chain and remembers it; with_chain also copies
-   the chain's certificates into r (--chain).  *leaf gets a reference
-   to the parsed leaf (for the per-name check; X509_free it).  Returns 0, or
-   -1 if the leaf cannot be parsed.  Thread-safe. */
+   the chain's certificates into r (--chain).  objs gets the leaf and its
+   issuer, and with want_certs the certs too.  Returns 0, or -1 if the leaf
+   cannot be parsed.  Thread-safe. */
 int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
                            struct cs_chain_facts *facts, const struct cs_raw_chain *raw,
-                           const struct cs_verify_input *in, bool with_chain, X509 **leaf);
+                           const struct cs_verify_input *in, bool with_chain, bool want_certs,
+                           struct cs_chain_objs *objs);
 
 struct cs_chain_cache_stats {
     uint64_t hits, misses, evictions;

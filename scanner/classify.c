@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define DAY 86400
 
@@ -53,6 +54,16 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
                         (long long)ago, plural(ago)));
         return;
     }
+    if (r->revocation && strcmp(r->revocation, "revoked") == 0) {
+        char when[24] = "";
+        if (r->revoked_at != CS_INT_NONE)
+            cs_format_time(r->revoked_at, when);
+        set(r, CS_CRITICAL,
+            cs_asprintf("revoked (%s)%s%s",
+                        r->revocation_reason ? r->revocation_reason : "unspecified",
+                        when[0] ? " at " : "", when));
+        return;
+    }
     if (r->not_before > now) {
         char when[24];
         cs_format_time(r->not_before, when);
@@ -65,6 +76,11 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
     }
     if (th->verify && r->hostname_match == 0) {
         set(r, CS_CRITICAL, cs_strdup("hostname mismatch"));
+        return;
+    }
+    if (th->require_revocation && (!r->revocation || strcmp(r->revocation, "good") != 0)) {
+        set(r, CS_CRITICAL,
+            cs_asprintf("revocation %s", r->revocation ? r->revocation : "unchecked"));
         return;
     }
 
@@ -113,13 +129,17 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
             reason = cs_asprintf("intermediate \"%s\" expires in %lld day%s; leaf %s",
                                  f->soonest_name, (long long)idays, plural(idays), r->reason);
         else
-            reason = cs_asprintf("%s; intermediate \"%s\" expires first, in %lld day%s",
-                                 r->reason, f->soonest_name, (long long)idays, plural(idays));
+            reason = cs_asprintf("%s; intermediate \"%s\" expires first, in %lld day%s", r->reason,
+                                 f->soonest_name, (long long)idays, plural(idays));
         set(r, ist > r->status ? ist : r->status, reason);
     }
     if (f->extra_expired[0]) {
         char *reason = cs_asprintf("%s; extra certificate \"%s\" sent by the server expired",
                                    r->reason, f->extra_expired);
+        set(r, r->status == CS_OK ? CS_WARNING : r->status, reason);
+    }
+    if (f->staple_problem[0]) {
+        char *reason = cs_asprintf("%s; stapled OCSP response %s", r->reason, f->staple_problem);
         set(r, r->status == CS_OK ? CS_WARNING : r->status, reason);
     }
 }

@@ -10,6 +10,7 @@ struct cs_thresholds {
     int64_t warn_secs;       /* -1: lifetime-aware default */
     int64_t crit_secs;
     bool verify;             /* rule 4 applies (no --no-verify) */
+    bool require_revocation; /* revocation other than good is CRITICAL */
 };
 
 /* Sets r->status, r->reason and r->days_remaining for a record whose

@@ -20,14 +20,20 @@ enum {
     OPT_CA_PATH,
     OPT_CHAIN,
     OPT_CONNECT_TIMEOUT,
+    OPT_CRL,
+    OPT_CRL_MAX_SIZE,
     OPT_CSV_RAW,
     OPT_DNS_SERVER,
     OPT_DNS_TIMEOUT,
     OPT_FAIL_ON,
+    OPT_FETCH_PER_HOST,
+    OPT_FETCH_TIMEOUT,
     OPT_NO_VERIFY,
     OPT_NOW,
+    OPT_OCSP,
     OPT_PER_ADDRESS,
     OPT_RATE,
+    OPT_REQUIRE_REVOCATION,
     OPT_RESOLVE,
     OPT_SNI,
     OPT_STRICT_INPUT,
@@ -41,19 +47,25 @@ static const struct option long_options[] = {
     {"concurrency", required_argument, NULL, 'j'},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"crit-days", required_argument, NULL, 'c'},
+    {"crl", no_argument, NULL, OPT_CRL},
+    {"crl-max-size", required_argument, NULL, OPT_CRL_MAX_SIZE},
     {"csv-raw", no_argument, NULL, OPT_CSV_RAW},
     {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
     {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+    {"fetch-per-host", required_argument, NULL, OPT_FETCH_PER_HOST},
+    {"fetch-timeout", required_argument, NULL, OPT_FETCH_TIMEOUT},
     {"format", required_argument, NULL, 'F'},
     {"help", no_argument, NULL, 'h'},
     {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
     {"now", required_argument, NULL, OPT_NOW},
+    {"ocsp", no_argument, NULL, OPT_OCSP},
     {"output", required_argument, NULL, 'o'},
     {"per-address", required_argument, NULL, OPT_PER_ADDRESS},
     {"port", required_argument, NULL, 'p'},
     {"quiet", no_argument, NULL, 'q'},
     {"rate", required_argument, NULL, OPT_RATE},
+    {"require-revocation", no_argument, NULL, OPT_REQUIRE_REVOCATION},
     {"resolve", required_argument, NULL, OPT_RESOLVE},
     {"sni", required_argument, NULL, OPT_SNI},
     {"strict-input", no_argument, NULL, OPT_STRICT_INPUT},
@@ -94,6 +106,13 @@ static const char usage_text[] =
     "      --ca-path DIR          trust anchors from a hashed directory instead\n"
     "      --no-verify            trust/hostname failures do not change status\n"
     "      --chain                every certificate the server sent, in JSON and text\n"
+    "      --ocsp                 ask each leaf's OCSP responder (AIA) whether it is revoked\n"
+    "      --crl                  fetch each leaf's CRL (distribution point) and look it up\n"
+    "                             (a stapled OCSP response is always asked for and checked)\n"
+    "      --require-revocation   a revocation check that did not say good is CRITICAL\n"
+    "      --fetch-timeout SECS   deadline of one OCSP or CRL fetch (10)\n"
+    "      --fetch-per-host N     OCSP/CRL fetches in flight to one host at most (4)\n"
+    "      --crl-max-size SIZE    largest CRL fetched, bytes or with K, M, G (32M)\n"
     "      --sni NAME             SNI for every target (default: the target's host name)\n"
     "      --resolve HOST:PORT:ADDR  pin a name to an address (curl syntax; HOST may be\n"
     "                             '*' or '*.domain', PORT may be '*'); repeatable\n"
@@ -145,6 +164,28 @@ static int parse_secs(const char *s, uint64_t *ms)
     *ms = (uint64_t)llround(v * 1000);
     if (*ms == 0)
         *ms = 1;
+    return 0;
+}
+
+/* Bytes with an optional K, M or G (powers of 1024), from 1 KiB to 4 GiB. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char num[32];
+    size_t n = strlen(s);
+    uint64_t unit = 1;
+    if (n == 0 || n >= sizeof(num))
+        return -1;
+    memcpy(num, s, n + 1);
+    const char *units = "KMG";
+    const char *u = strchr(units, num[n - 1] & ~0x20); /* K or k, ... */
+    if (u && *u) {
+        unit = (uint64_t)1 << (10 * (u - units + 1));
+        num[n - 1] = '\0';
+    }
+    uint64_t v;
+    if (parse_uint(num, 1, ((uint64_t)4 << 30) / unit, &v) < 0 || v * unit < 1024)
+        return -1;
+    *out = v * unit;
     return 0;
 }
 
@@ -251,6 +292,9 @@ void cs_options_init(struct cs_options *o)
     o->timeout_ms = CS_DEFAULT_TIMEOUT_MS;
     o->connect_timeout_ms = CS_DEFAULT_CONNECT_TIMEOUT_MS;
     o->dns_timeout_ms = 2000;
+    o->fetch_timeout_ms = CS_DEFAULT_FETCH_TIMEOUT_MS;
+    o->fetch_per_host = CS_DEFAULT_FETCH_PER_HOST;
+    o->crl_max_bytes = CS_DEFAULT_CRL_MAX_BYTES;
     parse_fail_on("warning", &o->fail_on);
     o->stdout_format = &cs_writer_text;
     o->probe = "tls";
@@ -369,6 +413,16 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv)
                                    "(0.001-86400)%s",
                                    optarg, "");
             break;
+        case OPT_CRL:
+            o->crl = true;
+            break;
+        case OPT_CRL_MAX_SIZE:
+            if (parse_size(optarg, &v) < 0)
+                return usage_error("--crl-max-size: '%s' is not a size from 1K to 4G (bytes, or "
+                                   "with K, M or G)%s",
+                                   optarg, "");
+            o->crl_max_bytes = v;
+            break;
         case OPT_CSV_RAW:
             o->csv_raw = true;
             break;
@@ -388,6 +442,24 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv)
             if (parse_fail_on(optarg, &o->fail_on) < 0)
                 return usage_error("--fail-on: '%s' is not warning, error, critical or never%s",
                                    optarg, "");
+            break;
+        case OPT_FETCH_PER_HOST:
+            if (parse_uint(optarg, 1, 1000, &v) < 0)
+                return usage_error("--fetch-per-host: '%s' is not a number from 1 to %s", optarg,
+                                   "1000");
+            o->fetch_per_host = (unsigned)v;
+            break;
+        case OPT_FETCH_TIMEOUT:
+            if (parse_secs(optarg, &o->fetch_timeout_ms) < 0)
+                return usage_error("--fetch-timeout: '%s' is not a number of seconds "
+                                   "(0.001-86400)%s",
+                                   optarg, "");
+            break;
+        case OPT_OCSP:
+            o->ocsp = true;
+            break;
+        case OPT_REQUIRE_REVOCATION:
+            o->require_revocation = true;
             break;
         case OPT_NO_VERIFY:
             o->no_verify = true;

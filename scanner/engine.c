@@ -2,7 +2,9 @@
  * SSL_CTX; workers share the target reader, the record callback, the trust
  * store and the chain cache, each behind a lock taken once per target.  The
  * calling thread runs a control loop with the one resolver (so each name is
- * asked once per scan, whichever worker needs it) and the signal handlers.
+ * asked once per scan, whichever worker needs it), the one revocation
+ * service (each CRL and OCSP answer fetched once per scan) and the signal
+ * handlers.
  * A job owns its TCP handle and one timer and is freed only in the last
  * close callback. */
 #include "engine.h"
@@ -24,13 +26,16 @@
 #include "classify.h"
 #include "probes/probe.h"
 #include "resolve.h"
+#include "revoker.h"
+#include "version.h"
 
 #define READ_BUF_BYTES 65536
 #define MAX_CHAIN_BYTES (1 << 20)
 #define CHAIN_CACHE_ENTRIES 8192
 #define ADDR_BUCKETS 4096
 #define READ_AHEAD 1024          /* targets parsed ahead of the workers */
-#define DNS_MAX_OUTSTANDING 256  /* lookups in progress at once: a burst of
+#define DNS_MAX_OUTSTANDING                                                                        \
+    256 /* lookups in progress at once: a burst of                                                 \
                                     thousands overflows a resolver's socket */
 
 /* An address as a job keeps it: a sockaddr_storage would be 128 bytes. */
@@ -74,7 +79,24 @@ struct scan {
     uv_async_t dns_async;
     struct dns_req *dns_backlog, **dns_backlog_tail; /* control loop only: waiting */
     unsigned dns_outstanding;    /* control loop only: lookups in progress */
+    struct cs_revoker *revoker;                      /* NULL without --ocsp and --crl */
+    uv_mutex_t rev_lock;                             /* rev_queue */
+    struct rev_wait *rev_queue;                      /* leafs the workers want checked */
+    uv_async_t rev_async;
     uv_timer_t grace_timer;
+};
+
+/* A record whose connection is over and that waits for its revocation
+   answer: sent to the control loop, answered back to its worker.  It counts
+   in the worker's window until then. */
+struct rev_wait {
+    struct cs_rev_query q;
+    struct worker *w;
+    struct cs_result r;
+    struct cs_chain_facts facts;
+    struct cs_rev_answer staple;
+    struct cs_chain_objs objs;
+    struct rev_wait *next;
 };
 
 /* A name a job wants resolved: sent to the control loop, answered back to
@@ -109,6 +131,7 @@ struct worker {
     uv_async_t wake;             /* DNS answers arrived, or an interrupt */
     uv_mutex_t inbox_lock;
     struct dns_req *inbox;       /* answered names */
+    struct rev_wait *rev_inbox; /* answered revocation checks */
     unsigned dns_pending;        /* names asked and not yet answered */
     uv_timer_t rate_timer;
     double tokens, rate;         /* this worker's share of --rate */
@@ -260,33 +283,98 @@ static void job_handle_closed(uv_handle_t *h)
         job_free(j);
 }
 
-static void fill_record(struct job *j, struct cs_result *r, const char **error)
+/* The revocation outcome from what the sources said, then the status. */
+static void finish_record(struct scan *s, struct cs_result *r, const struct cs_chain_facts *facts,
+                          const struct cs_rev_answer *staple, const struct cs_rev_query *q)
+{
+    struct cs_rev_answer parts[3], a;
+    size_t n = 0;
+    parts[n++] = *staple;
+    if (q) {
+        parts[n++] = q->ocsp_answer;
+        parts[n++] = q->crl_answer;
+    }
+    cs_rev_combine(&a, parts, n);
+    cs_rev_to_record(r, &a);
+    cs_classify(r, facts, s->now, &s->thresholds);
+}
+
+/* Fills r from the chain and classifies it, or, when a responder or a CRL
+   must be asked first, returns the wait that carries it on (r is then
+   moved into it by the caller). */
+static struct rev_wait *fill_record(struct job *j, struct cs_result *r, const char **error)
 {
     struct scan *s = j->w->scan;
     const struct cs_target *t = &j->target;
     if (*error)
-        return;
+        return NULL;
     if (j->conn.chain.n < 1) {
         *error = "handshake: server sent no certificate";
-        return;
+        return NULL;
     }
     struct cs_verify_input in = {.store = s->store, .now = s->now};
     struct cs_chain_facts facts;
-    X509 *leaf;
-    if (cs_chain_cache_analyse(s->chains, r, &facts, &j->conn.chain, &in, s->opt->chain, &leaf) <
-        0) {
+    struct cs_chain_objs objs;
+    bool stapled = j->conn.staple != NULL;
+    if (cs_chain_cache_analyse(s->chains, r, &facts, &j->conn.chain, &in, s->opt->chain,
+                               stapled || s->revoker, &objs) < 0) {
         *error = "certificate: the server's certificate cannot be parsed";
-        return;
+        return NULL;
     }
     r->hostname_match =
-        cs_cert_name_matches(leaf, t->sni ? t->sni : t->host, !t->sni && t->family != 0);
-    X509_free(leaf);
+        cs_cert_name_matches(objs.leaf, t->sni ? t->sni : t->host, !t->sni && t->family != 0);
     free(r->tls_version);
     r->tls_version = cs_strdup(j->conn.tls_version);
-    if (r->not_after == CS_INT_NONE || r->not_before == CS_INT_NONE)
+    if (r->not_after == CS_INT_NONE || r->not_before == CS_INT_NONE) {
         *error = "certificate: unreadable validity dates";
-    else
-        cs_classify(r, &facts, s->now, &s->thresholds);
+        cs_chain_objs_free(&objs);
+        return NULL;
+    }
+    r->ocsp_stapled = stapled;
+    struct cs_rev_subject subject = {objs.leaf, objs.issuer, objs.certs, s->store, s->now};
+    struct cs_rev_answer staple;
+    cs_rev_answer_init(&staple, CS_SRC_STAPLE);
+    if (stapled) {
+        cs_ocsp_check(&staple, CS_SRC_STAPLE, j->conn.staple, j->conn.staple_len, &subject, NULL);
+        if (staple.state == CS_REV_ERROR)
+            snprintf(facts.staple_problem, sizeof(facts.staple_problem), "%s", staple.error);
+    }
+    /* a valid staple is the responder's own answer: no need to ask again */
+    bool ask_ocsp = s->opt->ocsp && r->ocsp_uris.n && staple.state != CS_REV_GOOD &&
+                    staple.state != CS_REV_REVOKED;
+    bool ask_crl = s->opt->crl && r->crl_uris.n;
+    if (!s->revoker || (!ask_ocsp && !ask_crl)) {
+        finish_record(s, r, &facts, &staple, NULL);
+        cs_chain_objs_free(&objs);
+        return NULL;
+    }
+    struct rev_wait *rw = cs_xcalloc(1, sizeof(*rw));
+    rw->w = j->w;
+    rw->facts = facts;
+    rw->staple = staple;
+    rw->objs = objs;
+    rw->q.subject = subject;
+    rw->q.ocsp = ask_ocsp;
+    rw->q.crl = ask_crl;
+    return rw;
+}
+
+static void rev_answered(struct cs_rev_query *q);
+
+/* Hands a record to the control loop's revocation service. */
+static void rev_post(struct rev_wait *rw, struct cs_result *r)
+{
+    struct scan *s = rw->w->scan;
+    rw->r = *r; /* the record moves */
+    cs_result_init(r);
+    rw->q.ocsp_uris = &rw->r.ocsp_uris;
+    rw->q.crl_uris = &rw->r.crl_uris;
+    rw->q.done = rev_answered;
+    uv_mutex_lock(&s->rev_lock);
+    rw->next = s->rev_queue;
+    s->rev_queue = rw;
+    uv_mutex_unlock(&s->rev_lock);
+    uv_async_send(&s->rev_async);
 }
 
 /* Emits the record and releases everything but the memory of j. */
@@ -315,9 +403,12 @@ static void job_finish(struct job *j, const char *error)
     }
     if (j->started_ns)
         r.elapsed_ms = (int64_t)((uv_hrtime() - j->started_ns) / 1000000);
-    fill_record(j, &r, &error);
+    struct rev_wait *rw = fill_record(j, &r, &error);
     if (error)
         cs_classify_error(&r, error);
+    if (rw)
+        rev_post(rw, &r); /* answered in wake_cb; it stays in the window until then */
+    else
     emit(w->scan, &r);
     cs_result_free(&r);
 
@@ -342,6 +433,7 @@ static void job_finish(struct job *j, const char *error)
         w->jobs = j->next;
     if (j->next)
         j->next->prev = j->prev;
+    if (!rw)
     w->in_flight--;
     fill(w);
 }
@@ -356,6 +448,9 @@ static void timer_cb(uv_timer_t *t)
         connect_failed(j, UV_ETIMEDOUT);
         break;
     case PH_HANDSHAKE:
+        if (j->conn.chain.n) /* TLS 1.2: no CertificateStatus came; the chain is in hand */
+            job_finish(j, NULL);
+        else
         job_finish(j, j->conn.ssl ? "timeout during handshake" : "timeout during starttls");
         break;
     default:
@@ -455,7 +550,6 @@ static const char *connect_error(int status)
     }
 }
 
-
 static void reconnect_closed_cb(uv_handle_t *h)
 {
     struct job *j = h->data;
@@ -547,8 +641,7 @@ static void job_connect(struct job *j)
     uv_tcp_nodelay(&j->tcp, 1);
     j->connect_req.data = j;
     w->probes++;
-    rc = uv_tcp_connect(&j->connect_req, &j->tcp, &j->addrs[j->cur_addr].sa,
-                        connect_cb);
+    rc = uv_tcp_connect(&j->connect_req, &j->tcp, &j->addrs[j->cur_addr].sa, connect_cb);
     if (rc < 0)
         connect_failed(j, rc);
 }
@@ -816,6 +909,18 @@ static void abort_jobs(struct worker *w)
         job_finish(w->jobs, "interrupted");
 }
 
+/* A revocation answer is back: the record is finished and leaves the window. */
+static void rev_finish(struct rev_wait *rw)
+{
+    struct worker *w = rw->w;
+    finish_record(w->scan, &rw->r, &rw->facts, &rw->staple, &rw->q);
+    emit(w->scan, &rw->r);
+    cs_result_free(&rw->r);
+    cs_chain_objs_free(&rw->objs);
+    free(rw);
+    w->in_flight--;
+}
+
 /* Answers from the control loop, and interrupts. */
 static void wake_cb(uv_async_t *a)
 {
@@ -823,7 +928,14 @@ static void wake_cb(uv_async_t *a)
     uv_mutex_lock(&w->inbox_lock);
     struct dns_req *req = w->inbox;
     w->inbox = NULL;
+    struct rev_wait *rw = w->rev_inbox;
+    w->rev_inbox = NULL;
     uv_mutex_unlock(&w->inbox_lock);
+    while (rw) {
+        struct rev_wait *next = rw->next;
+        rev_finish(rw);
+        rw = next;
+    }
     while (req) {
         struct dns_req *next = req->next;
         w->dns_pending--;
@@ -844,8 +956,8 @@ static void wake_cb(uv_async_t *a)
 
 static void dns_pump(struct scan *s);
 
-static void dns_answer(struct dns_req *req, const char *error,
-                       const struct sockaddr_storage *addrs, size_t n)
+static void dns_answer(struct dns_req *req, const char *error, const struct sockaddr_storage *addrs,
+                       size_t n)
 {
     struct worker *w = req->w;
     req->error = error;
@@ -899,6 +1011,61 @@ static void dns_async_cb(uv_async_t *a)
     while (*s->dns_backlog_tail)
         s->dns_backlog_tail = &(*s->dns_backlog_tail)->next;
     dns_pump(s);
+}
+
+/* ---- the control loop: revocation for every worker ---- */
+
+static void rev_answered(struct cs_rev_query *q)
+{
+    struct rev_wait *rw = (struct rev_wait *)q; /* q is its first member */
+    struct worker *w = rw->w;
+    uv_mutex_lock(&w->inbox_lock);
+    rw->next = w->rev_inbox;
+    w->rev_inbox = rw;
+    uv_mutex_unlock(&w->inbox_lock);
+    uv_async_send(&w->wake);
+}
+
+static void rev_async_cb(uv_async_t *a)
+{
+    struct scan *s = a->data;
+    uv_mutex_lock(&s->rev_lock);
+    struct rev_wait *rw = s->rev_queue, *fifo = NULL;
+    s->rev_queue = NULL;
+    uv_mutex_unlock(&s->rev_lock);
+    while (rw) { /* the queue is newest first */
+        struct rev_wait *next = rw->next;
+        rw->next = fifo;
+        fifo = rw;
+        rw = next;
+    }
+    while (fifo) {
+        struct rev_wait *next = fifo->next;
+        cs_revoker_check(s->revoker, &fifo->q); /* may answer at once */
+        fifo = next;
+    }
+}
+
+/* The fetch limits from the options; resolve entries (curl's syntax) are
+   made from the --resolve pins that name one host and one port. */
+static void fetch_limits(const struct cs_options *o, struct cs_fetch_limits *lim, char ***resolve)
+{
+    memset(lim, 0, sizeof(*lim));
+    lim->timeout_ms = o->fetch_timeout_ms;
+    lim->max_bytes = (size_t)o->crl_max_bytes;
+    lim->per_host = o->fetch_per_host;
+    lim->max_redirects = 5;
+    lim->user_agent = "certsweep/" CS_VERSION;
+    *resolve = cs_xcalloc(o->n_pins + 1, sizeof(**resolve));
+    for (size_t i = 0; i < o->n_pins; i++) {
+        const struct cs_pin *p = &o->pins[i];
+        if (p->port < 0 || strchr(p->host, '*'))
+            continue;
+        bool v6 = strchr(p->addr, ':') != NULL;
+        (*resolve)[lim->n_resolve++] =
+            cs_asprintf("%s:%d:%s%s%s", p->host, p->port, v6 ? "[" : "", p->addr, v6 ? "]" : "");
+    }
+    lim->resolve = (const char *const *)*resolve;
 }
 
 static SSL_CTX *make_ssl_ctx(X509_STORE *store)
@@ -1018,6 +1185,7 @@ static void abort_all(struct scan *s)
     }
     s->dns_backlog_tail = &s->dns_backlog;
     cs_resolver_cancel(s->resolver);
+    cs_revoker_cancel(s->revoker); /* waiting records get "cancelled" */
     wake_all(s);
 }
 
@@ -1047,8 +1215,8 @@ static unsigned default_workers(void)
 }
 
 enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
-                                    struct cs_targets *targets, X509_STORE *store,
-                                    cs_result_cb cb, void *arg, struct cs_engine_stats *stats)
+                                    struct cs_targets *targets, X509_STORE *store, cs_result_cb cb,
+                                    void *arg, struct cs_engine_stats *stats)
 {
     struct cs_options o = *opt;
     o.concurrency = fit_concurrency(opt->concurrency);
@@ -1060,7 +1228,7 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
         .targets = targets,
         .cb = cb,
         .arg = arg,
-        .thresholds = {opt->warn_secs, opt->crit_secs, !opt->no_verify},
+        .thresholds = {opt->warn_secs, opt->crit_secs, !opt->no_verify, opt->require_revocation},
         .probe = cs_probe_by_name(opt->probe ? opt->probe : "tls"),
         .store = store,
     };
@@ -1098,12 +1266,26 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
         fprintf(stderr, "certsweep: %s\n", err);
         status = CS_ENGINE_USAGE;
     }
+    uv_mutex_init(&s.rev_lock);
+    X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), (time_t)now);
+    char **resolve = NULL;
+    if (status == CS_ENGINE_OK && (o.ocsp || o.crl)) {
+        struct cs_fetch_limits lim;
+        fetch_limits(&o, &lim, &resolve);
+        s.revoker = cs_revoker_new(main_loop, &lim, err, sizeof(err));
+        if (!s.revoker) {
+            fprintf(stderr, "certsweep: %s\n", err);
+            status = CS_ENGINE_INTERNAL;
+        }
+    }
+    uv_signal_t sigint, sigterm; /* closed below, but freed only by the uv_run after that */
     if (status == CS_ENGINE_OK) {
-        uv_signal_t sigint, sigterm;
         uv_async_init(main_loop, &s.all_done, all_done_cb);
         s.all_done.data = &s;
         uv_async_init(main_loop, &s.dns_async, dns_async_cb);
         s.dns_async.data = &s;
+        uv_async_init(main_loop, &s.rev_async, rev_async_cb);
+        s.rev_async.data = &s;
         uv_timer_init(main_loop, &s.grace_timer);
         s.grace_timer.data = &s;
         uv_signal_init(main_loop, &sigint);
@@ -1129,15 +1311,27 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
         uv_close((uv_handle_t *)&sigterm, NULL);
         uv_close((uv_handle_t *)&s.all_done, NULL);
         uv_close((uv_handle_t *)&s.dns_async, NULL);
+        uv_close((uv_handle_t *)&s.rev_async, NULL);
         uv_close((uv_handle_t *)&s.grace_timer, NULL);
         status = atomic_load(&s.interrupted) ? CS_ENGINE_INTERRUPTED : s.status;
     }
     if (stats && s.resolver)
         stats->dns_queries = cs_resolver_queries(s.resolver);
+    if (stats) {
+        struct cs_revoker_stats rst;
+        cs_revoker_stats(s.revoker, &rst);
+        stats->crl_fetches = rst.crl_fetches;
+        stats->ocsp_fetches = rst.ocsp_fetches;
+    }
     cs_resolver_close(s.resolver);
+    cs_revoker_free(s.revoker);
     uv_run(main_loop, UV_RUN_DEFAULT);
     uv_loop_close(main_loop);
     uv_mutex_destroy(&s.dns_lock);
+    uv_mutex_destroy(&s.rev_lock);
+    for (size_t i = 0; resolve && resolve[i]; i++)
+        free(resolve[i]);
+    free(resolve);
     if (stats) {
         stats->workers = n;
         struct cs_chain_cache_stats cst;

@@ -32,15 +32,18 @@ struct cs_engine_stats {
     uint64_t chain_hits;       /* endpoints whose chain was verified already */
     uint64_t chain_misses;     /* distinct chains verified */
     int signal;                /* what interrupted the scan, or 0 */
+    uint64_t crl_fetches;  /* CRLs fetched (each URL once per scan) */
+    uint64_t ocsp_fetches; /* OCSP requests sent (each responder, issuer and serial once) */
 };
 
 /* Runs the whole scan; returns when every target has a record.  now is the
    classification and verification time; store holds the trust anchors (see
-   cs_trust_load) and stays the caller's.  SIGINT/SIGTERM stop the intake,
+   cs_trust_load) and stays the caller's; its verification time is set to
+   now (OCSP responses are verified through it).  SIGINT/SIGTERM stop the intake,
    give the probes in flight a second to finish, and end the rest with
    "interrupted"; a second signal ends them at once. */
 enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
-                                    struct cs_targets *targets, X509_STORE *store,
-                                    cs_result_cb cb, void *arg, struct cs_engine_stats *stats);
+                                    struct cs_targets *targets, X509_STORE *store, cs_result_cb cb,
+                                    void *arg, struct cs_engine_stats *stats);
 
 #endif

@@ -42,6 +42,12 @@ struct cs_options {
     char *ca_path;
     bool no_verify;
     bool chain;              /* --chain: every presented certificate in JSON and text */
+    bool ocsp;                 /* --ocsp: ask the leaf's OCSP responder */
+    bool crl;                  /* --crl: fetch the leaf's CRL */
+    bool require_revocation;   /* a check that did not say good is CRITICAL */
+    uint64_t fetch_timeout_ms; /* one OCSP/CRL fetch */
+    unsigned fetch_per_host;   /* fetches in flight to one host at most */
+    uint64_t crl_max_bytes;    /* largest CRL (or OCSP response) taken */
     char *sni;               /* as given, or sni_alabel */
     char *sni_alabel;        /* owned: the A-label form of an internationalised --sni */
     struct cs_pin *pins;
@@ -74,5 +80,8 @@ int cs_exit_code(const uint64_t count[], unsigned fail_on);
 #define CS_MAX_CONCURRENCY 1000000
 #define CS_DEFAULT_PER_ADDRESS 64
 #define CS_MAX_WORKERS 256
+#define CS_DEFAULT_FETCH_TIMEOUT_MS 10000
+#define CS_DEFAULT_FETCH_PER_HOST 4
+#define CS_DEFAULT_CRL_MAX_BYTES ((uint64_t)32 << 20)
 
 #endif

@@ -335,6 +335,10 @@ void cs_result_init(struct cs_result *r)
     r->hostname_match = -1;
     r->elapsed_ms = CS_INT_NONE; /* no connection tried */
     r->error = cs_strdup("");
+    r->ocsp_stapled = -1;
+    r->revoked_at = CS_INT_NONE;
+    r->revocation_this_update = CS_INT_NONE;
+    r->revocation_next_update = CS_INT_NONE;
 }
 
 static void copy_list(struct cs_strlist *d, const struct cs_strlist *s)

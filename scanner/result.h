@@ -65,6 +65,13 @@ struct cs_result {
     int hostname_match;       /* 1, 0, or -1 for null */
     int64_t elapsed_ms;
     char *error;              /* "" unless ERROR */
+    int ocsp_stapled;        /* 1, 0, or -1 for null (no handshake) */
+    char *revocation;        /* good, revoked, unknown, unchecked, "error: ..."; NULL: none */
+    char *revocation_source; /* staple, ocsp, crl; NULL without an answer */
+    int64_t revoked_at;
+    char *revocation_reason;        /* RFC 5280 reason name, when revoked */
+    int64_t revocation_this_update; /* of the answer used (CRL: lastUpdate) */
+    int64_t revocation_next_update;
     /* Not a field of the table: the presented chain, only with --chain
        (JSON, JSONL and text show it; CSV keeps one row per endpoint). */
     struct cs_chain_cert *chain;
@@ -98,7 +105,14 @@ enum cs_field_kind { CS_FK_STR, CS_FK_INT, CS_FK_TIME, CS_FK_LIST, CS_FK_BOOL, C
     X(VERIFY, "verify", CS_FK_STR, verify)                                                         \
     X(HOSTNAME_MATCH, "hostname_match", CS_FK_BOOL, hostname_match)                                \
     X(ELAPSED_MS, "elapsed_ms", CS_FK_INT, elapsed_ms)                                             \
-    X(ERROR, "error", CS_FK_STR, error)
+    X(ERROR, "error", CS_FK_STR, error)                                                            \
+    X(OCSP_STAPLED, "ocsp_stapled", CS_FK_BOOL, ocsp_stapled)                                      \
+    X(REVOCATION, "revocation", CS_FK_STR, revocation)                                             \
+    X(REVOCATION_SOURCE, "revocation_source", CS_FK_STR, revocation_source)                        \
+    X(REVOKED_AT, "revoked_at", CS_FK_TIME, revoked_at)                                            \
+    X(REVOCATION_REASON, "revocation_reason", CS_FK_STR, revocation_reason)                        \
+    X(REVOCATION_THIS_UPDATE, "revocation_this_update", CS_FK_TIME, revocation_this_update)        \
+    X(REVOCATION_NEXT_UPDATE, "revocation_next_update", CS_FK_TIME, revocation_next_update)
 
 enum cs_field {
 #define X(id, name, kind, member) CS_F_##id,

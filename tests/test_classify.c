@@ -18,6 +18,11 @@ struct case_ {
     int64_t intermediate_na; /* relative to NOW; 0: none expires before the leaf */
     int64_t warn, crit;      /* 0: lifetime-aware */
     bool no_verify;
+    const char *revocation; /* NULL: the field is null */
+    const char *revoked_reason;
+    int64_t revoked_at; /* relative to NOW; 0: null */
+    const char *staple_problem;
+    bool require_revocation;
 };
 
 static void run(const struct case_ *c, enum cs_status want, const char *reason)
@@ -43,7 +48,13 @@ static void run(const struct case_ *c, enum cs_status want, const char *reason)
         strcpy(f.soonest_name, "R11");
         f.soonest_at = NOW + c->intermediate_na;
     }
-    struct cs_thresholds th = {c->warn ? c->warn : -1, c->crit ? c->crit : -1, !c->no_verify};
+    r.revocation = c->revocation ? cs_strdup(c->revocation) : NULL;
+    r.revocation_reason = c->revoked_reason ? cs_strdup(c->revoked_reason) : NULL;
+    r.revoked_at = c->revoked_at ? NOW + c->revoked_at : CS_INT_NONE;
+    if (c->staple_problem)
+        strcpy(f.staple_problem, c->staple_problem);
+    struct cs_thresholds th = {c->warn ? c->warn : -1, c->crit ? c->crit : -1, !c->no_verify,
+                               c->require_revocation};
     cs_classify(&r, &f, NOW, &th);
     cr_assert_eq(r.status, want, "status %s, want %s (%s)", cs_status_name(r.status),
                  cs_status_name(want), r.reason);
@@ -51,18 +62,16 @@ static void run(const struct case_ *c, enum cs_status want, const char *reason)
     cs_result_free(&r);
 }
 
-
 Test(classify, rules_in_order)
 {
     run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY}, CS_OK, "expires in 200 days");
     run(&(struct case_){.nb = -300 * DAY, .na = 20 * DAY}, CS_WARNING, "expires in 20 days");
     run(&(struct case_){.nb = -300 * DAY, .na = 3 * DAY}, CS_CRITICAL, "expires in 3 days");
     run(&(struct case_){.nb = -300 * DAY, .na = DAY}, CS_CRITICAL, "expires in 1 day");
-    run(&(struct case_){.nb = -300 * DAY, .na = -3 * DAY}, CS_EXPIRED,
-        "expired 3 days ago");
+    run(&(struct case_){.nb = -300 * DAY, .na = -3 * DAY}, CS_EXPIRED, "expired 3 days ago");
     run(&(struct case_){.nb = -300 * DAY, .na = 0}, CS_EXPIRED, "expired 0 days ago");
-    run(&(struct case_){.nb = -300 * DAY, .na = 100 * DAY, .expired_name = "R11"},
-        CS_EXPIRED, "intermediate \"R11\" expired 2 days ago");
+    run(&(struct case_){.nb = -300 * DAY, .na = 100 * DAY, .expired_name = "R11"}, CS_EXPIRED,
+        "intermediate \"R11\" expired 2 days ago");
     run(&(struct case_){.nb = 5 * DAY, .na = 300 * DAY}, CS_CRITICAL,
         "not yet valid (valid from 2026-09-26T14:13:20Z)");
     run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .untrusted = true}, CS_CRITICAL,
@@ -76,11 +85,13 @@ Test(classify, rules_in_order)
 
 Test(classify, no_verify_skips_rule_4_only)
 {
-    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .untrusted = true,
-                        .mismatch = true, .no_verify = true},
-        CS_OK, "expires in 200 days");
-    run(&(struct case_){.nb = -300 * DAY, .na = 3 * DAY, .untrusted = true,
+    run(&(struct case_){.nb = -10 * DAY,
+                        .na = 200 * DAY,
+                        .untrusted = true,
+                        .mismatch = true,
                         .no_verify = true},
+        CS_OK, "expires in 200 days");
+    run(&(struct case_){.nb = -300 * DAY, .na = 3 * DAY, .untrusted = true, .no_verify = true},
         CS_CRITICAL, "expires in 3 days");
 }
 
@@ -88,8 +99,7 @@ Test(classify, lifetime_aware_thresholds)
 {
     /* 6-day certificate: warn = 2 days, crit = 0.6 days */
     run(&(struct case_){.nb = -3 * DAY, .na = 3 * DAY}, CS_OK, "expires in 3 days");
-    run(&(struct case_){.nb = -(6 * DAY - 2.9 * DAY), .na = 2.9 * DAY}, CS_OK,
-        "expires in 2 days");
+    run(&(struct case_){.nb = -(6 * DAY - 2.9 * DAY), .na = 2.9 * DAY}, CS_OK, "expires in 2 days");
     run(&(struct case_){.nb = -(6 * DAY - 1.5 * DAY), .na = 1.5 * DAY}, CS_WARNING,
         "expires in 1 day (renewal overdue: <1/3 of 6-day lifetime left)");
     run(&(struct case_){.nb = -(6 * DAY - DAY / 2), .na = DAY / 2}, CS_CRITICAL,
@@ -108,19 +118,16 @@ Test(classify, explicit_thresholds_are_fixed)
         CS_WARNING, "expires in 3 days");
     run(&(struct case_){.nb = -300 * DAY, .na = 20 * DAY, .warn = 10 * DAY}, CS_OK,
         "expires in 20 days");
-    run(&(struct case_){.nb = -300 * DAY, .na = 20 * DAY, .warn = 30 * DAY,
-                        .crit = 21 * DAY},
+    run(&(struct case_){.nb = -300 * DAY, .na = 20 * DAY, .warn = 30 * DAY, .crit = 21 * DAY},
         CS_CRITICAL, "expires in 20 days");
     /* seconds, not floored days: 7 days and 1 second left is not within -c 7 */
-    run(&(struct case_){.nb = -300 * DAY, .na = 7 * DAY + 1, .warn = 8 * DAY,
-                        .crit = 7 * DAY},
+    run(&(struct case_){.nb = -300 * DAY, .na = 7 * DAY + 1, .warn = 8 * DAY, .crit = 7 * DAY},
         CS_WARNING, "expires in 7 days");
 }
 
 Test(classify, extra_expired_certificate_warns)
 {
-    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .extra_expired = "Old Root"},
-        CS_WARNING,
+    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .extra_expired = "Old Root"}, CS_WARNING,
         "expires in 200 days; extra certificate \"Old Root\" sent by the server expired");
 }
 
@@ -138,17 +145,80 @@ Test(classify, error_record)
 
 Test(classify, intermediate_expiring_first_is_named)
 {
-    run(&(struct case_){.nb = -10 * DAY, .na = 80 * DAY, .intermediate_na = 5 * DAY},
-        CS_CRITICAL, "intermediate \"R11\" expires in 5 days; leaf expires in 80 days");
-    run(&(struct case_){.nb = -10 * DAY, .na = 80 * DAY, .intermediate_na = 20 * DAY},
-        CS_WARNING, "intermediate \"R11\" expires in 20 days; leaf expires in 80 days");
+    run(&(struct case_){.nb = -10 * DAY, .na = 80 * DAY, .intermediate_na = 5 * DAY}, CS_CRITICAL,
+        "intermediate \"R11\" expires in 5 days; leaf expires in 80 days");
+    run(&(struct case_){.nb = -10 * DAY, .na = 80 * DAY, .intermediate_na = 20 * DAY}, CS_WARNING,
+        "intermediate \"R11\" expires in 20 days; leaf expires in 80 days");
     run(&(struct case_){.nb = -10 * DAY, .na = 80 * DAY, .intermediate_na = 60 * DAY}, CS_OK,
         "expires in 80 days; intermediate \"R11\" expires first, in 60 days");
     /* a leaf already CRITICAL stays so, and says why first */
-    run(&(struct case_){.nb = -300 * DAY, .na = 3 * DAY, .intermediate_na = 2 * DAY},
-        CS_CRITICAL, "expires in 3 days; intermediate \"R11\" expires first, in 2 days");
+    run(&(struct case_){.nb = -300 * DAY, .na = 3 * DAY, .intermediate_na = 2 * DAY}, CS_CRITICAL,
+        "expires in 3 days; intermediate \"R11\" expires first, in 2 days");
     /* explicit thresholds apply to the intermediate too */
-    run(&(struct case_){.nb = -10 * DAY, .na = 80 * DAY, .intermediate_na = 20 * DAY,
-                        .warn = 10 * DAY, .crit = 2 * DAY},
+    run(&(struct case_){.nb = -10 * DAY,
+                        .na = 80 * DAY,
+                        .intermediate_na = 20 * DAY,
+                        .warn = 10 * DAY,
+                        .crit = 2 * DAY},
         CS_OK, "expires in 80 days; intermediate \"R11\" expires first, in 20 days");
+}
+
+Test(classify, revoked_ranks_right_after_expired)
+{
+    run(&(struct case_){.nb = -10 * DAY,
+                        .na = 200 * DAY,
+                        .revocation = "revoked",
+                        .revoked_reason = "keyCompromise",
+                        .revoked_at = -2 * DAY},
+        CS_CRITICAL, "revoked (keyCompromise) at 2026-09-19T14:13:20Z");
+    /* before every other CRITICAL rule */
+    run(&(struct case_){.nb = -10 * DAY,
+                        .na = 200 * DAY,
+                        .untrusted = true,
+                        .revocation = "revoked",
+                        .revoked_at = -DAY},
+        CS_CRITICAL, "revoked (unspecified) at 2026-09-20T14:13:20Z");
+    /* an expired leaf stays EXPIRED */
+    run(&(struct case_){.nb = -300 * DAY,
+                        .na = -DAY,
+                        .revocation = "revoked",
+                        .revoked_reason = "superseded",
+                        .revoked_at = -2 * DAY},
+        CS_EXPIRED, "expired 1 day ago");
+}
+
+Test(classify, failed_check_changes_nothing_unless_required)
+{
+    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .revocation = "error: ocsp: timed out"},
+        CS_OK, "expires in 200 days");
+    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .revocation = "unknown"}, CS_OK,
+        "expires in 200 days");
+    run(&(struct case_){.nb = -10 * DAY,
+                        .na = 200 * DAY,
+                        .revocation = "error: ocsp: timed out",
+                        .require_revocation = true},
+        CS_CRITICAL, "revocation error: ocsp: timed out");
+    run(&(struct case_){.nb = -10 * DAY,
+                        .na = 200 * DAY,
+                        .revocation = "unchecked",
+                        .require_revocation = true},
+        CS_CRITICAL, "revocation unchecked");
+    run(
+        &(struct case_){
+            .nb = -10 * DAY, .na = 200 * DAY, .revocation = "good", .require_revocation = true},
+        CS_OK, "expires in 200 days");
+}
+
+Test(classify, untrustworthy_staple_warns)
+{
+    run(&(struct case_){.nb = -10 * DAY,
+                        .na = 200 * DAY,
+                        .revocation = "good",
+                        .staple_problem = "expired (nextUpdate 2026-09-20T14:13:20Z)"},
+        CS_WARNING,
+        "expires in 200 days; stapled OCSP response expired (nextUpdate 2026-09-20T14:13:20Z)");
+    run(&(struct case_){.nb = -300 * DAY,
+                        .na = 3 * DAY,
+                        .staple_problem = "signature does not verify"},
+        CS_CRITICAL, "expires in 3 days; stapled OCSP response signature does not verify");
 }

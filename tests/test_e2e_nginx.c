@@ -28,12 +28,37 @@
 
 /* The header row and JSON key order of DESIGN.md's record table. */
 static const char *const record_fields[] = {
-    "host",      "port",           "address",        "sni",
-    "status",    "reason",         "days_remaining", "not_before",
-    "not_after", "subject",        "issuer",         "sans",
-    "ocsp_uris", "crl_uris",       "serial",         "sha256",
-    "key",       "signature",      "tls_version",    "chain_not_after",
-    "verify",    "hostname_match", "elapsed_ms",     "error",
+    "host",
+    "port",
+    "address",
+    "sni",
+    "status",
+    "reason",
+    "days_remaining",
+    "not_before",
+    "not_after",
+    "subject",
+    "issuer",
+    "sans",
+    "ocsp_uris",
+    "crl_uris",
+    "serial",
+    "sha256",
+    "key",
+    "signature",
+    "tls_version",
+    "chain_not_after",
+    "verify",
+    "hostname_match",
+    "elapsed_ms",
+    "error",
+    "ocsp_stapled",
+    "revocation",
+    "revocation_source",
+    "revoked_at",
+    "revocation_reason",
+    "revocation_this_update",
+    "revocation_next_update",
 };
 #define NFIELDS (sizeof(record_fields) / sizeof(record_fields[0]))
 
@@ -406,6 +431,14 @@ static void check_host(const struct scan *s, const char *host, const struct pki_
     long ms = strtol(elapsed, &end, 10);
     cr_assert(*elapsed && !*end && ms >= 0 && ms < 120000, "%s: elapsed_ms %s", host, elapsed);
     cr_assert_str_eq(cell(s, host, "error"), "", "%s", host);
+    /* this nginx staples nothing, and no check was asked for */
+    cr_assert_str_eq(cell(s, host, "ocsp_stapled"), "false", "%s", host);
+    cr_assert_str_eq(cell(s, host, "revocation"), "unchecked", "%s", host);
+    static const char *const no_revocation[] = {"revocation_source", "revoked_at",
+                                                "revocation_reason", "revocation_this_update",
+                                                "revocation_next_update"};
+    for (size_t n = 0; n < sizeof(no_revocation) / sizeof(no_revocation[0]); n++)
+        cr_assert_str_eq(cell(s, host, no_revocation[n]), "", "%s: %s", host, no_revocation[n]);
 
     /* the JSON record: same values, typed */
     json_t *r = record(s, host);
@@ -423,10 +456,14 @@ static void check_host(const struct scan *s, const char *host, const struct pki_
     cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), days, "%s", host);
     cr_assert(json_is_true(json_object_get(r, "hostname_match")), "%s", host);
     cr_assert(json_is_integer(json_object_get(r, "elapsed_ms")), "%s", host);
+    cr_assert(json_is_false(json_object_get(r, "ocsp_stapled")), "%s", host);
+    for (size_t n = 0; n < sizeof(no_revocation) / sizeof(no_revocation[0]); n++)
+        cr_assert(json_is_null(json_object_get(r, no_revocation[n])), "%s: %s", host,
+                  no_revocation[n]);
     static const char *const strings[] = {
         "address", "sni",    "status",      "reason",          "not_before", "not_after",
         "subject", "issuer", "serial",      "sha256",          "key",        "signature",
-        "verify",  "error",  "tls_version", "chain_not_after",
+        "verify",  "error",  "tls_version", "chain_not_after", "revocation",
     };
     for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
         cr_assert_str_eq(jstr(s, host, strings[i]), cell(s, host, strings[i]), "%s: %s", host,
@@ -480,8 +517,8 @@ Test(nginx, two_sni_servers_every_field)
     check_host(&s, "www.nginx.test", &www, "WARNING", "expires in 20 days", 20,
                "www.nginx.test 127.0.0.1", "http://ocsp.nginx.test/www",
                "http://crl.nginx.test/intermediate.crl", "EC-256");
-    check_host(&s, "api.nginx.test", &api, "OK", API_REASON, 200, "api.nginx.test", "",
-               "", "RSA-2048");
+    check_host(&s, "api.nginx.test", &api, "OK", API_REASON, 200, "api.nginx.test", "", "",
+               "RSA-2048");
     /* SNI picked a different certificate on the same port */
     cr_assert_str_neq(cell(&s, "www.nginx.test", "sha256"), cell(&s, "api.nginx.test", "sha256"));
     /* the RSA leaf outlives its intermediate: the chain ends first */
@@ -528,8 +565,8 @@ Test(nginx, warn_days_10_makes_20_days_ok)
     check_host(&s, "www.nginx.test", &www, "OK", "expires in 20 days", 20,
                "www.nginx.test 127.0.0.1", "http://ocsp.nginx.test/www",
                "http://crl.nginx.test/intermediate.crl", "EC-256");
-    check_host(&s, "api.nginx.test", &api, "OK", API_REASON, 200, "api.nginx.test", "",
-               "", "RSA-2048");
+    check_host(&s, "api.nginx.test", &api, "OK", API_REASON, 200, "api.nginx.test", "", "",
+               "RSA-2048");
     check_summary(&s, 2, 0, 0);
     json_t *thresholds = json_object_get(json_object_get(s.json, "scan"), "thresholds");
     cr_assert_eq(json_integer_value(json_object_get(thresholds, "warn_days")), 10);

@@ -134,7 +134,7 @@ static void fuzz_direct(const uint8_t *data, size_t size)
         struct cs_chain_facts facts;
         struct cs_verify_input in = {.store = fuzz_store, .now = FUZZ_NOW};
         cs_result_init(&r);
-        FUZZ_CHECK(cs_cert_analyse(&r, &facts, sk, &in) == 0);
+        FUZZ_CHECK(cs_cert_analyse(&r, &facts, sk, &in, NULL) == 0);
         fuzz_check_record(&r);
         fuzz_names(sk_X509_value(sk, 0));
         cs_result_free(&r);
@@ -147,13 +147,13 @@ static void fuzz_cache_round(struct cs_chain_cache *cache, const struct cs_raw_c
     struct cs_verify_input in = {.store = fuzz_store, .now = FUZZ_NOW};
     struct cs_result r;
     struct cs_chain_facts facts;
-    X509 *leaf = NULL;
+    struct cs_chain_objs objs;
     cs_result_init(&r);
-    if (cs_chain_cache_analyse(cache, &r, &facts, raw, &in, true, &leaf) == 0) {
-        FUZZ_CHECK(leaf != NULL);
+    if (cs_chain_cache_analyse(cache, &r, &facts, raw, &in, true, true, &objs) == 0) {
+        FUZZ_CHECK(objs.leaf != NULL && objs.certs != NULL);
         fuzz_check_record(&r);
-        fuzz_names(leaf);
-        X509_free(leaf);
+        fuzz_names(objs.leaf);
+        cs_chain_objs_free(&objs);
     }
     cs_result_free(&r);
 }

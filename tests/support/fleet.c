@@ -225,13 +225,17 @@ struct fleet_loop {
     char read_buf[READ_BUF_SIZE];
 };
 
+struct custom_rt;
+
 struct listener {
     uv_tcp_t tcp;
     struct fleet *f;
-    struct fleet_loop *lp; /* the loop it (and its connections) run on */
-    size_t bulk_index;     /* bulk port number i (bulk only) */
-    size_t scenario;       /* index into f->sc (the shared one for bulk ports) */
-    bool bulk;             /* a bulk port: counted only in its own counter */
+    struct fleet_loop *lp;    /* the loop it (and its connections) run on */
+    size_t bulk_index;        /* bulk port number i (bulk only) */
+    size_t scenario;          /* index into f->sc (the shared one for bulk and custom ports) */
+    bool bulk;                /* a bulk port: counted only in its own counter */
+    struct custom_rt *custom; /* a custom endpoint's port, or NULL */
+    size_t custom_port;       /* k of fleet_custom_port(f, i, k) (custom only) */
     uint16_t port;
     _Atomic uint64_t accepted; /* connections on this port */
 };
@@ -246,6 +250,22 @@ struct scenario_rt {
     bool active;               /* part of this fleet (by tier) */
     _Atomic uint64_t accepted; /* by scenario (after SNI) */
     char host[96];
+};
+
+/* A test's own endpoint (struct fleet_custom), with the fleet's references. */
+struct custom_rt {
+    SSL_CTX *ctx;          /* the first leaf, the chain, the status callback */
+    struct pki_cert *leaf; /* n_leafs: 1 (every port) or n_ports (one each) */
+    size_t n_leafs;
+    /* clang-format off */
+    STACK_OF(X509) *chain;
+    /* clang-format on */
+    unsigned char *staple; /* DER OCSPResponse, or NULL */
+    size_t staple_len;
+    size_t n_ports;
+    size_t first_listener; /* its ports are f->listeners[first_listener ...] */
+    _Atomic uint64_t accepted;
+    _Atomic uint64_t status_requests;
 };
 
 struct conn {
@@ -295,8 +315,11 @@ struct fleet {
     struct pki_cert pad[PAD_CERTS];
     unsigned char *noise; /* NOISE_SIZE pseudo-random bytes (fixed seed) */
 
-    struct listener *listeners; /* named ones first, then the bulk ones */
+    struct listener *listeners; /* named ones first, then the bulk ones, then the custom ones */
     size_t n_listeners, n_named_listeners, n_bulk;
+
+    struct custom_rt *custom; /* fleet_options.custom */
+    size_t n_custom;
 
     /* Bulk ports with leafs of their own (unique, wildcard, rsa_kx). */
     bool bulk_own;                    /* bulk ports use bulk_ctx, not the scenarios' */
@@ -635,6 +658,22 @@ static void conn_on_hold(uv_timer_t *t)
         conn_greet(c);
 }
 
+/* A connection to port k of a custom endpoint: its ctx, and with one leaf per
+   port, port k's leaf and the chain after it. */
+static SSL *custom_ssl(struct custom_rt *cr, size_t k)
+{
+    SSL *ssl = SSL_new(cr->ctx);
+    if (ssl == NULL || cr->n_leafs <= 1)
+        return ssl;
+    const struct pki_cert *leaf = &cr->leaf[k];
+    if (SSL_use_certificate(ssl, leaf->x509) != 1 || SSL_use_PrivateKey(ssl, leaf->key) != 1 ||
+        (cr->chain != NULL && !SSL_set1_chain(ssl, cr->chain))) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    return ssl;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct listener *l = server->data;
@@ -667,7 +706,9 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     atomic_fetch_add_explicit(&l->accepted, 1, memory_order_relaxed);
-    if (!l->bulk)
+    if (l->custom != NULL)
+        atomic_fetch_add_explicit(&l->custom->accepted, 1, memory_order_relaxed);
+    else if (!l->bulk)
         atomic_fetch_add_explicit(&f->rt[c->scenario].accepted, 1, memory_order_relaxed);
     uv_tcp_nodelay(&c->tcp, 1);
 
@@ -676,7 +717,11 @@ static void on_connection(uv_stream_t *server, int status)
         BIO *rbio = BIO_new(BIO_s_mem());
         BIO *wbio = BIO_new(BIO_s_mem());
         bool own = l->bulk && f->bulk_own;
-        c->ssl = SSL_new(own ? f->bulk_ctx[l->bulk_index % BULK_STATUSES] : rt->ctx);
+        if (l->custom != NULL) {
+            c->ssl = custom_ssl(l->custom, l->custom_port);
+        } else {
+            c->ssl = SSL_new(own ? f->bulk_ctx[l->bulk_index % BULK_STATUSES] : rt->ctx);
+        }
         if (c->ssl != NULL && own && f->unique_leaf != NULL) {
             const struct pki_cert *leaf = &f->unique_leaf[l->bulk_index];
             if (SSL_use_certificate(c->ssl, leaf->x509) != 1 ||
@@ -729,6 +774,21 @@ static int on_servername(SSL *ssl, int *alert, void *arg)
         break;
     }
     return SSL_TLSEXT_ERR_OK;
+}
+
+/* The client asked for the certificate status: the custom endpoint's staple, if any. */
+static int on_status_request(SSL *ssl, void *arg)
+{
+    struct custom_rt *cr = arg;
+    atomic_fetch_add_explicit(&cr->status_requests, 1, memory_order_relaxed);
+    if (cr->staple == NULL)
+        return SSL_TLSEXT_ERR_NOACK;
+    unsigned char *copy = OPENSSL_memdup(cr->staple, cr->staple_len);
+    if (copy == NULL || !SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)cr->staple_len)) {
+        OPENSSL_free(copy);
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+    return SSL_TLSEXT_ERR_OK; /* OpenSSL owns the copy now */
 }
 
 static void on_stop(uv_async_t *a)
@@ -1095,6 +1155,103 @@ out:
     return rc;
 }
 
+/* ---- custom endpoints ---- */
+
+static int pki_cert_ref(struct pki_cert *dst, const struct pki_cert *src)
+{
+    if (src == NULL || src->x509 == NULL || src->key == NULL || !X509_up_ref(src->x509))
+        return -1;
+    if (!EVP_PKEY_up_ref(src->key)) {
+        X509_free(src->x509);
+        return -1;
+    }
+    dst->x509 = src->x509;
+    dst->key = src->key;
+    return 0;
+}
+
+static int build_one_custom(struct custom_rt *cr, const struct fleet_custom *def)
+{
+    cr->n_ports = def->n_ports > 0 ? def->n_ports : 1;
+    cr->n_leafs = def->leafs != NULL ? cr->n_ports : 1;
+    if ((def->leafs == NULL) == (def->leaf == NULL))
+        return -1; /* exactly one of leaf and leafs */
+    cr->leaf = calloc(cr->n_leafs, sizeof *cr->leaf);
+    if (cr->leaf == NULL)
+        return -1;
+    for (size_t k = 0; k < cr->n_leafs; k++)
+        if (pki_cert_ref(&cr->leaf[k], def->leafs != NULL ? &def->leafs[k] : def->leaf) != 0)
+            return -1;
+    if (def->chain_len > 0) {
+        if ((cr->chain = sk_X509_new_null()) == NULL)
+            return -1;
+        for (size_t k = 0; k < def->chain_len; k++) {
+            if (!sk_X509_push(cr->chain, def->chain[k]))
+                return -1;
+            X509_up_ref(def->chain[k]);
+        }
+    }
+    if (def->staple != NULL) {
+        if ((cr->staple = malloc(def->staple_len > 0 ? def->staple_len : 1)) == NULL)
+            return -1;
+        memcpy(cr->staple, def->staple, def->staple_len);
+        cr->staple_len = def->staple_len;
+    }
+
+    SSL_CTX *ctx = cr->ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        return -1;
+    SSL_CTX_set_security_level(ctx, 0);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    if (def->tls_max != 0 && !SSL_CTX_set_max_proto_version(ctx, def->tls_max))
+        return -1;
+    if (SSL_CTX_use_certificate(ctx, cr->leaf[0].x509) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx, cr->leaf[0].key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+        return -1;
+    if (cr->chain != NULL && !SSL_CTX_set1_chain(ctx, cr->chain))
+        return -1;
+    if (!SSL_CTX_set_tlsext_status_cb(ctx, on_status_request) ||
+        !SSL_CTX_set_tlsext_status_arg(ctx, cr))
+        return -1;
+    return 0;
+}
+
+static int build_custom(struct fleet *f, const struct fleet_options *o)
+{
+    if (o->n_custom == 0)
+        return 0;
+    f->custom = calloc(o->n_custom, sizeof *f->custom);
+    if (f->custom == NULL)
+        return -1;
+    f->n_custom = o->n_custom;
+    for (size_t i = 0; i < o->n_custom; i++) {
+        atomic_init(&f->custom[i].accepted, 0);
+        atomic_init(&f->custom[i].status_requests, 0);
+        if (build_one_custom(&f->custom[i], &o->custom[i]) != 0) {
+            fprintf(stderr, "fleet: cannot set up custom endpoint %zu (%s)\n", i,
+                    o->custom[i].name != NULL ? o->custom[i].name : "unnamed");
+            ERR_print_errors_fp(stderr);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void free_custom(struct fleet *f)
+{
+    for (size_t i = 0; f->custom != NULL && i < f->n_custom; i++) {
+        struct custom_rt *cr = &f->custom[i];
+        SSL_CTX_free(cr->ctx);
+        for (size_t k = 0; cr->leaf != NULL && k < cr->n_leafs; k++)
+            pki_cert_free(&cr->leaf[k]);
+        free(cr->leaf);
+        sk_X509_pop_free(cr->chain, X509_free);
+        free(cr->staple);
+    }
+    free(f->custom);
+}
+
 /* ---- ports ---- */
 
 static int bind_listener(struct fleet *f, struct listener *l, size_t scenario, bool bulk,
@@ -1281,6 +1438,7 @@ static void fleet_free(struct fleet *f)
     for (size_t i = 0; f->unique_leaf != NULL && i < f->n_bulk; i++)
         pki_cert_free(&f->unique_leaf[i]);
     free(f->unique_leaf);
+    free_custom(f);
     free(f->bulk_addrs);
     free(f->loops);
     if (f->made_dir && f->dir != NULL)
@@ -1378,17 +1536,22 @@ struct fleet *fleet_start(const struct fleet_options *o)
             n_named++;
     }
 
-    if (build_bulk(f, o) != 0)
+    if (build_bulk(f, o) != 0 || build_custom(f, o) != 0)
         goto fail;
+    size_t n_custom_ports = 0;
+    for (size_t i = 0; i < f->n_custom; i++) {
+        f->custom[i].first_listener = n_named + o->bulk + n_custom_ports;
+        n_custom_ports += f->custom[i].n_ports;
+    }
 
-    raise_nofile(n_named + o->bulk + 4096);
-    f->listeners = calloc(n_named + o->bulk, sizeof *f->listeners);
+    raise_nofile(n_named + o->bulk + n_custom_ports + 4096);
+    f->listeners = calloc(n_named + o->bulk + n_custom_ports, sizeof *f->listeners);
     if (f->listeners == NULL) {
         fail_msg("out of memory");
         goto fail;
     }
     f->n_named_listeners = n_named;
-    f->n_listeners = n_named + o->bulk;
+    f->n_listeners = n_named + o->bulk + n_custom_ports;
     size_t next = 0;
     for (size_t i = 0; i < SCENARIO_COUNT; i++) {
         const struct scenario_def *def = &scenario_table[i];
@@ -1440,6 +1603,22 @@ struct fleet *fleet_start(const struct fleet_options *o)
             fprintf(stderr, "fleet: cannot listen on %s:%u for bulk port %zu of %zu: %s\n", ip,
                     (unsigned)port, i, o->bulk, uv_strerror(rc));
             goto fail;
+        }
+    }
+
+    size_t ok_scenario = scenario_index("ok"); /* a FLEET_TLS scenario of every fleet */
+    for (size_t i = 0; i < f->n_custom; i++) {
+        struct custom_rt *cr = &f->custom[i];
+        for (size_t k = 0; k < cr->n_ports; k++) {
+            struct listener *l = &f->listeners[cr->first_listener + k];
+            l->custom = cr;
+            l->custom_port = k;
+            int rc = bind_listener(f, l, ok_scenario, false, &f->loops[0], "127.0.0.1", 0);
+            if (rc != 0) {
+                fprintf(stderr, "fleet: cannot listen on 127.0.0.1 for custom endpoint %zu: %s\n",
+                        i, uv_strerror(rc));
+                goto fail;
+            }
         }
     }
 
@@ -1542,10 +1721,30 @@ uint64_t fleet_accepted(const struct fleet *f, const char *name)
     uint64_t sum = 0;
     if (name == NULL || strcmp(name, "bulk") == 0) {
         size_t from = name == NULL ? 0 : f->n_named_listeners;
-        for (size_t i = from; i < f->n_listeners; i++)
+        size_t to = name == NULL ? f->n_listeners : f->n_named_listeners + f->n_bulk;
+        for (size_t i = from; i < to; i++)
             sum += atomic_load_explicit(&f->listeners[i].accepted, memory_order_relaxed);
         return sum;
     }
     size_t i = scenario_index(name);
     return i < SCENARIO_COUNT ? atomic_load_explicit(&f->rt[i].accepted, memory_order_relaxed) : 0;
+}
+
+uint16_t fleet_custom_port(const struct fleet *f, size_t i, size_t k)
+{
+    if (i >= f->n_custom || k >= f->custom[i].n_ports)
+        return 0;
+    return f->listeners[f->custom[i].first_listener + k].port;
+}
+
+uint64_t fleet_custom_accepted(const struct fleet *f, size_t i)
+{
+    return i < f->n_custom ? atomic_load_explicit(&f->custom[i].accepted, memory_order_relaxed) : 0;
+}
+
+uint64_t fleet_custom_status_requests(const struct fleet *f, size_t i)
+{
+    return i < f->n_custom
+               ? atomic_load_explicit(&f->custom[i].status_requests, memory_order_relaxed)
+               : 0;
 }

@@ -46,6 +46,23 @@ struct fleet_scenario {
     bool hostile;              /* one of the hostile scenarios */
 };
 
+/* An endpoint a test builds itself: its own leaf (or one leaf per port),
+   chain and stapled OCSP response, served with TLS on n_ports ports of
+   127.0.0.1 (fleet_custom_port).  The fleet keeps its own references and
+   copies: the caller may free everything once fleet_start has returned. */
+struct fleet_custom {
+    const char *name;             /* for messages; may be NULL */
+    const struct pki_cert *leaf;  /* the leaf of every port, or NULL with leafs */
+    const struct pki_cert *leafs; /* n_ports leafs, port k serving leafs[k]; or NULL */
+    X509 *const *chain;           /* what follows the leaf on the wire */
+    size_t chain_len;
+    const unsigned char *staple; /* a DER OCSPResponse sent to clients that ask
+                                    (status_request); NULL: none (no extension) */
+    size_t staple_len;
+    int tls_max;    /* 0, or TLS1_2_VERSION for a TLS 1.2-only endpoint */
+    size_t n_ports; /* 0 counts as 1 */
+};
+
 struct fleet_options {
     int64_t now;     /* base of every validity period (0: time(NULL)) */
     size_t bulk;     /* extra ports 0..bulk-1 for volume tests */
@@ -68,6 +85,9 @@ struct fleet_options {
                                 Certificate message (cheap handshakes for streaming runs) */
     size_t threads;          /* 0 or 1: one loop; N: N loops, bulk listeners split among
                                 them (the named scenarios stay on the first) */
+    /* Endpoints of the test's own making, served on the first loop. */
+    const struct fleet_custom *custom;
+    size_t n_custom;
 };
 
 struct fleet;
@@ -107,6 +127,14 @@ const struct fleet_scenario *fleet_bulk_scenario(const struct fleet *f, size_t i
 uint64_t fleet_accepted(const struct fleet *f, const char *name);
 /* Connections accepted so far on bulk port i. */
 uint64_t fleet_bulk_accepted(const struct fleet *f, size_t i);
+
+/* Port k (0 <= k < n_ports) of custom endpoint i; 0 when out of range. */
+uint16_t fleet_custom_port(const struct fleet *f, size_t i, size_t k);
+/* Connections accepted so far on every port of custom endpoint i. */
+uint64_t fleet_custom_accepted(const struct fleet *f, size_t i);
+/* Handshakes of custom endpoint i in which the client asked for the
+   certificate status (status_request), whether or not a staple was sent. */
+uint64_t fleet_custom_status_requests(const struct fleet *f, size_t i);
 
 /* The fleet's "now": o->now, or the time fleet_start read when that was 0. */
 int64_t fleet_now(const struct fleet *f);

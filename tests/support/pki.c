@@ -13,6 +13,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -300,7 +301,7 @@ out:
     return rc;
 }
 
-static int add_constraints(X509 *x, bool ca, enum pki_key kind)
+static int add_constraints(X509 *x, bool ca, enum pki_key kind, bool ocsp_signing)
 {
     BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
     ASN1_BIT_STRING *ku = ASN1_BIT_STRING_new();
@@ -324,9 +325,18 @@ static int add_constraints(X509 *x, bool ca, enum pki_key kind)
 
     if (!ca) {
         eku = sk_ASN1_OBJECT_new_null();
-        if (eku == NULL || !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)))
+        int purpose = ocsp_signing ? NID_OCSP_sign : NID_server_auth;
+        if (eku == NULL || !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(purpose)))
             goto out;
         if (!X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, X509V3_ADD_DEFAULT))
+            goto out;
+    }
+    if (ocsp_signing) { /* RFC 6960 4.2.2.2.1: no revocation check of the responder */
+        ASN1_NULL *null = ASN1_NULL_new();
+        int ok = null != NULL &&
+                 X509_add1_ext_i2d(x, NID_id_pkix_OCSP_noCheck, null, 0, X509V3_ADD_DEFAULT);
+        ASN1_NULL_free(null);
+        if (!ok)
             goto out;
     }
     rc = 0;
@@ -397,7 +407,7 @@ int pki_issue(struct pki_cert *out, const struct pki_spec *spec, const struct pk
         goto fail;
     if (!X509_set_pubkey(x, key))
         goto fail;
-    if (add_constraints(x, spec->ca, spec->key) != 0 ||
+    if (add_constraints(x, spec->ca, spec->key, spec->ocsp_signing) != 0 ||
         add_key_ids(x, issuer != NULL ? issuer->x509 : NULL) != 0 ||
         add_sans(x, spec->sans, spec->raw_sans, spec->raw_san_lens) != 0 ||
         add_ocsp(x, spec->ocsp_uri) != 0 || add_crl_dp(x, spec->crl_uri) != 0 ||
@@ -437,6 +447,224 @@ int pki_write_pem(const char *path, X509 *const *certs, size_t n)
     if (fclose(fp) != 0)
         rc = -1;
     return rc;
+}
+
+int pki_write_key(const char *path, EVP_PKEY *key)
+{
+    FILE *fp = fopen(path, "w");
+    if (fp == NULL)
+        return -1;
+    int rc = PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL) ? 0 : -1;
+    if (fclose(fp) != 0)
+        rc = -1;
+    return rc;
+}
+
+int pki_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+    if (fp == NULL)
+        return -1;
+    int rc = fwrite(data, 1, len, fp) == len ? 0 : -1;
+    if (fclose(fp) != 0)
+        rc = -1;
+    return rc;
+}
+
+static const EVP_MD *sign_md(EVP_PKEY *key)
+{
+    return EVP_PKEY_is_a(key, "ED25519") || EVP_PKEY_is_a(key, "ED448") ? NULL : EVP_sha256();
+}
+
+static ASN1_TIME *make_time(int64_t unix_seconds)
+{
+    ASN1_TIME *t = ASN1_TIME_new();
+    if (t != NULL && set_time(t, unix_seconds) != 0) {
+        ASN1_TIME_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* A stand-in for signer whose public key is wrong_key's: OCSP_basic_sign only
+   signs with the key of the certificate it is given, and the ResponderID it
+   writes (by name) is the same as the real signer's. */
+static X509 *impostor(X509 *signer, EVP_PKEY *wrong_key)
+{
+    X509 *x = X509_dup(signer);
+    if (x == NULL || !X509_set_pubkey(x, wrong_key) ||
+        X509_sign(x, wrong_key, sign_md(wrong_key)) <= 0) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+int pki_ocsp_response(const struct pki_ocsp_spec *spec, unsigned char **der, size_t *len)
+{
+    static const int status_of[] = {
+        [PKI_OCSP_GOOD] = V_OCSP_CERTSTATUS_GOOD,
+        [PKI_OCSP_REVOKED] = V_OCSP_CERTSTATUS_REVOKED,
+        [PKI_OCSP_UNKNOWN] = V_OCSP_CERTSTATUS_UNKNOWN,
+    };
+    OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+    OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), spec->leaf, spec->issuer);
+    ASN1_TIME *this_update = make_time(spec->this_update);
+    ASN1_TIME *next_update = spec->next_update != 0 ? make_time(spec->next_update) : NULL;
+    ASN1_TIME *revoked_at = spec->status == PKI_OCSP_REVOKED ? make_time(spec->revoked_at) : NULL;
+    X509 *sign_cert = NULL;
+    OCSP_RESPONSE *resp = NULL;
+    unsigned char *out = NULL;
+    int rc = -1;
+    *der = NULL;
+    *len = 0;
+    if (bs == NULL || id == NULL || this_update == NULL ||
+        (spec->next_update != 0 && next_update == NULL) ||
+        (spec->status == PKI_OCSP_REVOKED && revoked_at == NULL))
+        goto out;
+    if (OCSP_basic_add1_status(bs, id, status_of[spec->status], spec->reason, revoked_at,
+                               this_update, next_update) == NULL)
+        goto out;
+    EVP_PKEY *key = spec->signer->key;
+    sign_cert = spec->signer->x509;
+    if (spec->wrong_key != NULL) {
+        key = spec->wrong_key;
+        if ((sign_cert = impostor(spec->signer->x509, key)) == NULL)
+            goto out;
+    }
+    /* The certificate carried is always the real signer's, never the impostor. */
+    if (!OCSP_basic_sign(bs, sign_cert, key, sign_md(key), NULL, OCSP_NOCERTS))
+        goto out;
+    if (spec->include_signer && !OCSP_basic_add1_cert(bs, spec->signer->x509))
+        goto out;
+    if ((resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs)) == NULL)
+        goto out;
+    int n = i2d_OCSP_RESPONSE(resp, &out);
+    if (n <= 0)
+        goto out;
+    *der = malloc((size_t)n);
+    if (*der == NULL)
+        goto out;
+    memcpy(*der, out, (size_t)n);
+    *len = (size_t)n;
+    rc = 0;
+out:
+    OPENSSL_free(out);
+    OCSP_RESPONSE_free(resp);
+    if (sign_cert != spec->signer->x509)
+        X509_free(sign_cert);
+    ASN1_TIME_free(revoked_at);
+    ASN1_TIME_free(next_update);
+    ASN1_TIME_free(this_update);
+    OCSP_CERTID_free(id);
+    OCSP_BASICRESP_free(bs);
+    return rc;
+}
+
+static int crl_add_entry(X509_CRL *crl, const char *serial_hex, int64_t when, int reason)
+{
+    X509_REVOKED *r = X509_REVOKED_new();
+    BIGNUM *bn = NULL;
+    ASN1_INTEGER *serial = NULL;
+    ASN1_TIME *t = make_time(when);
+    ASN1_ENUMERATED *e = NULL;
+    int rc = -1;
+    if (r == NULL || t == NULL || BN_hex2bn(&bn, serial_hex) == 0 ||
+        (serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL ||
+        !X509_REVOKED_set_serialNumber(r, serial) || !X509_REVOKED_set_revocationDate(r, t))
+        goto out;
+    if (reason != CRL_REASON_NONE &&
+        ((e = ASN1_ENUMERATED_new()) == NULL || !ASN1_ENUMERATED_set(e, reason) ||
+         !X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, e, 0, X509V3_ADD_DEFAULT)))
+        goto out;
+    if (!X509_CRL_add0_revoked(crl, r))
+        goto out;
+    r = NULL;
+    rc = 0;
+out:
+    ASN1_ENUMERATED_free(e);
+    ASN1_TIME_free(t);
+    ASN1_INTEGER_free(serial);
+    BN_free(bn);
+    X509_REVOKED_free(r);
+    return rc;
+}
+
+/* The whole signed CRL with n_pad dummy entries, or NULL. */
+static X509_CRL *build_crl(const struct pki_crl_spec *spec, size_t n_pad)
+{
+    X509_CRL *crl = X509_CRL_new();
+    ASN1_TIME *last = make_time(spec->last_update);
+    ASN1_TIME *next = spec->next_update != 0 ? make_time(spec->next_update) : NULL;
+    AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+    ASN1_INTEGER *number = ASN1_INTEGER_new();
+    X509 *issuer = spec->issuer->x509;
+    EVP_PKEY *key = spec->wrong_key != NULL ? spec->wrong_key : spec->issuer->key;
+    const ASN1_OCTET_STRING *keyid = X509_get0_subject_key_id(issuer);
+    int ok = crl != NULL && last != NULL && (spec->next_update == 0 || next != NULL) &&
+             akid != NULL && number != NULL && X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
+             X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) &&
+             X509_CRL_set1_lastUpdate(crl, last) &&
+             (next == NULL || X509_CRL_set1_nextUpdate(crl, next)) && ASN1_INTEGER_set(number, 1);
+    if (ok && keyid != NULL)
+        ok = (akid->keyid = ASN1_OCTET_STRING_dup(keyid)) != NULL &&
+             X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, akid, 0, X509V3_ADD_DEFAULT);
+    ok = ok && X509_CRL_add1_ext_i2d(crl, NID_crl_number, number, 0, X509V3_ADD_DEFAULT);
+    for (size_t i = 0; ok && i < spec->n_entries; i++)
+        ok = crl_add_entry(crl, spec->entries[i].serial_hex, spec->entries[i].revoked_at,
+                           spec->entries[i].reason) == 0;
+    for (size_t i = 0; ok && i < n_pad; i++) {
+        char serial[24];
+        snprintf(serial, sizeof serial, "7FFF%08zX", i);
+        ok = crl_add_entry(crl, serial, spec->last_update, CRL_REASON_NONE) == 0;
+    }
+    ok = ok && X509_CRL_sort(crl) && X509_CRL_sign(crl, key, sign_md(key)) > 0;
+    ASN1_INTEGER_free(number);
+    AUTHORITY_KEYID_free(akid);
+    ASN1_TIME_free(next);
+    ASN1_TIME_free(last);
+    if (!ok) {
+        X509_CRL_free(crl);
+        return NULL;
+    }
+    return crl;
+}
+
+int pki_crl(const char *path, const struct pki_crl_spec *spec, size_t *size)
+{
+    size_t n_pad = 0;
+    X509_CRL *crl = build_crl(spec, 0);
+    int der_len = crl != NULL ? i2d_X509_CRL(crl, NULL) : -1;
+    /* A dummy entry is about 27 bytes: SEQUENCE { INTEGER (6 bytes), UTCTime }. */
+    while (crl != NULL && der_len > 0 && (size_t)der_len < spec->min_bytes) {
+        n_pad += (spec->min_bytes - (size_t)der_len) / 24 + 1;
+        X509_CRL_free(crl);
+        crl = build_crl(spec, n_pad);
+        der_len = crl != NULL ? i2d_X509_CRL(crl, NULL) : -1;
+    }
+    if (crl == NULL || der_len <= 0) {
+        X509_CRL_free(crl);
+        return -1;
+    }
+    FILE *fp = fopen(path, "wb");
+    int rc = fp != NULL ? 0 : -1;
+    if (rc == 0 && !(spec->pem ? PEM_write_X509_CRL(fp, crl) : i2d_X509_CRL_fp(fp, crl)))
+        rc = -1;
+    long end = fp != NULL ? ftell(fp) : -1;
+    if (fp != NULL && fclose(fp) != 0)
+        rc = -1;
+    if (size != NULL)
+        *size = end > 0 ? (size_t)end : 0;
+    X509_CRL_free(crl);
+    return rc;
+}
+
+void pki_index_time(int64_t t, char buf[16])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, 16, "%y%m%d%H%M%SZ", &tm);
 }
 
 void pki_serial_hex(X509 *x, char *buf, size_t len)

@@ -44,7 +44,9 @@ struct pki_spec {
     const struct pki_rdn *raw_subject; /* appended after subject, byte for byte, or NULL */
     const char *const *raw_sans;       /* DNS names with their lengths (NUL inside), or NULL */
     const size_t *raw_san_lens;
-    size_t pad_bytes; /* > 0: a non-critical nsComment this long (big chains) */
+    size_t pad_bytes;  /* > 0: a non-critical nsComment this long (big chains) */
+    bool ocsp_signing; /* a delegated OCSP responder: extendedKeyUsage id-kp-OCSPSigning
+                          (instead of serverAuth) and id-pkix-ocsp-nocheck */
 };
 
 /* Makes a key and a certificate signed by issuer (NULL: self-signed).
@@ -61,6 +63,61 @@ const char *pki_rsa16384_path(void);
 
 /* Writes the certificates as concatenated PEM; 0 or -1. */
 int pki_write_pem(const char *path, X509 *const *certs, size_t n);
+/* Writes an unencrypted PEM private key; 0 or -1. */
+int pki_write_key(const char *path, EVP_PKEY *key);
+/* Writes len bytes to path (DER files); 0 or -1. */
+int pki_write_file(const char *path, const void *data, size_t len);
+
+/* ---- revocation data: OCSP responses and CRLs (RFC 6960, RFC 5280) ---- */
+
+enum pki_ocsp_status { PKI_OCSP_GOOD, PKI_OCSP_REVOKED, PKI_OCSP_UNKNOWN };
+
+struct pki_ocsp_spec {
+    X509 *leaf;   /* the certificate the answer is about */
+    X509 *issuer; /* its issuer: the CertID hashes its name and key (SHA-1) */
+    enum pki_ocsp_status status;
+    int64_t revoked_at;            /* PKI_OCSP_REVOKED: revocationTime, unix seconds */
+    int reason;                    /* PKI_OCSP_REVOKED: OCSP_REVOKED_STATUS_*, or
+                                      OCSP_REVOKED_STATUS_NOSTATUS for no revocationReason */
+    int64_t this_update;           /* unix seconds */
+    int64_t next_update;           /* 0: no nextUpdate */
+    const struct pki_cert *signer; /* the issuer itself or a delegated responder; the
+                                      ResponderID names its subject */
+    EVP_PKEY *wrong_key;           /* not NULL: the signature is made with this key instead of
+                                      signer's, so the response names signer but does not verify */
+    bool include_signer;           /* the response carries signer's certificate */
+};
+
+/* A DER OCSPResponse (successful, one BasicOCSPResponse with one
+   SingleResponse) in *der (free() it) of *len bytes.  0, or -1 with the
+   OpenSSL error queue set. */
+int pki_ocsp_response(const struct pki_ocsp_spec *spec, unsigned char **der, size_t *len);
+
+struct pki_crl_entry {
+    const char *serial_hex; /* the revoked certificate's serial, hex */
+    int64_t revoked_at;     /* revocationDate, unix seconds */
+    int reason;             /* CRL_REASON_* of openssl/x509v3.h; CRL_REASON_NONE: no
+                               reasonCode extension */
+};
+
+struct pki_crl_spec {
+    const struct pki_cert *issuer; /* names the CRL's issuer (and signs it) */
+    EVP_PKEY *wrong_key;           /* not NULL: signed with this key instead */
+    int64_t last_update;           /* thisUpdate (lastUpdate in OpenSSL), unix seconds */
+    int64_t next_update;           /* 0: no nextUpdate */
+    const struct pki_crl_entry *entries;
+    size_t n_entries;
+    size_t min_bytes; /* > 0: dummy entries (serials 7FFF0000...) until the DER
+                         encoding is at least this many bytes */
+    bool pem;         /* write PEM ("X509 CRL") instead of DER */
+};
+
+/* Writes a v2 CRL (authorityKeyIdentifier, cRLNumber 1, entries sorted) to
+   path; *size (if not NULL) gets the bytes written.  0, or -1. */
+int pki_crl(const char *path, const struct pki_crl_spec *spec, size_t *size);
+
+/* An openssl-ca style date, "YYMMDDHHMMSSZ" (index.txt of `openssl ocsp -index`). */
+void pki_index_time(int64_t t, char buf[16]);
 
 /* Expected record values, computed independently of the scanner's cert.c:
    uppercase hex serial and SHA-256 fingerprint of the DER, and notBefore /

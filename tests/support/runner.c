@@ -52,6 +52,12 @@ int run_binary(const char *binary, const char *const *args, const char *stdin_te
         dup2(out[1], 1);
         dup2(err[1], 2);
         unsetenv("NO_COLOR");
+        /* libcurl (revocation fetches) honours these: tests talk to 127.0.0.1 only */
+        static const char *const proxy_vars[] = {"http_proxy",  "https_proxy", "HTTP_PROXY",
+                                                 "HTTPS_PROXY", "ALL_PROXY",   "all_proxy",
+                                                 "no_proxy",    "NO_PROXY"};
+        for (size_t i = 0; i < sizeof proxy_vars / sizeof proxy_vars[0]; i++)
+            unsetenv(proxy_vars[i]);
         execv(binary, argv);
         _exit(127);
     }

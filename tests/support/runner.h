@@ -16,7 +16,8 @@ struct run_result {
 };
 
 /* Runs `binary args...` (args NULL-terminated) with stdin from stdin_text
-   (NULL: /dev/null) and NO_COLOR unset; waits at most timeout_s seconds
+   (NULL: /dev/null), and NO_COLOR and the proxy variables libcurl reads
+   (http_proxy, https_proxy, ALL_PROXY, no_proxy, ...) unset; waits at most timeout_s seconds
    (then kills it and reports status 137).  0 or -1. */
 int run_binary(const char *binary, const char *const *args, const char *stdin_text, int timeout_s,
                struct run_result *r);

@@ -1,0 +1,340 @@
+/* Revocation answers (see revocation.h).  Times are compared with the scan's
+ * now (or --now), never the clock, so a report can be reproduced; OCSP and
+ * CRL validity windows get five minutes of slack for clock skew. */
+#include "revocation.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "cert.h"
+
+#define SKEW 300
+
+void cs_rev_answer_init(struct cs_rev_answer *a, enum cs_rev_source src)
+{
+    memset(a, 0, sizeof(*a));
+    a->state = CS_REV_UNCHECKED;
+    a->source = src;
+    a->revoked_at = CS_INT_NONE;
+    a->reason = -1;
+    a->this_update = CS_INT_NONE;
+    a->next_update = CS_INT_NONE;
+}
+
+void cs_rev_fail(struct cs_rev_answer *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->error, sizeof(a->error), fmt, ap);
+    va_end(ap);
+    a->state = CS_REV_ERROR;
+}
+
+const char *cs_rev_reason_name(int reason)
+{
+    static const char *const names[] = {
+        "unspecified",   "keyCompromise",        "cACompromise",    "affiliationChanged",
+        "superseded",    "cessationOfOperation", "certificateHold", NULL,
+        "removeFromCRL", "privilegeWithdrawn",   "aACompromise",
+    };
+    if (reason < 0)
+        return "unspecified";
+    if ((size_t)reason < sizeof(names) / sizeof(names[0]) && names[reason])
+        return names[reason];
+    return "unknown reason";
+}
+
+const char *cs_rev_source_name(enum cs_rev_source src)
+{
+    switch (src) {
+    case CS_SRC_STAPLE:
+        return "staple";
+    case CS_SRC_OCSP:
+        return "ocsp";
+    case CS_SRC_CRL:
+        return "crl";
+    default:
+        return "none";
+    }
+}
+
+static void time_text(int64_t t, char buf[24])
+{
+    cs_format_time(t, buf);
+}
+
+/* thisUpdate/nextUpdate (or a CRL's lastUpdate/nextUpdate) against now. */
+static bool window_ok(struct cs_rev_answer *a, int64_t now)
+{
+    char when[24];
+    if (a->this_update == CS_INT_NONE) {
+        cs_rev_fail(a, "unreadable thisUpdate");
+        return false;
+    }
+    if (a->this_update > now + SKEW) {
+        time_text(a->this_update, when);
+        cs_rev_fail(a, "not yet valid (thisUpdate %s)", when);
+        return false;
+    }
+    if (a->next_update != CS_INT_NONE && a->next_update < now - SKEW) {
+        time_text(a->next_update, when);
+        cs_rev_fail(a, "expired (nextUpdate %s)", when);
+        return false;
+    }
+    return true;
+}
+
+/* The single response about leaf, whatever hash its CertID uses. */
+static OCSP_SINGLERESP *find_single(OCSP_BASICRESP *bs, X509 *leaf, X509 *issuer)
+{
+    OCSP_SINGLERESP *found = NULL;
+    for (int i = 0; !found && i < OCSP_resp_count(bs); i++) {
+        OCSP_SINGLERESP *single = OCSP_resp_get0(bs, i);
+        const OCSP_CERTID *cid = OCSP_SINGLERESP_get0_id(single);
+        ASN1_OBJECT *md_obj = NULL;
+        if (!cid || !OCSP_id_get0_info(NULL, &md_obj, NULL, NULL, (OCSP_CERTID *)cid))
+            continue;
+        const EVP_MD *md = EVP_get_digestbyobj(md_obj);
+        OCSP_CERTID *mine = md ? OCSP_cert_to_id(md, leaf, issuer) : NULL;
+        if (mine && OCSP_id_cmp(mine, cid) == 0)
+            found = single;
+        OCSP_CERTID_free(mine);
+    }
+    return found;
+}
+
+static const char *verify_failure(void)
+{
+    unsigned long e = ERR_peek_last_error();
+    if (ERR_GET_LIB(e) == ERR_LIB_OCSP) {
+        switch (ERR_GET_REASON(e)) {
+        case OCSP_R_SIGNER_CERTIFICATE_NOT_FOUND:
+            return "signature does not verify (no responder certificate)";
+        case OCSP_R_CERTIFICATE_VERIFY_ERROR:
+            return "responder certificate not trusted";
+        case OCSP_R_ROOT_CA_NOT_TRUSTED:
+        case OCSP_R_MISSING_OCSPSIGNING_USAGE:
+        case OCSP_R_RESPONSE_CONTAINS_NO_REVOCATION_DATA:
+            return "responder not authorised by the issuer";
+        default:
+            break;
+        }
+    }
+    return "signature does not verify";
+}
+
+void cs_ocsp_check(struct cs_rev_answer *a, enum cs_rev_source src, const unsigned char *der,
+                   size_t len, const struct cs_rev_subject *s, OCSP_REQUEST *req)
+{
+    cs_rev_answer_init(a, src);
+    if (!s->issuer) {
+        cs_rev_fail(a, "issuer certificate unknown");
+        return;
+    }
+    const unsigned char *p = der;
+    OCSP_RESPONSE *resp = len <= LONG_MAX ? d2i_OCSP_RESPONSE(NULL, &p, (long)len) : NULL;
+    OCSP_BASICRESP *bs = NULL;
+    ERR_clear_error();
+    if (!resp || p != der + len) {
+        cs_rev_fail(a, "unparsable response");
+        goto out;
+    }
+    int status = OCSP_response_status(resp);
+    if (status != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+        cs_rev_fail(a, "responder says %s", OCSP_response_status_str(status));
+        goto out;
+    }
+    bs = OCSP_response_get1_basic(resp);
+    if (!bs) {
+        cs_rev_fail(a, "unparsable response");
+        goto out;
+    }
+    /* 0: both carry a nonce and they differ (a replayed answer); a responder
+       that leaves the nonce out (most of them: RFC 5019) is accepted */
+    if (req && OCSP_check_nonce(req, bs) == 0) {
+        cs_rev_fail(a, "nonce mismatch");
+        goto out;
+    }
+    if (OCSP_basic_verify(bs, s->certs, s->store, 0) <= 0) {
+        cs_rev_fail(a, "%s", verify_failure());
+        goto out;
+    }
+    OCSP_SINGLERESP *single = find_single(bs, s->leaf, s->issuer);
+    if (!single) {
+        cs_rev_fail(a, "response is not about this certificate");
+        goto out;
+    }
+    int reason = -1;
+    ASN1_GENERALIZEDTIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
+    int st = OCSP_single_get0_status(single, &reason, &rev, &thisupd, &nextupd);
+    a->this_update = thisupd ? cs_asn1_time(thisupd) : CS_INT_NONE;
+    a->next_update = nextupd ? cs_asn1_time(nextupd) : CS_INT_NONE;
+    if (!window_ok(a, s->now))
+        goto out;
+    switch (st) {
+    case V_OCSP_CERTSTATUS_GOOD:
+        a->state = CS_REV_GOOD;
+        break;
+    case V_OCSP_CERTSTATUS_REVOKED:
+        a->state = CS_REV_REVOKED;
+        a->revoked_at = rev ? cs_asn1_time(rev) : CS_INT_NONE;
+        a->reason = reason;
+        break;
+    case V_OCSP_CERTSTATUS_UNKNOWN:
+        a->state = CS_REV_UNKNOWN;
+        break;
+    default:
+        cs_rev_fail(a, "unparsable response");
+        break;
+    }
+out:
+    ERR_clear_error();
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(resp);
+}
+
+OCSP_REQUEST *cs_ocsp_request(const struct cs_rev_subject *s, unsigned char **der, size_t *len)
+{
+    *der = NULL;
+    *len = 0;
+    if (!s->issuer)
+        return NULL;
+    OCSP_REQUEST *req = OCSP_REQUEST_new();
+    OCSP_CERTID *id = OCSP_cert_to_id(NULL, s->leaf, s->issuer);
+    if (!req || !id || !OCSP_request_add0_id(req, id)) {
+        OCSP_CERTID_free(id);
+        OCSP_REQUEST_free(req);
+        return NULL;
+    }
+    int n;
+    if (!OCSP_request_add1_nonce(req, NULL, -1) || (n = i2d_OCSP_REQUEST(req, der)) <= 0) {
+        OCSP_REQUEST_free(req);
+        ERR_clear_error();
+        return NULL;
+    }
+    *len = (size_t)n;
+    return req;
+}
+
+X509_CRL *cs_crl_parse(const unsigned char *buf, size_t len, char *why, size_t whylen)
+{
+    X509_CRL *crl = NULL;
+    static const char pem[] = "-----BEGIN";
+    size_t skip = 0;
+    while (skip < len &&
+           (buf[skip] == ' ' || buf[skip] == '\t' || buf[skip] == '\r' || buf[skip] == '\n'))
+        skip++;
+    if (len > INT_MAX) {
+        snprintf(why, whylen, "too large to parse");
+        return NULL;
+    }
+    if (len - skip >= sizeof(pem) - 1 && memcmp(buf + skip, pem, sizeof(pem) - 1) == 0) {
+        BIO *b = BIO_new_mem_buf(buf, (int)len);
+        crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+    } else {
+        const unsigned char *p = buf;
+        crl = d2i_X509_CRL(NULL, &p, (long)len);
+        if (crl && p != buf + len) {
+            X509_CRL_free(crl);
+            crl = NULL;
+        }
+    }
+    ERR_clear_error();
+    if (!crl)
+        snprintf(why, whylen, "unparsable CRL (neither DER nor PEM)");
+    return crl;
+}
+
+bool cs_crl_check(struct cs_rev_answer *a, X509_CRL *crl, const struct cs_rev_subject *s,
+                  bool signature_known_good)
+{
+    cs_rev_answer_init(a, CS_SRC_CRL);
+    if (!s->issuer) {
+        cs_rev_fail(a, "issuer certificate unknown");
+        return false;
+    }
+    if (!signature_known_good) {
+        if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(s->issuer)) != 0) {
+            cs_rev_fail(a, "issued by another CA than the certificate");
+            return false;
+        }
+        EVP_PKEY *key = X509_get0_pubkey(s->issuer);
+        int ok = key ? X509_CRL_verify(crl, key) : -1;
+        ERR_clear_error();
+        if (ok != 1) {
+            cs_rev_fail(a, "signature does not verify");
+            return false;
+        }
+    }
+    const ASN1_TIME *last = X509_CRL_get0_lastUpdate(crl), *next = X509_CRL_get0_nextUpdate(crl);
+    a->this_update = last ? cs_asn1_time(last) : CS_INT_NONE;
+    a->next_update = next ? cs_asn1_time(next) : CS_INT_NONE;
+    if (!window_ok(a, s->now))
+        return true;
+    X509_REVOKED *rev = NULL;
+    int rc = X509_CRL_get0_by_serial(crl, &rev, (ASN1_INTEGER *)X509_get0_serialNumber(s->leaf));
+    ERR_clear_error();
+    if (rc != 1 || !rev) { /* 2: listed as removeFromCRL, which is good again */
+        a->state = CS_REV_GOOD;
+        return true;
+    }
+    a->state = CS_REV_REVOKED;
+    a->revoked_at = cs_asn1_time(X509_REVOKED_get0_revocationDate(rev));
+    ASN1_ENUMERATED *e = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
+    a->reason = e ? (int)ASN1_ENUMERATED_get(e) : -1;
+    ASN1_ENUMERATED_free(e);
+    ERR_clear_error();
+    return true;
+}
+
+void cs_rev_combine(struct cs_rev_answer *out, const struct cs_rev_answer *parts, size_t n)
+{
+    static const enum cs_rev_state order[] = {CS_REV_REVOKED, CS_REV_GOOD, CS_REV_UNKNOWN,
+                                              CS_REV_ERROR};
+    for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+        for (size_t i = 0; i < n; i++)
+            if (parts[i].state == order[k]) {
+                *out = parts[i];
+                return;
+            }
+    cs_rev_answer_init(out, CS_SRC_NONE);
+}
+
+void cs_rev_to_record(struct cs_result *r, const struct cs_rev_answer *a)
+{
+    static const char *const states[] = {
+        [CS_REV_UNCHECKED] = "unchecked",
+        [CS_REV_GOOD] = "good",
+        [CS_REV_REVOKED] = "revoked",
+        [CS_REV_UNKNOWN] = "unknown",
+    };
+    free(r->revocation);
+    free(r->revocation_source);
+    free(r->revocation_reason);
+    r->revocation_source = NULL;
+    r->revocation_reason = NULL;
+    r->revoked_at = CS_INT_NONE;
+    r->revocation_this_update = CS_INT_NONE;
+    r->revocation_next_update = CS_INT_NONE;
+    if (a->state == CS_REV_ERROR) {
+        r->revocation = cs_asprintf("error: %s: %s", cs_rev_source_name(a->source), a->error);
+        return;
+    }
+    r->revocation = cs_strdup(states[a->state]);
+    if (a->state == CS_REV_UNCHECKED)
+        return;
+    r->revocation_source = cs_strdup(cs_rev_source_name(a->source));
+    r->revocation_this_update = a->this_update;
+    r->revocation_next_update = a->next_update;
+    if (a->state == CS_REV_REVOKED) {
+        r->revoked_at = a->revoked_at;
+        r->revocation_reason = cs_strdup(cs_rev_reason_name(a->reason));
+    }
+}

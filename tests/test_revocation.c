@@ -1,0 +1,1849 @@
+/* Revocation end to end, on 127.0.0.1 only: a throw-away PKI (root ->
+ * intermediate -> leafs whose AIA OCSP URI and CRL distribution point name
+ * loopback servers), a real `openssl ocsp` responder, a real nginx stapling
+ * OCSP responses (TLS 1.2 and 1.3) and serving CRLs, the test fleet stapling
+ * responses that are expired or wrongly signed, and sockets that refuse or
+ * never answer.  The certsweep binary scans them; the revocation fields of
+ * its JSON and CSV reports are compared with what the PKI put in. */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "support/fleet.h"
+#include "support/pki.h"
+#include "support/runner.h"
+#include "support/servers.h"
+
+#define DAY 86400
+#define STDBUF "/usr/bin/stdbuf" /* unbuffers the responder's -text log */
+#define RUN_LIMIT_S 60           /* a run that takes longer has hung */
+#define NUL_T INT64_MIN          /* a time field that must be null */
+#define ANY_T (INT64_MIN + 1)    /* a time field not checked */
+#define MAX_HELD 8
+
+/* DESIGN.md's record fields, then the revocation fields, in order. */
+static const char *const record_fields[] = {
+    "host",
+    "port",
+    "address",
+    "sni",
+    "status",
+    "reason",
+    "days_remaining",
+    "not_before",
+    "not_after",
+    "subject",
+    "issuer",
+    "sans",
+    "ocsp_uris",
+    "crl_uris",
+    "serial",
+    "sha256",
+    "key",
+    "signature",
+    "tls_version",
+    "chain_not_after",
+    "verify",
+    "hostname_match",
+    "elapsed_ms",
+    "error",
+    "ocsp_stapled",
+    "revocation",
+    "revocation_source",
+    "revoked_at",
+    "revocation_reason",
+    "revocation_this_update",
+    "revocation_next_update",
+};
+#define NFIELDS (sizeof record_fields / sizeof record_fields[0])
+
+static char *dir;
+static int64_t now;
+static struct pki_cert root, inter,
+    stray; /* stray: trusted by nobody, signs what must not verify */
+static struct fleet *fleet;
+static struct nginx web = {.pid = -1};
+static pid_t responder = -1;
+static int held[MAX_HELD];
+static size_t n_held;
+
+/* ---- small helpers ---- */
+
+/* dir/name in one of a few static buffers (no frees to forget). */
+static const char *in_dir(const char *fmt, ...)
+{
+    static char bufs[16][4096];
+    static unsigned next;
+    char name[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    char *b = bufs[next++ % 16];
+    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
+    return b;
+}
+
+static void iso(int64_t t, char buf[24])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int64_t parse_iso(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = s != NULL ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+    cr_assert(end != NULL && *end == '\0', "not an ISO 8601 UTC time: \"%s\"", s ? s : "(null)");
+    return (int64_t)timegm(&tm);
+}
+
+static void require_tools(bool nginx, bool openssl)
+{
+    if (nginx && access(NGINX_BINARY, X_OK) != 0)
+        cr_skip_test(NGINX_BINARY " is not installed: the revocation tests need it "
+                                  "(apt-get install nginx)");
+    if (openssl && (access(OPENSSL_BINARY, X_OK) != 0 || access(STDBUF, X_OK) != 0))
+        cr_skip_test(OPENSSL_BINARY " (and " STDBUF ") are needed for the OCSP responder "
+                                    "tests (apt-get install openssl coreutils)");
+}
+
+/* A port on 127.0.0.1 that refuses connections (bound, never listening) or,
+   with listening, accepts into the kernel's queue and never answers.  Held
+   open until the test ends. */
+static uint16_t hold_port(bool listening)
+{
+    cr_assert(n_held < MAX_HELD);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0, "bind: %s", strerror(errno));
+    if (listening)
+        cr_assert_eq(listen(fd, 64), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    held[n_held++] = fd;
+    return ntohs(sa.sin_port);
+}
+
+/* ---- the PKI ---- */
+
+static void write_certs(const char *name, X509 *const *certs, size_t n)
+{
+    cr_assert_eq(pki_write_pem(in_dir("%s", name), certs, n), 0, "%s", name);
+}
+
+static void make_ca(void)
+{
+    cr_assert_eq(pki_issue(&root,
+                           &(struct pki_spec){
+                               .subject = (const char *const[]){"CN", "certsweep revocation Root",
+                                                                "O", "certsweep tests", NULL},
+                               .not_before = now - 400 * DAY,
+                               .not_after = now + 3650 * DAY,
+                               .key = PKI_EC256,
+                               .ca = true,
+                           },
+                           NULL),
+                 0);
+    cr_assert_eq(
+        pki_issue(&inter,
+                  &(struct pki_spec){
+                      .subject = (const char *const[]){"CN", "certsweep revocation Intermediate",
+                                                       "O", "certsweep tests", NULL},
+                      .not_before = now - 350 * DAY,
+                      .not_after = now + 1000 * DAY,
+                      .key = PKI_EC256,
+                      .ca = true,
+                  },
+                  &root),
+        0);
+    cr_assert_eq(pki_issue(&stray,
+                           &(struct pki_spec){
+                               .subject = (const char *const[]){"CN", "certsweep Stray Key", NULL},
+                               .not_before = now - DAY,
+                               .not_after = now + 100 * DAY,
+                               .key = PKI_EC256,
+                               .ca = true,
+                           },
+                           NULL),
+                 0);
+    write_certs("root.pem", &root.x509, 1);
+    write_certs("inter.pem", &inter.x509, 1);
+    cr_assert_eq(pki_write_key(in_dir("inter.key"), inter.key), 0);
+}
+
+/* A leaf for name.rev.test and 127.0.0.1, issued by the intermediate. */
+static void issue_dated(struct pki_cert *out, const char *name, const char *serial,
+                        const char *ocsp_uri, const char *crl_uri, int64_t not_before,
+                        int64_t not_after)
+{
+    char cn[128], dns[140];
+    snprintf(cn, sizeof cn, "%s.rev.test", name);
+    snprintf(dns, sizeof dns, "DNS:%s", cn);
+    cr_assert_eq(pki_issue(out,
+                           &(struct pki_spec){
+                               .subject = (const char *const[]){"CN", cn, NULL},
+                               .not_before = not_before,
+                               .not_after = not_after,
+                               .key = PKI_EC256,
+                               .sans = (const char *const[]){dns, "IP:127.0.0.1", NULL},
+                               .ocsp_uri = ocsp_uri,
+                               .crl_uri = crl_uri,
+                               .serial_hex = serial,
+                           },
+                           &inter),
+                 0, "leaf %s", name);
+}
+
+/* Valid for 200.5 more days: OK, "expires in 200 days", when nothing else counts. */
+static void issue(struct pki_cert *out, const char *name, const char *serial, const char *ocsp_uri,
+                  const char *crl_uri)
+{
+    issue_dated(out, name, serial, ocsp_uri, crl_uri, now - 30 * DAY, now + 200 * DAY + DAY / 2);
+}
+
+#define HEALTHY_REASON "expires in 200 days"
+
+/* A DER OCSP response about leaf; caller frees *der. */
+static void make_staple(unsigned char **der, size_t *len, const struct pki_ocsp_spec *spec)
+{
+    cr_assert_eq(pki_ocsp_response(spec, der, len), 0, "pki_ocsp_response failed");
+}
+
+/* ---- servers ---- */
+
+static void start_fleet(const struct fleet_custom *custom, size_t n)
+{
+    fleet = fleet_start(&(struct fleet_options){.custom = custom, .n_custom = n});
+    cr_assert_not_null(fleet, "the test fleet did not start");
+}
+
+static uint16_t fport(size_t custom, size_t k)
+{
+    uint16_t p = fleet_custom_port(fleet, custom, k);
+    cr_assert(p != 0);
+    return p;
+}
+
+/* An nginx TLS site: DIR/<name>.chain.pem, <name>.key and, with a staple,
+   <name>.staple.der, all written before nginx starts. */
+struct site {
+    const char *name;
+    bool tls12_only;
+    bool staple;
+};
+
+struct web_conf {
+    const struct site *sites;
+    size_t n_sites;
+    /* called with the HTTP port before each start: writes the sites' files */
+    void (*prepare)(uint16_t http_port);
+};
+
+/* ports[0]: plain HTTP for CRLs (DIR/www) and canned OCSP answers, logged to
+   DIR/access.log; ports[1 + i]: site i. */
+static void web_servers(FILE *fp, const char *d, const uint16_t *ports, void *arg)
+{
+    const struct web_conf *wc = arg;
+    if (wc->prepare != NULL)
+        wc->prepare(ports[0]);
+    fprintf(fp,
+            "    server {\n"
+            "        listen 127.0.0.1:%u;\n"
+            "        root %s/www;\n"
+            "        access_log %s/access.log;\n"
+            "        location = /garbage { return 200 \"not an ocsp response\"; }\n"
+            "        location = /status500 { return 500; }\n"
+            "        location = /ocsp-spy { return 500; }\n"
+            "    }\n",
+            ports[0], d, d);
+    for (size_t i = 0; i < wc->n_sites; i++) {
+        const struct site *s = &wc->sites[i];
+        fprintf(fp,
+                "    server {\n"
+                "        listen 127.0.0.1:%u ssl;\n"
+                "        ssl_protocols %s;\n"
+                "        ssl_certificate %s/%s.chain.pem;\n"
+                "        ssl_certificate_key %s/%s.key;\n",
+                ports[1 + i], s->tls12_only ? "TLSv1.2" : "TLSv1.2 TLSv1.3", d, s->name, d,
+                s->name);
+        if (s->staple)
+            fprintf(fp,
+                    "        ssl_stapling on;\n"
+                    "        ssl_stapling_file %s/%s.staple.der;\n",
+                    d, s->name);
+        fprintf(fp, "        location / { return 200 \"%s\\n\"; }\n    }\n", s->name);
+    }
+}
+
+static uint16_t start_web(const struct web_conf *wc)
+{
+    char err[8192];
+    if (mkdir(in_dir("www"), 0755) != 0 && errno != EEXIST)
+        cr_assert_fail("mkdir www: %s", strerror(errno));
+    cr_assert_eq(nginx_start(&web, dir, 1 + wc->n_sites, web_servers, (void *)wc, err, sizeof err),
+                 0, "%s", err);
+    return web.ports[0];
+}
+
+static size_t web_hits(const char *path)
+{
+    char needle[256];
+    snprintf(needle, sizeof needle, "\"GET %s ", path);
+    size_t gets = count_lines_with(in_dir("access.log"), needle);
+    snprintf(needle, sizeof needle, "\"POST %s ", path);
+    return gets + count_lines_with(in_dir("access.log"), needle);
+}
+
+/* `openssl ocsp` answering from DIR/index.txt for the intermediate's leafs,
+   signing with rsigner/rkey; its -text log (requests and responses) goes to
+   DIR/responder.log.  Returns its port. */
+static uint16_t start_responder(const char *rsigner, const char *rkey)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        uint16_t port = free_port();
+        cr_assert(port != 0);
+        char port_s[8];
+        snprintf(port_s, sizeof port_s, "%u", port);
+        const char *argv[] = {STDBUF,
+                              "-o0",
+                              OPENSSL_BINARY,
+                              "ocsp",
+                              "-index",
+                              in_dir("index.txt"),
+                              "-port",
+                              port_s,
+                              "-rsigner",
+                              rsigner,
+                              "-rkey",
+                              rkey,
+                              "-CA",
+                              in_dir("inter.pem"),
+                              "-ignore_err",
+                              "-nmin",
+                              "60",
+                              "-text",
+                              NULL};
+        responder = spawn_server(argv, in_dir("responder.log"));
+        cr_assert(responder > 0);
+        if (wait_server(&responder, port, 5000) == 0)
+            return port;
+    }
+    char *log = slurp(in_dir("responder.log"), NULL);
+    cr_assert_fail("openssl ocsp did not start on port 127.0.0.1:PORT:\n%s", log ? log : "");
+    return 0;
+}
+
+static size_t responder_requests(void)
+{
+    return count_lines_with(in_dir("responder.log"), "Received request");
+}
+
+/* One line of DIR/index.txt: V (valid) or, with revoked_at, R. */
+static void index_line(FILE *fp, const struct pki_cert *leaf, int64_t revoked_at,
+                       const char *reason)
+{
+    char serial[80], expires[16], when[16];
+    pki_serial_hex(leaf->x509, serial, sizeof serial);
+    pki_index_time(pki_not_after(leaf->x509), expires);
+    char *subject = X509_NAME_oneline(X509_get_subject_name(leaf->x509), NULL, 0);
+    if (revoked_at == 0) {
+        fprintf(fp, "V\t%s\t\t%s\tunknown\t%s\n", expires, serial, subject);
+    } else {
+        pki_index_time(revoked_at, when);
+        fprintf(fp, "R\t%s\t%s,%s\t%s\tunknown\t%s\n", expires, when, reason, serial, subject);
+    }
+    OPENSSL_free(subject);
+}
+
+/* ---- setup ---- */
+
+static void setup(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    now = (int64_t)time(NULL);
+    dir = temp_dir();
+    cr_assert_not_null(dir);
+    make_ca();
+}
+
+static void teardown(void)
+{
+    stop_child(&responder);
+    nginx_stop(&web);
+    fleet_stop(fleet);
+    fleet = NULL;
+    while (n_held > 0)
+        close(held[--n_held]);
+    pki_cert_free(&stray);
+    pki_cert_free(&inter);
+    pki_cert_free(&root);
+    remove_tree(dir);
+    free(dir);
+    dir = NULL;
+}
+
+TestSuite(revocation, .init = setup, .fini = teardown, .timeout = 240);
+
+/* ---- one certsweep run ---- */
+
+struct scan {
+    struct run_result run;
+    char *csv_text;
+    struct csv_doc csv;
+    json_t *json;
+};
+
+/* Scans 127.0.0.1:ports[i] with --ca-file root.pem and the options given,
+   writing CSV and JSON. */
+static void scan_run(struct scan *s, const char *const *opts, const uint16_t *ports, size_t n)
+{
+    const char *targets = in_dir("targets.txt"), *csv = in_dir("out.csv"),
+               *json = in_dir("out.json");
+    FILE *fp = fopen(targets, "w");
+    cr_assert_not_null(fp);
+    for (size_t i = 0; i < n; i++)
+        fprintf(fp, "127.0.0.1:%u\n", ports[i]);
+    cr_assert_eq(fclose(fp), 0);
+    unlink(csv);
+    unlink(json);
+    const char *args[48];
+    size_t k = 0;
+    args[k++] = "--ca-file";
+    args[k++] = in_dir("root.pem");
+    for (size_t i = 0; opts != NULL && opts[i] != NULL; i++)
+        args[k++] = opts[i];
+    const char *fixed[] = {"-f", targets, "-o", csv, "-o", json, "-q", NULL};
+    for (size_t i = 0; fixed[i] != NULL; i++)
+        args[k++] = fixed[i];
+    args[k] = NULL;
+    cr_assert(k < sizeof args / sizeof args[0]);
+    memset(s, 0, sizeof *s);
+    cr_assert_eq(run_binary(CS_BINARY, args, NULL, RUN_LIMIT_S, &s->run), 0);
+    cr_assert_neq(s->run.status, 137, "certsweep did not finish within %d s (hung); stderr: %s",
+                  RUN_LIMIT_S, s->run.err);
+    cr_assert_str_eq(s->run.out, "", "-q wrote to standard output");
+    size_t len;
+    s->csv_text = slurp(csv, &len);
+    cr_assert_not_null(s->csv_text, "no CSV report (exit %d); stderr: %s", s->run.status,
+                       s->run.err);
+    cr_assert_eq(csv_doc_parse(s->csv_text, len, &s->csv), 0, "the CSV does not parse:\n%s",
+                 s->csv_text);
+    json_error_t jerr;
+    s->json = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(s->json, "the JSON does not parse: %s", jerr.text);
+    cr_assert_eq(json_array_size(json_object_get(s->json, "results")), n,
+                 "%zu JSON records for %zu targets; stderr: %s",
+                 json_array_size(json_object_get(s->json, "results")), n, s->run.err);
+    cr_assert_eq(s->csv.nrows, n + 1, "%zu CSV rows for %zu targets", s->csv.nrows, n);
+}
+
+static void scan_free(struct scan *s)
+{
+    run_result_free(&s->run);
+    free(s->csv_text);
+    csv_doc_free(&s->csv);
+    json_decref(s->json);
+}
+
+static json_t *rec(const struct scan *s, uint16_t port)
+{
+    json_t *r = json_find_record(json_object_get(s->json, "results"), "127.0.0.1", port);
+    cr_assert_not_null(r, "no JSON record for 127.0.0.1:%u", port);
+    return r;
+}
+
+static const char *cell(const struct scan *s, uint16_t port, const char *column)
+{
+    char p[8];
+    snprintf(p, sizeof p, "%u", port);
+    size_t row = csv_doc_find(&s->csv, "port", p);
+    cr_assert(row > 0, "no CSV row for port %u", port);
+    const char *v = csv_doc_get(&s->csv, row, column);
+    cr_assert_not_null(v, "port %u: no CSV column %s", port, column);
+    return v;
+}
+
+/* A string field of the JSON record; NULL when it is null. */
+static const char *jstr(const struct scan *s, uint16_t port, const char *key)
+{
+    json_t *v = json_object_get(rec(s, port), key);
+    cr_assert(v != NULL, "port %u: no JSON key %s", port, key);
+    cr_assert(json_is_string(v) || json_is_null(v), "port %u: %s is neither a string nor null",
+              port, key);
+    return json_string_value(v);
+}
+
+static int64_t jtime(const struct scan *s, uint16_t port, const char *key)
+{
+    const char *v = jstr(s, port, key);
+    return v == NULL ? NUL_T : parse_iso(v);
+}
+
+/* The header row and every record's keys: DESIGN.md's fields, then the
+   seven revocation fields, in order. */
+static void check_layout(const struct scan *s)
+{
+    cr_assert_eq(s->csv.ncells[0], NFIELDS, "%zu CSV header cells, want %zu", s->csv.ncells[0],
+                 NFIELDS);
+    for (size_t i = 0; i < NFIELDS; i++)
+        cr_assert_str_eq(s->csv.rows[0][i], record_fields[i], "CSV header cell %zu", i);
+    for (size_t i = 1; i < s->csv.nrows; i++)
+        cr_assert_eq(s->csv.ncells[i], NFIELDS, "CSV row %zu has %zu cells", i, s->csv.ncells[i]);
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(s->json, "results"), i, r)
+    {
+        cr_assert_eq(json_object_size(r), NFIELDS, "record %zu: %zu keys", i, json_object_size(r));
+        const char *k;
+        json_t *v;
+        size_t j = 0;
+        json_object_foreach(r, k, v)
+        {
+            cr_assert_str_eq(k, record_fields[j], "record %zu: JSON key %zu", i, j);
+            j++;
+        }
+    }
+}
+
+struct want {
+    const char *status;
+    const char *reason;         /* exact, or NULL */
+    const char *reason_has;     /* a substring of reason, or NULL */
+    int stapled;                /* 1, 0, or -1 for null */
+    const char *revocation;     /* exact value; NULL: null (unless revocation_has) */
+    const char *revocation_has; /* the value contains this (error texts) */
+    const char *source;         /* NULL: null */
+    int64_t revoked_at;         /* NUL_T: null; ANY_T: not checked */
+    const char *rev_reason;     /* NULL: null */
+    int64_t this_update;        /* NUL_T, ANY_T or the time */
+    int64_t next_update;
+};
+
+static void check_time(const struct scan *s, uint16_t port, const char *key, int64_t want)
+{
+    if (want == ANY_T)
+        return;
+    const char *csv = cell(s, port, key);
+    const char *js = jstr(s, port, key);
+    if (want == NUL_T) {
+        cr_assert_null(js, "port %u: %s is \"%s\", want null", port, key, js);
+        cr_assert_str_eq(csv, "", "port %u: CSV %s", port, key);
+        return;
+    }
+    char iso_want[24];
+    iso(want, iso_want);
+    cr_assert_not_null(js, "port %u: %s is null, want %s", port, key, iso_want);
+    cr_assert_str_eq(js, iso_want, "port %u: %s", port, key);
+    cr_assert_str_eq(csv, iso_want, "port %u: CSV %s", port, key);
+}
+
+static void check_str(const struct scan *s, uint16_t port, const char *key, const char *want)
+{
+    const char *js = jstr(s, port, key);
+    if (want == NULL) {
+        cr_assert_null(js, "port %u: %s is \"%s\", want null", port, key, js);
+        cr_assert_str_eq(cell(s, port, key), "", "port %u: CSV %s", port, key);
+        return;
+    }
+    cr_assert_not_null(js, "port %u: %s is null, want \"%s\"", port, key, want);
+    cr_assert_str_eq(js, want, "port %u: %s", port, key);
+    cr_assert_str_eq(cell(s, port, key), want, "port %u: CSV %s", port, key);
+}
+
+static void check(const struct scan *s, uint16_t port, const struct want *w)
+{
+    const char *status = jstr(s, port, "status"), *reason = jstr(s, port, "reason");
+    cr_assert(status != NULL && reason != NULL);
+    cr_assert_str_eq(status, w->status, "port %u: status %s (%s), want %s; revocation %s", port,
+                     status, reason, w->status, cell(s, port, "revocation"));
+    cr_assert_str_eq(cell(s, port, "status"), status);
+    cr_assert_str_eq(cell(s, port, "reason"), reason);
+    if (w->reason != NULL)
+        cr_assert_str_eq(reason, w->reason, "port %u: reason", port);
+    if (w->reason_has != NULL)
+        cr_assert(strstr(reason, w->reason_has) != NULL, "port %u: reason \"%s\" lacks \"%s\"",
+                  port, reason, w->reason_has);
+
+    json_t *stapled = json_object_get(rec(s, port), "ocsp_stapled");
+    const char *csv_stapled = cell(s, port, "ocsp_stapled");
+    if (w->stapled < 0) {
+        cr_assert(json_is_null(stapled), "port %u: ocsp_stapled is not null", port);
+        cr_assert_str_eq(csv_stapled, "", "port %u: CSV ocsp_stapled", port);
+    } else {
+        cr_assert(json_is_boolean(stapled), "port %u: ocsp_stapled is not a boolean", port);
+        cr_assert_eq(json_is_true(stapled), w->stapled == 1, "port %u: ocsp_stapled %s", port,
+                     csv_stapled);
+        cr_assert_str_eq(csv_stapled, w->stapled ? "true" : "false", "port %u", port);
+    }
+
+    if (w->revocation_has != NULL) {
+        const char *v = jstr(s, port, "revocation");
+        cr_assert(v != NULL && strstr(v, w->revocation_has) != NULL,
+                  "port %u: revocation \"%s\", want it to contain \"%s\"", port, v ? v : "(null)",
+                  w->revocation_has);
+        cr_assert_str_eq(cell(s, port, "revocation"), v);
+    } else {
+        check_str(s, port, "revocation", w->revocation);
+    }
+    check_str(s, port, "revocation_source", w->source);
+    check_time(s, port, "revoked_at", w->revoked_at);
+    check_str(s, port, "revocation_reason", w->rev_reason);
+    check_time(s, port, "revocation_this_update", w->this_update);
+    check_time(s, port, "revocation_next_update", w->next_update);
+}
+
+/* "revoked (<reason>) at <time>" */
+static const char *revoked_reason(const char *why, int64_t at)
+{
+    static char bufs[8][128];
+    static unsigned next;
+    char when[24];
+    iso(at, when);
+    char *b = bufs[next++ % 8];
+    snprintf(b, sizeof bufs[0], "revoked (%s) at %s", why, when);
+    return b;
+}
+
+/* With --require-revocation: CRITICAL, reason "revocation <the value>". */
+static void check_required(const struct scan *s, uint16_t port)
+{
+    const char *v = jstr(s, port, "revocation");
+    cr_assert_not_null(v, "port %u: revocation is null", port);
+    char want[512];
+    snprintf(want, sizeof want, "revocation %s", v);
+    cr_assert_str_eq(jstr(s, port, "status"), "CRITICAL", "port %u: %s", port,
+                     jstr(s, port, "reason"));
+    cr_assert_str_eq(jstr(s, port, "reason"), want, "port %u", port);
+}
+
+static long summary(const struct scan *s, const char *status)
+{
+    return (long)json_integer_value(json_object_get(json_object_get(s->json, "summary"), status));
+}
+
+/* ---- the support pieces, checked with OpenSSL alone ---- */
+
+/* A blocking TLS client on 127.0.0.1:port asking for the certificate status:
+   the stapled response (malloc'd, NULL if none) and the protocol version. */
+static unsigned char *fetch_staple(uint16_t port, size_t *len, int *version)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "connect to %u", port);
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = SSL_new(ctx);
+    cr_assert_not_null(ssl);
+    SSL_set_fd(ssl, fd);
+    SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
+    cr_assert_eq(SSL_connect(ssl), 1, "handshake with 127.0.0.1:%u failed", port);
+    const unsigned char *resp = NULL;
+    long n = SSL_get_tlsext_status_ocsp_resp(ssl, &resp);
+    unsigned char *copy = NULL;
+    *len = 0;
+    if (resp != NULL && n > 0) {
+        copy = malloc((size_t)n);
+        memcpy(copy, resp, (size_t)n);
+        *len = (size_t)n;
+    }
+    *version = SSL_version(ssl);
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    close(fd);
+    return copy;
+}
+
+/* What pki_ocsp_response makes verifies (or not) as a client would check it. */
+static int verify_ocsp(const unsigned char *der, size_t len, X509 *leaf, int *status, int *reason,
+                       int64_t *rev)
+{
+    const unsigned char *p = der;
+    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+    cr_assert_not_null(resp);
+    cr_assert_eq(OCSP_response_status(resp), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+    OCSP_BASICRESP *bs = OCSP_response_get1_basic(resp);
+    cr_assert_not_null(bs);
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_add_cert(store, root.x509);
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    sk_X509_push(untrusted, inter.x509);
+    int ok = OCSP_basic_verify(bs, untrusted, store, 0);
+    ERR_clear_error();
+    OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), leaf, inter.x509);
+    ASN1_GENERALIZEDTIME *revtime = NULL, *thisupd = NULL, *nextupd = NULL;
+    cr_assert(OCSP_resp_find_status(bs, id, status, reason, &revtime, &thisupd, &nextupd));
+    *rev = 0;
+    if (revtime != NULL) {
+        struct tm tm;
+        ASN1_TIME_to_tm(revtime, &tm);
+        *rev = (int64_t)timegm(&tm);
+    }
+    OCSP_CERTID_free(id);
+    sk_X509_free(untrusted);
+    X509_STORE_free(store);
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(resp);
+    return ok;
+}
+
+Test(revocation, support_pki_ocsp_responses_and_crls)
+{
+    struct pki_cert leaf, responder_cert;
+    issue(&leaf, "support", "0B01", NULL, NULL);
+    cr_assert_eq(
+        pki_issue(&responder_cert,
+                  &(struct pki_spec){
+                      .subject = (const char *const[]){"CN", "certsweep OCSP Responder", NULL},
+                      .not_before = now - DAY,
+                      .not_after = now + 100 * DAY,
+                      .key = PKI_EC256,
+                      .ocsp_signing = true,
+                  },
+                  &inter),
+        0);
+    cr_assert_eq(X509_check_purpose(responder_cert.x509, X509_PURPOSE_OCSP_HELPER, 0), 1);
+    cr_assert(X509_get_extension_flags(responder_cert.x509) & EXFLAG_XKUSAGE);
+    cr_assert(X509_get_extended_key_usage(responder_cert.x509) & XKU_OCSP_SIGN);
+    cr_assert_geq(X509_get_ext_by_NID(responder_cert.x509, NID_id_pkix_OCSP_noCheck, -1), 0);
+
+    unsigned char *der;
+    size_t len;
+    int status, reason;
+    int64_t rev;
+    int64_t at = now - 2 * DAY - 777;
+    /* by the issuer, revoked */
+    make_staple(&der, &len,
+                &(struct pki_ocsp_spec){.leaf = leaf.x509,
+                                        .issuer = inter.x509,
+                                        .status = PKI_OCSP_REVOKED,
+                                        .revoked_at = at,
+                                        .reason = OCSP_REVOKED_STATUS_KEYCOMPROMISE,
+                                        .this_update = now - 3600,
+                                        .next_update = now + DAY,
+                                        .signer = &inter});
+    cr_assert_eq(verify_ocsp(der, len, leaf.x509, &status, &reason, &rev), 1);
+    cr_assert_eq(status, V_OCSP_CERTSTATUS_REVOKED);
+    cr_assert_eq(reason, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
+    cr_assert_eq(rev, at);
+    free(der);
+    /* by a delegated responder that comes with the response */
+    make_staple(&der, &len,
+                &(struct pki_ocsp_spec){.leaf = leaf.x509,
+                                        .issuer = inter.x509,
+                                        .status = PKI_OCSP_GOOD,
+                                        .this_update = now - 3600,
+                                        .next_update = now + DAY,
+                                        .signer = &responder_cert,
+                                        .include_signer = true});
+    cr_assert_eq(verify_ocsp(der, len, leaf.x509, &status, &reason, &rev), 1);
+    cr_assert_eq(status, V_OCSP_CERTSTATUS_GOOD);
+    free(der);
+    /* naming the issuer, signed by another key: does not verify */
+    make_staple(&der, &len,
+                &(struct pki_ocsp_spec){.leaf = leaf.x509,
+                                        .issuer = inter.x509,
+                                        .status = PKI_OCSP_GOOD,
+                                        .this_update = now - 3600,
+                                        .next_update = now + DAY,
+                                        .signer = &inter,
+                                        .wrong_key = stray.key,
+                                        .include_signer = true});
+    cr_assert_neq(verify_ocsp(der, len, leaf.x509, &status, &reason, &rev), 1);
+    free(der);
+
+    /* CRLs: DER and PEM, right and wrong key, padded */
+    const struct pki_crl_entry entries[] = {
+        {"0B01", at, CRL_REASON_AFFILIATION_CHANGED},
+        {"0B02", at + 5, CRL_REASON_NONE},
+    };
+    size_t size;
+    cr_assert_eq(pki_crl(in_dir("a.crl"),
+                         &(struct pki_crl_spec){.issuer = &inter,
+                                                .last_update = now - 3600,
+                                                .next_update = now + DAY,
+                                                .entries = entries,
+                                                .n_entries = 2},
+                         &size),
+                 0);
+    size_t der_len;
+    char *crl_der = slurp(in_dir("a.crl"), &der_len);
+    const unsigned char *p = (const unsigned char *)crl_der;
+    X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)der_len);
+    cr_assert_not_null(crl);
+    cr_assert_eq(der_len, size);
+    cr_assert_eq(X509_CRL_verify(crl, inter.key), 1);
+    cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
+    X509_REVOKED *entry = NULL;
+    cr_assert_eq(X509_CRL_get0_by_cert(crl, &entry, leaf.x509), 1);
+    ASN1_ENUMERATED *code = X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, NULL, NULL);
+    cr_assert_not_null(code);
+    cr_assert_eq(ASN1_ENUMERATED_get(code), CRL_REASON_AFFILIATION_CHANGED);
+    ASN1_ENUMERATED_free(code);
+    X509_CRL_free(crl);
+    free(crl_der);
+
+    cr_assert_eq(pki_crl(in_dir("w.pem"),
+                         &(struct pki_crl_spec){.issuer = &inter,
+                                                .wrong_key = stray.key,
+                                                .last_update = now - 3600,
+                                                .next_update = now + DAY,
+                                                .pem = true},
+                         NULL),
+                 0);
+    FILE *fp = fopen(in_dir("w.pem"), "r");
+    crl = PEM_read_X509_CRL(fp, NULL, NULL, NULL);
+    fclose(fp);
+    cr_assert_not_null(crl, "the PEM CRL does not parse");
+    cr_assert_neq(X509_CRL_verify(crl, inter.key), 1);
+    X509_CRL_free(crl);
+    ERR_clear_error();
+
+    cr_assert_eq(pki_crl(in_dir("big.crl"),
+                         &(struct pki_crl_spec){.issuer = &inter,
+                                                .last_update = now - 3600,
+                                                .next_update = now + DAY,
+                                                .min_bytes = 10000},
+                         &size),
+                 0);
+    cr_assert(size >= 10000 && size < 11000, "padded CRL of %zu bytes", size);
+    pki_cert_free(&responder_cert);
+    pki_cert_free(&leaf);
+}
+
+/* Staple files written for the nginx sites below. */
+static struct pki_cert spy_leafs[2];
+static unsigned char *spy_staples[2];
+static size_t spy_staple_lens[2];
+
+static void prepare_staple_sites(uint16_t http_port)
+{
+    static const char *const names[] = {"site13", "site12"};
+    char spy[96];
+    snprintf(spy, sizeof spy, "http://127.0.0.1:%u/ocsp-spy", http_port);
+    for (size_t i = 0; i < 2; i++) {
+        pki_cert_free(&spy_leafs[i]);
+        free(spy_staples[i]);
+        issue(&spy_leafs[i], names[i], i == 0 ? "0C01" : "0C02", spy, NULL);
+        make_staple(&spy_staples[i], &spy_staple_lens[i],
+                    &(struct pki_ocsp_spec){.leaf = spy_leafs[i].x509,
+                                            .issuer = inter.x509,
+                                            .status = PKI_OCSP_GOOD,
+                                            .this_update = now - 3600,
+                                            .next_update = now + DAY,
+                                            .signer = &inter});
+        X509 *chain[] = {spy_leafs[i].x509, inter.x509};
+        cr_assert_eq(pki_write_pem(in_dir("%s.chain.pem", names[i]), chain, 2), 0);
+        cr_assert_eq(pki_write_key(in_dir("%s.key", names[i]), spy_leafs[i].key), 0);
+        cr_assert_eq(
+            pki_write_file(in_dir("%s.staple.der", names[i]), spy_staples[i], spy_staple_lens[i]),
+            0);
+    }
+}
+
+Test(revocation, support_staples_reach_an_openssl_client)
+{
+    require_tools(true, false);
+    struct pki_cert leaf;
+    issue(&leaf, "fleet-staple", "0C03", NULL, NULL);
+    unsigned char *der;
+    size_t len;
+    make_staple(&der, &len,
+                &(struct pki_ocsp_spec){.leaf = leaf.x509,
+                                        .issuer = inter.x509,
+                                        .status = PKI_OCSP_GOOD,
+                                        .this_update = now - 3600,
+                                        .next_update = now + DAY,
+                                        .signer = &inter});
+    X509 *chain[] = {inter.x509};
+    const struct fleet_custom custom[] = {
+        {.name = "staple13",
+         .leaf = &leaf,
+         .chain = chain,
+         .chain_len = 1,
+         .staple = der,
+         .staple_len = len},
+        {.name = "staple12",
+         .leaf = &leaf,
+         .chain = chain,
+         .chain_len = 1,
+         .staple = der,
+         .staple_len = len,
+         .tls_max = TLS1_2_VERSION,
+         .n_ports = 2},
+        {.name = "none", .leaf = &leaf, .chain = chain, .chain_len = 1},
+    };
+    start_fleet(custom, 3);
+    pki_cert_free(&leaf); /* the fleet holds its own references */
+
+    size_t got_len;
+    int version;
+    unsigned char *got = fetch_staple(fport(0, 0), &got_len, &version);
+    cr_assert(got != NULL && got_len == len && memcmp(got, der, len) == 0,
+              "the fleet's TLS 1.3 staple differs");
+    cr_assert_eq(version, TLS1_3_VERSION);
+    free(got);
+    for (size_t k = 0; k < 2; k++) {
+        got = fetch_staple(fport(1, k), &got_len, &version);
+        cr_assert(got != NULL && got_len == len && memcmp(got, der, len) == 0,
+                  "the fleet's TLS 1.2 staple differs (port %zu)", k);
+        cr_assert_eq(version, TLS1_2_VERSION);
+        free(got);
+    }
+    got = fetch_staple(fport(2, 0), &got_len, &version);
+    cr_assert_null(got, "a staple from the endpoint without one");
+    cr_assert_eq(fleet_custom_status_requests(fleet, 0), 1);
+    cr_assert_eq(fleet_custom_status_requests(fleet, 1), 2);
+    cr_assert_eq(fleet_custom_status_requests(fleet, 2), 1);
+    cr_assert_eq(fleet_custom_accepted(fleet, 1), 2);
+    free(der);
+
+    /* nginx's ssl_stapling_file, TLS 1.3 and TLS 1.2-only */
+    const struct site sites[] = {{"site13", false, true}, {"site12", true, true}};
+    start_web(&(struct web_conf){.sites = sites, .n_sites = 2, .prepare = prepare_staple_sites});
+    for (size_t i = 0; i < 2; i++) {
+        got = fetch_staple(web.ports[1 + i], &got_len, &version);
+        cr_assert(got != NULL && got_len == spy_staple_lens[i] &&
+                      memcmp(got, spy_staples[i], got_len) == 0,
+                  "nginx's staple of %s differs", sites[i].name);
+        cr_assert_eq(version, i == 0 ? TLS1_3_VERSION : TLS1_2_VERSION);
+        free(got);
+        pki_cert_free(&spy_leafs[i]);
+        free(spy_staples[i]);
+        spy_staples[i] = NULL;
+    }
+}
+
+/* ---- a: a real OCSP responder ---- */
+
+Test(revocation, ocsp_responder_good_revoked_unknown)
+{
+    require_tools(false, true);
+    struct pki_cert good, revoked, unknown, expired;
+    int64_t revoked_at = now - 2 * DAY - 777, expired_revoked_at = now - 20 * DAY - 31;
+    /* serials first: the index does not depend on the responder's port */
+    char url[64];
+    /* placeholder leafs for the index lines: same serials and dates as the real ones */
+    issue(&good, "oc-good", "0A01", NULL, NULL);
+    issue(&revoked, "oc-revoked", "0A02", NULL, NULL);
+    issue_dated(&expired, "oc-expired", "0A04", NULL, NULL, now - 100 * DAY, now - 2 * DAY);
+    FILE *fp = fopen(in_dir("index.txt"), "w");
+    cr_assert_not_null(fp);
+    index_line(fp, &good, 0, NULL);
+    index_line(fp, &revoked, revoked_at, "keyCompromise");
+    index_line(fp, &expired, expired_revoked_at, "superseded");
+    cr_assert_eq(fclose(fp), 0); /* 0A03 is not in the index: unknown */
+    pki_cert_free(&good);
+    pki_cert_free(&revoked);
+    pki_cert_free(&expired);
+
+    cr_assert_eq(pki_write_key(in_dir("inter.key"), inter.key), 0);
+    uint16_t rport = start_responder(in_dir("inter.pem"), in_dir("inter.key"));
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", rport);
+    issue(&good, "oc-good", "0A01", url, NULL);
+    issue(&revoked, "oc-revoked", "0A02", url, NULL);
+    issue(&unknown, "oc-unknown", "0A03", url, NULL);
+    issue_dated(&expired, "oc-expired", "0A04", url, NULL, now - 100 * DAY, now - 2 * DAY);
+    X509 *chain[] = {inter.x509};
+    const struct fleet_custom custom[] = {
+        /* the same leaf on three ports: still one query */
+        {.name = "good", .leaf = &good, .chain = chain, .chain_len = 1, .n_ports = 3},
+        {.name = "revoked", .leaf = &revoked, .chain = chain, .chain_len = 1},
+        {.name = "unknown",
+         .leaf = &unknown,
+         .chain = chain,
+         .chain_len = 1,
+         .tls_max = TLS1_2_VERSION},
+        {.name = "expired", .leaf = &expired, .chain = chain, .chain_len = 1},
+    };
+    start_fleet(custom, 4);
+    const uint16_t ports[] = {fport(0, 0), fport(0, 1), fport(0, 2),
+                              fport(1, 0), fport(2, 0), fport(3, 0)};
+
+    struct scan s;
+    int64_t before = (int64_t)time(NULL);
+    scan_run(&s, (const char *const[]){"--ocsp", NULL}, ports, 6);
+    int64_t after = (int64_t)time(NULL);
+    check_layout(&s);
+    cr_assert_eq(s.run.status, 2, "exit %d, want 2; stderr: %s", s.run.status, s.run.err);
+    for (size_t k = 0; k < 3; k++) {
+        check(&s, ports[k],
+              &(struct want){.status = "OK",
+                             .reason = HEALTHY_REASON,
+                             .stapled = 0,
+                             .revocation = "good",
+                             .source = "ocsp",
+                             .revoked_at = NUL_T,
+                             .this_update = ANY_T,
+                             .next_update = ANY_T});
+        /* the responder's own clock: thisUpdate is when it answered, nextUpdate -nmin 60 later */
+        int64_t t = jtime(&s, ports[k], "revocation_this_update");
+        int64_t n = jtime(&s, ports[k], "revocation_next_update");
+        cr_assert(t >= before - 2 && t <= after + 2,
+                  "this_update %" PRId64 " not in [%" PRId64 ", %" PRId64 "]", t, before, after);
+        cr_assert(n - t >= 3600 && n - t <= 3601, "next_update - this_update = %" PRId64, n - t);
+    }
+    check(&s, ports[3],
+          &(struct want){.status = "CRITICAL",
+                         .reason = revoked_reason("keyCompromise", revoked_at),
+                         .stapled = 0,
+                         .revocation = "revoked",
+                         .source = "ocsp",
+                         .revoked_at = revoked_at,
+                         .rev_reason = "keyCompromise",
+                         .this_update = ANY_T,
+                         .next_update = ANY_T});
+    check(&s, ports[4],
+          &(struct want){.status = "OK",
+                         .reason = HEALTHY_REASON,
+                         .stapled = 0,
+                         .revocation = "unknown",
+                         .source = "ocsp",
+                         .revoked_at = NUL_T,
+                         .this_update = ANY_T,
+                         .next_update = ANY_T});
+    cr_assert_str_eq(cell(&s, ports[4], "tls_version"), "TLSv1.2");
+    /* expired and revoked: stays EXPIRED, the revocation is still reported */
+    check(&s, ports[5],
+          &(struct want){.status = "EXPIRED",
+                         .reason_has = "expired",
+                         .stapled = 0,
+                         .revocation = "revoked",
+                         .source = "ocsp",
+                         .revoked_at = expired_revoked_at,
+                         .rev_reason = "superseded",
+                         .this_update = ANY_T,
+                         .next_update = ANY_T});
+    cr_assert_eq(summary(&s, "OK"), 4);
+    cr_assert_eq(summary(&s, "CRITICAL"), 1);
+    cr_assert_eq(summary(&s, "EXPIRED"), 1);
+    /* one query per (issuer, serial), each with a nonce (the responder copies
+       it into its response: two "OCSP Nonce" lines per exchange in its log) */
+    cr_assert_eq(responder_requests(), 4, "%zu OCSP requests for 4 serials", responder_requests());
+    cr_assert_eq(count_lines_with(in_dir("responder.log"), "OCSP Nonce"), 8,
+                 "requests without a nonce:\n%s", "see responder.log");
+    scan_free(&s);
+
+    /* without --ocsp: no query, nothing checked, the revoked leaf is OK */
+    scan_run(&s, NULL, ports, 6);
+    cr_assert_eq(s.run.status, 2, "exit %d (the expired leaf); stderr: %s", s.run.status,
+                 s.run.err);
+    for (size_t k = 0; k < 5; k++)
+        check(&s, ports[k],
+              &(struct want){.status = "OK",
+                             .reason = HEALTHY_REASON,
+                             .stapled = 0,
+                             .revocation = "unchecked",
+                             .source = NULL,
+                             .revoked_at = NUL_T,
+                             .this_update = NUL_T,
+                             .next_update = NUL_T});
+    cr_assert_eq(responder_requests(), 4, "queried without --ocsp");
+    scan_free(&s);
+    pki_cert_free(&good);
+    pki_cert_free(&revoked);
+    pki_cert_free(&unknown);
+    pki_cert_free(&expired);
+}
+
+Test(revocation, ocsp_delegated_responder)
+{
+    require_tools(false, true);
+    struct pki_cert delegated, good, revoked;
+    cr_assert_eq(pki_issue(&delegated,
+                           &(struct pki_spec){
+                               .subject = (const char *const[]){"CN", "certsweep OCSP Responder",
+                                                                "O", "certsweep tests", NULL},
+                               .not_before = now - DAY,
+                               .not_after = now + 100 * DAY,
+                               .key = PKI_EC256,
+                               .ocsp_signing = true,
+                           },
+                           &inter),
+                 0);
+    write_certs("delegated.pem", &delegated.x509, 1);
+    cr_assert_eq(pki_write_key(in_dir("delegated.key"), delegated.key), 0);
+    int64_t revoked_at = now - 5 * DAY - 4321;
+    issue(&good, "dl-good", "0D01", NULL, NULL);
+    issue(&revoked, "dl-revoked", "0D02", NULL, NULL);
+    FILE *fp = fopen(in_dir("index.txt"), "w");
+    cr_assert_not_null(fp);
+    index_line(fp, &good, 0, NULL);
+    index_line(fp, &revoked, revoked_at, "cessationOfOperation");
+    cr_assert_eq(fclose(fp), 0);
+    pki_cert_free(&good);
+    pki_cert_free(&revoked);
+
+    uint16_t rport = start_responder(in_dir("delegated.pem"), in_dir("delegated.key"));
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", rport);
+    issue(&good, "dl-good", "0D01", url, NULL);
+    issue(&revoked, "dl-revoked", "0D02", url, NULL);
+    X509 *chain[] = {inter.x509};
+    const struct fleet_custom custom[] = {
+        {.name = "good", .leaf = &good, .chain = chain, .chain_len = 1},
+        {.name = "revoked", .leaf = &revoked, .chain = chain, .chain_len = 1},
+    };
+    start_fleet(custom, 2);
+    const uint16_t ports[] = {fport(0, 0), fport(1, 0)};
+    struct scan s;
+    scan_run(&s, (const char *const[]){"--ocsp", NULL}, ports, 2);
+    cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
+    check(&s, ports[0],
+          &(struct want){.status = "OK",
+                         .reason = HEALTHY_REASON,
+                         .stapled = 0,
+                         .revocation = "good",
+                         .source = "ocsp",
+                         .revoked_at = NUL_T,
+                         .this_update = ANY_T,
+                         .next_update = ANY_T});
+    check(&s, ports[1],
+          &(struct want){.status = "CRITICAL",
+                         .reason = revoked_reason("cessationOfOperation", revoked_at),
+                         .stapled = 0,
+                         .revocation = "revoked",
+                         .source = "ocsp",
+                         .revoked_at = revoked_at,
+                         .rev_reason = "cessationOfOperation",
+                         .this_update = ANY_T,
+                         .next_update = ANY_T});
+    cr_assert_eq(responder_requests(), 2);
+    scan_free(&s);
+    pki_cert_free(&good);
+    pki_cert_free(&revoked);
+    pki_cert_free(&delegated);
+}
+
+/* ---- b: stapling ---- */
+
+/* nginx sites: TLS 1.3 good (signed by the intermediate), TLS 1.2-only
+   revoked (a delegated responder's answer, its certificate included), TLS
+   1.2-only good, TLS 1.3 revoked without a reason.  Their AIA names the spy
+   location, which counts queries. */
+#define N_NG 4
+static const struct site ng_sites[N_NG] = {
+    {"ng-good13", false, true},
+    {"ng-revoked12", true, true},
+    {"ng-good12", true, true},
+    {"ng-revoked13", false, true},
+};
+static struct pki_cert ng_leafs[N_NG], ng_responder;
+static int64_t ng_revoked_at[N_NG];
+
+static void prepare_ng_sites(uint16_t http_port)
+{
+    char spy[96];
+    snprintf(spy, sizeof spy, "http://127.0.0.1:%u/ocsp-spy", http_port);
+    for (size_t i = 0; i < N_NG; i++) {
+        char serial[8];
+        snprintf(serial, sizeof serial, "0E%02zX", i + 1);
+        pki_cert_free(&ng_leafs[i]);
+        issue(&ng_leafs[i], ng_sites[i].name, serial, spy, NULL);
+        bool revoked = i == 1 || i == 3;
+        unsigned char *der;
+        size_t len;
+        make_staple(&der, &len,
+                    &(struct pki_ocsp_spec){
+                        .leaf = ng_leafs[i].x509,
+                        .issuer = inter.x509,
+                        .status = revoked ? PKI_OCSP_REVOKED : PKI_OCSP_GOOD,
+                        .revoked_at = ng_revoked_at[i],
+                        .reason = i == 1 ? OCSP_REVOKED_STATUS_CESSATIONOFOPERATION
+                                         : OCSP_REVOKED_STATUS_NOSTATUS,
+                        .this_update = now - 3600 - (int64_t)i,
+                        .next_update = now + 3 * DAY + (int64_t)i,
+                        .signer = i == 1 || i == 2 ? &ng_responder : &inter,
+                        .include_signer = i == 1 || i == 2,
+                    });
+        X509 *chain[] = {ng_leafs[i].x509, inter.x509};
+        cr_assert_eq(pki_write_pem(in_dir("%s.chain.pem", ng_sites[i].name), chain, 2), 0);
+        cr_assert_eq(pki_write_key(in_dir("%s.key", ng_sites[i].name), ng_leafs[i].key), 0);
+        cr_assert_eq(pki_write_file(in_dir("%s.staple.der", ng_sites[i].name), der, len), 0);
+        free(der);
+    }
+}
+
+Test(revocation, staples_from_nginx_tls12_and_tls13)
+{
+    require_tools(true, false);
+    cr_assert_eq(
+        pki_issue(&ng_responder,
+                  &(struct pki_spec){
+                      .subject = (const char *const[]){"CN", "certsweep OCSP Responder", NULL},
+                      .not_before = now - DAY,
+                      .not_after = now + 100 * DAY,
+                      .key = PKI_EC256,
+                      .ocsp_signing = true,
+                  },
+                  &inter),
+        0);
+    ng_revoked_at[1] = now - 3 * DAY - 1234;
+    ng_revoked_at[3] = now - 7 * DAY - 59;
+    start_web(&(struct web_conf){.sites = ng_sites, .n_sites = N_NG, .prepare = prepare_ng_sites});
+    uint16_t ports[N_NG];
+    for (size_t i = 0; i < N_NG; i++)
+        ports[i] = web.ports[1 + i];
+
+    static const char *const no_opts[] = {NULL};
+    static const char *const with_ocsp[] = {"--ocsp", NULL};
+    const char *const *runs[] = {no_opts, with_ocsp};
+    for (size_t run = 0; run < 2; run++) {
+        struct scan s;
+        scan_run(&s, runs[run], ports, N_NG);
+        check_layout(&s);
+        cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
+        for (size_t i = 0; i < N_NG; i++) {
+            bool revoked = i == 1 || i == 3;
+            const char *why = i == 1 ? "cessationOfOperation" : "unspecified";
+            check(&s, ports[i],
+                  &(struct want){
+                      .status = revoked ? "CRITICAL" : "OK",
+                      .reason = revoked ? revoked_reason(why, ng_revoked_at[i]) : HEALTHY_REASON,
+                      .stapled = 1,
+                      .revocation = revoked ? "revoked" : "good",
+                      .source = "staple",
+                      .revoked_at = revoked ? ng_revoked_at[i] : NUL_T,
+                      .rev_reason = revoked ? why : NULL,
+                      .this_update = now - 3600 - (int64_t)i,
+                      .next_update = now + 3 * DAY + (int64_t)i,
+                  });
+            cr_assert_str_eq(cell(&s, ports[i], "tls_version"),
+                             ng_sites[i].tls12_only ? "TLSv1.2" : "TLSv1.3", "%s",
+                             ng_sites[i].name);
+        }
+        scan_free(&s);
+        /* a valid staple answered: --ocsp asks no responder */
+        cr_assert_eq(web_hits("/ocsp-spy"), 0, "the responder was asked despite a valid staple");
+    }
+    for (size_t i = 0; i < N_NG; i++)
+        pki_cert_free(&ng_leafs[i]);
+    pki_cert_free(&ng_responder);
+}
+
+Test(revocation, staples_expired_badly_signed_and_missing)
+{
+    struct pki_cert expired13, badsig12, badsig13, good12, none;
+    uint16_t refused = hold_port(false);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", refused);
+    issue(&expired13, "st-expired", "0F01", url, NULL);
+    issue(&badsig12, "st-badsig12", "0F02", url, NULL);
+    issue(&badsig13, "st-badsig13", "0F03", url, NULL);
+    issue(&good12, "st-good12", "0F04", url, NULL);
+    issue(&none, "st-none", "0F05", url, NULL);
+    unsigned char *der[4];
+    size_t len[4];
+    /* expired: nextUpdate three days ago */
+    make_staple(&der[0], &len[0],
+                &(struct pki_ocsp_spec){.leaf = expired13.x509,
+                                        .issuer = inter.x509,
+                                        .status = PKI_OCSP_GOOD,
+                                        .this_update = now - 10 * DAY,
+                                        .next_update = now - 3 * DAY,
+                                        .signer = &inter});
+    /* naming the intermediate, signed by a stray key, once with the
+       intermediate's certificate attached and once without */
+    make_staple(&der[1], &len[1],
+                &(struct pki_ocsp_spec){.leaf = badsig12.x509,
+                                        .issuer = inter.x509,
+                                        .status = PKI_OCSP_GOOD,
+                                        .this_update = now - 3600,
+                                        .next_update = now + DAY,
+                                        .signer = &inter,
+                                        .wrong_key = stray.key,
+                                        .include_signer = true});
+    make_staple(&der[2], &len[2],
+                &(struct pki_ocsp_spec){.leaf = badsig13.x509,
+                                        .issuer = inter.x509,
+                                        .status = PKI_OCSP_GOOD,
+                                        .this_update = now - 3600,
+                                        .next_update = now + DAY,
+                                        .signer = &inter,
+                                        .wrong_key = stray.key});
+    make_staple(&der[3], &len[3],
+                &(struct pki_ocsp_spec){.leaf = good12.x509,
+                                        .issuer = inter.x509,
+                                        .status = PKI_OCSP_GOOD,
+                                        .this_update = now - 7200,
+                                        .next_update = now + 2 * DAY,
+                                        .signer = &inter});
+    X509 *chain[] = {inter.x509};
+    const struct fleet_custom custom[] = {
+        {.name = "expired13",
+         .leaf = &expired13,
+         .chain = chain,
+         .chain_len = 1,
+         .staple = der[0],
+         .staple_len = len[0]},
+        {.name = "badsig12",
+         .leaf = &badsig12,
+         .chain = chain,
+         .chain_len = 1,
+         .staple = der[1],
+         .staple_len = len[1],
+         .tls_max = TLS1_2_VERSION},
+        {.name = "badsig13",
+         .leaf = &badsig13,
+         .chain = chain,
+         .chain_len = 1,
+         .staple = der[2],
+         .staple_len = len[2]},
+        {.name = "good12",
+         .leaf = &good12,
+         .chain = chain,
+         .chain_len = 1,
+         .staple = der[3],
+         .staple_len = len[3],
+         .tls_max = TLS1_2_VERSION},
+        {.name = "none", .leaf = &none, .chain = chain, .chain_len = 1},
+    };
+    start_fleet(custom, 5);
+    const uint16_t ports[] = {fport(0, 0), fport(1, 0), fport(2, 0),
+                              fport(3, 0), fport(4, 0), refused};
+
+    struct scan s;
+    scan_run(&s, NULL, ports, 6);
+    check_layout(&s);
+    cr_assert_eq(s.run.status, 1, "exit %d, want 1 (WARNING beats ERROR); stderr: %s", s.run.status,
+                 s.run.err);
+    check(&s, ports[0],
+          &(struct want){.status = "WARNING",
+                         .reason_has = "stapled OCSP response",
+                         .stapled = 1,
+                         .revocation_has = "error: staple: expired",
+                         .source = NULL,
+                         .revoked_at = NUL_T,
+                         .this_update = NUL_T,
+                         .next_update = NUL_T});
+    for (size_t i = 1; i <= 2; i++)
+        check(&s, ports[i],
+              &(struct want){.status = "WARNING",
+                             .reason_has = "stapled OCSP response",
+                             .stapled = 1,
+                             .revocation_has = "error: staple: signature does not verify",
+                             .source = NULL,
+                             .revoked_at = NUL_T,
+                             .this_update = NUL_T,
+                             .next_update = NUL_T});
+    check(&s, ports[3],
+          &(struct want){.status = "OK",
+                         .reason = HEALTHY_REASON,
+                         .stapled = 1,
+                         .revocation = "good",
+                         .source = "staple",
+                         .revoked_at = NUL_T,
+                         .this_update = now - 7200,
+                         .next_update = now + 2 * DAY});
+    cr_assert_str_eq(cell(&s, ports[1], "tls_version"), "TLSv1.2");
+    cr_assert_str_eq(cell(&s, ports[3], "tls_version"), "TLSv1.2");
+    check(&s, ports[4],
+          &(struct want){.status = "OK",
+                         .reason = HEALTHY_REASON,
+                         .stapled = 0,
+                         .revocation = "unchecked",
+                         .source = NULL,
+                         .revoked_at = NUL_T,
+                         .this_update = NUL_T,
+                         .next_update = NUL_T});
+    /* no certificate: every revocation field null */
+    check(&s, ports[5],
+          &(struct want){.status = "ERROR",
+                         .stapled = -1,
+                         .revocation = NULL,
+                         .source = NULL,
+                         .revoked_at = NUL_T,
+                         .this_update = NUL_T,
+                         .next_update = NUL_T});
+    /* stapling is always asked for */
+    for (size_t i = 0; i < 5; i++)
+        cr_assert_eq(fleet_custom_status_requests(fleet, i), fleet_custom_accepted(fleet, i),
+                     "endpoint %zu: %" PRIu64 " status requests in %" PRIu64 " handshakes", i,
+                     fleet_custom_status_requests(fleet, i), fleet_custom_accepted(fleet, i));
+    cr_assert_geq(fleet_custom_accepted(fleet, 4), 1);
+    scan_free(&s);
+
+    /* --require-revocation: anything but good is CRITICAL */
+    scan_run(&s, (const char *const[]){"--require-revocation", NULL}, ports, 6);
+    cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
+    check_required(&s, ports[4]);
+    cr_assert_str_eq(jstr(&s, ports[4], "reason"), "revocation unchecked");
+    for (size_t i = 0; i <= 2; i++) {
+        cr_assert_str_eq(jstr(&s, ports[i], "status"), "CRITICAL", "port %u: %s", ports[i],
+                         jstr(&s, ports[i], "reason"));
+        cr_assert(strstr(jstr(&s, ports[i], "reason"), "revocation error: staple: ") != NULL,
+                  "port %u: reason %s", ports[i], jstr(&s, ports[i], "reason"));
+    }
+    check(&s, ports[3],
+          &(struct want){.status = "OK",
+                         .reason = HEALTHY_REASON,
+                         .stapled = 1,
+                         .revocation = "good",
+                         .source = "staple",
+                         .revoked_at = NUL_T,
+                         .this_update = now - 7200,
+                         .next_update = now + 2 * DAY});
+    cr_assert_str_eq(jstr(&s, ports[5], "status"), "ERROR");
+    scan_free(&s);
+    for (size_t i = 0; i < 4; i++)
+        free(der[i]);
+    pki_cert_free(&expired13);
+    pki_cert_free(&badsig12);
+    pki_cert_free(&badsig13);
+    pki_cert_free(&good12);
+    pki_cert_free(&none);
+}
+
+/* ---- c: CRLs over HTTP ---- */
+
+Test(revocation, crls_over_http)
+{
+    require_tools(true, false);
+    uint16_t http = start_web(&(struct web_conf){0});
+    uint16_t silent = hold_port(true);
+    int64_t at1 = now - 4 * DAY - 3599, at2 = now - DAY - 1;
+    int64_t last = now - 2 * 3600 - 17, next = now + 5 * DAY + 3;
+    const struct pki_crl_entry listed[] = {
+        {"1001", at1, CRL_REASON_AFFILIATION_CHANGED},
+        {"1002", at2, CRL_REASON_NONE},
+        {"77AA", at2, CRL_REASON_KEY_COMPROMISE},
+    };
+    const struct pki_crl_entry others[] = {
+        {"77AB", at1, CRL_REASON_KEY_COMPROMISE},
+        {"77AC", at2, CRL_REASON_SUPERSEDED},
+    };
+    size_t big_size;
+    cr_assert_eq(pki_crl(in_dir("www/listed.crl"),
+                         &(struct pki_crl_spec){.issuer = &inter,
+                                                .last_update = last,
+                                                .next_update = next,
+                                                .entries = listed,
+                                                .n_entries = 3},
+                         NULL),
+                 0);
+    cr_assert_eq(pki_crl(in_dir("www/clean.crl"),
+                         &(struct pki_crl_spec){.issuer = &inter,
+                                                .last_update = last + 1,
+                                                .next_update = next + 1,
+                                                .entries = others,
+                                                .n_entries = 2,
+                                                .pem = true},
+                         NULL),
+                 0);
+    cr_assert_eq(pki_crl(in_dir("www/expired.crl"),
+                         &(struct pki_crl_spec){.issuer = &inter,
+                                                .last_update = now - 10 * DAY,
+                                                .next_update = now - 3 * DAY,
+                                                .entries = others,
+                                                .n_entries = 2},
+                         NULL),
+                 0);
+    cr_assert_eq(pki_crl(in_dir("www/wrongkey.crl"),
+                         &(struct pki_crl_spec){.issuer = &inter,
+                                                .wrong_key = stray.key,
+                                                .last_update = last,
+                                                .next_update = next,
+                                                .entries = others,
+                                                .n_entries = 2},
+                         NULL),
+                 0);
+    cr_assert_eq(pki_crl(in_dir("www/big.crl"),
+                         &(struct pki_crl_spec){.issuer = &inter,
+                                                .last_update = last,
+                                                .next_update = next,
+                                                .entries = others,
+                                                .n_entries = 2,
+                                                .min_bytes = 8192},
+                         &big_size),
+                 0);
+    cr_assert_geq(big_size, 8192);
+
+    static const struct {
+        const char *name, *serial, *path; /* path NULL: no CRL DP */
+    } defs[] = {
+        {"crl-listed", "1001", "listed.crl"},
+        {"crl-noreason", "1002", "listed.crl"},
+        {"crl-clean", "1003", "clean.crl"},
+        {"crl-expired", "1004", "expired.crl"},
+        {"crl-wrongkey", "1005", "wrongkey.crl"},
+        {"crl-big", "1006", "big.crl"},
+        {"crl-slow", "1007", NULL},
+        {"crl-none", "1008", NULL},
+        {"crl-missing", "1009", "missing.crl"},
+    };
+#define N_CRL (sizeof defs / sizeof defs[0])
+    struct pki_cert leafs[N_CRL];
+    struct fleet_custom custom[N_CRL];
+    X509 *chain[] = {inter.x509};
+    for (size_t i = 0; i < N_CRL; i++) {
+        char uri[128];
+        if (strcmp(defs[i].name, "crl-slow") == 0)
+            snprintf(uri, sizeof uri, "http://127.0.0.1:%u/slow.crl", silent);
+        else
+            snprintf(uri, sizeof uri, "http://127.0.0.1:%u/%s", http,
+                     defs[i].path ? defs[i].path : "");
+        bool has_dp = defs[i].path != NULL || strcmp(defs[i].name, "crl-slow") == 0;
+        issue(&leafs[i], defs[i].name, defs[i].serial, NULL, has_dp ? uri : NULL);
+        custom[i] = (struct fleet_custom){
+            .name = defs[i].name, .leaf = &leafs[i], .chain = chain, .chain_len = 1};
+    }
+    start_fleet(custom, N_CRL);
+    uint16_t ports[N_CRL];
+    for (size_t i = 0; i < N_CRL; i++)
+        ports[i] = fport(i, 0);
+
+    struct scan s;
+    scan_run(&s,
+             (const char *const[]){"--crl", "--crl-max-size", "4K", "--fetch-timeout", "1", NULL},
+             ports, N_CRL);
+    check_layout(&s);
+    cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
+    check(&s, ports[0],
+          &(struct want){.status = "CRITICAL",
+                         .reason = revoked_reason("affiliationChanged", at1),
+                         .stapled = 0,
+                         .revocation = "revoked",
+                         .source = "crl",
+                         .revoked_at = at1,
+                         .rev_reason = "affiliationChanged",
+                         .this_update = last,
+                         .next_update = next});
+    check(&s, ports[1],
+          &(struct want){.status = "CRITICAL",
+                         .reason = revoked_reason("unspecified", at2),
+                         .stapled = 0,
+                         .revocation = "revoked",
+                         .source = "crl",
+                         .revoked_at = at2,
+                         .rev_reason = "unspecified",
+                         .this_update = last,
+                         .next_update = next});
+    check(&s, ports[2],
+          &(struct want){.status = "OK",
+                         .reason = HEALTHY_REASON,
+                         .stapled = 0,
+                         .revocation = "good",
+                         .source = "crl",
+                         .revoked_at = NUL_T,
+                         .this_update = last + 1,
+                         .next_update = next + 1});
+    static const char *const errors[] = {
+        [3] = "error: crl: expired",
+        [4] = "error: crl: signature does not verify",
+        [5] = "error: crl: larger than",
+        [6] = "error: crl: timed out",
+        [8] = "error: crl: ",
+    };
+    for (size_t i = 3; i < N_CRL; i++) {
+        if (errors[i] == NULL)
+            continue;
+        check(&s, ports[i],
+              &(struct want){.status = "OK",
+                             .reason = HEALTHY_REASON,
+                             .stapled = 0,
+                             .revocation_has = errors[i],
+                             .source = NULL,
+                             .revoked_at = NUL_T,
+                             .this_update = NUL_T,
+                             .next_update = NUL_T});
+        cr_assert(strncmp(jstr(&s, ports[i], "revocation"), "error: crl: ", 12) == 0, "%s: %s",
+                  defs[i].name, jstr(&s, ports[i], "revocation"));
+    }
+    check(&s, ports[7],
+          &(struct want){.status = "OK",
+                         .reason = HEALTHY_REASON,
+                         .stapled = 0,
+                         .revocation = "unchecked",
+                         .source = NULL,
+                         .revoked_at = NUL_T,
+                         .this_update = NUL_T,
+                         .next_update = NUL_T});
+    cr_assert_eq(summary(&s, "OK"), N_CRL - 2);
+    cr_assert_eq(summary(&s, "CRITICAL"), 2);
+    /* two leafs share listed.crl: one fetch */
+    cr_assert_eq(web_hits("/listed.crl"), 1, "listed.crl fetched %zu times",
+                 web_hits("/listed.crl"));
+    scan_free(&s);
+
+    /* --require-revocation: the failed checks become CRITICAL, good stays OK */
+    scan_run(&s,
+             (const char *const[]){"--crl", "--crl-max-size", "4K", "--fetch-timeout", "1",
+                                   "--require-revocation", NULL},
+             ports, N_CRL);
+    cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
+    cr_assert_str_eq(jstr(&s, ports[0], "status"), "CRITICAL");
+    cr_assert_str_eq(jstr(&s, ports[2], "status"), "OK", "%s", jstr(&s, ports[2], "reason"));
+    for (size_t i = 3; i < N_CRL; i++)
+        check_required(&s, ports[i]);
+    cr_assert(strncmp(jstr(&s, ports[3], "reason"), "revocation error: crl: expired", 30) == 0);
+    cr_assert_str_eq(jstr(&s, ports[7], "reason"), "revocation unchecked");
+    scan_free(&s);
+    for (size_t i = 0; i < N_CRL; i++)
+        pki_cert_free(&leafs[i]);
+#undef N_CRL
+}
+
+/* ---- d: one CRL fetch for a thousand endpoints ---- */
+
+#define N_VOLUME 1000
+#define VOLUME_REVOKED 537
+
+Test(revocation, one_crl_fetch_for_1000_endpoints)
+{
+    require_tools(true, false);
+    uint16_t http = start_web(&(struct web_conf){0});
+    char uri[96];
+    snprintf(uri, sizeof uri, "http://127.0.0.1:%u/shared.crl", http);
+    struct pki_cert *leafs = calloc(N_VOLUME, sizeof *leafs);
+    cr_assert_not_null(leafs);
+    char revoked_serial[16];
+    for (size_t i = 0; i < N_VOLUME; i++) {
+        char serial[16], name[32];
+        snprintf(serial, sizeof serial, "5E%04zX", i);
+        snprintf(name, sizeof name, "vol-%zu", i);
+        if (i == VOLUME_REVOKED)
+            snprintf(revoked_serial, sizeof revoked_serial, "%s", serial);
+        issue(&leafs[i], name, serial, NULL, uri);
+    }
+    int64_t at = now - 6 * DAY - 606, last = now - 600, next = now + DAY;
+    const struct pki_crl_entry entries[] = {
+        {revoked_serial, at, CRL_REASON_KEY_COMPROMISE},
+        {"7EEE01", at, CRL_REASON_SUPERSEDED},
+    };
+    cr_assert_eq(pki_crl(in_dir("www/shared.crl"),
+                         &(struct pki_crl_spec){.issuer = &inter,
+                                                .last_update = last,
+                                                .next_update = next,
+                                                .entries = entries,
+                                                .n_entries = 2},
+                         NULL),
+                 0);
+    X509 *chain[] = {inter.x509};
+    start_fleet(
+        &(struct fleet_custom){
+            .name = "volume", .leafs = leafs, .chain = chain, .chain_len = 1, .n_ports = N_VOLUME},
+        1);
+    for (size_t i = 0; i < N_VOLUME; i++)
+        pki_cert_free(&leafs[i]);
+    free(leafs);
+    uint16_t *ports = calloc(N_VOLUME, sizeof *ports);
+    for (size_t i = 0; i < N_VOLUME; i++)
+        ports[i] = fport(0, i);
+
+    struct scan s;
+    scan_run(&s, (const char *const[]){"--crl", "-j", "200", NULL}, ports, N_VOLUME);
+    cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
+    cr_assert_eq(summary(&s, "OK"), N_VOLUME - 1);
+    cr_assert_eq(summary(&s, "CRITICAL"), 1);
+    for (size_t i = 0; i < N_VOLUME; i++) {
+        char serial[16];
+        snprintf(serial, sizeof serial, "5E%04zX", i);
+        cr_assert_str_eq(jstr(&s, ports[i], "serial"), serial, "port %zu serves leaf %zu", i, i);
+        if (i == VOLUME_REVOKED)
+            check(&s, ports[i],
+                  &(struct want){.status = "CRITICAL",
+                                 .reason = revoked_reason("keyCompromise", at),
+                                 .stapled = 0,
+                                 .revocation = "revoked",
+                                 .source = "crl",
+                                 .revoked_at = at,
+                                 .rev_reason = "keyCompromise",
+                                 .this_update = last,
+                                 .next_update = next});
+        else
+            check(&s, ports[i],
+                  &(struct want){.status = "OK",
+                                 .reason = HEALTHY_REASON,
+                                 .stapled = 0,
+                                 .revocation = "good",
+                                 .source = "crl",
+                                 .revoked_at = NUL_T,
+                                 .this_update = last,
+                                 .next_update = next});
+    }
+    cr_assert_eq(web_hits("/shared.crl"), 1, "shared.crl fetched %zu times for %d endpoints",
+                 web_hits("/shared.crl"), N_VOLUME);
+    cr_assert_eq(fleet_custom_accepted(fleet, 0), N_VOLUME);
+    scan_free(&s);
+    free(ports);
+}
+
+/* ---- e: OCSP responders that fail ---- */
+
+Test(revocation, ocsp_responder_failures)
+{
+    require_tools(true, false);
+    uint16_t http = start_web(&(struct web_conf){0});
+    uint16_t refused = hold_port(false), silent = hold_port(true);
+    char urls[4][96];
+    snprintf(urls[0], sizeof urls[0], "http://127.0.0.1:%u/", refused);
+    snprintf(urls[1], sizeof urls[1], "http://127.0.0.1:%u/garbage", http);
+    snprintf(urls[2], sizeof urls[2], "http://127.0.0.1:%u/status500", http);
+    snprintf(urls[3], sizeof urls[3], "http://127.0.0.1:%u/", silent);
+    static const char *const phrases[] = {
+        "error: ocsp: connection refused",
+        "error: ocsp: unparsable response",
+        "error: ocsp: HTTP 500",
+        "error: ocsp: timed out",
+    };
+    struct pki_cert leafs[4];
+    struct fleet_custom custom[4];
+    X509 *chain[] = {inter.x509};
+    for (size_t i = 0; i < 4; i++) {
+        char name[32], serial[8];
+        snprintf(name, sizeof name, "ocsp-fail-%zu", i);
+        snprintf(serial, sizeof serial, "20%02zX", i);
+        issue(&leafs[i], name, serial, urls[i], NULL);
+        /* two ports each: both records carry the error */
+        custom[i] = (struct fleet_custom){
+            .name = "fail", .leaf = &leafs[i], .chain = chain, .chain_len = 1, .n_ports = 2};
+    }
+    start_fleet(custom, 4);
+    uint16_t ports[8];
+    for (size_t i = 0; i < 8; i++)
+        ports[i] = fport(i / 2, i % 2);
+
+    struct scan s;
+    scan_run(&s, (const char *const[]){"--ocsp", "--fetch-timeout", "1", NULL}, ports, 8);
+    check_layout(&s);
+    cr_assert_eq(s.run.status, 0, "exit %d, want 0 (a failed check changes nothing); stderr: %s",
+                 s.run.status, s.run.err);
+    for (size_t i = 0; i < 8; i++)
+        check(&s, ports[i],
+              &(struct want){.status = "OK",
+                             .reason = HEALTHY_REASON,
+                             .stapled = 0,
+                             .revocation_has = phrases[i / 2],
+                             .source = NULL,
+                             .revoked_at = NUL_T,
+                             .this_update = NUL_T,
+                             .next_update = NUL_T});
+    cr_assert_eq(web_hits("/garbage"), 1, "/garbage asked %zu times", web_hits("/garbage"));
+    cr_assert_eq(web_hits("/status500"), 1, "/status500 asked %zu times", web_hits("/status500"));
+    scan_free(&s);
+
+    scan_run(&s,
+             (const char *const[]){"--ocsp", "--fetch-timeout", "1", "--require-revocation", NULL},
+             ports, 8);
+    cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
+    for (size_t i = 0; i < 8; i++)
+        check_required(&s, ports[i]);
+    cr_assert_str_eq(jstr(&s, ports[4], "reason"), "revocation error: ocsp: HTTP 500");
+    scan_free(&s);
+    for (size_t i = 0; i < 4; i++)
+        pki_cert_free(&leafs[i]);
+}
+
+/* ---- sources combined ---- */
+
+Test(revocation, ocsp_and_crl_combined)
+{
+    require_tools(true, true);
+    uint16_t http = start_web(&(struct web_conf){0});
+    struct pki_cert a, b, c, d;
+    int64_t ocsp_revoked = now - 9 * DAY - 99, crl_revoked = now - 3 * DAY - 33;
+    int64_t last = now - 1800, next = now + 2 * DAY;
+    char crl[96], status500[96], url[64];
+    snprintf(crl, sizeof crl, "http://127.0.0.1:%u/combo.crl", http);
+    snprintf(status500, sizeof status500, "http://127.0.0.1:%u/status500", http);
+    issue(&a, "mix-a", "3001", NULL, NULL);
+    issue(&d, "mix-d", "3004", NULL, NULL);
+    FILE *fp = fopen(in_dir("index.txt"), "w");
+    cr_assert_not_null(fp);
+    index_line(fp, &a, 0, NULL);
+    index_line(fp, &d, ocsp_revoked, "keyCompromise");
+    cr_assert_eq(fclose(fp), 0); /* 3003 absent: unknown */
+    pki_cert_free(&a);
+    pki_cert_free(&d);
+    uint16_t rport = start_responder(in_dir("inter.pem"), in_dir("inter.key"));
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", rport);
+    const struct pki_crl_entry entries[] = {{"3001", crl_revoked, CRL_REASON_SUPERSEDED}};
+    cr_assert_eq(pki_crl(in_dir("www/combo.crl"),
+                         &(struct pki_crl_spec){.issuer = &inter,
+                                                .last_update = last,
+                                                .next_update = next,
+                                                .entries = entries,
+                                                .n_entries = 1},
+                         NULL),
+                 0);
+    issue(&a, "mix-a", "3001", url, crl);       /* OCSP good, CRL revoked */
+    issue(&b, "mix-b", "3002", status500, crl); /* OCSP HTTP 500, CRL good */
+    issue(&c, "mix-c", "3003", url, crl);       /* OCSP unknown, CRL good */
+    issue(&d, "mix-d", "3004", url, crl);       /* OCSP revoked, CRL good */
+    X509 *chain[] = {inter.x509};
+    const struct fleet_custom custom[] = {
+        {.leaf = &a, .chain = chain, .chain_len = 1},
+        {.leaf = &b, .chain = chain, .chain_len = 1},
+        {.leaf = &c, .chain = chain, .chain_len = 1},
+        {.leaf = &d, .chain = chain, .chain_len = 1},
+    };
+    start_fleet(custom, 4);
+    const uint16_t ports[] = {fport(0, 0), fport(1, 0), fport(2, 0), fport(3, 0)};
+    struct scan s;
+    scan_run(&s, (const char *const[]){"--ocsp", "--crl", NULL}, ports, 4);
+    cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
+    check(&s, ports[0],
+          &(struct want){.status = "CRITICAL",
+                         .reason = revoked_reason("superseded", crl_revoked),
+                         .stapled = 0,
+                         .revocation = "revoked",
+                         .source = "crl",
+                         .revoked_at = crl_revoked,
+                         .rev_reason = "superseded",
+                         .this_update = last,
+                         .next_update = next});
+    for (size_t i = 1; i <= 2; i++)
+        check(&s, ports[i],
+              &(struct want){.status = "OK",
+                             .reason = HEALTHY_REASON,
+                             .stapled = 0,
+                             .revocation = "good",
+                             .source = "crl",
+                             .revoked_at = NUL_T,
+                             .this_update = last,
+                             .next_update = next});
+    check(&s, ports[3],
+          &(struct want){.status = "CRITICAL",
+                         .reason = revoked_reason("keyCompromise", ocsp_revoked),
+                         .stapled = 0,
+                         .revocation = "revoked",
+                         .source = "ocsp",
+                         .revoked_at = ocsp_revoked,
+                         .rev_reason = "keyCompromise",
+                         .this_update = ANY_T,
+                         .next_update = ANY_T});
+    cr_assert_eq(web_hits("/combo.crl"), 1);
+    cr_assert_eq(responder_requests(), 3);
+    scan_free(&s);
+    pki_cert_free(&a);
+    pki_cert_free(&b);
+    pki_cert_free(&c);
+    pki_cert_free(&d);
+}
