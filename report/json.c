@@ -177,6 +177,18 @@ static json_t *jsonw_scan(const struct cs_scan_info *info, const struct cs_summa
     rc |= json_object_set_new(th, "crit_days",
                               crit_fixed ? json_integer(info->crit_secs / 86400) : json_null());
     rc |= json_object_set_new(th, "mode", json_string(mode));
+    json_t *rev = json_object();
+    if (rev == NULL) {
+        json_decref(th);
+        json_decref(scan);
+        return NULL;
+    }
+    rc |= json_object_set_new(rev, "staple", json_true());
+    rc |= json_object_set_new(rev, "ocsp", json_boolean(info->ocsp));
+    rc |= json_object_set_new(rev, "crl", json_boolean(info->crl));
+    rc |= json_object_set_new(rev, "required", json_boolean(info->require_revocation));
+    rc |= json_object_set_new(rev, "ocsp_fetches", json_integer((json_int_t)s->ocsp_fetches));
+    rc |= json_object_set_new(rev, "crl_fetches", json_integer((json_int_t)s->crl_fetches));
 
     uint64_t targets = s->targets ? s->targets : info->targets;
     rc |= json_object_set_new(scan, "tool", cs__json_string(info->tool));
@@ -185,6 +197,7 @@ static json_t *jsonw_scan(const struct cs_scan_info *info, const struct cs_summa
     rc |= json_object_set_new(scan, "finished_at", jsonw_time(s->finished_at));
     rc |= json_object_set_new(scan, "now", jsonw_time(info->now));
     rc |= json_object_set_new(scan, "thresholds", th);
+    rc |= json_object_set_new(scan, "revocation", rev);
     rc |= json_object_set_new(scan, "targets", json_integer((json_int_t)targets));
     if (rc != 0) {
         json_decref(scan);

@@ -32,6 +32,16 @@ struct issuer {
 #define ISSUER_BUCKETS 256
 #define ISSUERS_MAX 1024
 
+/* A stapled response already checked with a chain. */
+struct staple {
+    unsigned char key[KEY_BYTES]; /* SHA-256 over the chain's bytes and the staple's */
+    struct cs_rev_answer answer;
+    struct staple *next;
+};
+
+#define STAPLE_BUCKETS 1024
+#define STAPLES_MAX 4096
+
 struct cs_chain_cache {
     uv_mutex_t lock;
     struct issuer *issuers[ISSUER_BUCKETS];
@@ -41,6 +51,9 @@ struct cs_chain_cache {
     struct entry **ring;         /* insertion order, for eviction */
     size_t max, count, head;
     struct cs_chain_cache_stats stats;
+    struct staple *staples[STAPLE_BUCKETS];
+    struct staple *staple_ring[STAPLES_MAX]; /* insertion order, for eviction */
+    size_t staple_head;
 };
 
 struct cs_chain_cache *cs_chain_cache_new(size_t max_entries)
@@ -74,6 +87,8 @@ void cs_chain_cache_free(struct cs_chain_cache *c)
             entry_free(c->ring[i]);
     free(c->ring);
     free(c->buckets);
+    for (size_t i = 0; i < STAPLES_MAX; i++)
+        free(c->staple_ring[i]);
     for (size_t b = 0; b < ISSUER_BUCKETS; b++)
         while (c->issuers[b]) {
             struct issuer *next = c->issuers[b]->next;
@@ -271,6 +286,54 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
     c->buckets[b] = e;
     uv_mutex_unlock(&c->lock);
     return 0;
+}
+
+void cs_chain_cache_staple(struct cs_chain_cache *c, const struct cs_raw_chain *raw,
+                           const unsigned char *staple, size_t len,
+                           const struct cs_rev_subject *s, struct cs_rev_answer *a)
+{
+    unsigned char key[KEY_BYTES];
+    unsigned int n = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    bool keyed = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+                 EVP_DigestUpdate(md, raw->buf, raw->len) && EVP_DigestUpdate(md, staple, len) &&
+                 EVP_DigestFinal_ex(md, key, &n) && n == KEY_BYTES;
+    EVP_MD_CTX_free(md);
+    if (!keyed) {
+        cs_ocsp_check(a, CS_SRC_STAPLE, staple, len, s, NULL);
+        return;
+    }
+    size_t b;
+    memcpy(&b, key, sizeof(b));
+    b %= STAPLE_BUCKETS;
+    uv_mutex_lock(&c->lock);
+    for (struct staple *e = c->staples[b]; e; e = e->next)
+        if (memcmp(e->key, key, KEY_BYTES) == 0) {
+            *a = e->answer;
+            uv_mutex_unlock(&c->lock);
+            return;
+        }
+    uv_mutex_unlock(&c->lock);
+    cs_ocsp_check(a, CS_SRC_STAPLE, staple, len, s, NULL);
+    struct staple *e = cs_xcalloc(1, sizeof(*e));
+    memcpy(e->key, key, KEY_BYTES);
+    e->answer = *a;
+    uv_mutex_lock(&c->lock);
+    struct staple *old = c->staple_ring[c->staple_head];
+    if (old) {
+        struct staple **pp;
+        size_t ob;
+        memcpy(&ob, old->key, sizeof(ob));
+        for (pp = &c->staples[ob % STAPLE_BUCKETS]; *pp != old; pp = &(*pp)->next)
+            ;
+        *pp = old->next;
+        free(old);
+    }
+    c->staple_ring[c->staple_head] = e;
+    c->staple_head = (c->staple_head + 1) % STAPLES_MAX;
+    e->next = c->staples[b];
+    c->staples[b] = e;
+    uv_mutex_unlock(&c->lock);
 }
 
 void cs_chain_cache_stats(struct cs_chain_cache *c, struct cs_chain_cache_stats *out)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cert.h"
+#include "revocation.h"
 #include "probes/probe.h"
 
 struct cs_chain_cache;
@@ -36,6 +37,14 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
                            struct cs_chain_facts *facts, const struct cs_raw_chain *raw,
                            const struct cs_verify_input *in, bool with_chain, bool want_certs,
                            struct cs_chain_objs *objs);
+
+/* Checks a stapled OCSP response (cs_ocsp_check) for the chain raw, or
+   takes the answer from the last time these same bytes came with this same
+   chain: endpoints behind one load balancer staple one response, and its
+   signature and responder chain need verifying only once.  Thread-safe. */
+void cs_chain_cache_staple(struct cs_chain_cache *c, const struct cs_raw_chain *raw,
+                           const unsigned char *staple, size_t len,
+                           const struct cs_rev_subject *s, struct cs_rev_answer *a);
 
 struct cs_chain_cache_stats {
     uint64_t hits, misses, evictions;

@@ -186,6 +186,9 @@ int main(int argc, char **argv)
         .now = opt.has_now ? opt.now : started,
         .warn_secs = opt.warn_secs,
         .crit_secs = opt.crit_secs,
+        .ocsp = opt.ocsp,
+        .crl = opt.crl,
+        .require_revocation = opt.require_revocation,
     };
     struct sink sink = {0};
     sink.reports = cs_xcalloc(opt.n_outputs + 1, sizeof(*sink.reports));
@@ -220,6 +223,8 @@ int main(int argc, char **argv)
 
     sink.summary.finished_at = (int64_t)time(NULL);
     sink.summary.complete = st == CS_ENGINE_OK;
+    sink.summary.crl_fetches = stats.crl_fetches;
+    sink.summary.ocsp_fetches = stats.ocsp_fetches;
     info.targets = sink.summary.targets;
     for (size_t i = 0; i < sink.n; i++) {
         struct report *r = &sink.reports[i];

@@ -193,6 +193,8 @@ struct cs_scan_info {
     int64_t warn_secs;          /* -1: lifetime-aware default */
     int64_t crit_secs;
     uint64_t targets;           /* filled in at close time */
+    bool ocsp, crl;             /* --ocsp, --crl (staples are always checked) */
+    bool require_revocation;
 };
 
 struct cs_summary {
@@ -200,6 +202,8 @@ struct cs_summary {
     int64_t finished_at;
     uint64_t targets;
     bool complete;              /* false when the scan was interrupted */
+    uint64_t crl_fetches;       /* CRLs fetched (once per URL) */
+    uint64_t ocsp_fetches;      /* OCSP requests sent */
 };
 
 #endif

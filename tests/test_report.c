@@ -633,9 +633,18 @@ Test(json, document_round_trip)
     assert_keys(doc, top, 4);
 
     json_t *scan = json_object_get(doc, "scan");
-    static const char *const scan_keys[] = {"tool", "version",    "started_at", "finished_at",
-                                            "now",  "thresholds", "targets"};
-    assert_keys(scan, scan_keys, 7);
+    static const char *const scan_keys[] = {"tool",       "version",    "started_at", "finished_at",
+                                            "now",        "thresholds", "revocation", "targets"};
+    assert_keys(scan, scan_keys, 8);
+    json_t *rev = json_object_get(scan, "revocation");
+    static const char *const rev_keys[] = {"staple",   "ocsp",         "crl",
+                                           "required", "ocsp_fetches", "crl_fetches"};
+    assert_keys(rev, rev_keys, 6);
+    cr_assert(json_is_true(json_object_get(rev, "staple")));
+    cr_assert(json_is_false(json_object_get(rev, "ocsp")));
+    cr_assert(json_is_false(json_object_get(rev, "crl")));
+    cr_assert(json_is_false(json_object_get(rev, "required")));
+    cr_assert_eq(json_integer_value(json_object_get(rev, "crl_fetches")), 0);
     cr_assert_str_eq(json_string_value(json_object_get(scan, "tool")), "certsweep");
     cr_assert_str_eq(json_string_value(json_object_get(scan, "version")), "0.1.0");
     cr_assert_str_eq(json_string_value(json_object_get(scan, "started_at")),
