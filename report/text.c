@@ -17,6 +17,7 @@
 #define TEXT_HOST_CAP 48
 #define TEXT_ISSUER_CAP 32
 #define TEXT_REASON_CAP 60
+#define TEXT_REVOCATION_CAP 40
 #define TEXT_SEP "  "
 
 enum {
@@ -25,12 +26,13 @@ enum {
     TEXT_C_DAYS,
     TEXT_C_NOT_AFTER,
     TEXT_C_ISSUER,
+    TEXT_C_REVOCATION, /* only when --ocsp or --crl asked */
     TEXT_C_REASON,
     TEXT_C_COUNT
 };
 
 static const char *const text_headers[TEXT_C_COUNT] = {
-    "STATUS", "HOST:PORT", "DAYS", "NOT AFTER", "ISSUER", "REASON",
+    "STATUS", "HOST:PORT", "DAYS", "NOT AFTER", "ISSUER", "REVOCATION", "REASON",
 };
 
 static const char *const text_colors[CS_STATUS_COUNT] = {
@@ -46,6 +48,7 @@ struct text_row {
     int64_t not_after; /* CS_INT_NONE when absent */
     char *host;
     char *issuer; /* the issuer's CN, or the whole issuer; NULL when absent */
+    char *revocation; /* the record's revocation, or NULL */
     char *reason; /* reason, or error when reason is "" */
     char *chain;  /* --chain: the certificates' lines, escaped, or NULL */
 };
@@ -57,6 +60,7 @@ struct text_state {
     size_t cap;
     struct cs_buf cell; /* one rendered cell, reused */
     struct cs_buf line; /* the table line being built, reused */
+    bool revocation;    /* show the REVOCATION column */
 };
 
 
@@ -228,6 +232,8 @@ static size_t text_cell(struct cs_buf *b, const struct text_row *row, int c)
         return text_render(b, tmp, 0);
     case TEXT_C_ISSUER:
         return text_render(b, row->issuer ? row->issuer : "-", TEXT_ISSUER_CAP);
+    case TEXT_C_REVOCATION:
+        return text_render(b, row->revocation ? row->revocation : "-", TEXT_REVOCATION_CAP);
     case TEXT_C_REASON:
         return text_render(b, row->reason, TEXT_REASON_CAP);
     }
@@ -300,12 +306,16 @@ static void text_put_table(FILE *out, struct text_state *st, int color)
         colw[c] = strlen(text_headers[c]);
     for (size_t i = 0; i < st->n; i++)
         for (int c = 0; c < TEXT_C_COUNT; c++) {
+            if (c == TEXT_C_REVOCATION && !st->revocation)
+                continue;
             size_t w = text_cell(&st->cell, &st->rows[i], c);
             if (w > colw[c])
                 colw[c] = w;
         }
 
     for (int c = 0; c < TEXT_C_COUNT; c++) {
+        if (c == TEXT_C_REVOCATION && !st->revocation)
+            continue;
         st->cell.len = 0;
         size_t w = text_render(&st->cell, text_headers[c], 0);
         text_put_cell(&st->line, &st->cell, w, colw[c], c, NULL);
@@ -313,6 +323,8 @@ static void text_put_table(FILE *out, struct text_state *st, int color)
     text_end_line(out, &st->line);
     for (size_t i = 0; i < st->n; i++) {
         for (int c = 0; c < TEXT_C_COUNT; c++) {
+            if (c == TEXT_C_REVOCATION && !st->revocation)
+                continue;
             size_t w = text_cell(&st->cell, &st->rows[i], c);
             enum cs_status status = st->rows[i].status;
             const char *sgr = color && c == TEXT_C_STATUS && (unsigned)status < CS_STATUS_COUNT
@@ -348,6 +360,7 @@ static void text_state_free(struct text_state *st)
         free(st->rows[i].host);
         free(st->rows[i].issuer);
         free(st->rows[i].reason);
+        free(st->rows[i].revocation);
         free(st->rows[i].chain);
     }
     free(st->rows);
@@ -359,8 +372,9 @@ static void text_state_free(struct text_state *st)
 static int text_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *info)
 {
     (void)out;
-    (void)info;
-    w->state = cs_xcalloc(1, sizeof(struct text_state));
+    struct text_state *st = cs_xcalloc(1, sizeof(*st));
+    st->revocation = info->ocsp || info->crl;
+    w->state = st;
     return 0;
 }
 
@@ -406,6 +420,7 @@ static int text_record(struct cs_writer *w, const struct cs_result *r)
         .host = cs_strdup(r->host ? r->host : ""),
         .issuer = r->issuer ? text_issuer_cn(r->issuer) : NULL,
         .reason = cs_strdup(reason ? reason : ""),
+        .revocation = cs_strdup(r->revocation),
         .chain = r->chain_n ? text_chain_lines(r) : NULL,
     };
     return 0;

@@ -66,6 +66,13 @@ static void make_ok(struct cs_result *r)
     set_str(&r->verify, "ok");
     r->hostname_match = 1;
     r->elapsed_ms = 123;
+    r->ocsp_stapled = 1;
+    set_str(&r->revocation, "revoked");
+    set_str(&r->revocation_source, "staple");
+    r->revoked_at = T_2026_03_01 - DAY;
+    set_str(&r->revocation_reason, "keyCompromise");
+    r->revocation_this_update = T_2026_03_01 - 3600;
+    r->revocation_next_update = T_2026_03_01 + 7 * DAY;
 }
 
 /* An expired certificate whose names carry newlines, CR, control characters,
@@ -908,6 +915,33 @@ Test(text, most_urgent_first_and_summary)
     cr_assert_str_eq(last, "7 endpoints: 1 OK, 3 WARNING, 1 CRITICAL, 1 EXPIRED, 1 ERROR\n");
     free(out);
     free_all(recs, 7);
+}
+
+Test(text, revocation_column_only_when_asked)
+{
+    struct cs_result recs[2];
+    make_status(&recs[0], "good.example", CS_OK, 80);
+    set_str(&recs[0].revocation, "good");
+    make_status(&recs[1], "slow.example", CS_OK, 70);
+    set_str(&recs[1].revocation, "error: crl: timed out");
+    char *out = run_writer(&cs_writer_text, &test_info, 0, recs, 2, NULL);
+    cr_assert_null(strstr(out, "REVOCATION"), "%s", out);
+    cr_assert_null(strstr(out, "timed out"), "%s", out);
+    free(out);
+
+    struct cs_scan_info info = test_info;
+    info.crl = true;
+    out = run_writer(&cs_writer_text, &info, 0, recs, 2, NULL);
+    cr_assert_eq(strncmp(out, "STATUS", 6), 0);
+    const char *head = strstr(out, "REVOCATION");
+    cr_assert_not_null(head, "%s", out);
+    size_t col = (size_t)(head - out);
+    /* fewer days left first */
+    const char *row1 = nth_line(out, 1), *row2 = nth_line(out, 2);
+    cr_assert_eq(strncmp(row1 + col, "error: crl: timed out  ", 23), 0, "%s", out);
+    cr_assert_eq(strncmp(row2 + col, "good  ", 6), 0, "%s", out);
+    free(out);
+    free_all(recs, 2);
 }
 
 Test(text, zero_records_print_only_the_summary)
