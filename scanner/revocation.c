@@ -184,7 +184,7 @@ void cs_ocsp_check(struct cs_rev_answer *a, enum cs_rev_source src, const unsign
     case V_OCSP_CERTSTATUS_REVOKED:
         a->state = CS_REV_REVOKED;
         a->revoked_at = rev ? cs_asn1_time(rev) : CS_INT_NONE;
-        a->reason = reason;
+        a->reason = reason >= 0 && reason <= 10 ? reason : -1; /* not a CRLReason: as absent */
         break;
     case V_OCSP_CERTSTATUS_UNKNOWN:
         a->state = CS_REV_UNKNOWN;
@@ -288,7 +288,8 @@ bool cs_crl_check(struct cs_rev_answer *a, X509_CRL *crl, const struct cs_rev_su
     a->state = CS_REV_REVOKED;
     a->revoked_at = cs_asn1_time(X509_REVOKED_get0_revocationDate(rev));
     ASN1_ENUMERATED *e = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
-    a->reason = e ? (int)ASN1_ENUMERATED_get(e) : -1;
+    long code = e ? ASN1_ENUMERATED_get(e) : -1;
+    a->reason = code >= 0 && code <= 10 ? (int)code : -1; /* not a CRLReason: as absent */
     ASN1_ENUMERATED_free(e);
     ERR_clear_error();
     return true;
