@@ -3,10 +3,12 @@
  * uv_timer.  Fetches wait in a FIFO queue per host:port of our own (the
  * host of the URL asked for, not of where it redirects) and only enter the
  * multi handle, and start their timeout, when that host has fewer than
- * per_host in flight.  Every answer is handed out from the loop: after a
- * socket or timer event, from an idle callback for those known at once (a
- * bad URL, a cancel), and after cs_fetcher_free from the last close
- * callback, before the fetcher's memory goes.
+ * per_host in flight.  Answers are handed out from the loop (after a
+ * socket or timer event; from an idle callback for those known at once: a
+ * bad URL, a cancel), except that cs_fetcher_free answers what is left
+ * ("cancelled") before it returns, so that its caller may free the
+ * callbacks' arguments right after it; a cs_fetch after cs_fetcher_free is
+ * answered "cancelled" from the last close callback.
  *
  * curl_global_init() runs once per process, in the first cs_fetcher_new():
  * create the first fetcher before any other thread uses libcurl (the engine
@@ -118,6 +120,8 @@ static void deliver(struct cs_fetcher *f)
             x->cb(x->arg, NULL, x->body ? x->body : empty, x->len);
         fetch_free(x);
     }
+    if (!f->closing)
+        uv_idle_stop(&f->idle); /* nothing left for it */
 }
 
 static void idle_cb(uv_idle_t *h)
@@ -150,7 +154,7 @@ static void handle_closed(uv_handle_t *h)
     }
     if (--f->handles > 0)
         return;
-    deliver(f); /* the answers cs_fetcher_free made, and any cs_fetch since */
+    deliver(f); /* fetches asked for after cs_fetcher_free */
     curl_slist_free_all(f->resolve);
     free(f->user_agent);
     free(f);
@@ -443,7 +447,10 @@ static int socket_fn(CURL *easy, curl_socket_t s, int what, void *userp, void *s
         curl_multi_assign(f->multi, s, k);
     }
     int events = (what & CURL_POLL_IN ? UV_READABLE : 0) | (what & CURL_POLL_OUT ? UV_WRITABLE : 0);
-    uv_poll_start(&k->poll, events, poll_cb);
+    if (events)
+        uv_poll_start(&k->poll, events, poll_cb);
+    else
+        uv_poll_stop(&k->poll);
     return 0;
 }
 
@@ -624,7 +631,7 @@ void cs_fetcher_free(struct cs_fetcher *f)
     }
     curl_multi_cleanup(f->multi);
     f->multi = NULL;
-    /* the answers go out from the last close callback */
     uv_close((uv_handle_t *)&f->timer, handle_closed);
     uv_close((uv_handle_t *)&f->idle, handle_closed);
+    deliver(f); /* no callback of a fetch asked before comes after this */
 }

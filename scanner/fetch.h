@@ -43,8 +43,9 @@ void cs_fetch(struct cs_fetcher *f, const char *url, const void *body, size_t bo
 void cs_fetcher_cancel(struct cs_fetcher *f);
 /* Fetches started so far (each one a request that left the queue). */
 uint64_t cs_fetcher_started(const struct cs_fetcher *f);
-/* Cancels what is left and starts closing the handles; run the loop
-   afterwards so they finish closing.  NULL is allowed. */
+/* Answers what is left with "cancelled" before it returns (so the callers'
+   arguments may be freed right after) and starts closing the handles; run
+   the loop afterwards so they finish closing.  NULL is allowed. */
 void cs_fetcher_free(struct cs_fetcher *f);
 
 #endif

@@ -1,6 +1,7 @@
 /* HTTP fetches (scanner/fetch.c) against the scripted server of
  * tests/support/httpd on 127.0.0.1: bodies, POST, HTTP and network errors,
- * the body cap, redirects, the per-host cap and queue, cancel and free. */
+ * the body cap, redirects, the per-host cap and queue, connection reuse,
+ * cancel and free. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,8 @@ static uv_loop_t loop;
 static uv_timer_t guard;
 static struct httpd *srv;
 static unsigned answered; /* callbacks so far */
-static bool in_call;      /* inside cs_fetch, cancel or free */
+static unsigned awaited;  /* run_until's goal (0: none) */
+static bool in_call;      /* inside cs_fetch or cs_fetcher_cancel */
 static uint64_t t0;
 
 static uint64_t now_ms(void)
@@ -39,9 +41,10 @@ static uint64_t now_ms(void)
 static void record_cb(void *arg, const char *error, const unsigned char *body, size_t len)
 {
     struct answer *a = arg;
-    cr_assert(!in_call, "a callback from inside cs_fetch, cs_fetcher_cancel or cs_fetcher_free");
+    cr_assert(!in_call, "a callback from inside cs_fetch or cs_fetcher_cancel");
     cr_assert_eq(++a->calls, 1, "answered %d times", a->calls);
-    answered++;
+    if (++answered == awaited)
+        uv_stop(&loop);
     a->at_ms = now_ms();
     if (error) {
         cr_assert_null(strchr(error, '\n'), "newline in \"%s\"", error);
@@ -124,13 +127,16 @@ static void guard_cb(uv_timer_t *t)
     cr_assert_fail("no answer within %d ms (%u so far)", GUARD_MS, answered);
 }
 
-/* Runs the loop until `want` answers came in all. */
+/* Runs the loop until `want` answers came in all.  (Not UV_RUN_ONCE: an
+   answer given before the loop polls would leave it blocked in the poll.) */
 static void run_until(unsigned want)
 {
+    awaited = want;
     uv_timer_start(&guard, guard_cb, GUARD_MS, 0);
     while (answered < want)
-        uv_run(&loop, UV_RUN_ONCE);
+        uv_run(&loop, UV_RUN_DEFAULT);
     uv_timer_stop(&guard);
+    awaited = 0;
 }
 
 static void tick_cb(uv_timer_t *t)
@@ -168,9 +174,7 @@ static void run_for(unsigned ms)
    nothing is left on the loop. */
 static void finish(struct cs_fetcher *f)
 {
-    in_call = true;
     cs_fetcher_free(f);
-    in_call = false;
     uv_close((uv_handle_t *)&guard, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     cr_assert_eq(uv_loop_close(&loop), 0, "handles left on the loop");
@@ -318,17 +322,20 @@ Test(fetch, http_errors, .init = setup)
 {
     httpd_route_text(srv, "/fail", 500, "oops");
     httpd_route_text(srv, "/moved-nowhere", 302, NULL);
+    httpd_route(srv, "/hangup", &(struct httpd_answer){.status = -1});
     struct cs_fetch_limits lim = limits();
     struct cs_fetcher *f = fetcher(&lim);
-    struct answer a[3] = {0};
+    struct answer a[4] = {0};
     get(f, url("/fail"), &a[0]);
     get(f, url("/nothing-here"), &a[1]);
     get(f, url("/moved-nowhere"), &a[2]);
-    run_until(3);
+    get(f, url("/hangup"), &a[3]);
+    run_until(4);
     expect_error(&a[0], "HTTP 500");
     expect_error(&a[1], "HTTP 404");
     expect_error(&a[2], "HTTP 302");
-    for (size_t i = 0; i < 3; i++)
+    expect_error(&a[3], "empty reply");
+    for (size_t i = 0; i < 4; i++)
         answer_free(&a[i]);
     finish(f);
 }
@@ -604,19 +611,53 @@ Test(fetch, cancel, .init = setup)
 Test(fetch, free_answers_what_is_left, .init = setup)
 {
     httpd_route(srv, "/silent", &(struct httpd_answer){.status = 0});
+    httpd_route_text(srv, "/ok", 200, "ok");
     struct cs_fetch_limits lim = limits();
     lim.per_host = 1;
     struct cs_fetcher *f = fetcher(&lim);
-    struct answer a[3] = {0};
+    struct answer a[4] = {0};
     for (size_t i = 0; i < 3; i++)
         get(f, url("/silent"), &a[i]);
     run_until_requests("/silent", 1);
-    finish(f); /* asserts no answer inside cs_fetcher_free */
+    /* its caller may free the callbacks' arguments once it returns */
+    cs_fetcher_free(f);
     cr_assert_eq(answered, 3);
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 3; i++)
         expect_error(&a[i], "cancelled");
+    /* a fetch asked for afterwards still gets its answer, from the loop */
+    get(f, url("/ok"), &a[3]);
+    cr_assert_eq(answered, 3);
+    run_for(100);
+    cr_assert_eq(answered, 4);
+    expect_error(&a[3], "cancelled");
+    cr_assert_eq(httpd_requests(srv, "/ok"), 0);
+    finish(NULL);
+    for (size_t i = 0; i < 4; i++)
         answer_free(&a[i]);
-    }
+}
+
+/* A fetcher with nothing to do keeps no handle active, so the engine's
+   uv_run can return, even with a kept-alive connection in curl's cache. */
+Test(fetch, idle_fetcher_keeps_the_loop_free, .init = setup)
+{
+    httpd_route(srv, "/ka",
+                &(struct httpd_answer){.status = 200, .body = "ka", .len = 2, .keep_alive = true});
+    struct cs_fetch_limits lim = limits();
+    struct cs_fetcher *f = fetcher(&lim);
+    struct answer a[2] = {0};
+    get(f, url("/ka"), &a[0]);
+    run_until(1);
+    expect_ok(&a[0], "ka", 2);
+    cr_assert_eq(httpd_open(srv), 1, "the server keeps the connection");
+    cr_assert(!uv_loop_alive(&loop), "an idle fetcher keeps the loop running");
+    get(f, url("/ka"), &a[1]);
+    run_until(2);
+    expect_ok(&a[1], "ka", 2);
+    cr_assert_eq(httpd_accepted(srv), 1, "the connection was reused");
+    cr_assert(!uv_loop_alive(&loop), "an idle fetcher keeps the loop running");
+    for (size_t i = 0; i < 2; i++)
+        answer_free(&a[i]);
+    finish(f);
 }
 
 /* Callbacks that fetch again, and one that frees the fetcher. */
@@ -634,7 +675,8 @@ static void chain_cb(void *arg, const char *error, const unsigned char *body, si
     cr_assert_null(error, "%s", error);
     cr_assert_eq(len, 2);
     cr_assert(memcmp(body, "ok", 2) == 0);
-    answered++;
+    if (++answered == awaited)
+        uv_stop(&loop);
     if (++c->steps < 3) {
         cs_fetch(c->f, url("/ok"), NULL, 0, NULL, chain_cb, c);
         return;

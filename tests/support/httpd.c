@@ -33,6 +33,8 @@ struct conn {
     size_t len, cap;
     char scratch[4096]; /* where bytes after the request (or past the limits) go */
     bool handled;       /* the request is complete (answered or not) */
+    bool keep_alive;    /* after this answer, wait for the next request */
+    size_t reqlen;      /* of the request being answered */
     bool closing;
     int handles; /* open uv handles */
     char *out;   /* the answer */
@@ -47,7 +49,7 @@ struct httpd {
     uv_mutex_t mu; /* guards what follows */
     struct route *routes;
     size_t nroutes;
-    unsigned total, open, max_open;
+    unsigned total, open, max_open, accepted;
     struct conn *conns; /* the loop thread's only */
     uint16_t port;
 };
@@ -81,10 +83,22 @@ static void conn_close(struct conn *c)
     uv_close((uv_handle_t *)&c->timer, conn_closed);
 }
 
+static void process(struct conn *c);
+
 static void write_cb(uv_write_t *wr, int status)
 {
-    (void)status;
-    conn_close(wr->data);
+    struct conn *c = wr->data;
+    if (status < 0 || !c->keep_alive) {
+        conn_close(c);
+        return;
+    }
+    /* ready for the next request on this connection */
+    memmove(c->in, c->in + c->reqlen, c->len - c->reqlen);
+    c->len -= c->reqlen;
+    c->in[c->len] = '\0';
+    c->outlen = 0;
+    c->handled = false;
+    process(c);
 }
 
 static void send_answer(struct conn *c)
@@ -134,7 +148,7 @@ static const char *reason(int status)
 }
 
 /* Builds the answer to a complete request of reqlen bytes in c->in; returns
-   the delay, or -1 to stay silent. */
+   the delay, -1 to stay silent or -2 to hang up. */
 static long build_answer(struct conn *c, size_t reqlen)
 {
     struct httpd *h = c->h;
@@ -154,15 +168,16 @@ static long build_answer(struct conn *c, size_t reqlen)
             a = &h->routes[i].a;
             break;
         }
-    delay = a->status == 0 ? -1 : (long)a->delay_ms;
-    if (a->status != 0) {
+    delay = a->status == 0 ? -1 : a->status < 0 ? -2 : (long)a->delay_ms;
+    if (a->status > 0) {
         const char *body = a->echo ? c->in : (const char *)a->body;
         size_t len = a->echo ? reqlen : a->len;
         char head[1024];
         int n = snprintf(head, sizeof(head),
-                         "HTTP/1.1 %d %s\r\nConnection: close\r\n"
+                         "HTTP/1.1 %d %s\r\nConnection: %s\r\n"
                          "Content-Type: application/octet-stream\r\n",
-                         a->status, reason(a->status));
+                         a->status, reason(a->status), a->keep_alive ? "keep-alive" : "close");
+        c->keep_alive = a->keep_alive;
         out_append(c, &cap, head, (size_t)n);
         if (a->location) {
             n = snprintf(head, sizeof(head), "Location: %s\r\n", a->location);
@@ -242,6 +257,12 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         return;
     c->len += (size_t)nread;
     c->in[c->len] = '\0';
+    process(c);
+}
+
+/* Answers the request in c->in once it is complete. */
+static void process(struct conn *c)
+{
     size_t reqlen = request_length(c);
     if (reqlen == (size_t)-1) {
         conn_close(c);
@@ -250,11 +271,14 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (!reqlen)
         return;
     c->handled = true;
+    c->reqlen = reqlen;
     long delay = build_answer(c, reqlen);
     if (delay > 0)
         uv_timer_start(&c->timer, delay_cb, (uint64_t)delay, 0);
     else if (delay == 0)
         send_answer(c);
+    else if (delay == -2)
+        conn_close(c);
 }
 
 static void connection_cb(uv_stream_t *server, int status)
@@ -275,6 +299,7 @@ static void connection_cb(uv_stream_t *server, int status)
         h->conns->prev = c;
     h->conns = c;
     uv_mutex_lock(&h->mu);
+    h->accepted++;
     if (++h->open > h->max_open)
         h->max_open = h->open;
     uv_mutex_unlock(&h->mu);
@@ -400,6 +425,14 @@ unsigned httpd_open(struct httpd *h)
 {
     uv_mutex_lock(&h->mu);
     unsigned n = h->open;
+    uv_mutex_unlock(&h->mu);
+    return n;
+}
+
+unsigned httpd_accepted(struct httpd *h)
+{
+    uv_mutex_lock(&h->mu);
+    unsigned n = h->accepted;
     uv_mutex_unlock(&h->mu);
     return n;
 }

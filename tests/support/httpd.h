@@ -2,7 +2,8 @@
  * libuv loop on a thread of its own.  Each path has a scripted answer (a
  * status with a body, a redirect, silence, an echo of the request); the
  * server counts requests per path and the connections open at once.  One
- * request per connection: every answer says "Connection: close". */
+ * request per connection ("Connection: close") unless the answer keeps the
+ * connection alive. */
 #ifndef CS_TEST_HTTPD_H
 #define CS_TEST_HTTPD_H
 
@@ -11,13 +12,15 @@
 #include <stdint.h>
 
 struct httpd_answer {
-    int status;           /* 0: never answer (read the request, then stay silent) */
+    int status;           /* 0: never answer (read the request, then stay silent); -1: read the
+                             request, then close the connection without a word */
     const char *location; /* a Location header, or NULL */
     const void *body;     /* copied by httpd_route; NULL for none */
     size_t len;
     bool chunked;      /* Transfer-Encoding: chunked instead of Content-Length */
     bool echo;         /* the body is the request as received: line, headers, body */
     unsigned delay_ms; /* wait this long after the request before answering */
+    bool keep_alive;   /* "Connection: keep-alive": the connection waits for another request */
 };
 
 struct httpd;
@@ -34,7 +37,8 @@ void httpd_route(struct httpd *h, const char *path, const struct httpd_answer *a
 void httpd_route_text(struct httpd *h, const char *path, int status, const char *body);
 /* Requests received so far for path (NULL: for any path). */
 unsigned httpd_requests(struct httpd *h, const char *path);
-/* Connections open now / at most at once so far. */
+/* Connections accepted so far / open now / at most at once so far. */
+unsigned httpd_accepted(struct httpd *h);
 unsigned httpd_open(struct httpd *h);
 unsigned httpd_max_open(struct httpd *h);
 /* Stops the thread, closes every connection and frees everything. */
