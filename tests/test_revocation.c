@@ -10,14 +10,19 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,8 +83,8 @@ static const char *const record_fields[] = {
 
 static char *dir;
 static int64_t now;
-static struct pki_cert root, inter,
-    stray; /* stray: trusted by nobody, signs what must not verify */
+static struct pki_cert root, inter;
+static struct pki_cert stray; /* trusted by nobody: signs what must not verify */
 static struct fleet *fleet;
 static struct nginx web = {.pid = -1};
 static pid_t responder = -1;
@@ -218,11 +223,13 @@ static void issue_dated(struct pki_cert *out, const char *name, const char *seri
                  0, "leaf %s", name);
 }
 
+#define HEALTHY_NOT_AFTER (now + 200 * DAY + DAY / 2)
+
 /* Valid for 200.5 more days: OK, "expires in 200 days", when nothing else counts. */
 static void issue(struct pki_cert *out, const char *name, const char *serial, const char *ocsp_uri,
                   const char *crl_uri)
 {
-    issue_dated(out, name, serial, ocsp_uri, crl_uri, now - 30 * DAY, now + 200 * DAY + DAY / 2);
+    issue_dated(out, name, serial, ocsp_uri, crl_uri, now - 30 * DAY, HEALTHY_NOT_AFTER);
 }
 
 #define HEALTHY_REASON "expires in 200 days"
@@ -321,39 +328,44 @@ static size_t web_hits(const char *path)
 /* `openssl ocsp` answering from DIR/index.txt for the intermediate's leafs,
    signing with rsigner/rkey; its -text log (requests and responses) goes to
    DIR/responder.log.  Returns its port. */
-static uint16_t start_responder(const char *rsigner, const char *rkey)
+static uint16_t start_responder(const char *rsigner_path, const char *rkey_path)
 {
+    /* in_dir()'s buffers get reused: keep our own copies */
+    char rsigner[4096], rkey[4096], index[4096], ca[4096], log[4096];
+    snprintf(rsigner, sizeof rsigner, "%s", rsigner_path);
+    snprintf(rkey, sizeof rkey, "%s", rkey_path);
+    snprintf(index, sizeof index, "%s", in_dir("index.txt"));
+    snprintf(ca, sizeof ca, "%s", in_dir("inter.pem"));
+    snprintf(log, sizeof log, "%s", in_dir("responder.log"));
     for (int tries = 0; tries < 3; tries++) {
         uint16_t port = free_port();
         cr_assert(port != 0);
         char port_s[8];
         snprintf(port_s, sizeof port_s, "%u", port);
-        const char *argv[] = {STDBUF,
-                              "-o0",
-                              OPENSSL_BINARY,
-                              "ocsp",
-                              "-index",
-                              in_dir("index.txt"),
-                              "-port",
-                              port_s,
-                              "-rsigner",
-                              rsigner,
-                              "-rkey",
-                              rkey,
-                              "-CA",
-                              in_dir("inter.pem"),
-                              "-ignore_err",
-                              "-nmin",
-                              "60",
-                              "-text",
-                              NULL};
-        responder = spawn_server(argv, in_dir("responder.log"));
+        const char *argv[] = {STDBUF,  "-o0",   OPENSSL_BINARY, "ocsp",     "-index",
+                              index,   "-port", port_s,         "-rsigner", rsigner,
+                              "-rkey", rkey,    "-CA",          ca,         "-ignore_err",
+                              "-nmin", "60",    "-text",        NULL};
+        unlink(log);
+        responder = spawn_server(argv, log);
         cr_assert(responder > 0);
-        if (wait_server(&responder, port, 5000) == 0)
-            return port;
+        /* Not probed with a connection: `openssl ocsp` (3.0) hangs on a
+           client that connects and closes without a request.  It says when
+           it has bound its port. */
+        for (int waited = 0; waited < 5000; waited += 20) {
+            int st;
+            if (waitpid(responder, &st, WNOHANG) == responder) {
+                responder = -1;
+                break;
+            }
+            if (count_lines_with(log, "waiting for OCSP client") > 0)
+                return port;
+            usleep(20 * 1000);
+        }
+        stop_child(&responder);
     }
-    char *log = slurp(in_dir("responder.log"), NULL);
-    cr_assert_fail("openssl ocsp did not start on port 127.0.0.1:PORT:\n%s", log ? log : "");
+    char *text = slurp(log, NULL);
+    cr_assert_fail("openssl ocsp did not start on 127.0.0.1 (3 tries):\n%s", text ? text : "");
     return 0;
 }
 
@@ -362,21 +374,33 @@ static size_t responder_requests(void)
     return count_lines_with(in_dir("responder.log"), "Received request");
 }
 
-/* One line of DIR/index.txt: V (valid) or, with revoked_at, R. */
-static void index_line(FILE *fp, const struct pki_cert *leaf, int64_t revoked_at,
-                       const char *reason)
+/* One line of DIR/index.txt (openssl ca's database, which `openssl ocsp
+   -index` answers from): V (valid), or R with a revocation time and reason.
+   The responder looks serials up; a serial not listed answers unknown. */
+struct index_entry {
+    const char *name;   /* the leaf's name.rev.test */
+    const char *serial; /* hex, as BN_bn2hex writes it */
+    int64_t not_after;
+    int64_t revoked_at; /* 0: valid */
+    const char *reason; /* openssl ca's name: keyCompromise, superseded, ... */
+};
+
+static void write_index(const struct index_entry *e, size_t n)
 {
-    char serial[80], expires[16], when[16];
-    pki_serial_hex(leaf->x509, serial, sizeof serial);
-    pki_index_time(pki_not_after(leaf->x509), expires);
-    char *subject = X509_NAME_oneline(X509_get_subject_name(leaf->x509), NULL, 0);
-    if (revoked_at == 0) {
-        fprintf(fp, "V\t%s\t\t%s\tunknown\t%s\n", expires, serial, subject);
-    } else {
-        pki_index_time(revoked_at, when);
-        fprintf(fp, "R\t%s\t%s,%s\t%s\tunknown\t%s\n", expires, when, reason, serial, subject);
+    FILE *fp = fopen(in_dir("index.txt"), "w");
+    cr_assert_not_null(fp);
+    for (size_t i = 0; i < n; i++) {
+        char expires[16], when[16];
+        pki_index_time(e[i].not_after, expires);
+        if (e[i].revoked_at == 0) {
+            fprintf(fp, "V\t%s\t\t%s\tunknown\t/CN=%s.rev.test\n", expires, e[i].serial, e[i].name);
+        } else {
+            pki_index_time(e[i].revoked_at, when);
+            fprintf(fp, "R\t%s\t%s,%s\t%s\tunknown\t/CN=%s.rev.test\n", expires, when, e[i].reason,
+                    e[i].serial, e[i].name);
+        }
     }
-    OPENSSL_free(subject);
+    cr_assert_eq(fclose(fp), 0);
 }
 
 /* ---- setup ---- */
@@ -390,6 +414,7 @@ static void setup(void)
     make_ca();
 }
 
+/* CS_TEST_KEEP=1 keeps each test's directory (configs, logs, reports). */
 static void teardown(void)
 {
     stop_child(&responder);
@@ -401,7 +426,8 @@ static void teardown(void)
     pki_cert_free(&stray);
     pki_cert_free(&inter);
     pki_cert_free(&root);
-    remove_tree(dir);
+    if (getenv("CS_TEST_KEEP") == NULL)
+        remove_tree(dir);
     free(dir);
     dir = NULL;
 }
@@ -543,6 +569,16 @@ struct want {
     int64_t next_update;
 };
 
+/* The record as JSON text, for failure messages. */
+static const char *dump(const struct scan *s, uint16_t port)
+{
+    static char buf[8192];
+    char *text = json_dumps(rec(s, port), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    snprintf(buf, sizeof buf, "%s", text != NULL ? text : "?");
+    free(text);
+    return buf;
+}
+
 static void check_time(const struct scan *s, uint16_t port, const char *key, int64_t want)
 {
     if (want == ANY_T)
@@ -550,43 +586,48 @@ static void check_time(const struct scan *s, uint16_t port, const char *key, int
     const char *csv = cell(s, port, key);
     const char *js = jstr(s, port, key);
     if (want == NUL_T) {
-        cr_assert_null(js, "port %u: %s is \"%s\", want null", port, key, js);
+        cr_assert_null(js, "port %u: %s is \"%s\", want null\n%s", port, key, js, dump(s, port));
         cr_assert_str_eq(csv, "", "port %u: CSV %s", port, key);
         return;
     }
     char iso_want[24];
     iso(want, iso_want);
-    cr_assert_not_null(js, "port %u: %s is null, want %s", port, key, iso_want);
-    cr_assert_str_eq(js, iso_want, "port %u: %s", port, key);
-    cr_assert_str_eq(csv, iso_want, "port %u: CSV %s", port, key);
+    cr_assert_not_null(js, "port %u: %s is null, want %s\n%s", port, key, iso_want, dump(s, port));
+    cr_assert_str_eq(js, iso_want, "port %u: %s is %s, want %s\n%s", port, key, js, iso_want,
+                     dump(s, port));
+    cr_assert_str_eq(csv, iso_want, "port %u: CSV %s is %s, want %s", port, key, csv, iso_want);
 }
 
 static void check_str(const struct scan *s, uint16_t port, const char *key, const char *want)
 {
     const char *js = jstr(s, port, key);
     if (want == NULL) {
-        cr_assert_null(js, "port %u: %s is \"%s\", want null", port, key, js);
+        cr_assert_null(js, "port %u: %s is \"%s\", want null\n%s", port, key, js, dump(s, port));
         cr_assert_str_eq(cell(s, port, key), "", "port %u: CSV %s", port, key);
         return;
     }
-    cr_assert_not_null(js, "port %u: %s is null, want \"%s\"", port, key, want);
-    cr_assert_str_eq(js, want, "port %u: %s", port, key);
-    cr_assert_str_eq(cell(s, port, key), want, "port %u: CSV %s", port, key);
+    cr_assert_not_null(js, "port %u: %s is null, want \"%s\"\n%s", port, key, want, dump(s, port));
+    cr_assert_str_eq(js, want, "port %u: %s is \"%s\", want \"%s\"\n%s", port, key, js, want,
+                     dump(s, port));
+    cr_assert_str_eq(cell(s, port, key), want, "port %u: CSV %s is \"%s\", want \"%s\"", port, key,
+                     cell(s, port, key), want);
 }
 
-static void check(const struct scan *s, uint16_t port, const struct want *w)
+static void check(const struct scan *s, uint16_t port, struct want want)
 {
+    const struct want *w = &want;
     const char *status = jstr(s, port, "status"), *reason = jstr(s, port, "reason");
     cr_assert(status != NULL && reason != NULL);
-    cr_assert_str_eq(status, w->status, "port %u: status %s (%s), want %s; revocation %s", port,
-                     status, reason, w->status, cell(s, port, "revocation"));
+    cr_assert_str_eq(status, w->status, "port %u: status %s (%s), want %s\n%s", port, status,
+                     reason, w->status, dump(s, port));
     cr_assert_str_eq(cell(s, port, "status"), status);
     cr_assert_str_eq(cell(s, port, "reason"), reason);
     if (w->reason != NULL)
-        cr_assert_str_eq(reason, w->reason, "port %u: reason", port);
+        cr_assert_str_eq(reason, w->reason, "port %u: reason \"%s\", want \"%s\"\n%s", port, reason,
+                         w->reason, dump(s, port));
     if (w->reason_has != NULL)
-        cr_assert(strstr(reason, w->reason_has) != NULL, "port %u: reason \"%s\" lacks \"%s\"",
-                  port, reason, w->reason_has);
+        cr_assert(strstr(reason, w->reason_has) != NULL, "port %u: reason \"%s\" lacks \"%s\"\n%s",
+                  port, reason, w->reason_has, dump(s, port));
 
     json_t *stapled = json_object_get(rec(s, port), "ocsp_stapled");
     const char *csv_stapled = cell(s, port, "ocsp_stapled");
@@ -603,8 +644,8 @@ static void check(const struct scan *s, uint16_t port, const struct want *w)
     if (w->revocation_has != NULL) {
         const char *v = jstr(s, port, "revocation");
         cr_assert(v != NULL && strstr(v, w->revocation_has) != NULL,
-                  "port %u: revocation \"%s\", want it to contain \"%s\"", port, v ? v : "(null)",
-                  w->revocation_has);
+                  "port %u: revocation \"%s\", want it to contain \"%s\"\n%s", port,
+                  v ? v : "(null)", w->revocation_has, dump(s, port));
         cr_assert_str_eq(cell(s, port, "revocation"), v);
     } else {
         check_str(s, port, "revocation", w->revocation);
@@ -626,6 +667,48 @@ static const char *revoked_reason(const char *why, int64_t at)
     char *b = bufs[next++ % 8];
     snprintf(b, sizeof bufs[0], "revoked (%s) at %s", why, when);
     return b;
+}
+
+/* A healthy leaf (OK, "expires in 200 days") whose check came out as given. */
+static struct want healthy(int stapled, const char *revocation, const char *source,
+                           int64_t this_update, int64_t next_update)
+{
+    return (struct want){.status = "OK",
+                         .reason = HEALTHY_REASON,
+                         .stapled = stapled,
+                         .revocation = revocation,
+                         .source = source,
+                         .revoked_at = NUL_T,
+                         .this_update = this_update,
+                         .next_update = next_update};
+}
+
+/* A healthy leaf whose check failed: still OK, the revocation names the
+   failure, every other revocation field null. */
+static struct want failed(int stapled, const char *phrase)
+{
+    return (struct want){.status = "OK",
+                         .reason = HEALTHY_REASON,
+                         .stapled = stapled,
+                         .revocation_has = phrase,
+                         .revoked_at = NUL_T,
+                         .this_update = NUL_T,
+                         .next_update = NUL_T};
+}
+
+/* A healthy leaf found revoked: CRITICAL, "revoked (<why>) at <time>". */
+static struct want revoked_by(int stapled, const char *source, const char *why, int64_t at,
+                              int64_t this_update, int64_t next_update)
+{
+    return (struct want){.status = "CRITICAL",
+                         .reason = revoked_reason(why, at),
+                         .stapled = stapled,
+                         .revocation = "revoked",
+                         .source = source,
+                         .revoked_at = at,
+                         .rev_reason = why,
+                         .this_update = this_update,
+                         .next_update = next_update};
 }
 
 /* With --require-revocation: CRITICAL, reason "revocation <the value>". */
@@ -948,23 +1031,14 @@ Test(revocation, ocsp_responder_good_revoked_unknown)
     require_tools(false, true);
     struct pki_cert good, revoked, unknown, expired;
     int64_t revoked_at = now - 2 * DAY - 777, expired_revoked_at = now - 20 * DAY - 31;
-    /* serials first: the index does not depend on the responder's port */
     char url[64];
-    /* placeholder leafs for the index lines: same serials and dates as the real ones */
-    issue(&good, "oc-good", "0A01", NULL, NULL);
-    issue(&revoked, "oc-revoked", "0A02", NULL, NULL);
-    issue_dated(&expired, "oc-expired", "0A04", NULL, NULL, now - 100 * DAY, now - 2 * DAY);
-    FILE *fp = fopen(in_dir("index.txt"), "w");
-    cr_assert_not_null(fp);
-    index_line(fp, &good, 0, NULL);
-    index_line(fp, &revoked, revoked_at, "keyCompromise");
-    index_line(fp, &expired, expired_revoked_at, "superseded");
-    cr_assert_eq(fclose(fp), 0); /* 0A03 is not in the index: unknown */
-    pki_cert_free(&good);
-    pki_cert_free(&revoked);
-    pki_cert_free(&expired);
-
-    cr_assert_eq(pki_write_key(in_dir("inter.key"), inter.key), 0);
+    write_index(
+        (const struct index_entry[]){
+            {"oc-good", "0A01", HEALTHY_NOT_AFTER, 0, NULL},
+            {"oc-revoked", "0A02", HEALTHY_NOT_AFTER, revoked_at, "keyCompromise"},
+            {"oc-expired", "0A04", now - 2 * DAY, expired_revoked_at, "superseded"},
+        },
+        3); /* 0A03 is not listed: unknown */
     uint16_t rport = start_responder(in_dir("inter.pem"), in_dir("inter.key"));
     snprintf(url, sizeof url, "http://127.0.0.1:%u/", rport);
     issue(&good, "oc-good", "0A01", url, NULL);
@@ -994,15 +1068,7 @@ Test(revocation, ocsp_responder_good_revoked_unknown)
     check_layout(&s);
     cr_assert_eq(s.run.status, 2, "exit %d, want 2; stderr: %s", s.run.status, s.run.err);
     for (size_t k = 0; k < 3; k++) {
-        check(&s, ports[k],
-              &(struct want){.status = "OK",
-                             .reason = HEALTHY_REASON,
-                             .stapled = 0,
-                             .revocation = "good",
-                             .source = "ocsp",
-                             .revoked_at = NUL_T,
-                             .this_update = ANY_T,
-                             .next_update = ANY_T});
+        check(&s, ports[k], healthy(0, "good", "ocsp", ANY_T, ANY_T));
         /* the responder's own clock: thisUpdate is when it answered, nextUpdate -nmin 60 later */
         int64_t t = jtime(&s, ports[k], "revocation_this_update");
         int64_t n = jtime(&s, ports[k], "revocation_next_update");
@@ -1010,37 +1076,20 @@ Test(revocation, ocsp_responder_good_revoked_unknown)
                   "this_update %" PRId64 " not in [%" PRId64 ", %" PRId64 "]", t, before, after);
         cr_assert(n - t >= 3600 && n - t <= 3601, "next_update - this_update = %" PRId64, n - t);
     }
-    check(&s, ports[3],
-          &(struct want){.status = "CRITICAL",
-                         .reason = revoked_reason("keyCompromise", revoked_at),
-                         .stapled = 0,
-                         .revocation = "revoked",
-                         .source = "ocsp",
-                         .revoked_at = revoked_at,
-                         .rev_reason = "keyCompromise",
-                         .this_update = ANY_T,
-                         .next_update = ANY_T});
-    check(&s, ports[4],
-          &(struct want){.status = "OK",
-                         .reason = HEALTHY_REASON,
-                         .stapled = 0,
-                         .revocation = "unknown",
-                         .source = "ocsp",
-                         .revoked_at = NUL_T,
-                         .this_update = ANY_T,
-                         .next_update = ANY_T});
+    check(&s, ports[3], revoked_by(0, "ocsp", "keyCompromise", revoked_at, ANY_T, ANY_T));
+    check(&s, ports[4], healthy(0, "unknown", "ocsp", ANY_T, ANY_T));
     cr_assert_str_eq(cell(&s, ports[4], "tls_version"), "TLSv1.2");
     /* expired and revoked: stays EXPIRED, the revocation is still reported */
     check(&s, ports[5],
-          &(struct want){.status = "EXPIRED",
-                         .reason_has = "expired",
-                         .stapled = 0,
-                         .revocation = "revoked",
-                         .source = "ocsp",
-                         .revoked_at = expired_revoked_at,
-                         .rev_reason = "superseded",
-                         .this_update = ANY_T,
-                         .next_update = ANY_T});
+          (struct want){.status = "EXPIRED",
+                        .reason_has = "expired",
+                        .stapled = 0,
+                        .revocation = "revoked",
+                        .source = "ocsp",
+                        .revoked_at = expired_revoked_at,
+                        .rev_reason = "superseded",
+                        .this_update = ANY_T,
+                        .next_update = ANY_T});
     cr_assert_eq(summary(&s, "OK"), 4);
     cr_assert_eq(summary(&s, "CRITICAL"), 1);
     cr_assert_eq(summary(&s, "EXPIRED"), 1);
@@ -1056,15 +1105,7 @@ Test(revocation, ocsp_responder_good_revoked_unknown)
     cr_assert_eq(s.run.status, 2, "exit %d (the expired leaf); stderr: %s", s.run.status,
                  s.run.err);
     for (size_t k = 0; k < 5; k++)
-        check(&s, ports[k],
-              &(struct want){.status = "OK",
-                             .reason = HEALTHY_REASON,
-                             .stapled = 0,
-                             .revocation = "unchecked",
-                             .source = NULL,
-                             .revoked_at = NUL_T,
-                             .this_update = NUL_T,
-                             .next_update = NUL_T});
+        check(&s, ports[k], healthy(0, "unchecked", NULL, NUL_T, NUL_T));
     cr_assert_eq(responder_requests(), 4, "queried without --ocsp");
     scan_free(&s);
     pki_cert_free(&good);
@@ -1091,16 +1132,12 @@ Test(revocation, ocsp_delegated_responder)
     write_certs("delegated.pem", &delegated.x509, 1);
     cr_assert_eq(pki_write_key(in_dir("delegated.key"), delegated.key), 0);
     int64_t revoked_at = now - 5 * DAY - 4321;
-    issue(&good, "dl-good", "0D01", NULL, NULL);
-    issue(&revoked, "dl-revoked", "0D02", NULL, NULL);
-    FILE *fp = fopen(in_dir("index.txt"), "w");
-    cr_assert_not_null(fp);
-    index_line(fp, &good, 0, NULL);
-    index_line(fp, &revoked, revoked_at, "cessationOfOperation");
-    cr_assert_eq(fclose(fp), 0);
-    pki_cert_free(&good);
-    pki_cert_free(&revoked);
-
+    write_index(
+        (const struct index_entry[]){
+            {"dl-good", "0D01", HEALTHY_NOT_AFTER, 0, NULL},
+            {"dl-revoked", "0D02", HEALTHY_NOT_AFTER, revoked_at, "cessationOfOperation"},
+        },
+        2);
     uint16_t rport = start_responder(in_dir("delegated.pem"), in_dir("delegated.key"));
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/", rport);
@@ -1116,30 +1153,85 @@ Test(revocation, ocsp_delegated_responder)
     struct scan s;
     scan_run(&s, (const char *const[]){"--ocsp", NULL}, ports, 2);
     cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
-    check(&s, ports[0],
-          &(struct want){.status = "OK",
-                         .reason = HEALTHY_REASON,
-                         .stapled = 0,
-                         .revocation = "good",
-                         .source = "ocsp",
-                         .revoked_at = NUL_T,
-                         .this_update = ANY_T,
-                         .next_update = ANY_T});
-    check(&s, ports[1],
-          &(struct want){.status = "CRITICAL",
-                         .reason = revoked_reason("cessationOfOperation", revoked_at),
-                         .stapled = 0,
-                         .revocation = "revoked",
-                         .source = "ocsp",
-                         .revoked_at = revoked_at,
-                         .rev_reason = "cessationOfOperation",
-                         .this_update = ANY_T,
-                         .next_update = ANY_T});
+    check(&s, ports[0], healthy(0, "good", "ocsp", ANY_T, ANY_T));
+    check(&s, ports[1], revoked_by(0, "ocsp", "cessationOfOperation", revoked_at, ANY_T, ANY_T));
     cr_assert_eq(responder_requests(), 2);
     scan_free(&s);
     pki_cert_free(&good);
     pki_cert_free(&revoked);
     pki_cert_free(&delegated);
+}
+
+/* A staple that cannot be trusted does not stop --ocsp from asking the
+   responder; the staple's problem stays in the reason. */
+Test(revocation, untrusted_staple_then_responder)
+{
+    require_tools(false, true);
+    struct pki_cert good, revoked;
+    int64_t revoked_at = now - 11 * DAY - 1111;
+    write_index(
+        (const struct index_entry[]){
+            {"us-good", "0F11", HEALTHY_NOT_AFTER, 0, NULL},
+            {"us-revoked", "0F12", HEALTHY_NOT_AFTER, revoked_at, "keyCompromise"},
+        },
+        2);
+    uint16_t rport = start_responder(in_dir("inter.pem"), in_dir("inter.key"));
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", rport);
+    issue(&good, "us-good", "0F11", url, NULL);
+    issue(&revoked, "us-revoked", "0F12", url, NULL);
+    unsigned char *der[2];
+    size_t len[2];
+    /* expired, and wrongly signed (saying good about a revoked leaf) */
+    make_staple(&der[0], &len[0],
+                &(struct pki_ocsp_spec){.leaf = good.x509,
+                                        .issuer = inter.x509,
+                                        .status = PKI_OCSP_GOOD,
+                                        .this_update = now - 10 * DAY,
+                                        .next_update = now - 3 * DAY,
+                                        .signer = &inter});
+    make_staple(&der[1], &len[1],
+                &(struct pki_ocsp_spec){.leaf = revoked.x509,
+                                        .issuer = inter.x509,
+                                        .status = PKI_OCSP_GOOD,
+                                        .this_update = now - 3600,
+                                        .next_update = now + DAY,
+                                        .signer = &inter,
+                                        .wrong_key = stray.key});
+    X509 *chain[] = {inter.x509};
+    const struct fleet_custom custom[] = {
+        {.leaf = &good, .chain = chain, .chain_len = 1, .staple = der[0], .staple_len = len[0]},
+        {.leaf = &revoked,
+         .chain = chain,
+         .chain_len = 1,
+         .staple = der[1],
+         .staple_len = len[1],
+         .tls_max = TLS1_2_VERSION},
+    };
+    start_fleet(custom, 2);
+    const uint16_t ports[] = {fport(0, 0), fport(1, 0)};
+    struct scan s;
+    scan_run(&s, (const char *const[]){"--ocsp", NULL}, ports, 2);
+    cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
+    cr_assert_eq(responder_requests(), 2, "the responder was asked %zu times",
+                 responder_requests());
+    check(&s, ports[0],
+          (struct want){.status = "WARNING",
+                        .reason_has = "stapled OCSP response",
+                        .stapled = 1,
+                        .revocation = "good",
+                        .source = "ocsp",
+                        .revoked_at = NUL_T,
+                        .this_update = ANY_T,
+                        .next_update = ANY_T});
+    /* the responder's revoked beats the staple's (unverifiable) good; the
+       reason is the revocation's, exactly */
+    check(&s, ports[1], revoked_by(1, "ocsp", "keyCompromise", revoked_at, ANY_T, ANY_T));
+    scan_free(&s);
+    free(der[0]);
+    free(der[1]);
+    pki_cert_free(&good);
+    pki_cert_free(&revoked);
 }
 
 /* ---- b: stapling ---- */
@@ -1221,20 +1313,13 @@ Test(revocation, staples_from_nginx_tls12_and_tls13)
         check_layout(&s);
         cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
         for (size_t i = 0; i < N_NG; i++) {
-            bool revoked = i == 1 || i == 3;
+            bool is_revoked = i == 1 || i == 3;
             const char *why = i == 1 ? "cessationOfOperation" : "unspecified";
+            int64_t this_update = now - 3600 - (int64_t)i, next_update = now + 3 * DAY + (int64_t)i;
             check(&s, ports[i],
-                  &(struct want){
-                      .status = revoked ? "CRITICAL" : "OK",
-                      .reason = revoked ? revoked_reason(why, ng_revoked_at[i]) : HEALTHY_REASON,
-                      .stapled = 1,
-                      .revocation = revoked ? "revoked" : "good",
-                      .source = "staple",
-                      .revoked_at = revoked ? ng_revoked_at[i] : NUL_T,
-                      .rev_reason = revoked ? why : NULL,
-                      .this_update = now - 3600 - (int64_t)i,
-                      .next_update = now + 3 * DAY + (int64_t)i,
-                  });
+                  is_revoked
+                      ? revoked_by(1, "staple", why, ng_revoked_at[i], this_update, next_update)
+                      : healthy(1, "good", "staple", this_update, next_update));
             cr_assert_str_eq(cell(&s, ports[i], "tls_version"),
                              ng_sites[i].tls12_only ? "TLSv1.2" : "TLSv1.3", "%s",
                              ng_sites[i].name);
@@ -1335,53 +1420,37 @@ Test(revocation, staples_expired_badly_signed_and_missing)
     cr_assert_eq(s.run.status, 1, "exit %d, want 1 (WARNING beats ERROR); stderr: %s", s.run.status,
                  s.run.err);
     check(&s, ports[0],
-          &(struct want){.status = "WARNING",
-                         .reason_has = "stapled OCSP response",
-                         .stapled = 1,
-                         .revocation_has = "error: staple: expired",
-                         .source = NULL,
-                         .revoked_at = NUL_T,
-                         .this_update = NUL_T,
-                         .next_update = NUL_T});
+          (struct want){.status = "WARNING",
+                        .reason_has = "stapled OCSP response",
+                        .stapled = 1,
+                        .revocation_has = "error: staple: expired",
+                        .source = NULL,
+                        .revoked_at = NUL_T,
+                        .this_update = NUL_T,
+                        .next_update = NUL_T});
     for (size_t i = 1; i <= 2; i++)
         check(&s, ports[i],
-              &(struct want){.status = "WARNING",
-                             .reason_has = "stapled OCSP response",
-                             .stapled = 1,
-                             .revocation_has = "error: staple: signature does not verify",
-                             .source = NULL,
-                             .revoked_at = NUL_T,
-                             .this_update = NUL_T,
-                             .next_update = NUL_T});
-    check(&s, ports[3],
-          &(struct want){.status = "OK",
-                         .reason = HEALTHY_REASON,
-                         .stapled = 1,
-                         .revocation = "good",
-                         .source = "staple",
-                         .revoked_at = NUL_T,
-                         .this_update = now - 7200,
-                         .next_update = now + 2 * DAY});
+              (struct want){.status = "WARNING",
+                            .reason_has = "stapled OCSP response",
+                            .stapled = 1,
+                            .revocation_has = "error: staple: signature does not verify",
+                            .source = NULL,
+                            .revoked_at = NUL_T,
+                            .this_update = NUL_T,
+                            .next_update = NUL_T});
+    check(&s, ports[3], healthy(1, "good", "staple", now - 7200, now + 2 * DAY));
     cr_assert_str_eq(cell(&s, ports[1], "tls_version"), "TLSv1.2");
     cr_assert_str_eq(cell(&s, ports[3], "tls_version"), "TLSv1.2");
-    check(&s, ports[4],
-          &(struct want){.status = "OK",
-                         .reason = HEALTHY_REASON,
-                         .stapled = 0,
-                         .revocation = "unchecked",
-                         .source = NULL,
-                         .revoked_at = NUL_T,
-                         .this_update = NUL_T,
-                         .next_update = NUL_T});
+    check(&s, ports[4], healthy(0, "unchecked", NULL, NUL_T, NUL_T));
     /* no certificate: every revocation field null */
     check(&s, ports[5],
-          &(struct want){.status = "ERROR",
-                         .stapled = -1,
-                         .revocation = NULL,
-                         .source = NULL,
-                         .revoked_at = NUL_T,
-                         .this_update = NUL_T,
-                         .next_update = NUL_T});
+          (struct want){.status = "ERROR",
+                        .stapled = -1,
+                        .revocation = NULL,
+                        .source = NULL,
+                        .revoked_at = NUL_T,
+                        .this_update = NUL_T,
+                        .next_update = NUL_T});
     /* stapling is always asked for */
     for (size_t i = 0; i < 5; i++)
         cr_assert_eq(fleet_custom_status_requests(fleet, i), fleet_custom_accepted(fleet, i),
@@ -1401,15 +1470,7 @@ Test(revocation, staples_expired_badly_signed_and_missing)
         cr_assert(strstr(jstr(&s, ports[i], "reason"), "revocation error: staple: ") != NULL,
                   "port %u: reason %s", ports[i], jstr(&s, ports[i], "reason"));
     }
-    check(&s, ports[3],
-          &(struct want){.status = "OK",
-                         .reason = HEALTHY_REASON,
-                         .stapled = 1,
-                         .revocation = "good",
-                         .source = "staple",
-                         .revoked_at = NUL_T,
-                         .this_update = now - 7200,
-                         .next_update = now + 2 * DAY});
+    check(&s, ports[3], healthy(1, "good", "staple", now - 7200, now + 2 * DAY));
     cr_assert_str_eq(jstr(&s, ports[5], "status"), "ERROR");
     scan_free(&s);
     for (size_t i = 0; i < 4; i++)
@@ -1519,41 +1580,24 @@ Test(revocation, crls_over_http)
     for (size_t i = 0; i < N_CRL; i++)
         ports[i] = fport(i, 0);
 
+    /* proxies that refuse: the runner must not let certsweep (libcurl) see them */
+    char proxy[64];
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%u/", hold_port(false));
+    static const char *const proxy_vars[] = {"http_proxy",  "https_proxy", "HTTP_PROXY",
+                                             "HTTPS_PROXY", "ALL_PROXY",   "all_proxy"};
+    for (size_t i = 0; i < sizeof proxy_vars / sizeof proxy_vars[0]; i++)
+        setenv(proxy_vars[i], proxy, 1);
+    setenv("no_proxy", "example.invalid", 1);
+
     struct scan s;
     scan_run(&s,
              (const char *const[]){"--crl", "--crl-max-size", "4K", "--fetch-timeout", "1", NULL},
              ports, N_CRL);
     check_layout(&s);
     cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
-    check(&s, ports[0],
-          &(struct want){.status = "CRITICAL",
-                         .reason = revoked_reason("affiliationChanged", at1),
-                         .stapled = 0,
-                         .revocation = "revoked",
-                         .source = "crl",
-                         .revoked_at = at1,
-                         .rev_reason = "affiliationChanged",
-                         .this_update = last,
-                         .next_update = next});
-    check(&s, ports[1],
-          &(struct want){.status = "CRITICAL",
-                         .reason = revoked_reason("unspecified", at2),
-                         .stapled = 0,
-                         .revocation = "revoked",
-                         .source = "crl",
-                         .revoked_at = at2,
-                         .rev_reason = "unspecified",
-                         .this_update = last,
-                         .next_update = next});
-    check(&s, ports[2],
-          &(struct want){.status = "OK",
-                         .reason = HEALTHY_REASON,
-                         .stapled = 0,
-                         .revocation = "good",
-                         .source = "crl",
-                         .revoked_at = NUL_T,
-                         .this_update = last + 1,
-                         .next_update = next + 1});
+    check(&s, ports[0], revoked_by(0, "crl", "affiliationChanged", at1, last, next));
+    check(&s, ports[1], revoked_by(0, "crl", "unspecified", at2, last, next));
+    check(&s, ports[2], healthy(0, "good", "crl", last + 1, next + 1));
     static const char *const errors[] = {
         [3] = "error: crl: expired",
         [4] = "error: crl: signature does not verify",
@@ -1564,27 +1608,11 @@ Test(revocation, crls_over_http)
     for (size_t i = 3; i < N_CRL; i++) {
         if (errors[i] == NULL)
             continue;
-        check(&s, ports[i],
-              &(struct want){.status = "OK",
-                             .reason = HEALTHY_REASON,
-                             .stapled = 0,
-                             .revocation_has = errors[i],
-                             .source = NULL,
-                             .revoked_at = NUL_T,
-                             .this_update = NUL_T,
-                             .next_update = NUL_T});
+        check(&s, ports[i], failed(0, errors[i]));
         cr_assert(strncmp(jstr(&s, ports[i], "revocation"), "error: crl: ", 12) == 0, "%s: %s",
                   defs[i].name, jstr(&s, ports[i], "revocation"));
     }
-    check(&s, ports[7],
-          &(struct want){.status = "OK",
-                         .reason = HEALTHY_REASON,
-                         .stapled = 0,
-                         .revocation = "unchecked",
-                         .source = NULL,
-                         .revoked_at = NUL_T,
-                         .this_update = NUL_T,
-                         .next_update = NUL_T});
+    check(&s, ports[7], healthy(0, "unchecked", NULL, NUL_T, NUL_T));
     cr_assert_eq(summary(&s, "OK"), N_CRL - 2);
     cr_assert_eq(summary(&s, "CRITICAL"), 2);
     /* two leafs share listed.crl: one fetch */
@@ -1667,26 +1695,9 @@ Test(revocation, one_crl_fetch_for_1000_endpoints)
         snprintf(serial, sizeof serial, "5E%04zX", i);
         cr_assert_str_eq(jstr(&s, ports[i], "serial"), serial, "port %zu serves leaf %zu", i, i);
         if (i == VOLUME_REVOKED)
-            check(&s, ports[i],
-                  &(struct want){.status = "CRITICAL",
-                                 .reason = revoked_reason("keyCompromise", at),
-                                 .stapled = 0,
-                                 .revocation = "revoked",
-                                 .source = "crl",
-                                 .revoked_at = at,
-                                 .rev_reason = "keyCompromise",
-                                 .this_update = last,
-                                 .next_update = next});
+            check(&s, ports[i], revoked_by(0, "crl", "keyCompromise", at, last, next));
         else
-            check(&s, ports[i],
-                  &(struct want){.status = "OK",
-                                 .reason = HEALTHY_REASON,
-                                 .stapled = 0,
-                                 .revocation = "good",
-                                 .source = "crl",
-                                 .revoked_at = NUL_T,
-                                 .this_update = last,
-                                 .next_update = next});
+            check(&s, ports[i], healthy(0, "good", "crl", last, next));
     }
     cr_assert_eq(web_hits("/shared.crl"), 1, "shared.crl fetched %zu times for %d endpoints",
                  web_hits("/shared.crl"), N_VOLUME);
@@ -1736,15 +1747,7 @@ Test(revocation, ocsp_responder_failures)
     cr_assert_eq(s.run.status, 0, "exit %d, want 0 (a failed check changes nothing); stderr: %s",
                  s.run.status, s.run.err);
     for (size_t i = 0; i < 8; i++)
-        check(&s, ports[i],
-              &(struct want){.status = "OK",
-                             .reason = HEALTHY_REASON,
-                             .stapled = 0,
-                             .revocation_has = phrases[i / 2],
-                             .source = NULL,
-                             .revoked_at = NUL_T,
-                             .this_update = NUL_T,
-                             .next_update = NUL_T});
+        check(&s, ports[i], failed(0, phrases[i / 2]));
     cr_assert_eq(web_hits("/garbage"), 1, "/garbage asked %zu times", web_hits("/garbage"));
     cr_assert_eq(web_hits("/status500"), 1, "/status500 asked %zu times", web_hits("/status500"));
     scan_free(&s);
@@ -1761,6 +1764,127 @@ Test(revocation, ocsp_responder_failures)
         pki_cert_free(&leafs[i]);
 }
 
+/* ---- fetches in flight to one host ---- */
+
+/* A host that accepts every connection, reads what comes and never answers;
+   it counts the connections open at once. */
+struct tarpit {
+    int fd;
+    uint16_t port;
+    pthread_t thread;
+    atomic_bool stop;
+    atomic_int total, max_open;
+};
+
+static void *tarpit_main(void *arg)
+{
+    struct tarpit *t = arg;
+    struct pollfd fds[128];
+    nfds_t n = 1;
+    int open_now = 0;
+    fds[0] = (struct pollfd){.fd = t->fd, .events = POLLIN};
+    while (!atomic_load(&t->stop)) {
+        if (poll(fds, n, 20) <= 0)
+            continue;
+        /* closes first: a client closes one fetch's connection before it
+           opens the next one's */
+        for (nfds_t i = n; i-- > 1;) {
+            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char sink[4096];
+            if (read(fds[i].fd, sink, sizeof sink) > 0)
+                continue;
+            close(fds[i].fd);
+            fds[i] = fds[--n];
+            open_now--;
+        }
+        if (fds[0].revents & POLLIN) {
+            int c = accept4(t->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (c >= 0 && n < sizeof fds / sizeof fds[0]) {
+                fds[n++] = (struct pollfd){.fd = c, .events = POLLIN};
+                atomic_fetch_add(&t->total, 1);
+                if (++open_now > atomic_load(&t->max_open))
+                    atomic_store(&t->max_open, open_now);
+            } else if (c >= 0) {
+                close(c);
+            }
+        }
+    }
+    for (nfds_t i = 0; i < n; i++)
+        close(fds[i].fd);
+    return NULL;
+}
+
+static void tarpit_start(struct tarpit *t)
+{
+    memset(t, 0, sizeof *t);
+    t->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    cr_assert(t->fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    cr_assert_eq(bind(t->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(listen(t->fd, 64), 0);
+    cr_assert_eq(getsockname(t->fd, (struct sockaddr *)&sa, &len), 0);
+    t->port = ntohs(sa.sin_port);
+    cr_assert_eq(pthread_create(&t->thread, NULL, tarpit_main, t), 0);
+}
+
+static void tarpit_stop(struct tarpit *t)
+{
+    atomic_store(&t->stop, true);
+    pthread_join(t->thread, NULL);
+}
+
+Test(revocation, fetch_per_host_caps_connections)
+{
+    enum { N_URLS = 6 };
+    struct tarpit pit;
+    tarpit_start(&pit);
+    struct pki_cert leafs[N_URLS];
+    struct fleet_custom custom[N_URLS];
+    X509 *chain[] = {inter.x509};
+    for (size_t i = 0; i < N_URLS; i++) {
+        char name[32], serial[8], uri[96];
+        snprintf(name, sizeof name, "pit-%zu", i);
+        snprintf(serial, sizeof serial, "40%02zX", i);
+        snprintf(uri, sizeof uri, "http://127.0.0.1:%u/%zu.crl", pit.port, i);
+        issue(&leafs[i], name, serial, NULL, uri);
+        custom[i] = (struct fleet_custom){.leaf = &leafs[i], .chain = chain, .chain_len = 1};
+    }
+    start_fleet(custom, N_URLS);
+    uint16_t ports[N_URLS];
+    for (size_t i = 0; i < N_URLS; i++)
+        ports[i] = fport(i, 0);
+
+    static const char *const per_host[] = {"2", NULL}; /* NULL: the default, 4 */
+    static const int want_max[] = {2, 4};
+    for (size_t run = 0; run < 2; run++) {
+        atomic_store(&pit.total, 0);
+        atomic_store(&pit.max_open, 0);
+        const char *opts[] = {"--crl", "--fetch-timeout", "1", NULL, NULL, NULL};
+        if (per_host[run] != NULL) {
+            opts[3] = "--fetch-per-host";
+            opts[4] = per_host[run];
+        }
+        struct scan s;
+        scan_run(&s, opts, ports, N_URLS);
+        cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s", s.run.status, s.run.err);
+        for (size_t i = 0; i < N_URLS; i++)
+            check(&s, ports[i], failed(0, "error: crl: timed out"));
+        scan_free(&s);
+        usleep(100 * 1000); /* the last closes reach the tarpit */
+        cr_assert_eq(atomic_load(&pit.total), N_URLS, "%d connections for %d CRL URLs",
+                     atomic_load(&pit.total), N_URLS);
+        cr_assert_eq(atomic_load(&pit.max_open), want_max[run],
+                     "%d connections at once to one host, want %d (--fetch-per-host %s)",
+                     atomic_load(&pit.max_open), want_max[run],
+                     per_host[run] != NULL ? per_host[run] : "default");
+    }
+    tarpit_stop(&pit);
+    for (size_t i = 0; i < N_URLS; i++)
+        pki_cert_free(&leafs[i]);
+}
+
 /* ---- sources combined ---- */
 
 Test(revocation, ocsp_and_crl_combined)
@@ -1773,15 +1897,12 @@ Test(revocation, ocsp_and_crl_combined)
     char crl[96], status500[96], url[64];
     snprintf(crl, sizeof crl, "http://127.0.0.1:%u/combo.crl", http);
     snprintf(status500, sizeof status500, "http://127.0.0.1:%u/status500", http);
-    issue(&a, "mix-a", "3001", NULL, NULL);
-    issue(&d, "mix-d", "3004", NULL, NULL);
-    FILE *fp = fopen(in_dir("index.txt"), "w");
-    cr_assert_not_null(fp);
-    index_line(fp, &a, 0, NULL);
-    index_line(fp, &d, ocsp_revoked, "keyCompromise");
-    cr_assert_eq(fclose(fp), 0); /* 3003 absent: unknown */
-    pki_cert_free(&a);
-    pki_cert_free(&d);
+    write_index(
+        (const struct index_entry[]){
+            {"mix-a", "3001", HEALTHY_NOT_AFTER, 0, NULL},
+            {"mix-d", "3004", HEALTHY_NOT_AFTER, ocsp_revoked, "keyCompromise"},
+        },
+        2); /* 3003 is not listed: unknown */
     uint16_t rport = start_responder(in_dir("inter.pem"), in_dir("inter.key"));
     snprintf(url, sizeof url, "http://127.0.0.1:%u/", rport);
     const struct pki_crl_entry entries[] = {{"3001", crl_revoked, CRL_REASON_SUPERSEDED}};
@@ -1809,36 +1930,10 @@ Test(revocation, ocsp_and_crl_combined)
     struct scan s;
     scan_run(&s, (const char *const[]){"--ocsp", "--crl", NULL}, ports, 4);
     cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
-    check(&s, ports[0],
-          &(struct want){.status = "CRITICAL",
-                         .reason = revoked_reason("superseded", crl_revoked),
-                         .stapled = 0,
-                         .revocation = "revoked",
-                         .source = "crl",
-                         .revoked_at = crl_revoked,
-                         .rev_reason = "superseded",
-                         .this_update = last,
-                         .next_update = next});
+    check(&s, ports[0], revoked_by(0, "crl", "superseded", crl_revoked, last, next));
     for (size_t i = 1; i <= 2; i++)
-        check(&s, ports[i],
-              &(struct want){.status = "OK",
-                             .reason = HEALTHY_REASON,
-                             .stapled = 0,
-                             .revocation = "good",
-                             .source = "crl",
-                             .revoked_at = NUL_T,
-                             .this_update = last,
-                             .next_update = next});
-    check(&s, ports[3],
-          &(struct want){.status = "CRITICAL",
-                         .reason = revoked_reason("keyCompromise", ocsp_revoked),
-                         .stapled = 0,
-                         .revocation = "revoked",
-                         .source = "ocsp",
-                         .revoked_at = ocsp_revoked,
-                         .rev_reason = "keyCompromise",
-                         .this_update = ANY_T,
-                         .next_update = ANY_T});
+        check(&s, ports[i], healthy(0, "good", "crl", last, next));
+    check(&s, ports[3], revoked_by(0, "ocsp", "keyCompromise", ocsp_revoked, ANY_T, ANY_T));
     cr_assert_eq(web_hits("/combo.crl"), 1);
     cr_assert_eq(responder_requests(), 3);
     scan_free(&s);
