@@ -269,6 +269,13 @@ Test(cli, usage_errors_exit_64)
     expect_usage(NAMES("-p", "0", "x.example"), "--port");
     expect_usage(NAMES("-c", "3651", "x.example"), "--crit-days");
     expect_usage(NAMES("--connect-timeout", "-1", "x.example"), "--connect-timeout");
+    expect_usage(NAMES("--fetch-timeout", "0", "x.example"), "--fetch-timeout");
+    expect_usage(NAMES("--fetch-per-host", "0", "x.example"), "--fetch-per-host");
+    expect_usage(NAMES("--fetch-per-host", "1001", "x.example"), "--fetch-per-host");
+    expect_usage(NAMES("--crl-max-size", "1023", "x.example"), "--crl-max-size");
+    expect_usage(NAMES("--crl-max-size", "5G", "x.example"), "--crl-max-size");
+    expect_usage(NAMES("--crl-max-size", "32MB", "x.example"), "--crl-max-size");
+    expect_usage(NAMES("--crl-max-size", "M", "x.example"), "--crl-max-size");
     expect_usage(NAMES("--bogus", "x.example"), "--bogus");
     expect_usage(NAMES("-t"), "-t");
     expect_usage(NAMES("-q"), "no targets");
