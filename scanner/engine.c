@@ -331,7 +331,8 @@ static struct rev_wait *fill_record(struct job *j, struct cs_result *r, const ch
         return NULL;
     }
     r->ocsp_stapled = stapled;
-    struct cs_rev_subject subject = {objs.leaf, objs.issuer, objs.certs, s->store, s->now};
+    struct cs_rev_subject subject = {objs.leaf, objs.issuer, objs.certs, s->store, s->now,
+                                     facts.verify_ok};
     struct cs_rev_answer staple;
     cs_rev_answer_init(&staple, CS_SRC_STAPLE);
     if (stapled) {

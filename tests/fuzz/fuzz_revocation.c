@@ -2,7 +2,8 @@
  * staple) or CA endpoint (an OCSP answer, a CRL) sends.  Every input runs
  * every path, so a seed is a plain DER or PEM file and no mode byte is
  * needed:
- *   - cs_ocsp_check on the bytes as an OCSPResponse, as a staple (req NULL)
+ *   - cs_ocsp_check on the bytes as an OCSPResponse, as a staple (req NULL,
+ *     issuer trusted: only the signature of an issuer-signed answer is checked)
  *     and as a responder's answer to a cs_ocsp_request (the nonce path);
  *   - the same bytes' BasicOCSPResponse, whatever it says, signed again by
  *     the issuer and checked: fuzzed content then gets past the signature,
@@ -278,7 +279,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cs_rev_answer parts[FUZZ_MAX_ANSWERS];
     size_t n = 0;
 
+    /* the staple as the engine checks one from a verified chain (a response
+       the issuer signed needs only its signature checked), the fetched
+       answer with the whole verification */
+    fz.subj.issuer_trusted = true;
     cs_ocsp_check(&parts[n], CS_SRC_STAPLE, data, size, &fz.subj, NULL);
+    fz.subj.issuer_trusted = false;
     fuzz_check_answer(&parts[n++], CS_SRC_STAPLE);
     cs_ocsp_check(&parts[n], CS_SRC_OCSP, data, size, &fz.subj, fz.req);
     fuzz_check_answer(&parts[n++], CS_SRC_OCSP);
@@ -438,7 +444,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(fz.store), (time_t)FUZZ_NOW);
     fz.certs = sk_X509_new_null();
     FUZZ_CHECK(fz.certs && sk_X509_push(fz.certs, fz.leaf) && sk_X509_push(fz.certs, fz.inter));
-    fz.subj = (struct cs_rev_subject){fz.leaf, fz.inter, fz.certs, fz.store, FUZZ_NOW};
+    fz.subj = (struct cs_rev_subject){fz.leaf, fz.inter, fz.certs, fz.store, FUZZ_NOW, false};
 
     unsigned char *der;
     size_t len;
