@@ -99,8 +99,7 @@ static bool is_http(const char *url)
     return strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
 }
 
-/* The next http(s) URI of l from *next on, or NULL.  *tried tells whether
-   any URI was there to try at all. */
+/* The next http(s) URI of l from *next on, or NULL. */
 static const char *next_uri(const struct cs_strlist *l, size_t *next)
 {
     while (l && *next < l->n) {
@@ -118,6 +117,25 @@ static void no_more_uris(struct cs_rev_answer *a, const struct cs_strlist *l, co
     if (a->state != CS_REV_UNCHECKED || !l || l->n == 0)
         return; /* an earlier URI's answer, or nothing to check */
     cs_rev_fail(a, "no http or https %s URI", what);
+}
+
+/* The next URI a source of q should try, or NULL once q's answer from that
+   source is final (q's part is then done: q may be gone). */
+static const char *step_url(struct cs_revoker *rv, struct cs_rev_query *q,
+                            const struct cs_strlist *uris, size_t *next, struct cs_rev_answer *a,
+                            const char *what)
+{
+    const char *url = next_uri(uris, next);
+    if (!url)
+        no_more_uris(a, uris, what);
+    else if (rv->cancelled)
+        cs_rev_fail(a, "cancelled");
+    else if (!q->subject.issuer)
+        cs_rev_fail(a, "issuer certificate unknown");
+    else
+        return url;
+    part_done(q);
+    return NULL;
 }
 
 /* ---- OCSP ---- */
@@ -191,19 +209,11 @@ static void ocsp_fetched(void *arg, const char *error, const unsigned char *body
 
 static void ocsp_step(struct cs_revoker *rv, struct cs_rev_query *q)
 {
-    const char *url = next_uri(q->ocsp_uris, &q->ocsp_next);
-    if (!url) {
-        no_more_uris(&q->ocsp_answer, q->ocsp_uris, "OCSP");
-        part_done(q);
+    const char *url = step_url(rv, q, q->ocsp_uris, &q->ocsp_next, &q->ocsp_answer, "OCSP");
+    if (!url)
         return;
-    }
-    if (rv->cancelled) {
-        cs_rev_fail(&q->ocsp_answer, "cancelled");
-        part_done(q);
-        return;
-    }
     const struct cs_rev_subject *s = &q->subject;
-    OCSP_CERTID *id = s->issuer ? OCSP_cert_to_id(NULL, s->leaf, s->issuer) : NULL;
+    OCSP_CERTID *id = OCSP_cert_to_id(NULL, s->leaf, s->issuer);
     unsigned char *der = NULL;
     int n = id ? i2d_OCSP_CERTID(id, &der) : -1;
     OCSP_CERTID_free(id);
@@ -217,8 +227,7 @@ static void ocsp_step(struct cs_revoker *rv, struct cs_rev_query *q)
     OPENSSL_free(der);
     ERR_clear_error();
     if (!keyed) {
-        cs_rev_fail(&q->ocsp_answer, "%s",
-                    s->issuer ? "cannot build the request" : "issuer certificate unknown");
+        cs_rev_fail(&q->ocsp_answer, "cannot build the request");
         part_done(q);
         return;
     }
@@ -340,22 +349,9 @@ static void crl_fetched(void *arg, const char *error, const unsigned char *body,
 
 static void crl_step(struct cs_revoker *rv, struct cs_rev_query *q)
 {
-    const char *url = next_uri(q->crl_uris, &q->crl_next);
-    if (!url) {
-        no_more_uris(&q->crl_answer, q->crl_uris, "CRL");
-        part_done(q);
+    const char *url = step_url(rv, q, q->crl_uris, &q->crl_next, &q->crl_answer, "CRL");
+    if (!url)
         return;
-    }
-    if (rv->cancelled) {
-        cs_rev_fail(&q->crl_answer, "cancelled");
-        part_done(q);
-        return;
-    }
-    if (!q->subject.issuer) {
-        cs_rev_fail(&q->crl_answer, "issuer certificate unknown");
-        part_done(q);
-        return;
-    }
     size_t b = crl_bucket(url);
     for (struct crl_entry *e = rv->crl[b]; e; e = e->next) {
         if (strcmp(e->url, url) != 0)
