@@ -34,6 +34,7 @@
 #define CHAIN_CACHE_ENTRIES 8192
 #define ADDR_BUCKETS 4096
 #define READ_AHEAD 1024          /* targets parsed ahead of the workers */
+#define STATUS_WAIT_MS 1000      /* TLS 1.2: the rest of the flight after the chain */
 #define DNS_MAX_OUTSTANDING                                                                        \
     256 /* lookups in progress at once: a burst of                                                 \
                                     thousands overflows a resolver's socket */
@@ -160,6 +161,7 @@ struct job {
     uint64_t started_ns;         /* first connect attempt */
     uint64_t deadline_ms;        /* loop time */
     bool tcp_open, reading, resolving, finished;
+    bool status_wait;            /* TLS 1.2: waiting for the CertificateStatus */
     int handles;                 /* open handles left to close */
 };
 
@@ -524,6 +526,13 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (j->conn.ssl) {
         cs__tls_feed(&j->conn, buf->base, (size_t)n);
+        if (!j->finished && j->conn.await_status && !j->status_wait) {
+            /* TLS 1.2: the chain is in hand and the rest of the server's
+               flight (with the staple) normally comes in the same burst;
+               a server that stalls here costs a second, not the timeout */
+            j->status_wait = true;
+            arm_timer(j, STATUS_WAIT_MS);
+        }
     } else if (j->conn.probe->on_read(&j->conn, buf->base, (size_t)n) < 0 && !j->finished) {
         job_finish(j, "starttls: unexpected reply");
     }
