@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo fleet: starts a local fleet of TLS endpoints on 127.0.0.1 (one per
-# status certsweep knows, plus broken and misbehaving servers), scans it with
-# certsweep, shows the table, writes CSV and JSON reports, and stops the fleet.
+# status certsweep knows, revoked and stapling servers, broken and misbehaving
+# ones) with its CRL and OCSP responder, scans it with certsweep (revocation
+# checks included), shows the table, writes CSV and JSON reports, and stops
+# the fleet.
 # Expects a build in ./build (see the README's first command).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,9 +26,11 @@ done
 
 echo "Demo fleet: $(grep -vc '^#' "$out/fleet/targets.txt") endpoints on 127.0.0.1 (targets in $out/fleet/targets.txt)"
 echo
+# --crl --ocsp: each leaf's CRL and OCSP responder (the fleet's, on 127.0.0.1)
 # shellcheck disable=SC2046
 "$build/certsweep" --ca-file "$out/fleet/ca.pem" $(cat "$out/fleet/resolve.args") \
-    -f "$out/fleet/targets.txt" -t 3 -o "$out/report.csv" -o "$out/report.json"
+    -f "$out/fleet/targets.txt" -t 3 --crl --ocsp --fetch-timeout 3 \
+    -o "$out/report.csv" -o "$out/report.json"
 status=$?
 echo
 echo "exit code $status (0 OK, 1 WARNING, 2 CRITICAL/EXPIRED, 3 ERROR)"

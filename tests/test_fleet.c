@@ -1,6 +1,7 @@
 /* The test PKI and the test fleet server, checked with a plain blocking
- * OpenSSL client on 127.0.0.1: what each port presents, how the misbehaving
- * ports misbehave, and that the PKI's dates survive any year. */
+ * OpenSSL client on 127.0.0.1: what each port presents and staples, what its
+ * HTTP server answers for the CRL and the OCSP URIs, how the misbehaving ports
+ * misbehave, and that the PKI's dates survive any year. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -69,23 +71,29 @@ struct probe {
     STACK_OF(X509) *chain; /* as presented, leaf first */
     /* clang-format on */
     int version;
-    long verify; /* against the fleet's ca.pem and the SNI name */
+    long verify;           /* against the fleet's ca.pem and the SNI name */
+    unsigned char *staple; /* the stapled OCSP response (tls_probe_staple), or NULL */
+    size_t staple_len;
 };
 
 static void probe_free(struct probe *p)
 {
     X509_free(p->leaf);
     sk_X509_pop_free(p->chain, X509_free);
+    free(p->staple);
     memset(p, 0, sizeof *p);
 }
 
-/* One TLS handshake; sni NULL sends none. */
-static void tls_probe(uint16_t port, const char *sni, struct probe *p)
+/* One TLS handshake; sni NULL sends none.  With status, it asks for a staple;
+   tls_max 0 or a highest version. */
+static void tls_probe_ex(uint16_t port, const char *sni, bool status, int tls_max, struct probe *p)
 {
     memset(p, 0, sizeof *p);
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     cr_assert_not_null(ctx);
     SSL_CTX_set_security_level(ctx, 0);
+    if (tls_max != 0)
+        cr_assert(SSL_CTX_set_max_proto_version(ctx, tls_max));
     cr_assert_eq(SSL_CTX_load_verify_locations(ctx, fleet_ca_file(fleet), NULL), 1);
     SSL *ssl = SSL_new(ctx);
     cr_assert_not_null(ssl);
@@ -93,6 +101,8 @@ static void tls_probe(uint16_t port, const char *sni, struct probe *p)
         SSL_set_tlsext_host_name(ssl, sni);
         SSL_set1_host(ssl, sni);
     }
+    if (status)
+        cr_assert(SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp));
     int fd = tcp_connect(port, 5000);
     cr_assert_geq(fd, 0, "connect to port %u: %s", port, strerror(-fd));
     SSL_set_fd(ssl, fd);
@@ -104,10 +114,23 @@ static void tls_probe(uint16_t port, const char *sni, struct probe *p)
     p->chain = X509_chain_up_ref(SSL_get_peer_cert_chain(ssl));
     p->version = SSL_version(ssl);
     p->verify = SSL_get_verify_result(ssl);
+    const unsigned char *staple = NULL;
+    long staple_len = SSL_get_tlsext_status_ocsp_resp(ssl, &staple);
+    if (staple != NULL && staple_len > 0) {
+        p->staple = malloc((size_t)staple_len);
+        cr_assert_not_null(p->staple);
+        memcpy(p->staple, staple, (size_t)staple_len);
+        p->staple_len = (size_t)staple_len;
+    }
     SSL_shutdown(ssl);
     SSL_free(ssl);
     close(fd);
     SSL_CTX_free(ctx);
+}
+
+static void tls_probe(uint16_t port, const char *sni, struct probe *p)
+{
+    tls_probe_ex(port, sni, false, 0, p);
 }
 
 static void get_text(X509_NAME *name, int nid, char *buf, int len)
@@ -150,6 +173,9 @@ Test(fleet, leaf_extensions)
 {
     start_fleet(0, 0);
     X509 *x = fleet_get(fleet, "ok")->leaf.x509;
+    char ocsp[128], crl[128];
+    snprintf(ocsp, sizeof ocsp, "http://127.0.0.1:%u/ocsp/ok", (unsigned)fleet_http_port(fleet));
+    snprintf(crl, sizeof crl, "http://127.0.0.1:%u/fleet.crl", (unsigned)fleet_http_port(fleet));
 
     AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x, NID_info_access, NULL, NULL);
     cr_assert_not_null(aia);
@@ -158,15 +184,14 @@ Test(fleet, leaf_extensions)
     cr_assert_eq(OBJ_obj2nid(ad->method), NID_ad_OCSP);
     cr_assert_eq(ad->location->type, GEN_URI);
     cr_assert_str_eq((const char *)ASN1_STRING_get0_data(ad->location->d.uniformResourceIdentifier),
-                     "http://ocsp.fleet.test/ok");
+                     ocsp);
     AUTHORITY_INFO_ACCESS_free(aia);
 
     CRL_DIST_POINTS *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
     cr_assert_not_null(dps);
     DIST_POINT *dp = sk_DIST_POINT_value(dps, 0);
     GENERAL_NAME *gn = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, 0);
-    cr_assert_str_eq((const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier),
-                     "http://crl.fleet.test/intermediate.crl");
+    cr_assert_str_eq((const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier), crl);
     CRL_DIST_POINTS_free(dps);
 
     GENERAL_NAMES *sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
@@ -222,7 +247,286 @@ Test(fleet, every_tls_scenario)
                      X509_verify_cert_error_string(p.verify));
         probe_free(&p);
     }
-    cr_assert_eq(tls, 17);
+    cr_assert_eq(tls, 21);
+}
+
+/* The URI of x's first AIA OCSP entry (nid NID_info_access) or first CRL
+   distribution point (NID_crl_distribution_points); "" for none. */
+static void ext_uri(X509 *x, int nid, char *buf, size_t len)
+{
+    const ASN1_IA5STRING *uri = NULL;
+    buf[0] = '\0';
+    if (nid == NID_info_access) {
+        AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x, nid, NULL, NULL);
+        for (int i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia) && uri == NULL; i++) {
+            ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+            if (OBJ_obj2nid(ad->method) == NID_ad_OCSP && ad->location->type == GEN_URI)
+                uri = ad->location->d.uniformResourceIdentifier;
+        }
+        if (uri != NULL)
+            snprintf(buf, len, "%.*s", ASN1_STRING_length(uri),
+                     (const char *)ASN1_STRING_get0_data(uri));
+        AUTHORITY_INFO_ACCESS_free(aia);
+    } else {
+        CRL_DIST_POINTS *dps = X509_get_ext_d2i(x, nid, NULL, NULL);
+        DIST_POINT *dp = dps != NULL ? sk_DIST_POINT_value(dps, 0) : NULL;
+        if (dp != NULL && dp->distpoint != NULL && dp->distpoint->type == 0) {
+            GENERAL_NAME *gn = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, 0);
+            if (gn != NULL && gn->type == GEN_URI)
+                uri = gn->d.uniformResourceIdentifier;
+        }
+        if (uri != NULL)
+            snprintf(buf, len, "%.*s", ASN1_STRING_length(uri),
+                     (const char *)ASN1_STRING_get0_data(uri));
+        CRL_DIST_POINTS_free(dps);
+    }
+}
+
+static int64_t asn1_unix(const ASN1_TIME *t)
+{
+    cr_assert_not_null(t);
+    ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
+    int days = 0, secs = 0;
+    cr_assert(ASN1_TIME_diff(&days, &secs, epoch, t));
+    ASN1_TIME_free(epoch);
+    return (int64_t)days * D + secs;
+}
+
+/* A blocking request to the fleet's HTTP server: the body of its 200 answer
+   (free() it). */
+static unsigned char *http_fetch(const char *method, const char *path, const void *req,
+                                 size_t req_len, size_t *len)
+{
+    int fd = tcp_connect(fleet_http_port(fleet), 5000);
+    cr_assert_geq(fd, 0, "connect to the fleet's httpd: %s", strerror(-fd));
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                     "application/ocsp-request\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+                     method, path, req_len);
+    cr_assert_eq(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
+    if (req_len > 0)
+        cr_assert_eq(send(fd, req, req_len, MSG_NOSIGNAL), (ssize_t)req_len);
+    size_t cap = 1 << 20, got = 0;
+    char *buf = malloc(cap + 1);
+    cr_assert_not_null(buf);
+    ssize_t r;
+    while (got < cap && (r = recv(fd, buf + got, cap - got, 0)) > 0)
+        got += (size_t)r;
+    close(fd);
+    buf[got] = '\0';
+    cr_assert(strncmp(buf, "HTTP/1.1 200 ", 13) == 0, "%s %s: %.40s", method, path, buf);
+    char *end = strstr(buf, "\r\n\r\n");
+    cr_assert_not_null(end);
+    *len = got - (size_t)(end + 4 - buf);
+    unsigned char *body = malloc(*len + 1);
+    cr_assert_not_null(body);
+    memcpy(body, end + 4, *len);
+    free(buf);
+    return body;
+}
+
+struct ocsp_seen {
+    int status, reason;
+    int64_t revoked_at, this_update, next_update;
+};
+
+/* Parses a DER OCSPResponse about leaf, checks it is signed by the fleet's
+   intermediate, and returns its one answer. */
+static void ocsp_read(const unsigned char *der, size_t len, X509 *leaf, struct ocsp_seen *o)
+{
+    X509 *issuer = fleet_intermediate(fleet)->x509;
+    const unsigned char *p = der;
+    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+    cr_assert_not_null(resp);
+    cr_assert_eq(OCSP_response_status(resp), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+    OCSP_BASICRESP *bs = OCSP_response_get1_basic(resp);
+    cr_assert_not_null(bs);
+    /* clang-format off */
+    STACK_OF(X509) *certs = sk_X509_new_null();
+    /* clang-format on */
+    sk_X509_push(certs, issuer);
+    X509_STORE *store = X509_STORE_new();
+    cr_assert_eq(OCSP_basic_verify(bs, certs, store, OCSP_NOVERIFY | OCSP_TRUSTOTHER), 1,
+                 "the answer is not signed by the intermediate");
+    OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), leaf, issuer);
+    ASN1_GENERALIZEDTIME *rev = NULL, *this_update = NULL, *next_update = NULL;
+    cr_assert_eq(
+        OCSP_resp_find_status(bs, id, &o->status, &o->reason, &rev, &this_update, &next_update), 1,
+        "the answer is about another certificate");
+    o->revoked_at = rev != NULL ? asn1_unix(rev) : 0;
+    o->this_update = asn1_unix(this_update);
+    o->next_update = next_update != NULL ? asn1_unix(next_update) : 0;
+    OCSP_CERTID_free(id);
+    X509_STORE_free(store);
+    sk_X509_free(certs);
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(resp);
+}
+
+/* How the fleet revoked a scenario's leaf: 0 and -1 when it did not. */
+static int64_t revoked_at(const char *name, int *reason)
+{
+    int64_t now = fleet_now(fleet);
+    *reason = -1;
+    if (strcmp(name, "revoked") == 0) {
+        *reason = CRL_REASON_KEY_COMPROMISE;
+        return now - 2 * D;
+    }
+    if (strcmp(name, "revoked-crl") == 0) {
+        *reason = CRL_REASON_SUPERSEDED;
+        return now - D;
+    }
+    return 0;
+}
+
+/* The CRL (file and HTTP), and the OCSP answer of every leaf under the intermediate. */
+Test(fleet, crl_and_ocsp_answers)
+{
+    start_fleet(0, 0);
+    int64_t now = fleet_now(fleet);
+    X509 *intermediate = fleet_intermediate(fleet)->x509;
+    cr_assert_neq(fleet_http_port(fleet), 0);
+    cr_assert_eq(fleet_http_requests(fleet, NULL), 0);
+
+    char path[512];
+    snprintf(path, sizeof path, "%s/fleet.crl", fleet_dir(fleet));
+    FILE *fp = fopen(path, "rb");
+    cr_assert_not_null(fp, "%s", path);
+    unsigned char file[65536];
+    size_t file_len = fread(file, 1, sizeof file, fp);
+    fclose(fp);
+    size_t len;
+    unsigned char *body = http_fetch("GET", "/fleet.crl", NULL, 0, &len);
+    cr_assert_eq(len, file_len);
+    cr_assert_eq(memcmp(body, file, len), 0, "/fleet.crl is not DIR/fleet.crl");
+    cr_assert_eq(fleet_http_requests(fleet, "/fleet.crl"), 1);
+    const unsigned char *p = body;
+    X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
+    cr_assert_not_null(crl, "/fleet.crl is not a DER CRL");
+    free(body);
+    cr_assert_eq(X509_CRL_verify(crl, X509_get0_pubkey(intermediate)), 1);
+    cr_assert_eq(X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(intermediate)), 0);
+    cr_assert_eq(asn1_unix(X509_CRL_get0_lastUpdate(crl)), now - 3600);
+    cr_assert_eq(asn1_unix(X509_CRL_get0_nextUpdate(crl)), now + 7 * D);
+    cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
+
+    char want[160], got[160];
+    size_t answered = 0;
+    for (size_t i = 0; i < fleet_count(fleet); i++) {
+        const struct fleet_scenario *s = fleet_at(fleet, i);
+        X509 *leaf = s->leaf.x509;
+        if (s->behaviour != FLEET_TLS)
+            continue;
+        ext_uri(leaf, NID_info_access, got, sizeof got);
+        if (X509_check_issued(intermediate, leaf) != X509_V_OK) {
+            /* other issuers: URIs nobody answers */
+            cr_assert(strncmp(got, "http://ocsp.fleet.test/", 23) == 0, "%s: %s", s->name, got);
+            continue;
+        }
+        snprintf(want, sizeof want, "http://127.0.0.1:%u/ocsp/%s", (unsigned)fleet_http_port(fleet),
+                 s->name);
+        cr_assert_str_eq(got, want, "%s", s->name);
+        ext_uri(leaf, NID_crl_distribution_points, got, sizeof got);
+        snprintf(want, sizeof want, "http://127.0.0.1:%u/fleet.crl",
+                 (unsigned)fleet_http_port(fleet));
+        cr_assert_str_eq(got, want, "%s", s->name);
+
+        int reason;
+        int64_t at = revoked_at(s->name, &reason);
+        X509_REVOKED *entry = NULL;
+        cr_assert_eq(X509_CRL_get0_by_cert(crl, &entry, leaf), at != 0, "%s: in the CRL?", s->name);
+        if (at != 0) {
+            cr_assert_eq(asn1_unix(X509_REVOKED_get0_revocationDate(entry)), at, "%s", s->name);
+            ASN1_ENUMERATED *e = X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, NULL, NULL);
+            cr_assert_not_null(e);
+            cr_assert_eq(ASN1_ENUMERATED_get(e), reason, "%s", s->name);
+            ASN1_ENUMERATED_free(e);
+        }
+
+        OCSP_REQUEST *req = OCSP_REQUEST_new();
+        cr_assert_not_null(
+            OCSP_request_add0_id(req, OCSP_cert_to_id(EVP_sha1(), leaf, intermediate)));
+        unsigned char *der = NULL;
+        int der_len = i2d_OCSP_REQUEST(req, &der);
+        cr_assert_gt(der_len, 0);
+        OCSP_REQUEST_free(req);
+        snprintf(path, sizeof path, "/ocsp/%s", s->name);
+        body = http_fetch("POST", path, der, (size_t)der_len, &len);
+        OPENSSL_free(der);
+        struct ocsp_seen o;
+        ocsp_read(body, len, leaf, &o);
+        free(body);
+        cr_assert_eq(o.status, at != 0 ? V_OCSP_CERTSTATUS_REVOKED : V_OCSP_CERTSTATUS_GOOD, "%s",
+                     s->name);
+        if (at != 0) {
+            cr_assert_eq(o.revoked_at, at, "%s", s->name);
+            cr_assert_eq(o.reason, reason, "%s", s->name);
+        }
+        cr_assert_eq(o.this_update, now - 3600, "%s", s->name);
+        cr_assert_eq(o.next_update, now + 4 * D, "%s", s->name);
+        cr_assert_eq(fleet_http_requests(fleet, path), 1, "%s", s->name);
+        answered++;
+    }
+    cr_assert_eq(answered, 18); /* 21 TLS scenarios, 3 of them under other issuers */
+    cr_assert_eq(fleet_http_requests(fleet, NULL), 1 + answered);
+    X509_CRL_free(crl);
+}
+
+/* What each port staples, in TLS 1.3 and in TLS 1.2 (CertificateStatus). */
+Test(fleet, staples)
+{
+    start_fleet(0, 0);
+    int64_t now = fleet_now(fleet);
+    static const int versions[] = {TLS1_3_VERSION, TLS1_2_VERSION};
+    for (size_t v = 0; v < 2; v++) {
+        struct probe p;
+        struct ocsp_seen o;
+        const struct fleet_scenario *s = fleet_get(fleet, "stapled");
+        tls_probe_ex(s->port, s->host, true, versions[v], &p);
+        cr_assert_eq(p.version, versions[v]);
+        cr_assert_not_null(p.staple, "stapled: no staple");
+        ocsp_read(p.staple, p.staple_len, s->leaf.x509, &o);
+        cr_assert_eq(o.status, V_OCSP_CERTSTATUS_GOOD);
+        cr_assert_eq(o.this_update, now - 3600);
+        cr_assert_eq(o.next_update, now + 4 * D);
+        probe_free(&p);
+
+        s = fleet_get(fleet, "staple-expired");
+        tls_probe_ex(s->port, s->host, true, versions[v], &p);
+        cr_assert_not_null(p.staple, "staple-expired: no staple");
+        ocsp_read(p.staple, p.staple_len, s->leaf.x509, &o);
+        cr_assert_eq(o.status, V_OCSP_CERTSTATUS_GOOD);
+        cr_assert_eq(o.next_update, now - 2 * D);
+        cr_assert_lt(o.this_update, o.next_update);
+        probe_free(&p);
+
+        s = fleet_get(fleet, "revoked");
+        tls_probe_ex(s->port, s->host, true, versions[v], &p);
+        cr_assert_eq(p.verify, X509_V_OK);
+        cr_assert_not_null(p.staple, "revoked: no staple");
+        ocsp_read(p.staple, p.staple_len, s->leaf.x509, &o);
+        cr_assert_eq(o.status, V_OCSP_CERTSTATUS_REVOKED);
+        cr_assert_eq(o.reason, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
+        cr_assert_eq(o.revoked_at, now - 2 * D);
+        probe_free(&p);
+
+        static const char *const unstapled[] = {"ok", "revoked-crl", "tls12", "sni-b"};
+        for (size_t k = 0; k < sizeof unstapled / sizeof unstapled[0]; k++) {
+            s = fleet_get(fleet, unstapled[k]);
+            tls_probe_ex(s->port, s->host, true, versions[v], &p);
+            cr_assert_eq(X509_cmp(p.leaf, s->leaf.x509), 0);
+            cr_assert_null(p.staple, "%s stapled", s->name);
+            probe_free(&p);
+        }
+    }
+    /* only to clients that ask */
+    struct probe p;
+    const struct fleet_scenario *s = fleet_get(fleet, "stapled");
+    tls_probe(s->port, s->host, &p);
+    cr_assert_null(p.staple);
+    probe_free(&p);
+    cr_assert_eq(fleet_http_requests(fleet, NULL), 0);
 }
 
 Test(fleet, key_types)
@@ -545,7 +849,7 @@ Test(fleet, fleet_program)
             ok_port = port;
     }
     fclose(t);
-    cr_assert_eq(lines, 21 + 8);
+    cr_assert_eq(lines, 25 + 8);
     cr_assert_neq(ok_port, 0);
     snprintf(path, sizeof path, "%s/fleet.pid", dir);
     t = fopen(path, "r");
@@ -564,8 +868,9 @@ Test(fleet, fleet_program)
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
     fclose(fp);
-    static const char *const files[] = {"ca.pem", "targets.txt", "resolve.args", "fleet.pid"};
-    for (size_t i = 0; i < 4; i++) {
+    static const char *const files[] = {"ca.pem", "fleet.crl", "targets.txt", "resolve.args",
+                                        "fleet.pid"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         cr_assert_eq(unlink(path), 0, "%s", path);
     }

@@ -1,6 +1,7 @@
 /* The whole scanner against the test fleet: every scenario scanned by the
  * certsweep binary, its CSV, JSON and JSONL reports parsed back and every
- * field compared with what the test PKI put into the certificates. */
+ * field compared with what the test PKI put into the certificates, its
+ * staples, its CRL and its OCSP answers. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +52,15 @@ static char *fleet_targets(const char ***pins, size_t *npins)
     char *path = path_in("targets.txt");
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
-    *pins = calloc(fleet_count(fleet) * 2 + 1, sizeof(**pins));
+    *pins = calloc(fleet_count(fleet) * 2 + 5, sizeof(**pins));
     *npins = 0;
+    /* the OCSP and CRL hosts of the leafs under other issuers: loopback, not DNS */
+    static const char *const dead[] = {"ocsp.fleet.test:80:127.0.0.1",
+                                       "crl.fleet.test:80:127.0.0.1"};
+    for (size_t i = 0; i < 2; i++) {
+        (*pins)[(*npins)++] = "--resolve";
+        (*pins)[(*npins)++] = strdup(dead[i]);
+    }
     for (size_t i = 0; i < fleet_count(fleet); i++) {
         const struct fleet_scenario *s = fleet_at(fleet, i);
         fprintf(f, "%s:%u  # %s, expect %s\n", s->host, s->port, s->name, s->expect_status);
@@ -72,7 +80,8 @@ struct scan_docs {
     json_t *jsonl;           /* array of the JSONL lines' objects */
 };
 
-static void scan_fleet(struct scan_docs *d, const char *timeout)
+/* Scans every scenario; extra: more arguments (NULL-terminated), or NULL. */
+static void scan_fleet(struct scan_docs *d, const char *timeout, const char *const *extra)
 {
     const char **pins;
     size_t npins;
@@ -85,6 +94,8 @@ static void scan_fleet(struct scan_docs *d, const char *timeout)
     size_t n = 15;
     for (size_t i = 0; i < npins; i++)
         args[n++] = pins[i];
+    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+        args[n++] = extra[i];
     args[n] = NULL;
     cr_assert_eq(run_certsweep(args, NULL, &d->run), 0);
     size_t len;
@@ -134,10 +145,51 @@ static const char *field(const struct scan_docs *d, const struct fleet_scenario 
     return NULL;
 }
 
+static void add_uri(char *buf, size_t len, const GENERAL_NAME *gn)
+{
+    if (gn->type != GEN_URI)
+        return;
+    size_t used = strlen(buf);
+    const ASN1_IA5STRING *u = gn->d.uniformResourceIdentifier;
+    int n = snprintf(buf + used, len - used, "%s%.*s", used ? " " : "", ASN1_STRING_length(u),
+                     (const char *)ASN1_STRING_get0_data(u));
+    cr_assert_lt((size_t)n, len - used);
+}
+
+/* x's URIs as the record lists them (one space between): the AIA OCSP ones
+   (nid NID_info_access) or the CRL distribution points'. */
+static void cert_uris(X509 *x, int nid, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (nid == NID_info_access) {
+        AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x, nid, NULL, NULL);
+        for (int i = 0; i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
+            ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+            if (OBJ_obj2nid(ad->method) == NID_ad_OCSP)
+                add_uri(buf, len, ad->location);
+        }
+        AUTHORITY_INFO_ACCESS_free(aia);
+        return;
+    }
+    CRL_DIST_POINTS *dps = X509_get_ext_d2i(x, nid, NULL, NULL);
+    for (int i = 0; i < sk_DIST_POINT_num(dps); i++) {
+        DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+        if (dp->distpoint == NULL || dp->distpoint->type != 0)
+            continue;
+        for (int k = 0; k < sk_GENERAL_NAME_num(dp->distpoint->name.fullname); k++)
+            add_uri(buf, len, sk_GENERAL_NAME_value(dp->distpoint->name.fullname, k));
+    }
+    CRL_DIST_POINTS_free(dps);
+}
+
 static void check_certificate_fields(const struct scan_docs *d, const struct fleet_scenario *s)
 {
     char want[256], sha[65];
     X509 *leaf = s->leaf.x509;
+    cert_uris(leaf, NID_info_access, want, sizeof(want));
+    cr_assert_str_eq(field(d, s, "ocsp_uris"), want, "%s", s->name);
+    cert_uris(leaf, NID_crl_distribution_points, want, sizeof(want));
+    cr_assert_str_eq(field(d, s, "crl_uris"), want, "%s", s->name);
     time_string(pki_not_after(leaf), want);
     cr_assert_str_eq(field(d, s, "not_after"), want, "%s", s->name);
     time_string(pki_not_before(leaf), want);
@@ -165,7 +217,7 @@ static void check_certificate_fields(const struct scan_docs *d, const struct fle
 Test(scan, every_scenario_every_field)
 {
     struct scan_docs d;
-    scan_fleet(&d, "3");
+    scan_fleet(&d, "3", NULL);
     cr_assert_eq(d.csv.nrows, fleet_count(fleet) + 1, "%zu rows for %zu scenarios", d.csv.nrows,
                  fleet_count(fleet));
     for (size_t i = 0; i < fleet_count(fleet); i++) {
@@ -184,9 +236,8 @@ Test(scan, every_scenario_every_field)
     char want[256];
     snprintf(want, sizeof(want), "%s 127.0.0.1", ok->host);
     cr_assert_str_eq(field(&d, ok, "sans"), want);
-    snprintf(want, sizeof(want), "http://ocsp.fleet.test/ok");
-    cr_assert_str_eq(field(&d, ok, "ocsp_uris"), want);
-    cr_assert_str_eq(field(&d, ok, "crl_uris"), "http://crl.fleet.test/intermediate.crl");
+    cr_assert_neq(field(&d, ok, "ocsp_uris")[0], '\0');
+    cr_assert_neq(field(&d, ok, "crl_uris")[0], '\0');
     cr_assert_str_eq(field(&d, ok, "key"), "EC-256");
     cr_assert_str_eq(field(&d, ok, "signature"), "ecdsa-with-SHA256");
     cr_assert_str_eq(field(&d, ok, "tls_version"), "TLSv1.3");
@@ -234,6 +285,56 @@ Test(scan, every_scenario_every_field)
     cr_assert_str_neq(field(&d, a, "sha256"), field(&d, b, "sha256"));
     cr_assert_str_eq(field(&d, b, "reason"), "expires in 100 days");
 
+    /* Revocation without --ocsp and --crl: only staples tell, nothing is fetched. */
+    int64_t now = fleet_now(fleet);
+    char t[24];
+    for (size_t i = 0; i < fleet_count(fleet); i++) {
+        s = fleet_at(fleet, i);
+        bool stapler = strcmp(s->name, "stapled") == 0 || strcmp(s->name, "revoked") == 0 ||
+                       strcmp(s->name, "staple-expired") == 0;
+        if (s->behaviour != FLEET_TLS) {
+            cr_assert_str_eq(field(&d, s, "ocsp_stapled"), "", "%s", s->name);
+            cr_assert_str_eq(field(&d, s, "revocation"), "", "%s", s->name);
+            continue;
+        }
+        cr_assert_str_eq(field(&d, s, "ocsp_stapled"), stapler ? "true" : "false", "%s", s->name);
+        if (!stapler) {
+            cr_assert_str_eq(field(&d, s, "revocation"), "unchecked", "%s", s->name);
+            cr_assert_str_eq(field(&d, s, "revocation_source"), "", "%s", s->name);
+            cr_assert_str_eq(field(&d, s, "revocation_next_update"), "", "%s", s->name);
+        }
+    }
+    s = fleet_get(fleet, "stapled");
+    cr_assert_str_eq(field(&d, s, "revocation"), "good");
+    cr_assert_str_eq(field(&d, s, "revocation_source"), "staple");
+    time_string(now - 3600, t);
+    cr_assert_str_eq(field(&d, s, "revocation_this_update"), t);
+    time_string(now + 4 * 86400, t);
+    cr_assert_str_eq(field(&d, s, "revocation_next_update"), t);
+    cr_assert_str_eq(field(&d, s, "revoked_at"), "");
+    cr_assert_str_eq(field(&d, s, "revocation_reason"), "");
+    cr_assert_str_eq(field(&d, s, "reason"), "expires in 200 days");
+    s = fleet_get(fleet, "staple-expired");
+    time_string(now - 2 * 86400, t);
+    snprintf(want, sizeof(want), "error: staple: expired (nextUpdate %s)", t);
+    cr_assert_str_eq(field(&d, s, "revocation"), want);
+    cr_assert_str_eq(field(&d, s, "revocation_source"), "");
+    snprintf(want, sizeof(want),
+             "expires in 200 days; stapled OCSP response expired (nextUpdate %s)", t);
+    cr_assert_str_eq(field(&d, s, "reason"), want);
+    s = fleet_get(fleet, "revoked");
+    cr_assert_str_eq(field(&d, s, "revocation"), "revoked");
+    cr_assert_str_eq(field(&d, s, "revocation_source"), "staple");
+    cr_assert_str_eq(field(&d, s, "revoked_at"), t);
+    cr_assert_str_eq(field(&d, s, "revocation_reason"), "keyCompromise");
+    snprintf(want, sizeof(want), "revoked (keyCompromise) at %s", t);
+    cr_assert_str_eq(field(&d, s, "reason"), want);
+    cr_assert_str_eq(field(&d, s, "verify"), "ok");
+    s = fleet_get(fleet, "revoked-crl");
+    cr_assert_str_eq(field(&d, s, "revocation"), "unchecked");
+    cr_assert_str_eq(field(&d, s, "reason"), "expires in 200 days");
+    cr_assert_eq(fleet_http_requests(fleet, NULL), 0, "fetched without --ocsp or --crl");
+
     cr_assert_str_eq(field(&d, fleet_get(fleet, "closed"), "reason"),
                      "connect: connection refused");
     cr_assert_str_eq(field(&d, fleet_get(fleet, "silent"), "reason"), "timeout during handshake");
@@ -278,13 +379,155 @@ Test(scan, every_scenario_every_field)
         cr_assert_eq(json_integer_value(json_object_get(summary, cs_status_name(st))),
                      (json_int_t)want_count[st], "%s", cs_status_name(st));
     cr_assert(json_is_true(json_object_get(d.json, "complete")));
-    char now[24];
-    time_string(fleet_now(fleet), now);
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(d.json, "scan"), "now")),
-                     now);
+    time_string(now, t);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(d.json, "scan"), "now")), t);
     /* worst is EXPIRED: exit 2 */
     cr_assert_eq(d.run.status, 2, "exit %d; stderr: %s", d.run.status, d.run.err);
     scan_docs_free(&d);
+}
+
+/* How the fleet revoked a scenario's leaf (fleet.h): its CRLReason name, or NULL. */
+static const char *fleet_revoked(const struct fleet_scenario *s, int64_t *at)
+{
+    if (strcmp(s->name, "revoked") == 0) {
+        *at = fleet_now(fleet) - 2 * 86400;
+        return "keyCompromise";
+    }
+    if (strcmp(s->name, "revoked-crl") == 0) {
+        *at = fleet_now(fleet) - 86400;
+        return "superseded";
+    }
+    return NULL;
+}
+
+/* With --crl and --ocsp every leaf under the fleet intermediate is checked
+   against its CRL and its responder: one CRL download for the whole scan, each
+   responder asked once unless a valid staple answered.  "revoked-crl", OK in
+   the plain scan (its expect_status), is CRITICAL here. */
+Test(scan, revocation_whole_fleet)
+{
+    static const char *const flags[] = {"--crl", "--ocsp", "--fetch-timeout", "5", NULL};
+    struct scan_docs d;
+    scan_fleet(&d, "3", flags);
+    int64_t now = fleet_now(fleet);
+    X509 *intermediate = fleet_intermediate(fleet)->x509;
+    char want[256], t[24], path[64];
+    size_t want_count[CS_STATUS_COUNT] = {0}, asked = 0;
+    cr_assert_eq(d.csv.nrows, fleet_count(fleet) + 1);
+    for (size_t i = 0; i < fleet_count(fleet); i++) {
+        const struct fleet_scenario *s = fleet_at(fleet, i);
+        const char *status = strcmp(s->name, "revoked-crl") == 0 ? "CRITICAL" : s->expect_status;
+        want_count[cs_status_parse(status)]++;
+        cr_assert_str_eq(field(&d, s, "status"), status, "%s: %s (%s; revocation %s)", s->name,
+                         field(&d, s, "status"), field(&d, s, "reason"),
+                         field(&d, s, "revocation"));
+        if (s->behaviour != FLEET_TLS) {
+            cr_assert_str_eq(field(&d, s, "revocation"), "", "%s", s->name);
+            continue;
+        }
+        check_certificate_fields(&d, s);
+        const char *rev = field(&d, s, "revocation");
+        if (X509_check_issued(intermediate, s->leaf.x509) != X509_V_OK) {
+            /* other issuers: no issuer to ask for, or URIs that lead nowhere */
+            cr_assert(strncmp(rev, "error: ", 7) == 0, "%s: %s", s->name, rev);
+            continue;
+        }
+        /* a valid staple answers for itself: its responder is not asked */
+        bool staple = strcmp(s->name, "stapled") == 0 || strcmp(s->name, "revoked") == 0;
+        snprintf(path, sizeof(path), "/ocsp/%s", s->name);
+        cr_assert_eq(fleet_http_requests(fleet, path), staple ? 0 : 1, "%s asked %u times", path,
+                     fleet_http_requests(fleet, path));
+        asked += !staple;
+        cr_assert_str_eq(field(&d, s, "revocation_source"), staple ? "staple" : "ocsp", "%s",
+                         s->name);
+        time_string(now - 3600, t);
+        cr_assert_str_eq(field(&d, s, "revocation_this_update"), t, "%s", s->name);
+        time_string(now + 4 * 86400, t);
+        cr_assert_str_eq(field(&d, s, "revocation_next_update"), t, "%s", s->name);
+        int64_t at;
+        const char *why = fleet_revoked(s, &at);
+        if (why == NULL) {
+            cr_assert_str_eq(rev, "good", "%s", s->name);
+            cr_assert_str_eq(field(&d, s, "revoked_at"), "", "%s", s->name);
+            cr_assert_str_eq(field(&d, s, "revocation_reason"), "", "%s", s->name);
+            continue;
+        }
+        cr_assert_str_eq(rev, "revoked", "%s", s->name);
+        time_string(at, t);
+        cr_assert_str_eq(field(&d, s, "revoked_at"), t, "%s", s->name);
+        cr_assert_str_eq(field(&d, s, "revocation_reason"), why, "%s", s->name);
+        snprintf(want, sizeof(want), "revoked (%s) at %s", why, t);
+        cr_assert_str_eq(field(&d, s, "reason"), want, "%s", s->name);
+    }
+    /* 18 leafs under the intermediate, 2 of them with a valid staple */
+    cr_assert_eq(asked, 16);
+    cr_assert_eq(fleet_http_requests(fleet, "/fleet.crl"), 1, "the CRL was fetched %u times",
+                 fleet_http_requests(fleet, "/fleet.crl"));
+    cr_assert_eq(fleet_http_requests(fleet, NULL), 1 + asked);
+    /* the expired staple is named, whatever the responder says */
+    const struct fleet_scenario *s = fleet_get(fleet, "staple-expired");
+    cr_assert_str_eq(field(&d, s, "ocsp_stapled"), "true");
+    cr_assert(strstr(field(&d, s, "reason"), "; stapled OCSP response expired (nextUpdate "), "%s",
+              field(&d, s, "reason"));
+
+    json_t *scan = json_object_get(d.json, "scan");
+    json_t *revocation = json_object_get(scan, "revocation");
+    cr_assert(json_is_true(json_object_get(revocation, "ocsp")));
+    cr_assert(json_is_true(json_object_get(revocation, "crl")));
+    json_t *summary = json_object_get(d.json, "summary");
+    for (int st = 0; st < CS_STATUS_COUNT; st++)
+        cr_assert_eq(json_integer_value(json_object_get(summary, cs_status_name(st))),
+                     (json_int_t)want_count[st], "%s", cs_status_name(st));
+    cr_assert_eq(d.run.status, 2, "exit %d; stderr: %s", d.run.status, d.run.err);
+    scan_docs_free(&d);
+
+    /* --crl alone: the CRL says "revoked-crl" is revoked, and "ok" is not */
+    const struct fleet_scenario *rc = fleet_get(fleet, "revoked-crl"), *ok = fleet_get(fleet, "ok");
+    char now_s[24], *pins[2], *targets[2];
+    time_string(now, now_s);
+    const struct fleet_scenario *both[] = {rc, ok};
+    const char *args[16] = {"--ca-file", fleet_ca_file(fleet), "--now", now_s, "--crl", "-F",
+                            "csv"};
+    size_t n = 7;
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert(asprintf(&pins[i], "%s:%u:127.0.0.1", both[i]->host, both[i]->port) > 0);
+        cr_assert(asprintf(&targets[i], "%s:%u", both[i]->host, both[i]->port) > 0);
+        args[n++] = "--resolve";
+        args[n++] = pins[i];
+        args[n++] = targets[i];
+    }
+    args[n] = NULL;
+    struct run_result r;
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    struct csv_doc c;
+    cr_assert_eq(csv_doc_parse(r.out, strlen(r.out), &c), 0);
+    size_t row = csv_doc_find(&c, "host", rc->host);
+    cr_assert_neq(row, 0, "no record for %s: %s", rc->host, r.err);
+    cr_assert_str_eq(csv_doc_get(&c, row, "status"), "CRITICAL");
+    cr_assert_str_eq(csv_doc_get(&c, row, "revocation"), "revoked");
+    cr_assert_str_eq(csv_doc_get(&c, row, "revocation_source"), "crl");
+    cr_assert_str_eq(csv_doc_get(&c, row, "revocation_reason"), "superseded");
+    time_string(now - 86400, t);
+    cr_assert_str_eq(csv_doc_get(&c, row, "revoked_at"), t);
+    time_string(now - 3600, t);
+    cr_assert_str_eq(csv_doc_get(&c, row, "revocation_this_update"), t);
+    time_string(now + 7 * 86400, t);
+    cr_assert_str_eq(csv_doc_get(&c, row, "revocation_next_update"), t);
+    row = csv_doc_find(&c, "host", ok->host);
+    cr_assert_neq(row, 0);
+    cr_assert_str_eq(csv_doc_get(&c, row, "status"), "OK");
+    cr_assert_str_eq(csv_doc_get(&c, row, "revocation"), "good");
+    cr_assert_str_eq(csv_doc_get(&c, row, "revocation_source"), "crl");
+    cr_assert_eq(r.status, 2, "exit %d; stderr: %s", r.status, r.err);
+    /* one more scan, one more download; no responder asked */
+    cr_assert_eq(fleet_http_requests(fleet, "/fleet.crl"), 2);
+    cr_assert_eq(fleet_http_requests(fleet, NULL), 2 + asked);
+    csv_doc_free(&c);
+    run_result_free(&r);
+    for (size_t i = 0; i < 2; i++) {
+        free(pins[i]);
+        free(targets[i]);
+    }
 }
 
 Test(scan, probed_once_and_sliding_window)

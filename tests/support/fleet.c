@@ -1,7 +1,8 @@
 /* The test fleet server: a throw-away PKI and one libuv loop on a thread of its
- * own serving every scenario on its own 127.0.0.1 port, TLS over memory BIOs.
- * Every listener is bound before the thread starts, so fleet_start returns a
- * fleet whose ports all accept connections.  For the benchmarks, the bulk ports
+ * own serving every scenario on its own 127.0.0.1 port, TLS over memory BIOs,
+ * and an httpd (httpd.c, a thread of its own) serving the PKI's CRL and OCSP
+ * answers.  Every listener is bound before the threads start, so fleet_start
+ * returns a fleet whose ports all accept connections.  For the benchmarks, the bulk ports
  * can spread over several loopback addresses and several loops (threads), hold
  * each handshake open, and serve leafs of their own. */
 #include "fleet.h"
@@ -25,10 +26,15 @@
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <uv.h>
 
+#include "httpd.h"
+
 #define D 86400
+#define H 3600
 #define CONN_LIFETIME_MS 30000 /* no connection outlives this */
 #define LISTEN_BACKLOG 1024
 #define READ_BUF_SIZE 65536
@@ -76,6 +82,11 @@ enum leaf_flags {
     LEAF_LONG_SERIAL = 512, /* a 40-byte serial */
     LEAF_Y9999 = 1024,      /* notAfter 9999-12-31T23:59:59Z (GeneralizedTime) */
     LEAF_Y1950 = 2048,      /* valid through 1950 only (UTCTime) */
+    /* revocation (ISS_INTERMEDIATE only): what the CRL, the OCSP answer and the staple say */
+    LEAF_REVOKED_KEY = 4096,        /* revoked 2 days ago, keyCompromise */
+    LEAF_REVOKED_SUPERSEDED = 8192, /* revoked 1 day ago, superseded */
+    LEAF_STAPLE = 16384,            /* staples its OCSP answer */
+    LEAF_STAPLE_EXPIRED = 32768,    /* staples a good answer whose nextUpdate is 2 days past */
 };
 
 /* Which fleets have a scenario: every fleet, fleet_options.hostile, .rsa16384. */
@@ -131,6 +142,16 @@ static const struct scenario_def scenario_table[] = {
      TIER_BASE},
     {"sni-b", FLEET_TLS, "OK", -10 * D, 100 * D, PKI_EC256, ISS_INTERMEDIATE, 0, 0, "sni-a", NULL,
      TIER_BASE},
+    {"stapled", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0, LEAF_STAPLE,
+     NULL, NULL, TIER_BASE},
+    {"staple-expired", FLEET_TLS, "WARNING", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0,
+     LEAF_STAPLE_EXPIRED, NULL, NULL, TIER_BASE},
+    {"revoked", FLEET_TLS, "CRITICAL", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0,
+     LEAF_REVOKED_KEY | LEAF_STAPLE, NULL, NULL, TIER_BASE},
+    /* No staple: "OK" (revocation unchecked) without --crl and --ocsp, CRITICAL with
+       either; expect_status holds the first (test_scan checks the second). */
+    {"revoked-crl", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0,
+     LEAF_REVOKED_SUPERSEDED, NULL, NULL, TIER_BASE},
     {"closed", FLEET_CLOSED, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL, NULL,
      TIER_BASE},
     {"silent", FLEET_SILENT, "ERROR", 0, 0, PKI_EC256, ISS_INTERMEDIATE, 0, 0, NULL, NULL,
@@ -250,6 +271,8 @@ struct scenario_rt {
     bool active;               /* part of this fleet (by tier) */
     _Atomic uint64_t accepted; /* by scenario (after SNI) */
     char host[96];
+    unsigned char *staple; /* DER OCSPResponse sent to clients that ask, or NULL */
+    size_t staple_len;
 };
 
 /* A test's own endpoint (struct fleet_custom), with the fleet's references. */
@@ -303,6 +326,8 @@ struct fleet {
     bool made_dir;
 
     struct pki_cert root, intermediate, expired_intermediate, unknown_root, unknown_intermediate;
+    struct httpd *httpd; /* the CRL and the OCSP answers */
+    uint16_t http_port;
 
     struct fleet_scenario sc[SCENARIO_COUNT];
     struct scenario_rt rt[SCENARIO_COUNT];
@@ -776,19 +801,36 @@ static int on_servername(SSL *ssl, int *alert, void *arg)
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* Hands OpenSSL a copy of staple (NULL: none) for the CertificateStatus. */
+static int send_staple(SSL *ssl, const unsigned char *staple, size_t len)
+{
+    if (staple == NULL)
+        return SSL_TLSEXT_ERR_NOACK;
+    unsigned char *copy = OPENSSL_memdup(staple, len);
+    if (copy == NULL || !SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)len)) {
+        OPENSSL_free(copy);
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+    return SSL_TLSEXT_ERR_OK; /* OpenSSL owns the copy now */
+}
+
 /* The client asked for the certificate status: the custom endpoint's staple, if any. */
 static int on_status_request(SSL *ssl, void *arg)
 {
     struct custom_rt *cr = arg;
     atomic_fetch_add_explicit(&cr->status_requests, 1, memory_order_relaxed);
-    if (cr->staple == NULL)
+    return send_staple(ssl, cr->staple, cr->staple_len);
+}
+
+/* The same for a named scenario (after SNI picked it); bulk ports staple nothing. */
+static int on_scenario_status_request(SSL *ssl, void *arg)
+{
+    struct fleet *f = arg;
+    const struct conn *c = SSL_get_app_data(ssl);
+    if (c == NULL || c->l->bulk)
         return SSL_TLSEXT_ERR_NOACK;
-    unsigned char *copy = OPENSSL_memdup(cr->staple, cr->staple_len);
-    if (copy == NULL || !SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)cr->staple_len)) {
-        OPENSSL_free(copy);
-        return SSL_TLSEXT_ERR_ALERT_FATAL;
-    }
-    return SSL_TLSEXT_ERR_OK; /* OpenSSL owns the copy now */
+    const struct scenario_rt *rt = &f->rt[c->scenario];
+    return send_staple(ssl, rt->staple, rt->staple_len);
 }
 
 static void on_stop(uv_async_t *a)
@@ -899,8 +941,15 @@ static int build_leaf(struct fleet *f, size_t i)
 {
     const struct scenario_def *def = &scenario_table[i];
     struct fleet_scenario *s = &f->sc[i];
-    char ocsp[160], dns[120];
-    snprintf(ocsp, sizeof ocsp, "http://ocsp.fleet.test/%s", def->name);
+    char ocsp[160], crl[80], dns[120];
+    if (def->issuer == ISS_INTERMEDIATE) { /* the fleet's own httpd answers for these */
+        snprintf(ocsp, sizeof ocsp, "http://127.0.0.1:%u/ocsp/%s", (unsigned)f->http_port,
+                 def->name);
+        snprintf(crl, sizeof crl, "http://127.0.0.1:%u/fleet.crl", (unsigned)f->http_port);
+    } else { /* nobody answers for these */
+        snprintf(ocsp, sizeof ocsp, "http://ocsp.fleet.test/%s", def->name);
+        snprintf(crl, sizeof crl, "http://crl.fleet.test/intermediate.crl");
+    }
     snprintf(dns, sizeof dns, "DNS:%s", s->host);
 
     const char *subject[] = {"CN", s->host, "O", "certsweep test fleet", NULL};
@@ -926,7 +975,7 @@ static int build_leaf(struct fleet *f, size_t i)
         .key = def->key,
         .sans = sans,
         .ocsp_uri = ocsp,
-        .crl_uri = "http://crl.fleet.test/intermediate.crl",
+        .crl_uri = crl,
     };
     if (def->flags & LEAF_AWKWARD)
         spec.subject = awkward;
@@ -1033,10 +1082,138 @@ static SSL_CTX *make_ctx(struct fleet *f, const struct fleet_scenario *s)
             goto fail;
     SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
     SSL_CTX_set_tlsext_servername_arg(ctx, f);
+    if (!SSL_CTX_set_tlsext_status_cb(ctx, on_scenario_status_request) ||
+        !SSL_CTX_set_tlsext_status_arg(ctx, f))
+        goto fail;
     return ctx;
 fail:
     SSL_CTX_free(ctx);
     return NULL;
+}
+
+/* ---- revocation: the CRL and the OCSP answers the httpd serves ---- */
+
+/* How the fleet's CA has revoked scenario i's leaf (a CRLReason: the CRL_REASON_*
+   and OCSP_REVOKED_STATUS_* codes are the same numbers), or false. */
+static bool leaf_revoked(const struct fleet *f, size_t i, int *reason, int64_t *when)
+{
+    unsigned flags = scenario_table[i].flags;
+    *reason = CRL_REASON_NONE;
+    *when = 0;
+    if (flags & LEAF_REVOKED_KEY) {
+        *reason = CRL_REASON_KEY_COMPROMISE;
+        *when = f->now - 2 * D;
+    } else if (flags & LEAF_REVOKED_SUPERSEDED) {
+        *reason = CRL_REASON_SUPERSEDED;
+        *when = f->now - D;
+    }
+    return *reason != CRL_REASON_NONE;
+}
+
+static unsigned char *read_whole(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    unsigned char *data = NULL;
+    long n = -1;
+    if (fp != NULL && fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) > 0 &&
+        fseek(fp, 0, SEEK_SET) == 0 && (data = malloc((size_t)n)) != NULL &&
+        fread(data, 1, (size_t)n, fp) != (size_t)n) {
+        free(data);
+        data = NULL;
+    }
+    if (fp != NULL)
+        fclose(fp);
+    *len = data != NULL ? (size_t)n : 0;
+    return data;
+}
+
+/* DIR/fleet.crl, served at /fleet.crl: every revoked leaf of the active scenarios. */
+static int serve_crl(struct fleet *f)
+{
+    struct pki_crl_entry entries[SCENARIO_COUNT];
+    char serials[SCENARIO_COUNT][128];
+    size_t n = 0;
+    for (size_t i = 0; i < SCENARIO_COUNT; i++) {
+        int reason;
+        int64_t when;
+        if (!f->rt[i].active || f->sc[i].leaf.x509 == NULL || !leaf_revoked(f, i, &reason, &when))
+            continue;
+        pki_serial_hex(f->sc[i].leaf.x509, serials[n], sizeof serials[n]);
+        entries[n] = (struct pki_crl_entry){serials[n], when, reason};
+        n++;
+    }
+    struct pki_crl_spec spec = {
+        .issuer = &f->intermediate,
+        .last_update = f->now - H,
+        .next_update = f->now + 7 * D,
+        .entries = entries,
+        .n_entries = n,
+    };
+    size_t plen = strlen(f->dir) + sizeof "/fleet.crl", len;
+    char *path = malloc(plen);
+    if (path == NULL)
+        return -1;
+    snprintf(path, plen, "%s/fleet.crl", f->dir);
+    unsigned char *der = pki_crl(path, &spec, NULL) == 0 ? read_whole(path, &len) : NULL;
+    int rc = der != NULL ? 0 : -1;
+    if (rc != 0)
+        fprintf(stderr, "fleet: cannot write %s\n", path);
+    else
+        httpd_route(f->httpd, "/fleet.crl",
+                    &(struct httpd_answer){.status = 200, .body = der, .len = len});
+    free(der);
+    free(path);
+    return rc;
+}
+
+/* Scenario i's OCSP answer (DER, free() it), signed by the intermediate. */
+static int ocsp_answer(const struct fleet *f, size_t i, int64_t this_update, int64_t next_update,
+                       unsigned char **der, size_t *len)
+{
+    int reason;
+    int64_t when;
+    bool revoked = leaf_revoked(f, i, &reason, &when);
+    struct pki_ocsp_spec spec = {
+        .leaf = f->sc[i].leaf.x509,
+        .issuer = f->intermediate.x509,
+        .status = revoked ? PKI_OCSP_REVOKED : PKI_OCSP_GOOD,
+        .revoked_at = when,
+        .reason = revoked ? reason : OCSP_REVOKED_STATUS_NOSTATUS,
+        .this_update = this_update,
+        .next_update = next_update,
+        .signer = &f->intermediate,
+    };
+    return pki_ocsp_response(&spec, der, len);
+}
+
+/* The CRL, /ocsp/NAME for every leaf under the intermediate, and the staples. */
+static int build_revocation(struct fleet *f)
+{
+    if (serve_crl(f) != 0)
+        return -1;
+    for (size_t i = 0; i < SCENARIO_COUNT; i++) {
+        const struct scenario_def *def = &scenario_table[i];
+        struct scenario_rt *rt = &f->rt[i];
+        if (!rt->active || f->sc[i].leaf.x509 == NULL || def->issuer != ISS_INTERMEDIATE)
+            continue;
+        unsigned char *der;
+        size_t len;
+        if (ocsp_answer(f, i, f->now - H, f->now + 4 * D, &der, &len) != 0)
+            return -1;
+        char path[96];
+        snprintf(path, sizeof path, "/ocsp/%s", def->name);
+        httpd_route(f->httpd, path, &(struct httpd_answer){.status = 200, .body = der, .len = len});
+        if (def->flags & LEAF_STAPLE) {
+            rt->staple = der;
+            rt->staple_len = len;
+        } else {
+            free(der);
+        }
+        if ((def->flags & LEAF_STAPLE_EXPIRED) &&
+            ocsp_answer(f, i, f->now - 9 * D, f->now - 2 * D, &rt->staple, &rt->staple_len) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- bulk leafs (benchmarks) ---- */
@@ -1049,14 +1226,16 @@ static int issue_bulk_leaf(struct fleet *f, struct pki_cert *out, size_t status,
 {
     const struct scenario_def *def = &scenario_table[scenario_index(bulk_names[status % 4])];
     const char *subject[] = {"CN", cn, "O", "certsweep test fleet", NULL};
+    char crl[80];
+    snprintf(crl, sizeof crl, "http://127.0.0.1:%u/fleet.crl", (unsigned)f->http_port);
+    /* No OCSP URI: the fleet has no answer for every unique leaf, the CRL covers them all. */
     struct pki_spec spec = {
         .subject = subject,
         .not_before = f->now + def->not_before,
         .not_after = f->now + def->not_after,
         .key = key,
         .sans = sans,
-        .ocsp_uri = "http://ocsp.fleet.test/bulk",
-        .crl_uri = "http://crl.fleet.test/intermediate.crl",
+        .crl_uri = crl,
     };
     return pki_issue(out, &spec, &f->intermediate);
 }
@@ -1399,6 +1578,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 static void fleet_free(struct fleet *f)
 {
+    httpd_stop(f->httpd);
     for (size_t k = 0; f->loops != NULL && k < f->n_loops; k++) {
         struct fleet_loop *lp = &f->loops[k];
         if (!lp->ready)
@@ -1418,6 +1598,7 @@ static void fleet_free(struct fleet *f)
             close(f->rt[i].closed_fd);
         for (size_t k = 0; k < f->rt[i].n_fillers; k++)
             close(f->rt[i].fillers[k]);
+        free(f->rt[i].staple);
         pki_cert_free(&f->sc[i].leaf);
     }
     pki_cert_free(&f->ansi_intermediate);
@@ -1504,6 +1685,15 @@ struct fleet *fleet_start(const struct fleet_options *o)
     }
     if (make_dir(f, o->dir) != 0)
         goto fail;
+    /* Its thread, like the loops', takes no signals. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    f->httpd = httpd_start();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (f->httpd == NULL)
+        goto fail;
+    f->http_port = httpd_port(f->httpd);
 
     size_t n_named = 0;
     for (size_t i = 0; i < SCENARIO_COUNT; i++) {
@@ -1534,6 +1724,10 @@ struct fleet *fleet_start(const struct fleet_options *o)
         }
         if (def->behaviour != FLEET_CLOSED && def->behaviour != FLEET_BACKLOG && def->share == NULL)
             n_named++;
+    }
+    if (build_revocation(f) != 0) {
+        fail_msg("cannot make the CRL and the OCSP answers");
+        goto fail;
     }
 
     if (build_bulk(f, o) != 0 || build_custom(f, o) != 0)
@@ -1623,8 +1817,6 @@ struct fleet *fleet_start(const struct fleet_options *o)
     }
 
     /* The loops' threads take no signals: they stay with the caller's threads. */
-    sigset_t all, old;
-    sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     for (size_t k = 0; k < f->n_loops; k++) {
         struct fleet_loop *lp = &f->loops[k];
@@ -1689,6 +1881,16 @@ const struct pki_cert *fleet_intermediate(const struct fleet *f)
 int64_t fleet_now(const struct fleet *f)
 {
     return f->now;
+}
+
+uint16_t fleet_http_port(const struct fleet *f)
+{
+    return f->http_port;
+}
+
+unsigned fleet_http_requests(const struct fleet *f, const char *path)
+{
+    return httpd_requests(f->httpd, path);
 }
 
 const char *fleet_bulk_addr(const struct fleet *f, size_t i)

@@ -1,6 +1,8 @@
 /* The test fleet server: one process (its own thread and libuv loop), many
  * ports on 127.0.0.1, each a scripted endpoint: good certificates of every
- * status, broken chains, and misbehaving peers.  Tests and the demo fleet
+ * status, broken chains, revoked and stapling servers, and misbehaving peers.
+ * An HTTP server of its own (httpd.h) on 127.0.0.1 serves the fleet
+ * intermediate's CRL and an OCSP answer per leaf.  Tests and the demo fleet
  * start it; certsweep scans it. */
 #ifndef CS_TEST_FLEET_H
 #define CS_TEST_FLEET_H
@@ -42,7 +44,9 @@ struct fleet_scenario {
     size_t chain_len;
     int tls_max;               /* 0, or TLS1_2_VERSION for the TLS 1.2-only server */
     const char *expect_status; /* "OK", "WARNING", ... as certsweep must classify it
-                                  with the fleet's CA file and default thresholds */
+                                  with the fleet's CA file and default thresholds, and
+                                  no --ocsp or --crl ("revoked-crl" is CRITICAL with
+                                  either: only its CRL entry and its responder tell) */
     bool hostile;              /* one of the hostile scenarios */
 };
 
@@ -138,5 +142,28 @@ uint64_t fleet_custom_status_requests(const struct fleet *f, size_t i);
 
 /* The fleet's "now": o->now, or the time fleet_start read when that was 0. */
 int64_t fleet_now(const struct fleet *f);
+
+/* The fleet's HTTP server on 127.0.0.1 (fleet_http_port), what the leafs
+   issued under the fleet intermediate name as their revocation sources:
+     /fleet.crl     the intermediate's CRL (DER; thisUpdate now - 1 h, nextUpdate
+                    now + 7 d), listing "revoked" (keyCompromise, revoked at
+                    now - 2 d) and "revoked-crl" (superseded, at now - 1 d); also
+                    written to DIR/fleet.crl
+     /ocsp/NAME     scenario NAME's OCSP answer (DER OCSPResponse signed by the
+                    intermediate; thisUpdate now - 1 h, nextUpdate now + 4 d):
+                    good, or revoked as in the CRL
+   Each such leaf has AIA OCSP http://127.0.0.1:PORT/ocsp/NAME and CRL DP
+   http://127.0.0.1:PORT/fleet.crl; bulk leafs of their own (unique, wildcard,
+   rsa_kx) only the CRL DP.  Leafs of the other issuers (self-signed, unknown CA,
+   expired intermediate, the hostile ANSI-named and long-chain ones) keep URIs
+   under ocsp.fleet.test and crl.fleet.test that nobody answers for
+   (certsweep-fleet's resolve.args pins both, port 80, to 127.0.0.1: no scan of
+   the fleet needs DNS).  Stapled (status_request, TLS 1.2 and 1.3): "stapled"
+   and "revoked" their /ocsp answer, "staple-expired" a good answer whose
+   nextUpdate was now - 2 d. */
+uint16_t fleet_http_port(const struct fleet *f);
+/* Requests the HTTP server answered so far for path ("/fleet.crl",
+   "/ocsp/ok"; NULL: for any path, including unknown ones). */
+unsigned fleet_http_requests(const struct fleet *f, const char *path);
 
 #endif

@@ -1,6 +1,7 @@
 /* certsweep-fleet: the test fleet as a program, for the demo fleet and the
- * benchmarks.  Writes DIR/ca.pem, DIR/targets.txt, DIR/resolve.args and
- * DIR/fleet.pid, prints "ready", and serves until SIGTERM or SIGINT. */
+ * benchmarks.  Writes DIR/ca.pem, DIR/fleet.crl, DIR/targets.txt,
+ * DIR/resolve.args and DIR/fleet.pid, prints "ready", and serves (TLS, and
+ * the CRL and OCSP answers over HTTP) until SIGTERM or SIGINT. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -16,11 +17,15 @@
 static const char usage[] =
     "usage: certsweep-fleet --dir DIR [--bulk N] [--now UNIX_SECONDS] [--hostile [--rsa16384]]\n"
     "                       [benchmark options]\n"
-    "  Serves the test fleet on 127.0.0.1 until SIGTERM/SIGINT.  Writes DIR/ca.pem (the\n"
-    "  trusted root), DIR/targets.txt (one target per scenario, then one ADDR:PORT line\n"
-    "  per bulk port, in order), DIR/resolve.args (--resolve options mapping the\n"
-    "  scenario names to 127.0.0.1) and DIR/fleet.pid, then prints \"ready\".\n"
+    "  Serves the test fleet on 127.0.0.1 until SIGTERM/SIGINT, and on one more port\n"
+    "  its intermediate's CRL and an OCSP answer per leaf over HTTP (the leafs name\n"
+    "  them).  Writes DIR/ca.pem (the trusted root), DIR/fleet.crl (the CRL, DER),\n"
+    "  DIR/targets.txt (one target per scenario, then one ADDR:PORT line per bulk\n"
+    "  port, in order), DIR/resolve.args (--resolve options mapping the scenario\n"
+    "  names, ocsp.fleet.test and crl.fleet.test to 127.0.0.1) and DIR/fleet.pid,\n"
+    "  then prints \"ready\".\n"
     "  scan it: certsweep --ca-file DIR/ca.pem $(cat DIR/resolve.args) -f DIR/targets.txt\n"
+    "  (add --crl --ocsp to check revocation too)\n"
     "  --hostile           add the hostile scenarios: peers that drip, stall, spew noise,\n"
     "                      reset, hang up, alert, speak SSH/SMTP or never accept, and\n"
     "                      certificates built to break parsers and terminals\n"
@@ -75,8 +80,9 @@ static int write_files(const struct fleet *f, const char *dir, size_t bulk)
         return -1;
     fprintf(fp,
             "# certsweep test fleet: scan with --ca-file %s/ca.pem and the --resolve\n"
-            "# options in %s/resolve.args (every name is 127.0.0.1)\n",
-            dir, dir);
+            "# options in %s/resolve.args (every name is 127.0.0.1); revocation:\n"
+            "# http://127.0.0.1:%u/fleet.crl and http://127.0.0.1:%u/ocsp/NAME\n",
+            dir, dir, (unsigned)fleet_http_port(f), (unsigned)fleet_http_port(f));
     for (size_t i = 0; i < fleet_count(f); i++) {
         const struct fleet_scenario *s = fleet_at(f, i);
         fprintf(fp, "%s:%u  # %s: expect %s\n", s->host, (unsigned)s->port, s->name,
@@ -93,6 +99,8 @@ static int write_files(const struct fleet *f, const char *dir, size_t bulk)
         const struct fleet_scenario *s = fleet_at(f, i);
         fprintf(fp, "--resolve %s:%u:127.0.0.1\n", s->host, (unsigned)s->port);
     }
+    /* the OCSP and CRL hosts of the leafs under other issuers: no DNS for them either */
+    fprintf(fp, "--resolve ocsp.fleet.test:80:127.0.0.1\n--resolve crl.fleet.test:80:127.0.0.1\n");
     if (close_out(fp, path) != 0)
         return -1;
 
