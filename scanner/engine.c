@@ -343,10 +343,12 @@ static struct rev_wait *fill_record(struct job *j, struct cs_result *r, const ch
         if (staple.state == CS_REV_ERROR)
             snprintf(facts.staple_problem, sizeof(facts.staple_problem), "%s", staple.error);
     }
-    /* a valid staple is the responder's own answer: no need to ask again */
-    bool ask_ocsp = s->opt->ocsp && r->ocsp_uris.n && staple.state != CS_REV_GOOD &&
-                    staple.state != CS_REV_REVOKED;
-    bool ask_crl = s->opt->crl && r->crl_uris.n;
+    /* a valid staple is the responder's own answer: no need to ask again;
+       nobody answers for a self-signed leaf (it stays unchecked) */
+    bool self_signed = !objs.issuer && X509_self_signed(objs.leaf, 0) == 1;
+    bool ask_ocsp = s->opt->ocsp && r->ocsp_uris.n && !self_signed &&
+                    staple.state != CS_REV_GOOD && staple.state != CS_REV_REVOKED;
+    bool ask_crl = s->opt->crl && r->crl_uris.n && !self_signed;
     if (!s->revoker || (!ask_ocsp && !ask_crl)) {
         finish_record(s, r, &facts, &staple, NULL);
         cs_chain_objs_free(&objs);

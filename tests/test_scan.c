@@ -427,8 +427,14 @@ Test(scan, revocation_whole_fleet)
         }
         check_certificate_fields(&d, s);
         const char *rev = field(&d, s, "revocation");
+        if (X509_NAME_cmp(X509_get_subject_name(s->leaf.x509),
+                          X509_get_issuer_name(s->leaf.x509)) == 0) {
+            /* nobody answers for a self-signed leaf: nothing is asked */
+            cr_assert_str_eq(rev, "unchecked", "%s", s->name);
+            continue;
+        }
         if (X509_check_issued(intermediate, s->leaf.x509) != X509_V_OK) {
-            /* other issuers: no issuer to ask for, or URIs that lead nowhere */
+            /* other issuers: URIs that lead nowhere */
             cr_assert(strncmp(rev, "error: ", 7) == 0, "%s: %s", s->name, rev);
             continue;
         }
