@@ -208,15 +208,9 @@ static void scan_run(struct scan *s, const char *const *args_in)
     args[n] = NULL;
     cr_assert_eq(certsweep(args, &s->run), 0);
     cr_assert_neq(s->run.status, 137, "certsweep hung; stderr: %s", s->run.err);
-    size_t len;
-    s->csv_text = slurp(csv, &len);
-    cr_assert_not_null(s->csv_text, "no CSV report (exit %d); stderr: %s", s->run.status,
-                       s->run.err);
-    cr_assert_eq(csv_doc_parse(s->csv_text, len, &s->csv), 0, "the CSV does not parse:\n%s",
-                 s->csv_text);
-    json_error_t jerr;
-    s->json = json_load_file(json, 0, &jerr);
-    cr_assert_not_null(s->json, "the JSON does not parse: %s", jerr.text);
+    char err[8192];
+    cr_assert_eq(read_reports(csv, json, &s->csv_text, &s->csv, &s->json, err, sizeof err), 0,
+                 "%s (exit %d); stderr: %s", err, s->run.status, s->run.err);
     free(csv);
     free(json);
 }

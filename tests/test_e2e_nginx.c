@@ -5,16 +5,12 @@
  * into the certificates. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,50 +18,14 @@
 
 #include "support/pki.h"
 #include "support/runner.h"
+#include "support/servers.h"
 
-#define NGINX "/usr/sbin/nginx"
 #define DAY 86400
-
-/* The header row and JSON key order of DESIGN.md's record table. */
-static const char *const record_fields[] = {
-    "host",
-    "port",
-    "address",
-    "sni",
-    "status",
-    "reason",
-    "days_remaining",
-    "not_before",
-    "not_after",
-    "subject",
-    "issuer",
-    "sans",
-    "ocsp_uris",
-    "crl_uris",
-    "serial",
-    "sha256",
-    "key",
-    "signature",
-    "tls_version",
-    "chain_not_after",
-    "verify",
-    "hostname_match",
-    "elapsed_ms",
-    "error",
-    "ocsp_stapled",
-    "revocation",
-    "revocation_source",
-    "revoked_at",
-    "revocation_reason",
-    "revocation_this_update",
-    "revocation_next_update",
-};
-#define NFIELDS (sizeof(record_fields) / sizeof(record_fields[0]))
 
 static char *dir;
 static struct pki_cert root, inter, www, api;
 static uint16_t port, http_port;
-static pid_t nginx_pid = -1;
+static struct nginx web = {.pid = -1};
 static char *root_pem;
 
 static char *path_in(const char *name)
@@ -73,15 +33,6 @@ static char *path_in(const char *name)
     char *p;
     cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
     return p;
-}
-
-/* ISO 8601 UTC, computed here rather than by the scanner's formatter. */
-static void iso(int64_t t, char buf[24])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(buf, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* run_certsweep() without depending on the working directory: the support
@@ -167,30 +118,12 @@ static void make_pki(void)
     write_key("api.key", api.key);
 }
 
-static void write_config(void)
+/* ports[0]: the www and api server blocks, told apart by SNI; ports[1]:
+   plain HTTP. */
+static void nginx_servers(FILE *f, const char *d, const uint16_t *ports, void *arg)
 {
-    char *conf = path_in("nginx.conf");
-    FILE *f = fopen(conf, "w");
-    cr_assert_not_null(f);
-    const char *d = dir;
-    fprintf(f,
-            "daemon off;\n"
-            "master_process off;\n"
-            "worker_processes 1;\n"
-            "pid %s/nginx.pid;\n"
-            "error_log %s/error.log notice;\n"
-            "events { worker_connections 64; }\n",
-            d, d);
-    fprintf(f,
-            "http {\n"
-            "    access_log off;\n"
-            "    client_body_temp_path %s/client_body;\n"
-            "    proxy_temp_path %s/proxy;\n"
-            "    fastcgi_temp_path %s/fastcgi;\n"
-            "    uwsgi_temp_path %s/uwsgi;\n"
-            "    scgi_temp_path %s/scgi;\n"
-            "    ssl_protocols TLSv1.2 TLSv1.3;\n",
-            d, d, d, d, d);
+    (void)arg;
+    fprintf(f, "    ssl_protocols TLSv1.2 TLSv1.3;\n");
     static const char *const names[] = {"www", "api"};
     for (size_t i = 0; i < 2; i++)
         fprintf(f,
@@ -201,94 +134,33 @@ static void write_config(void)
                 "        ssl_certificate_key %s/%s.key;\n"
                 "        location / { return 200 \"%s\\n\"; }\n"
                 "    }\n",
-                port, names[i], d, names[i], d, names[i], names[i]);
+                ports[0], names[i], d, names[i], d, names[i], names[i]);
     fprintf(f,
             "    server {\n"
             "        listen 127.0.0.1:%u;\n"
             "        server_name plain.nginx.test;\n"
             "        location / { return 200 \"plain\\n\"; }\n"
-            "    }\n"
-            "}\n",
-            http_port);
-    cr_assert_eq(fclose(f), 0);
-    free(conf);
-}
-
-/* Starts nginx; 0 once it serves both ports, -1 if it exited or hung. */
-static int try_start_nginx(void)
-{
-    char *conf = path_in("nginx.conf"), *log = path_in("error.log"), *out = path_in("nginx.out"),
-         *pid = path_in("nginx.pid");
-    unlink(pid);
-    pid_t parent = getpid();
-    nginx_pid = fork();
-    cr_assert(nginx_pid >= 0);
-    if (nginx_pid == 0) {
-        /* dies with the test process, even if it is killed on a timeout */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execl(NGINX, NGINX, "-p", dir, "-c", conf, "-e", log, (char *)NULL);
-        _exit(127);
-    }
-    int up = 0;
-    for (int i = 0; i < 100 && !up; i++) {
-        int st;
-        if (waitpid(nginx_pid, &st, WNOHANG) == nginx_pid) {
-            nginx_pid = -1;
-            break;
-        }
-        up = pid_file_names(pid, nginx_pid) && port_accepts(port) && port_accepts(http_port);
-        if (!up)
-            usleep(50 * 1000);
-    }
-    if (!up)
-        stop_child(&nginx_pid);
-    free(conf);
-    free(log);
-    free(out);
-    free(pid);
-    return up ? 0 : -1;
-}
-
-static void start_nginx(void)
-{
-    for (int tries = 0; tries < 3; tries++) {
-        port = free_port();
-        do
-            http_port = free_port();
-        while (http_port == port);
-        cr_assert(port && http_port, "no free port on 127.0.0.1");
-        write_config();
-        if (try_start_nginx() == 0)
-            return;
-    }
-    char *log = path_in("error.log"), *out = path_in("nginx.out");
-    char *elog = slurp(log, NULL), *eout = slurp(out, NULL);
-    cr_assert_fail("nginx did not start on 127.0.0.1:%u and :%u within 5 s\n"
-                   "error.log:\n%s\noutput:\n%s",
-                   port, http_port, elog ? elog : "", eout ? eout : "");
+            "    }\n",
+            ports[1]);
 }
 
 static void setup(void)
 {
-    cr_assert(access(NGINX, X_OK) == 0,
-              NGINX " is not installed: the nginx end-to-end tests need it "
-                    "(apt-get install nginx)");
+    cr_assert(access(NGINX_BINARY, X_OK) == 0,
+              NGINX_BINARY " is not installed: the nginx end-to-end tests need it "
+                           "(apt-get install nginx)");
     dir = temp_dir();
     cr_assert_not_null(dir);
     make_pki();
-    start_nginx();
+    char err[8192];
+    cr_assert_eq(nginx_start(&web, dir, 2, nginx_servers, NULL, err, sizeof err), 0, "%s", err);
+    port = web.ports[0];
+    http_port = web.ports[1];
 }
 
 static void teardown(void)
 {
-    stop_child(&nginx_pid);
+    nginx_stop(&web);
     pki_cert_free(&api);
     pki_cert_free(&www);
     pki_cert_free(&inter);
@@ -331,15 +203,9 @@ static void scan_run(struct scan *s, const char *const *extra)
     args[n] = NULL;
     cr_assert_eq(certsweep(args, &s->run), 0);
     cr_assert_str_eq(s->run.out, "", "-q wrote to standard output");
-    size_t len;
-    s->csv_text = slurp(csv, &len);
-    cr_assert_not_null(s->csv_text, "no CSV report (exit %d); stderr: %s", s->run.status,
-                       s->run.err);
-    cr_assert_eq(csv_doc_parse(s->csv_text, len, &s->csv), 0, "the CSV does not parse:\n%s",
-                 s->csv_text);
-    json_error_t jerr;
-    s->json = json_load_file(json, 0, &jerr);
-    cr_assert_not_null(s->json, "the JSON does not parse: %s", jerr.text);
+    char err[8192];
+    cr_assert_eq(read_reports(csv, json, &s->csv_text, &s->csv, &s->json, err, sizeof err), 0,
+                 "%s (exit %d); stderr: %s", err, s->run.status, s->run.err);
     free(csv);
     free(json);
 }
@@ -401,9 +267,9 @@ static void check_host(const struct scan *s, const char *host, const struct pki_
     cr_assert_str_eq(cell(s, host, "sni"), host);
     snprintf(want, sizeof(want), "%ld", days);
     cr_assert_str_eq(cell(s, host, "days_remaining"), want, "%s", host);
-    iso(pki_not_before(x), want);
+    pki_iso_time(pki_not_before(x), want);
     cr_assert_str_eq(cell(s, host, "not_before"), want, "%s", host);
-    iso(pki_not_after(x), want);
+    pki_iso_time(pki_not_after(x), want);
     cr_assert_str_eq(cell(s, host, "not_after"), want, "%s", host);
     snprintf(want, sizeof(want), "CN=%s", host);
     cr_assert_str_eq(cell(s, host, "subject"), want, "%s", host);
@@ -422,7 +288,7 @@ static void check_host(const struct scan *s, const char *host, const struct pki_
     cr_assert_str_eq(cell(s, host, "tls_version"), "TLSv1.3", "%s", host);
     int64_t chain =
         pki_not_after(x) < pki_not_after(inter.x509) ? pki_not_after(x) : pki_not_after(inter.x509);
-    iso(chain, want);
+    pki_iso_time(chain, want);
     cr_assert_str_eq(cell(s, host, "chain_not_after"), want, "%s", host);
     cr_assert_str_eq(cell(s, host, "verify"), "ok", "%s", host);
     cr_assert_str_eq(cell(s, host, "hostname_match"), "true", "%s", host);
@@ -442,15 +308,8 @@ static void check_host(const struct scan *s, const char *host, const struct pki_
 
     /* the JSON record: same values, typed */
     json_t *r = record(s, host);
-    cr_assert_eq(json_object_size(r), NFIELDS, "%s: %zu JSON keys", host, json_object_size(r));
-    const char *k;
-    json_t *v;
-    size_t i = 0;
-    json_object_foreach(r, k, v)
-    {
-        cr_assert_str_eq(k, record_fields[i], "%s: JSON key %zu", host, i);
-        i++;
-    }
+    char err[512];
+    cr_assert_eq(check_record_layout(&s->csv, s->json, err, sizeof err), 0, "%s: %s", host, err);
     cr_assert_eq(json_integer_value(json_object_get(r, "port")), port);
     cr_assert(json_is_integer(json_object_get(r, "days_remaining")));
     cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), days, "%s", host);
@@ -465,11 +324,11 @@ static void check_host(const struct scan *s, const char *host, const struct pki_
         "subject", "issuer", "serial",      "sha256",          "key",        "signature",
         "verify",  "error",  "tls_version", "chain_not_after", "revocation",
     };
-    for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
         cr_assert_str_eq(jstr(s, host, strings[i]), cell(s, host, strings[i]), "%s: %s", host,
                          strings[i]);
     static const char *const lists[] = {"sans", "ocsp_uris", "crl_uris"};
-    for (i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 3; i++) {
         json_t *a = json_object_get(r, lists[i]);
         cr_assert(json_is_array(a), "%s: JSON %s is not an array", host, lists[i]);
         char joined[512] = "";
@@ -507,12 +366,9 @@ Test(nginx, two_sni_servers_every_field)
     cr_assert_eq(s.run.status, 1, "exit %d, want 1 (worst is WARNING); stderr: %s\n%s",
                  s.run.status, s.run.err, s.csv_text);
 
-    /* the header row is DESIGN.md's field list, in order */
-    cr_assert_eq(s.csv.ncells[0], NFIELDS, "%zu header cells", s.csv.ncells[0]);
-    for (size_t i = 0; i < NFIELDS; i++)
-        cr_assert_str_eq(s.csv.rows[0][i], record_fields[i], "header cell %zu", i);
-    for (size_t i = 1; i < s.csv.nrows; i++)
-        cr_assert_eq(s.csv.ncells[i], NFIELDS, "row %zu has %zu cells", i, s.csv.ncells[i]);
+    /* the header row and each record's keys are DESIGN.md's field list, in order */
+    char err[512];
+    cr_assert_eq(check_record_layout(&s.csv, s.json, err, sizeof err), 0, "%s", err);
 
     check_host(&s, "www.nginx.test", &www, "WARNING", "expires in 20 days", 20,
                "www.nginx.test 127.0.0.1", "http://ocsp.nginx.test/www",
@@ -523,9 +379,9 @@ Test(nginx, two_sni_servers_every_field)
     cr_assert_str_neq(cell(&s, "www.nginx.test", "sha256"), cell(&s, "api.nginx.test", "sha256"));
     /* the RSA leaf outlives its intermediate: the chain ends first */
     char want[24];
-    iso(pki_not_after(inter.x509), want);
+    pki_iso_time(pki_not_after(inter.x509), want);
     cr_assert_str_eq(cell(&s, "api.nginx.test", "chain_not_after"), want);
-    iso(pki_not_after(www.x509), want);
+    pki_iso_time(pki_not_after(www.x509), want);
     cr_assert_str_eq(cell(&s, "www.nginx.test", "chain_not_after"), want);
     check_summary(&s, 1, 1, 0);
 
@@ -588,7 +444,7 @@ Test(nginx, system_store_does_not_trust_the_test_root)
     }
     /* without the trusted path, the chain is what the server sent */
     char want[24];
-    iso(pki_not_after(inter.x509), want);
+    pki_iso_time(pki_not_after(inter.x509), want);
     cr_assert_str_eq(cell(&s, "api.nginx.test", "chain_not_after"), want);
     check_summary(&s, 0, 0, 2);
     scan_free(&s);

@@ -45,46 +45,11 @@
 #define ANY_T (INT64_MIN + 1)    /* a time field not checked */
 #define MAX_HELD 8
 
-/* DESIGN.md's record fields, then the revocation fields, in order. */
-static const char *const record_fields[] = {
-    "host",
-    "port",
-    "address",
-    "sni",
-    "status",
-    "reason",
-    "days_remaining",
-    "not_before",
-    "not_after",
-    "subject",
-    "issuer",
-    "sans",
-    "ocsp_uris",
-    "crl_uris",
-    "serial",
-    "sha256",
-    "key",
-    "signature",
-    "tls_version",
-    "chain_not_after",
-    "verify",
-    "hostname_match",
-    "elapsed_ms",
-    "error",
-    "ocsp_stapled",
-    "revocation",
-    "revocation_source",
-    "revoked_at",
-    "revocation_reason",
-    "revocation_this_update",
-    "revocation_next_update",
-};
-#define NFIELDS (sizeof record_fields / sizeof record_fields[0])
-
 static char *dir;
 static int64_t now;
 static struct pki_cert root, inter;
 static struct pki_cert stray; /* trusted by nobody: signs what must not verify */
+static X509 *inter_chain[1];  /* what follows every leaf on the wire */
 static struct fleet *fleet;
 static struct nginx web = {.pid = -1};
 static pid_t responder = -1;
@@ -106,14 +71,6 @@ static const char *in_dir(const char *fmt, ...)
     char *b = bufs[next++ % 16];
     snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
     return b;
-}
-
-static void iso(int64_t t, char buf[24])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(buf, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static int64_t parse_iso(const char *s)
@@ -160,44 +117,43 @@ static void write_certs(const char *name, X509 *const *certs, size_t n)
     cr_assert_eq(pki_write_pem(in_dir("%s", name), certs, n), 0, "%s", name);
 }
 
+/* Not a leaf: a CA or, with ocsp_signing, a delegated OCSP responder; EC
+   P-256, CN=cn, O=certsweep tests, signed by issuer (NULL: self-signed). */
+static void issue_authority(struct pki_cert *out, const char *cn, int64_t not_before,
+                            int64_t not_after, bool ocsp_signing, const struct pki_cert *issuer)
+{
+    cr_assert_eq(
+        pki_issue(out,
+                  &(struct pki_spec){
+                      .subject = (const char *const[]){"CN", cn, "O", "certsweep tests", NULL},
+                      .not_before = not_before,
+                      .not_after = not_after,
+                      .key = PKI_EC256,
+                      .ca = !ocsp_signing,
+                      .ocsp_signing = ocsp_signing,
+                  },
+                  issuer),
+        0, "%s", cn);
+}
+
 static void make_ca(void)
 {
-    cr_assert_eq(pki_issue(&root,
-                           &(struct pki_spec){
-                               .subject = (const char *const[]){"CN", "certsweep revocation Root",
-                                                                "O", "certsweep tests", NULL},
-                               .not_before = now - 400 * DAY,
-                               .not_after = now + 3650 * DAY,
-                               .key = PKI_EC256,
-                               .ca = true,
-                           },
-                           NULL),
-                 0);
-    cr_assert_eq(
-        pki_issue(&inter,
-                  &(struct pki_spec){
-                      .subject = (const char *const[]){"CN", "certsweep revocation Intermediate",
-                                                       "O", "certsweep tests", NULL},
-                      .not_before = now - 350 * DAY,
-                      .not_after = now + 1000 * DAY,
-                      .key = PKI_EC256,
-                      .ca = true,
-                  },
-                  &root),
-        0);
-    cr_assert_eq(pki_issue(&stray,
-                           &(struct pki_spec){
-                               .subject = (const char *const[]){"CN", "certsweep Stray Key", NULL},
-                               .not_before = now - DAY,
-                               .not_after = now + 100 * DAY,
-                               .key = PKI_EC256,
-                               .ca = true,
-                           },
-                           NULL),
-                 0);
+    issue_authority(&root, "certsweep revocation Root", now - 400 * DAY, now + 3650 * DAY, false,
+                    NULL);
+    issue_authority(&inter, "certsweep revocation Intermediate", now - 350 * DAY, now + 1000 * DAY,
+                    false, &root);
+    issue_authority(&stray, "certsweep Stray Key", now - DAY, now + 100 * DAY, false, NULL);
+    inter_chain[0] = inter.x509;
     write_certs("root.pem", &root.x509, 1);
     write_certs("inter.pem", &inter.x509, 1);
     cr_assert_eq(pki_write_key(in_dir("inter.key"), inter.key), 0);
+}
+
+/* A delegated OCSP responder (id-kp-OCSPSigning, ocsp-nocheck) of the
+   intermediate. */
+static void issue_responder(struct pki_cert *out)
+{
+    issue_authority(out, "certsweep OCSP Responder", now - DAY, now + 100 * DAY, true, &inter);
 }
 
 /* A leaf for name.rev.test and 127.0.0.1, issued by the intermediate. */
@@ -234,10 +190,26 @@ static void issue(struct pki_cert *out, const char *name, const char *serial, co
 
 #define HEALTHY_REASON "expires in 200 days"
 
-/* A DER OCSP response about leaf; caller frees *der. */
-static void make_staple(unsigned char **der, size_t *len, const struct pki_ocsp_spec *spec)
+/* A DER OCSP response about leaf, a leaf of the intermediate: good unless
+   spec.status says otherwise, signed by the intermediate unless spec.signer
+   names another.  Caller frees *der. */
+static void make_staple(unsigned char **der, size_t *len, X509 *leaf, struct pki_ocsp_spec spec)
 {
-    cr_assert_eq(pki_ocsp_response(spec, der, len), 0, "pki_ocsp_response failed");
+    spec.leaf = leaf;
+    spec.issuer = inter.x509;
+    if (spec.signer == NULL)
+        spec.signer = &inter;
+    cr_assert_eq(pki_ocsp_response(&spec, der, len), 0, "pki_ocsp_response failed");
+}
+
+/* Writes DIR/name, a CRL of the intermediate (spec.issuer is set here) as
+   spec says; returns its size in bytes. */
+static size_t write_crl(const char *name, struct pki_crl_spec spec)
+{
+    size_t size;
+    spec.issuer = &inter;
+    cr_assert_eq(pki_crl(in_dir("%s", name), &spec, &size), 0, "CRL %s", name);
+    return size;
 }
 
 /* ---- servers ---- */
@@ -246,6 +218,20 @@ static void start_fleet(const struct fleet_custom *custom, size_t n)
 {
     fleet = fleet_start(&(struct fleet_options){.custom = custom, .n_custom = n});
     cr_assert_not_null(fleet, "the test fleet did not start");
+}
+
+/* A fleet endpoint serving leaf and the intermediate, stapling der (NULL:
+   no staple); tls_max 0, or TLS1_2_VERSION for TLS 1.2 only. */
+static struct fleet_custom stapling(const char *name, const struct pki_cert *leaf,
+                                    const unsigned char *der, size_t len, int tls_max)
+{
+    return (struct fleet_custom){.name = name,
+                                 .leaf = leaf,
+                                 .chain = inter_chain,
+                                 .chain_len = 1,
+                                 .staple = der,
+                                 .staple_len = len,
+                                 .tls_max = tls_max};
 }
 
 static uint16_t fport(size_t custom, size_t k)
@@ -327,9 +313,10 @@ static size_t web_hits(const char *path)
 
 /* `openssl ocsp` answering from DIR/index.txt for the intermediate's leafs,
    signing with rsigner/rkey; its -text log (requests and responses) goes to
-   DIR/responder.log.  Returns its port. */
-static uint16_t start_responder(const char *rsigner_path, const char *rkey_path)
+   DIR/responder.log.  Returns its URL (static storage). */
+static const char *start_responder(const char *rsigner_path, const char *rkey_path)
 {
+    static char url[64];
     /* in_dir()'s buffers get reused: keep our own copies */
     char rsigner[4096], rkey[4096], index[4096], ca[4096], log[4096];
     snprintf(rsigner, sizeof rsigner, "%s", rsigner_path);
@@ -358,15 +345,17 @@ static uint16_t start_responder(const char *rsigner_path, const char *rkey_path)
                 responder = -1;
                 break;
             }
-            if (count_lines_with(log, "waiting for OCSP client") > 0)
-                return port;
+            if (count_lines_with(log, "waiting for OCSP client") > 0) {
+                snprintf(url, sizeof url, "http://127.0.0.1:%u/", port);
+                return url;
+            }
             usleep(20 * 1000);
         }
         stop_child(&responder);
     }
     char *text = slurp(log, NULL);
     cr_assert_fail("openssl ocsp did not start on 127.0.0.1 (3 tries):\n%s", text ? text : "");
-    return 0;
+    return NULL;
 }
 
 static size_t responder_requests(void)
@@ -472,15 +461,9 @@ static void scan_run(struct scan *s, const char *const *opts, const uint16_t *po
     cr_assert_neq(s->run.status, 137, "certsweep did not finish within %d s (hung); stderr: %s",
                   RUN_LIMIT_S, s->run.err);
     cr_assert_str_eq(s->run.out, "", "-q wrote to standard output");
-    size_t len;
-    s->csv_text = slurp(csv, &len);
-    cr_assert_not_null(s->csv_text, "no CSV report (exit %d); stderr: %s", s->run.status,
-                       s->run.err);
-    cr_assert_eq(csv_doc_parse(s->csv_text, len, &s->csv), 0, "the CSV does not parse:\n%s",
-                 s->csv_text);
-    json_error_t jerr;
-    s->json = json_load_file(json, 0, &jerr);
-    cr_assert_not_null(s->json, "the JSON does not parse: %s", jerr.text);
+    char err[8192];
+    cr_assert_eq(read_reports(csv, json, &s->csv_text, &s->csv, &s->json, err, sizeof err), 0,
+                 "%s (exit %d); stderr: %s", err, s->run.status, s->run.err);
     cr_assert_eq(json_array_size(json_object_get(s->json, "results")), n,
                  "%zu JSON records for %zu targets; stderr: %s",
                  json_array_size(json_object_get(s->json, "results")), n, s->run.err);
@@ -533,26 +516,8 @@ static int64_t jtime(const struct scan *s, uint16_t port, const char *key)
    seven revocation fields, in order. */
 static void check_layout(const struct scan *s)
 {
-    cr_assert_eq(s->csv.ncells[0], NFIELDS, "%zu CSV header cells, want %zu", s->csv.ncells[0],
-                 NFIELDS);
-    for (size_t i = 0; i < NFIELDS; i++)
-        cr_assert_str_eq(s->csv.rows[0][i], record_fields[i], "CSV header cell %zu", i);
-    for (size_t i = 1; i < s->csv.nrows; i++)
-        cr_assert_eq(s->csv.ncells[i], NFIELDS, "CSV row %zu has %zu cells", i, s->csv.ncells[i]);
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(s->json, "results"), i, r)
-    {
-        cr_assert_eq(json_object_size(r), NFIELDS, "record %zu: %zu keys", i, json_object_size(r));
-        const char *k;
-        json_t *v;
-        size_t j = 0;
-        json_object_foreach(r, k, v)
-        {
-            cr_assert_str_eq(k, record_fields[j], "record %zu: JSON key %zu", i, j);
-            j++;
-        }
-    }
+    char err[512];
+    cr_assert_eq(check_record_layout(&s->csv, s->json, err, sizeof err), 0, "%s", err);
 }
 
 struct want {
@@ -591,7 +556,7 @@ static void check_time(const struct scan *s, uint16_t port, const char *key, int
         return;
     }
     char iso_want[24];
-    iso(want, iso_want);
+    pki_iso_time(want, iso_want);
     cr_assert_not_null(js, "port %u: %s is null, want %s\n%s", port, key, iso_want, dump(s, port));
     cr_assert_str_eq(js, iso_want, "port %u: %s is %s, want %s\n%s", port, key, js, iso_want,
                      dump(s, port));
@@ -663,7 +628,7 @@ static const char *revoked_reason(const char *why, int64_t at)
     static char bufs[8][128];
     static unsigned next;
     char when[24];
-    iso(at, when);
+    pki_iso_time(at, when);
     char *b = bufs[next++ % 8];
     snprintf(b, sizeof bufs[0], "revoked (%s) at %s", why, when);
     return b;
@@ -687,13 +652,9 @@ static struct want healthy(int stapled, const char *revocation, const char *sour
    failure, every other revocation field null. */
 static struct want failed(int stapled, const char *phrase)
 {
-    return (struct want){.status = "OK",
-                         .reason = HEALTHY_REASON,
-                         .stapled = stapled,
-                         .revocation_has = phrase,
-                         .revoked_at = NUL_T,
-                         .this_update = NUL_T,
-                         .next_update = NUL_T};
+    struct want w = healthy(stapled, NULL, NULL, NUL_T, NUL_T);
+    w.revocation_has = phrase;
+    return w;
 }
 
 /* A healthy leaf found revoked: CRITICAL, "revoked (<why>) at <time>". */
@@ -709,6 +670,23 @@ static struct want revoked_by(int stapled, const char *source, const char *why, 
                          .rev_reason = why,
                          .this_update = this_update,
                          .next_update = next_update};
+}
+
+/* w, but with the status something else decides (an expired leaf, an
+   untrusted staple): the reason contains reason_has. */
+static struct want overruled(struct want w, const char *status, const char *reason_has)
+{
+    w.status = status;
+    w.reason = NULL;
+    w.reason_has = reason_has;
+    return w;
+}
+
+/* w for a leaf that stapled a response it cannot be trusted on: WARNING,
+   the reason names the staple. */
+static struct want bad_staple(struct want w)
+{
+    return overruled(w, "WARNING", "stapled OCSP response");
 }
 
 /* With --require-revocation: CRITICAL, reason "revocation <the value>". */
@@ -801,17 +779,7 @@ Test(revocation, support_pki_ocsp_responses_and_crls)
 {
     struct pki_cert leaf, responder_cert;
     issue(&leaf, "support", "0B01", NULL, NULL);
-    cr_assert_eq(
-        pki_issue(&responder_cert,
-                  &(struct pki_spec){
-                      .subject = (const char *const[]){"CN", "certsweep OCSP Responder", NULL},
-                      .not_before = now - DAY,
-                      .not_after = now + 100 * DAY,
-                      .key = PKI_EC256,
-                      .ocsp_signing = true,
-                  },
-                  &inter),
-        0);
+    issue_responder(&responder_cert);
     cr_assert_eq(X509_check_purpose(responder_cert.x509, X509_PURPOSE_OCSP_HELPER, 0), 1);
     cr_assert(X509_get_extension_flags(responder_cert.x509) & EXFLAG_XKUSAGE);
     cr_assert(X509_get_extended_key_usage(responder_cert.x509) & XKU_OCSP_SIGN);
@@ -823,42 +791,32 @@ Test(revocation, support_pki_ocsp_responses_and_crls)
     int64_t rev;
     int64_t at = now - 2 * DAY - 777;
     /* by the issuer, revoked */
-    make_staple(&der, &len,
-                &(struct pki_ocsp_spec){.leaf = leaf.x509,
-                                        .issuer = inter.x509,
-                                        .status = PKI_OCSP_REVOKED,
-                                        .revoked_at = at,
-                                        .reason = OCSP_REVOKED_STATUS_KEYCOMPROMISE,
-                                        .this_update = now - 3600,
-                                        .next_update = now + DAY,
-                                        .signer = &inter});
+    make_staple(&der, &len, leaf.x509,
+                (struct pki_ocsp_spec){.status = PKI_OCSP_REVOKED,
+                                       .revoked_at = at,
+                                       .reason = OCSP_REVOKED_STATUS_KEYCOMPROMISE,
+                                       .this_update = now - 3600,
+                                       .next_update = now + DAY});
     cr_assert_eq(verify_ocsp(der, len, leaf.x509, &status, &reason, &rev), 1);
     cr_assert_eq(status, V_OCSP_CERTSTATUS_REVOKED);
     cr_assert_eq(reason, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
     cr_assert_eq(rev, at);
     free(der);
     /* by a delegated responder that comes with the response */
-    make_staple(&der, &len,
-                &(struct pki_ocsp_spec){.leaf = leaf.x509,
-                                        .issuer = inter.x509,
-                                        .status = PKI_OCSP_GOOD,
-                                        .this_update = now - 3600,
-                                        .next_update = now + DAY,
-                                        .signer = &responder_cert,
-                                        .include_signer = true});
+    make_staple(&der, &len, leaf.x509,
+                (struct pki_ocsp_spec){.this_update = now - 3600,
+                                       .next_update = now + DAY,
+                                       .signer = &responder_cert,
+                                       .include_signer = true});
     cr_assert_eq(verify_ocsp(der, len, leaf.x509, &status, &reason, &rev), 1);
     cr_assert_eq(status, V_OCSP_CERTSTATUS_GOOD);
     free(der);
     /* naming the issuer, signed by another key: does not verify */
-    make_staple(&der, &len,
-                &(struct pki_ocsp_spec){.leaf = leaf.x509,
-                                        .issuer = inter.x509,
-                                        .status = PKI_OCSP_GOOD,
-                                        .this_update = now - 3600,
-                                        .next_update = now + DAY,
-                                        .signer = &inter,
-                                        .wrong_key = stray.key,
-                                        .include_signer = true});
+    make_staple(&der, &len, leaf.x509,
+                (struct pki_ocsp_spec){.this_update = now - 3600,
+                                       .next_update = now + DAY,
+                                       .wrong_key = stray.key,
+                                       .include_signer = true});
     cr_assert_neq(verify_ocsp(der, len, leaf.x509, &status, &reason, &rev), 1);
     free(der);
 
@@ -867,15 +825,10 @@ Test(revocation, support_pki_ocsp_responses_and_crls)
         {"0B01", at, CRL_REASON_AFFILIATION_CHANGED},
         {"0B02", at + 5, CRL_REASON_NONE},
     };
-    size_t size;
-    cr_assert_eq(pki_crl(in_dir("a.crl"),
-                         &(struct pki_crl_spec){.issuer = &inter,
-                                                .last_update = now - 3600,
-                                                .next_update = now + DAY,
-                                                .entries = entries,
-                                                .n_entries = 2},
-                         &size),
-                 0);
+    size_t size = write_crl("a.crl", (struct pki_crl_spec){.last_update = now - 3600,
+                                                           .next_update = now + DAY,
+                                                           .entries = entries,
+                                                           .n_entries = 2});
     size_t der_len;
     char *crl_der = slurp(in_dir("a.crl"), &der_len);
     const unsigned char *p = (const unsigned char *)crl_der;
@@ -893,14 +846,10 @@ Test(revocation, support_pki_ocsp_responses_and_crls)
     X509_CRL_free(crl);
     free(crl_der);
 
-    cr_assert_eq(pki_crl(in_dir("w.pem"),
-                         &(struct pki_crl_spec){.issuer = &inter,
-                                                .wrong_key = stray.key,
-                                                .last_update = now - 3600,
-                                                .next_update = now + DAY,
-                                                .pem = true},
-                         NULL),
-                 0);
+    write_crl("w.pem", (struct pki_crl_spec){.wrong_key = stray.key,
+                                             .last_update = now - 3600,
+                                             .next_update = now + DAY,
+                                             .pem = true});
     FILE *fp = fopen(in_dir("w.pem"), "r");
     crl = PEM_read_X509_CRL(fp, NULL, NULL, NULL);
     fclose(fp);
@@ -909,13 +858,9 @@ Test(revocation, support_pki_ocsp_responses_and_crls)
     X509_CRL_free(crl);
     ERR_clear_error();
 
-    cr_assert_eq(pki_crl(in_dir("big.crl"),
-                         &(struct pki_crl_spec){.issuer = &inter,
-                                                .last_update = now - 3600,
-                                                .next_update = now + DAY,
-                                                .min_bytes = 10000},
-                         &size),
-                 0);
+    size = write_crl("big.crl", (struct pki_crl_spec){.last_update = now - 3600,
+                                                      .next_update = now + DAY,
+                                                      .min_bytes = 10000});
     cr_assert(size >= 10000 && size < 11000, "padded CRL of %zu bytes", size);
     pki_cert_free(&responder_cert);
     pki_cert_free(&leaf);
@@ -935,13 +880,8 @@ static void prepare_staple_sites(uint16_t http_port)
         pki_cert_free(&spy_leafs[i]);
         free(spy_staples[i]);
         issue(&spy_leafs[i], names[i], i == 0 ? "0C01" : "0C02", spy, NULL);
-        make_staple(&spy_staples[i], &spy_staple_lens[i],
-                    &(struct pki_ocsp_spec){.leaf = spy_leafs[i].x509,
-                                            .issuer = inter.x509,
-                                            .status = PKI_OCSP_GOOD,
-                                            .this_update = now - 3600,
-                                            .next_update = now + DAY,
-                                            .signer = &inter});
+        make_staple(&spy_staples[i], &spy_staple_lens[i], spy_leafs[i].x509,
+                    (struct pki_ocsp_spec){.this_update = now - 3600, .next_update = now + DAY});
         X509 *chain[] = {spy_leafs[i].x509, inter.x509};
         cr_assert_eq(pki_write_pem(in_dir("%s.chain.pem", names[i]), chain, 2), 0);
         cr_assert_eq(pki_write_key(in_dir("%s.key", names[i]), spy_leafs[i].key), 0);
@@ -958,31 +898,14 @@ Test(revocation, support_staples_reach_an_openssl_client)
     issue(&leaf, "fleet-staple", "0C03", NULL, NULL);
     unsigned char *der;
     size_t len;
-    make_staple(&der, &len,
-                &(struct pki_ocsp_spec){.leaf = leaf.x509,
-                                        .issuer = inter.x509,
-                                        .status = PKI_OCSP_GOOD,
-                                        .this_update = now - 3600,
-                                        .next_update = now + DAY,
-                                        .signer = &inter});
-    X509 *chain[] = {inter.x509};
-    const struct fleet_custom custom[] = {
-        {.name = "staple13",
-         .leaf = &leaf,
-         .chain = chain,
-         .chain_len = 1,
-         .staple = der,
-         .staple_len = len},
-        {.name = "staple12",
-         .leaf = &leaf,
-         .chain = chain,
-         .chain_len = 1,
-         .staple = der,
-         .staple_len = len,
-         .tls_max = TLS1_2_VERSION,
-         .n_ports = 2},
-        {.name = "none", .leaf = &leaf, .chain = chain, .chain_len = 1},
+    make_staple(&der, &len, leaf.x509,
+                (struct pki_ocsp_spec){.this_update = now - 3600, .next_update = now + DAY});
+    struct fleet_custom custom[] = {
+        stapling("staple13", &leaf, der, len, 0),
+        stapling("staple12", &leaf, der, len, TLS1_2_VERSION),
+        stapling("none", &leaf, NULL, 0, 0),
     };
+    custom[1].n_ports = 2;
     start_fleet(custom, 3);
     pki_cert_free(&leaf); /* the fleet holds its own references */
 
@@ -1031,7 +954,6 @@ Test(revocation, ocsp_responder_good_revoked_unknown)
     require_tools(false, true);
     struct pki_cert good, revoked, unknown, expired;
     int64_t revoked_at = now - 2 * DAY - 777, expired_revoked_at = now - 20 * DAY - 31;
-    char url[64];
     write_index(
         (const struct index_entry[]){
             {"oc-good", "0A01", HEALTHY_NOT_AFTER, 0, NULL},
@@ -1039,23 +961,21 @@ Test(revocation, ocsp_responder_good_revoked_unknown)
             {"oc-expired", "0A04", now - 2 * DAY, expired_revoked_at, "superseded"},
         },
         3); /* 0A03 is not listed: unknown */
-    uint16_t rport = start_responder(in_dir("inter.pem"), in_dir("inter.key"));
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/", rport);
+    const char *url = start_responder(in_dir("inter.pem"), in_dir("inter.key"));
     issue(&good, "oc-good", "0A01", url, NULL);
     issue(&revoked, "oc-revoked", "0A02", url, NULL);
     issue(&unknown, "oc-unknown", "0A03", url, NULL);
     issue_dated(&expired, "oc-expired", "0A04", url, NULL, now - 100 * DAY, now - 2 * DAY);
-    X509 *chain[] = {inter.x509};
     const struct fleet_custom custom[] = {
         /* the same leaf on three ports: still one query */
-        {.name = "good", .leaf = &good, .chain = chain, .chain_len = 1, .n_ports = 3},
-        {.name = "revoked", .leaf = &revoked, .chain = chain, .chain_len = 1},
+        {.name = "good", .leaf = &good, .chain = inter_chain, .chain_len = 1, .n_ports = 3},
+        {.name = "revoked", .leaf = &revoked, .chain = inter_chain, .chain_len = 1},
         {.name = "unknown",
          .leaf = &unknown,
-         .chain = chain,
+         .chain = inter_chain,
          .chain_len = 1,
          .tls_max = TLS1_2_VERSION},
-        {.name = "expired", .leaf = &expired, .chain = chain, .chain_len = 1},
+        {.name = "expired", .leaf = &expired, .chain = inter_chain, .chain_len = 1},
     };
     start_fleet(custom, 4);
     const uint16_t ports[] = {fport(0, 0), fport(0, 1), fport(0, 2),
@@ -1081,15 +1001,8 @@ Test(revocation, ocsp_responder_good_revoked_unknown)
     cr_assert_str_eq(cell(&s, ports[4], "tls_version"), "TLSv1.2");
     /* expired and revoked: stays EXPIRED, the revocation is still reported */
     check(&s, ports[5],
-          (struct want){.status = "EXPIRED",
-                        .reason_has = "expired",
-                        .stapled = 0,
-                        .revocation = "revoked",
-                        .source = "ocsp",
-                        .revoked_at = expired_revoked_at,
-                        .rev_reason = "superseded",
-                        .this_update = ANY_T,
-                        .next_update = ANY_T});
+          overruled(revoked_by(0, "ocsp", "superseded", expired_revoked_at, ANY_T, ANY_T),
+                    "EXPIRED", "expired"));
     cr_assert_eq(summary(&s, "OK"), 4);
     cr_assert_eq(summary(&s, "CRITICAL"), 1);
     cr_assert_eq(summary(&s, "EXPIRED"), 1);
@@ -1118,17 +1031,7 @@ Test(revocation, ocsp_delegated_responder)
 {
     require_tools(false, true);
     struct pki_cert delegated, good, revoked;
-    cr_assert_eq(pki_issue(&delegated,
-                           &(struct pki_spec){
-                               .subject = (const char *const[]){"CN", "certsweep OCSP Responder",
-                                                                "O", "certsweep tests", NULL},
-                               .not_before = now - DAY,
-                               .not_after = now + 100 * DAY,
-                               .key = PKI_EC256,
-                               .ocsp_signing = true,
-                           },
-                           &inter),
-                 0);
+    issue_responder(&delegated);
     write_certs("delegated.pem", &delegated.x509, 1);
     cr_assert_eq(pki_write_key(in_dir("delegated.key"), delegated.key), 0);
     int64_t revoked_at = now - 5 * DAY - 4321;
@@ -1138,15 +1041,12 @@ Test(revocation, ocsp_delegated_responder)
             {"dl-revoked", "0D02", HEALTHY_NOT_AFTER, revoked_at, "cessationOfOperation"},
         },
         2);
-    uint16_t rport = start_responder(in_dir("delegated.pem"), in_dir("delegated.key"));
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/", rport);
+    const char *url = start_responder(in_dir("delegated.pem"), in_dir("delegated.key"));
     issue(&good, "dl-good", "0D01", url, NULL);
     issue(&revoked, "dl-revoked", "0D02", url, NULL);
-    X509 *chain[] = {inter.x509};
     const struct fleet_custom custom[] = {
-        {.name = "good", .leaf = &good, .chain = chain, .chain_len = 1},
-        {.name = "revoked", .leaf = &revoked, .chain = chain, .chain_len = 1},
+        {.name = "good", .leaf = &good, .chain = inter_chain, .chain_len = 1},
+        {.name = "revoked", .leaf = &revoked, .chain = inter_chain, .chain_len = 1},
     };
     start_fleet(custom, 2);
     const uint16_t ports[] = {fport(0, 0), fport(1, 0)};
@@ -1175,38 +1075,21 @@ Test(revocation, untrusted_staple_then_responder)
             {"us-revoked", "0F12", HEALTHY_NOT_AFTER, revoked_at, "keyCompromise"},
         },
         2);
-    uint16_t rport = start_responder(in_dir("inter.pem"), in_dir("inter.key"));
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/", rport);
+    const char *url = start_responder(in_dir("inter.pem"), in_dir("inter.key"));
     issue(&good, "us-good", "0F11", url, NULL);
     issue(&revoked, "us-revoked", "0F12", url, NULL);
     unsigned char *der[2];
     size_t len[2];
     /* expired, and wrongly signed (saying good about a revoked leaf) */
-    make_staple(&der[0], &len[0],
-                &(struct pki_ocsp_spec){.leaf = good.x509,
-                                        .issuer = inter.x509,
-                                        .status = PKI_OCSP_GOOD,
-                                        .this_update = now - 10 * DAY,
-                                        .next_update = now - 3 * DAY,
-                                        .signer = &inter});
-    make_staple(&der[1], &len[1],
-                &(struct pki_ocsp_spec){.leaf = revoked.x509,
-                                        .issuer = inter.x509,
-                                        .status = PKI_OCSP_GOOD,
-                                        .this_update = now - 3600,
-                                        .next_update = now + DAY,
-                                        .signer = &inter,
-                                        .wrong_key = stray.key});
-    X509 *chain[] = {inter.x509};
+    make_staple(
+        &der[0], &len[0], good.x509,
+        (struct pki_ocsp_spec){.this_update = now - 10 * DAY, .next_update = now - 3 * DAY});
+    make_staple(&der[1], &len[1], revoked.x509,
+                (struct pki_ocsp_spec){
+                    .this_update = now - 3600, .next_update = now + DAY, .wrong_key = stray.key});
     const struct fleet_custom custom[] = {
-        {.leaf = &good, .chain = chain, .chain_len = 1, .staple = der[0], .staple_len = len[0]},
-        {.leaf = &revoked,
-         .chain = chain,
-         .chain_len = 1,
-         .staple = der[1],
-         .staple_len = len[1],
-         .tls_max = TLS1_2_VERSION},
+        stapling(NULL, &good, der[0], len[0], 0),
+        stapling(NULL, &revoked, der[1], len[1], TLS1_2_VERSION),
     };
     start_fleet(custom, 2);
     const uint16_t ports[] = {fport(0, 0), fport(1, 0)};
@@ -1215,15 +1098,7 @@ Test(revocation, untrusted_staple_then_responder)
     cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
     cr_assert_eq(responder_requests(), 2, "the responder was asked %zu times",
                  responder_requests());
-    check(&s, ports[0],
-          (struct want){.status = "WARNING",
-                        .reason_has = "stapled OCSP response",
-                        .stapled = 1,
-                        .revocation = "good",
-                        .source = "ocsp",
-                        .revoked_at = NUL_T,
-                        .this_update = ANY_T,
-                        .next_update = ANY_T});
+    check(&s, ports[0], bad_staple(healthy(1, "good", "ocsp", ANY_T, ANY_T)));
     /* the responder's revoked beats the staple's (unverifiable) good; the
        reason is the revocation's, exactly */
     check(&s, ports[1], revoked_by(1, "ocsp", "keyCompromise", revoked_at, ANY_T, ANY_T));
@@ -1262,10 +1137,8 @@ static void prepare_ng_sites(uint16_t http_port)
         bool revoked = i == 1 || i == 3;
         unsigned char *der;
         size_t len;
-        make_staple(&der, &len,
-                    &(struct pki_ocsp_spec){
-                        .leaf = ng_leafs[i].x509,
-                        .issuer = inter.x509,
+        make_staple(&der, &len, ng_leafs[i].x509,
+                    (struct pki_ocsp_spec){
                         .status = revoked ? PKI_OCSP_REVOKED : PKI_OCSP_GOOD,
                         .revoked_at = ng_revoked_at[i],
                         .reason = i == 1 ? OCSP_REVOKED_STATUS_CESSATIONOFOPERATION
@@ -1286,17 +1159,7 @@ static void prepare_ng_sites(uint16_t http_port)
 Test(revocation, staples_from_nginx_tls12_and_tls13)
 {
     require_tools(true, false);
-    cr_assert_eq(
-        pki_issue(&ng_responder,
-                  &(struct pki_spec){
-                      .subject = (const char *const[]){"CN", "certsweep OCSP Responder", NULL},
-                      .not_before = now - DAY,
-                      .not_after = now + 100 * DAY,
-                      .key = PKI_EC256,
-                      .ocsp_signing = true,
-                  },
-                  &inter),
-        0);
+    issue_responder(&ng_responder);
     ng_revoked_at[1] = now - 3 * DAY - 1234;
     ng_revoked_at[3] = now - 7 * DAY - 59;
     start_web(&(struct web_conf){.sites = ng_sites, .n_sites = N_NG, .prepare = prepare_ng_sites});
@@ -1347,68 +1210,27 @@ Test(revocation, staples_expired_badly_signed_and_missing)
     unsigned char *der[4];
     size_t len[4];
     /* expired: nextUpdate three days ago */
-    make_staple(&der[0], &len[0],
-                &(struct pki_ocsp_spec){.leaf = expired13.x509,
-                                        .issuer = inter.x509,
-                                        .status = PKI_OCSP_GOOD,
-                                        .this_update = now - 10 * DAY,
-                                        .next_update = now - 3 * DAY,
-                                        .signer = &inter});
+    make_staple(
+        &der[0], &len[0], expired13.x509,
+        (struct pki_ocsp_spec){.this_update = now - 10 * DAY, .next_update = now - 3 * DAY});
     /* naming the intermediate, signed by a stray key, once with the
        intermediate's certificate attached and once without */
-    make_staple(&der[1], &len[1],
-                &(struct pki_ocsp_spec){.leaf = badsig12.x509,
-                                        .issuer = inter.x509,
-                                        .status = PKI_OCSP_GOOD,
-                                        .this_update = now - 3600,
-                                        .next_update = now + DAY,
-                                        .signer = &inter,
-                                        .wrong_key = stray.key,
-                                        .include_signer = true});
-    make_staple(&der[2], &len[2],
-                &(struct pki_ocsp_spec){.leaf = badsig13.x509,
-                                        .issuer = inter.x509,
-                                        .status = PKI_OCSP_GOOD,
-                                        .this_update = now - 3600,
-                                        .next_update = now + DAY,
-                                        .signer = &inter,
-                                        .wrong_key = stray.key});
-    make_staple(&der[3], &len[3],
-                &(struct pki_ocsp_spec){.leaf = good12.x509,
-                                        .issuer = inter.x509,
-                                        .status = PKI_OCSP_GOOD,
-                                        .this_update = now - 7200,
-                                        .next_update = now + 2 * DAY,
-                                        .signer = &inter});
-    X509 *chain[] = {inter.x509};
+    make_staple(&der[1], &len[1], badsig12.x509,
+                (struct pki_ocsp_spec){.this_update = now - 3600,
+                                       .next_update = now + DAY,
+                                       .wrong_key = stray.key,
+                                       .include_signer = true});
+    make_staple(&der[2], &len[2], badsig13.x509,
+                (struct pki_ocsp_spec){
+                    .this_update = now - 3600, .next_update = now + DAY, .wrong_key = stray.key});
+    make_staple(&der[3], &len[3], good12.x509,
+                (struct pki_ocsp_spec){.this_update = now - 7200, .next_update = now + 2 * DAY});
     const struct fleet_custom custom[] = {
-        {.name = "expired13",
-         .leaf = &expired13,
-         .chain = chain,
-         .chain_len = 1,
-         .staple = der[0],
-         .staple_len = len[0]},
-        {.name = "badsig12",
-         .leaf = &badsig12,
-         .chain = chain,
-         .chain_len = 1,
-         .staple = der[1],
-         .staple_len = len[1],
-         .tls_max = TLS1_2_VERSION},
-        {.name = "badsig13",
-         .leaf = &badsig13,
-         .chain = chain,
-         .chain_len = 1,
-         .staple = der[2],
-         .staple_len = len[2]},
-        {.name = "good12",
-         .leaf = &good12,
-         .chain = chain,
-         .chain_len = 1,
-         .staple = der[3],
-         .staple_len = len[3],
-         .tls_max = TLS1_2_VERSION},
-        {.name = "none", .leaf = &none, .chain = chain, .chain_len = 1},
+        stapling("expired13", &expired13, der[0], len[0], 0),
+        stapling("badsig12", &badsig12, der[1], len[1], TLS1_2_VERSION),
+        stapling("badsig13", &badsig13, der[2], len[2], 0),
+        stapling("good12", &good12, der[3], len[3], TLS1_2_VERSION),
+        stapling("none", &none, NULL, 0, 0),
     };
     start_fleet(custom, 5);
     const uint16_t ports[] = {fport(0, 0), fport(1, 0), fport(2, 0),
@@ -1419,25 +1241,9 @@ Test(revocation, staples_expired_badly_signed_and_missing)
     check_layout(&s);
     cr_assert_eq(s.run.status, 1, "exit %d, want 1 (WARNING beats ERROR); stderr: %s", s.run.status,
                  s.run.err);
-    check(&s, ports[0],
-          (struct want){.status = "WARNING",
-                        .reason_has = "stapled OCSP response",
-                        .stapled = 1,
-                        .revocation_has = "error: staple: expired",
-                        .source = NULL,
-                        .revoked_at = NUL_T,
-                        .this_update = NUL_T,
-                        .next_update = NUL_T});
+    check(&s, ports[0], bad_staple(failed(1, "error: staple: expired")));
     for (size_t i = 1; i <= 2; i++)
-        check(&s, ports[i],
-              (struct want){.status = "WARNING",
-                            .reason_has = "stapled OCSP response",
-                            .stapled = 1,
-                            .revocation_has = "error: staple: signature does not verify",
-                            .source = NULL,
-                            .revoked_at = NUL_T,
-                            .this_update = NUL_T,
-                            .next_update = NUL_T});
+        check(&s, ports[i], bad_staple(failed(1, "error: staple: signature does not verify")));
     check(&s, ports[3], healthy(1, "good", "staple", now - 7200, now + 2 * DAY));
     cr_assert_str_eq(cell(&s, ports[1], "tls_version"), "TLSv1.2");
     cr_assert_str_eq(cell(&s, ports[3], "tls_version"), "TLSv1.2");
@@ -1500,50 +1306,28 @@ Test(revocation, crls_over_http)
         {"77AB", at1, CRL_REASON_KEY_COMPROMISE},
         {"77AC", at2, CRL_REASON_SUPERSEDED},
     };
-    size_t big_size;
-    cr_assert_eq(pki_crl(in_dir("www/listed.crl"),
-                         &(struct pki_crl_spec){.issuer = &inter,
-                                                .last_update = last,
-                                                .next_update = next,
-                                                .entries = listed,
-                                                .n_entries = 3},
-                         NULL),
-                 0);
-    cr_assert_eq(pki_crl(in_dir("www/clean.crl"),
-                         &(struct pki_crl_spec){.issuer = &inter,
-                                                .last_update = last + 1,
-                                                .next_update = next + 1,
-                                                .entries = others,
-                                                .n_entries = 2,
-                                                .pem = true},
-                         NULL),
-                 0);
-    cr_assert_eq(pki_crl(in_dir("www/expired.crl"),
-                         &(struct pki_crl_spec){.issuer = &inter,
-                                                .last_update = now - 10 * DAY,
-                                                .next_update = now - 3 * DAY,
-                                                .entries = others,
-                                                .n_entries = 2},
-                         NULL),
-                 0);
-    cr_assert_eq(pki_crl(in_dir("www/wrongkey.crl"),
-                         &(struct pki_crl_spec){.issuer = &inter,
-                                                .wrong_key = stray.key,
-                                                .last_update = last,
-                                                .next_update = next,
-                                                .entries = others,
-                                                .n_entries = 2},
-                         NULL),
-                 0);
-    cr_assert_eq(pki_crl(in_dir("www/big.crl"),
-                         &(struct pki_crl_spec){.issuer = &inter,
-                                                .last_update = last,
-                                                .next_update = next,
-                                                .entries = others,
-                                                .n_entries = 2,
-                                                .min_bytes = 8192},
-                         &big_size),
-                 0);
+    write_crl("www/listed.crl",
+              (struct pki_crl_spec){
+                  .last_update = last, .next_update = next, .entries = listed, .n_entries = 3});
+    write_crl("www/clean.crl", (struct pki_crl_spec){.last_update = last + 1,
+                                                     .next_update = next + 1,
+                                                     .entries = others,
+                                                     .n_entries = 2,
+                                                     .pem = true});
+    write_crl("www/expired.crl", (struct pki_crl_spec){.last_update = now - 10 * DAY,
+                                                       .next_update = now - 3 * DAY,
+                                                       .entries = others,
+                                                       .n_entries = 2});
+    write_crl("www/wrongkey.crl", (struct pki_crl_spec){.wrong_key = stray.key,
+                                                        .last_update = last,
+                                                        .next_update = next,
+                                                        .entries = others,
+                                                        .n_entries = 2});
+    size_t big_size = write_crl("www/big.crl", (struct pki_crl_spec){.last_update = last,
+                                                                     .next_update = next,
+                                                                     .entries = others,
+                                                                     .n_entries = 2,
+                                                                     .min_bytes = 8192});
     cr_assert_geq(big_size, 8192);
 
     static const struct {
@@ -1562,7 +1346,6 @@ Test(revocation, crls_over_http)
 #define N_CRL (sizeof defs / sizeof defs[0])
     struct pki_cert leafs[N_CRL];
     struct fleet_custom custom[N_CRL];
-    X509 *chain[] = {inter.x509};
     for (size_t i = 0; i < N_CRL; i++) {
         char uri[128];
         if (strcmp(defs[i].name, "crl-slow") == 0)
@@ -1573,7 +1356,7 @@ Test(revocation, crls_over_http)
         bool has_dp = defs[i].path != NULL || strcmp(defs[i].name, "crl-slow") == 0;
         issue(&leafs[i], defs[i].name, defs[i].serial, NULL, has_dp ? uri : NULL);
         custom[i] = (struct fleet_custom){
-            .name = defs[i].name, .leaf = &leafs[i], .chain = chain, .chain_len = 1};
+            .name = defs[i].name, .leaf = &leafs[i], .chain = inter_chain, .chain_len = 1};
     }
     start_fleet(custom, N_CRL);
     uint16_t ports[N_CRL];
@@ -1665,19 +1448,15 @@ Test(revocation, one_crl_fetch_for_1000_endpoints)
         {revoked_serial, at, CRL_REASON_KEY_COMPROMISE},
         {"7EEE01", at, CRL_REASON_SUPERSEDED},
     };
-    cr_assert_eq(pki_crl(in_dir("www/shared.crl"),
-                         &(struct pki_crl_spec){.issuer = &inter,
-                                                .last_update = last,
-                                                .next_update = next,
-                                                .entries = entries,
-                                                .n_entries = 2},
-                         NULL),
-                 0);
-    X509 *chain[] = {inter.x509};
-    start_fleet(
-        &(struct fleet_custom){
-            .name = "volume", .leafs = leafs, .chain = chain, .chain_len = 1, .n_ports = N_VOLUME},
-        1);
+    write_crl("www/shared.crl",
+              (struct pki_crl_spec){
+                  .last_update = last, .next_update = next, .entries = entries, .n_entries = 2});
+    start_fleet(&(struct fleet_custom){.name = "volume",
+                                       .leafs = leafs,
+                                       .chain = inter_chain,
+                                       .chain_len = 1,
+                                       .n_ports = N_VOLUME},
+                1);
     for (size_t i = 0; i < N_VOLUME; i++)
         pki_cert_free(&leafs[i]);
     free(leafs);
@@ -1726,7 +1505,6 @@ Test(revocation, ocsp_responder_failures)
     };
     struct pki_cert leafs[4];
     struct fleet_custom custom[4];
-    X509 *chain[] = {inter.x509};
     for (size_t i = 0; i < 4; i++) {
         char name[32], serial[8];
         snprintf(name, sizeof name, "ocsp-fail-%zu", i);
@@ -1734,7 +1512,7 @@ Test(revocation, ocsp_responder_failures)
         issue(&leafs[i], name, serial, urls[i], NULL);
         /* two ports each: both records carry the error */
         custom[i] = (struct fleet_custom){
-            .name = "fail", .leaf = &leafs[i], .chain = chain, .chain_len = 1, .n_ports = 2};
+            .name = "fail", .leaf = &leafs[i], .chain = inter_chain, .chain_len = 1, .n_ports = 2};
     }
     start_fleet(custom, 4);
     uint16_t ports[8];
@@ -1842,14 +1620,13 @@ Test(revocation, fetch_per_host_caps_connections)
     tarpit_start(&pit);
     struct pki_cert leafs[N_URLS];
     struct fleet_custom custom[N_URLS];
-    X509 *chain[] = {inter.x509};
     for (size_t i = 0; i < N_URLS; i++) {
         char name[32], serial[8], uri[96];
         snprintf(name, sizeof name, "pit-%zu", i);
         snprintf(serial, sizeof serial, "40%02zX", i);
         snprintf(uri, sizeof uri, "http://127.0.0.1:%u/%zu.crl", pit.port, i);
         issue(&leafs[i], name, serial, NULL, uri);
-        custom[i] = (struct fleet_custom){.leaf = &leafs[i], .chain = chain, .chain_len = 1};
+        custom[i] = (struct fleet_custom){.leaf = &leafs[i], .chain = inter_chain, .chain_len = 1};
     }
     start_fleet(custom, N_URLS);
     uint16_t ports[N_URLS];
@@ -1894,7 +1671,7 @@ Test(revocation, ocsp_and_crl_combined)
     struct pki_cert a, b, c, d;
     int64_t ocsp_revoked = now - 9 * DAY - 99, crl_revoked = now - 3 * DAY - 33;
     int64_t last = now - 1800, next = now + 2 * DAY;
-    char crl[96], status500[96], url[64];
+    char crl[96], status500[96];
     snprintf(crl, sizeof crl, "http://127.0.0.1:%u/combo.crl", http);
     snprintf(status500, sizeof status500, "http://127.0.0.1:%u/status500", http);
     write_index(
@@ -1903,27 +1680,20 @@ Test(revocation, ocsp_and_crl_combined)
             {"mix-d", "3004", HEALTHY_NOT_AFTER, ocsp_revoked, "keyCompromise"},
         },
         2); /* 3003 is not listed: unknown */
-    uint16_t rport = start_responder(in_dir("inter.pem"), in_dir("inter.key"));
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/", rport);
+    const char *url = start_responder(in_dir("inter.pem"), in_dir("inter.key"));
     const struct pki_crl_entry entries[] = {{"3001", crl_revoked, CRL_REASON_SUPERSEDED}};
-    cr_assert_eq(pki_crl(in_dir("www/combo.crl"),
-                         &(struct pki_crl_spec){.issuer = &inter,
-                                                .last_update = last,
-                                                .next_update = next,
-                                                .entries = entries,
-                                                .n_entries = 1},
-                         NULL),
-                 0);
+    write_crl("www/combo.crl",
+              (struct pki_crl_spec){
+                  .last_update = last, .next_update = next, .entries = entries, .n_entries = 1});
     issue(&a, "mix-a", "3001", url, crl);       /* OCSP good, CRL revoked */
     issue(&b, "mix-b", "3002", status500, crl); /* OCSP HTTP 500, CRL good */
     issue(&c, "mix-c", "3003", url, crl);       /* OCSP unknown, CRL good */
     issue(&d, "mix-d", "3004", url, crl);       /* OCSP revoked, CRL good */
-    X509 *chain[] = {inter.x509};
     const struct fleet_custom custom[] = {
-        {.leaf = &a, .chain = chain, .chain_len = 1},
-        {.leaf = &b, .chain = chain, .chain_len = 1},
-        {.leaf = &c, .chain = chain, .chain_len = 1},
-        {.leaf = &d, .chain = chain, .chain_len = 1},
+        {.leaf = &a, .chain = inter_chain, .chain_len = 1},
+        {.leaf = &b, .chain = inter_chain, .chain_len = 1},
+        {.leaf = &c, .chain = inter_chain, .chain_len = 1},
+        {.leaf = &d, .chain = inter_chain, .chain_len = 1},
     };
     start_fleet(custom, 4);
     const uint16_t ports[] = {fport(0, 0), fport(1, 0), fport(2, 0), fport(3, 0)};

@@ -667,6 +667,14 @@ void pki_index_time(int64_t t, char buf[16])
     strftime(buf, 16, "%y%m%d%H%M%SZ", &tm);
 }
 
+void pki_iso_time(int64_t t, char buf[24])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 void pki_serial_hex(X509 *x, char *buf, size_t len)
 {
     if (len == 0)

@@ -118,6 +118,9 @@ int pki_crl(const char *path, const struct pki_crl_spec *spec, size_t *size);
 
 /* An openssl-ca style date, "YYMMDDHHMMSSZ" (index.txt of `openssl ocsp -index`). */
 void pki_index_time(int64_t t, char buf[16]);
+/* ISO 8601 UTC, "YYYY-MM-DDTHH:MM:SSZ", as the reports write times; made here,
+   not by the scanner's formatter. */
+void pki_iso_time(int64_t t, char buf[24]);
 
 /* Expected record values, computed independently of the scanner's cert.c:
    uppercase hex serial and SHA-256 fingerprint of the DER, and notBefore /

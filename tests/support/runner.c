@@ -203,6 +203,119 @@ size_t csv_doc_find(const struct csv_doc *d, const char *column, const char *val
     return 0;
 }
 
+const char *const expected_fields[] = {
+    "host",
+    "port",
+    "address",
+    "sni",
+    "status",
+    "reason",
+    "days_remaining",
+    "not_before",
+    "not_after",
+    "subject",
+    "issuer",
+    "sans",
+    "ocsp_uris",
+    "crl_uris",
+    "serial",
+    "sha256",
+    "key",
+    "signature",
+    "tls_version",
+    "chain_not_after",
+    "verify",
+    "hostname_match",
+    "elapsed_ms",
+    "error",
+    "ocsp_stapled",
+    "revocation",
+    "revocation_source",
+    "revoked_at",
+    "revocation_reason",
+    "revocation_this_update",
+    "revocation_next_update",
+};
+const size_t n_expected_fields = sizeof expected_fields / sizeof expected_fields[0];
+
+int check_record_layout(const struct csv_doc *csv, json_t *doc, char *err, size_t errlen)
+{
+    if (csv->nrows == 0 || csv->ncells[0] != n_expected_fields) {
+        snprintf(err, errlen, "%zu CSV header cells, want %zu", csv->nrows ? csv->ncells[0] : 0,
+                 n_expected_fields);
+        return -1;
+    }
+    for (size_t i = 0; i < n_expected_fields; i++)
+        if (strcmp(csv->rows[0][i], expected_fields[i]) != 0) {
+            snprintf(err, errlen, "CSV header cell %zu is \"%s\", want \"%s\"", i, csv->rows[0][i],
+                     expected_fields[i]);
+            return -1;
+        }
+    for (size_t i = 1; i < csv->nrows; i++)
+        if (csv->ncells[i] != n_expected_fields) {
+            snprintf(err, errlen, "CSV row %zu has %zu cells, want %zu", i, csv->ncells[i],
+                     n_expected_fields);
+            return -1;
+        }
+    json_t *results = json_object_get(doc, "results");
+    if (!json_is_array(results)) {
+        snprintf(err, errlen, "the JSON document has no \"results\" array");
+        return -1;
+    }
+    size_t i;
+    json_t *r;
+    json_array_foreach(results, i, r)
+    {
+        if (json_object_size(r) != n_expected_fields) {
+            snprintf(err, errlen, "JSON record %zu has %zu keys, want %zu", i, json_object_size(r),
+                     n_expected_fields);
+            return -1;
+        }
+        const char *k;
+        json_t *v;
+        size_t j = 0;
+        json_object_foreach(r, k, v)
+        {
+            if (strcmp(k, expected_fields[j]) != 0) {
+                snprintf(err, errlen, "JSON record %zu: key %zu is \"%s\", want \"%s\"", i, j, k,
+                         expected_fields[j]);
+                return -1;
+            }
+            j++;
+        }
+    }
+    return 0;
+}
+
+int read_reports(const char *csv_path, const char *json_path, char **csv_text, struct csv_doc *csv,
+                 json_t **json, char *err, size_t errlen)
+{
+    size_t len;
+    *json = NULL;
+    memset(csv, 0, sizeof *csv);
+    *csv_text = slurp(csv_path, &len);
+    if (*csv_text == NULL) {
+        snprintf(err, errlen, "no CSV report at %s: %s", csv_path, strerror(errno));
+        return -1;
+    }
+    if (csv_doc_parse(*csv_text, len, csv) != 0) {
+        snprintf(err, errlen, "the CSV does not parse:\n%s", *csv_text);
+        goto fail;
+    }
+    json_error_t jerr;
+    *json = json_load_file(json_path, 0, &jerr);
+    if (*json == NULL) {
+        snprintf(err, errlen, "the JSON does not parse: %s", jerr.text);
+        goto fail;
+    }
+    return 0;
+fail:
+    csv_doc_free(csv);
+    free(*csv_text);
+    *csv_text = NULL;
+    return -1;
+}
+
 char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

@@ -38,6 +38,24 @@ const char *csv_doc_get(const struct csv_doc *d, size_t row, const char *column)
 /* First data row whose `column` equals value, or 0 if none. */
 size_t csv_doc_find(const struct csv_doc *d, const char *column, const char *value);
 
+/* The fields of a record, in the order of the CSV header and of a JSON
+   record's keys: DESIGN.md's record table, then the revocation fields.
+   Spelled out here, not taken from the scanner's field table, so that the
+   tests hold the code's order against an independent list. */
+extern const char *const expected_fields[];
+extern const size_t n_expected_fields;
+/* Whether a run's reports have that layout: the CSV header is
+   expected_fields, every CSV row has as many cells, and every record in the
+   JSON document's "results" has those keys in that order.  0, or -1 with the
+   first difference in err. */
+int check_record_layout(const struct csv_doc *csv, json_t *doc, char *err, size_t errlen);
+
+/* Reads back the reports of one run: the CSV at csv_path (its text in
+   *csv_text, parsed into *csv) and the JSON at json_path (*json).  0, or -1
+   with what failed in err and nothing to free. */
+int read_reports(const char *csv_path, const char *json_path, char **csv_text, struct csv_doc *csv,
+                 json_t **json, char *err, size_t errlen);
+
 /* Reads a whole file; NULL if it cannot.  *len gets its size if len != NULL. */
 char *slurp(const char *path, size_t *len);
 /* Writes text to path; 0 or -1. */
