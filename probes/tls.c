@@ -137,6 +137,15 @@ static size_t get24(const unsigned char *p)
     return (size_t)p[0] << 16 | (size_t)p[1] << 8 | p[2];
 }
 
+/* Keeps a copy of the first stapled OCSP response the server sent. */
+static void tls_keep_staple(struct cs_conn *conn, const unsigned char *der, size_t len)
+{
+    if (conn->staple || !der || len == 0)
+        return;
+    conn->staple = OPENSSL_memdup(der, len);
+    conn->staple_len = conn->staple ? len : 0;
+}
+
 /* The OCSP response of a TLS 1.3 leaf's status_request extension (RFC 8446
    4.4.2.1: a CertificateStatus), copied into conn->staple. */
 static void tls_take_staple(struct cs_conn *conn, const unsigned char *ext, size_t len)
@@ -149,10 +158,8 @@ static void tls_take_staple(struct cs_conn *conn, const unsigned char *ext, size
         if (n > len - off)
             return;
         if (type == TLSEXT_TYPE_status_request && n > 4 && ext[off] == TLSEXT_STATUSTYPE_ocsp &&
-            get24(ext + off + 1) == n - 4 && !conn->staple) {
-            conn->staple = OPENSSL_memdup(ext + off + 4, n - 4);
-            conn->staple_len = conn->staple ? n - 4 : 0;
-        }
+            get24(ext + off + 1) == n - 4)
+            tls_keep_staple(conn, ext + off + 4, n - 4);
         off += n;
     }
 }
@@ -183,8 +190,9 @@ static bool tls_hello_staples(const unsigned char *p, size_t len)
 
 /* Copies the certificates of a Certificate message body into conn->chain.
    TLS 1.3 entries carry extensions after each certificate (the leaf's may
-   hold the staple); TLS 1.2 ones do not.  Returns the offset of the 3-byte list length, or -1 if
-   the body is malformed (then OpenSSL's own parser reports it). */
+   hold the staple); TLS 1.2 ones do not.  Returns the offset of the 3-byte
+   list length, or -1 if the body is malformed (then OpenSSL's own parser
+   reports it). */
 static long tls_take_certificates(struct cs_conn *conn, const unsigned char *p, size_t len,
                                   bool tls13)
 {
@@ -281,10 +289,7 @@ static int tls_status_cb(SSL *ssl, void *arg)
         return 1;
     const unsigned char *resp = NULL;
     long len = SSL_get_tlsext_status_ocsp_resp(ssl, &resp);
-    if (len > 0 && resp && !conn->staple) {
-        conn->staple = OPENSSL_memdup(resp, (size_t)len);
-        conn->staple_len = conn->staple ? (size_t)len : 0;
-    }
+    tls_keep_staple(conn, resp, len > 0 ? (size_t)len : 0);
     conn->await_status = false;
     return 0; /* enough: end the handshake here */
 }
@@ -321,10 +326,7 @@ static int tls_chain_in_hand(X509_STORE_CTX *ctx, void *arg)
         if (SSL_version(ssl) == TLS1_3_VERSION) {
             const unsigned char *resp = NULL;
             long len = SSL_get_tlsext_status_ocsp_resp(ssl, &resp);
-            if (len > 0 && resp && !conn->staple) {
-                conn->staple = OPENSSL_memdup(resp, (size_t)len);
-                conn->staple_len = conn->staple ? (size_t)len : 0;
-            }
+            tls_keep_staple(conn, resp, len > 0 ? (size_t)len : 0);
         } else if (conn->server_staples) {
             conn->await_status = true;
         }
