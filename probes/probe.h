@@ -24,7 +24,8 @@ struct cs_raw_chain {
 };
 
 /* Certificate i of the chain (0 = leaf); 0, or -1 if there is none. */
-int cs_raw_chain_at(const struct cs_raw_chain *c, size_t i, const unsigned char **der, size_t *len);
+int cs_raw_chain_at(const struct cs_raw_chain *c, size_t i, const unsigned char **der,
+                    size_t *len);
 void cs_raw_chain_free(struct cs_raw_chain *c);
 
 struct cs_probe {
@@ -52,10 +53,10 @@ struct cs_conn {
     const char *sni;         /* NULL: send no SNI */
     struct cs_raw_chain chain; /* the presented chain, once in hand (chain.n > 0) */
     char tls_version[16];    /* negotiated protocol, once the chain is in hand */
-    unsigned char *staple;     /* the stapled OCSP response (DER), or NULL */
+    unsigned char *staple;   /* the stapled OCSP response (DER), or NULL */
     size_t staple_len;
-    bool server_staples; /* the ServerHello carried status_request */
-    bool await_status;   /* TLS 1.2: the chain is in hand, a staple may follow */
+    bool server_staples;     /* the ServerHello carried status_request */
+    bool await_status;       /* TLS 1.2: the chain is in hand, a staple may follow */
     void *probe_state;       /* a STARTTLS probe's own state */
     /* Sends bytes to the peer (copied); 0 or a negative error. */
     int (*write)(struct cs_conn *conn, const void *buf, size_t len);

@@ -35,8 +35,7 @@
 #define ADDR_BUCKETS 4096
 #define READ_AHEAD 1024          /* targets parsed ahead of the workers */
 #define STATUS_WAIT_MS 1000      /* TLS 1.2: the rest of the flight after the chain */
-#define DNS_MAX_OUTSTANDING                                                                        \
-    256 /* lookups in progress at once: a burst of                                                 \
+#define DNS_MAX_OUTSTANDING 256  /* lookups in progress at once: a burst of
                                     thousands overflows a resolver's socket */
 
 /* An address as a job keeps it: a sockaddr_storage would be 128 bytes. */
@@ -80,9 +79,9 @@ struct scan {
     uv_async_t dns_async;
     struct dns_req *dns_backlog, **dns_backlog_tail; /* control loop only: waiting */
     unsigned dns_outstanding;    /* control loop only: lookups in progress */
-    struct cs_revoker *revoker;                      /* NULL without --ocsp and --crl */
-    uv_mutex_t rev_lock;                             /* rev_queue */
-    struct rev_wait *rev_queue;                      /* leafs the workers want checked */
+    struct cs_revoker *revoker;  /* NULL without --ocsp and --crl */
+    uv_mutex_t rev_lock;         /* rev_queue */
+    struct rev_wait *rev_queue;  /* leafs the workers want checked */
     uv_async_t rev_async;
     uv_timer_t grace_timer;
 };
@@ -132,7 +131,7 @@ struct worker {
     uv_async_t wake;             /* DNS answers arrived, or an interrupt */
     uv_mutex_t inbox_lock;
     struct dns_req *inbox;       /* answered names */
-    struct rev_wait *rev_inbox; /* answered revocation checks */
+    struct rev_wait *rev_inbox;  /* answered revocation checks */
     unsigned dns_pending;        /* names asked and not yet answered */
     uv_timer_t rate_timer;
     double tokens, rate;         /* this worker's share of --rate */
@@ -654,7 +653,8 @@ static void job_connect(struct job *j)
     uv_tcp_nodelay(&j->tcp, 1);
     j->connect_req.data = j;
     w->probes++;
-    rc = uv_tcp_connect(&j->connect_req, &j->tcp, &j->addrs[j->cur_addr].sa, connect_cb);
+    rc = uv_tcp_connect(&j->connect_req, &j->tcp, &j->addrs[j->cur_addr].sa,
+                        connect_cb);
     if (rc < 0)
         connect_failed(j, rc);
 }
@@ -969,8 +969,8 @@ static void wake_cb(uv_async_t *a)
 
 static void dns_pump(struct scan *s);
 
-static void dns_answer(struct dns_req *req, const char *error, const struct sockaddr_storage *addrs,
-                       size_t n)
+static void dns_answer(struct dns_req *req, const char *error,
+                       const struct sockaddr_storage *addrs, size_t n)
 {
     struct worker *w = req->w;
     req->error = error;
@@ -1228,8 +1228,8 @@ static unsigned default_workers(void)
 }
 
 enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
-                                    struct cs_targets *targets, X509_STORE *store, cs_result_cb cb,
-                                    void *arg, struct cs_engine_stats *stats)
+                                    struct cs_targets *targets, X509_STORE *store,
+                                    cs_result_cb cb, void *arg, struct cs_engine_stats *stats)
 {
     struct cs_options o = *opt;
     o.concurrency = fit_concurrency(opt->concurrency);

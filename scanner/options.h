@@ -42,12 +42,12 @@ struct cs_options {
     char *ca_path;
     bool no_verify;
     bool chain;              /* --chain: every presented certificate in JSON and text */
-    bool ocsp;                 /* --ocsp: ask the leaf's OCSP responder */
-    bool crl;                  /* --crl: fetch the leaf's CRL */
-    bool require_revocation;   /* a check that did not say good is CRITICAL */
+    bool ocsp;               /* --ocsp: ask the leaf's OCSP responder */
+    bool crl;                /* --crl: fetch the leaf's CRL */
+    bool require_revocation; /* a check that did not say good is CRITICAL */
     uint64_t fetch_timeout_ms; /* one OCSP/CRL fetch */
-    unsigned fetch_per_host;   /* fetches in flight to one host at most */
-    uint64_t crl_max_bytes;    /* largest CRL (or OCSP response) taken */
+    unsigned fetch_per_host; /* fetches in flight to one host at most */
+    uint64_t crl_max_bytes;  /* largest CRL (or OCSP response) taken */
     char *sni;               /* as given, or sni_alabel */
     char *sni_alabel;        /* owned: the A-label form of an internationalised --sni */
     struct cs_pin *pins;

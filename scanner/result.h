@@ -65,11 +65,11 @@ struct cs_result {
     int hostname_match;       /* 1, 0, or -1 for null */
     int64_t elapsed_ms;
     char *error;              /* "" unless ERROR */
-    int ocsp_stapled;        /* 1, 0, or -1 for null (no handshake) */
-    char *revocation;        /* good, revoked, unknown, unchecked, "error: ..."; NULL: none */
-    char *revocation_source; /* staple, ocsp, crl; NULL without an answer */
+    int ocsp_stapled;         /* 1, 0, or -1 for null (no handshake) */
+    char *revocation;         /* good, revoked, unknown, unchecked, "error: ..."; NULL: none */
+    char *revocation_source;  /* staple, ocsp, crl; NULL without an answer */
     int64_t revoked_at;
-    char *revocation_reason;        /* RFC 5280 reason name, when revoked */
+    char *revocation_reason;  /* RFC 5280 reason name, when revoked */
     int64_t revocation_this_update; /* of the answer used (CRL: lastUpdate) */
     int64_t revocation_next_update;
     /* Not a field of the table: the presented chain, only with --chain
