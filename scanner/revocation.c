@@ -304,6 +304,157 @@ bool cs_crl_check(struct cs_rev_answer *a, X509_CRL *crl, const struct cs_rev_su
     return true;
 }
 
+/* One entry of a CRL index. */
+struct crl_ix_entry {
+    const unsigned char *serial; /* magnitude, big-endian, in the index's pool */
+    uint32_t len;
+    bool negative;
+    int8_t reason;               /* CRL reason code, -1 when absent */
+    int64_t revoked_at;
+};
+
+struct cs_crl_index {
+    X509_NAME *issuer;
+    int64_t this_update, next_update;
+    struct crl_ix_entry *entries; /* sorted by (negative, len, serial) */
+    size_t n;
+    unsigned char *pool;
+    size_t pool_len;
+};
+
+static int crl_ix_cmp_serial(bool neg_a, const unsigned char *a, size_t len_a, bool neg_b,
+                             const unsigned char *b, size_t len_b)
+{
+    if (neg_a != neg_b)
+        return neg_a ? -1 : 1;
+    if (len_a != len_b)
+        return (len_a < len_b) != neg_a ? -1 : 1;
+    int c = len_a ? memcmp(a, b, len_a) : 0;
+    return neg_a ? -c : c;
+}
+
+static int crl_ix_cmp(const void *pa, const void *pb)
+{
+    const struct crl_ix_entry *a = pa, *b = pb;
+    return crl_ix_cmp_serial(a->negative, a->serial, a->len, b->negative, b->serial, b->len);
+}
+
+/* The reason code of a CRL entry, -1 when absent or not a CRLReason. */
+static int entry_reason(const X509_REVOKED *rev)
+{
+    ASN1_ENUMERATED *e = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
+    long code = e ? ASN1_ENUMERATED_get(e) : -1;
+    ASN1_ENUMERATED_free(e);
+    ERR_clear_error();
+    return code >= 0 && code <= 10 ? (int)code : -1; /* not a CRLReason: as absent */
+}
+
+struct cs_crl_index *cs_crl_index_new(const X509_CRL *crl)
+{
+    STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED((X509_CRL *)crl);
+    size_t n = (size_t)(revs ? sk_X509_REVOKED_num(revs) : 0), pool_len = 0;
+    for (size_t i = 0; i < n; i++)
+        pool_len += (size_t)ASN1_STRING_length(
+            X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revs, (int)i)));
+    struct cs_crl_index *ix = cs_xcalloc(1, sizeof(*ix));
+    ix->issuer = X509_NAME_dup(X509_CRL_get_issuer(crl));
+    const ASN1_TIME *last = X509_CRL_get0_lastUpdate(crl), *next = X509_CRL_get0_nextUpdate(crl);
+    ix->this_update = last ? cs_asn1_time(last) : CS_INT_NONE;
+    ix->next_update = next ? cs_asn1_time(next) : CS_INT_NONE;
+    ix->entries = cs_xcalloc(n ? n : 1, sizeof(*ix->entries));
+    ix->pool = cs_xmalloc(pool_len ? pool_len : 1);
+    for (size_t i = 0; i < n; i++) {
+        const X509_REVOKED *rev = sk_X509_REVOKED_value(revs, (int)i);
+        int reason = entry_reason(rev);
+        if (reason == CRL_REASON_REMOVE_FROM_CRL)
+            continue;
+        const ASN1_INTEGER *serial = X509_REVOKED_get0_serialNumber(rev);
+        size_t len = (size_t)ASN1_STRING_length(serial);
+        if (len > UINT32_MAX) {
+            cs_crl_index_free(ix);
+            return NULL;
+        }
+        struct crl_ix_entry *e = &ix->entries[ix->n++];
+        memcpy(ix->pool + ix->pool_len, ASN1_STRING_get0_data(serial), len);
+        e->serial = ix->pool + ix->pool_len;
+        e->len = (uint32_t)len;
+        e->negative = ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER;
+        e->reason = (int8_t)reason;
+        e->revoked_at = cs_asn1_time(X509_REVOKED_get0_revocationDate(rev));
+        ix->pool_len += len;
+    }
+    if (!ix->issuer) {
+        cs_crl_index_free(ix);
+        return NULL;
+    }
+    qsort(ix->entries, ix->n, sizeof(*ix->entries), crl_ix_cmp);
+    return ix;
+}
+
+void cs_crl_index_free(struct cs_crl_index *ix)
+{
+    if (!ix)
+        return;
+    X509_NAME_free(ix->issuer);
+    free(ix->entries);
+    free(ix->pool);
+    free(ix);
+}
+
+size_t cs_crl_index_bytes(const struct cs_crl_index *ix)
+{
+    return sizeof(*ix) + ix->n * sizeof(*ix->entries) + ix->pool_len;
+}
+
+int cs_crl_index_find(const struct cs_crl_index *ix, const ASN1_INTEGER *serial,
+                      int64_t *revoked_at, int *reason)
+{
+    bool neg = ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER;
+    const unsigned char *data = ASN1_STRING_get0_data(serial);
+    size_t len = (size_t)ASN1_STRING_length(serial);
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct crl_ix_entry *e = &ix->entries[mid];
+        int c = crl_ix_cmp_serial(e->negative, e->serial, e->len, neg, data, len);
+        if (c == 0) {
+            *revoked_at = e->revoked_at;
+            *reason = e->reason;
+            return 1;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+void cs_crl_index_check(struct cs_rev_answer *a, const struct cs_crl_index *ix,
+                        const struct cs_rev_subject *s, bool key_ok)
+{
+    cs_rev_answer_init(a, CS_SRC_CRL);
+    if (!s->issuer) {
+        cs_rev_fail(a, "issuer certificate unknown");
+        return;
+    }
+    if (X509_NAME_cmp(ix->issuer, X509_get_subject_name(s->issuer)) != 0) {
+        cs_rev_fail(a, "issued by another CA than the certificate");
+        return;
+    }
+    if (!key_ok) {
+        cs_rev_fail(a, "signature does not verify");
+        return;
+    }
+    a->this_update = ix->this_update;
+    a->next_update = ix->next_update;
+    if (!window_ok(a, s->now))
+        return;
+    a->state = cs_crl_index_find(ix, X509_get0_serialNumber(s->leaf), &a->revoked_at, &a->reason)
+                   ? CS_REV_REVOKED
+                   : CS_REV_GOOD;
+}
+
 void cs_rev_combine(struct cs_rev_answer *out, const struct cs_rev_answer *parts, size_t n)
 {
     static const enum cs_rev_state order[] = {CS_REV_REVOKED, CS_REV_GOOD, CS_REV_UNKNOWN,

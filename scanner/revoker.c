@@ -2,9 +2,11 @@
  * responder URL and the request's CertID (issuer name and key hashes and the
  * serial), a CRL entry by its URL.  An entry is pending while its fetch is
  * in flight, with the queries that wait for it; once done it keeps the
- * answer (OCSP) or the parsed CRL (so each probe only looks its serial up;
- * the signature is verified once per issuer).  Both tables are bounded:
- * the oldest finished entries go first. */
+ * answer (OCSP) or the CRL.  A CRL is kept parsed only until its signature
+ * verifies with an issuer's key; then it is boiled down to an index of its
+ * entries (about its DER size, an eighth of OpenSSL's parsed form) and each
+ * probe costs a name comparison, a key comparison and a binary search.
+ * Both tables are bounded: the oldest finished entries go first. */
 #include "revoker.h"
 
 #include <stdlib.h>
@@ -17,9 +19,10 @@
 #define OCSP_BUCKETS 4096
 #define OCSP_KEEP 65536 /* answers remembered at most */
 #define CRL_BUCKETS 256
-#define CRL_KEEP_BYTES ((size_t)512 << 20) /* memory for parsed CRLs, at most */
-#define CRL_PARSED_FACTOR 8 /* a parsed CRL takes about 8 times its DER size (OpenSSL 3.0,
-                               350,000 entries: 8.7 MB of DER, 68 MB of heap) */
+#define CRL_KEEP_BYTES ((size_t)512 << 20) /* memory for CRLs, at most */
+#define CRL_PARSED_FACTOR 8 /* a parsed X509_CRL takes about 8 times its DER size (OpenSSL
+                               3.0, 350,000 entries: 8.7 MB of DER, 68 MB of heap; its
+                               index 10 MB) */
 #define KEY_BYTES 32
 
 struct ocsp_entry {
@@ -37,10 +40,11 @@ struct crl_entry {
     char *url;
     struct cs_revoker *rv;
     bool done;
-    X509_CRL *crl; /* done: the CRL, or NULL and error says why */
-    char error[160];
-    size_t bytes;                /* memory it takes, about */
-    X509 *good_issuer; /* the signature verified with this issuer */
+    X509_CRL *crl;           /* done, until a key verified it: the parsed CRL */
+    struct cs_crl_index *ix; /* once a key verified it: its index */
+    EVP_PKEY *key;           /* that key */
+    char error[160];         /* done, neither crl nor ix: why */
+    size_t bytes;            /* memory it takes, about */
     struct cs_rev_query *waiters;
     struct crl_entry *next;
     struct crl_entry *newer;
@@ -286,7 +290,8 @@ static size_t crl_bucket(const char *url)
 static void crl_entry_free(struct crl_entry *e)
 {
     X509_CRL_free(e->crl);
-    X509_free(e->good_issuer);
+    cs_crl_index_free(e->ix);
+    EVP_PKEY_free(e->key);
     free(e->url);
     free(e);
 }
@@ -309,13 +314,25 @@ static void crl_evict(struct cs_revoker *rv)
 /* Answers q from a finished entry, or goes on to the next URI. */
 static void crl_take(struct cs_revoker *rv, struct cs_rev_query *q, struct crl_entry *e)
 {
-    if (e->crl) {
-        const struct cs_rev_subject *s = &q->subject;
-        bool known = e->good_issuer && s->issuer && X509_cmp(e->good_issuer, s->issuer) == 0;
-        if (cs_crl_check(&q->crl_answer, e->crl, s, known) && !known && s->issuer) {
-            X509_free(e->good_issuer);
-            X509_up_ref(s->issuer);
-            e->good_issuer = s->issuer;
+    const struct cs_rev_subject *s = &q->subject;
+    EVP_PKEY *key = s->issuer ? X509_get0_pubkey(s->issuer) : NULL;
+    if (e->ix) {
+        /* one key made the signature: any other key's check would fail */
+        cs_crl_index_check(&q->crl_answer, e->ix, s, key && EVP_PKEY_eq(key, e->key) == 1);
+    } else if (e->crl) {
+        if (cs_crl_check(&q->crl_answer, e->crl, s, false) && key) {
+            struct cs_crl_index *ix = cs_crl_index_new(e->crl);
+            if (ix && EVP_PKEY_up_ref(key)) {
+                e->ix = ix;
+                e->key = key;
+                X509_CRL_free(e->crl);
+                e->crl = NULL;
+                rv->crl_bytes -= e->bytes;
+                e->bytes = cs_crl_index_bytes(ix);
+                rv->crl_bytes += e->bytes;
+            } else {
+                cs_crl_index_free(ix);
+            }
         }
     } else {
         cs_rev_answer_init(&q->crl_answer, CS_SRC_CRL);

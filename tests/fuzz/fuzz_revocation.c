@@ -39,6 +39,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "scanner/cert.h"
 #include "scanner/result.h"
 #include "scanner/revocation.h"
 
@@ -272,6 +273,50 @@ static bool fuzz_resigned(struct cs_rev_answer *a, const uint8_t *data, size_t s
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+/* The CRL index against OpenSSL's own lookup, on the same CRL: the answer
+   for the leaf (want: cs_crl_check's with the signature taken as good) and
+   every listed serial, when no serial is listed twice (then which of the
+   duplicates answers is unspecified). */
+static void fuzz_crl_index(X509_CRL *crl, const struct cs_rev_answer *want)
+{
+    struct cs_crl_index *ix = cs_crl_index_new(crl);
+    if (!ix)
+        return;
+    struct cs_rev_answer got;
+    cs_crl_index_check(&got, ix, &fz.subj, true);
+    fuzz_check_answer(&got, CS_SRC_CRL);
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(fz.subj.issuer)) != 0) {
+        /* the index always compares the issuer's name (want skipped it) */
+        FUZZ_CHECK(got.state == CS_REV_ERROR);
+    } else {
+        FUZZ_CHECK(got.state == want->state);
+        FUZZ_CHECK(got.this_update == want->this_update && got.next_update == want->next_update);
+    }
+    STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
+    int num = revs ? sk_X509_REVOKED_num(revs) : 0;
+    bool unique = num <= 64;
+    for (int i = 0; unique && i < num; i++)
+        for (int j = i + 1; unique && j < num; j++)
+            unique = ASN1_INTEGER_cmp(
+                         X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revs, i)),
+                         X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revs, j))) != 0;
+    for (int i = 0; unique && i < num; i++) {
+        const ASN1_INTEGER *serial = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revs, i));
+        X509_REVOKED *rev = NULL;
+        int rc = X509_CRL_get0_by_serial(crl, &rev, (ASN1_INTEGER *)serial);
+        int64_t when = 0;
+        int reason = 0;
+        int found = cs_crl_index_find(ix, serial, &when, &reason);
+        FUZZ_CHECK(found == (rc == 1));
+        FUZZ_CHECK(!found || when == cs_asn1_time(X509_REVOKED_get0_revocationDate(rev)));
+        FUZZ_CHECK(!found || (reason >= -1 && reason <= 10));
+    }
+    if (unique && want->state == CS_REV_REVOKED && got.state == CS_REV_REVOKED)
+        FUZZ_CHECK(got.revoked_at == want->revoked_at && got.reason == want->reason);
+    ERR_clear_error();
+    cs_crl_index_free(ix);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -301,6 +346,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(parts[n].state != CS_REV_GOOD || good_sig);
             n++;
         }
+        fuzz_crl_index(crl, &parts[n - 1]);
         X509_CRL_free(crl);
     } else {
         FUZZ_CHECK(why[0] != '\0');
