@@ -1,6 +1,7 @@
 /* Hostile servers: every hostile scenario of the test fleet (peers that drip,
  * stall, spew noise, reset, hang up, alert, speak SSH or SMTP, never accept;
- * certificates built to break parsers and terminals) scanned in ONE certsweep
+ * certificates built to break parsers and terminals; a stapling TLS 1.2 server
+ * that goes quiet after its Certificate) scanned in ONE certsweep
  * run together with a few good endpoints.  Each must end in exactly one record
  * with a clear reason within the deadline, and the good endpoints must come out
  * exactly as they do in a run without the hostile ones. */
@@ -225,7 +226,7 @@ Test(hostile, one_run_with_good_endpoints)
             list[n++] = s;
     }
     size_t n_hostile = n;
-    cr_assert_geq(n_hostile, 23, "%zu hostile scenarios", n_hostile);
+    cr_assert_geq(n_hostile, 24, "%zu hostile scenarios", n_hostile);
     const struct fleet_scenario *good_list[N_GOOD];
     for (size_t i = 0; i < N_GOOD; i++) {
         good_list[i] = fleet_get(fleet, good[i]);
@@ -428,6 +429,30 @@ Test(hostile, one_run_with_good_endpoints)
     cr_assert_str_eq(str(r, "not_after"), "1950-12-31T23:59:59Z");
     snprintf(want, sizeof want, "expired %lld days ago", days_ago(-599616001));
     expect(&all, "year-1950", "EXPIRED", want);
+
+    /* A TLS 1.2 server that announced a staple (status_request in its ServerHello)
+       and went quiet after its Certificate: the chain it sent, after the engine's
+       one-second wait for the CertificateStatus (STATUS_WAIT_MS), not the -t
+       timeout; no staple, so revocation unchecked. */
+    s = fleet_get(fleet, "staple-stall");
+    cr_assert_not_null(s);
+    expect(&all, "staple-stall", "OK", "expires in 200 days");
+    r = record(&all, s);
+    cr_assert_str_eq(str(r, "tls_version"), "TLSv1.2");
+    cr_assert_str_eq(str(r, "verify"), "ok"); /* the intermediate came too */
+    pki_sha256_hex(s->leaf.x509, sha);
+    cr_assert_str_eq(str(r, "sha256"), sha);
+    cr_assert(json_is_false(json_object_get(r, "ocsp_stapled")));
+    cr_assert_str_eq(str(r, "revocation"), "unchecked");
+    cr_assert_str_eq(str(r, "error"), "");
+    /* the fleet answered the client's status_request with a staple (so its
+       ServerHello carried the extension); only then does the client wait */
+    cr_assert_eq(fleet_status_requests(fleet, "staple-stall"), 1, "status_request seen %llu times",
+                 (unsigned long long)fleet_status_requests(fleet, "staple-stall"));
+    ms = json_integer_value(json_object_get(r, "elapsed_ms"));
+    cr_assert(ms >= 900 && ms < 2000,
+              "staple-stall ended after %lld ms: not the 1 s wait for the staple (-t is %d s)",
+              (long long)ms, DEADLINE_MS / 1000);
 
     /* Reports stay valid UTF-8 byte for byte (jansson checked the JSON on load). */
     char *csv_path = path_in("all.csv");

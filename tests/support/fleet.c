@@ -174,6 +174,10 @@ static const struct scenario_def scenario_table[] = {
     HOSTILE_PEER("smtp", FLEET_SMTP),
     HOSTILE_PEER("backlog", FLEET_BACKLOG),
 #undef HOSTILE_PEER
+    /* A hostile peer with a healthy leaf: must end in its classified record (the
+       chain, no staple) once the client gives up waiting for the rest. */
+    {"staple-stall", FLEET_STAPLE_STALL, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE,
+     TLS1_2_VERSION, LEAF_STAPLE, NULL, NULL, TIER_HOSTILE},
 /* Hostile certificates: each must end in one classified record. */
 #define HOSTILE_CERT(name, expect, issuer, flags, host)                                            \
     {                                                                                              \
@@ -273,6 +277,7 @@ struct scenario_rt {
     char host[96];
     unsigned char *staple; /* DER OCSPResponse sent to clients that ask, or NULL */
     size_t staple_len;
+    _Atomic uint64_t status_requests; /* handshakes that asked for the status (after SNI) */
 };
 
 /* A test's own endpoint (struct fleet_custom), with the fleet's references. */
@@ -305,8 +310,12 @@ struct conn {
     bool finishing; /* shutdown requested; the close follows */
     bool reset;     /* close with RST instead of FIN */
     bool handshake_done;
-    bool hello_sent; /* FLEET_HELLO_*: the first record went out, nothing more will */
+    bool muted;      /* FLEET_HELLO_*, FLEET_STAPLE_STALL: the cut went out, nothing more will */
     size_t drip_pos; /* FLEET_DRIP: bytes sent */
+    /* FLEET_STAPLE_STALL: the server's handshake message going out */
+    unsigned char hs_head[4]; /* its header, as far as it went */
+    size_t hs_head_len;
+    size_t hs_left; /* its body bytes still to go */
     struct conn *prev, *next;
 };
 
@@ -470,7 +479,7 @@ static int tls_first_record(struct conn *c)
 {
     BIO *wbio = SSL_get_wbio(c->ssl);
     size_t pending = BIO_ctrl_pending(wbio);
-    if (c->hello_sent || pending < 5)
+    if (c->muted || pending < 5)
         return 0;
     unsigned char *data = malloc(pending);
     if (data == NULL)
@@ -485,18 +494,84 @@ static int tls_first_record(struct conn *c)
     (void)BIO_reset(wbio);
     if (rc != 0)
         return rc;
-    c->hello_sent = true;
+    c->muted = true;
     if (c->l->f->sc[c->scenario].behaviour == FLEET_HELLO_RESET)
         return uv_timer_start(&c->tick, conn_on_reset_tick, HELLO_RESET_DELAY_MS, 0);
     return 0;
 }
 
-/* What OpenSSL queued goes out: all of it, or for FLEET_HELLO_* the first record. */
+/* FLEET_STAPLE_STALL: how much of data (got bytes of whole records the server
+   queued) goes out: up to the end of its Certificate message, after which c is
+   mute.  The cut follows handshake messages, not records: OpenSSL 3.0 writes
+   each message of the plaintext TLS 1.2 flight in records of its own, but
+   nothing obliges it to (a record may carry several messages, and a message
+   longer than a record spans several), so the messages are tracked across
+   records (and calls), and a record that goes on past the Certificate message
+   is shortened in place to end with it, its length field rewritten. */
+static size_t cut_after_certificate(struct conn *c, unsigned char *data, size_t got)
+{
+    size_t off = 0;
+    while (!c->muted && off + 5 <= got) {
+        size_t len = (size_t)data[off + 3] << 8 | data[off + 4];
+        if (len > got - off - 5)
+            break; /* not a whole record: not expected from a memory BIO */
+        const unsigned char *p = data + off + 5;
+        for (size_t i = 0; data[off] == SSL3_RT_HANDSHAKE && i < len;) {
+            if (c->hs_head_len < 4) {
+                c->hs_head[c->hs_head_len++] = p[i++];
+                if (c->hs_head_len == 4)
+                    c->hs_left =
+                        (size_t)c->hs_head[1] << 16 | (size_t)c->hs_head[2] << 8 | c->hs_head[3];
+            } else {
+                size_t take = c->hs_left < len - i ? c->hs_left : len - i;
+                i += take;
+                c->hs_left -= take;
+            }
+            if (c->hs_head_len < 4 || c->hs_left > 0)
+                continue;
+            c->hs_head_len = 0; /* the message is out */
+            if (c->hs_head[0] == SSL3_MT_CERTIFICATE) {
+                data[off + 3] = (unsigned char)(i >> 8);
+                data[off + 4] = (unsigned char)i;
+                len = i;
+                c->muted = true;
+                break;
+            }
+        }
+        off += 5 + len;
+    }
+    return c->muted ? off : got;
+}
+
+/* FLEET_STAPLE_STALL: sends what OpenSSL queued up to the end of the server's
+   Certificate message and drops the rest (CertificateStatus, ServerKeyExchange,
+   ServerHelloDone); from then on the connection is mute. */
+static int tls_until_certificate(struct conn *c)
+{
+    BIO *wbio = SSL_get_wbio(c->ssl);
+    size_t pending = BIO_ctrl_pending(wbio);
+    if (c->muted || pending == 0)
+        return 0;
+    unsigned char *data = malloc(pending);
+    if (data == NULL)
+        return UV_ENOMEM;
+    int n = BIO_read(wbio, data, (int)pending);
+    size_t send = n > 0 ? cut_after_certificate(c, data, (size_t)n) : 0;
+    int rc = send > 0 ? conn_write(c, data, send) : 0;
+    free(data);
+    (void)BIO_reset(wbio);
+    return rc;
+}
+
+/* What OpenSSL queued goes out: all of it, for FLEET_HELLO_* the first record,
+   for FLEET_STAPLE_STALL what comes up to the end of the Certificate message. */
 static int tls_out(struct conn *c)
 {
     enum fleet_behaviour b = c->l->f->sc[c->scenario].behaviour;
     if (b == FLEET_HELLO_STALL || b == FLEET_HELLO_RESET)
         return tls_first_record(c);
+    if (b == FLEET_STAPLE_STALL)
+        return tls_until_certificate(c);
     return tls_flush(c);
 }
 
@@ -512,8 +587,8 @@ static void tls_end(struct conn *c)
 
 static void tls_feed(struct conn *c, const char *data, size_t len)
 {
-    if (c->hello_sent)
-        return; /* FLEET_HELLO_*: mute from now on */
+    if (c->muted)
+        return; /* FLEET_HELLO_*, FLEET_STAPLE_STALL: mute from now on */
     if (BIO_write(SSL_get_rbio(c->ssl), data, (int)len) != (int)len) {
         conn_close(c);
         return;
@@ -528,7 +603,7 @@ static void tls_feed(struct conn *c, const char *data, size_t len)
         }
     }
     /* After the handshake: discard application data, wait for the client to close. */
-    while (c->handshake_done && !c->hello_sent) {
+    while (c->handshake_done && !c->muted) {
         char sink[4096];
         int r = SSL_read(c->ssl, sink, sizeof sink);
         if (r > 0)
@@ -589,6 +664,7 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         break;
     case FLEET_HELLO_STALL:
     case FLEET_HELLO_RESET:
+    case FLEET_STAPLE_STALL:
         tls_feed(c, buf->base, (size_t)nread);
         break;
     case FLEET_DRIP:
@@ -738,7 +814,7 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_nodelay(&c->tcp, 1);
 
     const struct scenario_rt *rt = &f->rt[c->scenario];
-    if (rt->ctx != NULL) { /* FLEET_TLS, FLEET_HELLO_* */
+    if (rt->ctx != NULL) { /* FLEET_TLS, FLEET_HELLO_*, FLEET_STAPLE_STALL */
         BIO *rbio = BIO_new(BIO_s_mem());
         BIO *wbio = BIO_new(BIO_s_mem());
         bool own = l->bulk && f->bulk_own;
@@ -829,7 +905,8 @@ static int on_scenario_status_request(SSL *ssl, void *arg)
     const struct conn *c = SSL_get_app_data(ssl);
     if (c == NULL || c->l->bulk)
         return SSL_TLSEXT_ERR_NOACK;
-    const struct scenario_rt *rt = &f->rt[c->scenario];
+    struct scenario_rt *rt = &f->rt[c->scenario];
+    atomic_fetch_add_explicit(&rt->status_requests, 1, memory_order_relaxed);
     return send_staple(ssl, rt->staple, rt->staple_len);
 }
 
@@ -1644,6 +1721,7 @@ struct fleet *fleet_start(const struct fleet_options *o)
     for (size_t i = 0; i < SCENARIO_COUNT; i++) {
         f->rt[i].closed_fd = -1;
         atomic_init(&f->rt[i].accepted, 0);
+        atomic_init(&f->rt[i].status_requests, 0);
     }
     f->now = o->now != 0 ? o->now : (int64_t)time(NULL);
     f->n_bulk = o->bulk;
@@ -1715,7 +1793,7 @@ struct fleet *fleet_start(const struct fleet_options *o)
         s->expect_status = def->expect;
         s->hostile = def->tier != TIER_BASE;
         if (def->behaviour == FLEET_TLS || def->behaviour == FLEET_HELLO_STALL ||
-            def->behaviour == FLEET_HELLO_RESET) {
+            def->behaviour == FLEET_HELLO_RESET || def->behaviour == FLEET_STAPLE_STALL) {
             if (build_leaf(f, i) != 0 || (f->rt[i].ctx = make_ctx(f, s)) == NULL) {
                 fprintf(stderr, "fleet: cannot make the certificate for scenario %s\n", def->name);
                 ERR_print_errors_fp(stderr);
@@ -1930,6 +2008,14 @@ uint64_t fleet_accepted(const struct fleet *f, const char *name)
     }
     size_t i = scenario_index(name);
     return i < SCENARIO_COUNT ? atomic_load_explicit(&f->rt[i].accepted, memory_order_relaxed) : 0;
+}
+
+uint64_t fleet_status_requests(const struct fleet *f, const char *name)
+{
+    size_t i = scenario_index(name);
+    return i < SCENARIO_COUNT
+               ? atomic_load_explicit(&f->rt[i].status_requests, memory_order_relaxed)
+               : 0;
 }
 
 uint16_t fleet_custom_port(const struct fleet *f, size_t i, size_t k)

@@ -30,6 +30,10 @@ enum fleet_behaviour {
     FLEET_SMTP,        /* an SMTP 220 banner on accept; 500 to what follows */
     FLEET_BACKLOG,     /* a listener (backlog 0) whose accept queue the fleet filled itself:
                           nothing more gets through the TCP handshake */
+    /* TLS 1.2 with a staple (status_request in the ServerHello), but the output stops
+       after the Certificate message: no CertificateStatus, no ServerHelloDone; the
+       connection stays open */
+    FLEET_STAPLE_STALL,
 };
 
 #define FLEET_MAX_CHAIN 128
@@ -129,6 +133,9 @@ const struct fleet_scenario *fleet_bulk_scenario(const struct fleet *f, size_t i
    connection counts for the scenario its ClientHello picked: "sni-a" without
    or with an unknown SNI); "bulk" = all bulk ports; NULL = every port. */
 uint64_t fleet_accepted(const struct fleet *f, const char *name);
+/* Handshakes of scenario name (after SNI) in which the client asked for the
+   certificate status (status_request), whether or not a staple was sent. */
+uint64_t fleet_status_requests(const struct fleet *f, const char *name);
 /* Connections accepted so far on bulk port i. */
 uint64_t fleet_bulk_accepted(const struct fleet *f, size_t i);
 
@@ -158,9 +165,9 @@ int64_t fleet_now(const struct fleet *f);
    expired intermediate, the hostile ANSI-named and long-chain ones) keep URIs
    under ocsp.fleet.test and crl.fleet.test that nobody answers for
    (certsweep-fleet's resolve.args pins both, port 80, to 127.0.0.1: no scan of
-   the fleet needs DNS).  Stapled (status_request, TLS 1.2 and 1.3): "stapled"
-   and "revoked" their /ocsp answer, "staple-expired" a good answer whose
-   nextUpdate was now - 2 d. */
+   the fleet needs DNS).  Stapled (status_request, TLS 1.2 and 1.3): "stapled",
+   "revoked" and (hostile, TLS 1.2 only) "staple-stall" their /ocsp answer,
+   "staple-expired" a good answer whose nextUpdate was now - 2 d. */
 uint16_t fleet_http_port(const struct fleet *f);
 /* Requests the HTTP server answered so far for path ("/fleet.crl",
    "/ocsp/ok"; NULL: for any path, including unknown ones). */
