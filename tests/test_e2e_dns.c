@@ -188,15 +188,8 @@ static void silent_queries(char *names, size_t size)
     }
 }
 
-struct scan {
-    struct run_result run;
-    char *csv_text;
-    struct csv_doc csv;
-    json_t *json;
-};
-
 /* certsweep ARGS -o out.csv -o out.json -q TARGETS... */
-static void scan_run(struct scan *s, const char *const *args_in)
+static void scan_run(struct report_scan *s, const char *const *args_in)
 {
     char *csv = path_in("out.csv"), *json = path_in("out.json");
     unlink(csv);
@@ -209,21 +202,13 @@ static void scan_run(struct scan *s, const char *const *args_in)
     cr_assert_eq(certsweep(args, &s->run), 0);
     cr_assert_neq(s->run.status, 137, "certsweep hung; stderr: %s", s->run.err);
     char err[8192];
-    cr_assert_eq(read_reports(csv, json, &s->csv_text, &s->csv, &s->json, err, sizeof err), 0,
-                 "%s (exit %d); stderr: %s", err, s->run.status, s->run.err);
+    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
+                 s->run.status, s->run.err);
     free(csv);
     free(json);
 }
 
-static void scan_free(struct scan *s)
-{
-    run_result_free(&s->run);
-    free(s->csv_text);
-    csv_doc_free(&s->csv);
-    json_decref(s->json);
-}
-
-static const char *cell(const struct scan *s, const char *host, const char *column)
+static const char *cell(const struct report_scan *s, const char *host, const char *column)
 {
     size_t row = csv_doc_find(&s->csv, "host", host);
     cr_assert(row > 0, "no CSV row for %s:\n%s", host, s->csv_text);
@@ -232,7 +217,7 @@ static const char *cell(const struct scan *s, const char *host, const char *colu
     return v;
 }
 
-static long summary(const struct scan *s, const char *status)
+static long summary(const struct report_scan *s, const char *status)
 {
     json_t *v = json_object_get(json_object_get(s->json, "summary"), status);
     cr_assert(json_is_integer(v), "summary.%s", status);
@@ -241,17 +226,18 @@ static long summary(const struct scan *s, const char *status)
 
 /* A record for a name that never resolved: an ERROR that says why, no address
    and no certificate fields. */
-static void check_dns_error(const struct scan *s, const char *host, long port, const char *why)
+static void check_dns_error(const struct report_scan *s, const char *host, long port,
+                            const char *why)
 {
     cr_assert_str_eq(cell(s, host, "status"), "ERROR", "%s: %s (%s)", host, cell(s, host, "status"),
                      cell(s, host, "reason"));
     cr_assert_str_eq(cell(s, host, "reason"), why, "%s", host);
     cr_assert_str_eq(cell(s, host, "error"), why, "%s", host);
     cr_assert_str_eq(cell(s, host, "address"), "", "%s", host);
-    static const char *const empty[] = {
-        "days_remaining", "not_before", "not_after", "subject",     "issuer",         "sans",
-        "serial",         "sha256",     "key",       "tls_version", "chain_not_after",
-        "elapsed_ms"};
+    static const char *const empty[] = {"days_remaining", "not_before",      "not_after",
+                                        "subject",        "issuer",          "sans",
+                                        "serial",         "sha256",          "key",
+                                        "tls_version",    "chain_not_after", "elapsed_ms"};
     for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++)
         cr_assert_str_eq(cell(s, host, empty[i]), "", "%s: %s", host, empty[i]);
     json_t *r = json_find_record(json_object_get(s->json, "results"), host, port);
@@ -271,7 +257,7 @@ Test(dns, name_resolves_through_dnsmasq)
     char server[32], target[64];
     snprintf(server, sizeof(server), "127.0.0.1:%u", dns_port);
     snprintf(target, sizeof(target), "%s:%u", ok->host, ok->port);
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--dns-server", server, "--ca-file", fleet_ca_file(fleet),
                                        target, "gone.nx.test:443", NULL});
     cr_assert_eq(s.run.status, 3, "exit %d, want 3 (worst is ERROR); stderr: %s\n%s", s.run.status,
@@ -293,30 +279,30 @@ Test(dns, name_resolves_through_dnsmasq)
     cr_assert_eq(summary(&s, "OK"), 1);
     cr_assert_eq(summary(&s, "ERROR"), 1);
     cr_assert_eq(summary(&s, "WARNING") + summary(&s, "CRITICAL") + summary(&s, "EXPIRED"), 0);
-    scan_free(&s);
+    report_scan_free(&s);
 }
 
 Test(dns, nxdomain_alone)
 {
     char server[32];
     snprintf(server, sizeof(server), "127.0.0.1:%u", dns_port);
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--dns-server", server, "gone.nx.test", NULL});
     cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
     check_dns_error(&s, "gone.nx.test", 443, "dns: NXDOMAIN");
     cr_assert_eq(summary(&s, "ERROR"), 1);
-    scan_free(&s);
+    report_scan_free(&s);
 }
 
 Test(dns, name_without_addresses)
 {
     char server[32];
     snprintf(server, sizeof(server), "127.0.0.1:%u", dns_port);
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--dns-server", server, "noaddr.dns.test:443", NULL});
     cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
     check_dns_error(&s, "noaddr.dns.test", 443, "dns: no address");
-    scan_free(&s);
+    report_scan_free(&s);
 }
 
 Test(dns, the_name_checked_is_the_one_resolved)
@@ -327,7 +313,7 @@ Test(dns, the_name_checked_is_the_one_resolved)
     char server[32], target[64];
     snprintf(server, sizeof(server), "127.0.0.1:%u", dns_port);
     snprintf(target, sizeof(target), "ok.dns.test:%u", ok->port);
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--dns-server", server, "--ca-file", fleet_ca_file(fleet),
                                        target, NULL});
     cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
@@ -336,14 +322,14 @@ Test(dns, the_name_checked_is_the_one_resolved)
     cr_assert_str_eq(cell(&s, "ok.dns.test", "hostname_match"), "false");
     cr_assert_str_eq(cell(&s, "ok.dns.test", "address"), "127.0.0.1");
     cr_assert_str_eq(cell(&s, "ok.dns.test", "sni"), "ok.dns.test");
-    scan_free(&s);
+    report_scan_free(&s);
 }
 
 Test(dns, silent_server_times_out)
 {
     char server[32], asked[2048];
     snprintf(server, sizeof(server), "127.0.0.1:%u", silent_port);
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--dns-server", server, "--dns-timeout", "0.3",
                                        "slow.dns.test:8443", NULL});
     cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
@@ -352,7 +338,7 @@ Test(dns, silent_server_times_out)
     /* the question did reach the server given with --dns-server */
     silent_queries(asked, sizeof(asked));
     cr_assert(strstr(asked, "slow.dns.test"), "the silent server was asked: '%s'", asked);
-    scan_free(&s);
+    report_scan_free(&s);
 }
 
 Test(dns, resolve_pin_skips_dns)
@@ -362,7 +348,7 @@ Test(dns, resolve_pin_skips_dns)
     snprintf(server, sizeof(server), "127.0.0.1:%u", silent_port);
     snprintf(target, sizeof(target), "%s:%u", ok->host, ok->port);
     snprintf(pin, sizeof(pin), "%s:%u:127.0.0.1", ok->host, ok->port);
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--dns-server", server, "--dns-timeout", "0.3", "--resolve",
                                        pin, "--ca-file", fleet_ca_file(fleet), target, NULL});
     cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
@@ -370,7 +356,7 @@ Test(dns, resolve_pin_skips_dns)
     cr_assert_str_eq(cell(&s, ok->host, "address"), "127.0.0.1");
     silent_queries(asked, sizeof(asked));
     cr_assert_str_eq(asked, "", "a pinned name was looked up: '%s'", asked);
-    scan_free(&s);
+    report_scan_free(&s);
 }
 
 static void count_record(void *arg, const struct cs_result *r)
@@ -401,8 +387,7 @@ Test(dns, one_query_per_name_whatever_the_workers)
     struct cs_targets *ts = cs_targets_open(&o);
     struct cs_engine_stats stats;
     size_t ok = 0;
-    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, count_record,
-                               &ok, &stats),
+    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, count_record, &ok, &stats),
                  CS_ENGINE_OK);
     cr_assert_eq(stats.workers, 2);
     cr_assert_eq(ok, 40, "%zu of 40 certificates through the one answer", ok);

@@ -175,14 +175,7 @@ static void teardown(void)
 TestSuite(nginx, .init = setup, .fini = teardown, .timeout = 120);
 
 /* One certsweep run and the reports it wrote. */
-struct scan {
-    struct run_result run;
-    char *csv_text;
-    struct csv_doc csv;
-    json_t *json;
-};
-
-static void scan_run(struct scan *s, const char *const *extra)
+static void scan_run(struct report_scan *s, const char *const *extra)
 {
     char *csv = path_in("out.csv"), *json = path_in("out.json");
     char target_www[64], target_api[64], pin_www[64], pin_api[64];
@@ -204,42 +197,34 @@ static void scan_run(struct scan *s, const char *const *extra)
     cr_assert_eq(certsweep(args, &s->run), 0);
     cr_assert_str_eq(s->run.out, "", "-q wrote to standard output");
     char err[8192];
-    cr_assert_eq(read_reports(csv, json, &s->csv_text, &s->csv, &s->json, err, sizeof err), 0,
-                 "%s (exit %d); stderr: %s", err, s->run.status, s->run.err);
+    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
+                 s->run.status, s->run.err);
     free(csv);
     free(json);
 }
 
-static void scan_free(struct scan *s)
-{
-    run_result_free(&s->run);
-    free(s->csv_text);
-    csv_doc_free(&s->csv);
-    json_decref(s->json);
-}
-
-static size_t row_of(const struct scan *s, const char *host)
+static size_t row_of(const struct report_scan *s, const char *host)
 {
     size_t row = csv_doc_find(&s->csv, "host", host);
     cr_assert(row > 0, "no CSV row for %s:\n%s", host, s->csv_text);
     return row;
 }
 
-static const char *cell(const struct scan *s, const char *host, const char *column)
+static const char *cell(const struct report_scan *s, const char *host, const char *column)
 {
     const char *v = csv_doc_get(&s->csv, row_of(s, host), column);
     cr_assert_not_null(v, "%s: no %s cell", host, column);
     return v;
 }
 
-static json_t *record(const struct scan *s, const char *host)
+static json_t *record(const struct report_scan *s, const char *host)
 {
     json_t *r = json_find_record(json_object_get(s->json, "results"), host, port);
     cr_assert_not_null(r, "no JSON record for %s:%u", host, port);
     return r;
 }
 
-static const char *jstr(const struct scan *s, const char *host, const char *key)
+static const char *jstr(const struct report_scan *s, const char *host, const char *key)
 {
     json_t *v = json_object_get(record(s, host), key);
     cr_assert(json_is_string(v), "%s: JSON %s is not a string", host, key);
@@ -251,7 +236,7 @@ static const char *jstr(const struct scan *s, const char *host, const char *key)
     "expires in 200 days; intermediate \"certsweep e2e Intermediate\" expires first, in 100 days"
 
 /* Every certificate-derived field of one host, in the CSV and in the JSON. */
-static void check_host(const struct scan *s, const char *host, const struct pki_cert *leaf,
+static void check_host(const struct report_scan *s, const char *host, const struct pki_cert *leaf,
                        const char *status, const char *reason, long days, const char *sans,
                        const char *ocsp, const char *crl, const char *key)
 {
@@ -345,7 +330,7 @@ static void check_host(const struct scan *s, const char *host, const struct pki_
     }
 }
 
-static void check_summary(const struct scan *s, long ok, long warning, long critical)
+static void check_summary(const struct report_scan *s, long ok, long warning, long critical)
 {
     json_t *sum = json_object_get(s->json, "summary");
     cr_assert(json_is_object(sum));
@@ -361,7 +346,7 @@ static void check_summary(const struct scan *s, long ok, long warning, long crit
 
 Test(nginx, two_sni_servers_every_field)
 {
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--ca-file", root_pem, NULL});
     cr_assert_eq(s.run.status, 1, "exit %d, want 1 (worst is WARNING); stderr: %s\n%s",
                  s.run.status, s.run.err, s.csv_text);
@@ -398,24 +383,24 @@ Test(nginx, two_sni_servers_every_field)
     }
     json_t *thresholds = json_object_get(scan, "thresholds");
     cr_assert(json_is_null(json_object_get(thresholds, "warn_days")), "default warn_days");
-    scan_free(&s);
+    report_scan_free(&s);
 }
 
 Test(nginx, fail_on_critical_exits_zero)
 {
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--ca-file", root_pem, "--fail-on", "critical", NULL});
     cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
     /* the statuses themselves do not change */
     cr_assert_str_eq(cell(&s, "www.nginx.test", "status"), "WARNING");
     cr_assert_str_eq(cell(&s, "api.nginx.test", "status"), "OK");
     check_summary(&s, 1, 1, 0);
-    scan_free(&s);
+    report_scan_free(&s);
 }
 
 Test(nginx, warn_days_10_makes_20_days_ok)
 {
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--ca-file", root_pem, "-w", "10", NULL});
     cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
     check_host(&s, "www.nginx.test", &www, "OK", "expires in 20 days", 20,
@@ -426,12 +411,12 @@ Test(nginx, warn_days_10_makes_20_days_ok)
     check_summary(&s, 2, 0, 0);
     json_t *thresholds = json_object_get(json_object_get(s.json, "scan"), "thresholds");
     cr_assert_eq(json_integer_value(json_object_get(thresholds, "warn_days")), 10);
-    scan_free(&s);
+    report_scan_free(&s);
 }
 
 Test(nginx, system_store_does_not_trust_the_test_root)
 {
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, NULL);
     cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
     static const char *const hosts[] = {"www.nginx.test", "api.nginx.test"};
@@ -447,7 +432,7 @@ Test(nginx, system_store_does_not_trust_the_test_root)
     pki_iso_time(pki_not_after(inter.x509), want);
     cr_assert_str_eq(cell(&s, "api.nginx.test", "chain_not_after"), want);
     check_summary(&s, 0, 0, 2);
-    scan_free(&s);
+    report_scan_free(&s);
 
     /* --no-verify: the same failures no longer change the status */
     scan_run(&s, (const char *const[]){"--no-verify", NULL});
@@ -456,7 +441,7 @@ Test(nginx, system_store_does_not_trust_the_test_root)
     cr_assert_str_eq(cell(&s, "api.nginx.test", "status"), "OK");
     cr_assert_str_eq(cell(&s, "api.nginx.test", "verify"),
                      "unable to get local issuer certificate");
-    scan_free(&s);
+    report_scan_free(&s);
 }
 
 Test(nginx, ip_literal_target_sends_no_sni)

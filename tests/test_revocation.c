@@ -425,16 +425,10 @@ TestSuite(revocation, .init = setup, .fini = teardown, .timeout = 240);
 
 /* ---- one certsweep run ---- */
 
-struct scan {
-    struct run_result run;
-    char *csv_text;
-    struct csv_doc csv;
-    json_t *json;
-};
-
 /* Scans 127.0.0.1:ports[i] with --ca-file root.pem and the options given,
    writing CSV and JSON. */
-static void scan_run(struct scan *s, const char *const *opts, const uint16_t *ports, size_t n)
+static void scan_run(struct report_scan *s, const char *const *opts, const uint16_t *ports,
+                     size_t n)
 {
     const char *targets = in_dir("targets.txt"), *csv = in_dir("out.csv"),
                *json = in_dir("out.json");
@@ -462,30 +456,22 @@ static void scan_run(struct scan *s, const char *const *opts, const uint16_t *po
                   RUN_LIMIT_S, s->run.err);
     cr_assert_str_eq(s->run.out, "", "-q wrote to standard output");
     char err[8192];
-    cr_assert_eq(read_reports(csv, json, &s->csv_text, &s->csv, &s->json, err, sizeof err), 0,
-                 "%s (exit %d); stderr: %s", err, s->run.status, s->run.err);
+    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
+                 s->run.status, s->run.err);
     cr_assert_eq(json_array_size(json_object_get(s->json, "results")), n,
                  "%zu JSON records for %zu targets; stderr: %s",
                  json_array_size(json_object_get(s->json, "results")), n, s->run.err);
     cr_assert_eq(s->csv.nrows, n + 1, "%zu CSV rows for %zu targets", s->csv.nrows, n);
 }
 
-static void scan_free(struct scan *s)
-{
-    run_result_free(&s->run);
-    free(s->csv_text);
-    csv_doc_free(&s->csv);
-    json_decref(s->json);
-}
-
-static json_t *rec(const struct scan *s, uint16_t port)
+static json_t *rec(const struct report_scan *s, uint16_t port)
 {
     json_t *r = json_find_record(json_object_get(s->json, "results"), "127.0.0.1", port);
     cr_assert_not_null(r, "no JSON record for 127.0.0.1:%u", port);
     return r;
 }
 
-static const char *cell(const struct scan *s, uint16_t port, const char *column)
+static const char *cell(const struct report_scan *s, uint16_t port, const char *column)
 {
     char p[8];
     snprintf(p, sizeof p, "%u", port);
@@ -497,7 +483,7 @@ static const char *cell(const struct scan *s, uint16_t port, const char *column)
 }
 
 /* A string field of the JSON record; NULL when it is null. */
-static const char *jstr(const struct scan *s, uint16_t port, const char *key)
+static const char *jstr(const struct report_scan *s, uint16_t port, const char *key)
 {
     json_t *v = json_object_get(rec(s, port), key);
     cr_assert(v != NULL, "port %u: no JSON key %s", port, key);
@@ -506,7 +492,7 @@ static const char *jstr(const struct scan *s, uint16_t port, const char *key)
     return json_string_value(v);
 }
 
-static int64_t jtime(const struct scan *s, uint16_t port, const char *key)
+static int64_t jtime(const struct report_scan *s, uint16_t port, const char *key)
 {
     const char *v = jstr(s, port, key);
     return v == NULL ? NUL_T : parse_iso(v);
@@ -514,7 +500,7 @@ static int64_t jtime(const struct scan *s, uint16_t port, const char *key)
 
 /* The header row and every record's keys: DESIGN.md's fields, then the
    seven revocation fields, in order. */
-static void check_layout(const struct scan *s)
+static void check_layout(const struct report_scan *s)
 {
     char err[512];
     cr_assert_eq(check_record_layout(&s->csv, s->json, err, sizeof err), 0, "%s", err);
@@ -535,7 +521,7 @@ struct want {
 };
 
 /* The record as JSON text, for failure messages. */
-static const char *dump(const struct scan *s, uint16_t port)
+static const char *dump(const struct report_scan *s, uint16_t port)
 {
     static char buf[8192];
     char *text = json_dumps(rec(s, port), JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -544,7 +530,7 @@ static const char *dump(const struct scan *s, uint16_t port)
     return buf;
 }
 
-static void check_time(const struct scan *s, uint16_t port, const char *key, int64_t want)
+static void check_time(const struct report_scan *s, uint16_t port, const char *key, int64_t want)
 {
     if (want == ANY_T)
         return;
@@ -563,7 +549,7 @@ static void check_time(const struct scan *s, uint16_t port, const char *key, int
     cr_assert_str_eq(csv, iso_want, "port %u: CSV %s is %s, want %s", port, key, csv, iso_want);
 }
 
-static void check_str(const struct scan *s, uint16_t port, const char *key, const char *want)
+static void check_str(const struct report_scan *s, uint16_t port, const char *key, const char *want)
 {
     const char *js = jstr(s, port, key);
     if (want == NULL) {
@@ -578,7 +564,7 @@ static void check_str(const struct scan *s, uint16_t port, const char *key, cons
                      cell(s, port, key), want);
 }
 
-static void check(const struct scan *s, uint16_t port, struct want want)
+static void check(const struct report_scan *s, uint16_t port, struct want want)
 {
     const struct want *w = &want;
     const char *status = jstr(s, port, "status"), *reason = jstr(s, port, "reason");
@@ -690,7 +676,7 @@ static struct want bad_staple(struct want w)
 }
 
 /* With --require-revocation: CRITICAL, reason "revocation <the value>". */
-static void check_required(const struct scan *s, uint16_t port)
+static void check_required(const struct report_scan *s, uint16_t port)
 {
     const char *v = jstr(s, port, "revocation");
     cr_assert_not_null(v, "port %u: revocation is null", port);
@@ -701,7 +687,7 @@ static void check_required(const struct scan *s, uint16_t port)
     cr_assert_str_eq(jstr(s, port, "reason"), want, "port %u", port);
 }
 
-static long summary(const struct scan *s, const char *status)
+static long summary(const struct report_scan *s, const char *status)
 {
     return (long)json_integer_value(json_object_get(json_object_get(s->json, "summary"), status));
 }
@@ -981,7 +967,7 @@ Test(revocation, ocsp_responder_good_revoked_unknown)
     const uint16_t ports[] = {fport(0, 0), fport(0, 1), fport(0, 2),
                               fport(1, 0), fport(2, 0), fport(3, 0)};
 
-    struct scan s;
+    struct report_scan s;
     int64_t before = (int64_t)time(NULL);
     scan_run(&s, (const char *const[]){"--ocsp", NULL}, ports, 6);
     int64_t after = (int64_t)time(NULL);
@@ -1011,7 +997,7 @@ Test(revocation, ocsp_responder_good_revoked_unknown)
     cr_assert_eq(responder_requests(), 4, "%zu OCSP requests for 4 serials", responder_requests());
     cr_assert_eq(count_lines_with(in_dir("responder.log"), "OCSP Nonce"), 8,
                  "requests without a nonce:\n%s", "see responder.log");
-    scan_free(&s);
+    report_scan_free(&s);
 
     /* without --ocsp: no query, nothing checked, the revoked leaf is OK */
     scan_run(&s, NULL, ports, 6);
@@ -1020,7 +1006,7 @@ Test(revocation, ocsp_responder_good_revoked_unknown)
     for (size_t k = 0; k < 5; k++)
         check(&s, ports[k], healthy(0, "unchecked", NULL, NUL_T, NUL_T));
     cr_assert_eq(responder_requests(), 4, "queried without --ocsp");
-    scan_free(&s);
+    report_scan_free(&s);
     pki_cert_free(&good);
     pki_cert_free(&revoked);
     pki_cert_free(&unknown);
@@ -1050,13 +1036,13 @@ Test(revocation, ocsp_delegated_responder)
     };
     start_fleet(custom, 2);
     const uint16_t ports[] = {fport(0, 0), fport(1, 0)};
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--ocsp", NULL}, ports, 2);
     cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
     check(&s, ports[0], healthy(0, "good", "ocsp", ANY_T, ANY_T));
     check(&s, ports[1], revoked_by(0, "ocsp", "cessationOfOperation", revoked_at, ANY_T, ANY_T));
     cr_assert_eq(responder_requests(), 2);
-    scan_free(&s);
+    report_scan_free(&s);
     pki_cert_free(&good);
     pki_cert_free(&revoked);
     pki_cert_free(&delegated);
@@ -1093,7 +1079,7 @@ Test(revocation, untrusted_staple_then_responder)
     };
     start_fleet(custom, 2);
     const uint16_t ports[] = {fport(0, 0), fport(1, 0)};
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--ocsp", NULL}, ports, 2);
     cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
     cr_assert_eq(responder_requests(), 2, "the responder was asked %zu times",
@@ -1102,7 +1088,7 @@ Test(revocation, untrusted_staple_then_responder)
     /* the responder's revoked beats the staple's (unverifiable) good; the
        reason is the revocation's, exactly */
     check(&s, ports[1], revoked_by(1, "ocsp", "keyCompromise", revoked_at, ANY_T, ANY_T));
-    scan_free(&s);
+    report_scan_free(&s);
     free(der[0]);
     free(der[1]);
     pki_cert_free(&good);
@@ -1171,7 +1157,7 @@ Test(revocation, staples_from_nginx_tls12_and_tls13)
     static const char *const with_ocsp[] = {"--ocsp", NULL};
     const char *const *runs[] = {no_opts, with_ocsp};
     for (size_t run = 0; run < 2; run++) {
-        struct scan s;
+        struct report_scan s;
         scan_run(&s, runs[run], ports, N_NG);
         check_layout(&s);
         cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
@@ -1187,7 +1173,7 @@ Test(revocation, staples_from_nginx_tls12_and_tls13)
                              ng_sites[i].tls12_only ? "TLSv1.2" : "TLSv1.3", "%s",
                              ng_sites[i].name);
         }
-        scan_free(&s);
+        report_scan_free(&s);
         /* a valid staple answered: --ocsp asks no responder */
         cr_assert_eq(web_hits("/ocsp-spy"), 0, "the responder was asked despite a valid staple");
     }
@@ -1236,7 +1222,7 @@ Test(revocation, staples_expired_badly_signed_and_missing)
     const uint16_t ports[] = {fport(0, 0), fport(1, 0), fport(2, 0),
                               fport(3, 0), fport(4, 0), refused};
 
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, NULL, ports, 6);
     check_layout(&s);
     cr_assert_eq(s.run.status, 1, "exit %d, want 1 (WARNING beats ERROR); stderr: %s", s.run.status,
@@ -1263,7 +1249,7 @@ Test(revocation, staples_expired_badly_signed_and_missing)
                      "endpoint %zu: %" PRIu64 " status requests in %" PRIu64 " handshakes", i,
                      fleet_custom_status_requests(fleet, i), fleet_custom_accepted(fleet, i));
     cr_assert_geq(fleet_custom_accepted(fleet, 4), 1);
-    scan_free(&s);
+    report_scan_free(&s);
 
     /* --require-revocation: anything but good is CRITICAL */
     scan_run(&s, (const char *const[]){"--require-revocation", NULL}, ports, 6);
@@ -1278,7 +1264,7 @@ Test(revocation, staples_expired_badly_signed_and_missing)
     }
     check(&s, ports[3], healthy(1, "good", "staple", now - 7200, now + 2 * DAY));
     cr_assert_str_eq(jstr(&s, ports[5], "status"), "ERROR");
-    scan_free(&s);
+    report_scan_free(&s);
     for (size_t i = 0; i < 4; i++)
         free(der[i]);
     pki_cert_free(&expired13);
@@ -1372,7 +1358,7 @@ Test(revocation, crls_over_http)
         setenv(proxy_vars[i], proxy, 1);
     setenv("no_proxy", "example.invalid", 1);
 
-    struct scan s;
+    struct report_scan s;
     scan_run(&s,
              (const char *const[]){"--crl", "--crl-max-size", "4K", "--fetch-timeout", "1", NULL},
              ports, N_CRL);
@@ -1401,7 +1387,7 @@ Test(revocation, crls_over_http)
     /* two leafs share listed.crl: one fetch */
     cr_assert_eq(web_hits("/listed.crl"), 1, "listed.crl fetched %zu times",
                  web_hits("/listed.crl"));
-    scan_free(&s);
+    report_scan_free(&s);
 
     /* --require-revocation: the failed checks become CRITICAL, good stays OK */
     scan_run(&s,
@@ -1415,7 +1401,7 @@ Test(revocation, crls_over_http)
         check_required(&s, ports[i]);
     cr_assert(strncmp(jstr(&s, ports[3], "reason"), "revocation error: crl: expired", 30) == 0);
     cr_assert_str_eq(jstr(&s, ports[7], "reason"), "revocation unchecked");
-    scan_free(&s);
+    report_scan_free(&s);
     for (size_t i = 0; i < N_CRL; i++)
         pki_cert_free(&leafs[i]);
 #undef N_CRL
@@ -1464,7 +1450,7 @@ Test(revocation, one_crl_fetch_for_1000_endpoints)
     for (size_t i = 0; i < N_VOLUME; i++)
         ports[i] = fport(0, i);
 
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--crl", "-j", "200", NULL}, ports, N_VOLUME);
     cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
     cr_assert_eq(summary(&s, "OK"), N_VOLUME - 1);
@@ -1481,7 +1467,7 @@ Test(revocation, one_crl_fetch_for_1000_endpoints)
     cr_assert_eq(web_hits("/shared.crl"), 1, "shared.crl fetched %zu times for %d endpoints",
                  web_hits("/shared.crl"), N_VOLUME);
     cr_assert_eq(fleet_custom_accepted(fleet, 0), N_VOLUME);
-    scan_free(&s);
+    report_scan_free(&s);
     free(ports);
 }
 
@@ -1519,7 +1505,7 @@ Test(revocation, ocsp_responder_failures)
     for (size_t i = 0; i < 8; i++)
         ports[i] = fport(i / 2, i % 2);
 
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--ocsp", "--fetch-timeout", "1", NULL}, ports, 8);
     check_layout(&s);
     cr_assert_eq(s.run.status, 0, "exit %d, want 0 (a failed check changes nothing); stderr: %s",
@@ -1528,7 +1514,7 @@ Test(revocation, ocsp_responder_failures)
         check(&s, ports[i], failed(0, phrases[i / 2]));
     cr_assert_eq(web_hits("/garbage"), 1, "/garbage asked %zu times", web_hits("/garbage"));
     cr_assert_eq(web_hits("/status500"), 1, "/status500 asked %zu times", web_hits("/status500"));
-    scan_free(&s);
+    report_scan_free(&s);
 
     scan_run(&s,
              (const char *const[]){"--ocsp", "--fetch-timeout", "1", "--require-revocation", NULL},
@@ -1537,7 +1523,7 @@ Test(revocation, ocsp_responder_failures)
     for (size_t i = 0; i < 8; i++)
         check_required(&s, ports[i]);
     cr_assert_str_eq(jstr(&s, ports[4], "reason"), "revocation error: ocsp: HTTP 500");
-    scan_free(&s);
+    report_scan_free(&s);
     for (size_t i = 0; i < 4; i++)
         pki_cert_free(&leafs[i]);
 }
@@ -1643,12 +1629,12 @@ Test(revocation, fetch_per_host_caps_connections)
             opts[3] = "--fetch-per-host";
             opts[4] = per_host[run];
         }
-        struct scan s;
+        struct report_scan s;
         scan_run(&s, opts, ports, N_URLS);
         cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s", s.run.status, s.run.err);
         for (size_t i = 0; i < N_URLS; i++)
             check(&s, ports[i], failed(0, "error: crl: timed out"));
-        scan_free(&s);
+        report_scan_free(&s);
         usleep(100 * 1000); /* the last closes reach the tarpit */
         cr_assert_eq(atomic_load(&pit.total), N_URLS, "%d connections for %d CRL URLs",
                      atomic_load(&pit.total), N_URLS);
@@ -1697,7 +1683,7 @@ Test(revocation, ocsp_and_crl_combined)
     };
     start_fleet(custom, 4);
     const uint16_t ports[] = {fport(0, 0), fport(1, 0), fport(2, 0), fport(3, 0)};
-    struct scan s;
+    struct report_scan s;
     scan_run(&s, (const char *const[]){"--ocsp", "--crl", NULL}, ports, 4);
     cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
     check(&s, ports[0], revoked_by(0, "crl", "superseded", crl_revoked, last, next));
@@ -1706,7 +1692,7 @@ Test(revocation, ocsp_and_crl_combined)
     check(&s, ports[3], revoked_by(0, "ocsp", "keyCompromise", ocsp_revoked, ANY_T, ANY_T));
     cr_assert_eq(web_hits("/combo.crl"), 1);
     cr_assert_eq(responder_requests(), 3);
-    scan_free(&s);
+    report_scan_free(&s);
     pki_cert_free(&a);
     pki_cert_free(&b);
     pki_cert_free(&c);

@@ -287,33 +287,43 @@ int check_record_layout(const struct csv_doc *csv, json_t *doc, char *err, size_
     return 0;
 }
 
-int read_reports(const char *csv_path, const char *json_path, char **csv_text, struct csv_doc *csv,
-                 json_t **json, char *err, size_t errlen)
+int read_reports(struct report_scan *s, const char *csv_path, const char *json_path, char *err,
+                 size_t errlen)
 {
     size_t len;
-    *json = NULL;
-    memset(csv, 0, sizeof *csv);
-    *csv_text = slurp(csv_path, &len);
-    if (*csv_text == NULL) {
+    s->json = NULL;
+    memset(&s->csv, 0, sizeof s->csv);
+    s->csv_text = slurp(csv_path, &len);
+    if (s->csv_text == NULL) {
         snprintf(err, errlen, "no CSV report at %s: %s", csv_path, strerror(errno));
         return -1;
     }
-    if (csv_doc_parse(*csv_text, len, csv) != 0) {
-        snprintf(err, errlen, "the CSV does not parse:\n%s", *csv_text);
+    if (csv_doc_parse(s->csv_text, len, &s->csv) != 0) {
+        snprintf(err, errlen, "the CSV does not parse:\n%s", s->csv_text);
         goto fail;
     }
     json_error_t jerr;
-    *json = json_load_file(json_path, 0, &jerr);
-    if (*json == NULL) {
+    s->json = json_load_file(json_path, 0, &jerr);
+    if (s->json == NULL) {
         snprintf(err, errlen, "the JSON does not parse: %s", jerr.text);
         goto fail;
     }
     return 0;
 fail:
-    csv_doc_free(csv);
-    free(*csv_text);
-    *csv_text = NULL;
+    csv_doc_free(&s->csv);
+    free(s->csv_text);
+    s->csv_text = NULL;
     return -1;
+}
+
+void report_scan_free(struct report_scan *s)
+{
+    run_result_free(&s->run);
+    free(s->csv_text);
+    s->csv_text = NULL;
+    csv_doc_free(&s->csv);
+    json_decref(s->json);
+    s->json = NULL;
 }
 
 char *slurp(const char *path, size_t *len)

@@ -50,11 +50,20 @@ extern const size_t n_expected_fields;
    first difference in err. */
 int check_record_layout(const struct csv_doc *csv, json_t *doc, char *err, size_t errlen);
 
-/* Reads back the reports of one run: the CSV at csv_path (its text in
-   *csv_text, parsed into *csv) and the JSON at json_path (*json).  0, or -1
-   with what failed in err and nothing to free. */
-int read_reports(const char *csv_path, const char *json_path, char **csv_text, struct csv_doc *csv,
-                 json_t **json, char *err, size_t errlen);
+/* One certsweep run and the CSV and JSON reports it wrote. */
+struct report_scan {
+    struct run_result run;
+    char *csv_text;     /* the CSV as written */
+    struct csv_doc csv; /* ... and parsed */
+    json_t *json;
+};
+
+/* Reads back the reports of s's run: the CSV at csv_path and the JSON at
+   json_path.  0, or -1 with what failed in err and no report kept. */
+int read_reports(struct report_scan *s, const char *csv_path, const char *json_path, char *err,
+                 size_t errlen);
+/* Frees the run and its reports. */
+void report_scan_free(struct report_scan *s);
 
 /* Reads a whole file; NULL if it cannot.  *len gets its size if len != NULL. */
 char *slurp(const char *path, size_t *len);
