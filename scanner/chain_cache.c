@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #define KEY_BYTES 32
+_Static_assert(sizeof(((struct cs_chain_objs *)0)->key) == KEY_BYTES, "objs.key holds a chain key");
 
 struct entry {
     unsigned char key[KEY_BYTES];
@@ -34,7 +35,7 @@ struct issuer {
 
 /* A stapled response already checked with a chain. */
 struct staple {
-    unsigned char key[KEY_BYTES]; /* SHA-256 over the chain's bytes and the staple's */
+    unsigned char key[KEY_BYTES]; /* SHA-256 over the chain's key and the staple's bytes */
     struct cs_rev_answer answer;
     struct staple *next;
 };
@@ -235,6 +236,7 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
     memset(objs, 0, sizeof(*objs));
     if (raw->n == 0 || chain_key(raw, key) < 0)
         return -1;
+    memcpy(objs->key, key, KEY_BYTES);
     uv_mutex_lock(&c->lock);
     for (struct entry *e = c->buckets[bucket_of(c, key)]; e; e = e->next) {
         if (memcmp(e->key, key, KEY_BYTES) == 0) {
@@ -288,7 +290,7 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
     return 0;
 }
 
-void cs_chain_cache_staple(struct cs_chain_cache *c, const struct cs_raw_chain *raw,
+void cs_chain_cache_staple(struct cs_chain_cache *c, const unsigned char chain_key[KEY_BYTES],
                            const unsigned char *staple, size_t len,
                            const struct cs_rev_subject *s, struct cs_rev_answer *a)
 {
@@ -296,7 +298,7 @@ void cs_chain_cache_staple(struct cs_chain_cache *c, const struct cs_raw_chain *
     unsigned int n = 0;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     bool keyed = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
-                 EVP_DigestUpdate(md, raw->buf, raw->len) && EVP_DigestUpdate(md, staple, len) &&
+                 EVP_DigestUpdate(md, chain_key, KEY_BYTES) && EVP_DigestUpdate(md, staple, len) &&
                  EVP_DigestFinal_ex(md, key, &n) && n == KEY_BYTES;
     EVP_MD_CTX_free(md);
     if (!keyed) {

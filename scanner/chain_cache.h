@@ -25,6 +25,7 @@ struct cs_chain_objs {
     X509 *issuer;           /* the leaf's issuer, or NULL */
     STACK_OF(X509) *certs; /* the presented chain and the issuer (for OCSP
                                responder certificates), only when asked for */
+    unsigned char key[32];  /* the chain's cache key: SHA-256 of its bytes */
 };
 void cs_chain_objs_free(struct cs_chain_objs *o);
 
@@ -38,11 +39,12 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
                            const struct cs_verify_input *in, bool with_chain, bool want_certs,
                            struct cs_chain_objs *objs);
 
-/* Checks a stapled OCSP response (cs_ocsp_check) for the chain raw, or
-   takes the answer from the last time these same bytes came with this same
-   chain: endpoints behind one load balancer staple one response, and its
-   signature and responder chain need verifying only once.  Thread-safe. */
-void cs_chain_cache_staple(struct cs_chain_cache *c, const struct cs_raw_chain *raw,
+/* Checks a stapled OCSP response (cs_ocsp_check) for the chain whose
+   objs.key is chain_key, or takes the answer from the last time these same
+   bytes came with this same chain: endpoints behind one load balancer
+   staple one response, and its signature and responder chain need
+   verifying only once.  Thread-safe. */
+void cs_chain_cache_staple(struct cs_chain_cache *c, const unsigned char chain_key[32],
                            const unsigned char *staple, size_t len,
                            const struct cs_rev_subject *s, struct cs_rev_answer *a);
 

@@ -337,8 +337,8 @@ static struct rev_wait *fill_record(struct job *j, struct cs_result *r, const ch
     struct cs_rev_answer staple;
     cs_rev_answer_init(&staple, CS_SRC_STAPLE);
     if (stapled) {
-        cs_chain_cache_staple(s->chains, &j->conn.chain, j->conn.staple, j->conn.staple_len,
-                              &subject, &staple);
+        cs_chain_cache_staple(s->chains, objs.key, j->conn.staple, j->conn.staple_len, &subject,
+                              &staple);
         if (staple.state == CS_REV_ERROR)
             snprintf(facts.staple_problem, sizeof(facts.staple_problem), "%s", staple.error);
     }
