@@ -13,20 +13,9 @@
 
 #include <openssl/ssl.h>
 
+#include "flight.h"
+
 struct cs_conn;
-
-/* The chain exactly as the server sent it: n certificates, each a 3-byte
-   big-endian length and the DER bytes (the TLS 1.2 wire layout). */
-struct cs_raw_chain {
-    unsigned char *buf;      /* owned */
-    size_t len;
-    size_t n;
-};
-
-/* Certificate i of the chain (0 = leaf); 0, or -1 if there is none. */
-int cs_raw_chain_at(const struct cs_raw_chain *c, size_t i, const unsigned char **der,
-                    size_t *len);
-void cs_raw_chain_free(struct cs_raw_chain *c);
 
 struct cs_probe {
     const char *name;        /* "tls", "smtp", "imap", ... */
@@ -46,39 +35,52 @@ struct cs_conn {
     const struct cs_probe *probe;
     SSL_CTX *ssl_ctx;        /* shared by every probe of the engine */
     SSL *ssl;                /* set by cs__tls_start, freed by cs__tls_free */
+    bool cert_only;          /* take the chain and stop: no proof of key possession */
     const char *in;          /* bytes from the peer not yet read by OpenSSL */
     size_t in_len;
     char first[32];          /* the peer's first bytes, to quote one that is not TLS */
     size_t first_len;
     const char *sni;         /* NULL: send no SNI */
-    struct cs_raw_chain chain; /* the presented chain, once in hand (chain.n > 0) */
-    char tls_version[16];    /* negotiated protocol, once the chain is in hand */
+    struct cs_flight flight; /* the server's flight as read beside OpenSSL */
+    bool ssl_over;           /* OpenSSL's part of the handshake has ended */
+    bool stopped;            /* ... because the driver stopped it (nothing is sent after) */
+    bool rsa_kx;             /* RSA key transport: OpenSSL runs on to the server's Finished */
+    bool handshake_complete; /* OpenSSL completed the handshake (the server's Finished
+                                verified) */
+    char ssl_error[256];     /* why OpenSSL's part failed, or "" */
+    /* Once done is called: */
+    struct cs_raw_chain chain; /* the presented chain (chain.n > 0), or none */
+    char tls_version[16];    /* negotiated protocol */
     unsigned char *staple;   /* the stapled OCSP response (DER), or NULL */
     size_t staple_len;
-    bool server_staples;     /* the ServerHello carried status_request */
-    bool await_status;       /* TLS 1.2: the chain is in hand, a staple may follow */
+    struct cs_key_proof proof; /* what the server signed, to check with the leaf's key */
+    bool await_status;       /* --cert-only, TLS 1.2: the chain is in hand, a staple may
+                                follow (the engine gives it a second) */
     void *probe_state;       /* a STARTTLS probe's own state */
     /* Sends bytes to the peer (copied); 0 or a negative error. */
     int (*write)(struct cs_conn *conn, const void *buf, size_t len);
-    /* The chain is in hand (error NULL; conn->chain is set) or the probe
-       failed (error says "handshake: ..." or "starttls: ..."); called
-       exactly once. */
+    /* The handshake is over: error NULL, or "handshake: ..." / "starttls: ..."
+       (conn->chain may be set either way: a chain whose proof failed is still
+       reported).  Called exactly once. */
     void (*done)(struct cs_conn *conn, const char *error);
     void *owner;             /* the engine's job, for its callbacks */
 };
 
 /* The shared TLS driver (tls.c). */
 /* Prepares an SSL_CTX for the driver: a stapled OCSP response is asked for,
-   and the handshake stops as soon as the server's chain (and, in TLS 1.2,
-   the CertificateStatus that may follow it) is in hand; verification is the
-   engine's business. */
+   OpenSSL runs the client side up to the ServerHello (through the server's
+   Finished for RSA key transport), and the server's flight is read beside
+   it (flight.h); verification is the engine's business. */
 void cs__tls_ctx_setup(SSL_CTX *ctx);
 int cs__tls_start(struct cs_conn *conn);
 /* Feeds bytes received from the peer while TLS runs. */
 void cs__tls_feed(struct cs_conn *conn, const char *buf, size_t len);
 /* The peer closed (err 0) or the read failed (a UV_E* code). */
 void cs__tls_eof(struct cs_conn *conn, int err);
-/* Frees the SSL (and the chain, unless the engine took it). */
+/* The deadline (or, with await_status, the staple's second) passed: ends the
+   handshake with what is in hand. */
+void cs__tls_timeout(struct cs_conn *conn);
+/* Frees the SSL, the reader, the chain, the staple and the proof. */
 void cs__tls_free(struct cs_conn *conn);
 
 /* Registry (probes.c). */

@@ -1,9 +1,13 @@
 /* The shared TLS driver: an OpenSSL client whose BIO reads straight from the
  * engine's libuv read buffer and writes straight to its stream, so no socket
- * is ever handed to OpenSSL and no byte is copied into a BIO of its own.  No verification happens
- * during the handshake: the certificate verify callback takes the presented chain and ends the
- * handshake there, which saves the CertificateVerify signature check, the Finished messages and a
- * round trip.  The engine verifies and analyses the chain itself. */
+ * is ever handed to OpenSSL and no byte is copied into a BIO of its own.
+ * OpenSSL speaks the client's side up to the ServerHello; the server's flight
+ * is read beside it by flight.c, from the same bytes.  OpenSSL is stopped at
+ * the server's Certificate message (emptied before it parses a certificate:
+ * parsing and public-key decoding cost more than the rest of the handshake)
+ * and sends nothing after that.  Only for RSA key transport, where nothing
+ * is signed, does it run on to the server's Finished, which proves the key.
+ * Verification is the engine's. */
 #include <stdbool.h>
 #include <string.h>
 
@@ -36,6 +40,8 @@ static int tls_bio_write(BIO *b, const char *in, int inl)
 {
     struct cs_conn *conn = BIO_get_data(b);
     BIO_clear_retry_flags(b);
+    if (conn->stopped)
+        return inl; /* the alert for the emptied message: the server is not told */
     return inl > 0 && conn->write(conn, in, (size_t)inl) < 0 ? -1 : inl;
 }
 
@@ -109,274 +115,184 @@ static void tls_error_text(struct cs_conn *conn, char *buf, size_t len, const ch
     snprintf(buf, len, "handshake: %s", why ? why : fallback);
 }
 
-int cs_raw_chain_at(const struct cs_raw_chain *c, size_t i, const unsigned char **der, size_t *len)
-{
-    size_t off = 0;
-    for (size_t k = 0; off + 3 <= c->len; k++) {
-        size_t n = (size_t)c->buf[off] << 16 | (size_t)c->buf[off + 1] << 8 | c->buf[off + 2];
-        if (n > c->len - off - 3)
-            return -1;
-        if (k == i) {
-            *der = c->buf + off + 3;
-            *len = n;
-            return 0;
-        }
-        off += 3 + n;
-    }
-    return -1;
-}
-
-void cs_raw_chain_free(struct cs_raw_chain *c)
-{
-    OPENSSL_free(c->buf);
-    memset(c, 0, sizeof(*c));
-}
-
 static size_t get24(const unsigned char *p)
 {
     return (size_t)p[0] << 16 | (size_t)p[1] << 8 | p[2];
 }
 
-/* Keeps a copy of the first stapled OCSP response the server sent. */
-static void tls_keep_staple(struct cs_conn *conn, const unsigned char *der, size_t len)
-{
-    if (conn->staple || !der || len == 0)
-        return;
-    conn->staple = OPENSSL_memdup(der, len);
-    conn->staple_len = conn->staple ? len : 0;
-}
-
-/* The OCSP response of a TLS 1.3 leaf's status_request extension (RFC 8446
-   4.4.2.1: a CertificateStatus), copied into conn->staple. */
-static void tls_take_staple(struct cs_conn *conn, const unsigned char *ext, size_t len)
-{
-    size_t off = 0;
-    while (off + 4 <= len) {
-        size_t type = (size_t)ext[off] << 8 | ext[off + 1];
-        size_t n = (size_t)ext[off + 2] << 8 | ext[off + 3];
-        off += 4;
-        if (n > len - off)
-            return;
-        if (type == TLSEXT_TYPE_status_request && n > 4 && ext[off] == TLSEXT_STATUSTYPE_ocsp &&
-            get24(ext + off + 1) == n - 4)
-            tls_keep_staple(conn, ext + off + 4, n - 4);
-        off += n;
-    }
-}
-
-/* Whether a ServerHello body carries status_request: a TLS 1.2 server that
-   will send a CertificateStatus after its Certificate. */
-static bool tls_hello_staples(const unsigned char *p, size_t len)
+/* How the cipher suite of a TLS 1.2-and-older ServerHello body exchanges
+   keys, as OpenSSL knows it. */
+static enum cs_kx hello_kx(SSL *ssl, const unsigned char *p, size_t len)
 {
     size_t off = 2 + 32; /* legacy_version, random */
-    if (off + 1 > len)
-        return false;
-    off += 1 + p[off]; /* session id */
-    off += 2 + 1;      /* cipher suite, compression */
-    if (off + 2 > len)
-        return false;
-    size_t end = off + 2 + ((size_t)p[off] << 8 | p[off + 1]);
-    if (end > len)
-        return false;
-    for (off += 2; off + 4 <= end;) {
-        size_t type = (size_t)p[off] << 8 | p[off + 1];
-        size_t n = (size_t)p[off + 2] << 8 | p[off + 3];
-        if (type == TLSEXT_TYPE_status_request)
-            return true;
-        off += 4 + n;
+    if (off + 1 > len || off + 1 + p[off] + 2 > len)
+        return CS_KX_UNKNOWN;
+    off += 1 + p[off];
+    const SSL_CIPHER *c = SSL_CIPHER_find(ssl, p + off);
+    switch (c ? SSL_CIPHER_get_kx_nid(c) : NID_undef) {
+    case NID_kx_ecdhe:
+        return CS_KX_ECDHE;
+    case NID_kx_dhe:
+        return CS_KX_DHE;
+    case NID_kx_rsa:
+        return CS_KX_RSA;
+    case NID_kx_any: /* TLS 1.3: the reader knows */
+        return CS_KX_UNKNOWN;
+    default:
+        return CS_KX_OTHER;
     }
-    return false;
 }
 
-/* Copies the certificates of a Certificate message body into conn->chain.
-   TLS 1.3 entries carry extensions after each certificate (the leaf's may
-   hold the staple); TLS 1.2 ones do not.  Returns the offset of the 3-byte
-   list length, or -1 if the body is malformed (then OpenSSL's own parser
-   reports it). */
-static long tls_take_certificates(struct cs_conn *conn, const unsigned char *p, size_t len,
-                                  bool tls13)
-{
-    size_t off = 0;
-    if (tls13) {
-        if (len < 1 || (size_t)p[0] + 1 > len)
-            return -1;
-        off = 1 + p[0]; /* certificate_request_context */
-    }
-    if (off + 3 > len || get24(p + off) != len - off - 3)
-        return -1;
-    long list_at = (long)off;
-    off += 3;
-    unsigned char *out = OPENSSL_malloc(len); /* the copy is never larger */
-    size_t out_len = 0, n = 0;
-    if (!out)
-        return -1;
-    while (off < len) {
-        if (off + 3 > len || get24(p + off) == 0 || get24(p + off) > len - off - 3)
-            goto bad;
-        size_t cert_len = get24(p + off);
-        memcpy(out + out_len, p + off, 3 + cert_len);
-        out_len += 3 + cert_len;
-        off += 3 + cert_len;
-        n++;
-        if (tls13) {
-            if (off + 2 > len)
-                goto bad;
-            size_t ext = (size_t)p[off] << 8 | p[off + 1];
-            if (ext > len - off - 2)
-                goto bad;
-            if (n == 1)
-                tls_take_staple(conn, p + off + 2, ext);
-            off += 2 + ext;
-        }
-    }
-    if (n == 0)
-        goto bad;
-    conn->chain.buf = out;
-    conn->chain.len = out_len;
-    conn->chain.n = n;
-    return list_at;
-bad:
-    OPENSSL_free(out);
-    return -1;
-}
-
-/* Sees every handshake message before OpenSSL processes it (TLS 1.3 ones
-   decrypted).  The server's Certificate message is all a scan needs: its
-   certificates are copied, and the message is then emptied so that OpenSSL
-   stops with a decode error instead of parsing each certificate and
-   decoding its public key (the costliest part of a handshake in OpenSSL
-   3.0).  If a later OpenSSL no longer lets the message be seen here, the
-   verify callback below still takes the chain. */
+/* Sees every handshake message OpenSSL sends or reads (TLS 1.3 ones
+   decrypted).  The ClientHellos go to the reader (its transcript); the
+   ServerHello's key exchange decides how far OpenSSL must go; the server's
+   Certificate message is emptied before OpenSSL parses it, so that OpenSSL
+   stops there with a decode error, unless RSA key transport needs it to go
+   on (the reader has its own copy of every byte). */
 static void tls_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
                        SSL *ssl, void *arg)
 {
     (void)arg;
+    (void)version;
     const unsigned char *p = buf;
-    if (write_p || content_type != SSL3_RT_HANDSHAKE || len < 4 || get24(p + 1) != len - 4)
+    if (content_type != SSL3_RT_HANDSHAKE || len < 4 || get24(p + 1) != len - 4)
         return;
     struct cs_conn *conn = SSL_get_app_data(ssl);
     if (!conn)
         return;
+    if (write_p) {
+        if (p[0] == SSL3_MT_CLIENT_HELLO && cs_flight_client_hello(&conn->flight, p, len) < 0)
+            snprintf(conn->flight.error, sizeof(conn->flight.error),
+                     "handshake: cannot keep the ClientHello");
+        return;
+    }
     if (p[0] == SSL3_MT_SERVER_HELLO) {
-        conn->server_staples = tls_hello_staples(p + 4, len - 4);
+        enum cs_kx kx = hello_kx(ssl, p + 4, len - 4);
+        cs_flight_kx(&conn->flight, kx);
+        conn->rsa_kx = kx == CS_KX_RSA && !conn->cert_only;
         return;
     }
-    if (p[0] != SSL3_MT_CERTIFICATE || conn->chain.n)
+    if (p[0] != SSL3_MT_CERTIFICATE || conn->rsa_kx)
         return;
-    bool tls13 = version == TLS1_3_VERSION;
-    long list_at = tls_take_certificates(conn, p + 4, len - 4, tls13);
-    if (list_at < 0)
-        return;
-    snprintf(conn->tls_version, sizeof(conn->tls_version), "%s", SSL_get_version(ssl));
-    if (!tls13 && conn->server_staples) {
-        /* TLS 1.2: the staple comes in the next message; let OpenSSL go on
-           until the status callback below */
-        conn->await_status = true;
-        return;
+    size_t at = 4;
+    if (SSL_version(ssl) == TLS1_3_VERSION)
+        at += 1 + (len > 4 ? p[4] : 0); /* certificate_request_context */
+    if (at + 3 <= len) {
+        /* the message buffer is the SSL's own, writable one */
+        unsigned char *list_len = (unsigned char *)p + at;
+        list_len[0] = list_len[1] = list_len[2] = 0;
+        conn->stopped = true;
     }
-    /* the message buffer is the SSL's own, writable one */
-    unsigned char *list_len = (unsigned char *)p + 4 + list_at;
-    list_len[0] = list_len[1] = list_len[2] = 0;
 }
 
-/* TLS 1.2, once the server's first flight is in (ServerHelloDone): takes the
-   CertificateStatus, if one came, and ends the handshake there. */
-static int tls_status_cb(SSL *ssl, void *arg)
+/* The server's handshake traffic secret, for the reader to decrypt the rest
+   of a TLS 1.3 flight. */
+static void tls_keylog_cb(const SSL *ssl, const char *line)
 {
-    (void)arg;
+    static const char label[] = "SERVER_HANDSHAKE_TRAFFIC_SECRET ";
     struct cs_conn *conn = SSL_get_app_data(ssl);
-    if (!conn || !conn->await_status)
-        return 1;
-    const unsigned char *resp = NULL;
-    long len = SSL_get_tlsext_status_ocsp_resp(ssl, &resp);
-    tls_keep_staple(conn, resp, len > 0 ? (size_t)len : 0);
-    conn->await_status = false;
-    return 0; /* enough: end the handshake here */
+    if (!conn || strncmp(line, label, sizeof(label) - 1) != 0)
+        return;
+    const char *hex = strchr(line + sizeof(label) - 1, ' '); /* after the client random */
+    unsigned char secret[EVP_MAX_MD_SIZE];
+    size_t n = 0;
+    for (hex = hex ? hex + 1 : ""; hex[0] && hex[1] && n < sizeof(secret); hex += 2) {
+        int hi = OPENSSL_hexchar2int((unsigned char)hex[0]);
+        int lo = OPENSSL_hexchar2int((unsigned char)hex[1]);
+        if (hi < 0 || lo < 0)
+            break;
+        secret[n++] = (unsigned char)(hi << 4 | lo);
+    }
+    cs_flight_secret(&conn->flight, secret, n);
+    OPENSSL_cleanse(secret, sizeof(secret));
 }
 
-/* Called by OpenSSL once it has parsed the server's Certificate message: the
-   fallback way to take the chain; either way the handshake ends here. */
-static int tls_chain_in_hand(X509_STORE_CTX *ctx, void *arg)
+/* Reached only for RSA key transport (every other Certificate message is
+   emptied first): the chain is accepted here, the engine verifies it. */
+static int tls_accept_chain(X509_STORE_CTX *ctx, void *arg)
 {
+    (void)ctx;
     (void)arg;
-    SSL *ssl = X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx());
-    struct cs_conn *conn = ssl ? SSL_get_app_data(ssl) : NULL;
-    STACK_OF(X509) *presented = X509_STORE_CTX_get0_untrusted(ctx);
-    if (conn && !conn->chain.n && sk_X509_num(presented) > 0) {
-        size_t total = 0;
-        for (int i = 0; i < sk_X509_num(presented); i++) {
-            int n = i2d_X509(sk_X509_value(presented, i), NULL);
-            total += n > 0 ? 3 + (size_t)n : 0;
-        }
-        unsigned char *out = OPENSSL_malloc(total ? total : 1), *q = out;
-        for (int i = 0; out && i < sk_X509_num(presented); i++) {
-            int n = i2d_X509(sk_X509_value(presented, i), NULL);
-            if (n <= 0)
-                continue;
-            q[0] = (unsigned char)(n >> 16);
-            q[1] = (unsigned char)(n >> 8);
-            q[2] = (unsigned char)n;
-            q += 3;
-            i2d_X509(sk_X509_value(presented, i), &q);
-            conn->chain.n++;
-        }
-        conn->chain.buf = out;
-        conn->chain.len = out ? (size_t)(q - out) : 0;
-        snprintf(conn->tls_version, sizeof(conn->tls_version), "%s", SSL_get_version(ssl));
-        if (SSL_version(ssl) == TLS1_3_VERSION) {
-            const unsigned char *resp = NULL;
-            long len = SSL_get_tlsext_status_ocsp_resp(ssl, &resp);
-            tls_keep_staple(conn, resp, len > 0 ? (size_t)len : 0);
-        } else if (conn->server_staples) {
-            conn->await_status = true;
-        }
-    }
-    if (conn && conn->await_status)
-        return 1; /* TLS 1.2: go on to the CertificateStatus */
-    X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
-    return 0; /* enough: end the handshake here */
+    return 1;
 }
 
 void cs__tls_ctx_setup(SSL_CTX *ctx)
 {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    SSL_CTX_set_cert_verify_callback(ctx, tls_chain_in_hand, NULL);
+    SSL_CTX_set_cert_verify_callback(ctx, tls_accept_chain, NULL);
     SSL_CTX_set_msg_callback(ctx, tls_msg_cb);
+    SSL_CTX_set_keylog_callback(ctx, tls_keylog_cb);
     SSL_CTX_set_tlsext_status_type(ctx, TLSEXT_STATUSTYPE_ocsp);
-    SSL_CTX_set_tlsext_status_cb(ctx, tls_status_cb);
+    /* the TLS 1.3 suites the reader decrypts (OpenSSL's default three) */
+    SSL_CTX_set_ciphersuites(ctx, "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+                                  "TLS_AES_128_GCM_SHA256");
 }
 
+/* Ends the handshake: what the reader took moves to the conn. */
+static void tls_finish(struct cs_conn *conn, const char *error)
+{
+    struct cs_flight *f = &conn->flight;
+    conn->chain = f->chain;
+    conn->staple = f->staple;
+    conn->staple_len = f->staple_len;
+    conn->proof = f->proof;
+    f->staple = NULL;
+    f->staple_len = 0;
+    memset(&f->chain, 0, sizeof(f->chain));
+    memset(&f->proof, 0, sizeof(f->proof));
+    conn->await_status = false;
+    if (conn->ssl && !conn->tls_version[0])
+        snprintf(conn->tls_version, sizeof(conn->tls_version), "%s", SSL_get_version(conn->ssl));
+    conn->done(conn, error);
+}
+
+/* Lets OpenSSL take the bytes in conn->in, until it has done its part. */
 static void tls_step(struct cs_conn *conn)
 {
-    char why[256];
+    if (conn->ssl_over)
+        return;
     ERR_clear_error();
     int r = SSL_do_handshake(conn->ssl);
-    if (conn->chain.n) {
-        int e = SSL_get_error(conn->ssl, r);
-        if (conn->await_status && r != 1 && (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE))
-            return; /* the CertificateStatus may still come */
-        /* whatever went wrong after the chain arrived, the chain is what
-           counts */
-        conn->await_status = false;
-        ERR_clear_error();
-        conn->done(conn, NULL);
+    if (r == 1) {
+        conn->ssl_over = conn->handshake_complete = true;
         return;
     }
-    if (r == 1) { /* a handshake without a certificate (anonymous suites) */
-        conn->done(conn, "handshake: server sent no certificate");
+    int e = SSL_get_error(conn->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
         return;
-    }
-    switch (SSL_get_error(conn->ssl, r)) {
-    case SSL_ERROR_WANT_READ:
-    case SSL_ERROR_WANT_WRITE:
-        return;
-    case SSL_ERROR_ZERO_RETURN:
-        conn->done(conn, "handshake: connection closed by peer");
-        return;
-    default:
-        tls_error_text(conn, why, sizeof(why), "protocol error");
-        conn->done(conn, why);
-        return;
+    conn->ssl_over = true;
+    if (conn->stopped) /* our own stop at the Certificate message */
+        snprintf(conn->ssl_error, sizeof(conn->ssl_error), "%s", "");
+    else if (e == SSL_ERROR_ZERO_RETURN)
+        snprintf(conn->ssl_error, sizeof(conn->ssl_error), "handshake: connection closed by peer");
+    else
+        tls_error_text(conn, conn->ssl_error, sizeof(conn->ssl_error), "protocol error");
+    ERR_clear_error();
+}
+
+/* Whether what OpenSSL and the reader have is enough to end the handshake,
+   and how it ends. */
+static void tls_settle(struct cs_conn *conn)
+{
+    struct cs_flight *f = &conn->flight;
+    char why[sizeof(conn->ssl_error) + 40];
+    if (conn->ssl_error[0] && !f->chain.n) {
+        tls_finish(conn, conn->ssl_error);
+    } else if (f->error[0]) {
+        tls_finish(conn, f->error);
+    } else if (conn->ssl_error[0]) { /* RSA key transport failed after the chain */
+        snprintf(why, sizeof(why), "%s (after the server's certificate)", conn->ssl_error);
+        tls_finish(conn, why);
+    } else if (conn->handshake_complete) {
+        tls_finish(conn, f->chain.n ? NULL : "handshake: server sent no certificate");
+    } else if (conn->cert_only) {
+        if (f->chain_settled)
+            tls_finish(conn, NULL);
+        else if (f->chain.n)
+            conn->await_status = true; /* TLS 1.2: the staple may still come */
+    } else if (f->done && f->proof.kind != CS_PROOF_FINISHED) {
+        /* a signature to check, or nothing that proves the key (the engine says so) */
+        tls_finish(conn, NULL);
     }
 }
 
@@ -391,6 +307,7 @@ int cs__tls_start(struct cs_conn *conn)
         conn->ssl = NULL;
         return UV_ENOMEM;
     }
+    cs_flight_init(&conn->flight, (size_t)SSL_CTX_get_max_cert_list(conn->ssl_ctx));
     BIO_set_data(bio, conn);
     SSL_set_app_data(conn->ssl, conn);
     SSL_set_bio(conn->ssl, bio, bio); /* one reference, for both directions */
@@ -399,6 +316,7 @@ int cs__tls_start(struct cs_conn *conn)
         ERR_clear_error(); /* an SNI OpenSSL refuses is simply not sent */
     }
     tls_step(conn);
+    tls_settle(conn);
     return 0;
 }
 
@@ -412,37 +330,53 @@ void cs__tls_feed(struct cs_conn *conn, const char *buf, size_t len)
     }
     conn->in = buf;
     conn->in_len = len;
-    tls_step(conn);
+    tls_step(conn); /* first: the reader needs the keys OpenSSL derives */
     conn->in = NULL; /* what OpenSSL did not take belongs to no record */
     conn->in_len = 0;
+    cs_flight_feed(&conn->flight, (const unsigned char *)buf, len);
+    tls_settle(conn);
 }
 
 void cs__tls_eof(struct cs_conn *conn, int err)
 {
     char why[256];
-    if (conn->chain.n) { /* closed while a staple might still have come */
-        conn->await_status = false;
-        conn->done(conn, NULL);
+    if (conn->flight.chain.n) {
+        tls_finish(conn, conn->cert_only ? NULL
+                                         : "handshake: server closed before proving possession "
+                                           "of its key");
         return;
     }
     if (err == 0 || err == UV_EOF) {
-        conn->done(conn, "handshake: connection closed by peer");
+        tls_finish(conn, "handshake: connection closed by peer");
         return;
     }
     if (err == UV_ECONNRESET) {
-        conn->done(conn, "handshake: connection reset by peer");
+        tls_finish(conn, "handshake: connection reset by peer");
         return;
     }
     snprintf(why, sizeof(why), "handshake: %s", uv_strerror(err));
-    conn->done(conn, why);
+    tls_finish(conn, why);
+}
+
+void cs__tls_timeout(struct cs_conn *conn)
+{
+    if (!conn->flight.chain.n)
+        tls_finish(conn, "timeout during handshake");
+    else if (conn->cert_only) /* TLS 1.2: no CertificateStatus came; the chain is in hand */
+        tls_finish(conn, NULL);
+    else
+        tls_finish(conn, "handshake: timeout waiting for the server to prove possession of its "
+                         "key");
 }
 
 void cs__tls_free(struct cs_conn *conn)
 {
     SSL_free(conn->ssl); /* frees the BIO */
+    conn->ssl = NULL;
+    cs_flight_free(&conn->flight);
     cs_raw_chain_free(&conn->chain);
     OPENSSL_free(conn->staple);
     conn->staple = NULL;
     conn->staple_len = 0;
-    conn->ssl = NULL;
+    cs_key_proof_free(&conn->proof);
 }

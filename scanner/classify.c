@@ -14,6 +14,11 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+int64_t cs_days_left(int64_t not_after, int64_t now)
+{
+    return floor_div(not_after - now, DAY);
+}
+
 static const char *plural(int64_t n)
 {
     return n == 1 || n == -1 ? "" : "s";

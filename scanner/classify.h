@@ -17,6 +17,8 @@ struct cs_thresholds {
    certificate fields are filled in. */
 void cs_classify(struct cs_result *r, const struct cs_chain_facts *facts, int64_t now,
                  const struct cs_thresholds *th);
+/* Whole days from now to not_after, rounded down (negative once expired). */
+int64_t cs_days_left(int64_t not_after, int64_t now);
 /* Makes r an ERROR record: reason and error both say why. */
 void cs_classify_error(struct cs_result *r, const char *why);
 

@@ -18,6 +18,7 @@
 enum {
     OPT_CA_FILE = 256,
     OPT_CA_PATH,
+    OPT_CERT_ONLY,
     OPT_CHAIN,
     OPT_CONNECT_TIMEOUT,
     OPT_CRL,
@@ -43,6 +44,7 @@ enum {
 static const struct option long_options[] = {
     {"ca-file", required_argument, NULL, OPT_CA_FILE},
     {"ca-path", required_argument, NULL, OPT_CA_PATH},
+    {"cert-only", no_argument, NULL, OPT_CERT_ONLY},
     {"chain", no_argument, NULL, OPT_CHAIN},
     {"concurrency", required_argument, NULL, 'j'},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
@@ -106,6 +108,8 @@ static const char usage_text[] =
     "      --ca-path DIR          trust anchors from a hashed directory instead\n"
     "      --no-verify            trust/hostname failures do not change status\n"
     "      --chain                every certificate the server sent, in JSON and text\n"
+    "      --cert-only            take the chain and stop: faster, but no proof that the\n"
+    "                             server holds the key (key_proven false; see README)\n"
     "      --ocsp                 ask each leaf's OCSP responder (AIA) whether it is revoked\n"
     "      --crl                  fetch each leaf's CRL (distribution point) and look it up\n"
     "                             (a stapled OCSP response is always asked for and checked)\n"
@@ -403,6 +407,9 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv)
             break;
         case OPT_CA_PATH:
             o->ca_path = optarg;
+            break;
+        case OPT_CERT_ONLY:
+            o->cert_only = true;
             break;
         case OPT_CHAIN:
             o->chain = true;

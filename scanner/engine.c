@@ -300,17 +300,30 @@ static void finish_record(struct scan *s, struct cs_result *r, const struct cs_c
     cs_classify(r, facts, s->now, &s->thresholds);
 }
 
+/* Whether the server proved, in this handshake, that it holds the private
+   key of the leaf it presented: its signature checked with the leaf's key
+   (decoded once per chain by the chain cache), or, for RSA key transport,
+   a handshake OpenSSL completed.  0 with the reason in why, else 1. */
+static int key_proven(const struct cs_conn *c, X509 *leaf, char *why, size_t len)
+{
+    if (c->proof.kind == CS_PROOF_FINISHED && c->handshake_complete)
+        return 1;
+    return cs_key_proof_check(&c->proof, X509_get0_pubkey(leaf), why, len);
+}
+
 /* Fills r from the chain and classifies it, or, when a responder or a CRL
    must be asked first, returns the wait that carries it on (r is then
-   moved into it by the caller). */
-static struct rev_wait *fill_record(struct job *j, struct cs_result *r, const char **error)
+   moved into it by the caller).  A chain that came with an error (its proof
+   failed or never came) still fills every certificate field; *error is then
+   the record's reason, and why is room for one made here. */
+static struct rev_wait *fill_record(struct job *j, struct cs_result *r, const char **error,
+                                    char *why, size_t why_len)
 {
     struct scan *s = j->w->scan;
     const struct cs_target *t = &j->target;
-    if (*error)
-        return NULL;
     if (j->conn.chain.n < 1) {
-        *error = "handshake: server sent no certificate";
+        if (!*error)
+            *error = "handshake: server sent no certificate";
         return NULL;
     }
     struct cs_verify_input in = {.store = s->store, .now = s->now};
@@ -319,7 +332,8 @@ static struct rev_wait *fill_record(struct job *j, struct cs_result *r, const ch
     bool stapled = j->conn.staple != NULL;
     if (cs_chain_cache_analyse(s->chains, r, &facts, &j->conn.chain, &in, s->opt->chain,
                                stapled || s->revoker, &objs) < 0) {
-        *error = "certificate: the server's certificate cannot be parsed";
+        if (!*error)
+            *error = "certificate: the server's certificate cannot be parsed";
         return NULL;
     }
     r->hostname_match =
@@ -327,11 +341,23 @@ static struct rev_wait *fill_record(struct job *j, struct cs_result *r, const ch
     free(r->tls_version);
     r->tls_version = cs_strdup(j->conn.tls_version);
     if (r->not_after == CS_INT_NONE || r->not_before == CS_INT_NONE) {
-        *error = "certificate: unreadable validity dates";
+        if (!*error)
+            *error = "certificate: unreadable validity dates";
         cs_chain_objs_free(&objs);
         return NULL;
     }
+    r->days_remaining = cs_days_left(r->not_after, s->now);
+    r->key_proven = 0;
+    if (!*error && !s->opt->cert_only) {
+        r->key_proven = key_proven(&j->conn, objs.leaf, why, why_len);
+        if (!r->key_proven)
+            *error = why;
+    }
     r->ocsp_stapled = stapled;
+    if (*error) {
+        cs_chain_objs_free(&objs);
+        return NULL;
+    }
     struct cs_rev_subject subject = {objs.leaf, objs.issuer, objs.certs, s->store, s->now,
                                      facts.verify_ok};
     struct cs_rev_answer staple;
@@ -408,7 +434,8 @@ static void job_finish(struct job *j, const char *error)
     }
     if (j->started_ns)
         r.elapsed_ms = (int64_t)((uv_hrtime() - j->started_ns) / 1000000);
-    struct rev_wait *rw = fill_record(j, &r, &error);
+    char why[160];
+    struct rev_wait *rw = fill_record(j, &r, &error, why, sizeof(why));
     if (error)
         cs_classify_error(&r, error);
     if (rw)
@@ -453,10 +480,10 @@ static void timer_cb(uv_timer_t *t)
         connect_failed(j, UV_ETIMEDOUT);
         break;
     case PH_HANDSHAKE:
-        if (j->conn.chain.n) /* TLS 1.2: no CertificateStatus came; the chain is in hand */
-            job_finish(j, NULL);
+        if (j->conn.ssl)
+            cs__tls_timeout(&j->conn);
         else
-        job_finish(j, j->conn.ssl ? "timeout during handshake" : "timeout during starttls");
+            job_finish(j, "timeout during starttls");
         break;
     default:
         break;
@@ -593,6 +620,7 @@ static void connect_cb(uv_connect_t *req, int status)
     j->conn.probe = w->scan->probe;
     j->conn.ssl_ctx = w->ssl_ctx;
     j->conn.sni = j->target.sni;
+    j->conn.cert_only = w->scan->opt->cert_only;
     j->conn.write = conn_write;
     j->conn.done = conn_done;
     j->conn.owner = j;

@@ -42,6 +42,7 @@ struct cs_options {
     char *ca_path;
     bool no_verify;
     bool chain;              /* --chain: every presented certificate in JSON and text */
+    bool cert_only;          /* --cert-only: no proof of key possession asked for */
     bool ocsp;               /* --ocsp: ask the leaf's OCSP responder */
     bool crl;                /* --crl: fetch the leaf's CRL */
     bool require_revocation; /* a check that did not say good is CRITICAL */

@@ -72,6 +72,9 @@ struct cs_result {
     char *revocation_reason;  /* RFC 5280 reason name, when revoked */
     int64_t revocation_this_update; /* of the answer used (CRL: lastUpdate) */
     int64_t revocation_next_update;
+    int key_proven;           /* 1: the server proved it holds the leaf's key in this
+                                 handshake; 0: it did not (or --cert-only); -1: null
+                                 (no chain) */
     /* Not a field of the table: the presented chain, only with --chain
        (JSON, JSONL and text show it; CSV keeps one row per endpoint). */
     struct cs_chain_cert *chain;
@@ -112,7 +115,8 @@ enum cs_field_kind { CS_FK_STR, CS_FK_INT, CS_FK_TIME, CS_FK_LIST, CS_FK_BOOL, C
     X(REVOKED_AT, "revoked_at", CS_FK_TIME, revoked_at)                                            \
     X(REVOCATION_REASON, "revocation_reason", CS_FK_STR, revocation_reason)                        \
     X(REVOCATION_THIS_UPDATE, "revocation_this_update", CS_FK_TIME, revocation_this_update)        \
-    X(REVOCATION_NEXT_UPDATE, "revocation_next_update", CS_FK_TIME, revocation_next_update)
+    X(REVOCATION_NEXT_UPDATE, "revocation_next_update", CS_FK_TIME, revocation_next_update)        \
+    X(KEY_PROVEN, "key_proven", CS_FK_BOOL, key_proven)
 
 enum cs_field {
 #define X(id, name, kind, member) CS_F_##id,

@@ -290,6 +290,8 @@ static void check_host(const struct report_scan *s, const char *host, const stru
                                                 "revocation_next_update"};
     for (size_t n = 0; n < sizeof(no_revocation) / sizeof(no_revocation[0]); n++)
         cr_assert_str_eq(cell(s, host, no_revocation[n]), "", "%s: %s", host, no_revocation[n]);
+    /* nginx signed this handshake with the leaf's key */
+    cr_assert_str_eq(cell(s, host, "key_proven"), "true", "%s", host);
 
     /* the JSON record: same values, typed */
     json_t *r = record(s, host);

@@ -72,7 +72,7 @@ struct scan {
 /* Scans the scenarios (by name) in one run: JSON and CSV reports, the text
    table on standard output. */
 static void scan(struct scan *sc, const char *tag, const struct fleet_scenario *const *list,
-                 size_t n)
+                 size_t n, const char *extra)
 {
     char name[64];
     snprintf(name, sizeof name, "%s.txt", tag);
@@ -106,6 +106,8 @@ static void scan(struct scan *sc, const char *tag, const struct fleet_scenario *
                            "text"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         args[a++] = fixed[i];
+    if (extra)
+        args[a++] = extra;
     for (size_t i = 0; i < n; i++) {
         fprintf(f, "%s:%u\n", list[i]->host, list[i]->port);
         cr_assert(asprintf(&pins[i], "%s:%u:127.0.0.1", list[i]->host, list[i]->port) > 0);
@@ -143,6 +145,18 @@ static void scan_free(struct scan *sc)
     run_result_free(&sc->run);
     json_decref(sc->json);
     csv_doc_free(&sc->csv);
+}
+
+/* Scenarios whose chain arrives but whose key is never proven: ERROR records
+   with every certificate field. */
+static bool proof_fails(const char *name)
+{
+    static const char *const names[] = {"keyless", "wrong-key", "wrong-key-tls12",
+                                        "staple-stall"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
 }
 
 static json_t *record(const struct scan *sc, const struct fleet_scenario *s)
@@ -234,8 +248,8 @@ Test(hostile, one_run_with_good_endpoints)
     }
 
     struct scan all, base;
-    scan(&all, "all", list, n);
-    scan(&base, "base", good_list, N_GOOD);
+    scan(&all, "all", list, n, NULL);
+    scan(&base, "base", good_list, N_GOOD, NULL);
 
     /* The whole run is bounded by the deadline, not by the hostile peers. */
     cr_assert_leq(all.wall_ms, DEADLINE_MS + RUN_SLACK_MS, "the run took %lld ms",
@@ -267,7 +281,9 @@ Test(hostile, one_run_with_good_endpoints)
         /* an ERROR names its cause in `error`; a classified record has none */
         if (strcmp(s->expect_status, "ERROR") == 0) {
             cr_assert_str_eq(str(r, "error"), str(r, "reason"), "%s", s->name);
-            cr_assert(json_is_null(json_object_get(r, "not_after")), "%s", s->name);
+            /* a chain whose key was not proven is still reported in full */
+            cr_assert(json_is_null(json_object_get(r, "not_after")) == !proof_fails(s->name),
+                      "%s", s->name);
         } else {
             cr_assert_str_eq(str(r, "error"), "", "%s", s->name);
         }
@@ -431,28 +447,21 @@ Test(hostile, one_run_with_good_endpoints)
     expect(&all, "year-1950", "EXPIRED", want);
 
     /* A TLS 1.2 server that announced a staple (status_request in its ServerHello)
-       and went quiet after its Certificate: the chain it sent, after the engine's
-       one-second wait for the CertificateStatus (STATUS_WAIT_MS), not the -t
-       timeout; no staple, so revocation unchecked. */
+       and went quiet after its Certificate: it never proved it holds the key, so
+       the record is an ERROR at the deadline, with the chain it sent (the
+       --cert-only wait of one second is in key_possession below). */
     s = fleet_get(fleet, "staple-stall");
     cr_assert_not_null(s);
-    expect(&all, "staple-stall", "OK", "expires in 200 days");
+    expect(&all, "staple-stall", "ERROR",
+           "handshake: timeout waiting for the server to prove possession of its key");
     r = record(&all, s);
     cr_assert_str_eq(str(r, "tls_version"), "TLSv1.2");
     cr_assert_str_eq(str(r, "verify"), "ok"); /* the intermediate came too */
     pki_sha256_hex(s->leaf.x509, sha);
     cr_assert_str_eq(str(r, "sha256"), sha);
-    cr_assert(json_is_false(json_object_get(r, "ocsp_stapled")));
-    cr_assert_str_eq(str(r, "revocation"), "unchecked");
-    cr_assert_str_eq(str(r, "error"), "");
-    /* the fleet answered the client's status_request with a staple (so its
-       ServerHello carried the extension); only then does the client wait */
+    cr_assert(json_is_false(json_object_get(r, "key_proven")));
     cr_assert_eq(fleet_status_requests(fleet, "staple-stall"), 1, "status_request seen %llu times",
                  (unsigned long long)fleet_status_requests(fleet, "staple-stall"));
-    ms = json_integer_value(json_object_get(r, "elapsed_ms"));
-    cr_assert(ms >= 900 && ms < 2000,
-              "staple-stall ended after %lld ms: not the 1 s wait for the staple (-t is %d s)",
-              (long long)ms, DEADLINE_MS / 1000);
 
     /* Reports stay valid UTF-8 byte for byte (jansson checked the JSON on load). */
     char *csv_path = path_in("all.csv");
@@ -464,6 +473,76 @@ Test(hostile, one_run_with_good_endpoints)
 
     scan_free(&all);
     scan_free(&base);
+}
+
+/* The record of scenario name, scanned alone with extra (or NULL). */
+static void expect_key(const struct scan *sc, const char *name, const char *status,
+                       const char *reason, bool proven)
+{
+    const struct fleet_scenario *s = fleet_get(fleet, name);
+    json_t *r = record(sc, s);
+    char sha[65], when[24];
+    cr_assert_str_eq(str(r, "status"), status, "%s: %s (%s)", name, str(r, "status"),
+                     str(r, "reason"));
+    cr_assert_str_eq(str(r, "reason"), reason, "%s", name);
+    cr_assert_eq(json_is_true(json_object_get(r, "key_proven")), proven, "%s", name);
+    cr_assert(json_is_boolean(json_object_get(r, "key_proven")), "%s", name);
+    /* every certificate field is there, from the certificate the server sent */
+    pki_sha256_hex(s->leaf.x509, sha);
+    cr_assert_str_eq(str(r, "sha256"), sha, "%s", name);
+    pki_iso_time(pki_not_after(s->leaf.x509), when);
+    cr_assert_str_eq(str(r, "not_after"), when, "%s", name);
+    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")),
+                 (pki_not_after(s->leaf.x509) - fleet_now(fleet)) / 86400, "%s", name);
+    cr_assert_str_eq(str(r, "verify"), "ok", "%s", name);
+    cr_assert(json_is_true(json_object_get(r, "hostname_match")), "%s", name);
+    cr_assert_str_eq(csv_cell(sc, s, "key_proven"), proven ? "true" : "false", "%s", name);
+}
+
+/* Proof of key possession: a server that sends a healthy, trusted chain and
+   then closes (TLS 1.2, as a key-less impostor would), one whose certificate
+   names another key than the one it signs with (TLS 1.3 CertificateVerify,
+   TLS 1.2 ServerKeyExchange), and one that goes quiet after its chain, each
+   beside good servers; then the same with --cert-only, which takes the chain
+   and proves nothing. */
+Test(hostile, key_possession)
+{
+    static const char *const names[] = {"keyless", "wrong-key", "wrong-key-tls12",
+                                        "staple-stall", "ok", "tls12", "rsa", "ed25519"};
+    const struct fleet_scenario *list[8];
+    for (size_t i = 0; i < 8; i++)
+        cr_assert_not_null(list[i] = fleet_get(fleet, names[i]), "%s", names[i]);
+    struct scan sc, fast;
+    scan(&sc, "key", list, 8, NULL);
+    expect_key(&sc, "keyless", "ERROR",
+               "handshake: server closed before proving possession of its key", false);
+    expect_key(&sc, "wrong-key", "ERROR",
+               "handshake: server signature does not verify with the certificate's key", false);
+    expect_key(&sc, "wrong-key-tls12", "ERROR",
+               "handshake: server signature does not verify with the certificate's key", false);
+    expect_key(&sc, "staple-stall", "ERROR",
+               "handshake: timeout waiting for the server to prove possession of its key", false);
+    for (size_t i = 4; i < 8; i++)
+        expect_key(&sc, names[i], "OK", "expires in 200 days", true);
+    cr_assert_str_eq(str(record(&sc, list[1]), "tls_version"), "TLSv1.3");
+    cr_assert_str_eq(str(record(&sc, list[2]), "tls_version"), "TLSv1.2");
+    cr_assert_eq(sc.run.status, 3, "exit %d", sc.run.status);
+
+    scan(&fast, "key-fast", list, 8, "--cert-only");
+    for (size_t i = 0; i < 8; i++)
+        expect_key(&fast, names[i], "OK", "expires in 200 days", false);
+    /* --cert-only: the TLS 1.2 server that announced a staple and went quiet
+       gets the engine's one-second wait for its CertificateStatus
+       (STATUS_WAIT_MS), not the -t timeout; no staple came */
+    json_t *r = record(&fast, list[3]);
+    cr_assert(json_is_false(json_object_get(r, "ocsp_stapled")));
+    cr_assert_str_eq(str(r, "revocation"), "unchecked");
+    json_int_t ms = json_integer_value(json_object_get(r, "elapsed_ms"));
+    cr_assert(ms >= 900, "staple-stall ended after %lld ms: not the 1 s wait for the staple",
+              (long long)ms);
+    cr_assert_eq(fast.run.status, 0, "exit %d", fast.run.status);
+    scan_free(&sc);
+    scan_free(&fast);
 }
 
 /* RSA-16384: a suite of its own, because making the key takes about four
@@ -486,7 +565,7 @@ Test(hostile_rsa16384, rsa16384_leaf)
     const struct fleet_scenario *list[] = {fleet_get(fleet, "rsa16384"), fleet_get(fleet, "ok")};
     cr_assert_not_null(list[0]);
     struct scan sc;
-    scan(&sc, "rsa16384", list, 2);
+    scan(&sc, "rsa16384", list, 2, NULL);
     cr_assert_leq(sc.wall_ms, DEADLINE_MS + RUN_SLACK_MS);
     expect(&sc, "rsa16384", "OK", "expires in 200 days");
     json_t *r = record(&sc, list[0]);

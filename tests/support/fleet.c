@@ -87,6 +87,9 @@ enum leaf_flags {
     LEAF_REVOKED_SUPERSEDED = 8192, /* revoked 1 day ago, superseded */
     LEAF_STAPLE = 16384,            /* staples its OCSP answer */
     LEAF_STAPLE_EXPIRED = 32768,    /* staples a good answer whose nextUpdate is 2 days past */
+    /* the certificate names another key than the one the server signs with (a
+       certificate and key that do not match, as a bad deploy leaves them) */
+    LEAF_WRONG_KEY = 65536,
 };
 
 /* Which fleets have a scenario: every fleet, fleet_options.hostile, .rsa16384. */
@@ -176,8 +179,16 @@ static const struct scenario_def scenario_table[] = {
 #undef HOSTILE_PEER
     /* A hostile peer with a healthy leaf: must end in its classified record (the
        chain, no staple) once the client gives up waiting for the rest. */
-    {"staple-stall", FLEET_STAPLE_STALL, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE,
+    {"staple-stall", FLEET_STAPLE_STALL, "ERROR", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE,
      TLS1_2_VERSION, LEAF_STAPLE, NULL, NULL, TIER_HOSTILE},
+    /* Servers that do not prove they hold the key of the healthy chain they send:
+       ERROR, with every certificate field filled. */
+    {"keyless", FLEET_KEYLESS, "ERROR", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE,
+     TLS1_2_VERSION, 0, NULL, NULL, TIER_HOSTILE},
+    {"wrong-key", FLEET_TLS, "ERROR", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0,
+     LEAF_WRONG_KEY, NULL, NULL, TIER_HOSTILE},
+    {"wrong-key-tls12", FLEET_TLS, "ERROR", -10 * D, 200 * D, PKI_RSA2048, ISS_INTERMEDIATE,
+     TLS1_2_VERSION, LEAF_WRONG_KEY, NULL, NULL, TIER_HOSTILE},
 /* Hostile certificates: each must end in one classified record. */
 #define HOSTILE_CERT(name, expect, issuer, flags, host)                                            \
     {                                                                                              \
@@ -572,6 +583,12 @@ static int tls_out(struct conn *c)
         return tls_first_record(c);
     if (b == FLEET_STAPLE_STALL)
         return tls_until_certificate(c);
+    if (b == FLEET_KEYLESS) {
+        int rc = tls_until_certificate(c);
+        if (rc == 0 && c->muted)
+            conn_finish(c); /* the chain went out; no key to go on with */
+        return rc;
+    }
     return tls_flush(c);
 }
 
@@ -665,6 +682,7 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     case FLEET_HELLO_STALL:
     case FLEET_HELLO_RESET:
     case FLEET_STAPLE_STALL:
+    case FLEET_KEYLESS:
         tls_feed(c, buf->base, (size_t)nread);
         break;
     case FLEET_DRIP:
@@ -814,7 +832,7 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_nodelay(&c->tcp, 1);
 
     const struct scenario_rt *rt = &f->rt[c->scenario];
-    if (rt->ctx != NULL) { /* FLEET_TLS, FLEET_HELLO_*, FLEET_STAPLE_STALL */
+    if (rt->ctx != NULL) { /* FLEET_TLS, FLEET_HELLO_*, FLEET_STAPLE_STALL, FLEET_KEYLESS */
         BIO *rbio = BIO_new(BIO_s_mem());
         BIO *wbio = BIO_new(BIO_s_mem());
         bool own = l->bulk && f->bulk_own;
@@ -1140,6 +1158,23 @@ static int build_leaf(struct fleet *f, size_t i)
         for (size_t k = 0; k < PAD_CERTS; k++)
             s->chain[s->chain_len++] = f->pad[k].x509;
     return 0;
+}
+
+/* LEAF_WRONG_KEY: once the server holds the leaf's key, the leaf (the very
+   object the SSL_CTX serves) is given a fresh key of the same type and
+   re-signed by its issuer: its chain still verifies, but the server signs
+   with a key the certificate does not name. */
+static int swap_leaf_key(struct fleet *f, struct fleet_scenario *s)
+{
+    EVP_PKEY *other = EVP_PKEY_get_base_id(s->leaf.key) == EVP_PKEY_RSA
+                          ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
+                          : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    int rc = other && X509_set_pubkey(s->leaf.x509, other) == 1 &&
+                     X509_sign(s->leaf.x509, f->intermediate.key, EVP_sha256()) > 0
+                 ? 0
+                 : -1;
+    EVP_PKEY_free(other);
+    return rc;
 }
 
 static SSL_CTX *make_ctx(struct fleet *f, const struct fleet_scenario *s)
@@ -1793,8 +1828,10 @@ struct fleet *fleet_start(const struct fleet_options *o)
         s->expect_status = def->expect;
         s->hostile = def->tier != TIER_BASE;
         if (def->behaviour == FLEET_TLS || def->behaviour == FLEET_HELLO_STALL ||
-            def->behaviour == FLEET_HELLO_RESET || def->behaviour == FLEET_STAPLE_STALL) {
-            if (build_leaf(f, i) != 0 || (f->rt[i].ctx = make_ctx(f, s)) == NULL) {
+            def->behaviour == FLEET_HELLO_RESET || def->behaviour == FLEET_STAPLE_STALL ||
+            def->behaviour == FLEET_KEYLESS) {
+            if (build_leaf(f, i) != 0 || (f->rt[i].ctx = make_ctx(f, s)) == NULL ||
+                ((def->flags & LEAF_WRONG_KEY) && swap_leaf_key(f, s) != 0)) {
                 fprintf(stderr, "fleet: cannot make the certificate for scenario %s\n", def->name);
                 ERR_print_errors_fp(stderr);
                 goto fail;

@@ -34,6 +34,10 @@ enum fleet_behaviour {
        after the Certificate message: no CertificateStatus, no ServerHelloDone; the
        connection stays open */
     FLEET_STAPLE_STALL,
+    /* TLS 1.2: the server's output stops after its Certificate message and the
+       connection is closed: on the wire, an impostor that holds someone else's
+       chain and no key */
+    FLEET_KEYLESS,
 };
 
 #define FLEET_MAX_CHAIN 128
