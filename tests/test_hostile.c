@@ -152,7 +152,7 @@ static void scan_free(struct scan *sc)
 static bool proof_fails(const char *name)
 {
     static const char *const names[] = {"keyless", "wrong-key", "wrong-key-tls12",
-                                        "staple-stall"};
+                                        "wrong-key-rsa-kx", "staple-stall"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(names[i], name) == 0)
             return true;
@@ -507,34 +507,43 @@ static void expect_key(const struct scan *sc, const char *name, const char *stat
    and proves nothing. */
 Test(hostile, key_possession)
 {
-    static const char *const names[] = {"keyless", "wrong-key", "wrong-key-tls12",
-                                        "staple-stall", "ok", "tls12", "rsa", "ed25519"};
-    const struct fleet_scenario *list[8];
-    for (size_t i = 0; i < 8; i++)
+    static const char *const names[] = {"keyless", "wrong-key",    "wrong-key-tls12",
+                                        "wrong-key-rsa-kx", "staple-stall", "ok",
+                                        "tls12", "rsa", "ed25519", "rsa-kx", "dhe", "tls10"};
+    enum { N = sizeof names / sizeof names[0], N_BAD = 5 };
+    const struct fleet_scenario *list[N];
+    for (size_t i = 0; i < N; i++)
         cr_assert_not_null(list[i] = fleet_get(fleet, names[i]), "%s", names[i]);
     struct scan sc, fast;
-    scan(&sc, "key", list, 8, NULL);
+    scan(&sc, "key", list, N, NULL);
     expect_key(&sc, "keyless", "ERROR",
                "handshake: server closed before proving possession of its key", false);
     expect_key(&sc, "wrong-key", "ERROR",
                "handshake: server signature does not verify with the certificate's key", false);
     expect_key(&sc, "wrong-key-tls12", "ERROR",
                "handshake: server signature does not verify with the certificate's key", false);
+    /* RSA key transport: the server cannot decrypt what was sent to the key its
+       certificate names, and the handshake fails before its Finished */
+    json_t *r = record(&sc, list[3]);
+    cr_assert(strstr(str(r, "reason"), "(after the server's certificate)"), "%s",
+              str(r, "reason"));
+    expect_key(&sc, "wrong-key-rsa-kx", "ERROR", str(r, "reason"), false);
     expect_key(&sc, "staple-stall", "ERROR",
                "handshake: timeout waiting for the server to prove possession of its key", false);
-    for (size_t i = 4; i < 8; i++)
+    for (size_t i = N_BAD; i < N; i++)
         expect_key(&sc, names[i], "OK", "expires in 200 days", true);
     cr_assert_str_eq(str(record(&sc, list[1]), "tls_version"), "TLSv1.3");
     cr_assert_str_eq(str(record(&sc, list[2]), "tls_version"), "TLSv1.2");
+    cr_assert_str_eq(str(record(&sc, fleet_get(fleet, "tls10")), "tls_version"), "TLSv1");
     cr_assert_eq(sc.run.status, 3, "exit %d", sc.run.status);
 
-    scan(&fast, "key-fast", list, 8, "--cert-only");
-    for (size_t i = 0; i < 8; i++)
+    scan(&fast, "key-fast", list, N, "--cert-only");
+    for (size_t i = 0; i < N; i++)
         expect_key(&fast, names[i], "OK", "expires in 200 days", false);
     /* --cert-only: the TLS 1.2 server that announced a staple and went quiet
        gets the engine's one-second wait for its CertificateStatus
        (STATUS_WAIT_MS), not the -t timeout; no staple came */
-    json_t *r = record(&fast, list[3]);
+    r = record(&fast, list[4]);
     cr_assert(json_is_false(json_object_get(r, "ocsp_stapled")));
     cr_assert_str_eq(str(r, "revocation"), "unchecked");
     json_int_t ms = json_integer_value(json_object_get(r, "elapsed_ms"));

@@ -90,6 +90,8 @@ enum leaf_flags {
     /* the certificate names another key than the one the server signs with (a
        certificate and key that do not match, as a bad deploy leaves them) */
     LEAF_WRONG_KEY = 65536,
+    LEAF_RSA_KX = 131072, /* TLS 1.2 with RSA key transport only: nothing signed */
+    LEAF_DHE = 262144,    /* TLS 1.2 with finite-field DHE only */
 };
 
 /* Which fleets have a scenario: every fleet, fleet_options.hostile, .rsa16384. */
@@ -189,6 +191,16 @@ static const struct scenario_def scenario_table[] = {
      LEAF_WRONG_KEY, NULL, NULL, TIER_HOSTILE},
     {"wrong-key-tls12", FLEET_TLS, "ERROR", -10 * D, 200 * D, PKI_RSA2048, ISS_INTERMEDIATE,
      TLS1_2_VERSION, LEAF_WRONG_KEY, NULL, NULL, TIER_HOSTILE},
+    {"wrong-key-rsa-kx", FLEET_TLS, "ERROR", -10 * D, 200 * D, PKI_RSA2048, ISS_INTERMEDIATE,
+     TLS1_2_VERSION, LEAF_WRONG_KEY | LEAF_RSA_KX, NULL, NULL, TIER_HOSTILE},
+    /* Old handshakes that prove the key in their own ways: RSA key transport (the
+       server's Finished), finite-field DHE, TLS 1.0 (an MD5+SHA-1 RSA signature). */
+    {"rsa-kx", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_RSA2048, ISS_INTERMEDIATE, TLS1_2_VERSION,
+     LEAF_RSA_KX, NULL, NULL, TIER_HOSTILE},
+    {"dhe", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_RSA2048, ISS_INTERMEDIATE, TLS1_2_VERSION,
+     LEAF_DHE, NULL, NULL, TIER_HOSTILE},
+    {"tls10", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_RSA2048, ISS_INTERMEDIATE, TLS1_VERSION, 0,
+     NULL, NULL, TIER_HOSTILE},
 /* Hostile certificates: each must end in one classified record. */
 #define HOSTILE_CERT(name, expect, issuer, flags, host)                                            \
     {                                                                                              \
@@ -1831,7 +1843,12 @@ struct fleet *fleet_start(const struct fleet_options *o)
             def->behaviour == FLEET_HELLO_RESET || def->behaviour == FLEET_STAPLE_STALL ||
             def->behaviour == FLEET_KEYLESS) {
             if (build_leaf(f, i) != 0 || (f->rt[i].ctx = make_ctx(f, s)) == NULL ||
-                ((def->flags & LEAF_WRONG_KEY) && swap_leaf_key(f, s) != 0)) {
+                ((def->flags & LEAF_WRONG_KEY) && swap_leaf_key(f, s) != 0) ||
+                ((def->flags & LEAF_RSA_KX) &&
+                 SSL_CTX_set_cipher_list(f->rt[i].ctx, "kRSA:@SECLEVEL=0") != 1) ||
+                ((def->flags & LEAF_DHE) &&
+                 (SSL_CTX_set_cipher_list(f->rt[i].ctx, "kDHE+aRSA:@SECLEVEL=0") != 1 ||
+                  SSL_CTX_set_dh_auto(f->rt[i].ctx, 1) != 1))) {
                 fprintf(stderr, "fleet: cannot make the certificate for scenario %s\n", def->name);
                 ERR_print_errors_fp(stderr);
                 goto fail;
