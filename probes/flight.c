@@ -158,6 +158,8 @@ void cs_flight_kx(struct cs_flight *f, enum cs_kx kx)
 
 static bool transcript_add(struct cs_flight *f, const unsigned char *p, size_t n)
 {
+    if (f->chain_only)
+        return true; /* no CertificateVerify will be read */
     if (!f->transcript && !(f->transcript = EVP_MD_CTX_new()))
         return false;
     if (EVP_MD_CTX_get0_md(f->transcript) == NULL &&
@@ -502,6 +504,10 @@ static void message13(struct cs_flight *f, const unsigned char *whole, size_t wl
 {
     const unsigned char *body = whole + HS_HEADER;
     size_t len = wlen - HS_HEADER;
+    if (f->chain_only && f->chain_settled) { /* the message after the chain: enough */
+        f->done = true;
+        return;
+    }
     switch (whole[0]) {
     case MT_CERTIFICATE_VERIFY:
         certificate_verify(f, body, len);
@@ -509,6 +515,7 @@ static void message13(struct cs_flight *f, const unsigned char *whole, size_t wl
     case MT_CERTIFICATE:
         certificates(f, body, len);
         f->chain_settled = f->chain.n > 0;
+        f->done = f->chain_settled && f->chain_only;
         break;
     case MT_ENCRYPTED_EXTENSIONS:
     case MT_CERTIFICATE_REQUEST:
@@ -528,16 +535,23 @@ static void message12(struct cs_flight *f, const unsigned char *whole, size_t wl
 {
     const unsigned char *body = whole + HS_HEADER;
     size_t len = wlen - HS_HEADER;
-    if (f->chain.n && whole[0] != MT_CERTIFICATE)
+    if (f->chain.n && whole[0] != MT_CERTIFICATE) {
         f->chain_settled = true; /* the message after Certificate: any staple came */
+        if (f->chain_only && whole[0] != MT_CERTIFICATE_STATUS) {
+            f->done = true;
+            return;
+        }
+    }
     switch (whole[0]) {
     case MT_CERTIFICATE:
         certificates(f, body, len);
         f->chain_settled = f->chain.n > 0 && !f->server_staples;
+        f->done = f->chain_settled && f->chain_only;
         return;
     case MT_CERTIFICATE_STATUS:
         if (len >= 4 && body[0] == 1 /* ocsp */ && get24(body + 1) == len - 4)
             keep(&f->staple, &f->staple_len, body + 4, len - 4);
+        f->done = f->chain_only;
         return;
     case MT_SERVER_KEY_EXCHANGE:
         if (!f->chain.n) {
@@ -581,15 +595,7 @@ static void message(struct cs_flight *f, const unsigned char *whole, size_t wlen
 static void handshake_bytes(struct cs_flight *f, const unsigned char *p, size_t n)
 {
     while (n > 0 && !f->done && !f->error[0]) {
-        size_t want = HS_HEADER;
-        if (f->msg_len >= HS_HEADER) {
-            size_t body = get24(f->msg + 1);
-            if (body > f->max_msg) {
-                fail(f, "server message over the size cap");
-                return;
-            }
-            want = HS_HEADER + body;
-        }
+        size_t want = f->msg_len < HS_HEADER ? HS_HEADER : HS_HEADER + get24(f->msg + 1);
         if (want > f->msg_cap) {
             size_t cap = f->msg_cap ? f->msg_cap : 1024;
             while (cap < want)
@@ -607,6 +613,10 @@ static void handshake_bytes(struct cs_flight *f, const unsigned char *p, size_t 
         f->msg_len += take;
         p += take;
         n -= take;
+        if (f->msg_len == HS_HEADER && get24(f->msg + 1) > f->max_msg) {
+            fail(f, "server message over the size cap");
+            return;
+        }
         if (f->msg_len >= HS_HEADER && f->msg_len == HS_HEADER + get24(f->msg + 1)) {
             size_t whole = f->msg_len;
             f->msg_len = 0;

@@ -73,6 +73,7 @@ struct cs_flight {
     bool done;                  /* nothing more to read: the proof is in, or the
                                    server's flight ended (ServerHelloDone) */
     char error[128];            /* why reading stopped ("handshake: ..."), or "" */
+    bool chain_only;            /* stop once the chain is settled (--cert-only) */
     /* the reader's own state: */
     size_t max_msg;             /* cap on one handshake message (the chain cap) */
     enum cs_kx kx;

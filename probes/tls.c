@@ -308,6 +308,7 @@ int cs__tls_start(struct cs_conn *conn)
         return UV_ENOMEM;
     }
     cs_flight_init(&conn->flight, (size_t)SSL_CTX_get_max_cert_list(conn->ssl_ctx));
+    conn->flight.chain_only = conn->cert_only;
     BIO_set_data(bio, conn);
     SSL_set_app_data(conn->ssl, conn);
     SSL_set_bio(conn->ssl, bio, bio); /* one reference, for both directions */

@@ -1,0 +1,309 @@
+/* The TLS driver and the flight reader without a socket: a real OpenSSL
+ * server (memory BIOs) and certsweep's client side pass bytes to each other
+ * in-process, whole or one byte at a time, over TLS 1.3 (each cipher suite,
+ * a HelloRetryRequest) and TLS 1.2; then the proof the reader took is
+ * checked with the right key, a wrong key, and tampered or forbidden
+ * signatures. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "probes/probe.h"
+#include "tests/support/pki.h"
+
+static struct pki_cert ca, leaf_ec, leaf_rsa, other_ec, other_rsa;
+
+static void setup(void)
+{
+    static const char *const ca_name[] = {"CN", "certsweep Flight Test CA", NULL};
+    static const char *const leaf_name[] = {"CN", "flight.test", NULL};
+    static const char *const sans[] = {"DNS:flight.test", NULL};
+    int64_t now = (int64_t)time(NULL);
+    struct pki_spec c = {.subject = ca_name, .not_before = now - 86400, .not_after = now + 86400,
+                         .key = PKI_EC256, .ca = true};
+    struct pki_spec l = {.subject = leaf_name, .not_before = now - 86400,
+                         .not_after = now + 86400, .key = PKI_EC256, .sans = sans};
+    cr_assert_eq(pki_issue(&ca, &c, NULL), 0);
+    cr_assert_eq(pki_issue(&leaf_ec, &l, &ca), 0);
+    cr_assert_eq(pki_issue(&other_ec, &l, &ca), 0);
+    l.key = PKI_RSA2048;
+    cr_assert_eq(pki_issue(&leaf_rsa, &l, &ca), 0);
+    cr_assert_eq(pki_issue(&other_rsa, &l, &ca), 0);
+}
+
+static void teardown(void)
+{
+    pki_cert_free(&ca);
+    pki_cert_free(&leaf_ec);
+    pki_cert_free(&leaf_rsa);
+    pki_cert_free(&other_ec);
+    pki_cert_free(&other_rsa);
+}
+
+TestSuite(flight, .init = setup, .fini = teardown, .timeout = 60);
+
+/* One handshake: the server's SSL, what the client sent it, and how the
+   client's side ended. */
+struct pair {
+    SSL *server;
+    struct cs_conn conn;
+    bool done;
+    char error[256];
+    size_t chunk; /* bytes per feed; 0: all at once */
+};
+
+static int to_server(struct cs_conn *conn, const void *buf, size_t len)
+{
+    struct pair *p = conn->owner;
+    return BIO_write(SSL_get_rbio(p->server), buf, (int)len) == (int)len ? 0 : -1;
+}
+
+static void client_done(struct cs_conn *conn, const char *error)
+{
+    struct pair *p = conn->owner;
+    cr_assert(!p->done, "done called twice");
+    p->done = true;
+    snprintf(p->error, sizeof p->error, "%s", error ? error : "");
+}
+
+/* Runs the handshake to the client's end; the server's output is fed to the
+   client p->chunk bytes at a time. */
+static void handshake(struct pair *p, SSL_CTX *sctx, bool cert_only)
+{
+    SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+    cr_assert_not_null(cctx);
+    SSL_CTX_set_security_level(cctx, 0);
+    SSL_CTX_set_max_cert_list(cctx, 1 << 20);
+    cs__tls_ctx_setup(cctx);
+    p->server = SSL_new(sctx);
+    SSL_set_bio(p->server, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+    SSL_set_accept_state(p->server);
+    p->conn = (struct cs_conn){.ssl_ctx = cctx, .sni = "flight.test", .cert_only = cert_only,
+                               .write = to_server, .done = client_done, .owner = p};
+    cr_assert_eq(cs__tls_start(&p->conn), 0);
+    for (int round = 0; round < 20 && !p->done; round++) {
+        SSL_do_handshake(p->server);
+        ERR_clear_error();
+        BIO *out = SSL_get_wbio(p->server);
+        char *data;
+        long n = BIO_get_mem_data(out, &data);
+        size_t step = p->chunk ? p->chunk : (size_t)n;
+        for (long off = 0; off < n && !p->done; off += (long)step)
+            cs__tls_feed(&p->conn, data + off, (size_t)(n - off) < step ? (size_t)(n - off) : step);
+        (void)BIO_reset(out);
+    }
+    cr_assert(p->done, "the client never ended the handshake");
+    SSL_CTX_free(cctx);
+}
+
+static void pair_free(struct pair *p)
+{
+    cs__tls_free(&p->conn);
+    SSL_free(p->server);
+}
+
+static SSL_CTX *server_ctx(const struct pki_cert *leaf, int max_version, const char *suites,
+                           const char *groups)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    cr_assert_not_null(ctx);
+    SSL_CTX_set_security_level(ctx, 0);
+    cr_assert_eq(SSL_CTX_use_certificate(ctx, leaf->x509), 1);
+    cr_assert_eq(SSL_CTX_use_PrivateKey(ctx, leaf->key), 1);
+    cr_assert_eq(SSL_CTX_add1_chain_cert(ctx, ca.x509), 1);
+    if (max_version)
+        SSL_CTX_set_max_proto_version(ctx, max_version);
+    if (suites)
+        cr_assert_eq(SSL_CTX_set_ciphersuites(ctx, suites), 1);
+    if (groups)
+        cr_assert_eq(SSL_CTX_set1_groups_list(ctx, groups), 1);
+    return ctx;
+}
+
+/* The handshake ended well, with the chain leaf + CA and a signature that
+   verifies with the leaf's key and not with another. */
+static void expect_proof(struct pair *p, const struct pki_cert *leaf, bool tls13)
+{
+    char why[160];
+    cr_assert_str_eq(p->error, "");
+    cr_assert_eq(p->conn.chain.n, 2);
+    const unsigned char *der;
+    size_t len;
+    cr_assert_eq(cs_raw_chain_at(&p->conn.chain, 0, &der, &len), 0);
+    unsigned char *want = NULL;
+    int wlen = i2d_X509(leaf->x509, &want);
+    cr_assert(wlen > 0 && (size_t)wlen == len && memcmp(der, want, len) == 0,
+              "the leaf is not the server's, byte for byte");
+    OPENSSL_free(want);
+    cr_assert_eq(p->conn.proof.kind, CS_PROOF_SIGNATURE);
+    cr_assert_eq(p->conn.proof.tls13, tls13);
+    cr_assert_eq(cs_key_proof_check(&p->conn.proof, X509_get0_pubkey(leaf->x509), why, sizeof why),
+                 1, "%s", why);
+    const struct pki_cert *other = leaf == &leaf_rsa ? &other_rsa : &other_ec;
+    cr_assert_eq(
+        cs_key_proof_check(&p->conn.proof, X509_get0_pubkey(other->x509), why, sizeof why), 0);
+    cr_assert_str_eq(why, "handshake: server signature does not verify with the certificate's key");
+}
+
+Test(flight, tls13_each_suite_whole_and_byte_by_byte)
+{
+    static const char *const suites[] = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+                                         "TLS_CHACHA20_POLY1305_SHA256"};
+    for (size_t i = 0; i < 3; i++) {
+        for (size_t chunk = 0; chunk <= 1; chunk++) {
+            SSL_CTX *sctx = server_ctx(&leaf_ec, 0, suites[i], NULL);
+            struct pair p = {.chunk = chunk};
+            handshake(&p, sctx, false);
+            cr_assert_str_eq(p.conn.tls_version, "TLSv1.3", "%s", suites[i]);
+            expect_proof(&p, &leaf_ec, true);
+            pair_free(&p);
+            SSL_CTX_free(sctx);
+        }
+    }
+}
+
+Test(flight, tls13_after_hello_retry_request)
+{
+    /* the client's first key share is X25519; a server that takes only P-384
+       asks again, and the transcript starts with the first hello's hash */
+    SSL_CTX *sctx = server_ctx(&leaf_rsa, 0, NULL, "P-384");
+    struct pair p = {0};
+    handshake(&p, sctx, false);
+    cr_assert(p.conn.flight.hrr, "no HelloRetryRequest came");
+    expect_proof(&p, &leaf_rsa, true);
+    cr_assert(p.conn.proof.scheme >= 0x0804 && p.conn.proof.scheme <= 0x0806,
+              "RSA in TLS 1.3 signs with RSA-PSS, not 0x%04X", p.conn.proof.scheme);
+    pair_free(&p);
+    SSL_CTX_free(sctx);
+}
+
+Test(flight, tls12_server_key_exchange_byte_by_byte)
+{
+    const struct pki_cert *leafs[] = {&leaf_ec, &leaf_rsa};
+    for (size_t i = 0; i < 2; i++) {
+        SSL_CTX *sctx = server_ctx(leafs[i], TLS1_2_VERSION, NULL, NULL);
+        struct pair p = {.chunk = 1};
+        handshake(&p, sctx, false);
+        cr_assert_str_eq(p.conn.tls_version, "TLSv1.2");
+        expect_proof(&p, leafs[i], false);
+        pair_free(&p);
+        SSL_CTX_free(sctx);
+    }
+}
+
+Test(flight, cert_only_takes_the_chain_and_no_proof)
+{
+    SSL_CTX *sctx = server_ctx(&leaf_ec, 0, NULL, NULL);
+    struct pair p = {0};
+    handshake(&p, sctx, true);
+    cr_assert_str_eq(p.error, "");
+    cr_assert_eq(p.conn.chain.n, 2);
+    cr_assert_eq(p.conn.proof.kind, CS_PROOF_NONE);
+    char why[160];
+    cr_assert_eq(cs_key_proof_check(&p.conn.proof, X509_get0_pubkey(leaf_ec.x509), why, sizeof why),
+                 0);
+    cr_assert_str_eq(why, "handshake: server did not prove possession of the certificate's key");
+    pair_free(&p);
+    SSL_CTX_free(sctx);
+}
+
+Test(flight, tampered_signature_or_signed_bytes)
+{
+    SSL_CTX *sctx = server_ctx(&leaf_ec, 0, NULL, NULL);
+    struct pair p = {0};
+    handshake(&p, sctx, false);
+    expect_proof(&p, &leaf_ec, true);
+    char why[160];
+    EVP_PKEY *key = X509_get0_pubkey(leaf_ec.x509);
+    p.conn.proof.tbs[p.conn.proof.tbs_len - 1] ^= 1; /* another transcript */
+    cr_assert_eq(cs_key_proof_check(&p.conn.proof, key, why, sizeof why), 0);
+    p.conn.proof.tbs[p.conn.proof.tbs_len - 1] ^= 1;
+    cr_assert_eq(cs_key_proof_check(&p.conn.proof, key, why, sizeof why), 1, "%s", why);
+    p.conn.proof.sig[p.conn.proof.sig_len / 2] ^= 0x40;
+    cr_assert_eq(cs_key_proof_check(&p.conn.proof, key, why, sizeof why), 0);
+    pair_free(&p);
+    SSL_CTX_free(sctx);
+}
+
+/* A signature made here with key over tbs, as scheme would sign it. */
+static struct cs_key_proof make_proof(EVP_PKEY *key, uint16_t scheme, const EVP_MD *md, bool pss,
+                                      bool tls13)
+{
+    static unsigned char tbs[] = "64 spaces, a context string and a transcript hash, say";
+    struct cs_key_proof pr = {.kind = CS_PROOF_SIGNATURE, .tls13 = tls13, .scheme = scheme};
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    cr_assert_eq(EVP_DigestSignInit(ctx, &pctx, md, NULL, key), 1);
+    if (pss) {
+        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
+    }
+    size_t n = 0;
+    cr_assert_eq(EVP_DigestSign(ctx, NULL, &n, tbs, sizeof tbs), 1);
+    pr.sig = OPENSSL_malloc(n);
+    cr_assert_eq(EVP_DigestSign(ctx, pr.sig, &n, tbs, sizeof tbs), 1);
+    pr.sig_len = n;
+    pr.tbs = OPENSSL_memdup(tbs, sizeof tbs);
+    pr.tbs_len = sizeof tbs;
+    EVP_MD_CTX_free(ctx);
+    return pr;
+}
+
+Test(flight, schemes_checked_against_the_key_and_the_version)
+{
+    char why[160];
+    EVP_PKEY *rsa = leaf_rsa.key, *ec = leaf_ec.key;
+    /* valid PKCS#1 RSA signatures: allowed in TLS 1.2, not in TLS 1.3 */
+    struct cs_key_proof pr = make_proof(rsa, 0x0401, EVP_sha256(), false, false);
+    cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_rsa.x509), why, sizeof why), 1,
+                 "%s", why);
+    pr.tls13 = true;
+    cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_rsa.x509), why, sizeof why), 0);
+    cr_assert_str_eq(why, "handshake: server signed with scheme 0x0401, which TLS 1.3 forbids");
+    cs_key_proof_free(&pr);
+    /* RSA-PSS with SHA-384 in TLS 1.3 */
+    pr = make_proof(rsa, 0x0805, EVP_sha384(), true, true);
+    cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_rsa.x509), why, sizeof why), 1,
+                 "%s", why);
+    cs_key_proof_free(&pr);
+    /* an ECDSA scheme for an RSA certificate */
+    pr = make_proof(ec, 0x0403, EVP_sha256(), false, true);
+    cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_ec.x509), why, sizeof why), 1,
+                 "%s", why);
+    cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_rsa.x509), why, sizeof why), 0);
+    cr_assert_str_eq(why, "handshake: server signed with scheme 0x0403, which does not fit the "
+                          "certificate's key");
+    /* in TLS 1.3 the ECDSA scheme names the curve: P-256 is not secp384r1_sha384 */
+    pr.scheme = 0x0503;
+    cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_ec.x509), why, sizeof why), 0);
+    cr_assert_str_eq(why, "handshake: server signed with scheme 0x0503, which TLS 1.3 forbids");
+    pr.scheme = 0x0999;
+    cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_ec.x509), why, sizeof why), 0);
+    cr_assert_str_eq(why, "handshake: server signed with unknown scheme 0x0999");
+    cs_key_proof_free(&pr);
+}
+
+Test(flight, garbage_and_caps)
+{
+    struct cs_flight f;
+    /* not TLS */
+    cs_flight_init(&f, 1 << 20);
+    cs_flight_feed(&f, (const unsigned char *)"HTTP/1.1 400 Bad Request\r\n", 26);
+    cr_assert_str_eq(f.error, "handshake: not a TLS record");
+    cs_flight_free(&f);
+    /* a handshake message over the cap is refused before it is buffered */
+    cs_flight_init(&f, 1000);
+    static const unsigned char big[] = {22, 3, 3, 0, 4, 2, 0, 0x10, 0};
+    cs_flight_feed(&f, big, sizeof big);
+    cr_assert_str_eq(f.error, "handshake: server message over the size cap");
+    cr_assert_null(f.msg);
+    cs_flight_free(&f);
+    /* an alert */
+    cs_flight_init(&f, 1000);
+    static const unsigned char alert[] = {21, 3, 3, 0, 2, 2, 40};
+    cs_flight_feed(&f, alert, sizeof alert);
+    cr_assert_str_eq(f.error, "handshake: server sent alert: handshake failure");
+    cs_flight_free(&f);
+}
