@@ -168,8 +168,9 @@ int cs_outfile_open(struct cs_outfile *o, const char *path)
         cs_outfile_abandon(o);
         return EISDIR;
     }
-    o->dir = !slash ? cs_strdup(".") : slash == o->dest ? cs_strdup("/")
-                                                       : cs_strndup(o->dest, (size_t)(slash - o->dest));
+    o->dir = !slash             ? cs_strdup(".")
+             : slash == o->dest ? cs_strdup("/")
+                                : cs_strndup(o->dest, (size_t)(slash - o->dest));
     bool exists = stat(o->dest, &st) == 0;
     mode_t mask = umask(0);
     umask(mask);

@@ -298,7 +298,7 @@ Test(cli, help_and_version)
         "--targets", "--port", "--warn-days", "--crit-days", "--output", "--format",
         "--concurrency", "--timeout", "--connect-timeout", "--ca-file", "--ca-path",
         "--no-verify", "--sni", "--resolve", "--dns-server", "--now", "--fail-on", "--quiet",
-        "--strict-input", "--csv-raw", "--help", "--version"};
+        "--strict-input", "--allow-empty", "--csv-raw", "--help", "--version"};
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
         cr_assert(strstr(r.out, options[i]), "--help lacks %s", options[i]);
     run_result_free(&r);
