@@ -553,8 +553,9 @@ Test(cli, bad_lines_count_under_every_fail_on)
 }
 
 /* Starts certsweep with stdin from in_fd (-1: /dev/null) and standard output
-   and error to files in dir; returns its pid. */
-static pid_t spawn_certsweep(const char *const *args, int in_fd, const char *tag)
+   and error to files TAG.out and TAG.err in dir (TAG.out appended to, as
+   with >>, when append is set); returns its pid. */
+static pid_t spawn_certsweep_to(const char *const *args, int in_fd, const char *tag, bool append)
 {
     char *out, *err;
     cr_assert(asprintf(&out, "%s/%s.out", dir, tag) > 0);
@@ -569,7 +570,7 @@ static pid_t spawn_certsweep(const char *const *args, int in_fd, const char *tag
     cr_assert_geq(pid, 0);
     if (pid == 0) {
         int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int o = open(out, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
         int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
             _exit(127);
@@ -580,6 +581,11 @@ static pid_t spawn_certsweep(const char *const *args, int in_fd, const char *tag
     free(out);
     free(err);
     return pid;
+}
+
+static pid_t spawn_certsweep(const char *const *args, int in_fd, const char *tag)
+{
+    return spawn_certsweep_to(args, in_fd, tag, false);
 }
 
 static int wait_exit(pid_t pid)
@@ -1048,6 +1054,23 @@ Test(cli, output_format_prefix_and_direct_paths)
     free(t2);
     free(arg);
     free(fifo);
+
+    /* an open descriptor (/dev/stdout on a file opened with >>) is appended
+       to, never replaced */
+    char *out;
+    cr_assert(asprintf(&out, "%s/append.out", dir) > 0);
+    cr_assert_eq(spit(out, "earlier\n"), 0);
+    struct stat before, after;
+    cr_assert_eq(stat(out, &before), 0);
+    const char *app[] = {"-o", "csv:/dev/stdout", "-q", "127.0.0.1:1", NULL};
+    cr_assert_eq(wait_exit(spawn_certsweep_to(app, -1, "append", true)), 3);
+    cr_assert_eq(stat(out, &after), 0);
+    cr_assert_eq(after.st_ino, before.st_ino, "standard output's file was replaced");
+    char *text = slurp(out, NULL);
+    cr_assert(text && strncmp(text, "earlier\nhost,port,", 18) == 0, "%s", text);
+    cr_assert(strstr(text, "\n127.0.0.1,1,"), "%s", text);
+    free(text);
+    free(out);
 
     /* a path that names no format */
     const char *none[] = {"-o", "/dev/stdout", "127.0.0.1:1", NULL};
