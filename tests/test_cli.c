@@ -1056,13 +1056,18 @@ Test(cli, output_format_prefix_and_direct_paths)
     free(fifo);
 
     /* an open descriptor (/dev/stdout on a file opened with >>) is appended
-       to, never replaced */
-    char *out;
+       to, never replaced.  Named through a link of our own to
+       /proc/self/fd/1, as /dev/stdout is, so that a broken build renames
+       nothing outside dir. */
+    char *out, *fd1, *fd1arg;
     cr_assert(asprintf(&out, "%s/append.out", dir) > 0);
+    cr_assert(asprintf(&fd1, "%s/stdout", dir) > 0);
+    cr_assert(asprintf(&fd1arg, "csv:%s", fd1) > 0);
+    cr_assert_eq(symlink("/proc/self/fd/1", fd1), 0);
     cr_assert_eq(spit(out, "earlier\n"), 0);
     struct stat before, after;
     cr_assert_eq(stat(out, &before), 0);
-    const char *app[] = {"-o", "csv:/dev/stdout", "-q", "127.0.0.1:1", NULL};
+    const char *app[] = {"-o", fd1arg, "-q", "127.0.0.1:1", NULL};
     cr_assert_eq(wait_exit(spawn_certsweep_to(app, -1, "append", true)), 3);
     cr_assert_eq(stat(out, &after), 0);
     cr_assert_eq(after.st_ino, before.st_ino, "standard output's file was replaced");
@@ -1070,6 +1075,10 @@ Test(cli, output_format_prefix_and_direct_paths)
     cr_assert(text && strncmp(text, "earlier\nhost,port,", 18) == 0, "%s", text);
     cr_assert(strstr(text, "\n127.0.0.1,1,"), "%s", text);
     free(text);
+    cr_assert_eq(lstat(fd1, &after), 0);
+    cr_assert(S_ISLNK(after.st_mode), "the link to standard output was replaced");
+    free(fd1arg);
+    free(fd1);
     free(out);
 
     /* a path that names no format */
