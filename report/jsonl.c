@@ -1,6 +1,8 @@
 /* JSON Lines report: one compact record object per line, written and flushed
  * as each endpoint completes, nothing else (DESIGN.md, "Report documents").
- * A consumer can tail the file while the scan runs. */
+ * On a stream that is not a regular file (standard output, a FIFO) a
+ * consumer can follow it while the scan runs; a report file is renamed into
+ * place at the end (outfile.h). */
 #include "report.h"
 
 #include <errno.h>

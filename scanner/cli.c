@@ -16,7 +16,8 @@
 #include "version.h"
 
 enum {
-    OPT_CA_FILE = 256,
+    OPT_ALLOW_EMPTY = 256,
+    OPT_CA_FILE,
     OPT_CA_PATH,
     OPT_CERT_ONLY,
     OPT_CHAIN,
@@ -42,6 +43,7 @@ enum {
 
 /* Sorted by long name. */
 static const struct option long_options[] = {
+    {"allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY},
     {"ca-file", required_argument, NULL, OPT_CA_FILE},
     {"ca-path", required_argument, NULL, OPT_CA_PATH},
     {"cert-only", no_argument, NULL, OPT_CERT_ONLY},
@@ -93,7 +95,8 @@ static const char usage_text[] =
     "  -c, --crit-days N          CRITICAL threshold in days (default: lifetime-aware, at most "
     "7)\n"
     "  -o, --output FILE          write a report; format from extension\n"
-    "                             (.csv .json .jsonl .txt); repeatable\n"
+    "                             (.csv .json .jsonl .txt) or FORMAT:FILE ('-' = stdout,\n"
+    "                             e.g. jsonl:-, csv:/dev/stdout); repeatable\n"
     "  -F, --format FMT           format of standard output: text|csv|json|jsonl (text)\n"
     "      --csv-raw              CSV cells as found: no ' before a leading = + - @ TAB CR\n"
     "                             (for programs, not spreadsheets)\n"
@@ -126,12 +129,14 @@ static const char usage_text[] =
     "                             toward the exit code (warning)\n"
     "  -q, --quiet                nothing on standard output (reports only to -o files)\n"
     "      --strict-input         a bad target line is a usage error (exit 64)\n"
+    "      --allow-empty          no target at all is a scan of nothing (exit 0), not 66\n"
     "  -h, --help                 this help\n"
     "  -V, --version              version\n"
     "\n"
-    "Exit: 0 all OK, 1 worst is WARNING, 2 any CRITICAL or EXPIRED, 3 worst is ERROR,\n"
-    "64 usage error, 66 input file unreadable, 70 internal, 73 a report cannot be created,\n"
-    "74 a report could not be written, 130/143 interrupted by SIGINT/SIGTERM.\n";
+    "Exit: 0 all OK, 1 worst is WARNING, 2 any CRITICAL or EXPIRED, 3 worst is ERROR\n"
+    "(bad target lines count as ERROR unless --fail-on never), 64 usage error,\n"
+    "66 an input file unreadable or no target at all, 70 internal, 73 a report cannot be\n"
+    "created, 74 a report could not be written, 130/143 interrupted by SIGINT/SIGTERM.\n";
 
 static enum cs_cli_result usage_error(const char *fmt, const char *a, const char *b)
 {
@@ -360,10 +365,26 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv)
             break;
         case 'o': {
             struct cs_output out = {optarg, cs_writer_by_filename(optarg)};
+            const char *colon = strchr(optarg, ':');
+            if (colon) { /* FORMAT:PATH names the format */
+                char fmt[8] = "";
+                if ((size_t)(colon - optarg) < sizeof(fmt))
+                    memcpy(fmt, optarg, (size_t)(colon - optarg));
+                const struct cs_writer_ops *ops = cs_writer_by_name(fmt);
+                if (ops) {
+                    out.path = (char *)colon + 1;
+                    out.ops = ops;
+                    if (!*out.path)
+                        return usage_error("--output: '%s' names no file after the format "
+                                           "(e.g. %s:- for standard output)",
+                                           optarg, fmt);
+                }
+            }
             if (!out.ops)
                 return usage_error("--output: cannot tell the format of '%s'; name it .csv, "
-                                   ".json, .jsonl or .txt%s",
-                                   optarg, "");
+                                   ".json, .jsonl or .txt, or give FORMAT:%s (csv, json, "
+                                   "jsonl, text)",
+                                   optarg, optarg);
             APPEND(o->outputs, o->n_outputs, out);
             break;
         }
@@ -402,6 +423,9 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv)
         case 'V':
             printf("certsweep %s (%s)\n", CS_VERSION, OpenSSL_version(OPENSSL_VERSION));
             return CS_CLI_EXIT;
+        case OPT_ALLOW_EMPTY:
+            o->allow_empty = true;
+            break;
         case OPT_CA_FILE:
             o->ca_file = optarg;
             break;

@@ -1,10 +1,10 @@
 /* certsweep: the command line, the reports, the scan and the exit code.
- * The only place that exits.  Each -o report is written to a temporary file
- * beside it and renamed into place when complete, so a report that exists
- * is whole; one report that cannot be written never stops the others. */
+ * The only place that exits.  Each -o report to a regular file is written
+ * to a temporary file beside it and renamed into place when complete (see
+ * report/outfile.h), so a report that exists is whole; one report that
+ * cannot be written never stops the others. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report/outfile.h"
 #include "report/report.h"
 #include "scanner/cert.h"
 #include "scanner/engine.h"
@@ -20,12 +21,13 @@
 #include "scanner/targets.h"
 #include "version.h"
 
+#define EXIT_NOINPUT 66
 #define EXIT_CANTCREAT 73
 #define EXIT_IOERR 74
 
 struct report {
-    const char *path;        /* NULL: standard output */
-    char *tmp;               /* the temporary file, renamed to path at the end */
+    const char *path;        /* NULL: the standard output table (not -o) */
+    struct cs_outfile out;   /* an -o report */
     FILE *f;
     struct cs_writer w;
     bool failed;             /* a write failed: the report is abandoned */
@@ -40,7 +42,7 @@ struct sink {
 
 static const char *report_name(const struct report *r)
 {
-    return r->path ? r->path : "standard output";
+    return r->path && strcmp(r->path, "-") != 0 ? r->path : "standard output";
 }
 
 static void report_failed(struct report *r, int err)
@@ -63,61 +65,20 @@ static void on_result(void *arg, const struct cs_result *res)
     }
 }
 
-/* Opens path for writing through a temporary file in its directory.  A path
-   that names something other than a regular file (a FIFO, /dev/stdout) is
-   written directly.  0, or an errno. */
-static int report_open(struct report *r, const char *path)
-{
-    struct stat st;
-    r->path = path;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        r->f = fopen(path, "w");
-        return r->f ? 0 : errno;
-    }
-    char *copy = cs_strdup(path);
-    char *dir = dirname(copy);
-    char *base_copy = cs_strdup(path);
-    r->tmp = cs_asprintf("%s/.%s.partial-XXXXXX", dir, basename(base_copy));
-    free(copy);
-    free(base_copy);
-    int fd = mkstemp(r->tmp);
-    if (fd < 0) {
-        int err = errno;
-        free(r->tmp);
-        r->tmp = NULL;
-        return err;
-    }
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    r->f = fdopen(fd, "w");
-    if (!r->f) {
-        int err = errno;
-        close(fd);
-        unlink(r->tmp);
-        return err;
-    }
-    return 0;
-}
-
-/* Finishes a report: flush, close, rename into place.  0 or an errno. */
+/* Finishes a report: flush, and for -o put it in place.  0 or an errno. */
 static int report_finish(struct report *r)
 {
-    if (!r->f)
-        return r->failed ? r->err : 0;
-    if (fflush(r->f) != 0 || ferror(r->f))
-        report_failed(r, errno);
-    if (r->path && fclose(r->f) != 0)
-        report_failed(r, errno);
-    r->f = NULL;
-    if (r->tmp) {
-        if (!r->failed && rename(r->tmp, r->path) != 0)
+    if (!r->path) {
+        if (fflush(r->f) != 0 || ferror(r->f))
             report_failed(r, errno);
-        if (r->failed)
-            unlink(r->tmp);
-        free(r->tmp);
-        r->tmp = NULL;
+    } else if (r->failed) {
+        cs_outfile_abandon(&r->out);
+    } else {
+        int e = cs_outfile_commit(&r->out);
+        if (e)
+            report_failed(r, e);
     }
+    r->f = NULL;
     return r->failed ? r->err : 0;
 }
 
@@ -130,7 +91,7 @@ static int strict_precheck(const struct cs_options *o)
             return 0; /* stdin cannot be read twice: checked while scanning */
     struct cs_targets *ts = cs_targets_open(o);
     if (!ts)
-        return 66;
+        return EXIT_NOINPUT;
     struct cs_target t;
     int rc = 0;
     while (cs_targets_next(ts, &t) > 0) {
@@ -138,6 +99,8 @@ static int strict_precheck(const struct cs_options *o)
             rc = 64;
         cs_target_free(&t);
     }
+    if (!rc && cs_targets_failed(ts))
+        rc = EXIT_NOINPUT; /* said by the reader; nothing scanned */
     cs_targets_close(ts);
     return rc;
 }
@@ -194,9 +157,12 @@ int main(int argc, char **argv)
     sink.reports = cs_xcalloc(opt.n_outputs + 1, sizeof(*sink.reports));
     int out_rc = 0;
     unsigned flags = opt.csv_raw ? CS_WRITER_CSV_RAW : 0;
+    bool to_stdout = false; /* an -o FORMAT:- replaces the standard output table */
     for (size_t i = 0; i < opt.n_outputs; i++) {
         struct report *r = &sink.reports[sink.n];
-        int e = report_open(r, opt.outputs[i].path);
+        r->path = opt.outputs[i].path;
+        to_stdout |= strcmp(r->path, "-") == 0;
+        int e = cs_outfile_open(&r->out, r->path);
         if (e) {
             fprintf(stderr, "certsweep: %s: cannot create report: %s (the scan goes on)\n",
                     opt.outputs[i].path, strerror(e));
@@ -204,15 +170,17 @@ int main(int argc, char **argv)
             memset(r, 0, sizeof(*r));
             continue;
         }
+        r->f = r->out.f;
         if (cs_writer_open(&r->w, opt.outputs[i].ops, r->f, &info, flags) < 0)
             report_failed(r, errno);
         sink.n++;
     }
-    if (!opt.quiet) {
+    if (!opt.quiet && !to_stdout) {
         struct report *r = &sink.reports[sink.n++];
         const struct cs_writer_ops *ops = opt.stdout_format;
         int color = ops == &cs_writer_text && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
         r->f = stdout;
+        setvbuf(stdout, NULL, _IOLBF, 0); /* each record as it finishes: can be followed */
         if (cs_writer_open(&r->w, ops, stdout, &info, flags | (color ? CS_WRITER_COLOR : 0)) < 0)
             report_failed(r, errno);
     }
@@ -233,13 +201,27 @@ int main(int argc, char **argv)
         else if (r->failed)
             cs_writer_close(&r->w, &sink.summary); /* frees the writer's state */
         int e = report_finish(r);
-        if (e == EPIPE && !r->path)
+        bool direct = !r->path || strcmp(r->path, "-") == 0;
+        if (e == EPIPE && direct)
             continue; /* standard output closed early (| head): not an error */
         if (e) {
             fprintf(stderr, "certsweep: %s: writing the report failed: %s%s\n", report_name(r),
-                    strerror(e), r->path ? "; nothing was left in its place" : "");
+                    strerror(e), direct ? "" : "; nothing was left in its place");
             out_rc = out_rc ? out_rc : EXIT_IOERR;
         }
+    }
+    /* A broken inventory fails closed: a file not read to its end, or no
+       target at all, is an input error (said on stderr) */
+    int in_rc = cs_targets_failed(targets) ? EXIT_NOINPUT : 0;
+    uint64_t bad_lines = cs_targets_bad(targets);
+    if (!in_rc && st == CS_ENGINE_OK && !opt.allow_empty && cs_targets_count(targets) == 0) {
+        fputs("certsweep: no target at all: ", stderr);
+        for (size_t i = 0; i < opt.n_files; i++)
+            fprintf(stderr, "%s%s", i ? ", " : "",
+                    strcmp(opt.files[i], "-") ? opt.files[i] : "standard input");
+        fputs(opt.n_files == 1 ? " holds none" : " hold none", stderr);
+        fputs(" (give --allow-empty where an empty list is normal)\n", stderr);
+        in_rc = EXIT_NOINPUT;
     }
     cs_targets_close(targets);
     X509_STORE_free(store);
@@ -248,6 +230,8 @@ int main(int argc, char **argv)
     switch (st) {
     case CS_ENGINE_OK:
         rc = cs_exit_code(sink.summary.count, opt.fail_on);
+        if (rc == 0 && bad_lines && opt.fail_on)
+            rc = 3; /* a bad target line counts as ERROR under every --fail-on but never */
         break;
     case CS_ENGINE_INTERRUPTED:
         fputs("certsweep: interrupted; the reports hold what was scanned and say it is "
@@ -259,8 +243,8 @@ int main(int argc, char **argv)
         rc = (int)st;
         break;
     }
-    if (out_rc && rc < 64)
-        rc = out_rc;
+    if (rc < 64 && (in_rc || out_rc))
+        rc = in_rc ? in_rc : out_rc; /* 66, then 73, then 74 replace 0-3 */
     cs_options_free(&opt);
     return rc;
 }

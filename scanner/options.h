@@ -15,7 +15,7 @@ struct cs_pin {
 };
 
 struct cs_output {
-    char *path;
+    char *path;              /* "-": standard output */
     const struct cs_writer_ops *ops;
 };
 
@@ -59,6 +59,7 @@ struct cs_options {
     unsigned fail_on;        /* bit (1 << status) for each status that counts */
     bool quiet;
     bool strict_input;
+    bool allow_empty;        /* --allow-empty: no target at all is not an input error */
     const char *probe;       /* probe name ("tls") */
 };
 

@@ -61,6 +61,7 @@ struct cs_targets {
     atomic_bool abort;       /* give up reading (cs_targets_abort) */
     struct digest_set seen;
     uint64_t count, bad;
+    unsigned failed;         /* sources that could not be read to their end */
     char line_buf[LINE_MAX_BYTES + 1];
 };
 
@@ -499,11 +500,20 @@ int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
         int too_long, nul;
         long n = read_line(ts, src, &too_long, &nul);
         if (n < 0) {
-            if (src->error)
-                fprintf(stderr,
-                        "certsweep: %s: read error after line %llu: %s; the rest of the file "
-                        "is not scanned\n",
-                        src->name, (unsigned long long)ts->line, strerror(src->error));
+            if (src->error) {
+                const char *name = strcmp(src->name, "-") ? src->name : "<stdin>";
+                if (ts->line == 0)
+                    fprintf(stderr,
+                            "certsweep: %s: cannot be read: %s; none of its targets is "
+                            "scanned (give -f a readable file)\n",
+                            name, strerror(src->error));
+                else
+                    fprintf(stderr,
+                            "certsweep: %s: read error after line %llu: %s; the rest of the "
+                            "file is not scanned (check the file given to -f)\n",
+                            name, (unsigned long long)ts->line, strerror(src->error));
+                ts->failed++;
+            }
             ts->cur++;
             ts->line = 0;
             continue;
@@ -551,6 +561,11 @@ uint64_t cs_targets_count(const struct cs_targets *ts)
 uint64_t cs_targets_bad(const struct cs_targets *ts)
 {
     return ts->bad;
+}
+
+unsigned cs_targets_failed(const struct cs_targets *ts)
+{
+    return ts->failed;
 }
 
 void cs_targets_close(struct cs_targets *ts)

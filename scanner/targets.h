@@ -40,6 +40,10 @@ void cs_target_free(struct cs_target *t);
 uint64_t cs_targets_count(const struct cs_targets *ts);
 /* Bad lines seen so far. */
 uint64_t cs_targets_bad(const struct cs_targets *ts);
+/* Targets files that could not be read to their end (a read error part-way,
+   a directory): each was said on stderr, and its remaining lines are not
+   targets.  The scan goes on with the next file; the caller exits 66. */
+unsigned cs_targets_failed(const struct cs_targets *ts);
 /* Makes a read in progress (another thread's cs_targets_next waiting on a
    pipe) give up within 100 ms, and every later one end at once. */
 void cs_targets_abort(struct cs_targets *ts);

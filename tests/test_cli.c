@@ -6,7 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/x509.h>
@@ -290,7 +298,7 @@ Test(cli, help_and_version)
         "--targets", "--port", "--warn-days", "--crit-days", "--output", "--format",
         "--concurrency", "--timeout", "--connect-timeout", "--ca-file", "--ca-path",
         "--no-verify", "--sni", "--resolve", "--dns-server", "--now", "--fail-on", "--quiet",
-        "--strict-input", "--csv-raw", "--help", "--version"};
+        "--strict-input", "--allow-empty", "--csv-raw", "--help", "--version"};
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
         cr_assert(strstr(r.out, options[i]), "--help lacks %s", options[i]);
     run_result_free(&r);
@@ -436,10 +444,11 @@ Test(cli, internationalised_name_reports_both_forms)
     free(pin);
 }
 
-Test(cli, empty_targets_file_is_an_empty_scan)
+Test(cli, empty_target_list_exits_66_unless_allowed)
 {
-    /* an empty file (or one of comments only) is no error: no record, exit 0,
-       and every report still written whole */
+    /* an empty file (or one of comments only) is a broken inventory: said on
+       stderr, exit 66; the reports are still written whole, with no record.
+       --allow-empty makes it an empty scan that exits 0. */
     char *path, *json;
     cr_assert(asprintf(&path, "%s/empty.txt", dir) > 0);
     cr_assert(asprintf(&json, "%s/empty.json", dir) > 0);
@@ -447,7 +456,13 @@ Test(cli, empty_targets_file_is_an_empty_scan)
     const char *args[] = {"-f", path, "-o", json, "-F", "csv", NULL};
     struct run_result r;
     cr_assert_eq(run_certsweep(args, NULL, &r), 0);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_eq(r.status, 66, "exit %d: %s", r.status, r.err);
+    char *want;
+    cr_assert(asprintf(&want, "certsweep: no target at all: %s holds none (give --allow-empty "
+                              "where an empty list is normal)\n",
+                       path) > 0);
+    cr_assert_str_eq(r.err, want);
+    free(want);
     struct csv_doc d;
     cr_assert_eq(csv_doc_parse(r.out, strlen(r.out), &d), 0);
     cr_assert_eq(d.nrows, 1, "a header and no row");
@@ -460,9 +475,249 @@ Test(cli, empty_targets_file_is_an_empty_scan)
     run_result_free(&r);
     cr_assert_eq(spit(path, "# nothing yet\n\n   \n"), 0);
     cr_assert_eq(run_certsweep(args, NULL, &r), 0);
-    cr_assert_eq(r.status, 0);
+    cr_assert_eq(r.status, 66, "comments only: exit %d", r.status);
+    run_result_free(&r);
+    /* standard input that ends before any target, and several empty files */
+    const char *in[] = {"-f", "-", "-q", NULL};
+    cr_assert_eq(run_certsweep(in, "# none\n", &r), 0);
+    cr_assert_eq(r.status, 66, "stdin: exit %d", r.status);
+    cr_assert(strstr(r.err, "no target at all: standard input holds none"), "%s", r.err);
+    run_result_free(&r);
+    const char *two[] = {"-f", path, "-f", path, "-q", NULL};
+    cr_assert_eq(run_certsweep(two, NULL, &r), 0);
+    cr_assert_eq(r.status, 66);
+    run_result_free(&r);
+
+    const char *allow[] = {"-f", path, "-o", json, "-q", "--allow-empty", NULL};
+    cr_assert_eq(run_certsweep(allow, NULL, &r), 0);
+    cr_assert_eq(r.status, 0, "--allow-empty: exit %d: %s", r.status, r.err);
+    cr_assert_str_eq(r.err, "");
+    doc = json_load_file(json, 0, NULL);
+    cr_assert_eq(json_array_size(json_object_get(doc, "results")), 0);
+    json_decref(doc);
+    run_result_free(&r);
+    /* a target on the command line is a scan of something */
+    const char *arg[] = {"-f", path, "-q", "127.0.0.1:1", "--fail-on", "never", NULL};
+    cr_assert_eq(run_certsweep(arg, NULL, &r), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     run_result_free(&r);
     free(path);
+    free(json);
+}
+
+/* A bad target line is an ERROR record, and it fails the run under every
+   --fail-on but never: a CI gate does not pass on a broken inventory. */
+Test(cli, bad_lines_count_under_every_fail_on)
+{
+    const struct fleet_scenario *ok = fleet_get(fleet, "ok"), *w = fleet_get(fleet, "warning");
+    char *path, *text;
+    cr_assert(asprintf(&path, "%s/targets.txt", dir) > 0);
+    cr_assert(asprintf(&text, "127.0.0.1:%u\nnot a target\n", ok->port) > 0);
+    cr_assert_eq(spit(path, text), 0);
+    static const struct {
+        const char *fail_on;
+        int want;
+    } levels[] = {{"warning", 3}, {"error", 3}, {"critical", 3}, {"never", 0}};
+    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+        const char *args[] = {"-f", path, "--ca-file", fleet_ca_file(fleet), "--fail-on",
+                              levels[i].fail_on, "-F", "csv", NULL};
+        struct run_result r;
+        cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+        cr_assert_eq(r.status, levels[i].want, "--fail-on %s: exit %d, want %d: %s",
+                     levels[i].fail_on, r.status, levels[i].want, r.err);
+        struct csv_doc d;
+        cr_assert_eq(csv_doc_parse(r.out, strlen(r.out), &d), 0);
+        cr_assert_eq(d.nrows, 3);
+        cr_assert_str_eq(csv_doc_get(&d, csv_doc_find(&d, "host", "not a target"), "status"),
+                         "ERROR");
+        cr_assert_str_eq(csv_doc_get(&d, csv_doc_find(&d, "host", "127.0.0.1"), "status"), "OK");
+        csv_doc_free(&d);
+        run_result_free(&r);
+    }
+    /* the precedence stays 2 > 1 > 3: a counted WARNING is still 1 */
+    free(text);
+    cr_assert(asprintf(&text, "127.0.0.1:%u\nnot a target\n", w->port) > 0);
+    cr_assert_eq(spit(path, text), 0);
+    const char *warn[] = {"-f", path, "--ca-file", fleet_ca_file(fleet), "-q", NULL};
+    const char *crit[] = {"-f", path, "--ca-file", fleet_ca_file(fleet), "-q", "--fail-on",
+                          "critical", NULL};
+    struct run_result r;
+    cr_assert_eq(run_certsweep(warn, NULL, &r), 0);
+    cr_assert_eq(r.status, 1, "exit %d", r.status);
+    run_result_free(&r);
+    cr_assert_eq(run_certsweep(crit, NULL, &r), 0);
+    cr_assert_eq(r.status, 3, "exit %d", r.status);
+    run_result_free(&r);
+    free(text);
+    free(path);
+}
+
+/* Starts certsweep with stdin from in_fd (-1: /dev/null) and standard output
+   and error to files TAG.out and TAG.err in dir (TAG.out appended to, as
+   with >>, when append is set); returns its pid. */
+static pid_t spawn_certsweep_to(const char *const *args, int in_fd, const char *tag, bool append)
+{
+    char *out, *err;
+    cr_assert(asprintf(&out, "%s/%s.out", dir, tag) > 0);
+    cr_assert(asprintf(&err, "%s/%s.err", dir, tag) > 0);
+    size_t argc = 0;
+    while (args[argc])
+        argc++;
+    const char **argv = calloc(argc + 2, sizeof(*argv));
+    argv[0] = CS_BINARY;
+    memcpy(argv + 1, args, argc * sizeof(*argv));
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
+        int o = open(out, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+            _exit(127);
+        execv(CS_BINARY, (char *const *)argv);
+        _exit(127);
+    }
+    free(argv);
+    free(out);
+    free(err);
+    return pid;
+}
+
+static pid_t spawn_certsweep(const char *const *args, int in_fd, const char *tag)
+{
+    return spawn_certsweep_to(args, in_fd, tag, false);
+}
+
+static int wait_exit(pid_t pid)
+{
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static char *spawned_output(const char *tag, const char *ext)
+{
+    char *path;
+    cr_assert(asprintf(&path, "%s/%s.%s", dir, tag, ext) > 0);
+    char *text = slurp(path, NULL);
+    cr_assert_not_null(text);
+    free(path);
+    return text;
+}
+
+/* A TCP connection on loopback whose reading end, once `text` is in its
+   receive queue, gets a reset: reads return text, then ECONNRESET.  Returns
+   the reading end. */
+static int reset_after(const char *text)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(l, 1), 0);
+    cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_eq(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+    int s = accept(l, NULL, NULL);
+    cr_assert_geq(s, 0);
+    close(l);
+    size_t len = strlen(text);
+    cr_assert_eq(write(s, text, len), (ssize_t)len);
+    int queued = 0;
+    while (queued < (int)len) { /* the text is in the receive queue ... */
+        cr_assert_eq(ioctl(c, FIONREAD, &queued), 0);
+        if (queued < (int)len)
+            usleep(1000);
+    }
+    struct linger lg = {1, 0};
+    cr_assert_eq(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    close(s); /* ... then an RST */
+    for (;;) {
+        struct pollfd p = {.fd = c, .events = POLLRDHUP};
+        cr_assert_geq(poll(&p, 1, -1), 0);
+        if (p.revents & (POLLERR | POLLHUP))
+            break;
+    }
+    return c;
+}
+
+/* A targets source that fails part-way: the records of the lines read are
+   in every report, the error is one line naming the input, exit 66. */
+Test(cli, read_error_part_way_exits_66_with_the_records_scanned)
+{
+    const struct fleet_scenario *ok = fleet_get(fleet, "ok"), *w = fleet_get(fleet, "warning");
+    char *text, *csv, *json;
+    cr_assert(asprintf(&text, "127.0.0.1:%u\n127.0.0.1:%u\n", ok->port, w->port) > 0);
+    cr_assert(asprintf(&csv, "%s/r.csv", dir) > 0);
+    cr_assert(asprintf(&json, "%s/r.json", dir) > 0);
+    int in = reset_after(text);
+    const char *args[] = {"-f", "-", "--ca-file", fleet_ca_file(fleet), "-o", csv, "-o", json,
+                          "-q", NULL};
+    pid_t pid = spawn_certsweep(args, in, "reset");
+    close(in);
+    cr_assert_eq(wait_exit(pid), 66);
+    char *err = spawned_output("reset", "err");
+    cr_assert_str_eq(err, "certsweep: <stdin>: read error after line 2: Connection reset by "
+                          "peer; the rest of the file is not scanned (check the file given to "
+                          "-f)\n");
+    free(err);
+    struct report_scan rs = {0};
+    char why[256];
+    cr_assert_eq(read_reports(&rs, csv, json, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(rs.csv.nrows, 3);
+    cr_assert_eq(json_array_size(json_object_get(rs.json, "results")), 2);
+    json_t *rec = json_find_record(json_object_get(rs.json, "results"), "127.0.0.1", w->port);
+    cr_assert_str_eq(json_string_value(json_object_get(rec, "status")), "WARNING");
+    size_t row = 0;
+    for (size_t i = 1; i < rs.csv.nrows; i++)
+        if (atoi(csv_doc_get(&rs.csv, i, "port")) == ok->port)
+            row = i;
+    cr_assert(row);
+    cr_assert_str_eq(csv_doc_get(&rs.csv, row, "status"), "OK");
+    report_scan_free(&rs);
+
+    /* a directory given to -f: nothing of it, the targets before and after it
+       are scanned and reported, exit 66 even under --fail-on never */
+    char *after, *ta;
+    cr_assert(asprintf(&after, "%s/after.txt", dir) > 0);
+    cr_assert(asprintf(&ta, "127.0.0.1:%u\n", w->port) > 0);
+    cr_assert_eq(spit(after, ta), 0);
+    char *okarg;
+    cr_assert(asprintf(&okarg, "127.0.0.1:%u", ok->port) > 0);
+    const char *d[] = {"-f", dir, "-f", after, "--ca-file", fleet_ca_file(fleet), "-o", csv,
+                       "-o", json, "-q", "--fail-on", "never", okarg, NULL};
+    struct run_result r;
+    cr_assert_eq(run_certsweep(d, NULL, &r), 0);
+    cr_assert_eq(r.status, 66, "exit %d: %s", r.status, r.err);
+    char *want;
+    cr_assert(asprintf(&want, "certsweep: %s: cannot be read: Is a directory; none of its "
+                              "targets is scanned (give -f a readable file)\n",
+                       dir) > 0);
+    cr_assert_str_eq(r.err, want);
+    free(want);
+    memset(&rs, 0, sizeof(rs));
+    cr_assert_eq(read_reports(&rs, csv, json, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(json_array_size(json_object_get(rs.json, "results")), 2);
+    cr_assert_not_null(json_find_record(json_object_get(rs.json, "results"), "127.0.0.1",
+                                        ok->port));
+    cr_assert_not_null(json_find_record(json_object_get(rs.json, "results"), "127.0.0.1",
+                                        w->port));
+    cr_assert_eq(rs.csv.nrows, 3);
+    report_scan_free(&rs);
+    run_result_free(&r);
+
+    /* with --strict-input the file is read through first: 66, nothing scanned */
+    const char *strict[] = {"-f", dir, "--strict-input", "-q", okarg, NULL};
+    uint64_t before = fleet_accepted(fleet, "ok");
+    cr_assert_eq(run_certsweep(strict, NULL, &r), 0);
+    cr_assert_eq(r.status, 66, "exit %d: %s", r.status, r.err);
+    cr_assert_eq(fleet_accepted(fleet, "ok"), before, "--strict-input scanned");
+    run_result_free(&r);
+    free(okarg);
+    free(ta);
+    free(after);
+    free(text);
+    free(csv);
     free(json);
 }
 
@@ -523,4 +778,318 @@ Test(cli, chain_detail_on_request)
     cr_assert(strncmp(r.out, "host,port,", 10) == 0);
     cr_assert_null(strstr(strchr(r.out, '\n'), "sha256 "), "%s", r.out);
     run_result_free(&r);
+}
+
+/* Names in dir starting with prefix, counted. */
+static size_t count_entries(const char *in, const char *prefix)
+{
+    DIR *d = opendir(in);
+    cr_assert_not_null(d);
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
+/* Replacing a report keeps its permission bits; a new one gets 0666 minus
+   the umask. */
+Test(cli, report_keeps_its_mode)
+{
+    char *csv, *json;
+    cr_assert(asprintf(&csv, "%s/r.csv", dir) > 0);
+    cr_assert(asprintf(&json, "%s/r.json", dir) > 0);
+    umask(027); /* the binary inherits it */
+    struct run_result r;
+    scan(&r, NAMES("ok"), "-o", csv, "-o", json, "-q", NULL);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    run_result_free(&r);
+    struct stat st;
+    cr_assert_eq(stat(csv, &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 0640, "new report: mode %o", st.st_mode & 07777);
+    cr_assert_eq(chmod(csv, 0600), 0);
+    cr_assert_eq(chmod(json, 0604), 0);
+    ino_t old = st.st_ino;
+    umask(022);
+    scan(&r, NAMES("ok", "warning"), "-o", csv, "-o", json, "-q", NULL);
+    cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+    run_result_free(&r);
+    cr_assert_eq(stat(csv, &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 0600, "replaced report: mode %o", st.st_mode & 07777);
+    cr_assert_neq(st.st_ino, old, "not replaced by a rename");
+    cr_assert_eq(stat(json, &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 0604, "replaced report: mode %o", st.st_mode & 07777);
+    struct report_scan rs = {0};
+    char why[256];
+    cr_assert_eq(read_reports(&rs, csv, json, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(rs.csv.nrows, 3, "the new report");
+    report_scan_free(&rs);
+    cr_assert_eq(count_entries(dir, "."), 2, "something left beside the reports");
+    free(csv);
+    free(json);
+}
+
+/* A report named by a symbolic link is written to the file the link names,
+   atomically in that file's directory; the link stays a link. */
+Test(cli, report_through_a_symlink)
+{
+    char *sub, *real, *link, *abs_real, *abs_link, *dangling, *dangling_to, *json;
+    cr_assert(asprintf(&sub, "%s/archive", dir) > 0);
+    cr_assert_eq(mkdir(sub, 0755), 0);
+    cr_assert(asprintf(&real, "%s/2026-12-01.csv", sub) > 0);
+    cr_assert(asprintf(&link, "%s/latest.csv", dir) > 0);
+    cr_assert_eq(spit(real, "yesterday\n"), 0);
+    cr_assert_eq(chmod(real, 0640), 0);
+    cr_assert_eq(symlink("archive/2026-12-01.csv", link), 0); /* relative to the link */
+    cr_assert(asprintf(&abs_real, "%s/2026-12-02.json", sub) > 0);
+    cr_assert(asprintf(&abs_link, "%s/latest.json", dir) > 0);
+    cr_assert_eq(symlink(abs_real, abs_link), 0); /* absolute, and not there yet */
+    cr_assert(asprintf(&dangling, "%s/chain.csv", dir) > 0);
+    cr_assert(asprintf(&dangling_to, "%s/hop.csv", dir) > 0);
+    cr_assert_eq(symlink("hop.csv", dangling), 0); /* a link to a link to the file */
+    cr_assert_eq(symlink("archive/new.csv", dangling_to), 0);
+    struct run_result r;
+    scan(&r, NAMES("ok", "warning"), "-o", link, "-o", abs_link, "-o", dangling, "-q", NULL);
+    cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+    run_result_free(&r);
+
+    struct stat st;
+    char target[PATH_MAX];
+    cr_assert_eq(lstat(link, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode), "the link became a file");
+    ssize_t n = readlink(link, target, sizeof(target) - 1);
+    cr_assert_gt(n, 0);
+    target[n] = '\0';
+    cr_assert_str_eq(target, "archive/2026-12-01.csv");
+    cr_assert_eq(stat(real, &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 0640, "mode %o", st.st_mode & 07777);
+    cr_assert_eq(lstat(abs_link, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode));
+    cr_assert_eq(lstat(dangling, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode));
+    cr_assert_eq(lstat(dangling_to, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode));
+    char *newcsv;
+    cr_assert(asprintf(&newcsv, "%s/new.csv", sub) > 0);
+    cr_assert(asprintf(&json, "%s", abs_real) > 0);
+    struct report_scan rs = {0};
+    char why[256];
+    cr_assert_eq(read_reports(&rs, real, json, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(rs.csv.nrows, 3, "%s", rs.csv_text);
+    cr_assert_eq(json_array_size(json_object_get(rs.json, "results")), 2);
+    report_scan_free(&rs);
+    char *c = slurp(newcsv, NULL);
+    cr_assert(c && strncmp(c, "host,port,", 10) == 0, "%s", c ? c : "(none)");
+    free(c);
+    /* nothing but the links and the archive in dir, nothing but reports in archive */
+    cr_assert_eq(count_entries(dir, ".partial"), 0);
+    cr_assert_eq(count_entries(dir, ".") - 2, 0, "a temporary file beside the link");
+    cr_assert_eq(count_entries(sub, ".") - 2, 0, "a temporary file beside the target");
+    free(newcsv);
+    free(sub);
+    free(real);
+    free(link);
+    free(abs_real);
+    free(abs_link);
+    free(dangling);
+    free(dangling_to);
+    free(json);
+}
+
+/* Waits until a file whose name starts with prefix is in dir; returns its name. */
+static char *wait_for_entry(const char *in, const char *prefix)
+{
+    for (;;) {
+        DIR *d = opendir(in);
+        cr_assert_not_null(d);
+        struct dirent *de;
+        char *found = NULL;
+        while ((de = readdir(d)) && !found)
+            if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+                found = strdup(de->d_name);
+        closedir(d);
+        if (found)
+            return found;
+        usleep(10000);
+    }
+}
+
+/* The temporary file of a run that was killed is removed by the next run
+   that writes the report; the one of a run still writing is not. */
+Test(cli, leftover_partial_of_a_dead_run_removed_not_a_live_ones)
+{
+    const struct fleet_scenario *silent = fleet_get(fleet, "silent");
+    char *csv, *target, *other;
+    cr_assert(asprintf(&csv, "%s/r.csv", dir) > 0);
+    cr_assert(asprintf(&target, "127.0.0.1:%u", silent->port) > 0);
+    /* a run killed while writing r.csv leaves .r.csv.partial-XXXXXX */
+    const char *slow[] = {"-o", csv, "-q", "-t", "60", target, NULL};
+    pid_t pid = spawn_certsweep(slow, -1, "killed");
+    char *dead = wait_for_entry(dir, ".r.csv.partial-");
+    cr_assert_eq(kill(pid, SIGKILL), 0);
+    cr_assert_eq(wait_exit(pid), 128 + SIGKILL);
+    /* another report's leftover is not this report's business */
+    cr_assert(asprintf(&other, "%s/.other.csv.partial-AbC123", dir) > 0);
+    cr_assert_eq(spit(other, "x"), 0);
+
+    /* a live run writing the same report */
+    pid_t live = spawn_certsweep(slow, -1, "live");
+    char *mine = NULL;
+    while (!mine) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while ((de = readdir(d)) && !mine)
+            if (strncmp(de->d_name, ".r.csv.partial-", 15) == 0 && strcmp(de->d_name, dead))
+                mine = strdup(de->d_name);
+        closedir(d);
+        if (!mine)
+            usleep(10000);
+    }
+    char *dead_path, *live_path;
+    cr_assert(asprintf(&dead_path, "%s/%s", dir, dead) > 0);
+    cr_assert(asprintf(&live_path, "%s/%s", dir, mine) > 0);
+    struct stat st;
+    /* the live run may have swept the dead one already; put one back as a
+       killed run leaves it: unlocked */
+    if (stat(dead_path, &st) != 0)
+        cr_assert_eq(spit(dead_path, "host,port\n"), 0);
+
+    struct run_result r;
+    const char *quick[] = {"-o", csv, "-q", "127.0.0.1:1", NULL};
+    cr_assert_eq(run_certsweep(quick, NULL, &r), 0);
+    cr_assert_eq(r.status, 3, "exit %d: %s", r.status, r.err);
+    run_result_free(&r);
+    cr_assert_neq(stat(dead_path, &st), 0, "the killed run's %s is still there", dead);
+    cr_assert_eq(stat(live_path, &st), 0, "the live run's %s was removed", mine);
+    cr_assert_eq(stat(other, &st), 0, "another report's leftover was removed");
+    char *c = slurp(csv, NULL);
+    cr_assert(c && strstr(c, "127.0.0.1,1,"), "%s", c ? c : "(none)");
+    free(c);
+
+    /* the live run, stopped, still puts its (partial) report in place */
+    cr_assert_eq(kill(live, SIGTERM), 0);
+    cr_assert_eq(wait_exit(live), 143);
+    cr_assert_neq(stat(live_path, &st), 0, "the live run left its temporary file");
+    c = slurp(csv, NULL);
+    char *row;
+    cr_assert(asprintf(&row, "127.0.0.1,%u,", silent->port) > 0);
+    cr_assert(c && strstr(c, row), "%s", c ? c : "(none)");
+    free(row);
+    free(c);
+    cr_assert_eq(count_entries(dir, ".r.csv."), 0);
+    free(dead_path);
+    free(live_path);
+    free(dead);
+    free(mine);
+    free(other);
+    free(target);
+    free(csv);
+}
+
+/* -o FORMAT:PATH names the format of a path without an extension; a path
+   that is not a regular file is written directly, as the scan goes. */
+Test(cli, output_format_prefix_and_direct_paths)
+{
+    struct run_result r;
+    /* standard output: the table gives way to the report */
+    scan(&r, NAMES("ok", "warning"), "-o", "jsonl:-", NULL);
+    cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+    size_t lines = 0;
+    for (char *p = r.out; *p; p++)
+        lines += *p == '\n';
+    cr_assert_eq(lines, 2, "%s", r.out);
+    json_t *o = json_loads(strchr(r.out, '\n') + 1, 0, NULL);
+    cr_assert_not_null(o, "%s", r.out);
+    json_decref(o);
+    run_result_free(&r);
+    scan(&r, NAMES("ok"), "-o", "csv:/dev/stdout", "-q", NULL);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    struct csv_doc d;
+    cr_assert_eq(csv_doc_parse(r.out, strlen(r.out), &d), 0);
+    cr_assert_eq(d.nrows, 2, "%s", r.out);
+    cr_assert_str_eq(csv_doc_get(&d, 1, "status"), "OK");
+    csv_doc_free(&d);
+    run_result_free(&r);
+    /* a regular file without an extension */
+    char *plain, *arg;
+    cr_assert(asprintf(&plain, "%s/report", dir) > 0);
+    cr_assert(asprintf(&arg, "json:%s", plain) > 0);
+    scan(&r, NAMES("ok"), "-o", arg, "-q", NULL);
+    cr_assert_eq(r.status, 0);
+    json_t *doc = json_load_file(plain, 0, NULL);
+    cr_assert_not_null(doc);
+    cr_assert_eq(json_array_size(json_object_get(doc, "results")), 1);
+    json_decref(doc);
+    run_result_free(&r);
+    free(arg);
+
+    /* a FIFO can be followed: the first record arrives while the scan still runs */
+    const struct fleet_scenario *ok = fleet_get(fleet, "ok"), *silent = fleet_get(fleet, "silent");
+    char *fifo, *t1, *t2;
+    cr_assert(asprintf(&fifo, "%s/follow", dir) > 0);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    cr_assert(asprintf(&arg, "jsonl:%s", fifo) > 0);
+    cr_assert(asprintf(&t1, "127.0.0.1:%u", ok->port) > 0);
+    cr_assert(asprintf(&t2, "127.0.0.1:%u", silent->port) > 0);
+    const char *args[] = {"-o", arg, "-q", "-t", "60", "--ca-file", fleet_ca_file(fleet), t1, t2,
+                          NULL};
+    pid_t pid = spawn_certsweep(args, -1, "follow");
+    FILE *f = fopen(fifo, "r");
+    cr_assert_not_null(f);
+    char line[8192];
+    cr_assert_not_null(fgets(line, sizeof(line), f));
+    int st;
+    cr_assert_eq(waitpid(pid, &st, WNOHANG), 0, "the scan ended before the first record came");
+    o = json_loads(line, 0, NULL);
+    cr_assert_not_null(o, "%s", line);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "status")), "OK");
+    json_decref(o);
+    cr_assert_eq(kill(pid, SIGTERM), 0);
+    while (fgets(line, sizeof(line), f))
+        ;
+    fclose(f);
+    cr_assert_eq(wait_exit(pid), 143);
+    free(t1);
+    free(t2);
+    free(arg);
+    free(fifo);
+
+    /* an open descriptor (/dev/stdout on a file opened with >>) is appended
+       to, never replaced.  Named through a link of our own to
+       /proc/self/fd/1, as /dev/stdout is, so that a broken build renames
+       nothing outside dir. */
+    char *out, *fd1, *fd1arg;
+    cr_assert(asprintf(&out, "%s/append.out", dir) > 0);
+    cr_assert(asprintf(&fd1, "%s/stdout", dir) > 0);
+    cr_assert(asprintf(&fd1arg, "csv:%s", fd1) > 0);
+    cr_assert_eq(symlink("/proc/self/fd/1", fd1), 0);
+    cr_assert_eq(spit(out, "earlier\n"), 0);
+    struct stat before, after;
+    cr_assert_eq(stat(out, &before), 0);
+    const char *app[] = {"-o", fd1arg, "-q", "127.0.0.1:1", NULL};
+    cr_assert_eq(wait_exit(spawn_certsweep_to(app, -1, "append", true)), 3);
+    cr_assert_eq(stat(out, &after), 0);
+    cr_assert_eq(after.st_ino, before.st_ino, "standard output's file was replaced");
+    char *text = slurp(out, NULL);
+    cr_assert(text && strncmp(text, "earlier\nhost,port,", 18) == 0, "%s", text);
+    cr_assert(strstr(text, "\n127.0.0.1,1,"), "%s", text);
+    free(text);
+    cr_assert_eq(lstat(fd1, &after), 0);
+    cr_assert(S_ISLNK(after.st_mode), "the link to standard output was replaced");
+    free(fd1arg);
+    free(fd1);
+    free(out);
+
+    /* a path that names no format */
+    const char *none[] = {"-o", "/dev/stdout", "127.0.0.1:1", NULL};
+    cr_assert_eq(run_certsweep(none, NULL, &r), 0);
+    cr_assert_eq(r.status, 64);
+    cr_assert(strstr(r.err, "give FORMAT:/dev/stdout"), "%s", r.err);
+    run_result_free(&r);
+    const char *empty[] = {"-o", "csv:", "127.0.0.1:1", NULL};
+    cr_assert_eq(run_certsweep(empty, NULL, &r), 0);
+    cr_assert_eq(r.status, 64);
+    run_result_free(&r);
+    free(plain);
 }

@@ -3,10 +3,13 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -318,6 +321,98 @@ Test(targets, unreadable_file)
     o.files = NULL;
     o.n_files = 0;
     cs_options_free(&o);
+}
+
+/* A loopback TCP connection whose reading end holds text and then a reset:
+   reads return text, then fail with ECONNRESET.  Returns the reading end. */
+static int reset_after(const char *text)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(l, 1), 0);
+    cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_eq(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+    int s = accept(l, NULL, NULL);
+    cr_assert_geq(s, 0);
+    close(l);
+    size_t len = strlen(text);
+    cr_assert_eq(write(s, text, len), (ssize_t)len);
+    for (int queued = 0; queued < (int)len; usleep(1000))
+        cr_assert_eq(ioctl(c, FIONREAD, &queued), 0);
+    struct linger lg = {1, 0};
+    cr_assert_eq(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    close(s);
+    for (;;) {
+        struct pollfd p = {.fd = c, .events = POLLRDHUP};
+        cr_assert_geq(poll(&p, 1, -1), 0);
+        if (p.revents & (POLLERR | POLLHUP))
+            return c;
+    }
+}
+
+/* A source that fails part-way: the lines before the failure are targets,
+   the failure is counted (the caller exits 66) and said once on stderr, and
+   the next file is still read.  A directory fails at its first read. */
+Test(targets, read_error_part_way)
+{
+    char *dir = temp_dir();
+    char *next = write_file(dir, "next.txt", "next.example\n", 13);
+    char *errpath;
+    cr_assert(asprintf(&errpath, "%s/stderr", dir) > 0);
+    int in = reset_after("a.example\nb.example:8443\n# c.example\n");
+    cr_assert_eq(dup2(in, STDIN_FILENO), STDIN_FILENO);
+    close(in);
+    int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert_geq(e, 0);
+    fflush(stderr);
+    cr_assert_eq(dup2(e, STDERR_FILENO), STDERR_FILENO);
+    close(e);
+
+    struct cs_options o;
+    cs_options_init(&o);
+    char *files[] = {"-", dir, next};
+    o.files = files;
+    o.n_files = 3;
+    struct cs_targets *ts = cs_targets_open(&o);
+    cr_assert_not_null(ts);
+    static const char *const want[] = {"a.example", "b.example", "next.example"};
+    struct cs_target t;
+    size_t n = 0;
+    while (cs_targets_next(ts, &t) > 0) {
+        cr_assert_lt(n, 3);
+        cr_assert_null(t.bad, "%s", t.bad);
+        cr_assert_str_eq(t.host, want[n]);
+        n++;
+        if (n < 3)
+            cr_assert_eq(cs_targets_failed(ts), 0, "a failure before the data ran out");
+        cs_target_free(&t);
+    }
+    cr_assert_eq(n, 3);
+    cr_assert_eq(cs_targets_failed(ts), 2);
+    cr_assert_eq(cs_targets_bad(ts), 0, "a read error is no bad line");
+    cs_targets_close(ts);
+    fflush(stderr);
+    char *err = slurp(errpath, NULL);
+    char *expect;
+    cr_assert(asprintf(&expect,
+                       "certsweep: <stdin>: read error after line 3: Connection reset by peer; "
+                       "the rest of the file is not scanned (check the file given to -f)\n"
+                       "certsweep: %s: cannot be read: Is a directory; none of its targets is "
+                       "scanned (give -f a readable file)\n",
+                       dir) > 0);
+    cr_assert_str_eq(err, expect);
+    free(expect);
+    free(err);
+    o.files = NULL;
+    o.n_files = 0;
+    cs_options_free(&o);
+    free(errpath);
+    free(next);
+    remove_tree(dir);
+    free(dir);
 }
 
 Test(targets, duplicates_across_args_and_ports)
