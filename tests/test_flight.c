@@ -307,3 +307,58 @@ Test(flight, garbage_and_caps)
     cr_assert_str_eq(f.error, "handshake: server sent alert: handshake failure");
     cs_flight_free(&f);
 }
+
+/* Appends a handshake record holding one message to buf. */
+static size_t put_message(unsigned char *buf, size_t at, int type, const unsigned char *body,
+                          size_t len)
+{
+    const unsigned char head[] = {22, 3, 3, (unsigned char)((len + 4) >> 8),
+                                  (unsigned char)(len + 4), (unsigned char)type,
+                                  (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+                                  (unsigned char)len};
+    memcpy(buf + at, head, sizeof head);
+    memcpy(buf + at + sizeof head, body, len);
+    return at + sizeof head + len;
+}
+
+Test(flight, tls12_flight_without_server_key_exchange)
+{
+    /* ServerHello (ECDHE-ECDSA-AES128-GCM-SHA256), Certificate, ServerHelloDone:
+       an (EC)DHE suite whose server never signs its key exchange */
+    unsigned char hello[2 + 32 + 1 + 2 + 1] = {3, 3};
+    hello[2 + 32 + 1] = 0xC0;
+    hello[2 + 32 + 2] = 0x2B;
+    unsigned char *der = NULL;
+    int n = i2d_X509(leaf_ec.x509, &der);
+    cr_assert(n > 0);
+    size_t clen = 3 + 3 + (size_t)n;
+    unsigned char *cert = malloc(clen);
+    cert[0] = (unsigned char)((3 + n) >> 16), cert[1] = (unsigned char)((3 + n) >> 8);
+    cert[2] = (unsigned char)(3 + n);
+    cert[3] = (unsigned char)(n >> 16), cert[4] = (unsigned char)(n >> 8), cert[5] = (unsigned char)n;
+    memcpy(cert + 6, der, (size_t)n);
+    unsigned char *wire = malloc(clen + 256);
+    size_t at = put_message(wire, 0, 2, hello, sizeof hello);
+    at = put_message(wire, at, 11, cert, clen);
+    at = put_message(wire, at, 14, NULL, 0);
+    static const enum cs_kx kx[] = {CS_KX_ECDHE, CS_KX_RSA};
+    for (size_t i = 0; i < 2; i++) {
+        struct cs_flight f;
+        cs_flight_init(&f, 1 << 20);
+        cs_flight_kx(&f, kx[i]);
+        cs_flight_feed(&f, wire, at);
+        cr_assert_eq(f.chain.n, 1);
+        if (kx[i] == CS_KX_ECDHE) {
+            cr_assert_str_eq(f.error, "handshake: server sent no ServerKeyExchange");
+            cr_assert_eq(f.proof.kind, CS_PROOF_NONE);
+        } else { /* RSA key transport: the Finished must prove it */
+            cr_assert_str_eq(f.error, "");
+            cr_assert(f.done);
+            cr_assert_eq(f.proof.kind, CS_PROOF_FINISHED);
+        }
+        cs_flight_free(&f);
+    }
+    OPENSSL_free(der);
+    free(cert);
+    free(wire);
+}
