@@ -230,15 +230,17 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
 }
 
 /* The verify field: "ok", OpenSSL's verify error, or for a key or a
-   signature below the security level, which certificate and what
-   ("leaf key RSA-1024 too weak", "intermediate "X" signed with
-   sha1WithRSAEncryption"). */
+   signature below the security level, or a certificate not meant for TLS
+   servers, which certificate and what ("leaf key RSA-1024 too weak",
+   "intermediate "X" signed with sha1WithRSAEncryption", "leaf not for TLS
+   servers"). */
 static char *verify_phrase(const struct verify_error *e)
 {
     if (e->err == X509_V_OK)
         return cs_strdup("ok");
     bool weak_key = e->err == X509_V_ERR_EE_KEY_TOO_SMALL || e->err == X509_V_ERR_CA_KEY_TOO_SMALL;
-    if (!e->cert || (!weak_key && e->err != X509_V_ERR_CA_MD_TOO_WEAK))
+    bool purpose = e->err == X509_V_ERR_INVALID_PURPOSE;
+    if (!e->cert || (!weak_key && !purpose && e->err != X509_V_ERR_CA_MD_TOO_WEAK))
         return cs_strdup(X509_verify_cert_error_string(e->err));
     char where[160] = "leaf", name[128];
     if (e->depth > 0) {
@@ -246,6 +248,8 @@ static char *verify_phrase(const struct verify_error *e)
         snprintf(where, sizeof(where), "%s \"%s\"",
                  X509_self_signed(e->cert, 0) == 1 ? "root" : "intermediate", name);
     }
+    if (purpose)
+        return cs_asprintf("%s not for TLS servers", where);
     if (weak_key) {
         char *key = key_string(e->cert);
         char *s = cs_asprintf("%s key %s too weak", where, key);
