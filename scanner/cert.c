@@ -320,7 +320,8 @@ int cs_cert_name_matches(X509 *leaf, const char *name, bool is_ip)
 {
     if (is_ip)
         return X509_check_ip_asc(leaf, name, 0) == 1;
-    unsigned flags = X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
+    unsigned flags = X509_CHECK_FLAG_NEVER_CHECK_SUBJECT; /* never the subject CN */
+    flags |= X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;        /* "*" only as a whole label */
     return X509_check_host(leaf, name, strlen(name), flags, NULL) == 1;
 }
 
