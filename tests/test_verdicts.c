@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -16,6 +17,7 @@
 #include "scanner/result.h"
 #include "support/fleet.h"
 #include "support/runner.h"
+#include "support/servers.h"
 
 #define D 86400
 
@@ -69,7 +71,11 @@ static void issue(struct pki_cert *out, struct pki_spec spec, const struct pki_c
 #define SUBJECT(...) ((const char *const[]){"CN", __VA_ARGS__, "O", "certsweep verdicts", NULL})
 #define SANS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-static void setup(void)
+/* The test PKI: the root (DIR/ca.pem), the intermediates and one leaf per
+   endpoint, issuers[e] being leaf e's issuer. */
+static const struct pki_cert *issuers[N_E];
+
+static void make_pki(void)
 {
     now = (int64_t)time(NULL);
     dir = temp_dir();
@@ -95,7 +101,7 @@ static void setup(void)
                             .ca = true},
           &root);
 
-    const struct pki_cert *issuer[N_E];
+    const struct pki_cert **issuer = issuers;
     struct pki_spec spec[N_E];
     for (size_t i = 0; i < N_E; i++) {
         issuer[i] = &inter;
@@ -119,7 +125,6 @@ static void setup(void)
     static char sans[N_E][64];
     static const char *san_lists[N_E][2];
     static const char *subjects[N_E][3];
-    struct fleet_custom custom[N_E];
     for (size_t i = 0; i < N_E; i++) {
         if (spec[i].subject == NULL) {
             subjects[i][0] = "CN";
@@ -133,23 +138,13 @@ static void setup(void)
             spec[i].sans = san_lists[i];
         }
         issue(&leafs[i], spec[i], issuer[i]);
-        custom[i] = (struct fleet_custom){
-            .name = names[i],
-            .leaf = &leafs[i],
-            .chain = &issuer[i]->x509,
-            .chain_len = 1,
-            .tls_max = i == E_RSA512 ? TLS1_2_VERSION : 0,
-        };
     }
     ca_file = path_in("ca.pem");
     cr_assert_eq(pki_write_pem(ca_file, &root.x509, 1), 0);
-    fleet = fleet_start(&(struct fleet_options){.custom = custom, .n_custom = N_E});
-    cr_assert_not_null(fleet, "the test fleet did not start");
 }
 
-static void teardown(void)
+static void free_pki(void)
 {
-    fleet_stop(fleet);
     for (size_t i = 0; i < N_E; i++)
         pki_cert_free(&leafs[i]);
     pki_cert_free(&inter_1024);
@@ -159,6 +154,29 @@ static void teardown(void)
     free(ca_file);
     remove_tree(dir);
     free(dir);
+}
+
+/* One fleet endpoint per leaf, each with its issuer as chain. */
+static void setup(void)
+{
+    make_pki();
+    struct fleet_custom custom[N_E];
+    for (size_t i = 0; i < N_E; i++)
+        custom[i] = (struct fleet_custom){
+            .name = names[i],
+            .leaf = &leafs[i],
+            .chain = &issuers[i]->x509,
+            .chain_len = 1,
+            .tls_max = i == E_RSA512 ? TLS1_2_VERSION : 0,
+        };
+    fleet = fleet_start(&(struct fleet_options){.custom = custom, .n_custom = N_E});
+    cr_assert_not_null(fleet, "the test fleet did not start");
+}
+
+static void teardown(void)
+{
+    fleet_stop(fleet);
+    free_pki();
 }
 
 TestSuite(verdicts, .init = setup, .fini = teardown, .timeout = 120);
@@ -459,4 +477,129 @@ Test(verify_level_option, bad_values)
     cr_assert_eq(r.status, 0);
     cr_assert_not_null(strstr(r.out, "--verify-level N"), "%s", r.out);
     run_result_free(&r);
+}
+
+/* ---- the same certificates served by nginx ---- */
+
+static struct nginx web;
+static const size_t nginx_sites[] = {E_CN_ONLY, E_PARTIAL, E_SHA1_INTER, E_RSA1024};
+#define N_SITES (sizeof(nginx_sites) / sizeof(nginx_sites[0]))
+
+/* Site i on ports[i], serving its leaf and issuer. */
+static void nginx_servers(FILE *f, const char *d, const uint16_t *ports, void *arg)
+{
+    (void)arg;
+    for (size_t i = 0; i < N_SITES; i++)
+        fprintf(f,
+                "    server {\n"
+                "        listen 127.0.0.1:%u ssl;\n"
+                "        ssl_certificate %s/%s.fullchain.pem;\n"
+                "        ssl_certificate_key %s/%s.key;\n"
+                "        location / { return 200 \"%s\\n\"; }\n"
+                "    }\n",
+                ports[i], d, names[nginx_sites[i]], d, names[nginx_sites[i]],
+                names[nginx_sites[i]]);
+}
+
+static void nginx_setup(void)
+{
+    cr_assert(access(NGINX_BINARY, X_OK) == 0,
+              NGINX_BINARY " is not installed: the nginx end-to-end tests need it "
+                           "(apt-get install nginx)");
+    make_pki();
+    for (size_t i = 0; i < N_SITES; i++) {
+        size_t e = nginx_sites[i];
+        char name[64];
+        snprintf(name, sizeof(name), "%s.fullchain.pem", names[e]);
+        char *p = path_in(name);
+        X509 *chain[] = {leafs[e].x509, issuers[e]->x509};
+        cr_assert_eq(pki_write_pem(p, chain, 2), 0);
+        free(p);
+        snprintf(name, sizeof(name), "%s.key", names[e]);
+        p = path_in(name);
+        cr_assert_eq(pki_write_key(p, leafs[e].key), 0);
+        free(p);
+    }
+    /* nginx loads its certificates at the security level of OpenSSL's
+       configuration, which refuses a SHA-1 intermediate and an RSA-1024 key:
+       level 0 for nginx only, as an old server would have */
+    char *conf = path_in("openssl.cnf");
+    cr_assert_eq(spit(conf, "openssl_conf = init\n"
+                            "[init]\n"
+                            "ssl_conf = ssl\n"
+                            "[ssl]\n"
+                            "system_default = level0\n"
+                            "[level0]\n"
+                            "CipherString = DEFAULT:@SECLEVEL=0\n"),
+                 0);
+    setenv("OPENSSL_CONF", conf, 1);
+    char err[8192];
+    int rc = nginx_start(&web, dir, N_SITES, nginx_servers, NULL, err, sizeof(err));
+    unsetenv("OPENSSL_CONF");
+    free(conf);
+    cr_assert_eq(rc, 0, "%s", err);
+}
+
+static void nginx_teardown(void)
+{
+    nginx_stop(&web);
+    free_pki();
+}
+
+TestSuite(verdicts_nginx, .init = nginx_setup, .fini = nginx_teardown, .timeout = 120);
+
+/* certsweep over the nginx sites (scanned as their names, and the partial
+   wildcard's site as www.verdicts.test) with more arguments. */
+static void scan_nginx(struct report_scan *s, const char *const *more)
+{
+    char *csv = path_in("out.csv"), *json = path_in("out.json"), when[24];
+    char targets[N_SITES][64];
+    pki_iso_time(now, when);
+    const char *args[32] = {
+        "--ca-file", ca_file, "--now", when, "--resolve", "*.verdicts.test:*:127.0.0.1",
+        "-o",        csv,     "-o",    json, "-q"};
+    size_t n = 11;
+    for (size_t i = 0; i < N_SITES; i++) {
+        size_t e = nginx_sites[i];
+        snprintf(targets[i], sizeof(targets[i]), "%s.verdicts.test:%u",
+                 e == E_PARTIAL ? "www" : names[e], web.ports[i]);
+        args[n++] = targets[i];
+    }
+    for (size_t i = 0; more != NULL && more[i] != NULL; i++)
+        args[n++] = more[i];
+    args[n] = NULL;
+    cr_assert_eq(run_certsweep(args, NULL, &s->run), 0);
+    char err[8192];
+    cr_assert_eq(read_reports(s, csv, json, err, sizeof(err)), 0, "%s (exit %d); stderr: %s", err,
+                 s->run.status, s->run.err);
+    free(csv);
+    free(json);
+}
+
+Test(verdicts_nginx, judged_as_clients_judge)
+{
+    struct report_scan s;
+    scan_nginx(&s, NULL);
+    cr_assert_eq(s.run.status, 2, "exit %d; stderr: %s", s.run.status, s.run.err);
+    expect_at(&s, "cn-only.verdicts.test", web.ports[0], "CRITICAL",
+              "hostname mismatch: certificate has no DNS names", "ok", "false");
+    expect_at(&s, "www.verdicts.test", web.ports[1], "CRITICAL",
+              "hostname mismatch: www.verdicts.test not in the certificate's names", "ok", "false");
+    expect_at(&s, "sha1-inter.verdicts.test", web.ports[2], "CRITICAL",
+              "untrusted: intermediate \"certsweep SHA-1 Intermediate\" signed with "
+              "sha1WithRSAEncryption",
+              "intermediate \"certsweep SHA-1 Intermediate\" signed with sha1WithRSAEncryption",
+              "true");
+    expect_at(&s, "rsa1024.verdicts.test", web.ports[3], "CRITICAL",
+              "untrusted: leaf key RSA-1024 too weak", "leaf key RSA-1024 too weak", "true");
+    cr_assert_str_eq(cell(&s, "rsa1024.verdicts.test", web.ports[3], "key"), "RSA-1024");
+    report_scan_free(&s);
+
+    scan_nginx(&s, (const char *const[]){"--verify-level", "0", NULL});
+    expect_at(&s, "sha1-inter.verdicts.test", web.ports[2], "OK", "expires in 200 days", "ok",
+              "true");
+    expect_at(&s, "rsa1024.verdicts.test", web.ports[3], "OK", "expires in 200 days", "ok", "true");
+    expect_at(&s, "cn-only.verdicts.test", web.ports[0], "CRITICAL",
+              "hostname mismatch: certificate has no DNS names", "ok", "false");
+    report_scan_free(&s);
 }
