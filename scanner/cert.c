@@ -1,6 +1,8 @@
 /* Certificate chain analysis (see cert.h).  Verification runs here, after
- * the handshake, with a callback that records the first error and lets the
- * path building go on, so that one bad link never hides the rest. */
+ * the handshake, at the scan's security level (the connection itself is made
+ * at level 0), with a callback that records the first error, and where it
+ * was, and lets the path building go on, so that one bad link never hides the
+ * rest. */
 #include "cert.h"
 
 #include <arpa/inet.h>
@@ -83,13 +85,16 @@ static void add_escaped(struct cs_strlist *l, const unsigned char *p, int len)
     cs_strlist_add(l, buf);
 }
 
-static void collect_sans(struct cs_result *r, X509 *leaf)
+/* Returns how many DNS names the leaf has. */
+static int collect_sans(struct cs_result *r, X509 *leaf)
 {
+    int dns = 0;
     GENERAL_NAMES *gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
     char ip[INET6_ADDRSTRLEN];
     for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
         if (g->type == GEN_DNS) {
+            dns++;
             add_escaped(&r->sans, ASN1_STRING_get0_data(g->d.dNSName),
                         ASN1_STRING_length(g->d.dNSName));
         } else if (g->type == GEN_IPADD) {
@@ -101,6 +106,7 @@ static void collect_sans(struct cs_result *r, X509 *leaf)
         }
     }
     GENERAL_NAMES_free(gens);
+    return dns;
 }
 
 static void collect_uris(struct cs_result *r, X509 *leaf)
@@ -201,14 +207,57 @@ static void short_name(X509 *x, char *buf, size_t len)
     OPENSSL_free(utf8);
 }
 
+/* The first verification error, and the certificate it is about. */
+struct verify_error {
+    int err;
+    int depth;  /* in the path: 0 is the leaf */
+    X509 *cert; /* a reference, or NULL */
+};
+
 static int verify_cb(int ok, X509_STORE_CTX *ctx)
 {
     if (!ok) {
-        int *first = X509_STORE_CTX_get_app_data(ctx);
-        if (first && *first == X509_V_OK)
-            *first = X509_STORE_CTX_get_error(ctx);
+        struct verify_error *first = X509_STORE_CTX_get_app_data(ctx);
+        if (first && first->err == X509_V_OK) {
+            first->err = X509_STORE_CTX_get_error(ctx);
+            first->depth = X509_STORE_CTX_get_error_depth(ctx);
+            X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+            if (x && X509_up_ref(x) == 1)
+                first->cert = x;
+        }
     }
     return 1; /* keep building: the verdict is the first error */
+}
+
+/* The verify field: "ok", OpenSSL's verify error, or for a key or a
+   signature below the security level, or a certificate not meant for TLS
+   servers, which certificate and what ("leaf key RSA-1024 too weak",
+   "intermediate "X" signed with sha1WithRSAEncryption", "leaf not for TLS
+   servers"). */
+static char *verify_phrase(const struct verify_error *e)
+{
+    if (e->err == X509_V_OK)
+        return cs_strdup("ok");
+    bool weak_key = e->err == X509_V_ERR_EE_KEY_TOO_SMALL || e->err == X509_V_ERR_CA_KEY_TOO_SMALL;
+    bool purpose = e->err == X509_V_ERR_INVALID_PURPOSE;
+    if (!e->cert || (!weak_key && !purpose && e->err != X509_V_ERR_CA_MD_TOO_WEAK))
+        return cs_strdup(X509_verify_cert_error_string(e->err));
+    char where[160] = "leaf", name[128];
+    if (e->depth > 0) {
+        short_name(e->cert, name, sizeof(name));
+        snprintf(where, sizeof(where), "%s \"%s\"",
+                 X509_self_signed(e->cert, 0) == 1 ? "root" : "intermediate", name);
+    }
+    if (purpose)
+        return cs_asprintf("%s not for TLS servers", where);
+    if (weak_key) {
+        char *key = key_string(e->cert);
+        char *s = cs_asprintf("%s key %s too weak", where, key);
+        free(key);
+        return s;
+    }
+    const char *sig = OBJ_nid2ln(X509_get_signature_nid(e->cert));
+    return cs_asprintf("%s signed with %s", where, sig ? sig : "a weak algorithm");
 }
 
 static bool in_stack(STACK_OF(X509) *sk, int from, int to, X509 *x)
@@ -271,7 +320,9 @@ int cs_cert_name_matches(X509 *leaf, const char *name, bool is_ip)
 {
     if (is_ip)
         return X509_check_ip_asc(leaf, name, 0) == 1;
-    return X509_check_host(leaf, name, strlen(name), 0, NULL) == 1;
+    unsigned flags = X509_CHECK_FLAG_NEVER_CHECK_SUBJECT; /* never the subject CN */
+    flags |= X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;        /* "*" only as a whole label */
+    return X509_check_host(leaf, name, strlen(name), flags, NULL) == 1;
 }
 
 /* The leaf's issuer: from the verified path (even a partial one), else a
@@ -305,7 +356,7 @@ int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(
     r->subject = cs_name_string(X509_get_subject_name(leaf));
     free(r->issuer);
     r->issuer = cs_name_string(X509_get_issuer_name(leaf));
-    collect_sans(r, leaf);
+    facts->no_dns_names = collect_sans(r, leaf) == 0;
     collect_uris(r, leaf);
     free(r->serial);
     r->serial = serial_string(leaf);
@@ -319,19 +370,20 @@ int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(
     const char *sig = OBJ_nid2ln(X509_get_signature_nid(leaf));
     r->signature = cs_strdup(sig ? sig : "unknown");
 
-    int first_err = X509_V_OK;
+    struct verify_error first = {X509_V_OK, -1, NULL};
     STACK_OF(X509) *verified = NULL;
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     if (ctx && X509_STORE_CTX_init(ctx, in->store, leaf, presented) == 1) {
-        X509_STORE_CTX_set_app_data(ctx, &first_err);
+        X509_STORE_CTX_set_app_data(ctx, &first);
         X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
         X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
         X509_STORE_CTX_set_time(ctx, 0, (time_t)in->now);
-        if (X509_verify_cert(ctx) != 1 && first_err == X509_V_OK)
-            first_err = X509_STORE_CTX_get_error(ctx);
+        X509_VERIFY_PARAM_set_auth_level(X509_STORE_CTX_get0_param(ctx), in->level);
+        if (X509_verify_cert(ctx) != 1 && first.err == X509_V_OK)
+            first.err = X509_STORE_CTX_get_error(ctx);
         verified = X509_STORE_CTX_get0_chain(ctx);
     } else {
-        first_err = X509_V_ERR_UNSPECIFIED;
+        first.err = X509_V_ERR_UNSPECIFIED;
     }
     ERR_clear_error();
     r->chain_n = (size_t)sk_X509_num(presented);
@@ -351,9 +403,10 @@ int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(
             .not_after = cs_asn1_time(X509_get0_notAfter(x)),
         };
     }
-    facts->verify_ok = first_err == X509_V_OK;
+    facts->verify_ok = first.err == X509_V_OK;
     free(r->verify);
-    r->verify = cs_strdup(facts->verify_ok ? "ok" : X509_verify_cert_error_string(first_err));
+    r->verify = verify_phrase(&first);
+    X509_free(first.cert);
     chain_facts(r, facts, presented, verified, in);
     if (issuer)
         *issuer = find_issuer(leaf, presented, verified);

@@ -19,11 +19,13 @@ struct cs_chain_facts {
     int64_t soonest_at;      /* its notAfter, CS_INT_NONE if no such certificate */
     char staple_problem[160]; /* per connection, never cached: why a stapled OCSP
                                  response cannot be trusted ("expired ..."), or "" */
+    bool no_dns_names;       /* the leaf has no DNS subjectAltName */
 };
 
 struct cs_verify_input {
     X509_STORE *store;       /* trust anchors */
     int64_t now;             /* verification time (scan start or --now) */
+    int level;               /* security level of the verification, 0..5 (--verify-level) */
 };
 
 /* Fills every certificate field of r that depends only on the chain (not
@@ -40,8 +42,10 @@ int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(
    cannot be read. */
 X509_STORE *cs_trust_load(const char *ca_file, const char *ca_path, char *err, size_t errlen);
 
-/* 1 if the leaf is valid for name (RFC 6125 via X509_check_host, or
-   X509_check_ip for an IP literal), else 0. */
+/* 1 if the leaf is valid for name, else 0: as RFC 9525 and browsers check,
+   a host name against the DNS subjectAltNames only (never the subject CN), a
+   wildcard only as the whole leftmost label; an IP literal against the IP
+   subjectAltNames only. */
 int cs_cert_name_matches(X509 *leaf, const char *name, bool is_ip);
 
 /* The RFC 4514 form of a name, UTF-8, with control characters escaped. */

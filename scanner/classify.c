@@ -80,7 +80,15 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
         return;
     }
     if (th->verify && r->hostname_match == 0) {
-        set(r, CS_CRITICAL, cs_strdup("hostname mismatch"));
+        /* the name checked: the SNI sent, else (an IP literal) the host */
+        bool ip = !r->sni || !r->sni[0];
+        const char *name = ip ? r->host : r->sni;
+        if (!ip && f->no_dns_names)
+            set(r, CS_CRITICAL, cs_strdup("hostname mismatch: certificate has no DNS names"));
+        else
+            set(r, CS_CRITICAL,
+                cs_asprintf("hostname mismatch: %s not in the certificate's names",
+                            name ? name : ""));
         return;
     }
     if (th->require_revocation && (!r->revocation || strcmp(r->revocation, "good") != 0)) {

@@ -39,6 +39,7 @@ enum {
     OPT_RESOLVE,
     OPT_SNI,
     OPT_STRICT_INPUT,
+    OPT_VERIFY_LEVEL,
 };
 
 /* Sorted by long name. */
@@ -75,6 +76,7 @@ static const struct option long_options[] = {
     {"strict-input", no_argument, NULL, OPT_STRICT_INPUT},
     {"targets", required_argument, NULL, 'f'},
     {"timeout", required_argument, NULL, 't'},
+    {"verify-level", required_argument, NULL, OPT_VERIFY_LEVEL},
     {"version", no_argument, NULL, 'V'},
     {"warn-days", required_argument, NULL, 'w'},
     {"workers", required_argument, NULL, 'T'},
@@ -110,6 +112,8 @@ static const char usage_text[] =
     "      --ca-file FILE         trust anchors from FILE instead of the system store\n"
     "      --ca-path DIR          trust anchors from a hashed directory instead\n"
     "      --no-verify            trust/hostname failures do not change status\n"
+    "      --verify-level N       security level the chain must meet, 0-5 (2: keys of\n"
+    "                             112 bits, RSA-2048; no SHA-1 or MD5 signatures)\n"
     "      --chain                every certificate the server sent, in JSON and text\n"
     "      --cert-only            take the chain and stop: faster, but no proof that the\n"
     "                             server holds the key (key_proven false; see README)\n"
@@ -304,6 +308,7 @@ void cs_options_init(struct cs_options *o)
     o->fetch_timeout_ms = CS_DEFAULT_FETCH_TIMEOUT_MS;
     o->fetch_per_host = CS_DEFAULT_FETCH_PER_HOST;
     o->crl_max_bytes = CS_DEFAULT_CRL_MAX_BYTES;
+    o->verify_level = CS_DEFAULT_VERIFY_LEVEL;
     parse_fail_on("warning", &o->fail_on);
     o->stdout_format = &cs_writer_text;
     o->probe = "tls";
@@ -526,6 +531,12 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv)
             break;
         case OPT_STRICT_INPUT:
             o->strict_input = true;
+            break;
+        case OPT_VERIFY_LEVEL:
+            if (parse_uint(optarg, 0, 5, &v) < 0)
+                return usage_error("--verify-level: '%s' is not a security level from 0 to %s",
+                                   optarg, "5");
+            o->verify_level = (int)v;
             break;
         case ':':
             return usage_error("%s needs an argument%s", name, "");

@@ -326,7 +326,7 @@ static struct rev_wait *fill_record(struct job *j, struct cs_result *r, const ch
             *error = "handshake: server sent no certificate";
         return NULL;
     }
-    struct cs_verify_input in = {.store = s->store, .now = s->now};
+    struct cs_verify_input in = {.store = s->store, .now = s->now, .level = s->opt->verify_level};
     struct cs_chain_facts facts;
     struct cs_chain_objs objs;
     bool stapled = j->conn.staple != NULL;

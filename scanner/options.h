@@ -41,6 +41,7 @@ struct cs_options {
     char *ca_file;
     char *ca_path;
     bool no_verify;
+    int verify_level;        /* --verify-level: security level of chain verification, 0..5 */
     bool chain;              /* --chain: every presented certificate in JSON and text */
     bool cert_only;          /* --cert-only: no proof of key possession asked for */
     bool ocsp;               /* --ocsp: ask the leaf's OCSP responder */
@@ -85,5 +86,6 @@ int cs_exit_code(const uint64_t count[], unsigned fail_on);
 #define CS_DEFAULT_FETCH_TIMEOUT_MS 10000
 #define CS_DEFAULT_FETCH_PER_HOST 4
 #define CS_DEFAULT_CRL_MAX_BYTES ((uint64_t)32 << 20)
+#define CS_DEFAULT_VERIFY_LEVEL 2
 
 #endif

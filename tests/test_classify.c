@@ -23,6 +23,9 @@ struct case_ {
     int64_t revoked_at; /* relative to NOW; 0: null */
     const char *staple_problem;
     bool require_revocation;
+    const char *sni;   /* the SNI sent; NULL: none (an IP-literal target) */
+    const char *host;  /* the target; NULL: "www.example.com" */
+    bool no_dns_names; /* the leaf has no DNS subjectAltName */
 };
 
 static void run(const struct case_ *c, enum cs_status want, const char *reason)
@@ -32,11 +35,16 @@ static void run(const struct case_ *c, enum cs_status want, const char *reason)
     r.not_before = NOW + c->nb;
     r.not_after = NOW + c->na;
     r.hostname_match = !c->mismatch;
+    free(r.host);
+    r.host = cs_strdup(c->host ? c->host : "www.example.com");
+    free(r.sni);
+    r.sni = cs_strdup(c->sni ? c->sni : "");
     free(r.verify);
     r.verify = cs_strdup(c->untrusted ? "unable to get local issuer certificate" : "ok");
     struct cs_chain_facts f;
     memset(&f, 0, sizeof(f));
     f.verify_ok = !c->untrusted;
+    f.no_dns_names = c->no_dns_names;
     if (c->expired_name) {
         strcpy(f.expired_name, c->expired_name);
         f.expired_at = NOW - 2 * DAY;
@@ -76,11 +84,51 @@ Test(classify, rules_in_order)
         "not yet valid (valid from 2026-09-26T14:13:20Z)");
     run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .untrusted = true}, CS_CRITICAL,
         "untrusted: unable to get local issuer certificate");
-    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .mismatch = true}, CS_CRITICAL,
-        "hostname mismatch");
+    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .mismatch = true,
+                        .sni = "www.example.com"},
+        CS_CRITICAL, "hostname mismatch: www.example.com not in the certificate's names");
     /* expiry beats trust: an expired self-signed certificate is EXPIRED */
     run(&(struct case_){.nb = -300 * DAY, .na = -DAY, .untrusted = true}, CS_EXPIRED,
         "expired 1 day ago");
+}
+
+/* The name that was checked, and whether the leaf had any DNS name at all. */
+Test(classify, hostname_mismatch_reasons)
+{
+    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .mismatch = true,
+                        .sni = "www.example.com", .no_dns_names = true},
+        CS_CRITICAL, "hostname mismatch: certificate has no DNS names");
+    /* an IP literal is checked against the IP addresses: named, whatever DNS names */
+    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .mismatch = true, .host = "192.0.2.10",
+                        .no_dns_names = true},
+        CS_CRITICAL, "hostname mismatch: 192.0.2.10 not in the certificate's names");
+    /* --sni for an IP literal: the SNI is the name checked */
+    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .mismatch = true, .host = "192.0.2.10",
+                        .sni = "api.example.com"},
+        CS_CRITICAL, "hostname mismatch: api.example.com not in the certificate's names");
+    /* a trust failure comes first */
+    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .mismatch = true, .untrusted = true,
+                        .sni = "www.example.com"},
+        CS_CRITICAL, "untrusted: unable to get local issuer certificate");
+}
+
+/* Exactly crit (or warn) seconds left is already CRITICAL (WARNING); one
+   second more is not. */
+Test(classify, threshold_boundaries)
+{
+    run(&(struct case_){.nb = -300 * DAY, .na = 7 * DAY, .warn = 30 * DAY, .crit = 7 * DAY},
+        CS_CRITICAL, "expires in 7 days");
+    run(&(struct case_){.nb = -300 * DAY, .na = 7 * DAY + 1, .warn = 30 * DAY, .crit = 7 * DAY},
+        CS_WARNING, "expires in 7 days");
+    run(&(struct case_){.nb = -300 * DAY, .na = 30 * DAY, .warn = 30 * DAY, .crit = 7 * DAY},
+        CS_WARNING, "expires in 30 days");
+    run(&(struct case_){.nb = -300 * DAY, .na = 30 * DAY + 1, .warn = 30 * DAY, .crit = 7 * DAY},
+        CS_OK, "expires in 30 days");
+    /* lifetime-aware: 60-day lifetime, crit = 6 days */
+    run(&(struct case_){.nb = -54 * DAY, .na = 6 * DAY}, CS_CRITICAL,
+        "expires in 6 days (renewal failing: <1/10 of 60-day lifetime left)");
+    run(&(struct case_){.nb = -54 * DAY, .na = 6 * DAY + 1}, CS_WARNING,
+        "expires in 6 days (renewal overdue: <1/3 of 60-day lifetime left)");
 }
 
 Test(classify, no_verify_skips_rule_4_only)

@@ -437,7 +437,8 @@ Test(cli, internationalised_name_reports_both_forms)
     cr_assert_str_eq(json_string_value(json_object_get(o, "address")), "127.0.0.1");
     /* the fleet's certificate names ok.fleet.test, not this name */
     cr_assert(json_is_false(json_object_get(o, "hostname_match")));
-    cr_assert_str_eq(json_string_value(json_object_get(o, "reason")), "hostname mismatch");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "reason")),
+                     "hostname mismatch: xn--bcher-kva.example not in the certificate's names");
     json_decref(o);
     run_result_free(&r);
     free(target);

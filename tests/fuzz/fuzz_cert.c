@@ -23,6 +23,7 @@
 #include "probes/probe.h"
 #include "scanner/cert.h"
 #include "scanner/chain_cache.h"
+#include "scanner/options.h"
 
 #define FUZZ_MAX_CERTS 12
 #define FUZZ_NOW 1772323200 /* 2026-03-01T00:00:00Z */
@@ -132,7 +133,8 @@ static void fuzz_direct(const uint8_t *data, size_t size)
     if (sk_X509_num(sk) > 0) {
         struct cs_result r;
         struct cs_chain_facts facts;
-        struct cs_verify_input in = {.store = fuzz_store, .now = FUZZ_NOW};
+        struct cs_verify_input in = {
+            .store = fuzz_store, .now = FUZZ_NOW, .level = CS_DEFAULT_VERIFY_LEVEL};
         cs_result_init(&r);
         FUZZ_CHECK(cs_cert_analyse(&r, &facts, sk, &in, NULL) == 0);
         fuzz_check_record(&r);
@@ -144,7 +146,8 @@ static void fuzz_direct(const uint8_t *data, size_t size)
 
 static void fuzz_cache_round(struct cs_chain_cache *cache, const struct cs_raw_chain *raw)
 {
-    struct cs_verify_input in = {.store = fuzz_store, .now = FUZZ_NOW};
+    struct cs_verify_input in = {
+        .store = fuzz_store, .now = FUZZ_NOW, .level = CS_DEFAULT_VERIFY_LEVEL};
     struct cs_result r;
     struct cs_chain_facts facts;
     struct cs_chain_objs objs;

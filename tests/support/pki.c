@@ -29,6 +29,10 @@ static EVP_PKEY *make_key(enum pki_key kind)
         return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
     case PKI_RSA16384:
         return pki_cached_rsa16384(true);
+    case PKI_RSA1024:
+        return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+    case PKI_RSA512:
+        return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)512);
     }
     return NULL;
 }
@@ -301,7 +305,7 @@ out:
     return rc;
 }
 
-static int add_constraints(X509 *x, bool ca, enum pki_key kind, bool ocsp_signing)
+static int add_constraints(X509 *x, bool ca, enum pki_key kind, bool ocsp_signing, bool client_auth)
 {
     BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
     ASN1_BIT_STRING *ku = ASN1_BIT_STRING_new();
@@ -318,14 +322,18 @@ static int add_constraints(X509 *x, bool ca, enum pki_key kind, bool ocsp_signin
         goto out;
     if (ca && (!ASN1_BIT_STRING_set_bit(ku, 5, 1) || !ASN1_BIT_STRING_set_bit(ku, 6, 1)))
         goto out;
-    if (!ca && (kind == PKI_RSA2048 || kind == PKI_RSA16384) && !ASN1_BIT_STRING_set_bit(ku, 2, 1))
+    bool rsa =
+        kind == PKI_RSA2048 || kind == PKI_RSA16384 || kind == PKI_RSA1024 || kind == PKI_RSA512;
+    if (!ca && rsa && !ASN1_BIT_STRING_set_bit(ku, 2, 1))
         goto out;
     if (!X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_DEFAULT))
         goto out;
 
     if (!ca) {
         eku = sk_ASN1_OBJECT_new_null();
-        int purpose = ocsp_signing ? NID_OCSP_sign : NID_server_auth;
+        int purpose = ocsp_signing  ? NID_OCSP_sign
+                      : client_auth ? NID_client_auth
+                                    : NID_server_auth;
         if (eku == NULL || !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(purpose)))
             goto out;
         if (!X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, X509V3_ADD_DEFAULT))
@@ -393,6 +401,8 @@ int pki_issue(struct pki_cert *out, const struct pki_spec *spec, const struct pk
     const EVP_MD *md = EVP_PKEY_is_a(sign_key, "ED25519") || EVP_PKEY_is_a(sign_key, "ED448")
                            ? NULL
                            : EVP_sha256();
+    if (md != NULL && spec->digest != NULL && (md = EVP_get_digestbyname(spec->digest)) == NULL)
+        goto fail;
 
     if (!X509_set_version(x, X509_VERSION_3) || set_serial(x, spec->serial_hex) != 0)
         goto fail;
@@ -407,7 +417,7 @@ int pki_issue(struct pki_cert *out, const struct pki_spec *spec, const struct pk
         goto fail;
     if (!X509_set_pubkey(x, key))
         goto fail;
-    if (add_constraints(x, spec->ca, spec->key, spec->ocsp_signing) != 0 ||
+    if (add_constraints(x, spec->ca, spec->key, spec->ocsp_signing, spec->client_auth) != 0 ||
         add_key_ids(x, issuer != NULL ? issuer->x509 : NULL) != 0 ||
         add_sans(x, spec->sans, spec->raw_sans, spec->raw_san_lens) != 0 ||
         add_ocsp(x, spec->ocsp_uri) != 0 || add_crl_dp(x, spec->crl_uri) != 0 ||

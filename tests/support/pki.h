@@ -12,7 +12,7 @@
 
 /* PKI_RSA16384 is not generated per call: pki_cached_rsa16384() loads it from
    the per-machine cache (making it once, about four minutes, if missing). */
-enum pki_key { PKI_EC256, PKI_RSA2048, PKI_ED25519, PKI_RSA16384 };
+enum pki_key { PKI_EC256, PKI_RSA2048, PKI_ED25519, PKI_RSA16384, PKI_RSA1024, PKI_RSA512 };
 
 /* One subject attribute taken as raw bytes, for names no UTF-8 C string can
    carry: embedded NUL bytes, invalid UTF-8, T61String/BMPString contents. */
@@ -47,6 +47,9 @@ struct pki_spec {
     size_t pad_bytes;  /* > 0: a non-critical nsComment this long (big chains) */
     bool ocsp_signing; /* a delegated OCSP responder: extendedKeyUsage id-kp-OCSPSigning
                           (instead of serverAuth) and id-pkix-ocsp-nocheck */
+    bool client_auth;  /* extendedKeyUsage id-kp-clientAuth instead of serverAuth */
+    const char *digest; /* the issuer signs with this digest ("SHA1", "MD5"); NULL: SHA-256
+                           (none for Ed25519 issuers) */
 };
 
 /* Makes a key and a certificate signed by issuer (NULL: self-signed).
