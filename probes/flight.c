@@ -43,7 +43,7 @@ static const unsigned char hrr_random[32] = {
 /* Algorithms fetched once per process: an implicit fetch on every use costs
    more than the hashing it does. */
 static struct {
-    EVP_MD *sha256, *sha384;
+    EVP_MD *md5, *sha1, *sha224, *sha256, *sha384, *sha512, *md5_sha1;
     EVP_CIPHER *aes128gcm, *aes256gcm, *chacha;
     EVP_KDF *hkdf;
 } algs;
@@ -51,12 +51,22 @@ static uv_once_t algs_once = UV_ONCE_INIT;
 
 static void algs_fetch(void)
 {
+    algs.md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+    algs.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    algs.sha224 = EVP_MD_fetch(NULL, "SHA224", NULL);
     algs.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     algs.sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+    algs.sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
+    algs.md5_sha1 = EVP_MD_fetch(NULL, "MD5-SHA1", NULL);
     algs.aes128gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
     algs.aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
     algs.chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
     algs.hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+}
+
+bool cs_flight_hello_retry(const unsigned char *body, size_t len)
+{
+    return len >= 2 + 32 && memcmp(body + 2, hrr_random, 32) == 0;
 }
 
 static size_t get16(const unsigned char *p)
@@ -731,9 +741,9 @@ static bool scheme_params(uint16_t scheme, int *type, const EVP_MD **md, int *pa
     case 0x0809: case 0x080a: case 0x080b: /* rsa_pss_pss_* */
         *type = scheme >= 0x0809 ? EVP_PKEY_RSA_PSS : EVP_PKEY_RSA;
         switch ((scheme - 0x0804) % 5) { /* 0x0804 and 0x0809 take SHA-256, ... */
-        case 0: *md = EVP_sha256(); break;
-        case 1: *md = EVP_sha384(); break;
-        default: *md = EVP_sha512(); break;
+        case 0: *md = algs.sha256; break;
+        case 1: *md = algs.sha384; break;
+        default: *md = algs.sha512; break;
         }
         *pad = RSA_PKCS1_PSS_PADDING;
         return true;
@@ -741,12 +751,12 @@ static bool scheme_params(uint16_t scheme, int *type, const EVP_MD **md, int *pa
         break;
     }
     switch (scheme >> 8) { /* TLS 1.2 HashAlgorithm */
-    case 1: *md = EVP_md5(); break;
-    case 2: *md = EVP_sha1(); break;
-    case 3: *md = EVP_sha224(); break;
-    case 4: *md = EVP_sha256(); break;
-    case 5: *md = EVP_sha384(); break;
-    case 6: *md = EVP_sha512(); break;
+    case 1: *md = algs.md5; break;
+    case 2: *md = algs.sha1; break;
+    case 3: *md = algs.sha224; break;
+    case 4: *md = algs.sha256; break;
+    case 5: *md = algs.sha384; break;
+    case 6: *md = algs.sha512; break;
     default: return false;
     }
     switch (scheme & 0xff) { /* SignatureAlgorithm */
@@ -772,6 +782,7 @@ int cs_key_proof_check(const struct cs_key_proof *proof, EVP_PKEY *key, char *wh
 {
     int type = EVP_PKEY_NONE, pad = RSA_PKCS1_PADDING;
     const EVP_MD *md = NULL;
+    uv_once(&algs_once, algs_fetch);
     if (proof->kind != CS_PROOF_SIGNATURE || !key) {
         snprintf(why, len, "handshake: server did not prove possession of the certificate's key");
         return 0;
@@ -779,7 +790,7 @@ int cs_key_proof_check(const struct cs_key_proof *proof, EVP_PKEY *key, char *wh
     int key_type = EVP_PKEY_get_base_id(key);
     if (proof->scheme == 0) { /* before TLS 1.2: fixed by the key type */
         type = key_type;
-        md = key_type == EVP_PKEY_RSA ? EVP_md5_sha1() : EVP_sha1();
+        md = key_type == EVP_PKEY_RSA ? algs.md5_sha1 : algs.sha1;
     } else if (!scheme_params(proof->scheme, &type, &md, &pad)) {
         snprintf(why, len, "handshake: server signed with unknown scheme 0x%04X", proof->scheme);
         return 0;
@@ -798,7 +809,8 @@ int cs_key_proof_check(const struct cs_key_proof *proof, EVP_PKEY *key, char *wh
     }
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
-    int ok = ctx && EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key) == 1;
+    int ok = ctx && (md || type == EVP_PKEY_ED25519 || type == EVP_PKEY_ED448) &&
+             EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key) == 1;
     if (ok && pad == RSA_PKCS1_PSS_PADDING)
         ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
              EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;

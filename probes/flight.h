@@ -116,6 +116,8 @@ int cs_flight_client_hello(struct cs_flight *f, const unsigned char *msg, size_t
 void cs_flight_secret(struct cs_flight *f, const unsigned char *secret, size_t len);
 /* The key exchange of the negotiated TLS 1.2-and-older cipher suite. */
 void cs_flight_kx(struct cs_flight *f, enum cs_kx kx);
+/* Whether a ServerHello body is a HelloRetryRequest. */
+bool cs_flight_hello_retry(const unsigned char *body, size_t len);
 /* Bytes from the peer, in order.  Sets done, error, chain, ... as they come;
    after done or an error, further bytes are ignored. */
 void cs_flight_feed(struct cs_flight *f, const unsigned char *p, size_t len);

@@ -1,13 +1,12 @@
 /* The shared TLS driver: an OpenSSL client whose BIO reads straight from the
  * engine's libuv read buffer and writes straight to its stream, so no socket
  * is ever handed to OpenSSL and no byte is copied into a BIO of its own.
- * OpenSSL speaks the client's side up to the ServerHello; the server's flight
- * is read beside it by flight.c, from the same bytes.  OpenSSL is stopped at
- * the server's Certificate message (emptied before it parses a certificate:
- * parsing and public-key decoding cost more than the rest of the handshake)
- * and sends nothing after that.  Only for RSA key transport, where nothing
- * is signed, does it run on to the server's Finished, which proves the key.
- * Verification is the engine's. */
+ * OpenSSL speaks the client's side up to the ServerHello, from which it
+ * derives the handshake keys; the server's flight is read beside it by
+ * flight.c, from the same bytes, and OpenSSL reads and sends nothing after
+ * that, so it never parses a certificate.  Only for RSA key transport, where
+ * nothing is signed, does it run on to the server's Finished, which proves
+ * the key.  Verification is the engine's. */
 #include <stdbool.h>
 #include <string.h>
 
@@ -25,7 +24,7 @@ static int tls_bio_read(BIO *b, char *out, int outl)
 {
     struct cs_conn *conn = BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    if (conn->in_len == 0) {
+    if (conn->in_len == 0 || conn->stopped) { /* stopped: the reader takes it from here */
         BIO_set_retry_read(b);
         return -1;
     }
@@ -41,7 +40,7 @@ static int tls_bio_write(BIO *b, const char *in, int inl)
     struct cs_conn *conn = BIO_get_data(b);
     BIO_clear_retry_flags(b);
     if (conn->stopped)
-        return inl; /* the alert for the emptied message: the server is not told */
+        return inl; /* nothing goes out once OpenSSL's part is over */
     return inl > 0 && conn->write(conn, in, (size_t)inl) < 0 ? -1 : inl;
 }
 
@@ -143,12 +142,13 @@ static enum cs_kx hello_kx(SSL *ssl, const unsigned char *p, size_t len)
     }
 }
 
-/* Sees every handshake message OpenSSL sends or reads (TLS 1.3 ones
-   decrypted).  The ClientHellos go to the reader (its transcript); the
-   ServerHello's key exchange decides how far OpenSSL must go; the server's
-   Certificate message is emptied before OpenSSL parses it, so that OpenSSL
-   stops there with a decode error, unless RSA key transport needs it to go
-   on (the reader has its own copy of every byte). */
+/* Sees every handshake message OpenSSL sends or reads.  The ClientHellos go
+   to the reader (its transcript).  At the ServerHello OpenSSL's part is done,
+   but for RSA key transport: it still derives the handshake keys from this
+   message (and hands the secret over, below), and then reads nothing more
+   (tls_bio_read), so it never parses a certificate (parsing and public-key
+   decoding cost more than the rest of the handshake).  A HelloRetryRequest
+   is no ServerHello for this: OpenSSL must answer it. */
 static void tls_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
                        SSL *ssl, void *arg)
 {
@@ -166,23 +166,12 @@ static void tls_msg_cb(int write_p, int version, int content_type, const void *b
                      "handshake: cannot keep the ClientHello");
         return;
     }
-    if (p[0] == SSL3_MT_SERVER_HELLO) {
-        enum cs_kx kx = hello_kx(ssl, p + 4, len - 4);
-        cs_flight_kx(&conn->flight, kx);
-        conn->rsa_kx = kx == CS_KX_RSA && !conn->cert_only;
+    if (p[0] != SSL3_MT_SERVER_HELLO || cs_flight_hello_retry(p + 4, len - 4))
         return;
-    }
-    if (p[0] != SSL3_MT_CERTIFICATE || conn->rsa_kx)
-        return;
-    size_t at = 4;
-    if (SSL_version(ssl) == TLS1_3_VERSION)
-        at += 1 + (len > 4 ? p[4] : 0); /* certificate_request_context */
-    if (at + 3 <= len) {
-        /* the message buffer is the SSL's own, writable one */
-        unsigned char *list_len = (unsigned char *)p + at;
-        list_len[0] = list_len[1] = list_len[2] = 0;
-        conn->stopped = true;
-    }
+    enum cs_kx kx = hello_kx(ssl, p + 4, len - 4);
+    cs_flight_kx(&conn->flight, kx);
+    conn->rsa_kx = kx == CS_KX_RSA && !conn->cert_only;
+    conn->stopped = !conn->rsa_kx;
 }
 
 /* The server's handshake traffic secret, for the reader to decrypt the rest
@@ -207,8 +196,8 @@ static void tls_keylog_cb(const SSL *ssl, const char *line)
     OPENSSL_cleanse(secret, sizeof(secret));
 }
 
-/* Reached only for RSA key transport (every other Certificate message is
-   emptied first): the chain is accepted here, the engine verifies it. */
+/* Reached only for RSA key transport (OpenSSL reads no further than the
+   ServerHello otherwise): the chain is accepted here, the engine verifies it. */
 static int tls_accept_chain(X509_STORE_CTX *ctx, void *arg)
 {
     (void)ctx;
@@ -223,9 +212,11 @@ void cs__tls_ctx_setup(SSL_CTX *ctx)
     SSL_CTX_set_msg_callback(ctx, tls_msg_cb);
     SSL_CTX_set_keylog_callback(ctx, tls_keylog_cb);
     SSL_CTX_set_tlsext_status_type(ctx, TLSEXT_STATUSTYPE_ocsp);
-    /* the TLS 1.3 suites the reader decrypts (OpenSSL's default three) */
-    SSL_CTX_set_ciphersuites(ctx, "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
-                                  "TLS_AES_128_GCM_SHA256");
+    /* the TLS 1.3 suites the reader decrypts (OpenSSL's default three), the
+       SHA-256 ones first: hashing the key schedule and the transcript is the
+       handshake's, not the certificate's business, so the cheapest wins */
+    SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:"
+                                  "TLS_AES_256_GCM_SHA384");
 }
 
 /* Ends the handshake: what the reader took moves to the conn. */
@@ -258,12 +249,12 @@ static void tls_step(struct cs_conn *conn)
         return;
     }
     int e = SSL_get_error(conn->ssl, r);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        conn->ssl_over = conn->stopped; /* past the ServerHello: OpenSSL's part is done */
         return;
+    }
     conn->ssl_over = true;
-    if (conn->stopped) /* our own stop at the Certificate message */
-        snprintf(conn->ssl_error, sizeof(conn->ssl_error), "%s", "");
-    else if (e == SSL_ERROR_ZERO_RETURN)
+    if (e == SSL_ERROR_ZERO_RETURN)
         snprintf(conn->ssl_error, sizeof(conn->ssl_error), "handshake: connection closed by peer");
     else
         tls_error_text(conn, conn->ssl_error, sizeof(conn->ssl_error), "protocol error");
