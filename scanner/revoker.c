@@ -20,9 +20,10 @@
 #define OCSP_KEEP 65536 /* answers remembered at most */
 #define CRL_BUCKETS 256
 #define CRL_KEEP_BYTES ((size_t)512 << 20) /* memory for CRLs, at most */
-#define CRL_PARSED_FACTOR 8 /* a parsed X509_CRL takes about 8 times its DER size (OpenSSL
-                               3.0, 350,000 entries: 8.7 MB of DER, 68 MB of heap; its
-                               index 10 MB) */
+#define CRL_PARSED_FACTOR                                                                          \
+    8 /* a parsed X509_CRL takes about 8 times its DER size (OpenSSL                               \
+         3.0, 350,000 entries: 8.7 MB of DER, 68 MB of heap; its                                   \
+         index 10 MB) */
 #define KEY_BYTES 32
 
 struct ocsp_entry {
@@ -89,6 +90,16 @@ void cs_revoker_check(struct cs_revoker *rv, struct cs_rev_query *q)
     cs_rev_answer_init(&q->crl_answer, CS_SRC_CRL);
     q->ocsp_next = q->crl_next = 0;
     q->pending = 1; /* held until both sources are under way */
+    /* a chain that leads to no trust anchor names URLs a stranger chose:
+       nothing is fetched for it */
+    if ((q->ocsp || q->crl) && !cs_rev_chain_anchored(&q->subject)) {
+        if (q->ocsp)
+            cs_rev_unchecked(&q->ocsp_answer, "chain not trusted");
+        if (q->crl)
+            cs_rev_unchecked(&q->crl_answer, "chain not trusted");
+        part_done(q);
+        return;
+    }
     if (q->ocsp) {
         q->pending++;
         ocsp_step(rv, q);
