@@ -42,14 +42,14 @@ void cs_rev_unchecked(struct cs_rev_answer *a, const char *why);
 /* What the checks need about the certificate whose status is asked. */
 struct cs_rev_subject {
     X509 *leaf;
-    X509 *issuer;           /* NULL when the chain did not give one */
-    STACK_OF(X509) * certs; /* the presented chain and the issuer: where a
-                               responder certificate may be found */
-    X509_STORE *store;      /* trust anchors; verification at time now */
+    X509 *issuer;          /* NULL when the chain did not give one */
+    STACK_OF(X509) *certs; /* the presented chain and the issuer: where a
+                              responder certificate may be found */
+    X509_STORE *store;     /* trust anchors; verification at time now */
     int64_t now;
-    bool issuer_trusted; /* the leaf's chain, issuer included, verified to a trust
-                            anchor at now: a response the issuer itself signed then
-                            needs only its signature checked */
+    bool issuer_trusted;   /* the leaf's chain, issuer included, verified to a trust
+                              anchor at now: a response the issuer itself signed then
+                              needs only its signature checked */
 };
 
 /* Whether the leaf's chain leads to a trust anchor: issuer_trusted, or a
@@ -60,8 +60,7 @@ bool cs_rev_chain_anchored(const struct cs_rev_subject *s);
 /* Checks an OCSPResponse (DER) for s->leaf: the responder status, the
    signature (the issuer itself or a responder it delegated to), the nonce
    when req is not NULL, and thisUpdate/nextUpdate against s->now (without
-   nextUpdate, thisUpdate at most 7 days ago).  The
-   answer's source is src. */
+   nextUpdate, thisUpdate at most 7 days ago).  The answer's source is src. */
 void cs_ocsp_check(struct cs_rev_answer *a, enum cs_rev_source src, const unsigned char *der,
                    size_t len, const struct cs_rev_subject *s, OCSP_REQUEST *req);
 
@@ -76,8 +75,8 @@ X509_CRL *cs_crl_parse(const unsigned char *buf, size_t len, char *why, size_t w
    (no delta or indirect CRL, no unknown critical extension in it or in an
    entry, an issuingDistributionPoint that covers the leaf and names one of
    its distribution points), validity window, and whether it lists the
-   leaf's serial.  Returns true if the
-   signature is good (so the caller can skip it next time). */
+   leaf's serial.  Returns true if the signature is good (so the caller can
+   skip it next time). */
 bool cs_crl_check(struct cs_rev_answer *a, X509_CRL *crl, const struct cs_rev_subject *s,
                   bool signature_known_good);
 
