@@ -22,8 +22,11 @@
  * revocationReason of -78 that the re-signed path once let through).
  * Beyond the sanitizers it checks every answer: a known state and the
  * source asked for, ERROR with a non-empty one-line printable reason,
- * REVOKED with a reason in -1..10, and the record's revocation field one of
- * good/revoked/unknown/unchecked or "error: ...". */
+ * REVOKED with a reason in -1..10, the record's revocation field one of
+ * good/revoked/unknown/unchecked, "unchecked: ..." or "error: ...", no
+ * answer without nextUpdate older than 7 days, and no answer from a CRL
+ * that is out of scope (delta, indirect, an issuingDistributionPoint that
+ * narrows it, a critical extension OpenSSL has no name for). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,7 +220,8 @@ static void fuzz_check_answer(const struct cs_rev_answer *a, enum cs_rev_source 
     int state = (int)a->state;
     FUZZ_CHECK(state >= CS_REV_UNCHECKED && state <= CS_REV_ERROR);
     FUZZ_CHECK(a->source == src);
-    if (a->state == CS_REV_ERROR) {
+    if (a->state == CS_REV_ERROR || a->error[0]) {
+        FUZZ_CHECK(a->state == CS_REV_ERROR || a->state == CS_REV_UNCHECKED);
         FUZZ_CHECK(memchr(a->error, '\0', sizeof(a->error)) != NULL);
         FUZZ_CHECK(a->error[0] != '\0');
         for (const unsigned char *p = (const unsigned char *)a->error; *p; p++)
@@ -225,6 +229,9 @@ static void fuzz_check_answer(const struct cs_rev_answer *a, enum cs_rev_source 
     }
     if (a->state == CS_REV_REVOKED)
         FUZZ_CHECK(a->reason >= -1 && a->reason <= 10);
+    /* an answer without nextUpdate is good for 7 days after thisUpdate */
+    if (a->state == CS_REV_GOOD || a->state == CS_REV_REVOKED || a->state == CS_REV_UNKNOWN)
+        FUZZ_CHECK(a->next_update != CS_INT_NONE || a->this_update >= FUZZ_NOW - 7 * FUZZ_DAY - 300);
 
     struct cs_result r;
     cs_result_init(&r);
@@ -232,7 +239,8 @@ static void fuzz_check_answer(const struct cs_rev_answer *a, enum cs_rev_source 
     const char *v = r.revocation;
     FUZZ_CHECK(v != NULL);
     FUZZ_CHECK(strcmp(v, "good") == 0 || strcmp(v, "revoked") == 0 || strcmp(v, "unknown") == 0 ||
-               strcmp(v, "unchecked") == 0 || strncmp(v, "error: ", 7) == 0);
+               strcmp(v, "unchecked") == 0 || strncmp(v, "unchecked: ", 11) == 0 ||
+               strncmp(v, "error: ", 7) == 0);
     FUZZ_CHECK((a->state == CS_REV_REVOKED) == (r.revocation_reason != NULL));
     cs_result_free(&r);
 }
@@ -273,6 +281,39 @@ static bool fuzz_resigned(struct cs_rev_answer *a, const uint8_t *data, size_t s
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* Whether crl is no answer for the (non-CA) leaf whatever it lists, judged
+   with OpenSSL's parse of it: a deltaCRLIndicator, an issuingDistributionPoint
+   that is indirect, for CA or attribute certificates or some reasons only,
+   or a critical extension (of the CRL or an entry) OpenSSL has no name for. */
+static bool fuzz_crl_out_of_scope(X509_CRL *crl)
+{
+    if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0)
+        return true;
+    int crit = -1;
+    ISSUING_DIST_POINT *idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &crit, NULL);
+    bool out = idp && (idp->indirectCRL || idp->onlyCA || idp->onlyattr || idp->onlysomereasons);
+    ISSUING_DIST_POINT_free(idp);
+    const STACK_OF(X509_EXTENSION) *exts = X509_CRL_get0_extensions(crl);
+    for (int i = 0; !out && i < sk_X509_EXTENSION_num(exts); i++) {
+        X509_EXTENSION *ex = sk_X509_EXTENSION_value(exts, i);
+        out = X509_EXTENSION_get_critical(ex) &&
+              OBJ_obj2nid(X509_EXTENSION_get_object(ex)) == NID_undef;
+    }
+    STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
+    for (int i = 0; !out && i < sk_X509_REVOKED_num(revs); i++) {
+        const STACK_OF(X509_EXTENSION) *ee =
+            X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(revs, i));
+        for (int k = 0; !out && k < sk_X509_EXTENSION_num(ee); k++) {
+            X509_EXTENSION *ex = sk_X509_EXTENSION_value(ee, k);
+            out = X509_EXTENSION_get_critical(ex) &&
+                  OBJ_obj2nid(X509_EXTENSION_get_object(ex)) == NID_undef;
+        }
+    }
+    ERR_clear_error();
+    return out;
+}
+
 /* The CRL index against OpenSSL's own lookup, on the same CRL: the answer
    for the leaf (want: cs_crl_check's with the signature taken as good) and
    every listed serial, when no serial is listed twice (then which of the
@@ -344,6 +385,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_check_answer(&parts[n], CS_SRC_CRL);
             FUZZ_CHECK(!known || good_sig);
             FUZZ_CHECK(parts[n].state != CS_REV_GOOD || good_sig);
+            if (parts[n].state == CS_REV_GOOD || parts[n].state == CS_REV_REVOKED)
+                FUZZ_CHECK(!fuzz_crl_out_of_scope(crl));
             n++;
         }
         fuzz_crl_index(crl, &parts[n - 1]);
