@@ -15,7 +15,8 @@
  * made at init, EC P-256, with keys derived from fixed labels so that the
  * committed seeds, whose CertIDs and signatures are about this PKI, verify
  * in every run.  Init also checks that valid answers come out right (good,
- * revoked, delegated, nonce, CRL), which proves the harness is wired up.
+ * revoked, delegated, nonce, CRL; a delta CRL and a CA-only CRL are no
+ * answer), which proves the harness is wired up.
  *   FUZZ_REVOCATION_SEEDS=DIR build-fuzz/fuzz_revocation -runs=0
  * writes those valid answers into DIR (the seeds in
  * tests/fuzz/corpus/fuzz_revocation/, with ocsp-reason-out-of-range.der, a
@@ -191,8 +192,9 @@ static X509_REVOKED *fuzz_revoked(long serial, int reason)
 }
 
 /* The issuer's CRL, listing the leaf (keyCompromise) and another serial
-   when list_leaf, empty otherwise. */
-static X509_CRL *fuzz_crl(bool list_leaf, EVP_PKEY *key)
+   when list_leaf, empty otherwise; with nid, also that critical extension
+   (value its d2i form). */
+static X509_CRL *fuzz_crl_ext(bool list_leaf, EVP_PKEY *key, int nid, void *value)
 {
     X509_CRL *crl = X509_CRL_new();
     ASN1_TIME *last = ASN1_TIME_set(NULL, FUZZ_NOW - 3600);
@@ -206,11 +208,18 @@ static X509_CRL *fuzz_crl(bool list_leaf, EVP_PKEY *key)
         X509_CRL_add0_revoked(crl, fuzz_revoked(FUZZ_OTHER_SERIAL, -1));
         X509_CRL_sort(crl);
     }
+    if (nid != NID_undef && !X509_CRL_add1_ext_i2d(crl, nid, value, 1, X509V3_ADD_DEFAULT))
+        abort();
     if (!X509_CRL_sign(crl, key, EVP_sha256()))
         abort();
     ASN1_TIME_free(last);
     ASN1_TIME_free(next);
     return crl;
+}
+
+static X509_CRL *fuzz_crl(bool list_leaf, EVP_PKEY *key)
+{
+    return fuzz_crl_ext(list_leaf, key, NID_undef, NULL);
 }
 
 /* ---- checking answers --------------------------------------------------- */
@@ -510,6 +519,20 @@ static void fuzz_self_check(const char *dir)
     fuzz_try_crl(dir, "crl-empty.pem", fuzz_crl(false, fz.inter_key), true, CS_REV_GOOD,
                  CS_REV_GOOD);
     fuzz_try_crl(dir, NULL, fuzz_crl(false, fz.root_key), false, CS_REV_ERROR, CS_REV_GOOD);
+    /* no answer though they list the leaf: a delta CRL, and one for CA
+       certificates only */
+    ASN1_INTEGER *base = ASN1_INTEGER_new();
+    ISSUING_DIST_POINT *idp = ISSUING_DIST_POINT_new();
+    if (!base || !ASN1_INTEGER_set(base, 1) || !idp)
+        abort();
+    idp->onlyCA = 0xFF;
+    fuzz_try_crl(dir, "crl-delta.der", fuzz_crl_ext(true, fz.inter_key, NID_delta_crl, base), false,
+                 CS_REV_ERROR, CS_REV_ERROR);
+    fuzz_try_crl(dir, "crl-only-ca.der",
+                 fuzz_crl_ext(true, fz.inter_key, NID_issuing_distribution_point, idp), false,
+                 CS_REV_ERROR, CS_REV_ERROR);
+    ASN1_INTEGER_free(base);
+    ISSUING_DIST_POINT_free(idp);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
