@@ -53,7 +53,8 @@ bool cs_rev_chain_anchored(const struct cs_rev_subject *s)
     if (!s->store || !s->leaf || !s->issuer)
         return false;
     /* what failed may be the dates alone (an expired leaf of a trusted CA,
-       whose revocation is still worth knowing): once more without them */
+       whose revocation is still worth knowing) or the leaf's use for TLS:
+       once more without dates and without a purpose */
     bool ok = false;
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     if (ctx && X509_STORE_CTX_init(ctx, s->store, s->leaf, s->certs) == 1) {

@@ -53,7 +53,8 @@ struct cs_rev_subject {
 };
 
 /* Whether the leaf's chain leads to a trust anchor: issuer_trusted, or a
-   verification at s->store that fails on dates alone.  Only then were its
+   verification at s->store that passes without dates and without the TLS
+   server purpose.  Only then were its
    OCSP and CRL URIs chosen by a CA the scan trusts, and may be fetched. */
 bool cs_rev_chain_anchored(const struct cs_rev_subject *s);
 
