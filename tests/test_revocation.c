@@ -4,8 +4,9 @@
  * OCSP responses (TLS 1.2 and 1.3) and serving CRLs, the test fleet stapling
  * responses that are expired or wrongly signed, the scripted HTTP server
  * serving answers that must not count (and counting requests that must not
- * be made), and sockets that refuse or never answer.  The certsweep binary scans them; the revocation fields of
- * its JSON and CSV reports are compared with what the PKI put in. */
+ * be made), and sockets that refuse or never answer.  The certsweep binary
+ * scans them; the revocation fields of its JSON and CSV reports are
+ * compared with what the PKI put in. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -1782,13 +1783,12 @@ Test(revocation, untrusted_chain_fetches_nothing)
     issue(&control, "alien-control", "5A03", NULL, spy_url("/control.crl"));
     unsigned char *der;
     size_t len;
-    cr_assert_eq(pki_ocsp_response(
-                     &(struct pki_ocsp_spec){.leaf = stapled.x509,
-                                             .issuer = alien.x509,
-                                             .this_update = now - 3600,
-                                             .next_update = now + DAY,
-                                             .signer = &alien},
-                     &der, &len),
+    cr_assert_eq(pki_ocsp_response(&(struct pki_ocsp_spec){.leaf = stapled.x509,
+                                                           .issuer = alien.x509,
+                                                           .this_update = now - 3600,
+                                                           .next_update = now + DAY,
+                                                           .signer = &alien},
+                                   &der, &len),
                  0);
     X509 *alien_chain[1] = {alien.x509};
     const struct fleet_custom custom[] = {
@@ -1876,8 +1876,8 @@ Test(revocation, staple_without_next_update_ages_out)
     struct report_scan s;
     scan_run(&s, NULL, ports, 2);
     check(&s, ports[0], healthy(1, "good", "staple", fresh_at, NUL_T));
-    check(&s, ports[1], bad_staple(healthy(1, too_old("staple", "OCSP response", stale_at), NULL,
-                                           NUL_T, NUL_T)));
+    check(&s, ports[1],
+          bad_staple(healthy(1, too_old("staple", "OCSP response", stale_at), NULL, NUL_T, NUL_T)));
     report_scan_free(&s);
     free(der[0]);
     free(der[1]);
@@ -1910,8 +1910,10 @@ Test(revocation, ocsp_rogue_signers_and_nonce)
         unsigned char *der;
         size_t len;
     } answers[] = {
-        {&l_rogue, &rogue, "/rogue", false, NULL, 0}, {&l_step, &stepchild, "/step", false, NULL, 0},
-        {&l_nonce, &inter, "/nonce", true, NULL, 0},  {&s_rogue, &rogue, NULL, false, NULL, 0},
+        {&l_rogue, &rogue, "/rogue", false, NULL, 0},
+        {&l_step, &stepchild, "/step", false, NULL, 0},
+        {&l_nonce, &inter, "/nonce", true, NULL, 0},
+        {&s_rogue, &rogue, NULL, false, NULL, 0},
         {&s_step, &stepchild, NULL, false, NULL, 0},
     };
     for (size_t i = 0; i < 5; i++) {
@@ -1943,8 +1945,7 @@ Test(revocation, ocsp_rogue_signers_and_nonce)
     check(&s, ports[0], failed(0, "error: ocsp: responder certificate not trusted"));
     check(&s, ports[1], failed(0, "error: ocsp: responder not authorised by the issuer"));
     check(&s, ports[2], failed(0, "error: ocsp: nonce mismatch"));
-    check(&s, ports[3],
-          bad_staple(failed(1, "error: staple: responder certificate not trusted")));
+    check(&s, ports[3], bad_staple(failed(1, "error: staple: responder certificate not trusted")));
     check(&s, ports[4],
           bad_staple(failed(1, "error: staple: responder not authorised by the issuer")));
     cr_assert_eq(httpd_requests(scripted, NULL), 3, "%u OCSP requests, want 3",
@@ -2034,8 +2035,8 @@ static int crl_edit(X509_CRL *crl, void *arg)
             ASN1_IA5STRING_free(uri);
             GENERAL_NAME_free(gn);
         }
-        ok = ok && X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1,
-                                         X509V3_ADD_DEFAULT);
+        ok = ok &&
+             X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1, X509V3_ADD_DEFAULT);
         ISSUING_DIST_POINT_free(idp);
     }
     if (ok && e->issuer != NULL) {
@@ -2056,8 +2057,8 @@ static void make_twin(struct pki_cert *twin, const char *cn)
     X509 *x = X509_dup(inter.x509);
     X509_NAME *n = X509_NAME_new();
     cr_assert(x != NULL && n != NULL);
-    cr_assert(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
-                                         -1, 0));
+    cr_assert(
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0));
     cr_assert(X509_set_subject_name(x, n));
     cr_assert(X509_sign(x, root.key, EVP_sha256()) > 0);
     X509_NAME_free(n);
@@ -2133,26 +2134,26 @@ Test(revocation, crl_scope)
         struct crl_edit edit;
         bool no_next_update, ca_leaf, own_idp;
     } defs[] = {
-        {"delta", "9E01", "error: crl: delta CRL (not supported)", {.delta = true}, false, false, false},
+        {"delta", "9E01", "error: crl: delta CRL (not supported)", .edit = {.delta = true}},
         {"critical", "9E02", "error: crl: unknown critical extension 1.3.6.1.4.1.55555.1",
-         {.critical_oid = "1.3.6.1.4.1.55555.1"}, false, false, false},
+         .edit = {.critical_oid = "1.3.6.1.4.1.55555.1"}},
         {"entrycrit", "9E03", "error: crl: unknown critical entry extension 1.3.6.1.4.1.55555.2",
-         {.entry_oid = "1.3.6.1.4.1.55555.2"}, false, false, false},
+         .edit = {.entry_oid = "1.3.6.1.4.1.55555.2"}},
         {"onlyca", "9E04", "error: crl: out of scope (onlyContainsCACerts)",
-         {.idp = true, .only_ca = true}, false, false, false},
+         .edit = {.idp = true, .only_ca = true}},
         {"onlyuser", "9E05", "error: crl: out of scope (onlyContainsUserCerts)",
-         {.idp = true, .only_user = true}, false, true, false},
+         .edit = {.idp = true, .only_user = true}, .ca_leaf = true},
         {"reasons", "9E06", "error: crl: out of scope (onlySomeReasons)",
-         {.idp = true, .some_reasons = true}, false, false, false},
+         .edit = {.idp = true, .some_reasons = true}},
         {"attr", "9E07", "error: crl: out of scope (onlyContainsAttributeCerts)",
-         {.idp = true, .only_attr = true}, false, false, false},
+         .edit = {.idp = true, .only_attr = true}},
         {"indirect", "9E08", "error: crl: indirect CRL (not supported)",
-         {.idp = true, .indirect = true}, false, false, false},
+         .edit = {.idp = true, .indirect = true}},
         {"otherdp", "9E09",
          "error: crl: out of scope (issuingDistributionPoint names another distribution point)",
-         {.idp = true, .idp_uri = "http://127.0.0.1/elsewhere.crl"}, false, false, false},
-        {"nonext", "9E0A", NULL, {0}, true, false, false},
-        {"owndp", "9E0B", NULL, {.idp = true, .only_user = true}, false, false, true},
+         .edit = {.idp = true, .idp_uri = "http://127.0.0.1/elsewhere.crl"}},
+        {"nonext", "9E0A", NULL, .no_next_update = true},
+        {"owndp", "9E0B", NULL, .edit = {.idp = true, .only_user = true}, .own_idp = true},
     };
 #define N_SCOPE (sizeof defs / sizeof defs[0])
     struct pki_cert leafs[N_SCOPE];
@@ -2166,13 +2167,13 @@ Test(revocation, crl_scope)
         if (defs[i].own_idp)
             edit.idp_uri = url;
         const struct pki_crl_entry entry = {defs[i].serial, at, CRL_REASON_KEY_COMPROMISE};
-        spy_serve_crl(path, (struct pki_crl_spec){
-                                .last_update = defs[i].no_next_update ? stale_at : last,
-                                .next_update = defs[i].no_next_update ? 0 : next,
-                                .entries = &entry,
-                                .n_entries = 1,
-                                .edit = crl_edit,
-                                .edit_arg = &edit});
+        spy_serve_crl(path,
+                      (struct pki_crl_spec){.last_update = defs[i].no_next_update ? stale_at : last,
+                                            .next_update = defs[i].no_next_update ? 0 : next,
+                                            .entries = &entry,
+                                            .n_entries = 1,
+                                            .edit = crl_edit,
+                                            .edit_arg = &edit});
         issue_by(&leafs[i], defs[i].name, defs[i].serial, NULL, url, &inter, defs[i].ca_leaf);
         custom[i] = (struct fleet_custom){
             .name = defs[i].name, .leaf = &leafs[i], .chain = inter_chain, .chain_len = 1};

@@ -240,7 +240,8 @@ static void fuzz_check_answer(const struct cs_rev_answer *a, enum cs_rev_source 
         FUZZ_CHECK(a->reason >= -1 && a->reason <= 10);
     /* an answer without nextUpdate is good for 7 days after thisUpdate */
     if (a->state == CS_REV_GOOD || a->state == CS_REV_REVOKED || a->state == CS_REV_UNKNOWN)
-        FUZZ_CHECK(a->next_update != CS_INT_NONE || a->this_update >= FUZZ_NOW - 7 * FUZZ_DAY - 300);
+        FUZZ_CHECK(a->next_update != CS_INT_NONE ||
+                   a->this_update >= FUZZ_NOW - 7 * FUZZ_DAY - 300);
 
     struct cs_result r;
     cs_result_init(&r);
@@ -300,7 +301,8 @@ static bool fuzz_crl_out_of_scope(X509_CRL *crl)
     if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0)
         return true;
     int crit = -1;
-    ISSUING_DIST_POINT *idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &crit, NULL);
+    ISSUING_DIST_POINT *idp =
+        X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &crit, NULL);
     bool out = idp && (idp->indirectCRL || idp->onlyCA || idp->onlyattr || idp->onlysomereasons);
     ISSUING_DIST_POINT_free(idp);
     const STACK_OF(X509_EXTENSION) *exts = X509_CRL_get0_extensions(crl);
