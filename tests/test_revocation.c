@@ -1855,34 +1855,43 @@ static const char *too_old(const char *source, const char *what, int64_t this_up
     return buf;
 }
 
-/* Staples without nextUpdate: good for 7 days after thisUpdate, then an
-   error (a captured answer cannot be replayed forever). */
-Test(revocation, staple_without_next_update_ages_out)
+/* OCSP answers without nextUpdate, stapled and fetched: good for 7 days
+   after thisUpdate, then an error (a captured answer cannot be replayed
+   forever). */
+Test(revocation, ocsp_without_next_update_ages_out)
 {
-    struct pki_cert fresh, stale;
+    struct pki_cert fresh, stale, fetched;
+    start_spy();
     issue(&fresh, "nonext-fresh", "6B01", NULL, NULL);
     issue(&stale, "nonext-stale", "6B02", NULL, NULL);
-    unsigned char *der[2];
-    size_t len[2];
+    issue(&fetched, "nonext-fetched", "6B03", spy_url("/stale"), NULL);
+    unsigned char *der[3];
+    size_t len[3];
     int64_t fresh_at = now - 6 * DAY - 77, stale_at = now - 7 * DAY - 3600;
     make_staple(&der[0], &len[0], fresh.x509, (struct pki_ocsp_spec){.this_update = fresh_at});
     make_staple(&der[1], &len[1], stale.x509, (struct pki_ocsp_spec){.this_update = stale_at});
+    make_staple(&der[2], &len[2], fetched.x509, (struct pki_ocsp_spec){.this_update = stale_at});
+    spy_serve("/stale", der[2], len[2]);
     const struct fleet_custom custom[] = {
         stapling("fresh", &fresh, der[0], len[0], 0),
         stapling("stale", &stale, der[1], len[1], TLS1_2_VERSION),
+        stapling("fetched", &fetched, NULL, 0, 0),
     };
-    start_fleet(custom, 2);
-    const uint16_t ports[] = {fport(0, 0), fport(1, 0)};
+    start_fleet(custom, 3);
+    const uint16_t ports[] = {fport(0, 0), fport(1, 0), fport(2, 0)};
     struct report_scan s;
-    scan_run(&s, NULL, ports, 2);
+    scan_run(&s, (const char *const[]){"--ocsp", NULL}, ports, 3);
     check(&s, ports[0], healthy(1, "good", "staple", fresh_at, NUL_T));
     check(&s, ports[1],
           bad_staple(healthy(1, too_old("staple", "OCSP response", stale_at), NULL, NUL_T, NUL_T)));
+    check(&s, ports[2], healthy(0, too_old("ocsp", "OCSP response", stale_at), NULL, NUL_T, NUL_T));
+    cr_assert_eq(httpd_requests(scripted, "/stale"), 1);
     report_scan_free(&s);
-    free(der[0]);
-    free(der[1]);
+    for (size_t i = 0; i < 3; i++)
+        free(der[i]);
     pki_cert_free(&fresh);
     pki_cert_free(&stale);
+    pki_cert_free(&fetched);
 }
 
 /* OCSP answers served as files: one signed by a rogue responder (its
