@@ -2161,6 +2161,8 @@ Test(revocation, crl_scope)
         {"otherdp", "9E09",
          "error: crl: out of scope (issuingDistributionPoint names another distribution point)",
          .edit = {.idp = true, .idp_uri = "http://127.0.0.1/elsewhere.crl"}},
+        {"certissuer", "9E0C", "error: crl: unsupported critical entry extension certificateIssuer",
+         .edit = {.entry_oid = "2.5.29.29"}},
         {"nonext", "9E0A", NULL, .no_next_update = true},
         {"owndp", "9E0B", NULL, .edit = {.idp = true, .only_user = true}, .own_idp = true},
     };
