@@ -11,10 +11,14 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "cert.h"
 
 #define SKEW 300
+/* An answer without nextUpdate is good for this long after thisUpdate: no
+   response the CA/Browser Forum allows lasts longer than 10 days */
+#define NO_NEXT_UPDATE_DAYS 7
 
 void cs_rev_answer_init(struct cs_rev_answer *a, enum cs_rev_source src)
 {
@@ -34,6 +38,34 @@ void cs_rev_fail(struct cs_rev_answer *a, const char *fmt, ...)
     vsnprintf(a->error, sizeof(a->error), fmt, ap);
     va_end(ap);
     a->state = CS_REV_ERROR;
+}
+
+void cs_rev_unchecked(struct cs_rev_answer *a, const char *why)
+{
+    snprintf(a->error, sizeof(a->error), "%s", why);
+    a->state = CS_REV_UNCHECKED;
+}
+
+bool cs_rev_chain_anchored(const struct cs_rev_subject *s)
+{
+    if (s->issuer_trusted)
+        return true;
+    if (!s->store || !s->leaf || !s->issuer)
+        return false;
+    /* what failed may be the dates alone (an expired leaf of a trusted CA,
+       whose revocation is still worth knowing) or the leaf's use for TLS:
+       once more without dates and without a purpose */
+    bool ok = false;
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    if (ctx && X509_STORE_CTX_init(ctx, s->store, s->leaf, s->certs) == 1) {
+        X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+        X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_USE_CHECK_TIME); /* it would win */
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+        ok = X509_verify_cert(ctx) == 1;
+    }
+    X509_STORE_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
 }
 
 const char *cs_rev_reason_name(int reason)
@@ -69,8 +101,9 @@ static void time_text(int64_t t, char buf[24])
     cs_format_time(t, buf);
 }
 
-/* thisUpdate/nextUpdate (or a CRL's lastUpdate/nextUpdate) against now. */
-static bool window_ok(struct cs_rev_answer *a, int64_t now)
+/* thisUpdate/nextUpdate (or a CRL's lastUpdate/nextUpdate) against now;
+   what names the answer ("OCSP response", "CRL"). */
+static bool window_ok(struct cs_rev_answer *a, int64_t now, const char *what)
 {
     char when[24];
     if (a->this_update == CS_INT_NONE) {
@@ -85,6 +118,13 @@ static bool window_ok(struct cs_rev_answer *a, int64_t now)
     if (a->next_update != CS_INT_NONE && a->next_update < now - SKEW) {
         time_text(a->next_update, when);
         cs_rev_fail(a, "expired (nextUpdate %s)", when);
+        return false;
+    }
+    if (a->next_update == CS_INT_NONE &&
+        a->this_update < now - SKEW - (int64_t)NO_NEXT_UPDATE_DAYS * 86400) {
+        time_text(a->this_update, when);
+        cs_rev_fail(a, "%s without nextUpdate is older than %d days (thisUpdate %s)", what,
+                    NO_NEXT_UPDATE_DAYS, when);
         return false;
     }
     return true;
@@ -184,7 +224,7 @@ void cs_ocsp_check(struct cs_rev_answer *a, enum cs_rev_source src, const unsign
     int st = OCSP_single_get0_status(single, &reason, &rev, &thisupd, &nextupd);
     a->this_update = thisupd ? cs_asn1_time(thisupd) : CS_INT_NONE;
     a->next_update = nextupd ? cs_asn1_time(nextupd) : CS_INT_NONE;
-    if (!window_ok(a, s->now))
+    if (!window_ok(a, s->now, "OCSP response"))
         goto out;
     switch (st) {
     case V_OCSP_CERTSTATUS_GOOD:
@@ -261,6 +301,144 @@ X509_CRL *cs_crl_parse(const unsigned char *buf, size_t len, char *why, size_t w
     return crl;
 }
 
+/* What a CRL says about its own scope (RFC 5280 5.2.5), read once. */
+struct crl_scope {
+    bool only_user, only_ca;
+    GENERAL_NAMES *names; /* the issuingDistributionPoint's fullName, or NULL */
+    char problem[120];    /* why the CRL is no answer for any certificate, or "" */
+};
+
+/* CRL extensions understood here (deltaCRLIndicator is, to be refused) */
+static bool crl_ext_known(int nid)
+{
+    return nid == NID_authority_key_identifier || nid == NID_issuer_alt_name ||
+           nid == NID_crl_number || nid == NID_issuing_distribution_point ||
+           nid == NID_freshest_crl || nid == NID_info_access;
+}
+
+/* CRL entry extensions understood here (certificateIssuer belongs to
+   indirect CRLs, which are refused) */
+static bool entry_ext_known(int nid)
+{
+    return nid == NID_crl_reason || nid == NID_invalidity_date || nid == NID_hold_instruction_code;
+}
+
+/* Why a critical extension makes the CRL no answer: "unknown critical
+   <what> 1.2.3.4", or "unsupported critical <what> <name>" for one OpenSSL
+   knows and certsweep does not interpret. */
+static void ext_problem(char *buf, size_t len, const X509_EXTENSION *ex, int nid, const char *what)
+{
+    char oid[64];
+    if (nid != NID_undef) {
+        snprintf(buf, len, "unsupported critical %s %s", what, OBJ_nid2sn(nid));
+        return;
+    }
+    if (OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object((X509_EXTENSION *)ex), 1) <= 0)
+        snprintf(oid, sizeof(oid), "?");
+    snprintf(buf, len, "unknown critical %s %s", what, oid);
+}
+
+static void crl_scope_read(struct crl_scope *sc, const X509_CRL *crl)
+{
+    memset(sc, 0, sizeof(*sc));
+    const STACK_OF(X509_EXTENSION) *exts = X509_CRL_get0_extensions(crl);
+    for (int i = 0; !sc->problem[0] && i < sk_X509_EXTENSION_num(exts); i++) {
+        const X509_EXTENSION *ex = sk_X509_EXTENSION_value(exts, i);
+        int nid = OBJ_obj2nid(X509_EXTENSION_get_object((X509_EXTENSION *)ex));
+        if (nid == NID_delta_crl) {
+            snprintf(sc->problem, sizeof(sc->problem), "delta CRL (not supported)");
+        } else if (X509_EXTENSION_get_critical(ex) && !crl_ext_known(nid)) {
+            ext_problem(sc->problem, sizeof(sc->problem), ex, nid, "extension");
+        }
+    }
+    STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED((X509_CRL *)crl);
+    for (int i = 0; !sc->problem[0] && i < sk_X509_REVOKED_num(revs); i++) {
+        const STACK_OF(X509_EXTENSION) *ee =
+            X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(revs, i));
+        for (int k = 0; !sc->problem[0] && k < sk_X509_EXTENSION_num(ee); k++) {
+            const X509_EXTENSION *ex = sk_X509_EXTENSION_value(ee, k);
+            int nid = OBJ_obj2nid(X509_EXTENSION_get_object((X509_EXTENSION *)ex));
+            if (X509_EXTENSION_get_critical(ex) && !entry_ext_known(nid))
+                ext_problem(sc->problem, sizeof(sc->problem), ex, nid, "entry extension");
+        }
+    }
+    int crit = -1;
+    ISSUING_DIST_POINT *idp =
+        X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &crit, NULL);
+    if (!idp && crit != -1 && !sc->problem[0]) /* -2: more than one; >= 0: unreadable */
+        snprintf(sc->problem, sizeof(sc->problem), "unreadable issuingDistributionPoint");
+    if (idp && !sc->problem[0]) {
+        if (idp->indirectCRL)
+            snprintf(sc->problem, sizeof(sc->problem), "indirect CRL (not supported)");
+        else if (idp->onlysomereasons)
+            snprintf(sc->problem, sizeof(sc->problem), "out of scope (onlySomeReasons)");
+        else if (idp->onlyattr)
+            snprintf(sc->problem, sizeof(sc->problem), "out of scope (onlyContainsAttributeCerts)");
+        else if (idp->distpoint && idp->distpoint->type != 0)
+            snprintf(sc->problem, sizeof(sc->problem),
+                     "issuingDistributionPoint with a relative name (not supported)");
+        sc->only_user = idp->onlyuser != 0;
+        sc->only_ca = idp->onlyCA != 0;
+        if (idp->distpoint && idp->distpoint->type == 0)
+            sc->names = sk_GENERAL_NAME_deep_copy(idp->distpoint->name.fullname, GENERAL_NAME_dup,
+                                                  GENERAL_NAME_free);
+        if (idp->distpoint && idp->distpoint->type == 0 && !sc->names && !sc->problem[0])
+            snprintf(sc->problem, sizeof(sc->problem), "out of memory");
+    }
+    ISSUING_DIST_POINT_free(idp);
+    ERR_clear_error();
+}
+
+static void crl_scope_free(struct crl_scope *sc)
+{
+    GENERAL_NAMES_free(sc->names);
+    sc->names = NULL;
+}
+
+/* Whether a name of the leaf's CRL distribution points (among them the URL
+   the CRL came from) is one the CRL's issuingDistributionPoint names. */
+static bool crl_names_leaf(const GENERAL_NAMES *names, X509 *leaf)
+{
+    STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(leaf, NID_crl_distribution_points, NULL, NULL);
+    bool found = false;
+    for (int i = 0; !found && i < sk_DIST_POINT_num(dps); i++) {
+        const DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+        if (!dp->distpoint || dp->distpoint->type != 0)
+            continue;
+        const GENERAL_NAMES *mine = dp->distpoint->name.fullname;
+        for (int k = 0; !found && k < sk_GENERAL_NAME_num(mine); k++)
+            for (int m = 0; !found && m < sk_GENERAL_NAME_num(names); m++)
+                found = GENERAL_NAME_cmp(sk_GENERAL_NAME_value(mine, k),
+                                         sk_GENERAL_NAME_value(names, m)) == 0;
+    }
+    sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+    ERR_clear_error();
+    return found;
+}
+
+/* Whether the CRL answers for s->leaf; if not, a says why. */
+static bool crl_scope_ok(struct cs_rev_answer *a, const struct crl_scope *sc, X509 *leaf)
+{
+    if (sc->problem[0]) {
+        cs_rev_fail(a, "%s", sc->problem);
+        return false;
+    }
+    bool is_ca = (X509_get_extension_flags(leaf) & EXFLAG_CA) != 0;
+    if (sc->only_user && is_ca) {
+        cs_rev_fail(a, "out of scope (onlyContainsUserCerts)");
+        return false;
+    }
+    if (sc->only_ca && !is_ca) {
+        cs_rev_fail(a, "out of scope (onlyContainsCACerts)");
+        return false;
+    }
+    if (sc->names && !crl_names_leaf(sc->names, leaf)) {
+        cs_rev_fail(a, "out of scope (issuingDistributionPoint names another distribution point)");
+        return false;
+    }
+    return true;
+}
+
 bool cs_crl_check(struct cs_rev_answer *a, X509_CRL *crl, const struct cs_rev_subject *s,
                   bool signature_known_good)
 {
@@ -282,10 +460,16 @@ bool cs_crl_check(struct cs_rev_answer *a, X509_CRL *crl, const struct cs_rev_su
             return false;
         }
     }
+    struct crl_scope sc;
+    crl_scope_read(&sc, crl);
+    bool in_scope = crl_scope_ok(a, &sc, s->leaf);
+    crl_scope_free(&sc);
+    if (!in_scope)
+        return true;
     const ASN1_TIME *last = X509_CRL_get0_lastUpdate(crl), *next = X509_CRL_get0_nextUpdate(crl);
     a->this_update = last ? cs_asn1_time(last) : CS_INT_NONE;
     a->next_update = next ? cs_asn1_time(next) : CS_INT_NONE;
-    if (!window_ok(a, s->now))
+    if (!window_ok(a, s->now, "CRL"))
         return true;
     X509_REVOKED *rev = NULL;
     int rc = X509_CRL_get0_by_serial(crl, &rev, (ASN1_INTEGER *)X509_get0_serialNumber(s->leaf));
@@ -315,6 +499,7 @@ struct crl_ix_entry {
 
 struct cs_crl_index {
     X509_NAME *issuer;
+    struct crl_scope scope;
     int64_t this_update, next_update;
     struct crl_ix_entry *entries; /* sorted by (negative, len, serial) */
     size_t n;
@@ -358,6 +543,7 @@ struct cs_crl_index *cs_crl_index_new(const X509_CRL *crl)
             X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revs, (int)i)));
     struct cs_crl_index *ix = cs_xcalloc(1, sizeof(*ix));
     ix->issuer = X509_NAME_dup(X509_CRL_get_issuer(crl));
+    crl_scope_read(&ix->scope, crl);
     const ASN1_TIME *last = X509_CRL_get0_lastUpdate(crl), *next = X509_CRL_get0_nextUpdate(crl);
     ix->this_update = last ? cs_asn1_time(last) : CS_INT_NONE;
     ix->next_update = next ? cs_asn1_time(next) : CS_INT_NONE;
@@ -396,6 +582,7 @@ void cs_crl_index_free(struct cs_crl_index *ix)
     if (!ix)
         return;
     X509_NAME_free(ix->issuer);
+    crl_scope_free(&ix->scope);
     free(ix->entries);
     free(ix->pool);
     free(ix);
@@ -446,9 +633,11 @@ void cs_crl_index_check(struct cs_rev_answer *a, const struct cs_crl_index *ix,
         cs_rev_fail(a, "signature does not verify");
         return;
     }
+    if (!crl_scope_ok(a, &ix->scope, s->leaf))
+        return;
     a->this_update = ix->this_update;
     a->next_update = ix->next_update;
-    if (!window_ok(a, s->now))
+    if (!window_ok(a, s->now, "CRL"))
         return;
     a->state = cs_crl_index_find(ix, X509_get0_serialNumber(s->leaf), &a->revoked_at, &a->reason)
                    ? CS_REV_REVOKED
@@ -466,6 +655,11 @@ void cs_rev_combine(struct cs_rev_answer *out, const struct cs_rev_answer *parts
                 return;
             }
     cs_rev_answer_init(out, CS_SRC_NONE);
+    for (size_t i = 0; i < n; i++)
+        if (parts[i].state == CS_REV_UNCHECKED && parts[i].error[0]) {
+            cs_rev_unchecked(out, parts[i].error);
+            return;
+        }
 }
 
 void cs_rev_to_record(struct cs_result *r, const struct cs_rev_answer *a)
@@ -488,9 +682,12 @@ void cs_rev_to_record(struct cs_result *r, const struct cs_rev_answer *a)
         r->revocation = cs_asprintf("error: %s: %s", cs_rev_source_name(a->source), a->error);
         return;
     }
-    r->revocation = cs_strdup(states[a->state]);
-    if (a->state == CS_REV_UNCHECKED)
+    if (a->state == CS_REV_UNCHECKED) {
+        r->revocation =
+            a->error[0] ? cs_asprintf("unchecked: %s", a->error) : cs_strdup(states[a->state]);
         return;
+    }
+    r->revocation = cs_strdup(states[a->state]);
     r->revocation_source = cs_strdup(cs_rev_source_name(a->source));
     r->revocation_this_update = a->this_update;
     r->revocation_next_update = a->next_update;

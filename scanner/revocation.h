@@ -26,7 +26,8 @@ struct cs_rev_answer {
     int reason;          /* CRL reason code, -1 when absent */
     int64_t this_update; /* CS_INT_NONE when absent */
     int64_t next_update;
-    char error[160]; /* state ERROR: what went wrong, without the source */
+    char error[160]; /* state ERROR: what went wrong, without the source; state
+                        UNCHECKED: why nothing was asked, or "" */
 };
 
 /* An answer in state UNCHECKED from source src. */
@@ -34,6 +35,9 @@ void cs_rev_answer_init(struct cs_rev_answer *a, enum cs_rev_source src);
 /* Sets a to state ERROR with a printf-style reason. */
 void cs_rev_fail(struct cs_rev_answer *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Leaves a in state UNCHECKED, saying why nothing was asked. */
+void cs_rev_unchecked(struct cs_rev_answer *a, const char *why);
 
 /* What the checks need about the certificate whose status is asked. */
 struct cs_rev_subject {
@@ -48,10 +52,16 @@ struct cs_rev_subject {
                               needs only its signature checked */
 };
 
+/* Whether the leaf's chain leads to a trust anchor: issuer_trusted, or a
+   verification at s->store that passes without dates and without the TLS
+   server purpose.  Only then were its
+   OCSP and CRL URIs chosen by a CA the scan trusts, and may be fetched. */
+bool cs_rev_chain_anchored(const struct cs_rev_subject *s);
+
 /* Checks an OCSPResponse (DER) for s->leaf: the responder status, the
    signature (the issuer itself or a responder it delegated to), the nonce
-   when req is not NULL, and thisUpdate/nextUpdate against s->now.  The
-   answer's source is src. */
+   when req is not NULL, and thisUpdate/nextUpdate against s->now (without
+   nextUpdate, thisUpdate at most 7 days ago).  The answer's source is src. */
 void cs_ocsp_check(struct cs_rev_answer *a, enum cs_rev_source src, const unsigned char *der,
                    size_t len, const struct cs_rev_subject *s, OCSP_REQUEST *req);
 
@@ -62,9 +72,12 @@ OCSP_REQUEST *cs_ocsp_request(const struct cs_rev_subject *s, unsigned char **de
 /* A CRL from DER or PEM bytes; NULL with a reason in why if it does not parse. */
 X509_CRL *cs_crl_parse(const unsigned char *buf, size_t len, char *why, size_t whylen);
 /* Checks crl as the issuer's CRL: issuer name, signature (skipped when
-   signature_known_good: it was verified with this issuer before), validity
-   window, and whether it lists the leaf's serial.  Returns true if the
-   signature is good (so the caller can skip it next time). */
+   signature_known_good: it was verified with this issuer before), its scope
+   (no delta or indirect CRL, no unknown critical extension in it or in an
+   entry, an issuingDistributionPoint that covers the leaf and names one of
+   its distribution points), validity window, and whether it lists the
+   leaf's serial.  Returns true if the signature is good (so the caller can
+   skip it next time). */
 bool cs_crl_check(struct cs_rev_answer *a, X509_CRL *crl, const struct cs_rev_subject *s,
                   bool signature_known_good);
 
@@ -75,8 +88,9 @@ bool cs_crl_check(struct cs_rev_answer *a, X509_CRL *crl, const struct cs_rev_su
 struct cs_crl_index;
 
 /* The index of crl; NULL if an entry cannot be read.  Entries marked
-   removeFromCRL are left out (they are good again); certificateIssuer
-   (indirect CRL) entries are taken as the CRL issuer's own. */
+   removeFromCRL are left out (they are good again).  The CRL's scope goes
+   with it: an index of a CRL that is no answer (a delta or indirect CRL,
+   ...) stays no answer. */
 struct cs_crl_index *cs_crl_index_new(const X509_CRL *crl);
 void cs_crl_index_free(struct cs_crl_index *ix);
 /* Bytes it holds, about. */
@@ -86,13 +100,14 @@ size_t cs_crl_index_bytes(const struct cs_crl_index *ix);
 int cs_crl_index_find(const struct cs_crl_index *ix, const ASN1_INTEGER *serial,
                       int64_t *revoked_at, int *reason);
 /* cs_crl_check on the index: the issuer name, then key_ok (s->issuer's key
-   is the one the CRL's signature verified with), the validity window and
-   the serial. */
+   is the one the CRL's signature verified with), the scope, the validity
+   window and the serial. */
 void cs_crl_index_check(struct cs_rev_answer *a, const struct cs_crl_index *ix,
                         const struct cs_rev_subject *s, bool key_ok);
 
 /* The outcome of several answers: any revoked wins, then good, then
-   unknown, then the first error; UNCHECKED when there is nothing. */
+   unknown, then the first error; UNCHECKED when there is nothing (with the
+   first reason an UNCHECKED answer gives). */
 void cs_rev_combine(struct cs_rev_answer *out, const struct cs_rev_answer *parts, size_t n);
 
 /* Writes a into the record's revocation fields. */

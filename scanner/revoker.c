@@ -89,6 +89,16 @@ void cs_revoker_check(struct cs_revoker *rv, struct cs_rev_query *q)
     cs_rev_answer_init(&q->crl_answer, CS_SRC_CRL);
     q->ocsp_next = q->crl_next = 0;
     q->pending = 1; /* held until both sources are under way */
+    /* a chain that leads to no trust anchor names URLs a stranger chose:
+       nothing is fetched for it */
+    if ((q->ocsp || q->crl) && !cs_rev_chain_anchored(&q->subject)) {
+        if (q->ocsp)
+            cs_rev_unchecked(&q->ocsp_answer, "chain not trusted");
+        if (q->crl)
+            cs_rev_unchecked(&q->crl_answer, "chain not trusted");
+        part_done(q);
+        return;
+    }
     if (q->ocsp) {
         q->pending++;
         ocsp_step(rv, q);

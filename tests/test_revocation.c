@@ -2,9 +2,11 @@
  * intermediate -> leafs whose AIA OCSP URI and CRL distribution point name
  * loopback servers), a real `openssl ocsp` responder, a real nginx stapling
  * OCSP responses (TLS 1.2 and 1.3) and serving CRLs, the test fleet stapling
- * responses that are expired or wrongly signed, and sockets that refuse or
- * never answer.  The certsweep binary scans them; the revocation fields of
- * its JSON and CSV reports are compared with what the PKI put in. */
+ * responses that are expired or wrongly signed, the scripted HTTP server
+ * serving answers that must not count (and counting requests that must not
+ * be made), and sockets that refuse or never answer.  The certsweep binary
+ * scans them; the revocation fields of its JSON and CSV reports are
+ * compared with what the PKI put in. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -34,6 +36,7 @@
 #include <openssl/x509v3.h>
 
 #include "support/fleet.h"
+#include "support/httpd.h"
 #include "support/pki.h"
 #include "support/runner.h"
 #include "support/servers.h"
@@ -53,6 +56,7 @@ static X509 *inter_chain[1];  /* what follows every leaf on the wire */
 static struct fleet *fleet;
 static struct nginx web = {.pid = -1};
 static pid_t responder = -1;
+static struct httpd *scripted; /* the scripted HTTP server, when a test starts one */
 static int held[MAX_HELD];
 static size_t n_held;
 
@@ -407,6 +411,9 @@ static void setup(void)
 static void teardown(void)
 {
     stop_child(&responder);
+    if (scripted != NULL)
+        httpd_stop(scripted);
+    scripted = NULL;
     nginx_stop(&web);
     fleet_stop(fleet);
     fleet = NULL;
@@ -1697,4 +1704,515 @@ Test(revocation, ocsp_and_crl_combined)
     pki_cert_free(&b);
     pki_cert_free(&c);
     pki_cert_free(&d);
+}
+
+/* ---- f: answers that can be trusted ---- */
+
+/* A leaf for name.rev.test and 127.0.0.1 issued by issuer, valid as issue()'s. */
+static void issue_by(struct pki_cert *out, const char *name, const char *serial,
+                     const char *ocsp_uri, const char *crl_uri, const struct pki_cert *issuer,
+                     bool ca)
+{
+    char cn[128], dns[140];
+    snprintf(cn, sizeof cn, "%s.rev.test", name);
+    snprintf(dns, sizeof dns, "DNS:%s", cn);
+    cr_assert_eq(pki_issue(out,
+                           &(struct pki_spec){
+                               .subject = (const char *const[]){"CN", cn, NULL},
+                               .not_before = now - 30 * DAY,
+                               .not_after = HEALTHY_NOT_AFTER,
+                               .key = PKI_EC256,
+                               .sans = (const char *const[]){dns, "IP:127.0.0.1", NULL},
+                               .ocsp_uri = ocsp_uri,
+                               .crl_uri = crl_uri,
+                               .serial_hex = serial,
+                               .ca = ca,
+                           },
+                           issuer),
+                 0, "leaf %s", name);
+}
+
+static void start_spy(void)
+{
+    scripted = httpd_start();
+    cr_assert_not_null(scripted, "the scripted HTTP server did not start");
+}
+
+/* Serves der (len bytes) at path on the scripted server. */
+static void spy_serve(const char *path, const void *der, size_t len)
+{
+    httpd_route(scripted, path, &(struct httpd_answer){.status = 200, .body = der, .len = len});
+}
+
+/* Serves a CRL of the intermediate made as spec says at path. */
+static void spy_serve_crl(const char *path, struct pki_crl_spec spec)
+{
+    write_crl("served.crl", spec);
+    size_t len = 0;
+    char *der = slurp(in_dir("served.crl"), &len);
+    cr_assert_not_null(der);
+    spy_serve(path, der, len);
+    free(der);
+}
+
+/* "http://127.0.0.1:<spy>/<path>" (static storage, eight at a time) */
+static const char *spy_url(const char *path)
+{
+    static char bufs[8][128];
+    static unsigned next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, sizeof bufs[0], "http://127.0.0.1:%u%s", httpd_port(scripted), path);
+    return b;
+}
+
+/* A leaf from a CA nobody trusts names an internal URL as its OCSP responder
+   and CRL distribution point: with --ocsp --crl nothing is fetched, and the
+   revocation field says why.  Its staple is checked (it is no fetch) but
+   cannot make the untrusted chain's answer good.  A trusted leaf naming the
+   same server shows that the server would have heard a request. */
+Test(revocation, untrusted_chain_fetches_nothing)
+{
+    struct pki_cert alien, plain, stapled, control;
+    issue_authority(&alien, "certsweep Alien CA", now - 10 * DAY, now + 1000 * DAY, false, NULL);
+    start_spy();
+    httpd_route_text(scripted, "/internal-admin/delete", 200, "deleted everything\n");
+    httpd_route_text(scripted, "/control.crl", 404, "no CRL here\n");
+    const char *internal = spy_url("/internal-admin/delete?all=1");
+    issue_by(&plain, "alien-plain", "5A01", internal, internal, &alien, false);
+    issue_by(&stapled, "alien-stapled", "5A02", internal, internal, &alien, false);
+    issue(&control, "alien-control", "5A03", NULL, spy_url("/control.crl"));
+    unsigned char *der;
+    size_t len;
+    cr_assert_eq(pki_ocsp_response(&(struct pki_ocsp_spec){.leaf = stapled.x509,
+                                                           .issuer = alien.x509,
+                                                           .this_update = now - 3600,
+                                                           .next_update = now + DAY,
+                                                           .signer = &alien},
+                                   &der, &len),
+                 0);
+    X509 *alien_chain[1] = {alien.x509};
+    const struct fleet_custom custom[] = {
+        {.name = "plain", .leaf = &plain, .chain = alien_chain, .chain_len = 1},
+        {.name = "stapled",
+         .leaf = &stapled,
+         .chain = alien_chain,
+         .chain_len = 1,
+         .staple = der,
+         .staple_len = len},
+        {.name = "control", .leaf = &control, .chain = inter_chain, .chain_len = 1},
+    };
+    start_fleet(custom, 3);
+    const uint16_t ports[] = {fport(0, 0), fport(1, 0), fport(2, 0)};
+    struct report_scan s;
+    scan_run(&s, (const char *const[]){"--ocsp", "--crl", NULL}, ports, 3);
+    check_layout(&s);
+    cr_assert_eq(httpd_requests(scripted, "/internal-admin/delete"), 0,
+                 "certsweep sent %u requests to the URL an untrusted certificate named",
+                 httpd_requests(scripted, "/internal-admin/delete"));
+    cr_assert_eq(httpd_requests(scripted, NULL), 1, "%u requests in all, want the control's one",
+                 httpd_requests(scripted, NULL));
+    check(&s, ports[0],
+          (struct want){.status = "CRITICAL",
+                        .stapled = 0,
+                        .revocation = "unchecked: chain not trusted",
+                        .revoked_at = NUL_T,
+                        .this_update = NUL_T,
+                        .next_update = NUL_T});
+    cr_assert_str_neq(jstr(&s, ports[0], "verify"), "ok");
+    /* the staple's signer leads to no trust anchor either: an error, never good */
+    check(&s, ports[1],
+          (struct want){.status = "CRITICAL",
+                        .stapled = 1,
+                        .revocation = "error: staple: responder certificate not trusted",
+                        .revoked_at = NUL_T,
+                        .this_update = NUL_T,
+                        .next_update = NUL_T});
+    check(&s, ports[2], failed(0, "error: crl: HTTP 404"));
+    report_scan_free(&s);
+
+    /* --require-revocation: the reason says why nothing was asked */
+    scan_run(&s, (const char *const[]){"--ocsp", "--crl", "--require-revocation", NULL}, ports, 1);
+    cr_assert_str_eq(jstr(&s, ports[0], "revocation"), "unchecked: chain not trusted");
+    cr_assert_str_eq(jstr(&s, ports[0], "status"), "CRITICAL");
+    cr_assert_eq(httpd_requests(scripted, "/internal-admin/delete"), 0);
+    report_scan_free(&s);
+    free(der);
+    pki_cert_free(&plain);
+    pki_cert_free(&stapled);
+    pki_cert_free(&control);
+    pki_cert_free(&alien);
+}
+
+/* "OCSP response without nextUpdate is older than 7 days (thisUpdate <t>)" */
+static const char *too_old(const char *source, const char *what, int64_t this_update)
+{
+    static char buf[192];
+    char when[24];
+    pki_iso_time(this_update, when);
+    snprintf(buf, sizeof buf,
+             "error: %s: %s without nextUpdate is older than 7 days (thisUpdate %s)", source, what,
+             when);
+    return buf;
+}
+
+/* OCSP answers without nextUpdate, stapled and fetched: good for 7 days
+   after thisUpdate, then an error (a captured answer cannot be replayed
+   forever). */
+Test(revocation, ocsp_without_next_update_ages_out)
+{
+    struct pki_cert fresh, stale, fetched;
+    start_spy();
+    issue(&fresh, "nonext-fresh", "6B01", NULL, NULL);
+    issue(&stale, "nonext-stale", "6B02", NULL, NULL);
+    issue(&fetched, "nonext-fetched", "6B03", spy_url("/stale"), NULL);
+    unsigned char *der[3];
+    size_t len[3];
+    int64_t fresh_at = now - 6 * DAY - 77, stale_at = now - 7 * DAY - 3600;
+    make_staple(&der[0], &len[0], fresh.x509, (struct pki_ocsp_spec){.this_update = fresh_at});
+    make_staple(&der[1], &len[1], stale.x509, (struct pki_ocsp_spec){.this_update = stale_at});
+    make_staple(&der[2], &len[2], fetched.x509, (struct pki_ocsp_spec){.this_update = stale_at});
+    spy_serve("/stale", der[2], len[2]);
+    const struct fleet_custom custom[] = {
+        stapling("fresh", &fresh, der[0], len[0], 0),
+        stapling("stale", &stale, der[1], len[1], TLS1_2_VERSION),
+        stapling("fetched", &fetched, NULL, 0, 0),
+    };
+    start_fleet(custom, 3);
+    const uint16_t ports[] = {fport(0, 0), fport(1, 0), fport(2, 0)};
+    struct report_scan s;
+    scan_run(&s, (const char *const[]){"--ocsp", NULL}, ports, 3);
+    check(&s, ports[0], healthy(1, "good", "staple", fresh_at, NUL_T));
+    check(&s, ports[1],
+          bad_staple(healthy(1, too_old("staple", "OCSP response", stale_at), NULL, NUL_T, NUL_T)));
+    check(&s, ports[2], healthy(0, too_old("ocsp", "OCSP response", stale_at), NULL, NUL_T, NUL_T));
+    cr_assert_eq(httpd_requests(scripted, "/stale"), 1);
+    report_scan_free(&s);
+    for (size_t i = 0; i < 3; i++)
+        free(der[i]);
+    pki_cert_free(&fresh);
+    pki_cert_free(&stale);
+    pki_cert_free(&fetched);
+}
+
+/* OCSP answers served as files: one signed by a rogue responder (its
+   self-signed certificate included), one by a responder certificate the
+   root (not the issuer) gave id-kp-OCSPSigning, both saying revoked about
+   good leafs; one that echoes a nonce certsweep did not send.  Each is an
+   error, never revoked or good; the same rogue answers stapled too. */
+Test(revocation, ocsp_rogue_signers_and_nonce)
+{
+    struct pki_cert rogue, stepchild, l_rogue, l_step, l_nonce, s_rogue, s_step;
+    issue_authority(&rogue, "certsweep Rogue Responder", now - DAY, now + 100 * DAY, true, NULL);
+    issue_authority(&stepchild, "certsweep Root's Responder", now - DAY, now + 100 * DAY, true,
+                    &root);
+    start_spy();
+    issue(&l_rogue, "rogue-fetched", "7C01", spy_url("/rogue"), NULL);
+    issue(&l_step, "step-fetched", "7C02", spy_url("/step"), NULL);
+    issue(&l_nonce, "nonce-fetched", "7C03", spy_url("/nonce"), NULL);
+    issue(&s_rogue, "rogue-stapled", "7C04", NULL, NULL);
+    issue(&s_step, "step-stapled", "7C05", NULL, NULL);
+    static const unsigned char nonce[16] = "not your nonce!";
+    struct {
+        struct pki_cert *leaf, *signer;
+        const char *path;
+        bool nonce;
+        unsigned char *der;
+        size_t len;
+    } answers[] = {
+        {&l_rogue, &rogue, "/rogue", false, NULL, 0},
+        {&l_step, &stepchild, "/step", false, NULL, 0},
+        {&l_nonce, &inter, "/nonce", true, NULL, 0},
+        {&s_rogue, &rogue, NULL, false, NULL, 0},
+        {&s_step, &stepchild, NULL, false, NULL, 0},
+    };
+    for (size_t i = 0; i < 5; i++) {
+        bool revoked = !answers[i].nonce;
+        make_staple(&answers[i].der, &answers[i].len, answers[i].leaf->x509,
+                    (struct pki_ocsp_spec){.status = revoked ? PKI_OCSP_REVOKED : PKI_OCSP_GOOD,
+                                           .revoked_at = now - DAY,
+                                           .reason = OCSP_REVOKED_STATUS_KEYCOMPROMISE,
+                                           .this_update = now - 3600,
+                                           .next_update = now + DAY,
+                                           .signer = answers[i].signer,
+                                           .include_signer = true,
+                                           .nonce = answers[i].nonce ? nonce : NULL,
+                                           .nonce_len = sizeof nonce});
+        if (answers[i].path != NULL)
+            spy_serve(answers[i].path, answers[i].der, answers[i].len);
+    }
+    const struct fleet_custom custom[] = {
+        {.leaf = &l_rogue, .chain = inter_chain, .chain_len = 1},
+        {.leaf = &l_step, .chain = inter_chain, .chain_len = 1},
+        {.leaf = &l_nonce, .chain = inter_chain, .chain_len = 1},
+        stapling(NULL, &s_rogue, answers[3].der, answers[3].len, 0),
+        stapling(NULL, &s_step, answers[4].der, answers[4].len, TLS1_2_VERSION),
+    };
+    start_fleet(custom, 5);
+    const uint16_t ports[] = {fport(0, 0), fport(1, 0), fport(2, 0), fport(3, 0), fport(4, 0)};
+    struct report_scan s;
+    scan_run(&s, (const char *const[]){"--ocsp", NULL}, ports, 5);
+    check(&s, ports[0], failed(0, "error: ocsp: responder certificate not trusted"));
+    check(&s, ports[1], failed(0, "error: ocsp: responder not authorised by the issuer"));
+    check(&s, ports[2], failed(0, "error: ocsp: nonce mismatch"));
+    check(&s, ports[3], bad_staple(failed(1, "error: staple: responder certificate not trusted")));
+    check(&s, ports[4],
+          bad_staple(failed(1, "error: staple: responder not authorised by the issuer")));
+    cr_assert_eq(httpd_requests(scripted, NULL), 3, "%u OCSP requests, want 3",
+                 httpd_requests(scripted, NULL));
+    report_scan_free(&s);
+    for (size_t i = 0; i < 5; i++) {
+        free(answers[i].der);
+        pki_cert_free(answers[i].leaf);
+    }
+    pki_cert_free(&rogue);
+    pki_cert_free(&stepchild);
+}
+
+/* ---- CRLs that are no answer ---- */
+
+/* A CRL edit (pki_crl_spec.edit): adds what its struct crl_edit says. */
+struct crl_edit {
+    bool delta;               /* deltaCRLIndicator */
+    const char *critical_oid; /* an unknown critical CRL extension */
+    const char *entry_oid;    /* an unknown critical extension on the first entry */
+    bool idp;                 /* an issuingDistributionPoint, with: */
+    bool only_user, only_ca, only_attr, indirect, some_reasons;
+    const char *idp_uri; /* its fullName, or NULL */
+    const char *issuer;  /* another issuer name (CN), or NULL */
+};
+
+static X509_EXTENSION *unknown_ext(const char *oid)
+{
+    static const unsigned char null_der[] = {0x05, 0x00};
+    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+    ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *ex = NULL;
+    if (obj != NULL && v != NULL && ASN1_OCTET_STRING_set(v, null_der, 2))
+        ex = X509_EXTENSION_create_by_OBJ(NULL, obj, 1, v);
+    ASN1_OBJECT_free(obj);
+    ASN1_OCTET_STRING_free(v);
+    return ex;
+}
+
+static int crl_edit(X509_CRL *crl, void *arg)
+{
+    const struct crl_edit *e = arg;
+    int ok = 1;
+    if (e->delta) {
+        ASN1_INTEGER *base = ASN1_INTEGER_new();
+        ok = base != NULL && ASN1_INTEGER_set(base, 1) &&
+             X509_CRL_add1_ext_i2d(crl, NID_delta_crl, base, 1, X509V3_ADD_DEFAULT);
+        ASN1_INTEGER_free(base);
+    }
+    if (ok && e->critical_oid != NULL) {
+        X509_EXTENSION *ex = unknown_ext(e->critical_oid);
+        ok = ex != NULL && X509_CRL_add_ext(crl, ex, -1);
+        X509_EXTENSION_free(ex);
+    }
+    if (ok && e->entry_oid != NULL) {
+        X509_EXTENSION *ex = unknown_ext(e->entry_oid);
+        X509_REVOKED *rev = sk_X509_REVOKED_value(X509_CRL_get_REVOKED(crl), 0);
+        ok = ex != NULL && rev != NULL && X509_REVOKED_add_ext(rev, ex, -1);
+        X509_EXTENSION_free(ex);
+    }
+    if (ok && e->idp) {
+        ISSUING_DIST_POINT *idp = ISSUING_DIST_POINT_new();
+        ok = idp != NULL;
+        if (ok) {
+            idp->onlyuser = e->only_user ? 0xFF : 0;
+            idp->onlyCA = e->only_ca ? 0xFF : 0;
+            idp->onlyattr = e->only_attr ? 0xFF : 0;
+            idp->indirectCRL = e->indirect ? 0xFF : 0;
+        }
+        if (ok && e->some_reasons)
+            ok = (idp->onlysomereasons = ASN1_BIT_STRING_new()) != NULL &&
+                 ASN1_BIT_STRING_set_bit(idp->onlysomereasons, 1, 1);
+        if (ok && e->idp_uri != NULL) {
+            GENERAL_NAME *gn = GENERAL_NAME_new();
+            ASN1_IA5STRING *uri = ASN1_IA5STRING_new();
+            ok = (idp->distpoint = DIST_POINT_NAME_new()) != NULL && gn != NULL && uri != NULL &&
+                 ASN1_STRING_set(uri, e->idp_uri, -1) &&
+                 (idp->distpoint->name.fullname = GENERAL_NAMES_new()) != NULL;
+            if (ok) {
+                idp->distpoint->type = 0;
+                GENERAL_NAME_set0_value(gn, GEN_URI, uri);
+                uri = NULL;
+                ok = sk_GENERAL_NAME_push(idp->distpoint->name.fullname, gn) > 0;
+                if (ok)
+                    gn = NULL;
+            }
+            ASN1_IA5STRING_free(uri);
+            GENERAL_NAME_free(gn);
+        }
+        ok = ok &&
+             X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1, X509V3_ADD_DEFAULT);
+        ISSUING_DIST_POINT_free(idp);
+    }
+    if (ok && e->issuer != NULL) {
+        X509_NAME *n = X509_NAME_new();
+        ok = n != NULL &&
+             X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)e->issuer,
+                                        -1, -1, 0) &&
+             X509_CRL_set_issuer_name(crl, n);
+        X509_NAME_free(n);
+    }
+    return ok ? 0 : -1;
+}
+
+/* A twin of the intermediate: its key, another name, also certified by the
+   root (so its leafs verify). */
+static void make_twin(struct pki_cert *twin, const char *cn)
+{
+    X509 *x = X509_dup(inter.x509);
+    X509_NAME *n = X509_NAME_new();
+    cr_assert(x != NULL && n != NULL);
+    cr_assert(
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0));
+    cr_assert(X509_set_subject_name(x, n));
+    cr_assert(X509_sign(x, root.key, EVP_sha256()) > 0);
+    X509_NAME_free(n);
+    cr_assert(EVP_PKEY_up_ref(inter.key));
+    twin->x509 = x;
+    twin->key = inter.key;
+}
+
+/* A CRL is about the certificates of the CA it names: one signed with the
+   right key but naming another CA is an error, and so is the intermediate's
+   CRL for a leaf of a CA that shares the intermediate's key under another
+   name, whether that leaf is checked first (the CRL is parsed) or after a
+   leaf of the intermediate (the CRL is indexed): one run each way, one
+   endpoint at a time. */
+Test(revocation, crl_issuer_name)
+{
+    struct pki_cert twin, own, twins, renamed;
+    make_twin(&twin, "certsweep revocation Twin");
+    start_spy();
+    int64_t at = now - 2 * DAY - 5, last = now - 3600, next = now + DAY;
+    const struct pki_crl_entry entries[] = {
+        {"8D01", at, CRL_REASON_KEY_COMPROMISE},
+        {"8D02", at, CRL_REASON_KEY_COMPROMISE},
+        {"8D03", at, CRL_REASON_KEY_COMPROMISE},
+    };
+    spy_serve_crl("/shared.crl", (struct pki_crl_spec){.last_update = last,
+                                                       .next_update = next,
+                                                       .entries = entries,
+                                                       .n_entries = 3});
+    spy_serve_crl("/renamed.crl",
+                  (struct pki_crl_spec){.last_update = last,
+                                        .next_update = next,
+                                        .entries = entries,
+                                        .n_entries = 3,
+                                        .edit = crl_edit,
+                                        .edit_arg = &(struct crl_edit){.issuer = "someone else"}});
+    issue(&own, "name-own", "8D01", NULL, spy_url("/shared.crl"));
+    issue_by(&twins, "name-twin", "8D02", NULL, spy_url("/shared.crl"), &twin, false);
+    issue(&renamed, "name-renamed", "8D03", NULL, spy_url("/renamed.crl"));
+    X509 *twin_chain[1] = {twin.x509};
+    const struct fleet_custom custom[] = {
+        {.leaf = &own, .chain = inter_chain, .chain_len = 1},
+        {.leaf = &twins, .chain = twin_chain, .chain_len = 1},
+        {.leaf = &renamed, .chain = inter_chain, .chain_len = 1},
+    };
+    start_fleet(custom, 3);
+    const uint16_t orders[2][3] = {{fport(0, 0), fport(1, 0), fport(2, 0)},
+                                   {fport(1, 0), fport(0, 0), fport(2, 0)}};
+    for (size_t k = 0; k < 2; k++) {
+        struct report_scan s;
+        scan_run(&s, (const char *const[]){"--crl", "-j", "1", NULL}, orders[k], 3);
+        check(&s, fport(0, 0), revoked_by(0, "crl", "keyCompromise", at, last, next));
+        check(&s, fport(1, 0), failed(0, "error: crl: issued by another CA than the certificate"));
+        check(&s, fport(2, 0), failed(0, "error: crl: issued by another CA than the certificate"));
+        cr_assert_str_eq(jstr(&s, fport(1, 0), "verify"), "ok");
+        report_scan_free(&s);
+    }
+    pki_cert_free(&own);
+    pki_cert_free(&twins);
+    pki_cert_free(&renamed);
+    pki_cert_free(&twin);
+}
+
+/* CRLs that list the leaf but are no answer for it: each an error naming
+   why, never revoked; the same CRL in scope is an answer. */
+Test(revocation, crl_scope)
+{
+    start_spy();
+    int64_t at = now - 3 * DAY - 9, last = now - 3600, next = now + DAY;
+    int64_t stale_at = now - 7 * DAY - 3600;
+    static const struct {
+        const char *name, *serial, *want; /* want NULL: revoked */
+        struct crl_edit edit;
+        bool no_next_update, ca_leaf, own_idp;
+    } defs[] = {
+        {"delta", "9E01", "error: crl: delta CRL (not supported)", .edit = {.delta = true}},
+        {"critical", "9E02", "error: crl: unknown critical extension 1.3.6.1.4.1.55555.1",
+         .edit = {.critical_oid = "1.3.6.1.4.1.55555.1"}},
+        {"entrycrit", "9E03", "error: crl: unknown critical entry extension 1.3.6.1.4.1.55555.2",
+         .edit = {.entry_oid = "1.3.6.1.4.1.55555.2"}},
+        {"onlyca", "9E04", "error: crl: out of scope (onlyContainsCACerts)",
+         .edit = {.idp = true, .only_ca = true}},
+        {"onlyuser", "9E05", "error: crl: out of scope (onlyContainsUserCerts)",
+         .edit = {.idp = true, .only_user = true}, .ca_leaf = true},
+        {"reasons", "9E06", "error: crl: out of scope (onlySomeReasons)",
+         .edit = {.idp = true, .some_reasons = true}},
+        {"attr", "9E07", "error: crl: out of scope (onlyContainsAttributeCerts)",
+         .edit = {.idp = true, .only_attr = true}},
+        {"indirect", "9E08", "error: crl: indirect CRL (not supported)",
+         .edit = {.idp = true, .indirect = true}},
+        {"otherdp", "9E09",
+         "error: crl: out of scope (issuingDistributionPoint names another distribution point)",
+         .edit = {.idp = true, .idp_uri = "http://127.0.0.1/elsewhere.crl"}},
+        {"certissuer", "9E0C", "error: crl: unsupported critical entry extension certificateIssuer",
+         .edit = {.entry_oid = "2.5.29.29"}},
+        {"nonext", "9E0A", NULL, .no_next_update = true},
+        {"owndp", "9E0B", NULL, .edit = {.idp = true, .only_user = true}, .own_idp = true},
+    };
+#define N_SCOPE (sizeof defs / sizeof defs[0])
+    struct pki_cert leafs[N_SCOPE];
+    struct fleet_custom custom[N_SCOPE];
+    for (size_t i = 0; i < N_SCOPE; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/%s.crl", defs[i].name);
+        char url[128];
+        snprintf(url, sizeof url, "%s", spy_url(path));
+        struct crl_edit edit = defs[i].edit;
+        if (defs[i].own_idp)
+            edit.idp_uri = url;
+        const struct pki_crl_entry entry = {defs[i].serial, at, CRL_REASON_KEY_COMPROMISE};
+        spy_serve_crl(path,
+                      (struct pki_crl_spec){.last_update = defs[i].no_next_update ? stale_at : last,
+                                            .next_update = defs[i].no_next_update ? 0 : next,
+                                            .entries = &entry,
+                                            .n_entries = 1,
+                                            .edit = crl_edit,
+                                            .edit_arg = &edit});
+        issue_by(&leafs[i], defs[i].name, defs[i].serial, NULL, url, &inter, defs[i].ca_leaf);
+        custom[i] = (struct fleet_custom){
+            .name = defs[i].name, .leaf = &leafs[i], .chain = inter_chain, .chain_len = 1};
+    }
+    start_fleet(custom, N_SCOPE);
+    uint16_t ports[N_SCOPE];
+    for (size_t i = 0; i < N_SCOPE; i++)
+        ports[i] = fport(i, 0);
+    struct report_scan s;
+    scan_run(&s, (const char *const[]){"--crl", NULL}, ports, N_SCOPE);
+    for (size_t i = 0; i < N_SCOPE; i++) {
+        const char *v = jstr(&s, ports[i], "revocation");
+        cr_assert_not_null(v, "%s: revocation null", defs[i].name);
+        if (defs[i].ca_leaf) {
+            /* a CA certificate as a server's: it does not verify for TLS, yet
+               it leads to the trust anchor, so its CRL is asked */
+            cr_assert_str_eq(v, defs[i].want, "%s\n%s", defs[i].name, dump(&s, ports[i]));
+        } else if (defs[i].no_next_update) {
+            check(&s, ports[i], failed(0, too_old("crl", "CRL", stale_at)));
+        } else if (defs[i].want != NULL) {
+            check(&s, ports[i], failed(0, defs[i].want));
+        } else {
+            check(&s, ports[i], revoked_by(0, "crl", "keyCompromise", at, last, next));
+        }
+        cr_assert_eq(httpd_requests(scripted, NULL) >= i + 1, true);
+    }
+    report_scan_free(&s);
+    for (size_t i = 0; i < N_SCOPE; i++)
+        pki_cert_free(&leafs[i]);
+#undef N_SCOPE
 }

@@ -15,15 +15,19 @@
  * made at init, EC P-256, with keys derived from fixed labels so that the
  * committed seeds, whose CertIDs and signatures are about this PKI, verify
  * in every run.  Init also checks that valid answers come out right (good,
- * revoked, delegated, nonce, CRL), which proves the harness is wired up.
+ * revoked, delegated, nonce, CRL; a delta CRL and a CA-only CRL are no
+ * answer), which proves the harness is wired up.
  *   FUZZ_REVOCATION_SEEDS=DIR build-fuzz/fuzz_revocation -runs=0
  * writes those valid answers into DIR (the seeds in
  * tests/fuzz/corpus/fuzz_revocation/, with ocsp-reason-out-of-range.der, a
  * revocationReason of -78 that the re-signed path once let through).
  * Beyond the sanitizers it checks every answer: a known state and the
  * source asked for, ERROR with a non-empty one-line printable reason,
- * REVOKED with a reason in -1..10, and the record's revocation field one of
- * good/revoked/unknown/unchecked or "error: ...". */
+ * REVOKED with a reason in -1..10, the record's revocation field one of
+ * good/revoked/unknown/unchecked, "unchecked: ..." or "error: ...", no
+ * answer without nextUpdate older than 7 days, and no answer from a CRL
+ * that is out of scope (delta, indirect, an issuingDistributionPoint that
+ * narrows it, a critical extension OpenSSL has no name for). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,8 +192,9 @@ static X509_REVOKED *fuzz_revoked(long serial, int reason)
 }
 
 /* The issuer's CRL, listing the leaf (keyCompromise) and another serial
-   when list_leaf, empty otherwise. */
-static X509_CRL *fuzz_crl(bool list_leaf, EVP_PKEY *key)
+   when list_leaf, empty otherwise; with nid, also that critical extension
+   (value its d2i form). */
+static X509_CRL *fuzz_crl_ext(bool list_leaf, EVP_PKEY *key, int nid, void *value)
 {
     X509_CRL *crl = X509_CRL_new();
     ASN1_TIME *last = ASN1_TIME_set(NULL, FUZZ_NOW - 3600);
@@ -203,11 +208,18 @@ static X509_CRL *fuzz_crl(bool list_leaf, EVP_PKEY *key)
         X509_CRL_add0_revoked(crl, fuzz_revoked(FUZZ_OTHER_SERIAL, -1));
         X509_CRL_sort(crl);
     }
+    if (nid != NID_undef && !X509_CRL_add1_ext_i2d(crl, nid, value, 1, X509V3_ADD_DEFAULT))
+        abort();
     if (!X509_CRL_sign(crl, key, EVP_sha256()))
         abort();
     ASN1_TIME_free(last);
     ASN1_TIME_free(next);
     return crl;
+}
+
+static X509_CRL *fuzz_crl(bool list_leaf, EVP_PKEY *key)
+{
+    return fuzz_crl_ext(list_leaf, key, NID_undef, NULL);
 }
 
 /* ---- checking answers --------------------------------------------------- */
@@ -217,7 +229,8 @@ static void fuzz_check_answer(const struct cs_rev_answer *a, enum cs_rev_source 
     int state = (int)a->state;
     FUZZ_CHECK(state >= CS_REV_UNCHECKED && state <= CS_REV_ERROR);
     FUZZ_CHECK(a->source == src);
-    if (a->state == CS_REV_ERROR) {
+    if (a->state == CS_REV_ERROR || a->error[0]) {
+        FUZZ_CHECK(a->state == CS_REV_ERROR || a->state == CS_REV_UNCHECKED);
         FUZZ_CHECK(memchr(a->error, '\0', sizeof(a->error)) != NULL);
         FUZZ_CHECK(a->error[0] != '\0');
         for (const unsigned char *p = (const unsigned char *)a->error; *p; p++)
@@ -225,6 +238,10 @@ static void fuzz_check_answer(const struct cs_rev_answer *a, enum cs_rev_source 
     }
     if (a->state == CS_REV_REVOKED)
         FUZZ_CHECK(a->reason >= -1 && a->reason <= 10);
+    /* an answer without nextUpdate is good for 7 days after thisUpdate */
+    if (a->state == CS_REV_GOOD || a->state == CS_REV_REVOKED || a->state == CS_REV_UNKNOWN)
+        FUZZ_CHECK(a->next_update != CS_INT_NONE ||
+                   a->this_update >= FUZZ_NOW - 7 * FUZZ_DAY - 300);
 
     struct cs_result r;
     cs_result_init(&r);
@@ -232,7 +249,8 @@ static void fuzz_check_answer(const struct cs_rev_answer *a, enum cs_rev_source 
     const char *v = r.revocation;
     FUZZ_CHECK(v != NULL);
     FUZZ_CHECK(strcmp(v, "good") == 0 || strcmp(v, "revoked") == 0 || strcmp(v, "unknown") == 0 ||
-               strcmp(v, "unchecked") == 0 || strncmp(v, "error: ", 7) == 0);
+               strcmp(v, "unchecked") == 0 || strncmp(v, "unchecked: ", 11) == 0 ||
+               strncmp(v, "error: ", 7) == 0);
     FUZZ_CHECK((a->state == CS_REV_REVOKED) == (r.revocation_reason != NULL));
     cs_result_free(&r);
 }
@@ -273,6 +291,40 @@ static bool fuzz_resigned(struct cs_rev_answer *a, const uint8_t *data, size_t s
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* Whether crl is no answer for the (non-CA) leaf whatever it lists, judged
+   with OpenSSL's parse of it: a deltaCRLIndicator, an issuingDistributionPoint
+   that is indirect, for CA or attribute certificates or some reasons only,
+   or a critical extension (of the CRL or an entry) OpenSSL has no name for. */
+static bool fuzz_crl_out_of_scope(X509_CRL *crl)
+{
+    if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0)
+        return true;
+    int crit = -1;
+    ISSUING_DIST_POINT *idp =
+        X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &crit, NULL);
+    bool out = idp && (idp->indirectCRL || idp->onlyCA || idp->onlyattr || idp->onlysomereasons);
+    ISSUING_DIST_POINT_free(idp);
+    const STACK_OF(X509_EXTENSION) *exts = X509_CRL_get0_extensions(crl);
+    for (int i = 0; !out && i < sk_X509_EXTENSION_num(exts); i++) {
+        X509_EXTENSION *ex = sk_X509_EXTENSION_value(exts, i);
+        out = X509_EXTENSION_get_critical(ex) &&
+              OBJ_obj2nid(X509_EXTENSION_get_object(ex)) == NID_undef;
+    }
+    STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
+    for (int i = 0; !out && i < sk_X509_REVOKED_num(revs); i++) {
+        const STACK_OF(X509_EXTENSION) *ee =
+            X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(revs, i));
+        for (int k = 0; !out && k < sk_X509_EXTENSION_num(ee); k++) {
+            X509_EXTENSION *ex = sk_X509_EXTENSION_value(ee, k);
+            out = X509_EXTENSION_get_critical(ex) &&
+                  OBJ_obj2nid(X509_EXTENSION_get_object(ex)) == NID_undef;
+        }
+    }
+    ERR_clear_error();
+    return out;
+}
+
 /* The CRL index against OpenSSL's own lookup, on the same CRL: the answer
    for the leaf (want: cs_crl_check's with the signature taken as good) and
    every listed serial, when no serial is listed twice (then which of the
@@ -344,6 +396,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_check_answer(&parts[n], CS_SRC_CRL);
             FUZZ_CHECK(!known || good_sig);
             FUZZ_CHECK(parts[n].state != CS_REV_GOOD || good_sig);
+            if (parts[n].state == CS_REV_GOOD || parts[n].state == CS_REV_REVOKED)
+                FUZZ_CHECK(!fuzz_crl_out_of_scope(crl));
             n++;
         }
         fuzz_crl_index(crl, &parts[n - 1]);
@@ -467,6 +521,20 @@ static void fuzz_self_check(const char *dir)
     fuzz_try_crl(dir, "crl-empty.pem", fuzz_crl(false, fz.inter_key), true, CS_REV_GOOD,
                  CS_REV_GOOD);
     fuzz_try_crl(dir, NULL, fuzz_crl(false, fz.root_key), false, CS_REV_ERROR, CS_REV_GOOD);
+    /* no answer though they list the leaf: a delta CRL, and one for CA
+       certificates only */
+    ASN1_INTEGER *base = ASN1_INTEGER_new();
+    ISSUING_DIST_POINT *idp = ISSUING_DIST_POINT_new();
+    if (!base || !ASN1_INTEGER_set(base, 1) || !idp)
+        abort();
+    idp->onlyCA = 0xFF;
+    fuzz_try_crl(dir, "crl-delta.der", fuzz_crl_ext(true, fz.inter_key, NID_delta_crl, base), false,
+                 CS_REV_ERROR, CS_REV_ERROR);
+    fuzz_try_crl(dir, "crl-only-ca.der",
+                 fuzz_crl_ext(true, fz.inter_key, NID_issuing_distribution_point, idp), false,
+                 CS_REV_ERROR, CS_REV_ERROR);
+    ASN1_INTEGER_free(base);
+    ISSUING_DIST_POINT_free(idp);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -535,6 +535,9 @@ int pki_ocsp_response(const struct pki_ocsp_spec *spec, unsigned char **der, siz
     if (OCSP_basic_add1_status(bs, id, status_of[spec->status], spec->reason, revoked_at,
                                this_update, next_update) == NULL)
         goto out;
+    if (spec->nonce != NULL &&
+        !OCSP_basic_add1_nonce(bs, (unsigned char *)spec->nonce, (int)spec->nonce_len))
+        goto out;
     EVP_PKEY *key = spec->signer->key;
     sign_cert = spec->signer->x509;
     if (spec->wrong_key != NULL) {
@@ -628,6 +631,7 @@ static X509_CRL *build_crl(const struct pki_crl_spec *spec, size_t n_pad)
         snprintf(serial, sizeof serial, "7FFF%08zX", i);
         ok = crl_add_entry(crl, serial, spec->last_update, CRL_REASON_NONE) == 0;
     }
+    ok = ok && (spec->edit == NULL || spec->edit(crl, spec->edit_arg) == 0);
     ok = ok && X509_CRL_sort(crl) && X509_CRL_sign(crl, key, sign_md(key)) > 0;
     ASN1_INTEGER_free(number);
     AUTHORITY_KEYID_free(akid);

@@ -89,6 +89,9 @@ struct pki_ocsp_spec {
     EVP_PKEY *wrong_key;           /* not NULL: the signature is made with this key instead of
                                       signer's, so the response names signer but does not verify */
     bool include_signer;           /* the response carries signer's certificate */
+    const unsigned char *nonce;    /* not NULL: an id-pkix-ocsp-nonce extension with these
+                                      nonce_len bytes (the value of its OCTET STRING) */
+    size_t nonce_len;
 };
 
 /* A DER OCSPResponse (successful, one BasicOCSPResponse with one
@@ -113,6 +116,10 @@ struct pki_crl_spec {
     size_t min_bytes; /* > 0: dummy entries (serials 7FFF0000...) until the DER
                          encoding is at least this many bytes */
     bool pem;         /* write PEM ("X509 CRL") instead of DER */
+    /* not NULL: called on the CRL before it is signed (extensions, entry
+       extensions, another issuer name, ...); returns 0, or -1 to fail */
+    int (*edit)(X509_CRL *crl, void *arg);
+    void *edit_arg;
 };
 
 /* Writes a v2 CRL (authorityKeyIdentifier, cRLNumber 1, entries sorted) to
