@@ -317,7 +317,8 @@ static size_t put_message(unsigned char *buf, size_t at, int type, const unsigne
                                   (unsigned char)(len >> 16), (unsigned char)(len >> 8),
                                   (unsigned char)len};
     memcpy(buf + at, head, sizeof head);
-    memcpy(buf + at + sizeof head, body, len);
+    if (len)
+        memcpy(buf + at + sizeof head, body, len);
     return at + sizeof head + len;
 }
 
