@@ -1028,6 +1028,18 @@ enum cs_exit cs_exit_code(const uint64_t count[], unsigned fail_on)
     return CS_EXIT_OK;
 }
 
+const char *cs_cli_option(size_t i, char *letter, const char **metavar)
+{
+    for (size_t k = 0; k < N_OPTIONS; k++) {
+        if (options[k].flags & OPT_HIDDEN || i-- > 0)
+            continue;
+        *letter = options[k].letter;
+        *metavar = options[k].metavar;
+        return options[k].name;
+    }
+    return NULL;
+}
+
 /* ---- what is written from the table ------------------------------------------------------- */
 
 #define SUMMARY                                                                                    \
@@ -1090,7 +1102,9 @@ static void wrap(FILE *out, const char *text, size_t col, size_t indent, size_t 
 
 void cs_cli_write_help(FILE *out)
 {
-    fprintf(out, "Usage: certsweep [OPTIONS] [TARGET ...]\n%s\n\n", SUMMARY);
+    fputs("Usage: certsweep [OPTIONS] [TARGET ...]\n", out);
+    wrap(out, SUMMARY, 0, 0, HELP_WIDTH);
+    fputc('\n', out);
     fprintf(out, "  %-*s%s\n", HELP_COLUMN - 2, "TARGET", TARGET_SYNTAX);
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const struct opt *op = &options[i];
@@ -1199,8 +1213,10 @@ void cs_cli_write_bash_completion(FILE *out)
           out);
     static const char *const action[] = {
         [COMPLETE_NOTHING] = "return",
-        [COMPLETE_FILE] = "compopt -o filenames; COMPREPLY=($(compgen -f -- \"$cur\")); return",
-        [COMPLETE_DIR] = "compopt -o filenames; COMPREPLY=($(compgen -d -- \"$cur\")); return",
+        [COMPLETE_FILE] =
+            "compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\")); return",
+        [COMPLETE_DIR] =
+            "compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- \"$cur\")); return",
     };
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const struct opt *op = &options[i];

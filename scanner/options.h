@@ -106,6 +106,10 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv,
                                 struct cs_cli_notes *notes);
 void cs_cli_notes_free(struct cs_cli_notes *notes);
 
+/* The i-th option --help shows: its long name (NULL past the end), its short
+   letter (0: none) and its argument's metavar (NULL: none). */
+const char *cs_cli_option(size_t i, char *letter, const char **metavar);
+
 /* Everything below is written from the option table (cli.c). */
 void cs_cli_write_help(FILE *out);
 void cs_cli_write_version(FILE *out);
