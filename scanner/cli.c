@@ -1,7 +1,8 @@
-/* The command line.  One table, `options` below, says everything about an
- * option: its names, what its argument is and its bounds, where it is stored,
- * its metavar and its help.  The parser, the error messages, --help, the man
- * page and the shell completions are all made from it.
+/* The command line.  One table, cs_cli_options below, says everything about
+ * an option: its names, what its argument is and its bounds, where it is
+ * stored, its metavar and its help.  The parser and its error messages are
+ * here; --help, the man page and the shell completions are written from the
+ * same table by cli_write.c.
  *
  * Long options are taken by their full name only (no abbreviations), so that
  * a new option never changes what an existing command line means.  Every
@@ -16,218 +17,137 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-
+#include "cli.h"
 #include "options.h"
-#include "probes/probe.h"
 #include "targets.h"
-#include "version.h"
-
-/* What an option's argument is. */
-enum arg_kind {
-    ARG_NONE,   /* a flag: sets a bool, or is an action (help, version) */
-    ARG_UINT,   /* a whole number in [min, max] */
-    ARG_DAYS,   /* whole days in [min, max], stored as seconds */
-    ARG_SECS,   /* decimal seconds, [min, max] in milliseconds, stored as milliseconds */
-    ARG_SIZE,   /* bytes, or with K, M or G (powers of 1024), in [min, max] bytes */
-    ARG_STRING, /* stored as given */
-    ARG_CUSTOM, /* parsed by the entry's own function */
-};
-
-/* The type of the field an option is stored in, from the field itself. */
-enum store {
-    STORE_NONE,
-    STORE_BOOL,
-    STORE_U16,
-    STORE_UINT,
-    STORE_INT,
-    STORE_U64,
-    STORE_I64,
-    STORE_DOUBLE,
-    STORE_STR,
-};
 
 #define FIELD_OF(f) (((struct cs_options *)0)->f)
 #define STORE_OF(f)                                                                                \
     _Generic(FIELD_OF(f),                                                                          \
-        bool: STORE_BOOL,                                                                          \
-        uint16_t: STORE_U16,                                                                       \
-        unsigned: STORE_UINT,                                                                      \
-        int: STORE_INT,                                                                            \
-        uint64_t: STORE_U64,                                                                       \
-        int64_t: STORE_I64,                                                                        \
-        double: STORE_DOUBLE,                                                                      \
-        char *: STORE_STR)
+        bool: CS_STORE_BOOL,                                                                          \
+        uint16_t: CS_STORE_U16,                                                                       \
+        unsigned: CS_STORE_UINT,                                                                      \
+        int: CS_STORE_INT,                                                                            \
+        uint64_t: CS_STORE_U64,                                                                       \
+        int64_t: CS_STORE_I64,                                                                        \
+        double: CS_STORE_DOUBLE,                                                                      \
+        char *: CS_STORE_STR)
 /* Where an option is stored: the field's offset and its type. */
 #define TO(f) .offset = offsetof(struct cs_options, f), .store = STORE_OF(f)
 
-/* What completes an option's argument in a shell. */
-enum complete {
-    COMPLETE_NOTHING,
-    COMPLETE_FILE,
-    COMPLETE_DIR,
-    COMPLETE_WORDS, /* one of the entry's words */
-};
-
-enum {
-    OPT_REPEAT = 1 << 0, /* may be given more than once; each counts */
-    OPT_HIDDEN = 1 << 1, /* for the build (man page, completions): not in --help */
-};
-
-struct opt;
-/* Parses arg into o: NULL, or what the argument is instead, written to be read
-   after "'ARG' is " (e.g. "not a host name ..."), in buf or static. */
-typedef const char *parse_fn(const struct opt *op, struct cs_options *o, const char *arg, char *buf,
-                             size_t len);
-
-struct opt {
-    const char *name; /* long name, without "--" */
-    char letter;      /* short option, or 0 */
-    enum arg_kind arg;
-    uint64_t min, max;         /* bounds of ARG_UINT, _DAYS, _SECS, _SIZE (in the stored unit) */
-    size_t offset;             /* the field in struct cs_options (TO(field)) */
-    enum store store;          /* ... and its type */
-    parse_fn *parse;           /* ARG_CUSTOM */
-    enum cs_cli_result action; /* ARG_NONE without a field: what it asks main to do */
-    const char *metavar;       /* the argument's name in help ("N", "FILE") */
-    const char *help;          /* one sentence or two, without the bounds and the default */
-    const char *deflt;         /* the default as shown; NULL: the value cs_options_init sets;
-                                  "": none shown */
-    enum complete complete;
-    const char *words; /* COMPLETE_WORDS: the values, space-separated */
-    unsigned flags;    /* OPT_* */
-};
-
-static parse_fn parse_format, parse_output, parse_targets_file, parse_dns_server, parse_now,
+static cs_opt_parse_fn parse_format, parse_output, parse_targets_file, parse_dns_server, parse_now,
     parse_fail_on_opt, parse_resolve, parse_sni;
 
-#define DAY_SECS 86400
-#define MAX_SECS_MS ((uint64_t)DAY_SECS * 1000)
+#define MAX_SECS_MS ((uint64_t)CS_DAY_SECS * 1000)
 
 /* Sorted by long name; --help, the man page and the completions list them in
    this order. */
-static const struct opt options[] = {
-    {"allow-empty", 0, ARG_NONE, TO(allow_empty),
+const struct cs_opt cs_cli_options[] = {
+    {"allow-empty", 0, CS_ARG_NONE, TO(allow_empty),
      .help = "no target at all is a scan of nothing (exit 0), not an input error (66)"},
-    {"ca-file", 0, ARG_STRING, TO(ca_file), .metavar = "FILE", .complete = COMPLETE_FILE,
+    {"ca-file", 0, CS_ARG_STRING, TO(ca_file), .metavar = "FILE", .complete = CS_COMPLETE_FILE,
      .help = "trust anchors from FILE (PEM) instead of the system store", .deflt = ""},
-    {"ca-path", 0, ARG_STRING, TO(ca_path), .metavar = "DIR", .complete = COMPLETE_DIR,
+    {"ca-path", 0, CS_ARG_STRING, TO(ca_path), .metavar = "DIR", .complete = CS_COMPLETE_DIR,
      .help = "trust anchors from a hashed directory (c_rehash) instead of the system store",
      .deflt = ""},
-    {"cert-only", 0, ARG_NONE, TO(cert_only),
+    {"cert-only", 0, CS_ARG_NONE, TO(cert_only),
      .help = "take the chain and stop: faster, but no proof that the server holds the key "
              "(key_proven false)"},
-    {"chain", 0, ARG_NONE, TO(chain),
+    {"chain", 0, CS_ARG_NONE, TO(chain),
      .help = "every certificate the server sent, in JSON and text reports"},
-    {"concurrency", 'j', ARG_UINT, 1, CS_MAX_CONCURRENCY, TO(concurrency), .metavar = "N",
+    {"concurrency", 'j', CS_ARG_UINT, 1, CS_MAX_CONCURRENCY, TO(concurrency), .metavar = "N",
      .help = "probes in flight at most"},
-    {"connect-timeout", 0, ARG_SECS, 1, MAX_SECS_MS, TO(connect_timeout_ms), .metavar = "SECS",
+    {"connect-timeout", 0, CS_ARG_SECS, 1, MAX_SECS_MS, TO(connect_timeout_ms), .metavar = "SECS",
      .help = "TCP connect deadline"},
-    {"crit-days", 'c', ARG_DAYS, 0, 3650, TO(crit_secs), .metavar = "N",
+    {"crit-days", 'c', CS_ARG_DAYS, 0, 3650, TO(crit_secs), .metavar = "N",
      .help = "CRITICAL when at most N days are left, for every certificate",
      .deflt = "lifetime-aware, at most 7"},
-    {"crl", 0, ARG_NONE, TO(crl),
+    {"crl", 0, CS_ARG_NONE, TO(crl),
      .help = "fetch each leaf's CRL (distribution point) and look the certificate up"},
-    {"crl-max-size", 0, ARG_SIZE, 1024, (uint64_t)4 << 30, TO(crl_max_bytes), .metavar = "SIZE",
+    {"crl-max-size", 0, CS_ARG_SIZE, 1024, (uint64_t)4 << 30, TO(crl_max_bytes), .metavar = "SIZE",
      .help = "largest CRL (or OCSP response) fetched, in bytes or with K, M or G"},
-    {"csv-raw", 0, ARG_NONE, TO(csv_raw),
+    {"csv-raw", 0, CS_ARG_NONE, TO(csv_raw),
      .help = "CSV cells as found: no ' before a leading = + - @ TAB CR (for programs, not "
              "spreadsheets)"},
-    {"dns-server", 0, ARG_CUSTOM, TO(dns_server), .parse = parse_dns_server,
+    {"dns-server", 0, CS_ARG_CUSTOM, TO(dns_server), .parse = parse_dns_server,
      .metavar = "ADDR[:PORT]", .help = "ask this DNS server", .deflt = "from resolv.conf"},
-    {"dns-timeout", 0, ARG_SECS, 1, MAX_SECS_MS, TO(dns_timeout_ms), .metavar = "SECS",
+    {"dns-timeout", 0, CS_ARG_SECS, 1, MAX_SECS_MS, TO(dns_timeout_ms), .metavar = "SECS",
      .help = "DNS deadline per try; two tries per server"},
-    {"fail-on", 0, ARG_CUSTOM, .parse = parse_fail_on_opt, .metavar = "LEVEL",
-     .complete = COMPLETE_WORDS, .words = "warning error critical never",
+    {"fail-on", 0, CS_ARG_CUSTOM, .parse = parse_fail_on_opt, .metavar = "LEVEL",
+     .complete = CS_COMPLETE_WORDS, .words = "warning error critical never",
      .help = "which statuses count toward the exit code: warning counts WARNING and worse, "
              "error ERROR, CRITICAL and EXPIRED, critical CRITICAL and EXPIRED, never none",
      .deflt = "warning"},
-    {"fetch-per-host", 0, ARG_UINT, 1, 1000, TO(fetch_per_host), .metavar = "N",
+    {"fetch-per-host", 0, CS_ARG_UINT, 1, 1000, TO(fetch_per_host), .metavar = "N",
      .help = "OCSP/CRL fetches in flight to one host at most"},
-    {"fetch-timeout", 0, ARG_SECS, 1, MAX_SECS_MS, TO(fetch_timeout_ms), .metavar = "SECS",
+    {"fetch-timeout", 0, CS_ARG_SECS, 1, MAX_SECS_MS, TO(fetch_timeout_ms), .metavar = "SECS",
      .help = "deadline of one OCSP or CRL fetch"},
-    {"format", 'F', ARG_CUSTOM, .parse = parse_format, .metavar = "FMT", .complete = COMPLETE_WORDS,
-     .words = "text csv json jsonl", .help = "format of the report on standard output",
-     .deflt = "text"},
-    {"help", 'h', ARG_NONE, .action = CS_CLI_HELP, .help = "this help, then exit"},
-    {"no-verify", 0, ARG_NONE, TO(no_verify),
+    {"format", 'F', CS_ARG_CUSTOM, .parse = parse_format, .metavar = "FMT",
+     .complete = CS_COMPLETE_WORDS, .words = "text csv json jsonl",
+     .help = "format of the report on standard output", .deflt = "text"},
+    {"help", 'h', CS_ARG_NONE, .action = CS_CLI_HELP, .help = "this help, then exit"},
+    {"no-verify", 0, CS_ARG_NONE, TO(no_verify),
      .help = "trust and host name failures are reported but do not change the status"},
-    {"now", 0, ARG_CUSTOM, .parse = parse_now, .metavar = "TIMESTAMP",
+    {"now", 0, CS_ARG_CUSTOM, .parse = parse_now, .metavar = "TIMESTAMP",
      .help = "classify as of this UTC time, written YYYY-MM-DDTHH:MM:SSZ", .deflt = "now"},
-    {"ocsp", 0, ARG_NONE, TO(ocsp),
+    {"ocsp", 0, CS_ARG_NONE, TO(ocsp),
      .help = "ask each leaf's OCSP responder (AIA) whether it is revoked (a stapled OCSP "
              "response is always asked for and checked)"},
-    {"output", 'o', ARG_CUSTOM, .parse = parse_output, .metavar = "FILE", .flags = OPT_REPEAT,
-     .complete = COMPLETE_FILE,
+    {"output", 'o', CS_ARG_CUSTOM, .parse = parse_output, .metavar = "FILE", .flags = CS_OPT_REPEAT,
+     .complete = CS_COMPLETE_FILE,
      .help = "write a report to FILE, its format from the extension (.csv .json .jsonl .txt) "
              "or named as FORMAT:FILE ('-' is standard output, e.g. jsonl:-, "
              "csv:/dev/stdout); repeatable"},
-    {"per-address", 0, ARG_UINT, 1, CS_MAX_CONCURRENCY, TO(per_address), .metavar = "N",
+    {"per-address", 0, CS_ARG_UINT, 1, CS_MAX_CONCURRENCY, TO(per_address), .metavar = "N",
      .help = "connections in flight to one IP address at most"},
-    {"port", 'p', ARG_UINT, 1, 65535, TO(port), .metavar = "N",
+    {"port", 'p', CS_ARG_UINT, 1, 65535, TO(port), .metavar = "N",
      .help = "port of targets that name none"},
-    {"print-bash-completion", 0, ARG_NONE, .action = CS_CLI_BASH, .flags = OPT_HIDDEN,
+    {"print-bash-completion", 0, CS_ARG_NONE, .action = CS_CLI_BASH, .flags = CS_OPT_HIDDEN,
      .help = "write the bash completion script"},
-    {"print-man", 0, ARG_NONE, .action = CS_CLI_MAN, .flags = OPT_HIDDEN,
+    {"print-man", 0, CS_ARG_NONE, .action = CS_CLI_MAN, .flags = CS_OPT_HIDDEN,
      .help = "write the manual page (roff)"},
-    {"print-zsh-completion", 0, ARG_NONE, .action = CS_CLI_ZSH, .flags = OPT_HIDDEN,
+    {"print-zsh-completion", 0, CS_ARG_NONE, .action = CS_CLI_ZSH, .flags = CS_OPT_HIDDEN,
      .help = "write the zsh completion script"},
-    {"quiet", 'q', ARG_NONE, TO(quiet),
+    {"quiet", 'q', CS_ARG_NONE, TO(quiet),
      .help = "nothing on standard output: reports go only to -o files"},
-    {"rate", 0, ARG_UINT, 1, 10000000, TO(rate), .metavar = "N",
+    {"rate", 0, CS_ARG_UINT, 1, 10000000, TO(rate), .metavar = "N",
      .help = "new connections per second at most", .deflt = "no limit"},
-    {"require-revocation", 0, ARG_NONE, TO(require_revocation),
+    {"require-revocation", 0, CS_ARG_NONE, TO(require_revocation),
      .help = "a revocation check that did not say good is CRITICAL"},
-    {"resolve", 0, ARG_CUSTOM, .parse = parse_resolve, .metavar = "HOST:PORT:ADDR",
-     .flags = OPT_REPEAT,
+    {"resolve", 0, CS_ARG_CUSTOM, .parse = parse_resolve, .metavar = "HOST:PORT:ADDR",
+     .flags = CS_OPT_REPEAT,
      .help = "pin a name to an address (curl's syntax; HOST may be '*' or '*.domain', PORT "
              "may be '*'); repeatable"},
-    {"sni", 0, ARG_CUSTOM, .parse = parse_sni, .metavar = "NAME",
+    {"sni", 0, CS_ARG_CUSTOM, .parse = parse_sni, .metavar = "NAME",
      .help = "server name sent to every target, an internationalised one as its xn-- form",
      .deflt = "the target's host name"},
-    {"strict-input", 0, ARG_NONE, TO(strict_input),
+    {"strict-input", 0, CS_ARG_NONE, TO(strict_input),
      .help = "a bad target line is a usage error (exit 64), found before anything is scanned"},
-    {"targets", 'f', ARG_CUSTOM, .parse = parse_targets_file, .metavar = "FILE",
-     .flags = OPT_REPEAT, .complete = COMPLETE_FILE,
+    {"targets", 'f', CS_ARG_CUSTOM, .parse = parse_targets_file, .metavar = "FILE",
+     .flags = CS_OPT_REPEAT, .complete = CS_COMPLETE_FILE,
      .help = "read targets from FILE, one a line ('-' is standard input); repeatable"},
-    {"timeout", 't', ARG_SECS, 1, MAX_SECS_MS, TO(timeout_ms), .metavar = "SECS",
+    {"timeout", 't', CS_ARG_SECS, 1, MAX_SECS_MS, TO(timeout_ms), .metavar = "SECS",
      .help = "whole-probe deadline: connect and handshake"},
-    {"verify-level", 0, ARG_UINT, 0, 5, TO(verify_level), .metavar = "N",
+    {"verify-level", 0, CS_ARG_UINT, 0, 5, TO(verify_level), .metavar = "N",
      .help = "OpenSSL security level the chain must meet; level 2 asks for keys of 112 bits "
              "(RSA-2048) and no SHA-1 or MD5 signatures"},
-    {"version", 'V', ARG_NONE, .action = CS_CLI_VERSION, .help = "the version, then exit"},
-    {"warn-days", 'w', ARG_DAYS, 0, 3650, TO(warn_secs), .metavar = "N",
+    {"version", 'V', CS_ARG_NONE, .action = CS_CLI_VERSION, .help = "the version, then exit"},
+    {"warn-days", 'w', CS_ARG_DAYS, 0, 3650, TO(warn_secs), .metavar = "N",
      .help = "WARNING when at most N days are left, for every certificate",
      .deflt = "lifetime-aware, at most 30"},
-    {"workers", 'T', ARG_UINT, 1, CS_MAX_WORKERS, TO(workers), .metavar = "N",
+    {"workers", 'T', CS_ARG_UINT, 1, CS_MAX_WORKERS, TO(workers), .metavar = "N",
      .help = "event loops, one thread each", .deflt = "one per CPU"},
 };
 
-#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
-
-/* The exit codes, for --help and the man page. */
-static const struct {
-    enum cs_exit code;
-    const char *meaning;
-} exit_codes[] = {
-    {CS_EXIT_OK, "every endpoint OK, or nothing that --fail-on counts"},
-    {CS_EXIT_WARNING, "the worst status counted is WARNING"},
-    {CS_EXIT_CRITICAL, "a CRITICAL or EXPIRED endpoint"},
-    {CS_EXIT_ERROR, "the worst status counted is ERROR (bad target lines count as ERROR "
-                    "unless --fail-on never)"},
-    {CS_EXIT_USAGE, "usage error"},
-    {CS_EXIT_NOINPUT, "an input file unreadable, or no target at all"},
-    {CS_EXIT_SOFTWARE, "internal error"},
-    {CS_EXIT_CANTCREAT, "a report cannot be created"},
-    {CS_EXIT_IOERR, "a report could not be written"},
-};
+#define CS_N_OPTIONS (sizeof(cs_cli_options) / sizeof(cs_cli_options[0]))
+const size_t cs_cli_n_options = CS_N_OPTIONS;
 
 /* ---- parsing the arguments ---------------------------------------------------------------- */
 
 struct parse_state {
     struct cs_options *o;
     struct cs_cli_notes *notes;
-    unsigned seen[N_OPTIONS]; /* times each option was given */
+    unsigned seen[CS_N_OPTIONS]; /* times each option was given */
 };
 
 static void note_add(char ***list, size_t *n, char *text)
@@ -333,83 +253,32 @@ static int parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     return 0;
 }
 
-/* A size as written in help and messages: 1K, 32M, 4G, or bytes. */
-static void format_size(uint64_t v, char *buf, size_t len)
-{
-    static const char units[] = "GMK";
-    for (int i = 0; i < 3; i++) {
-        uint64_t unit = (uint64_t)1 << (10 * (3 - i));
-        if (v >= unit && v % unit == 0) {
-            snprintf(buf, len, "%llu%c", (unsigned long long)(v / unit), units[i]);
-            return;
-        }
-    }
-    snprintf(buf, len, "%llu", (unsigned long long)v);
-}
-
-/* Milliseconds as seconds: 0.001, 5, 2.5. */
-static void format_secs(uint64_t ms, char *buf, size_t len)
-{
-    snprintf(buf, len, "%g", (double)ms / 1000);
-}
-
-/* An option's bounds joined by sep ("1-65535", "0.001 to 86400"); "" if none. */
-static void format_bounds(const struct opt *op, const char *sep, char *buf, size_t len)
-{
-    char lo[24], hi[24];
-    switch (op->arg) {
-    case ARG_UINT:
-    case ARG_DAYS:
-        snprintf(lo, sizeof(lo), "%llu", (unsigned long long)op->min);
-        snprintf(hi, sizeof(hi), "%llu", (unsigned long long)op->max);
-        break;
-    case ARG_SECS:
-        format_secs(op->min, lo, sizeof(lo));
-        format_secs(op->max, hi, sizeof(hi));
-        break;
-    case ARG_SIZE:
-        format_size(op->min, lo, sizeof(lo));
-        format_size(op->max, hi, sizeof(hi));
-        break;
-    default:
-        buf[0] = '\0';
-        return;
-    }
-    snprintf(buf, len, "%s%s%s", lo, sep, hi);
-}
-
-/* The unit of an option's bounds, as help writes it after them. */
-static const char *bounds_unit(const struct opt *op)
-{
-    return op->arg == ARG_DAYS ? " days" : op->arg == ARG_SECS ? " seconds" : "";
-}
-
-static void *field(const struct opt *op, struct cs_options *o)
+static void *field(const struct cs_opt *op, struct cs_options *o)
 {
     return (char *)o + op->offset;
 }
 
 /* Stores a number in the option's field, whatever its type. */
-static void store_number(const struct opt *op, struct cs_options *o, uint64_t v)
+static void store_number(const struct cs_opt *op, struct cs_options *o, uint64_t v)
 {
     void *f = field(op, o);
     switch (op->store) {
-    case STORE_U16:
+    case CS_STORE_U16:
         *(uint16_t *)f = (uint16_t)v;
         break;
-    case STORE_UINT:
+    case CS_STORE_UINT:
         *(unsigned *)f = (unsigned)v;
         break;
-    case STORE_INT:
+    case CS_STORE_INT:
         *(int *)f = (int)v;
         break;
-    case STORE_U64:
+    case CS_STORE_U64:
         *(uint64_t *)f = v;
         break;
-    case STORE_I64:
+    case CS_STORE_I64:
         *(int64_t *)f = (int64_t)v;
         break;
-    case STORE_DOUBLE:
+    case CS_STORE_DOUBLE:
         *(double *)f = (double)v;
         break;
     default:
@@ -417,49 +286,21 @@ static void store_number(const struct opt *op, struct cs_options *o, uint64_t v)
     }
 }
 
-/* The number in the option's field (for the defaults shown in help). */
-static uint64_t load_number(const struct opt *op, const struct cs_options *o)
-{
-    const void *f = (const char *)o + op->offset;
-    switch (op->store) {
-    case STORE_U16:
-        return *(const uint16_t *)f;
-    case STORE_UINT:
-        return *(const unsigned *)f;
-    case STORE_INT: {
-        int v = *(const int *)f;
-        return (uint64_t)v;
-    }
-    case STORE_U64:
-        return *(const uint64_t *)f;
-    case STORE_I64: {
-        int64_t v = *(const int64_t *)f;
-        return (uint64_t)v;
-    }
-    case STORE_DOUBLE: {
-        double v = *(const double *)f;
-        return (uint64_t)v;
-    }
-    default:
-        return 0;
-    }
-}
-
 /* Parses a number-like argument by the option's kind: NULL, or why not. */
-static const char *parse_number(const struct opt *op, struct cs_options *o, const char *arg,
+static const char *parse_number(const struct cs_opt *op, struct cs_options *o, const char *arg,
                                 char *buf, size_t len)
 {
     uint64_t v;
     int rc;
     switch (op->arg) {
-    case ARG_UINT:
+    case CS_ARG_UINT:
         rc = parse_uint(arg, op->min, op->max, &v);
         break;
-    case ARG_DAYS:
+    case CS_ARG_DAYS:
         rc = parse_uint(arg, op->min, op->max, &v);
-        v *= DAY_SECS;
+        v *= CS_DAY_SECS;
         break;
-    case ARG_SECS:
+    case CS_ARG_SECS:
         rc = parse_secs(arg, op->min, op->max, &v);
         break;
     default:
@@ -471,19 +312,19 @@ static const char *parse_number(const struct opt *op, struct cs_options *o, cons
         return NULL;
     }
     char bounds[128];
-    format_bounds(op, " to ", bounds, sizeof(bounds));
+    cs_cli_format_bounds(op, " to ", bounds, sizeof(bounds));
     static const char *const what[] = {
-        [ARG_UINT] = "a whole number",
-        [ARG_DAYS] = "a whole number of days",
-        [ARG_SECS] = "a number of seconds",
-        [ARG_SIZE] = "a size (bytes, or with K, M or G)",
+        [CS_ARG_UINT] = "a whole number",
+        [CS_ARG_DAYS] = "a whole number of days",
+        [CS_ARG_SECS] = "a number of seconds",
+        [CS_ARG_SIZE] = "a size (bytes, or with K, M or G)",
     };
     snprintf(buf, len, "not %s from %s", what[op->arg], bounds);
     return buf;
 }
 
 /* "one of a, b or c" from an entry's words. */
-static const char *one_of(const struct opt *op, char *buf, size_t len)
+static const char *one_of(const struct cs_opt *op, char *buf, size_t len)
 {
     size_t n = 0, words = 1;
     for (const char *p = op->words; *p; p++)
@@ -499,14 +340,14 @@ static const char *one_of(const struct opt *op, char *buf, size_t len)
     return buf;
 }
 
-static const char *parse_format(const struct opt *op, struct cs_options *o, const char *arg,
+static const char *parse_format(const struct cs_opt *op, struct cs_options *o, const char *arg,
                                 char *buf, size_t len)
 {
     o->stdout_format = cs_writer_by_name(arg);
     return o->stdout_format ? NULL : one_of(op, buf, len);
 }
 
-static const char *parse_fail_on_opt(const struct opt *op, struct cs_options *o, const char *arg,
+static const char *parse_fail_on_opt(const struct cs_opt *op, struct cs_options *o, const char *arg,
                                      char *buf, size_t len)
 {
     static const struct {
@@ -526,8 +367,8 @@ static const char *parse_fail_on_opt(const struct opt *op, struct cs_options *o,
     return one_of(op, buf, len);
 }
 
-static const char *parse_now(const struct opt *op, struct cs_options *o, const char *arg, char *buf,
-                             size_t len)
+static const char *parse_now(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                             char *buf, size_t len)
 {
     (void)op, (void)buf, (void)len;
     if (cs_parse_time(arg, &o->now) < 0)
@@ -542,15 +383,15 @@ static const char *parse_now(const struct opt *op, struct cs_options *o, const c
         (arr)[(n)++] = (v);                                                                        \
     } while (0)
 
-static const char *parse_targets_file(const struct opt *op, struct cs_options *o, const char *arg,
-                                      char *buf, size_t len)
+static const char *parse_targets_file(const struct cs_opt *op, struct cs_options *o,
+                                      const char *arg, char *buf, size_t len)
 {
     (void)op, (void)buf, (void)len;
     APPEND(o->files, o->n_files, (char *)arg);
     return NULL;
 }
 
-static const char *parse_output(const struct opt *op, struct cs_options *o, const char *arg,
+static const char *parse_output(const struct cs_opt *op, struct cs_options *o, const char *arg,
                                 char *buf, size_t len)
 {
     (void)op;
@@ -629,7 +470,7 @@ static int parse_pin(const char *arg, struct cs_pin *pin)
     return 0;
 }
 
-static const char *parse_resolve(const struct opt *op, struct cs_options *o, const char *arg,
+static const char *parse_resolve(const struct cs_opt *op, struct cs_options *o, const char *arg,
                                  char *buf, size_t len)
 {
     (void)op, (void)buf, (void)len;
@@ -669,7 +510,7 @@ static int check_dns_server(const char *s)
     return inet_pton(AF_INET, buf, a) == 1 ? 0 : -1;
 }
 
-static const char *parse_dns_server(const struct opt *op, struct cs_options *o, const char *arg,
+static const char *parse_dns_server(const struct cs_opt *op, struct cs_options *o, const char *arg,
                                     char *buf, size_t len)
 {
     (void)op, (void)buf, (void)len;
@@ -681,8 +522,8 @@ static const char *parse_dns_server(const struct opt *op, struct cs_options *o, 
 
 /* A host name as targets take one: an internationalised name becomes its
    A-label, a root dot is dropped; an IP address is not a server name. */
-static const char *parse_sni(const struct opt *op, struct cs_options *o, const char *arg, char *buf,
-                             size_t len)
+static const char *parse_sni(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                             char *buf, size_t len)
 {
     (void)op;
     if (strchr(arg, ':') || strchr(arg, '[') || strchr(arg, '/'))
@@ -709,24 +550,25 @@ static const char *parse_sni(const struct opt *op, struct cs_options *o, const c
 }
 
 /* The table entry of a long name (exact), or NULL. */
-static const struct opt *by_name(const char *name, size_t len)
+static const struct cs_opt *by_name(const char *name, size_t len)
 {
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
-            return &options[i];
+    for (size_t i = 0; i < CS_N_OPTIONS; i++)
+        if (strlen(cs_cli_options[i].name) == len &&
+            strncmp(cs_cli_options[i].name, name, len) == 0)
+            return &cs_cli_options[i];
     return NULL;
 }
 
-static const struct opt *by_letter(char c)
+static const struct cs_opt *by_letter(char c)
 {
-    for (size_t i = 0; c && i < N_OPTIONS; i++)
-        if (options[i].letter == c)
-            return &options[i];
+    for (size_t i = 0; c && i < CS_N_OPTIONS; i++)
+        if (cs_cli_options[i].letter == c)
+            return &cs_cli_options[i];
     return NULL;
 }
 
 /* "--name (-x)" or "--name", as messages name an option. */
-static const char *opt_label(const struct opt *op, char *buf, size_t len)
+static const char *opt_label(const struct cs_opt *op, char *buf, size_t len)
 {
     if (op->letter)
         snprintf(buf, len, "--%s (-%c)", op->name, op->letter);
@@ -741,11 +583,11 @@ static enum cs_cli_result unknown_long(struct parse_state *ps, const char *name,
     char esc[128], list[1024] = "";
     char *given = cs_strndup(name, len);
     size_t n = 0, used = 0;
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        if (!(options[i].flags & OPT_HIDDEN) && strncmp(options[i].name, name, len) == 0 &&
-            used < sizeof(list))
+    for (size_t i = 0; i < CS_N_OPTIONS; i++)
+        if (!(cs_cli_options[i].flags & CS_OPT_HIDDEN) &&
+            strncmp(cs_cli_options[i].name, name, len) == 0 && used < sizeof(list))
             used += (size_t)snprintf(list + used, sizeof(list) - used, "%s--%s", n++ ? ", " : "",
-                                     options[i].name);
+                                     cs_cli_options[i].name);
     shown(given, esc, sizeof(esc));
     free(given);
     if (n == 1)
@@ -758,12 +600,12 @@ static enum cs_cli_result unknown_long(struct parse_state *ps, const char *name,
     return usage_error(ps, "unknown option '--%s'", esc);
 }
 
-/* Applies one option with its argument (NULL for ARG_NONE). */
-static enum cs_cli_result apply(struct parse_state *ps, const struct opt *op, const char *arg)
+/* Applies one option with its argument (NULL for CS_ARG_NONE). */
+static enum cs_cli_result apply(struct parse_state *ps, const struct cs_opt *op, const char *arg)
 {
     struct cs_options *o = ps->o;
-    ps->seen[op - options]++;
-    if (op->arg == ARG_NONE) {
+    ps->seen[op - cs_cli_options]++;
+    if (op->arg == CS_ARG_NONE) {
         if (op->action)
             return op->action;
         *(bool *)field(op, o) = true;
@@ -772,10 +614,10 @@ static enum cs_cli_result apply(struct parse_state *ps, const struct opt *op, co
     char buf[512], esc[256];
     const char *why = NULL;
     switch (op->arg) {
-    case ARG_STRING:
+    case CS_ARG_STRING:
         *(const char **)field(op, o) = arg;
         break;
-    case ARG_CUSTOM:
+    case CS_ARG_CUSTOM:
         why = op->parse(op, o, arg, buf, sizeof(buf));
         break;
     default:
@@ -787,7 +629,7 @@ static enum cs_cli_result apply(struct parse_state *ps, const struct opt *op, co
     return CS_CLI_OK;
 }
 
-static enum cs_cli_result needs_argument(struct parse_state *ps, const struct opt *op)
+static enum cs_cli_result needs_argument(struct parse_state *ps, const struct cs_opt *op)
 {
     char label[64];
     return usage_error(ps, "%s needs an argument: %s", opt_label(op, label, sizeof(label)),
@@ -800,10 +642,10 @@ static enum cs_cli_result long_option(struct parse_state *ps, int argc, char **a
     const char *name = argv[*i] + 2;
     const char *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
-    const struct opt *op = by_name(name, len);
+    const struct cs_opt *op = by_name(name, len);
     if (!op)
         return unknown_long(ps, name, len);
-    if (op->arg == ARG_NONE) {
+    if (op->arg == CS_ARG_NONE) {
         if (eq)
             return usage_error(ps, "--%s takes no argument", op->name);
         return apply(ps, op, NULL);
@@ -819,13 +661,13 @@ static enum cs_cli_result long_option(struct parse_state *ps, int argc, char **a
 static enum cs_cli_result short_options(struct parse_state *ps, int argc, char **argv, int *i)
 {
     for (const char *p = argv[*i] + 1; *p; p++) {
-        const struct opt *op = by_letter(*p);
-        if (!op || (op->flags & OPT_HIDDEN)) {
+        const struct cs_opt *op = by_letter(*p);
+        if (!op || (op->flags & CS_OPT_HIDDEN)) {
             char esc[16];
             return usage_error(ps, "unknown option '-%s'",
                                shown((char[]){*p, 0}, esc, sizeof(esc)));
         }
-        if (op->arg == ARG_NONE) {
+        if (op->arg == CS_ARG_NONE) {
             enum cs_cli_result rc = apply(ps, op, NULL);
             if (rc != CS_CLI_OK)
                 return rc;
@@ -842,7 +684,7 @@ static enum cs_cli_result short_options(struct parse_state *ps, int argc, char *
 
 static size_t index_of(const char *name)
 {
-    return (size_t)(by_name(name, strlen(name)) - options);
+    return (size_t)(by_name(name, strlen(name)) - cs_cli_options);
 }
 
 /* Two -o reports to the same place: the same path, or two to standard output. */
@@ -925,11 +767,12 @@ static enum cs_cli_result check_combinations(struct parse_state *ps)
         return usage_error(ps,
                            "--warn-days %lld is not more than --crit-days %lld: WARNING "
                            "could never be reported (give -w above -c)",
-                           (long long)(o->warn_secs / DAY_SECS),
-                           (long long)(o->crit_secs / DAY_SECS));
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        if (seen[i] > 1 && !(options[i].flags & OPT_REPEAT) && !options[i].action)
-            warn(ps, "--%s is given %u times; the last one counts", options[i].name, seen[i]);
+                           (long long)(o->warn_secs / CS_DAY_SECS),
+                           (long long)(o->crit_secs / CS_DAY_SECS));
+    for (size_t i = 0; i < CS_N_OPTIONS; i++)
+        if (seen[i] > 1 && !(cs_cli_options[i].flags & CS_OPT_REPEAT) && !cs_cli_options[i].action)
+            warn(ps, "--%s is given %u times; the last one counts", cs_cli_options[i].name,
+                 seen[i]);
     bool on_stdout = !o->quiet && !to_stdout;
     if (o->quiet && o->n_outputs == 0)
         warn(ps, "--quiet without --output writes no report; only the exit code tells");
@@ -1030,264 +873,12 @@ enum cs_exit cs_exit_code(const uint64_t count[], unsigned fail_on)
 
 const char *cs_cli_option(size_t i, char *letter, const char **metavar)
 {
-    for (size_t k = 0; k < N_OPTIONS; k++) {
-        if (options[k].flags & OPT_HIDDEN || i-- > 0)
+    for (size_t k = 0; k < CS_N_OPTIONS; k++) {
+        if (cs_cli_options[k].flags & CS_OPT_HIDDEN || i-- > 0)
             continue;
-        *letter = options[k].letter;
-        *metavar = options[k].metavar;
-        return options[k].name;
+        *letter = cs_cli_options[k].letter;
+        *metavar = cs_cli_options[k].metavar;
+        return cs_cli_options[k].name;
     }
     return NULL;
-}
-
-/* ---- what is written from the table ------------------------------------------------------- */
-
-#define SUMMARY                                                                                    \
-    "Scan TLS endpoints and report certificate expiry: OK, WARNING, CRITICAL, "                    \
-    "EXPIRED, ERROR."
-#define TARGET_SYNTAX "host | host:port | IPv4[:port] | [IPv6]:port"
-
-/* The help sentence with its bounds and default: "port of ... (1-65535; default 443)". */
-static void describe(const struct opt *op, char *buf, size_t len)
-{
-    char range[128], bounds[160], deflt[64] = "";
-    format_bounds(op, "-", range, sizeof(range));
-    snprintf(bounds, sizeof(bounds), "%s%s", range, range[0] ? bounds_unit(op) : "");
-    if (op->deflt) {
-        snprintf(deflt, sizeof(deflt), "%s", op->deflt);
-    } else if (op->arg != ARG_NONE && op->arg != ARG_STRING && op->arg != ARG_CUSTOM) {
-        struct cs_options d;
-        cs_options_init(&d);
-        uint64_t v = load_number(op, &d);
-        if (op->arg == ARG_SECS)
-            format_secs(v, deflt, sizeof(deflt));
-        else if (op->arg == ARG_SIZE)
-            format_size(v, deflt, sizeof(deflt));
-        else
-            snprintf(deflt, sizeof(deflt), "%llu",
-                     (unsigned long long)(op->arg == ARG_DAYS ? v / DAY_SECS : v));
-        cs_options_free(&d);
-    }
-    if (!bounds[0] && !deflt[0])
-        snprintf(buf, len, "%s", op->help);
-    else
-        snprintf(buf, len, "%s (%s%s%s%s)", op->help, bounds, bounds[0] && deflt[0] ? "; " : "",
-                 deflt[0] ? "default " : "", deflt);
-}
-
-/* Writes text from column col, wrapped before width, continued at indent. */
-static void wrap(FILE *out, const char *text, size_t col, size_t indent, size_t width)
-{
-    const char *p = text;
-    while (*p) {
-        size_t w = strcspn(p, " ");
-        if (col > indent && col + 1 + w > width) {
-            fprintf(out, "\n%*s", (int)indent, "");
-            col = indent;
-        } else if (col > indent) {
-            fputc(' ', out);
-            col++;
-        }
-        fprintf(out, "%.*s", (int)w, p);
-        col += w;
-        p += w;
-        while (*p == ' ')
-            p++;
-    }
-    fputc('\n', out);
-}
-
-#define HELP_COLUMN 29
-#define HELP_WIDTH 79
-
-void cs_cli_write_help(FILE *out)
-{
-    fputs("Usage: certsweep [OPTIONS] [TARGET ...]\n", out);
-    wrap(out, SUMMARY, 0, 0, HELP_WIDTH);
-    fputc('\n', out);
-    fprintf(out, "  %-*s%s\n", HELP_COLUMN - 2, "TARGET", TARGET_SYNTAX);
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        const struct opt *op = &options[i];
-        if (op->flags & OPT_HIDDEN)
-            continue;
-        char left[64], text[1024];
-        snprintf(left, sizeof(left), "%c%c%c --%s%s%s", op->letter ? '-' : ' ',
-                 op->letter ? op->letter : ' ', op->letter ? ',' : ' ', op->name,
-                 op->metavar ? " " : "", op->metavar ? op->metavar : "");
-        describe(op, text, sizeof(text));
-        size_t col = 2 + strlen(left);
-        fprintf(out, "  %s", left);
-        if (col + 1 >= HELP_COLUMN) {
-            fprintf(out, "\n%*s", HELP_COLUMN, "");
-        } else {
-            fprintf(out, "%*s", (int)(HELP_COLUMN - col), "");
-        }
-        wrap(out, text, HELP_COLUMN, HELP_COLUMN, HELP_WIDTH);
-    }
-    fputs("\nExit status:\n", out);
-    for (size_t i = 0; i < sizeof(exit_codes) / sizeof(exit_codes[0]); i++) {
-        fprintf(out, "  %-4d", exit_codes[i].code);
-        wrap(out, exit_codes[i].meaning, 6, 6, HELP_WIDTH);
-    }
-    fprintf(out, "  %-4s", "130");
-    wrap(out, "interrupted by SIGINT (143: SIGTERM); the reports say they are partial", 6, 6,
-         HELP_WIDTH);
-}
-
-void cs_cli_write_version(FILE *out)
-{
-    fprintf(out, "certsweep %s (%s)\n", CS_VERSION, OpenSSL_version(OPENSSL_VERSION));
-}
-
-/* Text for roff: backslashes and hyphens escaped, a leading dot or quote defused. */
-static void roff(FILE *out, const char *s)
-{
-    if (*s == '.' || *s == '\'')
-        fputs("\\&", out);
-    for (; *s; s++) {
-        if (*s == '\\')
-            fputs("\\e", out);
-        else if (*s == '-')
-            fputs("\\-", out);
-        else
-            fputc(*s, out);
-    }
-}
-
-void cs_cli_write_man(FILE *out)
-{
-    fprintf(out, ".TH CERTSWEEP 1 \"\" \"certsweep %s\" \"User Commands\"\n", CS_VERSION);
-    fputs(".SH NAME\ncertsweep \\- scan TLS endpoints and report certificate expiry\n", out);
-    fputs(".SH SYNOPSIS\n.B certsweep\n[\\fIOPTIONS\\fR] [\\fITARGET\\fR ...]\n", out);
-    fputs(".SH DESCRIPTION\n", out);
-    roff(out, SUMMARY);
-    fputs("\n.PP\nA \\fITARGET\\fR is ", out);
-    roff(out, TARGET_SYNTAX);
-    fputs(".\nTargets are also read from files given to \\fB\\-f\\fR, one a line; '#' starts a "
-          "comment.\n.SH OPTIONS\n",
-          out);
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        const struct opt *op = &options[i];
-        if (op->flags & OPT_HIDDEN)
-            continue;
-        char text[1024];
-        describe(op, text, sizeof(text));
-        fputs(".TP\n", out);
-        if (op->letter)
-            fprintf(out, "\\fB\\-%c\\fR, ", op->letter);
-        fputs("\\fB\\-\\-", out);
-        roff(out, op->name);
-        fputs("\\fR", out);
-        if (op->metavar) {
-            fputs(" \\fI", out);
-            roff(out, op->metavar);
-            fputs("\\fR", out);
-        }
-        fputc('\n', out);
-        roff(out, text);
-        fputc('\n', out);
-    }
-    fputs(".SH EXIT STATUS\n", out);
-    for (size_t i = 0; i < sizeof(exit_codes) / sizeof(exit_codes[0]); i++) {
-        fprintf(out, ".TP\n.B %d\n", exit_codes[i].code);
-        roff(out, exit_codes[i].meaning);
-        fputc('\n', out);
-    }
-    fputs(".TP\n.B 130, 143\ninterrupted by SIGINT or SIGTERM; the reports say they are "
-          "partial\n",
-          out);
-    fputs(".SH ENVIRONMENT\n.TP\n.B NO_COLOR\nno colour in the text table on a terminal\n", out);
-    fputs(".SH EXAMPLES\n.nf\ncertsweep example.com example.org:8443\n"
-          "certsweep \\-f domains.txt \\-o report.csv \\-o report.json \\-q\n"
-          "certsweep \\-\\-ocsp \\-\\-crl \\-\\-fail\\-on critical \\-f domains.txt\n.fi\n",
-          out);
-}
-
-/* The option names and what completes each argument, as a bash case. */
-void cs_cli_write_bash_completion(FILE *out)
-{
-    fputs("# bash completion for certsweep, written from its option table\n"
-          "_certsweep()\n{\n    local cur=${COMP_WORDS[COMP_CWORD]} "
-          "prev=${COMP_WORDS[COMP_CWORD-1]}\n"
-          "    case $prev in\n",
-          out);
-    static const char *const action[] = {
-        [COMPLETE_NOTHING] = "return",
-        [COMPLETE_FILE] =
-            "compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\")); return",
-        [COMPLETE_DIR] =
-            "compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- \"$cur\")); return",
-    };
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        const struct opt *op = &options[i];
-        if ((op->flags & OPT_HIDDEN) || op->arg == ARG_NONE)
-            continue;
-        fputs("    ", out);
-        if (op->letter)
-            fprintf(out, "-%c|", op->letter);
-        fprintf(out, "--%s) ", op->name);
-        if (op->complete == COMPLETE_WORDS)
-            fprintf(out, "COMPREPLY=($(compgen -W '%s' -- \"$cur\")); return", op->words);
-        else
-            fputs(action[op->complete], out);
-        fputs(" ;;\n", out);
-    }
-    fputs("    esac\n    if [[ $cur == -* ]]; then\n        COMPREPLY=($(compgen -W '", out);
-    for (size_t i = 0, n = 0; i < N_OPTIONS; i++)
-        if (!(options[i].flags & OPT_HIDDEN))
-            fprintf(out, "%s--%s", n++ ? " " : "", options[i].name);
-    fputs("' -- \"$cur\"))\n        return\n    fi\n"
-          "    COMPREPLY=($(compgen -A hostname -- \"$cur\"))\n}\n"
-          "complete -F _certsweep certsweep\n",
-          out);
-}
-
-/* A help text for zsh's brackets: its first clause, with ' [ ] : escaped. */
-static void zsh_text(FILE *out, const char *s)
-{
-    size_t n = strcspn(s, "(;:");
-    while (n && s[n - 1] == ' ')
-        n--;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\'')
-            fputs("'\\''", out);
-        else if (s[i] == '[' || s[i] == ']')
-            fprintf(out, "\\%c", s[i]);
-        else
-            fputc(s[i], out);
-    }
-}
-
-void cs_cli_write_zsh_completion(FILE *out)
-{
-    fputs("#compdef certsweep\n# zsh completion for certsweep, written from its option table\n"
-          "_arguments -s -S \\\n",
-          out);
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        const struct opt *op = &options[i];
-        if (op->flags & OPT_HIDDEN)
-            continue;
-        fputs("  ", out);
-        bool rep = op->flags & OPT_REPEAT;
-        if (op->letter && rep)
-            fprintf(out, "'*'{-%c,--%s}'", op->letter, op->name);
-        else if (op->letter)
-            fprintf(out, "'(-%c --%s)'{-%c,--%s}'", op->letter, op->name, op->letter, op->name);
-        else
-            fprintf(out, "'%s--%s", rep ? "*" : "", op->name);
-        fputc('[', out);
-        zsh_text(out, op->help);
-        fputc(']', out);
-        if (op->arg != ARG_NONE) {
-            fprintf(out, ":%s:", op->metavar);
-            if (op->complete == COMPLETE_FILE)
-                fputs("_files", out);
-            else if (op->complete == COMPLETE_DIR)
-                fputs("_files -/", out);
-            else if (op->complete == COMPLETE_WORDS)
-                fprintf(out, "(%s)", op->words);
-        }
-        fputs("' \\\n", out);
-    }
-    fputs("  '*:target:_hosts'\n", out);
 }
