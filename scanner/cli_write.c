@@ -344,7 +344,10 @@ void cs_cli_write_zsh_completion(FILE *out)
         zsh_text(out, op->help);
         fputc(']', out);
         if (op->arg != CS_ARG_NONE) {
-            fprintf(out, ":%s:", op->metavar);
+            fputc(':', out);
+            for (const char *m = op->metavar; *m; m++)
+                fprintf(out, "%s%c", *m == ':' ? "\\" : "", *m);
+            fputc(':', out);
             if (op->complete == CS_COMPLETE_FILE)
                 fputs("_files", out);
             else if (op->complete == CS_COMPLETE_DIR)

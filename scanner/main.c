@@ -130,10 +130,11 @@ int main(int argc, char **argv)
     cs_options_init(&opt);
     struct cs_cli_notes notes;
     enum cs_cli_result what = cs_cli_parse(&opt, argc, argv, &notes);
-    for (size_t i = 0; i < notes.n_warnings; i++)
-        fprintf(stderr, "certsweep: warning: %s\n", notes.warnings[i]);
-    if (what == CS_CLI_USAGE)
+    if (what == CS_CLI_USAGE) /* one line: the error, without the warnings before it */
         fprintf(stderr, "certsweep: %s (see certsweep --help)\n", notes.error);
+    else
+        for (size_t i = 0; i < notes.n_warnings; i++)
+            fprintf(stderr, "certsweep: warning: %s\n", notes.warnings[i]);
     cs_cli_notes_free(&notes);
     if (what != CS_CLI_OK) {
         cs_options_free(&opt);

@@ -1195,6 +1195,10 @@ Test(cli, contradictions_are_usage_errors)
                       "other one a file");
     expect_usage_line(NAMES("-f", "-", "-f", "-"),
                       "--targets: '-' (standard input) is given twice; it can be read once");
+    /* an error is the only line, without the warnings found before it */
+    expect_usage_line(NAMES("-f", "x", "-f", "x", "-p", "1", "-p", "2", "-w", "1", "-c", "2"),
+                      "--warn-days 1 is not more than --crit-days 2: WARNING could never be "
+                      "reported (give -w above -c)");
 }
 
 /* certsweep args... (a refused target, --fail-on never): exit 0, and stderr
@@ -1318,6 +1322,9 @@ Test(cli, help_man_and_completion_from_the_table)
     cr_assert_eq(man.status, 0);
     cr_assert_eq(run_certsweep(NAMES("--print-bash-completion"), NULL, &bash), 0);
     cr_assert_eq(bash.status, 0);
+    char *zsh = slurp(CS_BUILD_DIR "/generated/_certsweep", NULL);
+    cr_assert(zsh && strncmp(zsh, "#compdef certsweep\n", 19) == 0, "the build wrote no zsh "
+                                                                    "completion");
     char *built = slurp(CS_BUILD_DIR "/generated/certsweep.1", NULL);
     cr_assert_not_null(built, "the build wrote no man page");
     cr_assert_str_eq(built, man.out, "the built man page is not --print-man's");
@@ -1340,6 +1347,7 @@ Test(cli, help_man_and_completion_from_the_table)
         cr_assert(strstr(man.out, roff), "the man page lacks --%s", name);
         snprintf(want, sizeof(want), "--%s", name);
         cr_assert(has_word(bash.out, want), "the bash completion lacks --%s", name);
+        cr_assert(has_word(zsh, want), "the zsh completion lacks --%s", name);
     }
     cr_assert_geq(n, 36, "only %zu options", n);
     /* the hidden options are for the build only */
@@ -1354,6 +1362,7 @@ Test(cli, help_man_and_completion_from_the_table)
     run_result_free(&help);
     run_result_free(&man);
     run_result_free(&bash);
+    free(zsh);
 }
 
 /* The man page renders without a warning; the bash completion is valid
