@@ -347,21 +347,23 @@ static const char *parse_format(const struct cs_opt *op, struct cs_options *o, c
     return o->stdout_format ? NULL : one_of(op, buf, len);
 }
 
+/* --fail-on's levels: the statuses each counts; the first is the default. */
+static const struct {
+    const char *name;
+    unsigned mask;
+} fail_on_levels[] = {
+    {"warning", 1u << CS_WARNING | 1u << CS_CRITICAL | 1u << CS_EXPIRED | 1u << CS_ERROR},
+    {"error", 1u << CS_CRITICAL | 1u << CS_EXPIRED | 1u << CS_ERROR},
+    {"critical", 1u << CS_CRITICAL | 1u << CS_EXPIRED},
+    {"never", 0},
+};
+
 static const char *parse_fail_on_opt(const struct cs_opt *op, struct cs_options *o, const char *arg,
                                      char *buf, size_t len)
 {
-    static const struct {
-        const char *name;
-        unsigned mask;
-    } levels[] = {
-        {"warning", 1u << CS_WARNING | 1u << CS_CRITICAL | 1u << CS_EXPIRED | 1u << CS_ERROR},
-        {"error", 1u << CS_CRITICAL | 1u << CS_EXPIRED | 1u << CS_ERROR},
-        {"critical", 1u << CS_CRITICAL | 1u << CS_EXPIRED},
-        {"never", 0},
-    };
-    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
-        if (strcasecmp(arg, levels[i].name) == 0) {
-            o->fail_on = levels[i].mask;
+    for (size_t i = 0; i < sizeof(fail_on_levels) / sizeof(fail_on_levels[0]); i++)
+        if (strcasecmp(arg, fail_on_levels[i].name) == 0) {
+            o->fail_on = fail_on_levels[i].mask;
             return NULL;
         }
     return one_of(op, buf, len);
@@ -839,7 +841,7 @@ void cs_options_init(struct cs_options *o)
     o->fetch_per_host = CS_DEFAULT_FETCH_PER_HOST;
     o->crl_max_bytes = CS_DEFAULT_CRL_MAX_BYTES;
     o->verify_level = CS_DEFAULT_VERIFY_LEVEL;
-    o->fail_on = 1u << CS_WARNING | 1u << CS_CRITICAL | 1u << CS_EXPIRED | 1u << CS_ERROR;
+    o->fail_on = fail_on_levels[0].mask;
     o->stdout_format = &cs_writer_text;
     o->probe = "tls";
 }
