@@ -110,7 +110,7 @@ void cs_cli_notes_free(struct cs_cli_notes *notes);
    letter (0: none) and its argument's metavar (NULL: none). */
 const char *cs_cli_option(size_t i, char *letter, const char **metavar);
 
-/* Everything below is written from the option table (cli.c). */
+/* Written from the option table (cli_write.c); main chooses the stream. */
 void cs_cli_write_help(FILE *out);
 void cs_cli_write_version(FILE *out);
 void cs_cli_write_man(FILE *out);
