@@ -1,153 +1,204 @@
-/* The command line: one sorted option table, parsed into struct cs_options.
- * Every mistake is one line on stderr naming the option and what it takes,
- * and exit status 64 (DESIGN.md, "Command line"). */
+/* The command line.  One table, cs_cli_options below, says everything about
+ * an option: its names, what its argument is and its bounds, where it is
+ * stored, its metavar and its help.  The parser and its error messages are
+ * here; --help, the man page and the shell completions are written from the
+ * same table by cli_write.c.
+ *
+ * Long options are taken by their full name only (no abbreviations), so that
+ * a new option never changes what an existing command line means.  Every
+ * mistake is one line naming the option and what it takes; main exits 64. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "cli.h"
 #include "options.h"
-#include "probes/probe.h"
 #include "targets.h"
-#include "version.h"
 
-enum {
-    OPT_ALLOW_EMPTY = 256,
-    OPT_CA_FILE,
-    OPT_CA_PATH,
-    OPT_CERT_ONLY,
-    OPT_CHAIN,
-    OPT_CONNECT_TIMEOUT,
-    OPT_CRL,
-    OPT_CRL_MAX_SIZE,
-    OPT_CSV_RAW,
-    OPT_DNS_SERVER,
-    OPT_DNS_TIMEOUT,
-    OPT_FAIL_ON,
-    OPT_FETCH_PER_HOST,
-    OPT_FETCH_TIMEOUT,
-    OPT_NO_VERIFY,
-    OPT_NOW,
-    OPT_OCSP,
-    OPT_PER_ADDRESS,
-    OPT_RATE,
-    OPT_REQUIRE_REVOCATION,
-    OPT_RESOLVE,
-    OPT_SNI,
-    OPT_STRICT_INPUT,
-    OPT_VERIFY_LEVEL,
+#define FIELD_OF(f) (((struct cs_options *)0)->f)
+#define STORE_OF(f)                                                                                \
+    _Generic(FIELD_OF(f),                                                                          \
+        bool: CS_STORE_BOOL,                                                                          \
+        uint16_t: CS_STORE_U16,                                                                       \
+        unsigned: CS_STORE_UINT,                                                                      \
+        int: CS_STORE_INT,                                                                            \
+        uint64_t: CS_STORE_U64,                                                                       \
+        int64_t: CS_STORE_I64,                                                                        \
+        double: CS_STORE_DOUBLE,                                                                      \
+        char *: CS_STORE_STR)
+/* Where an option is stored: the field's offset and its type. */
+#define TO(f) .offset = offsetof(struct cs_options, f), .store = STORE_OF(f)
+
+static cs_opt_parse_fn parse_format, parse_output, parse_targets_file, parse_dns_server, parse_now,
+    parse_fail_on_opt, parse_resolve, parse_sni;
+
+#define MAX_SECS_MS ((uint64_t)CS_DAY_SECS * 1000)
+
+/* Sorted by long name; --help, the man page and the completions list them in
+   this order. */
+const struct cs_opt cs_cli_options[] = {
+    {"allow-empty", 0, CS_ARG_NONE, TO(allow_empty),
+     .help = "no target at all is a scan of nothing (exit 0), not an input error (66)"},
+    {"ca-file", 0, CS_ARG_STRING, TO(ca_file), .metavar = "FILE", .complete = CS_COMPLETE_FILE,
+     .help = "trust anchors from FILE (PEM) instead of the system store", .deflt = ""},
+    {"ca-path", 0, CS_ARG_STRING, TO(ca_path), .metavar = "DIR", .complete = CS_COMPLETE_DIR,
+     .help = "trust anchors from a hashed directory (c_rehash) instead of the system store",
+     .deflt = ""},
+    {"cert-only", 0, CS_ARG_NONE, TO(cert_only),
+     .help = "take the chain and stop: faster, but no proof that the server holds the key "
+             "(key_proven false)"},
+    {"chain", 0, CS_ARG_NONE, TO(chain),
+     .help = "every certificate the server sent, in JSON and text reports"},
+    {"concurrency", 'j', CS_ARG_UINT, 1, CS_MAX_CONCURRENCY, TO(concurrency), .metavar = "N",
+     .help = "probes in flight at most"},
+    {"connect-timeout", 0, CS_ARG_SECS, 1, MAX_SECS_MS, TO(connect_timeout_ms), .metavar = "SECS",
+     .help = "TCP connect deadline"},
+    {"crit-days", 'c', CS_ARG_DAYS, 0, 3650, TO(crit_secs), .metavar = "N",
+     .help = "CRITICAL when at most N days are left, for every certificate",
+     .deflt = "lifetime-aware, at most 7"},
+    {"crl", 0, CS_ARG_NONE, TO(crl),
+     .help = "fetch each leaf's CRL (distribution point) and look the certificate up"},
+    {"crl-max-size", 0, CS_ARG_SIZE, 1024, (uint64_t)4 << 30, TO(crl_max_bytes), .metavar = "SIZE",
+     .help = "largest CRL (or OCSP response) fetched, in bytes or with K, M or G"},
+    {"csv-raw", 0, CS_ARG_NONE, TO(csv_raw),
+     .help = "CSV cells as found: no ' before a leading = + - @ TAB CR (for programs, not "
+             "spreadsheets)"},
+    {"dns-server", 0, CS_ARG_CUSTOM, TO(dns_server), .parse = parse_dns_server,
+     .metavar = "ADDR[:PORT]", .help = "ask this DNS server", .deflt = "from resolv.conf"},
+    {"dns-timeout", 0, CS_ARG_SECS, 1, MAX_SECS_MS, TO(dns_timeout_ms), .metavar = "SECS",
+     .help = "DNS deadline per try; two tries per server"},
+    {"fail-on", 0, CS_ARG_CUSTOM, .parse = parse_fail_on_opt, .metavar = "LEVEL",
+     .complete = CS_COMPLETE_WORDS, .words = "warning error critical never",
+     .help = "which statuses count toward the exit code: warning counts WARNING and worse, "
+             "error ERROR, CRITICAL and EXPIRED, critical CRITICAL and EXPIRED, never none",
+     .deflt = "warning"},
+    {"fetch-per-host", 0, CS_ARG_UINT, 1, 1000, TO(fetch_per_host), .metavar = "N",
+     .help = "OCSP/CRL fetches in flight to one host at most"},
+    {"fetch-timeout", 0, CS_ARG_SECS, 1, MAX_SECS_MS, TO(fetch_timeout_ms), .metavar = "SECS",
+     .help = "deadline of one OCSP or CRL fetch"},
+    {"format", 'F', CS_ARG_CUSTOM, .parse = parse_format, .metavar = "FMT",
+     .complete = CS_COMPLETE_WORDS, .words = "text csv json jsonl",
+     .help = "format of the report on standard output", .deflt = "text"},
+    {"help", 'h', CS_ARG_NONE, .action = CS_CLI_HELP, .help = "this help, then exit"},
+    {"no-verify", 0, CS_ARG_NONE, TO(no_verify),
+     .help = "trust and host name failures are reported but do not change the status"},
+    {"now", 0, CS_ARG_CUSTOM, .parse = parse_now, .metavar = "TIMESTAMP",
+     .help = "classify as of this UTC time, written YYYY-MM-DDTHH:MM:SSZ", .deflt = "now"},
+    {"ocsp", 0, CS_ARG_NONE, TO(ocsp),
+     .help = "ask each leaf's OCSP responder (AIA) whether it is revoked (a stapled OCSP "
+             "response is always asked for and checked)"},
+    {"output", 'o', CS_ARG_CUSTOM, .parse = parse_output, .metavar = "FILE", .flags = CS_OPT_REPEAT,
+     .complete = CS_COMPLETE_FILE,
+     .help = "write a report to FILE, its format from the extension (.csv .json .jsonl .txt) "
+             "or named as FORMAT:FILE ('-' is standard output, e.g. jsonl:-, "
+             "csv:/dev/stdout); repeatable"},
+    {"per-address", 0, CS_ARG_UINT, 1, CS_MAX_CONCURRENCY, TO(per_address), .metavar = "N",
+     .help = "connections in flight to one IP address at most"},
+    {"port", 'p', CS_ARG_UINT, 1, 65535, TO(port), .metavar = "N",
+     .help = "port of targets that name none"},
+    {"print-bash-completion", 0, CS_ARG_NONE, .action = CS_CLI_BASH, .flags = CS_OPT_HIDDEN,
+     .help = "write the bash completion script"},
+    {"print-man", 0, CS_ARG_NONE, .action = CS_CLI_MAN, .flags = CS_OPT_HIDDEN,
+     .help = "write the manual page (roff)"},
+    {"print-zsh-completion", 0, CS_ARG_NONE, .action = CS_CLI_ZSH, .flags = CS_OPT_HIDDEN,
+     .help = "write the zsh completion script"},
+    {"quiet", 'q', CS_ARG_NONE, TO(quiet),
+     .help = "nothing on standard output: reports go only to -o files"},
+    {"rate", 0, CS_ARG_UINT, 1, 10000000, TO(rate), .metavar = "N",
+     .help = "new connections per second at most", .deflt = "no limit"},
+    {"require-revocation", 0, CS_ARG_NONE, TO(require_revocation),
+     .help = "a revocation check that did not say good is CRITICAL"},
+    {"resolve", 0, CS_ARG_CUSTOM, .parse = parse_resolve, .metavar = "HOST:PORT:ADDR",
+     .flags = CS_OPT_REPEAT,
+     .help = "pin a name to an address (curl's syntax; HOST may be '*' or '*.domain', PORT "
+             "may be '*'); repeatable"},
+    {"sni", 0, CS_ARG_CUSTOM, .parse = parse_sni, .metavar = "NAME",
+     .help = "server name sent to every target, an internationalised one as its xn-- form",
+     .deflt = "the target's host name"},
+    {"strict-input", 0, CS_ARG_NONE, TO(strict_input),
+     .help = "a bad target line is a usage error (exit 64), found before anything is scanned"},
+    {"targets", 'f', CS_ARG_CUSTOM, .parse = parse_targets_file, .metavar = "FILE",
+     .flags = CS_OPT_REPEAT, .complete = CS_COMPLETE_FILE,
+     .help = "read targets from FILE, one a line ('-' is standard input); repeatable"},
+    {"timeout", 't', CS_ARG_SECS, 1, MAX_SECS_MS, TO(timeout_ms), .metavar = "SECS",
+     .help = "whole-probe deadline: connect and handshake"},
+    {"verify-level", 0, CS_ARG_UINT, 0, 5, TO(verify_level), .metavar = "N",
+     .help = "OpenSSL security level the chain must meet; level 2 asks for keys of 112 bits "
+             "(RSA-2048) and no SHA-1 or MD5 signatures"},
+    {"version", 'V', CS_ARG_NONE, .action = CS_CLI_VERSION, .help = "the version, then exit"},
+    {"warn-days", 'w', CS_ARG_DAYS, 0, 3650, TO(warn_secs), .metavar = "N",
+     .help = "WARNING when at most N days are left, for every certificate",
+     .deflt = "lifetime-aware, at most 30"},
+    {"workers", 'T', CS_ARG_UINT, 1, CS_MAX_WORKERS, TO(workers), .metavar = "N",
+     .help = "event loops, one thread each", .deflt = "one per CPU"},
 };
 
-/* Sorted by long name. */
-static const struct option long_options[] = {
-    {"allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY},
-    {"ca-file", required_argument, NULL, OPT_CA_FILE},
-    {"ca-path", required_argument, NULL, OPT_CA_PATH},
-    {"cert-only", no_argument, NULL, OPT_CERT_ONLY},
-    {"chain", no_argument, NULL, OPT_CHAIN},
-    {"concurrency", required_argument, NULL, 'j'},
-    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
-    {"crit-days", required_argument, NULL, 'c'},
-    {"crl", no_argument, NULL, OPT_CRL},
-    {"crl-max-size", required_argument, NULL, OPT_CRL_MAX_SIZE},
-    {"csv-raw", no_argument, NULL, OPT_CSV_RAW},
-    {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
-    {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
-    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
-    {"fetch-per-host", required_argument, NULL, OPT_FETCH_PER_HOST},
-    {"fetch-timeout", required_argument, NULL, OPT_FETCH_TIMEOUT},
-    {"format", required_argument, NULL, 'F'},
-    {"help", no_argument, NULL, 'h'},
-    {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
-    {"now", required_argument, NULL, OPT_NOW},
-    {"ocsp", no_argument, NULL, OPT_OCSP},
-    {"output", required_argument, NULL, 'o'},
-    {"per-address", required_argument, NULL, OPT_PER_ADDRESS},
-    {"port", required_argument, NULL, 'p'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"rate", required_argument, NULL, OPT_RATE},
-    {"require-revocation", no_argument, NULL, OPT_REQUIRE_REVOCATION},
-    {"resolve", required_argument, NULL, OPT_RESOLVE},
-    {"sni", required_argument, NULL, OPT_SNI},
-    {"strict-input", no_argument, NULL, OPT_STRICT_INPUT},
-    {"targets", required_argument, NULL, 'f'},
-    {"timeout", required_argument, NULL, 't'},
-    {"verify-level", required_argument, NULL, OPT_VERIFY_LEVEL},
-    {"version", no_argument, NULL, 'V'},
-    {"warn-days", required_argument, NULL, 'w'},
-    {"workers", required_argument, NULL, 'T'},
-    {NULL, 0, NULL, 0},
+#define CS_N_OPTIONS (sizeof(cs_cli_options) / sizeof(cs_cli_options[0]))
+const size_t cs_cli_n_options = CS_N_OPTIONS;
+
+/* ---- parsing the arguments ---------------------------------------------------------------- */
+
+struct parse_state {
+    struct cs_options *o;
+    struct cs_cli_notes *notes;
+    unsigned seen[CS_N_OPTIONS]; /* times each option was given */
 };
 
-static const char short_options[] = ":c:F:f:hj:o:p:qT:t:Vw:";
-
-static const char usage_text[] =
-    "Usage: certsweep [OPTIONS] [TARGET ...]\n"
-    "Scan TLS endpoints and report certificate expiry: OK, WARNING, CRITICAL, EXPIRED, ERROR.\n"
-    "\n"
-    "  TARGET                     host | host:port | IPv4[:port] | [IPv6]:port\n"
-    "  -f, --targets FILE         read targets from FILE ('-' = stdin); repeatable\n"
-    "  -p, --port N               default port (443)\n"
-    "  -w, --warn-days N          WARNING threshold in days (default: lifetime-aware, at most "
-    "30)\n"
-    "  -c, --crit-days N          CRITICAL threshold in days (default: lifetime-aware, at most "
-    "7)\n"
-    "  -o, --output FILE          write a report; format from extension\n"
-    "                             (.csv .json .jsonl .txt) or FORMAT:FILE ('-' = stdout,\n"
-    "                             e.g. jsonl:-, csv:/dev/stdout); repeatable\n"
-    "  -F, --format FMT           format of standard output: text|csv|json|jsonl (text)\n"
-    "      --csv-raw              CSV cells as found: no ' before a leading = + - @ TAB CR\n"
-    "                             (for programs, not spreadsheets)\n"
-    "  -j, --concurrency N        probes in flight at most (500)\n"
-    "  -T, --workers N            event loops, one thread each (default: one per CPU)\n"
-    "      --rate N               new connections per second at most (default: no limit)\n"
-    "      --per-address N        connections in flight to one IP address at most (64)\n"
-    "  -t, --timeout SECS         whole-probe deadline, connect + handshake (10)\n"
-    "      --connect-timeout SECS TCP connect deadline (5)\n"
-    "      --dns-timeout SECS     DNS deadline per try; two tries per server (2)\n"
-    "      --ca-file FILE         trust anchors from FILE instead of the system store\n"
-    "      --ca-path DIR          trust anchors from a hashed directory instead\n"
-    "      --no-verify            trust/hostname failures do not change status\n"
-    "      --verify-level N       security level the chain must meet, 0-5 (2: keys of\n"
-    "                             112 bits, RSA-2048; no SHA-1 or MD5 signatures)\n"
-    "      --chain                every certificate the server sent, in JSON and text\n"
-    "      --cert-only            take the chain and stop: faster, but no proof that the\n"
-    "                             server holds the key (key_proven false; see README)\n"
-    "      --ocsp                 ask each leaf's OCSP responder (AIA) whether it is revoked\n"
-    "      --crl                  fetch each leaf's CRL (distribution point) and look it up\n"
-    "                             (a stapled OCSP response is always asked for and checked)\n"
-    "      --require-revocation   a revocation check that did not say good is CRITICAL\n"
-    "      --fetch-timeout SECS   deadline of one OCSP or CRL fetch (10)\n"
-    "      --fetch-per-host N     OCSP/CRL fetches in flight to one host at most (4)\n"
-    "      --crl-max-size SIZE    largest CRL fetched, bytes or with K, M, G (32M)\n"
-    "      --sni NAME             SNI for every target (default: the target's host name)\n"
-    "      --resolve HOST:PORT:ADDR  pin a name to an address (curl syntax; HOST may be\n"
-    "                             '*' or '*.domain', PORT may be '*'); repeatable\n"
-    "      --dns-server ADDR[:PORT]  ask this DNS server (default: system resolv.conf)\n"
-    "      --now TIMESTAMP        classify as of this UTC time (YYYY-MM-DDTHH:MM:SSZ)\n"
-    "      --fail-on LEVEL        warning|error|critical|never: which statuses count\n"
-    "                             toward the exit code (warning)\n"
-    "  -q, --quiet                nothing on standard output (reports only to -o files)\n"
-    "      --strict-input         a bad target line is a usage error (exit 64)\n"
-    "      --allow-empty          no target at all is a scan of nothing (exit 0), not 66\n"
-    "  -h, --help                 this help\n"
-    "  -V, --version              version\n"
-    "\n"
-    "Exit: 0 all OK, 1 worst is WARNING, 2 any CRITICAL or EXPIRED, 3 worst is ERROR\n"
-    "(bad target lines count as ERROR unless --fail-on never), 64 usage error,\n"
-    "66 an input file unreadable or no target at all, 70 internal, 73 a report cannot be\n"
-    "created, 74 a report could not be written, 130/143 interrupted by SIGINT/SIGTERM.\n";
-
-static enum cs_cli_result usage_error(const char *fmt, const char *a, const char *b)
+static void note_add(char ***list, size_t *n, char *text)
 {
-    fputs("certsweep: ", stderr);
-    fprintf(stderr, fmt, a, b);
-    fputs(" (see certsweep --help)\n", stderr);
+    *list = cs_xrealloc(*list, (*n + 1) * sizeof(**list));
+    (*list)[(*n)++] = text;
+}
+
+static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static char *vformat(const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *s = cs_xcalloc(1, n > 0 ? (size_t)n + 1 : 1);
+    if (n > 0)
+        vsnprintf(s, (size_t)n + 1, fmt, again);
+    va_end(again);
+    return s;
+}
+
+/* A usage error: the first one is kept. */
+static enum cs_cli_result usage_error(struct parse_state *ps, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static enum cs_cli_result usage_error(struct parse_state *ps, const char *fmt, ...)
+{
+    if (!ps->notes->error) {
+        va_list ap;
+        va_start(ap, fmt);
+        ps->notes->error = vformat(fmt, ap);
+        va_end(ap);
+    }
     return CS_CLI_USAGE;
+}
+
+static void warn(struct parse_state *ps, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void warn(struct parse_state *ps, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    note_add(&ps->notes->warnings, &ps->notes->n_warnings, vformat(fmt, ap));
+    va_end(ap);
+}
+
+/* An argument as it may be shown on one line: control characters and
+   non-ASCII bytes escaped, cut short. */
+static const char *shown(const char *arg, char *buf, size_t len)
+{
+    cs_escape(arg, strlen(arg), buf, len);
+    return buf;
 }
 
 /* A whole number in [min, max]; 0 or -1. */
@@ -164,24 +215,24 @@ static int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     return 0;
 }
 
-/* Seconds as a decimal, > 0 and at most a day, into milliseconds. */
-static int parse_secs(const char *s, uint64_t *ms)
+/* Decimal seconds into milliseconds in [min, max]; 0 or -1. */
+static int parse_secs(const char *s, uint64_t min, uint64_t max, uint64_t *ms)
 {
     if ((*s < '0' || *s > '9') && *s != '.')
         return -1;
     errno = 0;
     char *end;
     double v = strtod(s, &end);
-    if (errno || *end || !isfinite(v) || v <= 0 || v > 86400)
+    if (errno || *end || !isfinite(v) || v <= 0 || v * 1000 > (double)max)
         return -1;
     *ms = (uint64_t)llround(v * 1000);
-    if (*ms == 0)
-        *ms = 1;
+    if (*ms < min)
+        *ms = min;
     return 0;
 }
 
-/* Bytes with an optional K, M or G (powers of 1024), from 1 KiB to 4 GiB. */
-static int parse_size(const char *s, uint64_t *out)
+/* Bytes with an optional K, M or G (powers of 1024) in [min, max]; 0 or -1. */
+static int parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
     char num[32];
     size_t n = strlen(s);
@@ -196,10 +247,185 @@ static int parse_size(const char *s, uint64_t *out)
         num[n - 1] = '\0';
     }
     uint64_t v;
-    if (parse_uint(num, 1, ((uint64_t)4 << 30) / unit, &v) < 0 || v * unit < 1024)
+    if (parse_uint(num, 0, max / unit, &v) < 0 || v * unit < min)
         return -1;
     *out = v * unit;
     return 0;
+}
+
+static void *field(const struct cs_opt *op, struct cs_options *o)
+{
+    return (char *)o + op->offset;
+}
+
+/* Stores a number in the option's field, whatever its type. */
+static void store_number(const struct cs_opt *op, struct cs_options *o, uint64_t v)
+{
+    void *f = field(op, o);
+    switch (op->store) {
+    case CS_STORE_U16:
+        *(uint16_t *)f = (uint16_t)v;
+        break;
+    case CS_STORE_UINT:
+        *(unsigned *)f = (unsigned)v;
+        break;
+    case CS_STORE_INT:
+        *(int *)f = (int)v;
+        break;
+    case CS_STORE_U64:
+        *(uint64_t *)f = v;
+        break;
+    case CS_STORE_I64:
+        *(int64_t *)f = (int64_t)v;
+        break;
+    case CS_STORE_DOUBLE:
+        *(double *)f = (double)v;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Parses a number-like argument by the option's kind: NULL, or why not. */
+static const char *parse_number(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                char *buf, size_t len)
+{
+    uint64_t v;
+    int rc;
+    switch (op->arg) {
+    case CS_ARG_UINT:
+        rc = parse_uint(arg, op->min, op->max, &v);
+        break;
+    case CS_ARG_DAYS:
+        rc = parse_uint(arg, op->min, op->max, &v);
+        v *= CS_DAY_SECS;
+        break;
+    case CS_ARG_SECS:
+        rc = parse_secs(arg, op->min, op->max, &v);
+        break;
+    default:
+        rc = parse_size(arg, op->min, op->max, &v);
+        break;
+    }
+    if (rc == 0) {
+        store_number(op, o, v);
+        return NULL;
+    }
+    char bounds[128];
+    cs_cli_format_bounds(op, " to ", bounds, sizeof(bounds));
+    static const char *const what[] = {
+        [CS_ARG_UINT] = "a whole number",
+        [CS_ARG_DAYS] = "a whole number of days",
+        [CS_ARG_SECS] = "a number of seconds",
+        [CS_ARG_SIZE] = "a size (bytes, or with K, M or G)",
+    };
+    snprintf(buf, len, "not %s from %s", what[op->arg], bounds);
+    return buf;
+}
+
+/* "one of a, b or c" from an entry's words. */
+static const char *one_of(const struct cs_opt *op, char *buf, size_t len)
+{
+    size_t n = 0, words = 1;
+    for (const char *p = op->words; *p; p++)
+        words += *p == ' ';
+    n += (size_t)snprintf(buf, len, "not one of ");
+    size_t i = 0;
+    for (const char *p = op->words; *p && n < len; i++) {
+        size_t w = strcspn(p, " ");
+        const char *sep = i == 0 ? "" : i + 1 < words ? ", " : " or ";
+        n += (size_t)snprintf(buf + n, len - n, "%s%.*s", sep, (int)w, p);
+        p += w + (p[w] == ' ');
+    }
+    return buf;
+}
+
+static const char *parse_format(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                char *buf, size_t len)
+{
+    o->stdout_format = cs_writer_by_name(arg);
+    return o->stdout_format ? NULL : one_of(op, buf, len);
+}
+
+/* --fail-on's levels: the statuses each counts; the first is the default. */
+static const struct {
+    const char *name;
+    unsigned mask;
+} fail_on_levels[] = {
+    {"warning", 1u << CS_WARNING | 1u << CS_CRITICAL | 1u << CS_EXPIRED | 1u << CS_ERROR},
+    {"error", 1u << CS_CRITICAL | 1u << CS_EXPIRED | 1u << CS_ERROR},
+    {"critical", 1u << CS_CRITICAL | 1u << CS_EXPIRED},
+    {"never", 0},
+};
+
+static const char *parse_fail_on_opt(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                     char *buf, size_t len)
+{
+    for (size_t i = 0; i < sizeof(fail_on_levels) / sizeof(fail_on_levels[0]); i++)
+        if (strcasecmp(arg, fail_on_levels[i].name) == 0) {
+            o->fail_on = fail_on_levels[i].mask;
+            return NULL;
+        }
+    return one_of(op, buf, len);
+}
+
+static const char *parse_now(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                             char *buf, size_t len)
+{
+    (void)op, (void)buf, (void)len;
+    if (cs_parse_time(arg, &o->now) < 0)
+        return "not a UTC time like 2026-01-31T12:00:00Z";
+    o->has_now = true;
+    return NULL;
+}
+
+#define APPEND(arr, n, v)                                                                          \
+    do {                                                                                           \
+        (arr) = cs_xrealloc((arr), ((n) + 1) * sizeof(*(arr)));                                    \
+        (arr)[(n)++] = (v);                                                                        \
+    } while (0)
+
+static const char *parse_targets_file(const struct cs_opt *op, struct cs_options *o,
+                                      const char *arg, char *buf, size_t len)
+{
+    (void)op, (void)buf, (void)len;
+    APPEND(o->files, o->n_files, (char *)arg);
+    return NULL;
+}
+
+static const char *parse_output(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                char *buf, size_t len)
+{
+    (void)op;
+    struct cs_output out = {(char *)arg, cs_writer_by_filename(arg)};
+    const char *colon = strchr(arg, ':');
+    char esc[256];
+    if (colon) { /* FORMAT:PATH names the format */
+        char fmt[8] = "";
+        if ((size_t)(colon - arg) < sizeof(fmt))
+            memcpy(fmt, arg, (size_t)(colon - arg));
+        const struct cs_writer_ops *ops = cs_writer_by_name(fmt);
+        if (ops) {
+            out.path = (char *)colon + 1;
+            out.ops = ops;
+            if (!*out.path) {
+                snprintf(buf, len,
+                         "not a report: no file after the format (e.g. %s:- for "
+                         "standard output)",
+                         fmt);
+                return buf;
+            }
+        }
+    }
+    if (!out.ops) {
+        snprintf(buf, len,
+                 "not a report: cannot tell its format; name it .csv, .json, .jsonl "
+                 "or .txt, or give FORMAT:%s (csv, json, jsonl, text)",
+                 shown(arg, esc, sizeof(esc)));
+        return buf;
+    }
+    APPEND(o->outputs, o->n_outputs, out);
+    return NULL;
 }
 
 static int parse_addr(const char *s)
@@ -246,6 +472,17 @@ static int parse_pin(const char *arg, struct cs_pin *pin)
     return 0;
 }
 
+static const char *parse_resolve(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                 char *buf, size_t len)
+{
+    (void)op, (void)buf, (void)len;
+    struct cs_pin pin;
+    if (parse_pin(arg, &pin) < 0)
+        return "not HOST:PORT:ADDR (e.g. example.com:443:127.0.0.1)";
+    APPEND(o->pins, o->n_pins, pin);
+    return NULL;
+}
+
 /* ADDR[:PORT], [IPv6]:PORT or a bare IPv6 address. */
 static int check_dns_server(const char *s)
 {
@@ -275,23 +512,318 @@ static int check_dns_server(const char *s)
     return inet_pton(AF_INET, buf, a) == 1 ? 0 : -1;
 }
 
-static int parse_fail_on(const char *s, unsigned *mask)
+static const char *parse_dns_server(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                    char *buf, size_t len)
 {
-    static const struct {
-        const char *name;
-        unsigned mask;
-    } levels[] = {
-        {"warning", 1u << CS_WARNING | 1u << CS_CRITICAL | 1u << CS_EXPIRED | 1u << CS_ERROR},
-        {"error", 1u << CS_CRITICAL | 1u << CS_EXPIRED | 1u << CS_ERROR},
-        {"critical", 1u << CS_CRITICAL | 1u << CS_EXPIRED},
-        {"never", 0},
-    };
-    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
-        if (strcasecmp(s, levels[i].name) == 0) {
-            *mask = levels[i].mask;
-            return 0;
+    (void)op, (void)buf, (void)len;
+    if (check_dns_server(arg) < 0)
+        return "not ADDR, ADDR:PORT or [IPv6]:PORT";
+    o->dns_server = (char *)arg;
+    return NULL;
+}
+
+/* A host name as targets take one: an internationalised name becomes its
+   A-label, a root dot is dropped; an IP address is not a server name. */
+static const char *parse_sni(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                             char *buf, size_t len)
+{
+    (void)op;
+    if (strchr(arg, ':') || strchr(arg, '[') || strchr(arg, '/'))
+        return "not a host name (letters, digits, '-' and '.'; labels of 1-63)";
+    struct cs_target t = {0};
+    const char *why = cs_target_parse(arg, 443, NULL, &t);
+    if (!why && t.family)
+        why = "an IP address: a server name is a host name (RFC 6066)";
+    if (why) {
+        cs_target_free(&t);
+        if (strncmp(why, "not ", 4) == 0 || strncmp(why, "an ", 3) == 0)
+            return why;
+        if (strcmp(why, "empty host") == 0)
+            return "not a host name: it is empty";
+        snprintf(buf, len, "not a host name: %s", why);
+        return buf;
+    }
+    free(o->sni_alabel);
+    o->sni_alabel = t.host; /* the name to send */
+    t.host = NULL;
+    cs_target_free(&t);
+    o->sni = o->sni_alabel;
+    return NULL;
+}
+
+/* The table entry of a long name (exact), or NULL. */
+static const struct cs_opt *by_name(const char *name, size_t len)
+{
+    for (size_t i = 0; i < CS_N_OPTIONS; i++)
+        if (strlen(cs_cli_options[i].name) == len &&
+            strncmp(cs_cli_options[i].name, name, len) == 0)
+            return &cs_cli_options[i];
+    return NULL;
+}
+
+static const struct cs_opt *by_letter(char c)
+{
+    for (size_t i = 0; c && i < CS_N_OPTIONS; i++)
+        if (cs_cli_options[i].letter == c)
+            return &cs_cli_options[i];
+    return NULL;
+}
+
+/* "--name (-x)" or "--name", as messages name an option. */
+static const char *opt_label(const struct cs_opt *op, char *buf, size_t len)
+{
+    if (op->letter)
+        snprintf(buf, len, "--%s (-%c)", op->name, op->letter);
+    else
+        snprintf(buf, len, "--%s", op->name);
+    return buf;
+}
+
+/* An unknown long option: the options it is a prefix of, if any, are named. */
+static enum cs_cli_result unknown_long(struct parse_state *ps, const char *name, size_t len)
+{
+    char esc[128], list[1024] = "";
+    char *given = cs_strndup(name, len);
+    size_t n = 0, used = 0;
+    for (size_t i = 0; i < CS_N_OPTIONS; i++)
+        if (!(cs_cli_options[i].flags & CS_OPT_HIDDEN) &&
+            strncmp(cs_cli_options[i].name, name, len) == 0 && used < sizeof(list))
+            used += (size_t)snprintf(list + used, sizeof(list) - used, "%s--%s", n++ ? ", " : "",
+                                     cs_cli_options[i].name);
+    shown(given, esc, sizeof(esc));
+    free(given);
+    if (n == 1)
+        return usage_error(ps,
+                           "unknown option '--%s': abbreviations are not taken (did you mean "
+                           "%s?)",
+                           esc, list);
+    if (n > 1)
+        return usage_error(ps, "unknown option '--%s': ambiguous, could be %s", esc, list);
+    return usage_error(ps, "unknown option '--%s'", esc);
+}
+
+/* Applies one option with its argument (NULL for CS_ARG_NONE). */
+static enum cs_cli_result apply(struct parse_state *ps, const struct cs_opt *op, const char *arg)
+{
+    struct cs_options *o = ps->o;
+    ps->seen[op - cs_cli_options]++;
+    if (op->arg == CS_ARG_NONE) {
+        if (op->action)
+            return op->action;
+        *(bool *)field(op, o) = true;
+        return CS_CLI_OK;
+    }
+    char buf[512], esc[256];
+    const char *why = NULL;
+    switch (op->arg) {
+    case CS_ARG_STRING:
+        *(const char **)field(op, o) = arg;
+        break;
+    case CS_ARG_CUSTOM:
+        why = op->parse(op, o, arg, buf, sizeof(buf));
+        break;
+    default:
+        why = parse_number(op, o, arg, buf, sizeof(buf));
+        break;
+    }
+    if (why)
+        return usage_error(ps, "--%s: '%s' is %s", op->name, shown(arg, esc, sizeof(esc)), why);
+    return CS_CLI_OK;
+}
+
+static enum cs_cli_result needs_argument(struct parse_state *ps, const struct cs_opt *op)
+{
+    char label[64];
+    return usage_error(ps, "%s needs an argument: %s", opt_label(op, label, sizeof(label)),
+                       op->metavar);
+}
+
+/* One "--name[=value]" at argv[*i]; *i moves past what it used. */
+static enum cs_cli_result long_option(struct parse_state *ps, int argc, char **argv, int *i)
+{
+    const char *name = argv[*i] + 2;
+    const char *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    const struct cs_opt *op = by_name(name, len);
+    if (!op)
+        return unknown_long(ps, name, len);
+    if (op->arg == CS_ARG_NONE) {
+        if (eq)
+            return usage_error(ps, "--%s takes no argument", op->name);
+        return apply(ps, op, NULL);
+    }
+    if (eq)
+        return apply(ps, op, eq + 1);
+    if (*i + 1 >= argc)
+        return needs_argument(ps, op);
+    return apply(ps, op, argv[++*i]);
+}
+
+/* One "-abc" or "-xVALUE" or "-x VALUE" at argv[*i]. */
+static enum cs_cli_result short_options(struct parse_state *ps, int argc, char **argv, int *i)
+{
+    for (const char *p = argv[*i] + 1; *p; p++) {
+        const struct cs_opt *op = by_letter(*p);
+        if (!op || (op->flags & CS_OPT_HIDDEN)) {
+            char esc[16];
+            return usage_error(ps, "unknown option '-%s'",
+                               shown((char[]){*p, 0}, esc, sizeof(esc)));
         }
-    return -1;
+        if (op->arg == CS_ARG_NONE) {
+            enum cs_cli_result rc = apply(ps, op, NULL);
+            if (rc != CS_CLI_OK)
+                return rc;
+            continue;
+        }
+        if (p[1])
+            return apply(ps, op, p + 1);
+        if (*i + 1 >= argc)
+            return needs_argument(ps, op);
+        return apply(ps, op, argv[++*i]);
+    }
+    return CS_CLI_OK;
+}
+
+static size_t index_of(const char *name)
+{
+    return (size_t)(by_name(name, strlen(name)) - cs_cli_options);
+}
+
+/* Two -o reports to the same place: the same path, or two to standard output. */
+static enum cs_cli_result check_outputs(struct parse_state *ps)
+{
+    const struct cs_options *o = ps->o;
+    char esc[256];
+    for (size_t i = 0; i < o->n_outputs; i++)
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(o->outputs[i].path, o->outputs[j].path) != 0)
+                continue;
+            if (strcmp(o->outputs[i].path, "-") == 0)
+                return usage_error(ps,
+                                   "--output: two reports to standard output (%s:- and "
+                                   "%s:-); give the other one a file",
+                                   o->outputs[j].ops->name, o->outputs[i].ops->name);
+            return usage_error(ps,
+                               "--output: '%s' is given twice; each report needs a file of "
+                               "its own",
+                               shown(o->outputs[i].path, esc, sizeof(esc)));
+        }
+    return CS_CLI_OK;
+}
+
+/* -f: standard input at most once; a file named twice is read once. */
+static enum cs_cli_result check_files(struct parse_state *ps)
+{
+    struct cs_options *o = ps->o;
+    char esc[256];
+    size_t kept = 0;
+    for (size_t i = 0; i < o->n_files; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < kept && !dup; j++)
+            dup = strcmp(o->files[i], o->files[j]) == 0;
+        if (dup && strcmp(o->files[i], "-") == 0)
+            return usage_error(ps, "--targets: '-' (standard input) is given twice; it can be "
+                                   "read once");
+        if (dup)
+            warn(ps, "--targets: '%s' is given twice; it is read once",
+                 shown(o->files[i], esc, sizeof(esc)));
+        else
+            o->files[kept++] = o->files[i];
+    }
+    o->n_files = kept;
+    return CS_CLI_OK;
+}
+
+/* Whether any report, on standard output or -o, has the format. */
+static bool writes(const struct cs_options *o, const struct cs_writer_ops *ops, bool to_stdout)
+{
+    for (size_t i = 0; i < o->n_outputs; i++)
+        if (o->outputs[i].ops == ops)
+            return true;
+    return to_stdout && o->stdout_format == ops;
+}
+
+/* Combinations that contradict themselves are usage errors; ones where an
+   option can have no effect are warnings (README, "Options"). */
+static enum cs_cli_result check_combinations(struct parse_state *ps)
+{
+    struct cs_options *o = ps->o;
+    const unsigned *seen = ps->seen;
+    if (check_files(ps) != CS_CLI_OK || check_outputs(ps) != CS_CLI_OK)
+        return CS_CLI_USAGE;
+    const struct cs_output *to_stdout = NULL;
+    for (size_t i = 0; i < o->n_outputs; i++)
+        if (strcmp(o->outputs[i].path, "-") == 0)
+            to_stdout = &o->outputs[i];
+    if (seen[index_of("format")] && o->quiet)
+        return usage_error(ps,
+                           "--quiet and --format %s: --quiet writes nothing on standard "
+                           "output (drop one, or give -o %s:FILE)",
+                           o->stdout_format->name, o->stdout_format->name);
+    if (seen[index_of("format")] && to_stdout)
+        return usage_error(ps,
+                           "--format %s and --output %s:- both choose the report on "
+                           "standard output; give one",
+                           o->stdout_format->name, to_stdout->ops->name);
+    if (seen[index_of("warn-days")] && seen[index_of("crit-days")] && o->warn_secs <= o->crit_secs)
+        return usage_error(ps,
+                           "--warn-days %lld is not more than --crit-days %lld: WARNING "
+                           "could never be reported (give -w above -c)",
+                           (long long)(o->warn_secs / CS_DAY_SECS),
+                           (long long)(o->crit_secs / CS_DAY_SECS));
+    for (size_t i = 0; i < CS_N_OPTIONS; i++)
+        if (seen[i] > 1 && !(cs_cli_options[i].flags & CS_OPT_REPEAT) && !cs_cli_options[i].action)
+            warn(ps, "--%s is given %u times; the last one counts", cs_cli_options[i].name,
+                 seen[i]);
+    bool on_stdout = !o->quiet && !to_stdout;
+    if (o->quiet && o->n_outputs == 0)
+        warn(ps, "--quiet without --output writes no report; only the exit code tells");
+    if (o->csv_raw && !writes(o, &cs_writer_csv, on_stdout))
+        warn(ps, "--csv-raw has no effect: no report is CSV");
+    if (o->chain && !writes(o, &cs_writer_json, on_stdout) &&
+        !writes(o, &cs_writer_jsonl, on_stdout) && !writes(o, &cs_writer_text, on_stdout))
+        warn(ps, "--chain has no effect: no report is JSON, JSON Lines or text (CSV has no "
+                 "chain)");
+    static const char *const fetch_opts[] = {"fetch-timeout", "fetch-per-host", "crl-max-size"};
+    for (size_t i = 0; i < sizeof(fetch_opts) / sizeof(fetch_opts[0]); i++)
+        if (seen[index_of(fetch_opts[i])] && !o->ocsp && !o->crl)
+            warn(ps, "--%s has no effect without --ocsp or --crl (nothing is fetched)",
+                 fetch_opts[i]);
+    return CS_CLI_OK;
+}
+
+enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv,
+                                struct cs_cli_notes *notes)
+{
+    struct parse_state ps = {.o = o, .notes = notes};
+    memset(notes, 0, sizeof(*notes));
+    enum cs_cli_result rc = CS_CLI_OK;
+    bool only_targets = false; /* after "--" */
+    for (int i = 1; i < argc && rc == CS_CLI_OK; i++) {
+        const char *a = argv[i];
+        if (only_targets || a[0] != '-' || a[1] == '\0')
+            APPEND(o->targets, o->n_targets, argv[i]);
+        else if (a[1] == '-' && a[2] == '\0')
+            only_targets = true;
+        else if (a[1] == '-')
+            rc = long_option(&ps, argc, argv, &i);
+        else
+            rc = short_options(&ps, argc, argv, &i);
+    }
+    if (rc != CS_CLI_OK)
+        return rc;
+    if (o->n_targets == 0 && o->n_files == 0)
+        return usage_error(&ps, "no targets: name some, or read them with -f FILE");
+    return check_combinations(&ps);
+}
+
+void cs_cli_notes_free(struct cs_cli_notes *notes)
+{
+    free(notes->error);
+    for (size_t i = 0; i < notes->n_warnings; i++)
+        free(notes->warnings[i]);
+    free(notes->warnings);
+    memset(notes, 0, sizeof(*notes));
 }
 
 void cs_options_init(struct cs_options *o)
@@ -309,7 +841,7 @@ void cs_options_init(struct cs_options *o)
     o->fetch_per_host = CS_DEFAULT_FETCH_PER_HOST;
     o->crl_max_bytes = CS_DEFAULT_CRL_MAX_BYTES;
     o->verify_level = CS_DEFAULT_VERIFY_LEVEL;
-    parse_fail_on("warning", &o->fail_on);
+    o->fail_on = fail_on_levels[0].mask;
     o->stdout_format = &cs_writer_text;
     o->probe = "tls";
 }
@@ -328,244 +860,27 @@ void cs_options_free(struct cs_options *o)
     memset(o, 0, sizeof(*o));
 }
 
-#define APPEND(arr, n, v)                                                                          \
-    do {                                                                                           \
-        (arr) = cs_xrealloc((arr), ((n) + 1) * sizeof(*(arr)));                                    \
-        (arr)[(n)++] = (v);                                                                        \
-    } while (0)
-
-enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv)
-{
-    uint64_t v;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
-        const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "";
-        switch (c) {
-        case 'c':
-        case 'w':
-            if (parse_uint(optarg, 0, 3650, &v) < 0)
-                return usage_error("%s: '%s' is not a number of days (0-3650)",
-                                   c == 'c' ? "--crit-days" : "--warn-days", optarg);
-            *(c == 'c' ? &o->crit_secs : &o->warn_secs) = (int64_t)v * 86400;
-            break;
-        case 'F':
-            o->stdout_format = cs_writer_by_name(optarg);
-            if (!o->stdout_format)
-                return usage_error("--format: '%s' is not a format (text, csv, json, jsonl)%s",
-                                   optarg, "");
-            break;
-        case 'f':
-            APPEND(o->files, o->n_files, optarg);
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return CS_CLI_EXIT;
-        case 'j':
-            if (parse_uint(optarg, 1, CS_MAX_CONCURRENCY, &v) < 0)
-                return usage_error("--concurrency: '%s' is not a number from 1 to %s", optarg,
-                                   "1000000");
-            o->concurrency = (unsigned)v;
-            break;
-        case 'o': {
-            struct cs_output out = {optarg, cs_writer_by_filename(optarg)};
-            const char *colon = strchr(optarg, ':');
-            if (colon) { /* FORMAT:PATH names the format */
-                char fmt[8] = "";
-                if ((size_t)(colon - optarg) < sizeof(fmt))
-                    memcpy(fmt, optarg, (size_t)(colon - optarg));
-                const struct cs_writer_ops *ops = cs_writer_by_name(fmt);
-                if (ops) {
-                    out.path = (char *)colon + 1;
-                    out.ops = ops;
-                    if (!*out.path)
-                        return usage_error("--output: '%s' names no file after the format "
-                                           "(e.g. %s:- for standard output)",
-                                           optarg, fmt);
-                }
-            }
-            if (!out.ops)
-                return usage_error("--output: cannot tell the format of '%s'; name it .csv, "
-                                   ".json, .jsonl or .txt, or give FORMAT:%s (csv, json, "
-                                   "jsonl, text)",
-                                   optarg, optarg);
-            APPEND(o->outputs, o->n_outputs, out);
-            break;
-        }
-        case 'p':
-            if (parse_uint(optarg, 1, 65535, &v) < 0)
-                return usage_error("--port: '%s' is not a port (1-65535)%s", optarg, "");
-            o->port = (uint16_t)v;
-            break;
-        case 'q':
-            o->quiet = true;
-            break;
-        case 'T':
-            if (parse_uint(optarg, 1, CS_MAX_WORKERS, &v) < 0)
-                return usage_error("--workers: '%s' is not a number from 1 to %s", optarg, "256");
-            o->workers = (unsigned)v;
-            break;
-        case OPT_PER_ADDRESS:
-            if (parse_uint(optarg, 1, CS_MAX_CONCURRENCY, &v) < 0)
-                return usage_error("--per-address: '%s' is not a number from 1 to %s", optarg,
-                                   "1000000");
-            o->per_address = (unsigned)v;
-            break;
-        case OPT_RATE:
-            if (parse_uint(optarg, 1, 10000000, &v) < 0)
-                return usage_error("--rate: '%s' is not a number of connections per second "
-                                   "(1-10000000)%s",
-                                   optarg, "");
-            o->rate = (double)v;
-            break;
-        case 't':
-            if (parse_secs(optarg, &o->timeout_ms) < 0)
-                return usage_error("--timeout: '%s' is not a number of seconds "
-                                   "(0.001-86400)%s",
-                                   optarg, "");
-            break;
-        case 'V':
-            printf("certsweep %s (%s)\n", CS_VERSION, OpenSSL_version(OPENSSL_VERSION));
-            return CS_CLI_EXIT;
-        case OPT_ALLOW_EMPTY:
-            o->allow_empty = true;
-            break;
-        case OPT_CA_FILE:
-            o->ca_file = optarg;
-            break;
-        case OPT_CA_PATH:
-            o->ca_path = optarg;
-            break;
-        case OPT_CERT_ONLY:
-            o->cert_only = true;
-            break;
-        case OPT_CHAIN:
-            o->chain = true;
-            break;
-        case OPT_CONNECT_TIMEOUT:
-            if (parse_secs(optarg, &o->connect_timeout_ms) < 0)
-                return usage_error("--connect-timeout: '%s' is not a number of seconds "
-                                   "(0.001-86400)%s",
-                                   optarg, "");
-            break;
-        case OPT_CRL:
-            o->crl = true;
-            break;
-        case OPT_CRL_MAX_SIZE:
-            if (parse_size(optarg, &v) < 0)
-                return usage_error("--crl-max-size: '%s' is not a size from 1K to 4G (bytes, or "
-                                   "with K, M or G)%s",
-                                   optarg, "");
-            o->crl_max_bytes = v;
-            break;
-        case OPT_CSV_RAW:
-            o->csv_raw = true;
-            break;
-        case OPT_DNS_SERVER:
-            if (check_dns_server(optarg) < 0)
-                return usage_error("--dns-server: '%s' is not ADDR, ADDR:PORT or [IPv6]:PORT%s",
-                                   optarg, "");
-            o->dns_server = optarg;
-            break;
-        case OPT_DNS_TIMEOUT:
-            if (parse_secs(optarg, &o->dns_timeout_ms) < 0)
-                return usage_error("--dns-timeout: '%s' is not a number of seconds "
-                                   "(0.001-86400)%s",
-                                   optarg, "");
-            break;
-        case OPT_FAIL_ON:
-            if (parse_fail_on(optarg, &o->fail_on) < 0)
-                return usage_error("--fail-on: '%s' is not warning, error, critical or never%s",
-                                   optarg, "");
-            break;
-        case OPT_FETCH_PER_HOST:
-            if (parse_uint(optarg, 1, 1000, &v) < 0)
-                return usage_error("--fetch-per-host: '%s' is not a number from 1 to %s", optarg,
-                                   "1000");
-            o->fetch_per_host = (unsigned)v;
-            break;
-        case OPT_FETCH_TIMEOUT:
-            if (parse_secs(optarg, &o->fetch_timeout_ms) < 0)
-                return usage_error("--fetch-timeout: '%s' is not a number of seconds "
-                                   "(0.001-86400)%s",
-                                   optarg, "");
-            break;
-        case OPT_OCSP:
-            o->ocsp = true;
-            break;
-        case OPT_REQUIRE_REVOCATION:
-            o->require_revocation = true;
-            break;
-        case OPT_NO_VERIFY:
-            o->no_verify = true;
-            break;
-        case OPT_NOW:
-            if (cs_parse_time(optarg, &o->now) < 0)
-                return usage_error("--now: '%s' is not a UTC time like 2026-01-31T12:00:00Z%s",
-                                   optarg, "");
-            o->has_now = true;
-            break;
-        case OPT_RESOLVE: {
-            struct cs_pin pin;
-            if (parse_pin(optarg, &pin) < 0)
-                return usage_error("--resolve: '%s' is not HOST:PORT:ADDR (e.g. "
-                                   "example.com:443:127.0.0.1)%s",
-                                   optarg, "");
-            APPEND(o->pins, o->n_pins, pin);
-            break;
-        }
-        case OPT_SNI:
-            o->sni = optarg;
-            for (const char *ch = optarg; *ch; ch++)
-                if ((unsigned char)*ch >= 0x80) { /* internationalised: send its A-label */
-                    free(o->sni_alabel);
-                    const char *why = cs_idna_to_ascii(optarg, strlen(optarg), &o->sni_alabel);
-                    if (why)
-                        return usage_error("--sni: '%s': %s", optarg, why);
-                    o->sni = o->sni_alabel;
-                    break;
-                }
-            if (!*o->sni || strlen(o->sni) > 253)
-                return usage_error("--sni: '%s' is not a host name%s", optarg, "");
-            break;
-        case OPT_STRICT_INPUT:
-            o->strict_input = true;
-            break;
-        case OPT_VERIFY_LEVEL:
-            if (parse_uint(optarg, 0, 5, &v) < 0)
-                return usage_error("--verify-level: '%s' is not a security level from 0 to %s",
-                                   optarg, "5");
-            o->verify_level = (int)v;
-            break;
-        case ':':
-            return usage_error("%s needs an argument%s", name, "");
-        default:
-            if (optopt && optopt < 256)
-                return usage_error("unknown option '-%c'%s", (char[]){(char)optopt, 0}, "");
-            return usage_error("unknown option '%s'%s", name, "");
-        }
-    }
-    for (int i = optind; i < argc; i++)
-        APPEND(o->targets, o->n_targets, argv[i]);
-    if (o->n_targets == 0 && o->n_files == 0)
-        return usage_error("no targets: name some, or read them with -f FILE%s%s", "", "");
-    if (o->quiet && o->n_outputs == 0)
-        fputs("certsweep: --quiet without --output writes no report; only the exit code "
-              "tells\n",
-              stderr);
-    return CS_CLI_OK;
-}
-
-int cs_exit_code(const uint64_t count[], unsigned fail_on)
+enum cs_exit cs_exit_code(const uint64_t count[], unsigned fail_on)
 {
     bool crit = (fail_on & (1u << CS_CRITICAL) && count[CS_CRITICAL]) ||
                 (fail_on & (1u << CS_EXPIRED) && count[CS_EXPIRED]);
     if (crit)
-        return 2;
+        return CS_EXIT_CRITICAL;
     if (fail_on & (1u << CS_WARNING) && count[CS_WARNING])
-        return 1;
+        return CS_EXIT_WARNING;
     if (fail_on & (1u << CS_ERROR) && count[CS_ERROR])
-        return 3;
-    return 0;
+        return CS_EXIT_ERROR;
+    return CS_EXIT_OK;
+}
+
+const char *cs_cli_option(size_t i, char *letter, const char **metavar)
+{
+    for (size_t k = 0; k < CS_N_OPTIONS; k++) {
+        if (cs_cli_options[k].flags & CS_OPT_HIDDEN || i-- > 0)
+            continue;
+        *letter = cs_cli_options[k].letter;
+        *metavar = cs_cli_options[k].metavar;
+        return cs_cli_options[k].name;
+    }
+    return NULL;
 }

@@ -21,10 +21,6 @@
 #include "scanner/targets.h"
 #include "version.h"
 
-#define EXIT_NOINPUT 66
-#define EXIT_CANTCREAT 73
-#define EXIT_IOERR 74
-
 struct report {
     const char *path;        /* NULL: the standard output table (not -o) */
     struct cs_outfile out;   /* an -o report */
@@ -84,6 +80,29 @@ static int report_finish(struct report *r)
 
 /* Reads every target once without scanning, so that --strict-input can
    refuse a bad file before any probe starts.  0, or the exit code. */
+/* --help, --version and what the build writes from the option table. */
+static int print_and_exit(enum cs_cli_result what)
+{
+    switch (what) {
+    case CS_CLI_HELP:
+        cs_cli_write_help(stdout);
+        break;
+    case CS_CLI_VERSION:
+        cs_cli_write_version(stdout);
+        break;
+    case CS_CLI_MAN:
+        cs_cli_write_man(stdout);
+        break;
+    case CS_CLI_BASH:
+        cs_cli_write_bash_completion(stdout);
+        break;
+    default:
+        cs_cli_write_zsh_completion(stdout);
+        break;
+    }
+    return fflush(stdout) == 0 && !ferror(stdout) ? CS_EXIT_OK : CS_EXIT_IOERR;
+}
+
 static int strict_precheck(const struct cs_options *o)
 {
     for (size_t i = 0; i < o->n_files; i++)
@@ -91,16 +110,16 @@ static int strict_precheck(const struct cs_options *o)
             return 0; /* stdin cannot be read twice: checked while scanning */
     struct cs_targets *ts = cs_targets_open(o);
     if (!ts)
-        return EXIT_NOINPUT;
+        return CS_EXIT_NOINPUT;
     struct cs_target t;
     int rc = 0;
     while (cs_targets_next(ts, &t) > 0) {
         if (t.bad)
-            rc = 64;
+            rc = CS_EXIT_USAGE;
         cs_target_free(&t);
     }
     if (!rc && cs_targets_failed(ts))
-        rc = EXIT_NOINPUT; /* said by the reader; nothing scanned */
+        rc = CS_EXIT_NOINPUT; /* said by the reader; nothing scanned */
     cs_targets_close(ts);
     return rc;
 }
@@ -109,20 +128,22 @@ int main(int argc, char **argv)
 {
     struct cs_options opt;
     cs_options_init(&opt);
-    switch (cs_cli_parse(&opt, argc, argv)) {
-    case CS_CLI_OK:
-        break;
-    case CS_CLI_EXIT:
+    struct cs_cli_notes notes;
+    enum cs_cli_result what = cs_cli_parse(&opt, argc, argv, &notes);
+    if (what == CS_CLI_USAGE) /* one line: the error, without the warnings before it */
+        fprintf(stderr, "certsweep: %s (see certsweep --help)\n", notes.error);
+    else
+        for (size_t i = 0; i < notes.n_warnings; i++)
+            fprintf(stderr, "certsweep: warning: %s\n", notes.warnings[i]);
+    cs_cli_notes_free(&notes);
+    if (what != CS_CLI_OK) {
         cs_options_free(&opt);
-        return 0;
-    default:
-        cs_options_free(&opt);
-        return 64;
+        return what == CS_CLI_USAGE ? CS_EXIT_USAGE : print_and_exit(what);
     }
     signal(SIGPIPE, SIG_IGN);
     int rc = opt.strict_input ? strict_precheck(&opt) : 0;
     if (rc) {
-        if (rc == 64)
+        if (rc == CS_EXIT_USAGE)
             fputs("certsweep: bad target lines with --strict-input; nothing scanned\n", stderr);
         cs_options_free(&opt);
         return rc;
@@ -132,13 +153,13 @@ int main(int argc, char **argv)
     if (!store) {
         fprintf(stderr, "certsweep: %s (give a readable PEM file or hashed directory)\n", err);
         cs_options_free(&opt);
-        return 66;
+        return CS_EXIT_NOINPUT;
     }
     struct cs_targets *targets = cs_targets_open(&opt);
     if (!targets) {
         X509_STORE_free(store);
         cs_options_free(&opt);
-        return 66;
+        return CS_EXIT_NOINPUT;
     }
 
     int64_t started = (int64_t)time(NULL);
@@ -166,7 +187,7 @@ int main(int argc, char **argv)
         if (e) {
             fprintf(stderr, "certsweep: %s: cannot create report: %s (the scan goes on)\n",
                     opt.outputs[i].path, strerror(e));
-            out_rc = EXIT_CANTCREAT;
+            out_rc = CS_EXIT_CANTCREAT;
             memset(r, 0, sizeof(*r));
             continue;
         }
@@ -207,12 +228,12 @@ int main(int argc, char **argv)
         if (e) {
             fprintf(stderr, "certsweep: %s: writing the report failed: %s%s\n", report_name(r),
                     strerror(e), direct ? "" : "; nothing was left in its place");
-            out_rc = out_rc ? out_rc : EXIT_IOERR;
+            out_rc = out_rc ? out_rc : CS_EXIT_IOERR;
         }
     }
     /* A broken inventory fails closed: a file not read to its end, or no
        target at all, is an input error (said on stderr) */
-    int in_rc = cs_targets_failed(targets) ? EXIT_NOINPUT : 0;
+    int in_rc = cs_targets_failed(targets) ? CS_EXIT_NOINPUT : 0;
     uint64_t bad_lines = cs_targets_bad(targets);
     if (!in_rc && st == CS_ENGINE_OK && !opt.allow_empty && cs_targets_count(targets) == 0) {
         fputs("certsweep: no target at all: ", stderr);
@@ -221,7 +242,7 @@ int main(int argc, char **argv)
                     strcmp(opt.files[i], "-") ? opt.files[i] : "standard input");
         fputs(opt.n_files == 1 ? " holds none" : " hold none", stderr);
         fputs(" (give --allow-empty where an empty list is normal)\n", stderr);
-        in_rc = EXIT_NOINPUT;
+        in_rc = CS_EXIT_NOINPUT;
     }
     cs_targets_close(targets);
     X509_STORE_free(store);
@@ -230,20 +251,23 @@ int main(int argc, char **argv)
     switch (st) {
     case CS_ENGINE_OK:
         rc = cs_exit_code(sink.summary.count, opt.fail_on);
-        if (rc == 0 && bad_lines && opt.fail_on)
-            rc = 3; /* a bad target line counts as ERROR under every --fail-on but never */
+        if (rc == CS_EXIT_OK && bad_lines && opt.fail_on)
+            rc = CS_EXIT_ERROR; /* a bad target line counts as ERROR unless --fail-on never */
         break;
     case CS_ENGINE_INTERRUPTED:
         fputs("certsweep: interrupted; the reports hold what was scanned and say it is "
               "partial\n",
               stderr);
-        rc = 128 + (stats.signal ? stats.signal : SIGINT);
+        rc = CS_EXIT_SIGNAL + (stats.signal ? stats.signal : SIGINT);
+        break;
+    case CS_ENGINE_USAGE:
+        rc = CS_EXIT_USAGE;
         break;
     default:
-        rc = (int)st;
+        rc = CS_EXIT_SOFTWARE;
         break;
     }
-    if (rc < 64 && (in_rc || out_rc))
+    if (rc < CS_EXIT_USAGE && (in_rc || out_rc))
         rc = in_rc ? in_rc : out_rc; /* 66, then 73, then 74 replace 0-3 */
     cs_options_free(&opt);
     return rc;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "report/report.h"
 
@@ -64,18 +65,61 @@ struct cs_options {
     const char *probe;       /* probe name ("tls") */
 };
 
+/* What the command line asks for.  cs_cli_parse prints nothing: main prints
+   the notes and decides the exit code. */
 enum cs_cli_result {
-    CS_CLI_OK = 0,
-    CS_CLI_EXIT = 1,         /* --help / --version printed: exit 0 */
-    CS_CLI_USAGE = 64,       /* a one-line message was printed: exit 64 */
+    CS_CLI_OK = 0,           /* scan */
+    CS_CLI_USAGE,            /* notes.error says what is wrong */
+    CS_CLI_HELP,             /* --help: cs_cli_write_help */
+    CS_CLI_VERSION,          /* --version: cs_cli_write_version */
+    CS_CLI_MAN,              /* --print-man (hidden): cs_cli_write_man */
+    CS_CLI_BASH,             /* --print-bash-completion (hidden) */
+    CS_CLI_ZSH,              /* --print-zsh-completion (hidden) */
+};
+
+/* What parsing has to say: one usage error, or warnings about pointless
+   combinations (the scan goes on).  Each a single line without a newline. */
+struct cs_cli_notes {
+    char *error;
+    char **warnings;
+    size_t n_warnings;
+};
+
+/* The process's exit codes, decided in main and nowhere else (sysexits.h
+   numbers for the failures that are not scan results). */
+enum cs_exit {
+    CS_EXIT_OK = 0,          /* every endpoint OK (or nothing counted by --fail-on) */
+    CS_EXIT_WARNING = 1,     /* the worst counted status is WARNING */
+    CS_EXIT_CRITICAL = 2,    /* a counted CRITICAL or EXPIRED */
+    CS_EXIT_ERROR = 3,       /* the worst counted status is ERROR (bad target lines too) */
+    CS_EXIT_USAGE = 64,      /* a usage error; with --strict-input, a bad target line */
+    CS_EXIT_NOINPUT = 66,    /* an input file unreadable, or no target at all */
+    CS_EXIT_SOFTWARE = 70,   /* internal error */
+    CS_EXIT_CANTCREAT = 73,  /* a report cannot be created */
+    CS_EXIT_IOERR = 74,      /* a report could not be written */
+    CS_EXIT_SIGNAL = 128,    /* plus the signal's number: interrupted (130, 143) */
 };
 
 void cs_options_init(struct cs_options *o);
 void cs_options_free(struct cs_options *o);
-enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv);
+enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv,
+                                struct cs_cli_notes *notes);
+void cs_cli_notes_free(struct cs_cli_notes *notes);
 
-/* Exit code for the given counts, as DESIGN.md's "Exit codes" says. */
-int cs_exit_code(const uint64_t count[], unsigned fail_on);
+/* The i-th option --help shows: its long name (NULL past the end), its short
+   letter (0: none) and its argument's metavar (NULL: none). */
+const char *cs_cli_option(size_t i, char *letter, const char **metavar);
+
+/* Written from the option table (cli_write.c); main chooses the stream. */
+void cs_cli_write_help(FILE *out);
+void cs_cli_write_version(FILE *out);
+void cs_cli_write_man(FILE *out);
+void cs_cli_write_bash_completion(FILE *out);
+void cs_cli_write_zsh_completion(FILE *out);
+
+/* Exit code for the given counts (CS_EXIT_OK to CS_EXIT_ERROR), as the
+   README's "Exit codes" says. */
+enum cs_exit cs_exit_code(const uint64_t count[], unsigned fail_on);
 
 #define CS_DEFAULT_CONCURRENCY 500
 #define CS_DEFAULT_TIMEOUT_MS 10000

@@ -19,6 +19,7 @@
 
 #include <openssl/x509.h>
 
+#include "scanner/options.h"
 #include "scanner/result.h"
 #include "support/fleet.h"
 #include "support/runner.h"
@@ -1093,4 +1094,346 @@ Test(cli, output_format_prefix_and_direct_paths)
     cr_assert_eq(r.status, 64);
     run_result_free(&r);
     free(plain);
+}
+
+/* certsweep args... exits 64 with exactly this one line on stderr. */
+static void expect_usage_line(const char *const *args, const char *line)
+{
+    struct run_result r;
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    cr_assert_eq(r.status, 64, "%s: exit %d: %s", args[0], r.status, r.err);
+    char *want;
+    cr_assert(asprintf(&want, "certsweep: %s (see certsweep --help)\n", line) > 0);
+    cr_assert_str_eq(r.err, want);
+    cr_assert_str_eq(r.out, "");
+    free(want);
+    run_result_free(&r);
+}
+
+/* Long options by their full name only; a prefix is named in the error. */
+Test(cli, unknown_abbreviated_and_ambiguous_options)
+{
+    expect_usage_line(NAMES("-x", "x.example"), "unknown option '-x'");
+    expect_usage_line(NAMES("-\x01", "x.example"), "unknown option '-\\x01'");
+    expect_usage_line(NAMES("-q\xc3\xa9", "x.example"), "unknown option '-\\xC3'");
+    expect_usage_line(NAMES("--c", "x.example"),
+                      "unknown option '--c': ambiguous, could be --ca-file, --ca-path, "
+                      "--cert-only, --chain, --concurrency, --connect-timeout, --crit-days, "
+                      "--crl, --crl-max-size, --csv-raw");
+    expect_usage_line(NAMES("--cr", "x.example"),
+                      "unknown option '--cr': ambiguous, could be --crit-days, --crl, "
+                      "--crl-max-size");
+    expect_usage_line(NAMES("--tim", "3", "x.example"),
+                      "unknown option '--tim': abbreviations are not taken (did you mean "
+                      "--timeout?)");
+    expect_usage_line(NAMES("--print", "x.example"), "unknown option '--print'");
+    expect_usage_line(NAMES("--quiet=yes", "x.example"), "--quiet takes no argument");
+    expect_usage_line(NAMES("-t"), "--timeout (-t) needs an argument: SECS");
+    expect_usage_line(NAMES("x.example", "--sni"), "--sni needs an argument: NAME");
+    /* an exact name that is also a prefix of another is that option */
+    struct run_result r;
+    cr_assert_eq(
+        run_certsweep(NAMES("--timeout=2", "-qo", "/dev/null", "--fail-on", "never", "127.0.0.1:1"),
+                      NULL, &r),
+        0);
+    cr_assert_eq(r.status, 64, "/dev/null names no format: %s", r.err);
+    run_result_free(&r);
+    char *csv;
+    cr_assert(asprintf(&csv, "%s/r.csv", dir) > 0);
+    cr_assert_eq(
+        run_certsweep(NAMES("--timeout=2", "-qo", csv, "--fail-on", "never", "--", "127.0.0.1:1"),
+                      NULL, &r),
+        0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_str_eq(r.err, "");
+    char *c = slurp(csv, NULL);
+    cr_assert(c && strstr(c, "\n127.0.0.1,1,"), "%s", c ? c : "(none)");
+    free(c);
+    free(csv);
+    run_result_free(&r);
+}
+
+/* The bounds in messages come from the table. */
+Test(cli, bound_messages)
+{
+    expect_usage_line(NAMES("-p", "0", "x.example"),
+                      "--port: '0' is not a whole number from 1 to 65535");
+    expect_usage_line(NAMES("-c", "3651", "x.example"),
+                      "--crit-days: '3651' is not a whole number of days from 0 to 3650");
+    expect_usage_line(NAMES("--timeout", "86401", "x.example"),
+                      "--timeout: '86401' is not a number of seconds from 0.001 to 86400");
+    expect_usage_line(NAMES("--crl-max-size", "5G", "x.example"),
+                      "--crl-max-size: '5G' is not a size (bytes, or with K, M or G) from 1K "
+                      "to 4G");
+    expect_usage_line(NAMES("-F", "xml", "x.example"),
+                      "--format: 'xml' is not one of text, csv, json or jsonl");
+    expect_usage_line(NAMES("--fail-on", "x\ny", "x.example"),
+                      "--fail-on: 'x\\x0Ay' is not one of warning, error, critical or never");
+}
+
+/* Combinations that contradict themselves are one-line usage errors. */
+Test(cli, contradictions_are_usage_errors)
+{
+    expect_usage_line(NAMES("-w", "5", "-c", "10", "x.example"),
+                      "--warn-days 5 is not more than --crit-days 10: WARNING could never be "
+                      "reported (give -w above -c)");
+    expect_usage_line(NAMES("-c", "7", "-w", "7", "x.example"),
+                      "--warn-days 7 is not more than --crit-days 7: WARNING could never be "
+                      "reported (give -w above -c)");
+    expect_usage_line(NAMES("-q", "-F", "json", "x.example"),
+                      "--quiet and --format json: --quiet writes nothing on standard output "
+                      "(drop one, or give -o json:FILE)");
+    expect_usage_line(NAMES("-F", "csv", "-o", "jsonl:-", "x.example"),
+                      "--format csv and --output jsonl:- both choose the report on standard "
+                      "output; give one");
+    expect_usage_line(NAMES("-o", "a.csv", "-o", "a.csv", "x.example"),
+                      "--output: 'a.csv' is given twice; each report needs a file of its own");
+    expect_usage_line(NAMES("-o", "a.csv", "-o", "csv:a.csv", "x.example"),
+                      "--output: 'a.csv' is given twice; each report needs a file of its own");
+    expect_usage_line(NAMES("-o", "jsonl:-", "-o", "csv:-", "x.example"),
+                      "--output: two reports to standard output (jsonl:- and csv:-); give the "
+                      "other one a file");
+    expect_usage_line(NAMES("-f", "-", "-f", "-"),
+                      "--targets: '-' (standard input) is given twice; it can be read once");
+    /* an error is the only line, without the warnings found before it */
+    expect_usage_line(NAMES("-f", "x", "-f", "x", "-p", "1", "-p", "2", "-w", "1", "-c", "2"),
+                      "--warn-days 1 is not more than --crit-days 2: WARNING could never be "
+                      "reported (give -w above -c)");
+}
+
+/* certsweep args... (a refused target, --fail-on never): exit 0, and stderr
+   is exactly the warning lines given (NULL-ended). */
+static void expect_warnings(const char *const *args, ...)
+{
+    struct run_result r;
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    cr_assert_eq(r.status, 0, "%s: exit %d: %s", args[0], r.status, r.err);
+    char want[2048] = "";
+    va_list ap;
+    va_start(ap, args);
+    const char *w;
+    while ((w = va_arg(ap, const char *)))
+        snprintf(want + strlen(want), sizeof(want) - strlen(want), "certsweep: warning: %s\n", w);
+    va_end(ap);
+    cr_assert_str_eq(r.err, want);
+    run_result_free(&r);
+}
+
+/* Options that can have no effect are a warning each; the scan goes on. */
+Test(cli, pointless_combinations_warn)
+{
+    expect_warnings(NAMES("-q", "--fail-on", "never", "127.0.0.1:1"),
+                    "--quiet without --output writes no report; only the exit code tells", NULL);
+    expect_warnings(NAMES("--csv-raw", "-F", "json", "--fail-on", "never", "127.0.0.1:1"),
+                    "--csv-raw has no effect: no report is CSV", NULL);
+    expect_warnings(NAMES("--chain", "-F", "csv", "--fail-on", "never", "127.0.0.1:1"),
+                    "--chain has no effect: no report is JSON, JSON Lines or text (CSV has no "
+                    "chain)",
+                    NULL);
+    expect_warnings(
+        NAMES("--fetch-timeout", "3", "--crl-max-size", "1M", "--fail-on", "never", "127.0.0.1:1"),
+        "--fetch-timeout has no effect without --ocsp or --crl (nothing is fetched)",
+        "--crl-max-size has no effect without --ocsp or --crl (nothing is fetched)", NULL);
+    expect_warnings(NAMES("-p", "1", "-p", "2", "-t", "3", "--fail-on", "never", "127.0.0.1"),
+                    "--port is given 2 times; the last one counts", NULL);
+    /* none of these warns */
+    expect_warnings(NAMES("--csv-raw", "-o", "json:/dev/null", "-o", "csv:-", "--chain", "--crl",
+                          "--fetch-timeout", "3", "--fail-on", "never", "127.0.0.1:1"),
+                    NULL);
+
+    /* a targets file named twice is read once */
+    char *path, *want;
+    cr_assert(asprintf(&path, "%s/t.txt", dir) > 0);
+    cr_assert_eq(spit(path, "127.0.0.1:1\n127.0.0.1:2\n"), 0);
+    cr_assert(asprintf(&want, "--targets: '%s' is given twice; it is read once", path) > 0);
+    expect_warnings(NAMES("-f", path, "-f", path, "--fail-on", "never", "-F", "jsonl"), want, NULL);
+    struct run_result r;
+    cr_assert_eq(run_certsweep(NAMES("-f", path, "-f", path, "-F", "jsonl"), NULL, &r), 0);
+    size_t lines = 0;
+    for (char *p = r.out; *p; p++)
+        lines += *p == '\n';
+    cr_assert_eq(lines, 2, "%s", r.out);
+    run_result_free(&r);
+    free(want);
+    free(path);
+}
+
+/* --sni is a host name as a target's is: an internationalised one is sent
+   as its A-label; anything else is one usage error. */
+Test(cli, sni_is_a_host_name)
+{
+    expect_usage_line(NAMES("--sni", "bad name", "x.example"),
+                      "--sni: 'bad name' is not a host name (letters, digits, '-' and '.'; "
+                      "labels of 1-63)");
+    expect_usage_line(NAMES("--sni", "", "x.example"), "--sni: '' is not a host name: it is empty");
+    expect_usage_line(NAMES("--sni", "127.0.0.1", "x.example"),
+                      "--sni: '127.0.0.1' is an IP address: a server name is a host name (RFC "
+                      "6066)");
+    expect_usage_line(NAMES("--sni", "x.example:443", "x.example"),
+                      "--sni: 'x.example:443' is not a host name (letters, digits, '-' and '.'; "
+                      "labels of 1-63)");
+    expect_usage_line(NAMES("--sni", "a..b", "x.example"),
+                      "--sni: 'a..b' is not a host name (letters, digits, '-' and '.'; labels "
+                      "of 1-63)");
+    expect_usage_line(NAMES("--sni", "\xff.example", "x.example"),
+                      "--sni: '\\xFF.example' is not a host name: host name is not valid UTF-8");
+    static const struct {
+        const char *given, *sent;
+    } good[] = {
+        {"b\xc3\xbc"
+         "cher.example",
+         "xn--bcher-kva.example"},
+        {"www.example.", "www.example"},
+        {"www.example", "www.example"},
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct run_result r;
+        cr_assert_eq(
+            run_certsweep(NAMES("--sni", good[i].given, "-F", "jsonl", "127.0.0.1:1"), NULL, &r),
+            0);
+        cr_assert_eq(r.status, 3, "%s: exit %d: %s", good[i].given, r.status, r.err);
+        json_t *o = json_loads(r.out, 0, NULL);
+        cr_assert_not_null(o, "%s", r.out);
+        cr_assert_str_eq(json_string_value(json_object_get(o, "sni")), good[i].sent);
+        json_decref(o);
+        run_result_free(&r);
+    }
+}
+
+/* Whether text has word, not as part of a longer option name. */
+static bool has_word(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word))
+        if ((p == text || !strchr("-abcdefghijklmnopqrstuvwxyz", p[-1])) && p[n] &&
+            !strchr("-abcdefghijklmnopqrstuvwxyz", p[n]))
+            return true;
+    return false;
+}
+
+/* --help, the man page and the bash completion are written from the option
+   table: every entry is in each. */
+Test(cli, help_man_and_completion_from_the_table)
+{
+    struct run_result help, man, bash;
+    cr_assert_eq(run_certsweep(NAMES("--help"), NULL, &help), 0);
+    cr_assert_eq(help.status, 0);
+    cr_assert_eq(run_certsweep(NAMES("--print-man"), NULL, &man), 0);
+    cr_assert_eq(man.status, 0);
+    cr_assert_eq(run_certsweep(NAMES("--print-bash-completion"), NULL, &bash), 0);
+    cr_assert_eq(bash.status, 0);
+    char *zsh = slurp(CS_BUILD_DIR "/generated/_certsweep", NULL);
+    cr_assert(zsh && strncmp(zsh, "#compdef certsweep\n", 19) == 0, "the build wrote no zsh "
+                                                                    "completion");
+    char *built = slurp(CS_BUILD_DIR "/generated/certsweep.1", NULL);
+    cr_assert_not_null(built, "the build wrote no man page");
+    cr_assert_str_eq(built, man.out, "the built man page is not --print-man's");
+    free(built);
+    size_t n = 0;
+    char letter;
+    const char *metavar, *name;
+    for (; (name = cs_cli_option(n, &letter, &metavar)); n++) {
+        char want[128], roff[128];
+        snprintf(want, sizeof(want), "%c%c%c --%s%s%s", letter ? '-' : ' ', letter ? letter : ' ',
+                 letter ? ',' : ' ', name, metavar ? " " : "", metavar ? metavar : "");
+        cr_assert(strstr(help.out, want), "--help lacks '%s'", want);
+        size_t o = 0;
+        for (const char *p = name; *p && o + 3 < sizeof(roff); p++) {
+            if (*p == '-')
+                roff[o++] = '\\';
+            roff[o++] = *p;
+        }
+        roff[o] = '\0';
+        cr_assert(strstr(man.out, roff), "the man page lacks --%s", name);
+        snprintf(want, sizeof(want), "--%s", name);
+        cr_assert(has_word(bash.out, want), "the bash completion lacks --%s", name);
+        cr_assert(has_word(zsh, want), "the zsh completion lacks --%s", name);
+    }
+    cr_assert_geq(n, 36, "only %zu options", n);
+    /* the hidden options are for the build only */
+    cr_assert_null(strstr(help.out, "--print-"));
+    cr_assert_null(strstr(bash.out, "--print-"));
+    /* no help line is wider than a terminal */
+    for (const char *p = help.out; *p;) {
+        size_t len = strcspn(p, "\n");
+        cr_assert_leq(len, 79, "too wide: %.*s", (int)len, p);
+        p += len + (p[len] == '\n');
+    }
+    run_result_free(&help);
+    run_result_free(&man);
+    run_result_free(&bash);
+    free(zsh);
+}
+
+/* The man page renders without a warning; the bash completion is valid
+   bash and completes an argument from the table's words. */
+Test(cli, man_page_renders_and_completion_completes)
+{
+    const char *groff[] = {"-c", "groff -man -Tascii -ww -P-c -P-b -P-o -P-u \"$0\"",
+                           CS_BUILD_DIR "/generated/certsweep.1", NULL};
+    struct run_result r;
+    cr_assert_eq(run_binary("/bin/sh", groff, NULL, 60, &r), 0);
+    cr_assert_eq(r.status, 0, "groff: exit %d: %s", r.status, r.err);
+    cr_assert_str_eq(r.err, "", "groff warns");
+    cr_assert(strstr(r.out, "CERTSWEEP(1)"), "%s", r.out);
+    cr_assert(strstr(r.out, "-t, --timeout SECS"), "%s", r.out);
+    cr_assert(strstr(r.out, "EXIT STATUS"), "%s", r.out);
+    run_result_free(&r);
+
+    const char *bash[] = {"-c",
+                          "source \"$0\" && COMP_WORDS=(certsweep -q -F js) COMP_CWORD=3 && "
+                          "_certsweep && echo \"${COMPREPLY[*]}\" && "
+                          "COMP_WORDS=(certsweep --fail-on c) COMP_CWORD=2 && _certsweep && "
+                          "echo \"${COMPREPLY[*]}\" && "
+                          "COMP_WORDS=(certsweep --crl-m) COMP_CWORD=1 && _certsweep && "
+                          "echo \"${COMPREPLY[*]}\"",
+                          CS_BUILD_DIR "/generated/certsweep.bash", NULL};
+    cr_assert_eq(run_binary("/bin/bash", bash, NULL, 60, &r), 0);
+    cr_assert_eq(r.status, 0, "bash: exit %d: %s", r.status, r.err);
+    cr_assert_str_eq(r.out, "json jsonl\ncritical\n--crl-max-size\n");
+    cr_assert_str_eq(r.err, "");
+    run_result_free(&r);
+}
+
+/* cmake --install puts the binary, the man page and the completions under
+   DESTDIR. */
+Test(cli, install_into_destdir)
+{
+    char *dest;
+    cr_assert(asprintf(&dest, "%s/root", dir) > 0);
+    const char *args[] = {
+        "-c",         "DESTDIR=\"$0\" \"$1\" --install \"$2\" --prefix /usr >/dev/null",
+        dest,         CS_CMAKE_COMMAND,
+        CS_BUILD_DIR, NULL};
+    struct run_result r;
+    cr_assert_eq(run_binary("/bin/sh", args, NULL, 120, &r), 0);
+    cr_assert_eq(r.status, 0, "cmake --install: exit %d: %s", r.status, r.err);
+    run_result_free(&r);
+    static const char *const files[] = {
+        "/usr/bin/certsweep",
+        "/usr/share/man/man1/certsweep.1",
+        "/usr/share/bash-completion/completions/certsweep",
+        "/usr/share/zsh/site-functions/_certsweep",
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char *path;
+        cr_assert(asprintf(&path, "%s%s", dest, files[i]) > 0);
+        struct stat st;
+        cr_assert_eq(stat(path, &st), 0, "%s not installed", files[i]);
+        cr_assert(S_ISREG(st.st_mode) && st.st_size > 0, "%s", files[i]);
+        free(path);
+    }
+    char *bin, *man;
+    cr_assert(asprintf(&bin, "%s/usr/bin/certsweep", dest) > 0);
+    cr_assert_eq(run_binary(bin, NAMES("--version"), NULL, 60, &r), 0);
+    cr_assert_eq(r.status, 0);
+    cr_assert(strncmp(r.out, "certsweep ", 10) == 0, "%s", r.out);
+    run_result_free(&r);
+    cr_assert(asprintf(&man, "%s/usr/share/man/man1/certsweep.1", dest) > 0);
+    char *text = slurp(man, NULL);
+    cr_assert(text && strncmp(text, ".TH CERTSWEEP 1 ", 16) == 0);
+    free(text);
+    free(man);
+    free(bin);
+    free(dest);
 }
