@@ -26,11 +26,12 @@ struct cs_probe {
     /* Called once when TCP is connected.  Speaks the plaintext preamble (if
        any) through conn->write, then calls cs__tls_start().  Returns 0, or a
        negative code after which the connection ends with "handshake: cannot
-       start TLS" (unless the probe called conn->done itself). */
+       start TLS" (unless the probe ended it with cs_conn_end). */
     int (*start)(struct cs_conn *conn);
     /* Bytes that arrived before TLS started (never called once conn->ssl is
        set).  Returns 0, or a negative code after which the connection ends
-       with "starttls: unexpected reply" (unless the probe ended it). */
+       with "starttls: unexpected reply" (unless the probe ended it with
+       cs_conn_end). */
     int (*on_read)(struct cs_conn *conn, const char *buf, size_t len);
 };
 
@@ -65,7 +66,7 @@ struct cs_conn {
     int (*write)(struct cs_conn *conn, const void *buf, size_t len);
     /* The handshake is over: error NULL, or "handshake: ..." / "starttls: ..."
        (conn->chain may be set either way: a chain whose proof failed is still
-       reported).  Called exactly once. */
+       reported).  Called exactly once, through cs_conn_end. */
     void (*done)(struct cs_conn *conn, const char *error);
     bool ended;              /* done has been called */
     void *owner;             /* the engine's job, for its callbacks */
@@ -82,6 +83,9 @@ void cs_conn_eof(struct cs_conn *conn, int err);
 void cs_conn_timeout(struct cs_conn *conn);
 /* Frees what the probe and the driver hold (after done). */
 void cs_conn_release(struct cs_conn *conn);
+/* How a probe or the driver ends the connection: calls done with error,
+   the first time only. */
+void cs_conn_end(struct cs_conn *conn, const char *error);
 
 /* The shared TLS driver (tls.c). */
 /* The SSL_CTX every connection of one worker shares: every protocol version

@@ -31,19 +31,18 @@ void cs_probe_list(FILE *out)
                 probes[i]->helptext);
 }
 
-/* Ends the connection once, with why. */
-static void conn_end(struct cs_conn *conn, const char *why)
+void cs_conn_end(struct cs_conn *conn, const char *error)
 {
     if (conn->ended)
         return;
     conn->ended = true;
-    conn->done(conn, why);
+    conn->done(conn, error);
 }
 
 void cs_conn_start(struct cs_conn *conn)
 {
     if (conn->probe->start(conn) < 0)
-        conn_end(conn, "handshake: cannot start TLS");
+        cs_conn_end(conn, "handshake: cannot start TLS");
 }
 
 void cs_conn_feed(struct cs_conn *conn, const char *buf, size_t len)
@@ -53,7 +52,7 @@ void cs_conn_feed(struct cs_conn *conn, const char *buf, size_t len)
     if (conn->ssl)
         cs__tls_feed(conn, buf, len);
     else if (conn->probe->on_read(conn, buf, len) < 0)
-        conn_end(conn, "starttls: unexpected reply");
+        cs_conn_end(conn, "starttls: unexpected reply");
 }
 
 void cs_conn_eof(struct cs_conn *conn, int err)
@@ -67,7 +66,7 @@ void cs_conn_eof(struct cs_conn *conn, int err)
     char why[128];
     snprintf(why, sizeof(why), "starttls: %s",
              err == 0 || err == UV_EOF ? "connection closed by peer" : uv_strerror(err));
-    conn_end(conn, why);
+    cs_conn_end(conn, why);
 }
 
 void cs_conn_timeout(struct cs_conn *conn)
@@ -77,7 +76,7 @@ void cs_conn_timeout(struct cs_conn *conn)
     if (conn->ssl)
         cs__tls_timeout(conn);
     else
-        conn_end(conn, "timeout during starttls");
+        cs_conn_end(conn, "timeout during starttls");
 }
 
 void cs_conn_release(struct cs_conn *conn)

@@ -253,8 +253,7 @@ static void tls_finish(struct cs_conn *conn, const char *error)
     conn->await_status = false;
     if (conn->ssl && !conn->tls_version[0])
         snprintf(conn->tls_version, sizeof(conn->tls_version), "%s", SSL_get_version(conn->ssl));
-    conn->ended = true;
-    conn->done(conn, error);
+    cs_conn_end(conn, error);
 }
 
 /* Lets OpenSSL take the bytes in conn->in, until it has done its part. */
