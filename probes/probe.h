@@ -1,8 +1,10 @@
 /* The probe interface: how to get from a connected TCP stream to a finished
- * TLS handshake (DESIGN.md, "The two interfaces").  A probe speaks any
- * plaintext preamble (STARTTLS) and then hands the stream to the shared TLS
- * driver in tls.c.  Probes never touch sockets or the result record: the
- * engine owns the stream and gives the probe two callbacks on the conn. */
+ * TLS handshake.  A probe speaks any plaintext preamble (STARTTLS) and then
+ * hands the stream to the shared TLS driver in tls.c.  Probes never touch
+ * sockets or the result record: the engine owns the stream, gives the probe
+ * two callbacks on the conn, and feeds it bytes, the end of the stream and
+ * timeouts through the cs_conn_* calls below, whatever stage the probe is
+ * in (it never looks at the SSL object). */
 #ifndef CS_PROBE_H
 #define CS_PROBE_H
 
@@ -23,10 +25,13 @@ struct cs_probe {
     const char *helptext;    /* one line for --help */
     /* Called once when TCP is connected.  Speaks the plaintext preamble (if
        any) through conn->write, then calls cs__tls_start().  Returns 0, or a
-       negative code after which the engine ends the probe with conn->error. */
+       negative code after which the connection ends with "handshake: cannot
+       start TLS" (unless the probe ended it with cs_conn_end). */
     int (*start)(struct cs_conn *conn);
     /* Bytes that arrived before TLS started (never called once conn->ssl is
-       set).  Same return convention as start. */
+       set).  Returns 0, or a negative code after which the connection ends
+       with "starttls: unexpected reply" (unless the probe ended it with
+       cs_conn_end). */
     int (*on_read)(struct cs_conn *conn, const char *buf, size_t len);
 };
 
@@ -61,12 +66,32 @@ struct cs_conn {
     int (*write)(struct cs_conn *conn, const void *buf, size_t len);
     /* The handshake is over: error NULL, or "handshake: ..." / "starttls: ..."
        (conn->chain may be set either way: a chain whose proof failed is still
-       reported).  Called exactly once. */
+       reported).  Called exactly once, through cs_conn_end. */
     void (*done)(struct cs_conn *conn, const char *error);
+    bool ended;              /* done has been called */
     void *owner;             /* the engine's job, for its callbacks */
 };
 
+/* What the engine calls (probes.c), from connect to close. */
+/* TCP is connected: runs the probe's start. */
+void cs_conn_start(struct cs_conn *conn);
+/* Bytes from the peer: to the probe's preamble, or to the TLS driver. */
+void cs_conn_feed(struct cs_conn *conn, const char *buf, size_t len);
+/* The peer closed (err 0 or UV_EOF) or the read failed (a UV_E* code). */
+void cs_conn_eof(struct cs_conn *conn, int err);
+/* The deadline (or, with await_status, the staple's second) passed. */
+void cs_conn_timeout(struct cs_conn *conn);
+/* Frees what the probe and the driver hold (after done). */
+void cs_conn_release(struct cs_conn *conn);
+/* How a probe or the driver ends the connection: calls done with error,
+   the first time only. */
+void cs_conn_end(struct cs_conn *conn, const char *error);
+
 /* The shared TLS driver (tls.c). */
+/* The SSL_CTX every connection of one worker shares: every protocol version
+   and cipher a server may offer, chains up to max_chain bytes, prepared by
+   cs__tls_ctx_setup.  NULL if OpenSSL cannot make one. */
+SSL_CTX *cs_tls_ctx_new(X509_STORE *store, size_t max_chain);
 /* Prepares an SSL_CTX for the driver: a stapled OCSP response is asked for,
    OpenSSL runs the client side up to the ServerHello (through the server's
    Finished for RSA key transport), and the server's flight is read beside
@@ -84,7 +109,13 @@ void cs__tls_timeout(struct cs_conn *conn);
 void cs__tls_free(struct cs_conn *conn);
 
 /* Registry (probes.c). */
+/* The probe called name ("tls"), or NULL. */
 const struct cs_probe *cs_probe_by_name(const char *name);
+/* The probe a scan uses: name, or "tls" when name is NULL; NULL if there is
+   no such probe. */
+const struct cs_probe *cs_probe_choose(const char *name);
+/* Writes one line per probe, for --help: two spaces, the name, its default
+   port and its help text, aligned. */
 void cs_probe_list(FILE *out);
 
 extern const struct cs_probe cs_probe_direct;

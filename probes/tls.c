@@ -205,6 +205,25 @@ static int tls_accept_chain(X509_STORE_CTX *ctx, void *arg)
     return 1;
 }
 
+SSL_CTX *cs_tls_ctx_new(X509_STORE *store, size_t max_chain)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return NULL;
+    /* A scanner must see whatever a server offers, however weak or old. */
+    SSL_CTX_set_security_level(ctx, 0);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+    SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0");
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_LEGACY_SERVER_CONNECT |
+                                 SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_max_cert_list(ctx, (long)max_chain);
+    SSL_CTX_set1_cert_store(ctx, store);
+    cs__tls_ctx_setup(ctx);
+    return ctx;
+}
+
 void cs__tls_ctx_setup(SSL_CTX *ctx)
 {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
@@ -234,7 +253,7 @@ static void tls_finish(struct cs_conn *conn, const char *error)
     conn->await_status = false;
     if (conn->ssl && !conn->tls_version[0])
         snprintf(conn->tls_version, sizeof(conn->tls_version), "%s", SSL_get_version(conn->ssl));
-    conn->done(conn, error);
+    cs_conn_end(conn, error);
 }
 
 /* Lets OpenSSL take the bytes in conn->in, until it has done its part. */

@@ -23,8 +23,9 @@ void cs_chain_cache_free(struct cs_chain_cache *c);
 struct cs_chain_objs {
     X509 *leaf;             /* for the per-name check */
     X509 *issuer;           /* the leaf's issuer, or NULL */
-    STACK_OF(X509) *certs; /* the presented chain and the issuer (for OCSP
-                               responder certificates), only when asked for */
+    STACK_OF(X509) *certs; /* the presented certificates above the leaf and the
+                               issuer (for OCSP responder certificates), only
+                               when asked for */
     unsigned char key[32];  /* the chain's cache key: SHA-256 of its bytes */
 };
 void cs_chain_objs_free(struct cs_chain_objs *o);

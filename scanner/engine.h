@@ -1,6 +1,6 @@
 /* The engine: worker threads, each one libuv loop that takes targets from
  * the shared reader as its window frees, resolves them, connects, runs the
- * probe, analyses and classifies the chain, and hands every finished record
+ * probe, has the chain assessed (assess.h), and hands every finished record
  * to the caller (one record at a time, under a lock).  At most `concurrency`
  * probes are in flight in all; a new one starts as soon as an old one ends
  * (a sliding window, not batches). */
@@ -27,7 +27,8 @@ enum cs_engine_status {
 struct cs_engine_stats {
     uint64_t probes;           /* connections attempted */
     uint64_t dns_queries;
-    unsigned peak_in_flight;   /* the largest of any one worker's */
+    unsigned peak_in_flight;   /* the sum of each worker's own peak (an upper bound
+                                  on the scan's: the peaks need not coincide) */
     unsigned workers;
     uint64_t chain_hits;       /* endpoints whose chain was verified already */
     uint64_t chain_misses;     /* distinct chains verified */

@@ -25,7 +25,7 @@ struct cs_options {
     size_t n_targets;
     char **files;            /* -f files, "-" for stdin */
     size_t n_files;
-    uint16_t port;           /* default port */
+    uint16_t port;           /* default port; 0: the probe's own (443 for "tls") */
     int64_t warn_secs;       /* -1: lifetime-aware */
     int64_t crit_secs;
     struct cs_output *outputs;
@@ -62,7 +62,8 @@ struct cs_options {
     bool quiet;
     bool strict_input;
     bool allow_empty;        /* --allow-empty: no target at all is not an input error */
-    const char *probe;       /* probe name ("tls") */
+    const char *probe;       /* the older name of probe_name, read when that is NULL */
+    const char *probe_name;  /* the probe every target gets (cs_probe_by_name); NULL: "tls" */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints

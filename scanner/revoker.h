@@ -39,8 +39,9 @@ struct cs_revoker_stats {
     uint64_t crl_hits, ocsp_hits; /* answered from what was already fetched or in flight */
 };
 
-/* NULL with a reason in err if libcurl cannot be set up.  store must have
-   its verification time set to now (cs_trust_set_time). */
+/* NULL with a reason in err if libcurl cannot be set up.  The trust store
+   of the queries must have its verification time set to the scan's now
+   (X509_VERIFY_PARAM_set_time; cs_engine_run does). */
 struct cs_revoker *cs_revoker_new(uv_loop_t *loop, const struct cs_fetch_limits *lim, char *err,
                                   size_t errlen);
 void cs_revoker_check(struct cs_revoker *rv, struct cs_rev_query *q);

@@ -15,6 +15,8 @@
 #include <idn2.h>
 #include <openssl/evp.h>
 
+#include "probes/probe.h"
+
 #define LINE_MAX_BYTES 4096
 #define HOST_MAX 253             /* characters in a host name (A-label form) */
 #define IDN_INPUT_MAX (4 * HOST_MAX) /* bytes of UTF-8 that can still fit in HOST_MAX */
@@ -62,6 +64,7 @@ struct cs_targets {
     struct digest_set seen;
     uint64_t count, bad;
     unsigned failed;         /* sources that could not be read to their end */
+    uint16_t port;           /* the default port: -p, or the probe's */
     char line_buf[LINE_MAX_BYTES + 1];
 };
 
@@ -371,6 +374,8 @@ struct cs_targets *cs_targets_open(const struct cs_options *o)
 {
     struct cs_targets *ts = cs_xcalloc(1, sizeof(*ts));
     ts->opt = o;
+    const struct cs_probe *probe = cs_probe_choose(o->probe_name ? o->probe_name : o->probe);
+    ts->port = o->port ? o->port : probe ? probe->default_port : 0;
     ts->sources = cs_xcalloc(o->n_files ? o->n_files : 1, sizeof(*ts->sources));
     for (size_t i = 0; i < o->n_files; i++) {
         struct source *src = &ts->sources[ts->n_sources++];
@@ -486,7 +491,7 @@ int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
     while (ts->next_arg < o->n_targets) {
         const char *arg = o->targets[ts->next_arg++];
         snprintf(where, sizeof(where), "argument %zu", ts->next_arg);
-        const char *why = cs_target_parse(arg, o->port, o->sni, t);
+        const char *why = cs_target_parse(arg, ts->port, o->sni, t);
         if (why)
             return bad_target(ts, t, where, arg, strlen(arg), why, t);
         if (remember(ts, t)) {
@@ -541,7 +546,7 @@ int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
         for (size_t i = 0; i < len; i++)
             if (s[i] == ' ' || s[i] == '\t')
                 return bad_target(ts, t, where, s, len, "more than one target on the line", NULL);
-        const char *why = cs_target_parse(s, o->port, o->sni, t);
+        const char *why = cs_target_parse(s, ts->port, o->sni, t);
         if (why)
             return bad_target(ts, t, where, s, len, why, t);
         if (remember(ts, t)) {

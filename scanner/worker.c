@@ -1,0 +1,297 @@
+/* Workers (see scan.h): each runs one libuv loop on a thread of its own
+ * with its share of the window (-j), of the rate (--rate) and of the
+ * per-address bound, and starts a new job as soon as an old one ends (a
+ * sliding window, not batches). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "scan.h"
+
+/* the largest chain a server may send, 1 MiB (SSL_CTX_set_max_cert_list) */
+#define MAX_CHAIN_BYTES (1 << 20)
+
+/* ---- per-address slots ---- */
+
+static size_t addr_hash(const union cs_sockaddr *a)
+{
+    const unsigned char *p;
+    size_t n;
+    if (a->sa.sa_family == AF_INET) {
+        p = (const unsigned char *)&a->v4.sin_addr;
+        n = 4;
+    } else {
+        p = (const unsigned char *)&a->v6.sin6_addr;
+        n = 16;
+    }
+    size_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h % ADDR_BUCKETS;
+}
+
+static bool same_ip(const union cs_sockaddr *a, const union cs_sockaddr *b)
+{
+    if (a->sa.sa_family != b->sa.sa_family)
+        return false;
+    if (a->sa.sa_family == AF_INET)
+        return memcmp(&a->v4.sin_addr, &b->v4.sin_addr, 4) == 0;
+    return memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, 16) == 0;
+}
+
+struct addr_slot *slot_get(struct worker *w, const union cs_sockaddr *a)
+{
+    struct addr_slot **pp = &w->slots[addr_hash(a)];
+    for (struct addr_slot *s = *pp; s; s = s->next)
+        if (same_ip(&s->addr, a))
+            return s;
+    struct addr_slot *s = cs_xcalloc(1, sizeof(*s));
+    s->addr = *a;
+    s->waiting_tail = &s->waiting;
+    s->next = *pp;
+    *pp = s;
+    return s;
+}
+
+static void slot_drop_if_idle(struct worker *w, struct addr_slot *s)
+{
+    if (s->in_flight || s->waiting)
+        return;
+    struct addr_slot **pp = &w->slots[addr_hash(&s->addr)];
+    while (*pp != s)
+        pp = &(*pp)->next;
+    *pp = s->next;
+    free(s);
+}
+
+/* Queues j for a slot of s. */
+void slot_wait(struct addr_slot *s, struct job *j)
+{
+    j->next_waiting = NULL;
+    *s->waiting_tail = j;
+    s->waiting_tail = &j->next_waiting;
+}
+
+/* Releases j's slot and starts the next job waiting for that address. */
+void slot_release(struct job *j)
+{
+    struct addr_slot *s = j->slot;
+    if (!s)
+        return;
+    j->slot = NULL;
+    s->in_flight--;
+    struct job *next = s->waiting;
+    if (next) {
+        s->waiting = next->next_waiting;
+        if (!s->waiting)
+            s->waiting_tail = &s->waiting;
+        next->next_waiting = NULL;
+        s->in_flight++;
+        next->slot = s;
+        job_connect(next);
+        return;
+    }
+    slot_drop_if_idle(j->w, s);
+}
+
+/* Takes a job that waits for a slot out of its address's queue. */
+void slot_forget_waiter(struct job *j)
+{
+    struct addr_slot *s = slot_get(j->w, &j->addrs[j->cur_addr]);
+    struct job **pp = &s->waiting;
+    while (*pp && *pp != j)
+        pp = &(*pp)->next_waiting;
+    if (*pp) {
+        *pp = j->next_waiting;
+        if (!*pp)
+            s->waiting_tail = pp;
+    }
+    slot_drop_if_idle(j->w, s);
+}
+
+/* ---- the window ---- */
+
+static void emit_bad_target(struct scan *s, struct cs_target *t)
+{
+    struct cs_result r;
+    cs_result_init(&r);
+    free(r.host);
+    r.host = cs_strdup(t->host);
+    r.port = t->port_known ? t->port : CS_INT_NONE;
+    char *why = cs_asprintf("input: %s", t->bad);
+    cs_classify_error(&r, why);
+    free(why);
+    scan_emit(s, &r);
+    cs_result_free(&r);
+}
+
+/* The next target: 1; 0 at the end; -1 if none is ready yet (the intake
+   wakes this worker when one is).  Bad lines become records here. */
+static int next_target(struct worker *w, struct cs_target *t)
+{
+    struct scan *s = w->scan;
+    for (;;) {
+        if (atomic_load(&s->interrupted))
+            return 0;
+        int got = cs_intake_next(&s->intake, w->index, t);
+        if (got <= 0)
+            return got;
+        if (!t->bad)
+            return 1;
+        emit_bad_target(s, t);
+        cs_target_free(t);
+    }
+}
+
+static void rate_timer_cb(uv_timer_t *t)
+{
+    fill(t->data);
+}
+
+/* With --rate: 1 if a connection may start now, else 0 and a timer set. */
+static int take_token(struct worker *w)
+{
+    if (w->rate <= 0)
+        return 1;
+    uint64_t now = uv_now(&w->loop);
+    double burst = w->rate / 20 > 1 ? w->rate / 20 : 1;
+    w->tokens += (double)(now - w->tokens_at) * w->rate / 1000.0;
+    w->tokens_at = now;
+    if (w->tokens > burst)
+        w->tokens = burst;
+    if (w->tokens >= 1) {
+        w->tokens -= 1;
+        return 1;
+    }
+    uint64_t wait = (uint64_t)((1 - w->tokens) * 1000.0 / w->rate) + 1;
+    uv_timer_start(&w->rate_timer, rate_timer_cb, wait, 0);
+    return 0;
+}
+
+static void worker_close(struct worker *w)
+{
+    if (w->closed)
+        return;
+    w->closed = true;
+    uv_close((uv_handle_t *)&w->wake, NULL);
+    uv_close((uv_handle_t *)&w->rate_timer, NULL);
+}
+
+void fill(struct worker *w)
+{
+    if (w->filling) {
+        w->refill = true;
+        return;
+    }
+    w->filling = true;
+    do {
+        w->refill = false;
+        while (!w->eof && w->in_flight < w->window && take_token(w)) {
+            struct cs_target t;
+            int got = next_target(w, &t);
+            if (got < 0)
+                break; /* the intake wakes this worker */
+            if (got == 0) {
+                w->eof = true;
+                break;
+            }
+            job_start(w, &t);
+        }
+    } while (w->refill);
+    w->filling = false;
+    if (w->eof && w->in_flight == 0 && w->dns_pending == 0)
+        worker_close(w);
+}
+
+static void abort_jobs(struct worker *w)
+{
+    w->eof = true;
+    while (w->jobs)
+        job_abort(w->jobs, "interrupted");
+}
+
+/* Answers from the control loop, a target from the intake, interrupts. */
+static void wake_cb(uv_async_t *a)
+{
+    struct worker *w = a->data;
+    struct cs_mail *m = cs_mailbox_take(&w->inbox);
+    while (m) {
+        struct cs_mail *next = m->next;
+        if (m->kind == MAIL_REV) {
+            rev_finish(CS_MAIL_OF(m, struct rev_wait, mail));
+        } else {
+            struct dns_req *req = CS_MAIL_OF(m, struct dns_req, mail);
+            w->dns_pending--;
+            job_resolved(req->job, req->error, req->addrs, req->n);
+            free(req);
+        }
+        m = next;
+    }
+    if (atomic_load(&w->scan->interrupted)) {
+        w->eof = true;
+        if (atomic_load(&w->scan->abort_now))
+            abort_jobs(w);
+    }
+    if (!w->closed)
+        fill(w);
+}
+
+/* ---- the thread ---- */
+
+void worker_main(void *arg)
+{
+    struct worker *w = arg;
+    fill(w);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    atomic_fetch_add(&w->scan->finished_workers, 1);
+    uv_async_send(&w->scan->all_done);
+}
+
+int worker_init(struct scan *s, struct worker *w, unsigned index, unsigned window)
+{
+    const struct cs_options *o = s->opt;
+    w->scan = s;
+    w->index = index;
+    w->window = window;
+    w->per_address = o->per_address ? o->per_address : CS_DEFAULT_PER_ADDRESS;
+    /* the per-address bound holds in all: each worker keeps its share */
+    w->per_address = (w->per_address + s->n_workers - 1) / s->n_workers;
+    w->rate = o->rate / s->n_workers;
+    if (uv_loop_init(&w->loop) < 0)
+        return CS_ENGINE_INTERNAL;
+    w->ssl_ctx = cs_tls_ctx_new(s->store, MAX_CHAIN_BYTES);
+    if (!w->ssl_ctx || uv_async_init(&w->loop, &w->wake, wake_cb) < 0) {
+        SSL_CTX_free(w->ssl_ctx);
+        uv_loop_close(&w->loop);
+        return CS_ENGINE_INTERNAL;
+    }
+    w->wake.data = w;
+    if (cs_mailbox_init(&w->inbox, &w->wake) < 0) {
+        uv_close((uv_handle_t *)&w->wake, NULL);
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+        SSL_CTX_free(w->ssl_ctx);
+        uv_loop_close(&w->loop);
+        return CS_ENGINE_INTERNAL;
+    }
+    s->intake.takers[index].wake = &w->wake;
+    uv_timer_init(&w->loop, &w->rate_timer);
+    w->rate_timer.data = w;
+    w->tokens = 1;
+    w->tokens_at = uv_now(&w->loop);
+    return 0;
+}
+
+void worker_destroy(struct worker *w)
+{
+    worker_close(w);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&w->loop);
+    cs_mailbox_destroy(&w->inbox);
+    SSL_CTX_free(w->ssl_ctx);
+    for (size_t b = 0; b < ADDR_BUCKETS; b++)
+        while (w->slots[b]) {
+            struct addr_slot *n = w->slots[b]->next;
+            free(w->slots[b]);
+            w->slots[b] = n;
+        }
+}
