@@ -843,7 +843,6 @@ void cs_options_init(struct cs_options *o)
     o->verify_level = CS_DEFAULT_VERIFY_LEVEL;
     o->fail_on = fail_on_levels[0].mask;
     o->stdout_format = &cs_writer_text;
-    o->probe = "tls";
 }
 
 void cs_options_free(struct cs_options *o)

@@ -185,7 +185,7 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
         .cb = cb,
         .arg = arg,
         .store = store,
-        .probe = cs_probe_choose(opt->probe_name ? opt->probe_name : opt->probe),
+        .probe = cs_probe_choose(opt->probe_name),
     };
     if (!s.probe || !store)
         return CS_ENGINE_INTERNAL;

@@ -275,7 +275,10 @@ static void connect_cb(uv_connect_t *req, int status)
         return;
     }
     j->reading = true;
-    j->conn.probe = w->scan->probe;
+    /* the probe its URL scheme named, else the scan's */
+    j->conn.probe = j->target.probe ? cs_probe_choose(j->target.probe) : w->scan->probe;
+    if (!j->conn.probe)
+        j->conn.probe = w->scan->probe;
     j->conn.ssl_ctx = w->ssl_ctx;
     j->conn.sni = j->target.sni;
     j->conn.cert_only = w->scan->opt->cert_only;

@@ -62,7 +62,6 @@ struct cs_options {
     bool quiet;
     bool strict_input;
     bool allow_empty;        /* --allow-empty: no target at all is not an input error */
-    const char *probe;       /* the older name of probe_name, read when that is NULL */
     const char *probe_name;  /* the probe every target gets (cs_probe_by_name); NULL: "tls" */
 };
 

@@ -121,8 +121,12 @@ static int remember(struct cs_targets *ts, const struct cs_target *t)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    char key[600];
-    int n = snprintf(key, sizeof(key), "%s%c%u%c%s", t->host, 0, t->port, 0, t->sni ? t->sni : "");
+    char key[640];
+    const char *probe = t->probe           ? t->probe
+                        : ts->opt->probe_name ? ts->opt->probe_name
+                                              : "tls";
+    int n = snprintf(key, sizeof(key), "%s%c%u%c%s%c%s", t->host, 0, t->port, 0,
+                     t->sni ? t->sni : "", 0, probe);
     for (int i = 0; i < n; i++)
         if (key[i] >= 'A' && key[i] <= 'Z')
             key[i] = (char)(key[i] - 'A' + 'a');
@@ -251,16 +255,22 @@ const char *cs_target_parse(const char *text, uint16_t default_port, const char 
     const char *s = text;
     size_t len = strlen(s);
     const char *scheme = strstr(s, "://");
-    if (scheme) { /* a pasted URL: keep its authority; the scheme gives the port */
+    if (scheme) { /* a URL: keep its authority; the scheme gives the probe and the port */
         static const struct {
             const char *name;
             uint16_t port;
-        } schemes[] = {{"https", 443}, {"imaps", 993}, {"pop3s", 995}, {"smtps", 465},
-                       {"ldaps", 636}, {"ftps", 990},  {"wss", 443}};
-        size_t slen = (size_t)(scheme - s);
-        for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+            const char *probe;
+        } schemes[] = {{"https", 443, "tls"}, {"imaps", 993, "tls"}, {"pop3s", 995, "tls"},
+                       {"smtps", 465, "tls"}, {"ldaps", 636, "tls"}, {"ftps", 990, "tls"},
+                       {"wss", 443, "tls"},   {"tls", 443, "tls"}};
+        size_t slen = (size_t)(scheme - s), i;
+        for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
             if (strlen(schemes[i].name) == slen && strncasecmp(s, schemes[i].name, slen) == 0)
-                default_port = schemes[i].port;
+                break;
+        if (i == sizeof(schemes) / sizeof(schemes[0]))
+            return "unknown URL scheme (known: https, imaps, pop3s, smtps, ldaps, ftps, wss, tls)";
+        default_port = schemes[i].port;
+        t->probe = schemes[i].probe;
         s = scheme + 3;
         len = strcspn(s, "/?#");
     }
@@ -374,7 +384,7 @@ struct cs_targets *cs_targets_open(const struct cs_options *o)
 {
     struct cs_targets *ts = cs_xcalloc(1, sizeof(*ts));
     ts->opt = o;
-    const struct cs_probe *probe = cs_probe_choose(o->probe_name ? o->probe_name : o->probe);
+    const struct cs_probe *probe = cs_probe_choose(o->probe_name);
     ts->port = o->port ? o->port : probe ? probe->default_port : 0;
     ts->sources = cs_xcalloc(o->n_files ? o->n_files : 1, sizeof(*ts->sources));
     for (size_t i = 0; i < o->n_files; i++) {

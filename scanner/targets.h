@@ -21,6 +21,8 @@ struct cs_target {
     uint16_t port;
     char *sni;               /* NULL: none (IP literal without --sni) */
     int family;              /* 0 for a name, AF_INET or AF_INET6 for a literal */
+    const char *probe;       /* the probe its URL scheme names ("tls" for https://, ...;
+                                a name in the probe registry), or NULL: the scan's */
     /* For a bad line: the reason ("FILE:LINE: why"), and host holds the
        escaped line text cut to 253 characters; port_known says whether port
        was parsed. */

@@ -183,6 +183,40 @@ Test(targets, internationalised_duplicates_by_a_label)
     cs_options_free(&o);
 }
 
+Test(targets, url_scheme_names_the_probe)
+{
+    struct cs_target t;
+    cr_assert_null(cs_target_parse("tls://db.example:5433", 443, NULL, &t));
+    cr_assert_str_eq(t.probe, "tls");
+    cr_assert_eq(t.port, 5433);
+    cs_target_free(&t);
+    cr_assert_null(cs_target_parse("imaps://mail.example", 443, NULL, &t));
+    cr_assert_str_eq(t.probe, "tls");
+    cr_assert_eq(t.port, 993);
+    cs_target_free(&t);
+    cr_assert_null(cs_target_parse("mail.example", 443, NULL, &t));
+    cr_assert_null(t.probe, "a target without a scheme takes the scan's probe");
+    cs_target_free(&t);
+    expect_bad("gopher://old.example", "unknown URL scheme (known: https,");
+
+    /* the same endpoint through the same probe is one target, URL or not */
+    struct cs_options o;
+    cs_options_init(&o);
+    char *args[] = {"https://www.example/", "www.example", "tls://www.example:443"};
+    o.targets = args;
+    o.n_targets = 3;
+    struct cs_targets *ts = cs_targets_open(&o);
+    cr_assert_not_null(ts);
+    cr_assert_eq(cs_targets_next(ts, &t), 1);
+    cr_assert_str_eq(t.host, "www.example");
+    cs_target_free(&t);
+    cr_assert_eq(cs_targets_next(ts, &t), 0);
+    cs_targets_close(ts);
+    o.targets = NULL;
+    o.n_targets = 0;
+    cs_options_free(&o);
+}
+
 Test(targets, sni_override)
 {
     struct cs_target t;
