@@ -101,7 +101,7 @@ const struct cs_opt cs_cli_options[] = {
     {"per-address", 0, CS_ARG_UINT, 1, CS_MAX_CONCURRENCY, TO(per_address), .metavar = "N",
      .help = "connections in flight to one IP address at most"},
     {"port", 'p', CS_ARG_UINT, 1, 65535, TO(port), .metavar = "N",
-     .help = "port of targets that name none"},
+     .help = "port of targets that name none", .deflt = "the probe's, 443 for tls"},
     {"print-bash-completion", 0, CS_ARG_NONE, .action = CS_CLI_BASH, .flags = CS_OPT_HIDDEN,
      .help = "write the bash completion script"},
     {"print-man", 0, CS_ARG_NONE, .action = CS_CLI_MAN, .flags = CS_OPT_HIDDEN,
@@ -829,7 +829,7 @@ void cs_cli_notes_free(struct cs_cli_notes *notes)
 void cs_options_init(struct cs_options *o)
 {
     memset(o, 0, sizeof(*o));
-    o->port = 443;
+    o->port = 0; /* the probe's own */
     o->warn_secs = -1;
     o->crit_secs = -1;
     o->concurrency = CS_DEFAULT_CONCURRENCY;
