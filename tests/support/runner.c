@@ -23,6 +23,10 @@
 #define CS_BINARY "certsweep"
 #endif
 
+/* What a run's output or a report read back may hold: far past what any test
+   writes, short of exhausting the machine */
+#define RUNNER_OUTPUT_MAX ((size_t)1 << 30)
+
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -76,7 +80,9 @@ int run_binary(const char *binary, const char *const *args, const char *stdin_te
         }
     }
     close(in[1]);
-    struct cs_buf bo = {0}, be = {0};
+    struct cs_buf bo, be;
+    cs_buf_init(&bo, RUNNER_OUTPUT_MAX);
+    cs_buf_init(&be, RUNNER_OUTPUT_MAX);
     cs_buf_append(&bo, "", 0);
     cs_buf_append(&be, "", 0);
     struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
@@ -100,8 +106,10 @@ int run_binary(const char *binary, const char *const *args, const char *stdin_te
                 close(fds[i].fd);
                 fds[i].fd = -1;
                 open_fds--;
-            } else {
-                cs_buf_append(i ? &be : &bo, chunk, (size_t)got);
+            } else if (cs_buf_append(i ? &be : &bo, chunk, (size_t)got) < 0 && !killed) {
+                /* a runaway child: ended like one that outlived its timeout */
+                kill(pid, SIGKILL);
+                killed = 1;
             }
         }
     }
@@ -332,12 +340,17 @@ char *slurp(const char *path, size_t *len)
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    struct cs_buf b = {0};
+    struct cs_buf b;
+    cs_buf_init(&b, RUNNER_OUTPUT_MAX);
     cs_buf_append(&b, "", 0);
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        cs_buf_append(&b, chunk, n);
+        if (cs_buf_append(&b, chunk, n) < 0) {
+            fclose(f);
+            cs_buf_free(&b);
+            return NULL;
+        }
     fclose(f);
     if (len)
         *len = b.len;
