@@ -147,8 +147,10 @@ static int csvw_format_field(struct csvw_state *st, const struct cs_result *r, e
     case CS_FK_STATUS:
         if (v.null)
             return 0;
-        if (!raw && csvw_is_formula(v.s) && cs_buf_puts(&st->cell, "'") < 0)
-            return CS_ETOOBIG;
+        if (!raw && csvw_is_formula(v.s)) {
+            if (cs_buf_puts(&st->cell, "'") < 0)
+                return CS_ETOOBIG;
+        }
         return csvw_put_text(st, v.s, st->cell.len);
     case CS_FK_TIME:
         return v.null ? 0 : cs_buf_puts(&st->cell, v.s);
@@ -162,8 +164,10 @@ static int csvw_format_field(struct csvw_state *st, const struct cs_result *r, e
     case CS_FK_LIST:
         /* the joined text starts with the first entry's first byte */
         if (!raw && v.list != NULL && v.list->n > 0 && v.list->v[0] != NULL &&
-            csvw_is_formula(v.list->v[0]) && cs_buf_puts(&st->cell, "'") < 0)
-            return CS_ETOOBIG;
+            csvw_is_formula(v.list->v[0])) {
+            if (cs_buf_puts(&st->cell, "'") < 0)
+                return CS_ETOOBIG;
+        }
         return csvw_put_list(st, v.list, st->cell.len);
     }
     return 0;

@@ -292,8 +292,8 @@ static void text_pad(struct cs_buf *line, size_t n, int *err)
 
 /* Appends a rendered cell, padded to colw columns (DAYS right-aligned), to
  * the line being built. */
-static void text_put_cell(struct cs_buf *line, const struct cs_buf *b, size_t width,
-                          size_t colw, int c, const char *color, int *err)
+static void text_put_cell(struct cs_buf *line, const struct cs_buf *b, size_t width, size_t colw,
+                          int c, const char *color, int *err)
 {
     if (c > 0)
         text_puts(line, TEXT_SEP, err);

@@ -19,7 +19,7 @@ void *cs_xcalloc(size_t n, size_t m);
 void *cs_xrealloc(void *p, size_t n);
 
 struct cs_strlist {
-    char **v;   /* owned strings; grown only by cs_strlist_add */
+    char **v; /* owned strings; grown only by cs_strlist_add */
     size_t n;
 };
 void cs_strlist_add(struct cs_strlist *l, const char *s);
@@ -33,8 +33,8 @@ void cs_strlist_free(struct cs_strlist *l);
 struct cs_buf {
     char *p;
     size_t len;
-    size_t cap;   /* bytes allocated at p */
-    size_t max;   /* the hard cap on len; 0: CS_BUF_MAX_DEFAULT */
+    size_t cap; /* bytes allocated at p */
+    size_t max; /* the hard cap on len; 0: CS_BUF_MAX_DEFAULT */
 };
 #define CS_BUF_MAX_DEFAULT ((size_t)16 << 20)
 

@@ -1,9 +1,11 @@
 /* The helpers apart from the record (scanner/util.h): the capped buffer,
- * owned strings and string lists, UTF-8 decoding; and the error convention's
- * texts (scanner/error.h). */
+ * owned strings and string lists, UTF-8 decoding, the ISO 8601 time helpers
+ * the documents rely on; and the error convention's texts (scanner/error.h). */
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -171,6 +173,90 @@ Test(utf8, invalid_sequences)
     uint32_t cp;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         cr_assert_eq(cs_utf8_decode((const unsigned char *)bad[i], &cp), 0, "sequence %zu", i);
+}
+
+/* ---- the record's time format ------------------------------------------ */
+
+#define T_2026_03_01 1772323200 /* 2026-03-01T00:00:00Z */
+#define DAY 86400
+
+TestSuite(time);
+
+Test(time, round_trips)
+{
+    static const char *const ok[] = {
+        "1970-01-01T00:00:00Z", "1950-01-01T00:00:00Z", "2049-12-31T23:59:59Z",
+        "9999-12-31T23:59:59Z", "2024-02-29T12:34:56Z", "2000-02-29T00:00:00Z",
+        "0000-01-01T00:00:00Z", "2026-03-01T00:00:00Z",
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        int64_t t = 0;
+        char buf[24];
+        cr_assert_eq(cs_parse_time(ok[i], &t), 0, "%s", ok[i]);
+        cs_format_time(t, buf);
+        cr_assert_str_eq(buf, ok[i]);
+    }
+    int64_t t;
+    cr_assert_eq(cs_parse_time("1970-01-01T00:00:00Z", &t), 0);
+    cr_assert_eq(t, 0);
+    cr_assert_eq(cs_parse_time("1950-01-01T00:00:00Z", &t), 0);
+    cr_assert_eq(t, -631152000);
+    cr_assert_eq(cs_parse_time("2049-12-31T23:59:59Z", &t), 0);
+    cr_assert_eq(t, 2524607999);
+    cr_assert_eq(cs_parse_time("2026-03-01T00:00:00Z", &t), 0);
+    cr_assert_eq(t, T_2026_03_01);
+    cr_assert_eq(cs_parse_time("2026-03-01", &t), 0);
+    cr_assert_eq(t, T_2026_03_01);
+    cr_assert_eq(cs_parse_time("2026-03-01T00:00:01", &t), 0);
+    cr_assert_eq(t, T_2026_03_01 + 1);
+    cr_assert_eq(cs_parse_time("2024-02-29", &t), 0);
+    cr_assert_eq(cs_parse_time("2024-03-01", &t), 0);
+    int64_t leap_day;
+    cr_assert_eq(cs_parse_time("2024-02-29", &leap_day), 0);
+    cr_assert_eq(t - leap_day, DAY);
+}
+
+Test(time, clamps_out_of_range)
+{
+    char buf[24];
+    cs_format_time(INT64_MAX / 2, buf);
+    cr_assert_str_eq(buf, "9999-12-31T23:59:59Z");
+    cs_format_time(-INT64_MAX / 2, buf);
+    cr_assert_str_eq(buf, "0000-01-01T00:00:00Z");
+    cs_format_time(-1, buf);
+    cr_assert_str_eq(buf, "1969-12-31T23:59:59Z");
+}
+
+Test(time, rejects_invalid)
+{
+    static const char *const bad[] = {
+        "2026-02-29",
+        "2026-13-01",
+        "2026-00-10",
+        "2026-04-31",
+        "2026-01-32",
+        "1900-02-29",
+        "garbage",
+        "",
+        "2026-1-01",
+        "2026-01-01T24:00:00Z",
+        "2026-01-01T23:60:00Z",
+        "2026-01-01T00:00Z",
+        "2026-01-01T00:00:00+01:00",
+        "2026-01-01Tx",
+        "2026-01-01T00:00:00ZZ",
+        "2026-01-01x",
+        " 026-01-01",
+        "+026-01-01",
+        "2026-01- 1",
+        "2026-01-01T-1:00:00Z",
+        "2026-01-01T00:-0:00Z",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int64_t t = 42;
+        cr_assert_eq(cs_parse_time(bad[i], &t), -1, "accepted \"%s\"", bad[i]);
+        cr_assert_eq(t, 42, "%s changed the output", bad[i]);
+    }
 }
 
 /* ---- the error convention ---------------------------------------------- */
