@@ -109,7 +109,6 @@ void make_error(struct cs_result *r)
     r->elapsed_ms = 5;
 }
 
-
 void make_all(struct cs_result recs[NREC])
 {
     make_ok(&recs[0]);
@@ -133,8 +132,8 @@ struct cs_summary summarize(const struct cs_result *recs, size_t n)
 
 /* Runs a writer over recs into memory; returns the bytes written.  flags:
  * CS_WRITER_COLOR, CS_WRITER_CSV_RAW. */
-char *run_writer(const struct cs_writer_ops *ops, const struct cs_scan_info *info,
-                        unsigned flags, const struct cs_result *recs, size_t n, size_t *len)
+char *run_writer(const struct cs_writer_ops *ops, const struct cs_scan_info *info, unsigned flags,
+                 const struct cs_result *recs, size_t n, size_t *len)
 {
     char *buf = NULL;
     size_t size = 0;
