@@ -332,6 +332,8 @@ static void text_put_table(FILE *out, struct text_state *st, int color)
             if (w > colw[c])
                 colw[c] = w;
         }
+    if (st->err)
+        return; /* a value past its cap: nothing is written half */
 
     for (int c = 0; c < TEXT_C_COUNT; c++) {
         if (c == TEXT_C_REVOCATION && !st->revocation)
@@ -456,7 +458,8 @@ static int text_close(struct cs_writer *w, const struct cs_summary *s)
         qsort(st->rows, st->n, sizeof(*st->rows), text_compare);
         text_put_table(w->out, st, (w->flags & CS_WRITER_COLOR) != 0);
     }
-    text_put_summary(w->out, s);
+    if (st->err == 0)
+        text_put_summary(w->out, s);
     int err = st->err;
     text_state_free(st);
     w->state = NULL;

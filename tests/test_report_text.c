@@ -293,3 +293,31 @@ Test(text, issuer_cn_unescaped)
     free(out);
     cs_result_free(&r);
 }
+
+/* Zero-width characters take bytes but no column, so the column cap cannot
+   bound them: the buffer's hard cap does, and the report fails, with nothing
+   half-written, rather than grow without bound. */
+Test(text, a_cell_past_its_byte_cap_fails_the_report)
+{
+    struct cs_result r;
+    make_ok(&r);
+    size_t n = 400000; /* U+200B ZERO WIDTH SPACE, 3 bytes each: 1.2 MB */
+    char *reason = malloc(3 * n + 1);
+    for (size_t i = 0; i < n; i++)
+        memcpy(reason + 3 * i, "\xe2\x80\x8b", 3);
+    reason[3 * n] = '\0';
+    set_str(&r.reason, reason);
+    free(reason);
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    struct cs_writer w;
+    struct cs_summary s = summarize(&r, 1);
+    cr_assert_eq(cs_writer_open(&w, &cs_writer_text, f, &test_info, 0), 0);
+    cr_assert_eq(cs_writer_record(&w, &r), 0);
+    cr_assert_eq(cs_writer_close(&w, &s), CS_ETOOBIG);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(size, 0, "%zu bytes written", size);
+    free(buf);
+    cs_result_free(&r);
+}
