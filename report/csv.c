@@ -1,5 +1,5 @@
 /* CSV report: a header row of the field names, then one row per endpoint, in
- * completion order (DESIGN.md, "Report documents").  RFC 4180 quoting is
+ * completion order (README.md, "Reports").  RFC 4180 quoting is
  * libcsv's (csv_fwrite); a field is quoted only when it needs it.  Rows end in
  * LF, not RFC 4180's CRLF: Excel, LibreOffice and every CSV library read
  * both, and LF is what Unix tools (grep, cut, diff) expect.  Lists are joined
@@ -24,6 +24,10 @@
 #define CSVW_CELL_MAX 32767 /* characters in a spreadsheet cell (Excel, LibreOffice) */
 #define CSVW_TAIL_MAX 48    /* room kept for the "... (+N more characters)" tail */
 #define CSVW_ELLIPSIS "\xE2\x80\xA6"
+/* the cell buffer's hard cap: a cut cell is at most 3 bytes per counted
+   character (a 4-byte sequence counts 2), its tail and the apostrophe, so a
+   cell never reaches it; reaching it fails the record rather than growing */
+#define CSVW_CELL_BYTES (4 * CSVW_CELL_MAX + 64)
 
 struct csvw_state {
     struct cs_buf cell; /* the cell being built, reused for every cell */
@@ -71,14 +75,12 @@ static size_t csvw_units(const char *s)
 }
 
 /* Appends text s to a cell that already holds `used` characters, cut so that
- * the cell stays within CSVW_CELL_MAX. */
-static void csvw_put_text(struct csvw_state *st, const char *s, size_t used)
+ * the cell stays within CSVW_CELL_MAX.  0 or CS_ETOOBIG. */
+static int csvw_put_text(struct csvw_state *st, const char *s, size_t used)
 {
     size_t total = csvw_units(s);
-    if (used + total <= CSVW_CELL_MAX) {
-        cs_buf_puts(&st->cell, s);
-        return;
-    }
+    if (used + total <= CSVW_CELL_MAX)
+        return cs_buf_puts(&st->cell, s);
     size_t budget = CSVW_CELL_MAX - CSVW_TAIL_MAX - used, kept = 0, u, len;
     const unsigned char *p = (const unsigned char *)s;
     for (; *p != '\0'; p += len) {
@@ -87,16 +89,17 @@ static void csvw_put_text(struct csvw_state *st, const char *s, size_t used)
             break;
         kept += u;
     }
-    cs_buf_append(&st->cell, s, (size_t)((const char *)p - s));
+    if (cs_buf_append(&st->cell, s, (size_t)((const char *)p - s)) < 0)
+        return CS_ETOOBIG;
     char tail[CSVW_TAIL_MAX];
     snprintf(tail, sizeof(tail), CSVW_ELLIPSIS " (+%zu more characters)", total - kept);
-    cs_buf_puts(&st->cell, tail);
+    return cs_buf_puts(&st->cell, tail);
 }
 
 /* Appends list l joined with single spaces to a cell that already holds
  * `used` characters; cut between entries so that the cell stays within
- * CSVW_CELL_MAX. */
-static void csvw_put_list(struct csvw_state *st, const struct cs_strlist *l, size_t used)
+ * CSVW_CELL_MAX.  0 or CS_ETOOBIG. */
+static int csvw_put_list(struct csvw_state *st, const struct cs_strlist *l, size_t used)
 {
     size_t n = l != NULL ? l->n : 0, total = used;
     for (size_t i = 0; i < n; i++)
@@ -108,16 +111,16 @@ static void csvw_put_list(struct csvw_state *st, const struct cs_strlist *l, siz
         size_t u = (i > 0) + csvw_units(e);
         if (used + u > budget)
             break;
-        if (i > 0)
-            cs_buf_puts(&st->cell, " ");
-        cs_buf_puts(&st->cell, e);
+        if ((i > 0 && cs_buf_puts(&st->cell, " ") < 0) || cs_buf_puts(&st->cell, e) < 0)
+            return CS_ETOOBIG;
         used += u;
     }
     if (i < n) {
         char tail[CSVW_TAIL_MAX];
         snprintf(tail, sizeof(tail), "%s" CSVW_ELLIPSIS " (+%zu more)", i > 0 ? " " : "", n - i);
-        cs_buf_puts(&st->cell, tail);
+        return cs_buf_puts(&st->cell, tail);
     }
+    return 0;
 }
 
 static int csvw_put_cell(FILE *out, const char *s, size_t n)
@@ -127,47 +130,47 @@ static int csvw_put_cell(FILE *out, const char *s, size_t n)
     return fwrite(s, 1, n, out) == n ? 0 : -EIO;
 }
 
-/* Builds field f of r as cell text into st->cell.p; raw: no formula defusing. */
-static void csvw_format_field(struct csvw_state *st, const struct cs_result *r, enum cs_field f,
-                              bool raw)
+/* Builds field f of r as cell text into st->cell.p; raw: no formula defusing.
+ * 0 or CS_ETOOBIG (the cell is then incomplete). */
+static int csvw_format_field(struct csvw_state *st, const struct cs_result *r, enum cs_field f,
+                             bool raw)
 {
     struct cs_value v;
     char num[32];
 
-    st->cell.len = 0;
-    cs_buf_append(&st->cell, "", 0);
+    cs_buf_reset(&st->cell);
+    if (cs_buf_append(&st->cell, "", 0) < 0)
+        return CS_ETOOBIG;
     cs_result_get(r, f, &v);
     switch (v.kind) {
     case CS_FK_STR:
     case CS_FK_STATUS:
         if (v.null)
-            break;
-        if (!raw && csvw_is_formula(v.s))
-            cs_buf_puts(&st->cell, "'");
-        csvw_put_text(st, v.s, st->cell.len);
-        break;
-    case CS_FK_TIME:
-        if (!v.null)
-            cs_buf_puts(&st->cell, v.s);
-        break;
-    case CS_FK_INT:
-        if (!v.null) {
-            snprintf(num, sizeof(num), "%" PRId64, v.i);
-            cs_buf_puts(&st->cell, num);
+            return 0;
+        if (!raw && csvw_is_formula(v.s)) {
+            if (cs_buf_puts(&st->cell, "'") < 0)
+                return CS_ETOOBIG;
         }
-        break;
+        return csvw_put_text(st, v.s, st->cell.len);
+    case CS_FK_TIME:
+        return v.null ? 0 : cs_buf_puts(&st->cell, v.s);
+    case CS_FK_INT:
+        if (v.null)
+            return 0;
+        snprintf(num, sizeof(num), "%" PRId64, v.i);
+        return cs_buf_puts(&st->cell, num);
     case CS_FK_BOOL:
-        if (!v.null)
-            cs_buf_puts(&st->cell, v.i ? "true" : "false");
-        break;
+        return v.null ? 0 : cs_buf_puts(&st->cell, v.i ? "true" : "false");
     case CS_FK_LIST:
         /* the joined text starts with the first entry's first byte */
         if (!raw && v.list != NULL && v.list->n > 0 && v.list->v[0] != NULL &&
-            csvw_is_formula(v.list->v[0]))
-            cs_buf_puts(&st->cell, "'");
-        csvw_put_list(st, v.list, st->cell.len);
-        break;
+            csvw_is_formula(v.list->v[0])) {
+            if (cs_buf_puts(&st->cell, "'") < 0)
+                return CS_ETOOBIG;
+        }
+        return csvw_put_list(st, v.list, st->cell.len);
     }
+    return 0;
 }
 
 static int csvw_end_row(FILE *out)
@@ -190,7 +193,9 @@ static int csvw_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *
     }
     if (csvw_end_row(out) < 0)
         return -EIO;
-    w->state = cs_xcalloc(1, sizeof(struct csvw_state));
+    struct csvw_state *st = cs_xcalloc(1, sizeof(*st));
+    cs_buf_init(&st->cell, CSVW_CELL_BYTES);
+    w->state = st;
     return 0;
 }
 
@@ -200,7 +205,9 @@ static int csvw_record(struct cs_writer *w, const struct cs_result *r)
     for (int f = 0; f < CS_FIELD_COUNT; f++) {
         if (f > 0 && fputc(',', w->out) == EOF)
             return -EIO;
-        csvw_format_field(st, r, (enum cs_field)f, (w->flags & CS_WRITER_CSV_RAW) != 0);
+        int rc = csvw_format_field(st, r, (enum cs_field)f, (w->flags & CS_WRITER_CSV_RAW) != 0);
+        if (rc < 0)
+            return rc;
         if (csvw_put_cell(w->out, st->cell.p, st->cell.len) < 0)
             return -EIO;
     }
@@ -212,7 +219,7 @@ static int csvw_close(struct cs_writer *w, const struct cs_summary *s)
     (void)s;
     struct csvw_state *st = w->state;
     if (st != NULL)
-        free(st->cell.p);
+        cs_buf_free(&st->cell);
     free(st);
     w->state = NULL;
     if (fflush(w->out) == EOF || ferror(w->out))

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -89,6 +90,24 @@ static char *outfile_resolve(const char *path, bool *fd)
     free(cur);
     errno = ELOOP;
     return NULL;
+}
+
+/* The process's umask, read without changing it (umask(2) can only be read
+ * by setting it, which would briefly give every file another thread creates
+ * meanwhile the wrong mode).  Linux says it in /proc/self/status since 4.7;
+ * without that, the common 022. */
+static mode_t outfile_umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    unsigned mask = 022;
+    if (f != NULL) {
+        char line[256];
+        while (fgets(line, sizeof(line), f) != NULL)
+            if (sscanf(line, "Umask: %o", &mask) == 1)
+                break;
+        fclose(f);
+    }
+    return (mode_t)(mask & 0777);
 }
 
 static bool outfile_same(int fd, int dirfd, const char *name)
@@ -172,8 +191,7 @@ int cs_outfile_open(struct cs_outfile *o, const char *path)
              : slash == o->dest ? cs_strdup("/")
                                 : cs_strndup(o->dest, (size_t)(slash - o->dest));
     bool exists = stat(o->dest, &st) == 0;
-    mode_t mask = umask(0);
-    umask(mask);
+    mode_t mask = outfile_umask();
     mode_t mode = exists ? st.st_mode & 0777 : 0666 & ~mask;
 
     int fd = -1, dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -19,6 +19,11 @@
 #define TEXT_REASON_CAP 60
 #define TEXT_REVOCATION_CAP 40
 #define TEXT_SEP "  "
+/* Hard caps of the buffers (cs_buf): a cell is at most a few hundred bytes
+   but for zero-width characters, which take bytes and no column; a line is
+   seven cells.  Past a cap the report fails (CS_ETOOBIG) rather than grow. */
+#define TEXT_CELL_BYTES ((size_t)1 << 20)
+#define TEXT_LINE_BYTES ((size_t)8 << 20)
 
 enum {
     TEXT_C_STATUS,
@@ -61,7 +66,21 @@ struct text_state {
     struct cs_buf cell; /* one rendered cell, reused */
     struct cs_buf line; /* the table line being built, reused */
     bool revocation;    /* show the REVOCATION column */
+    int err;            /* the first failure (CS_ETOOBIG), reported by close */
 };
+
+/* Appends to b, noting a failure in *err (the first one is kept). */
+static void text_append(struct cs_buf *b, const char *s, size_t n, int *err)
+{
+    int rc = cs_buf_append(b, s, n);
+    if (rc < 0 && *err == 0)
+        *err = rc;
+}
+
+static void text_puts(struct cs_buf *b, const char *s, int *err)
+{
+    text_append(b, s, strlen(s), err);
+}
 
 
 /* Code points a terminal acts on rather than shows: C0, DEL, C1 (U+009B is
@@ -95,8 +114,8 @@ static size_t text_cp_width(uint32_t cp)
 }
 
 /* Appends s to b, escaped, cut to at most `cap` columns with "..." (cap 0:
- * no limit); returns the columns appended. */
-static size_t text_render(struct cs_buf *b, const char *s, size_t cap)
+ * no limit); returns the columns appended.  A failed append is noted in *err. */
+static size_t text_render(struct cs_buf *b, const char *s, size_t cap, int *err)
 {
     size_t start = b->len, width = 0;
     size_t fit_len = b->len, fit_width = 0; /* the longest prefix that leaves room for "..." */
@@ -108,15 +127,15 @@ static size_t text_render(struct cs_buf *b, const char *s, size_t cap)
         char esc[16];
         if (len == 0 || (cp < 0x80 && text_is_control(cp))) {
             snprintf(esc, sizeof(esc), "\\x%02X", *p);
-            cs_buf_puts(b, esc);
+            text_puts(b, esc, err);
             width += 4;
             len = 1;
         } else if (text_is_control(cp)) {
             snprintf(esc, sizeof(esc), "\\u%04" PRIX32, cp);
-            cs_buf_puts(b, esc);
+            text_puts(b, esc, err);
             width += 6;
         } else {
-            cs_buf_append(b, (const char *)p, len);
+            text_append(b, (const char *)p, len, err);
             width += text_cp_width(cp);
         }
         p += len;
@@ -128,11 +147,11 @@ static size_t text_render(struct cs_buf *b, const char *s, size_t cap)
     if (cap != 0 && width > cap) {
         b->len = fit_len;
         b->p[b->len] = '\0';
-        cs_buf_puts(b, "...");
+        text_puts(b, "...", err);
         width = fit_width + 3;
     }
     if (b->len == start)
-        cs_buf_append(b, "", 0); /* b->p is never NULL after a render */
+        text_append(b, "", 0, err); /* b->p is never NULL after a render */
     return width;
 }
 
@@ -198,44 +217,44 @@ static bool text_is_ipv6(const char *host)
 }
 
 /* Renders column c of row into b (which is reset); returns its width. */
-static size_t text_cell(struct cs_buf *b, const struct text_row *row, int c)
+static size_t text_cell(struct cs_buf *b, const struct text_row *row, int c, int *err)
 {
     char tmp[32];
-    b->len = 0;
+    cs_buf_reset(b);
     switch (c) {
     case TEXT_C_STATUS:
-        return text_render(b, cs_status_name(row->status), 0);
+        return text_render(b, cs_status_name(row->status), 0, err);
     case TEXT_C_HOST: {
         bool v6 = text_is_ipv6(row->host);
         size_t width = 0;
         if (v6)
-            width += text_render(b, "[", 0);
-        width += text_render(b, row->host, TEXT_HOST_CAP);
+            width += text_render(b, "[", 0, err);
+        width += text_render(b, row->host, TEXT_HOST_CAP, err);
         if (v6)
-            width += text_render(b, "]", 0);
+            width += text_render(b, "]", 0, err);
         if (row->port != CS_INT_NONE) {
             snprintf(tmp, sizeof(tmp), ":%" PRId64, row->port);
-            width += text_render(b, tmp, 0);
+            width += text_render(b, tmp, 0, err);
         }
         return width;
     }
     case TEXT_C_DAYS:
         if (row->days == CS_INT_NONE)
-            return text_render(b, "-", 0);
+            return text_render(b, "-", 0, err);
         snprintf(tmp, sizeof(tmp), "%" PRId64, row->days);
-        return text_render(b, tmp, 0);
+        return text_render(b, tmp, 0, err);
     case TEXT_C_NOT_AFTER:
         if (row->not_after == CS_INT_NONE)
-            return text_render(b, "-", 0);
+            return text_render(b, "-", 0, err);
         cs_format_time(row->not_after, tmp);
         tmp[10] = '\0'; /* YYYY-MM-DD */
-        return text_render(b, tmp, 0);
+        return text_render(b, tmp, 0, err);
     case TEXT_C_ISSUER:
-        return text_render(b, row->issuer ? row->issuer : "-", TEXT_ISSUER_CAP);
+        return text_render(b, row->issuer ? row->issuer : "-", TEXT_ISSUER_CAP, err);
     case TEXT_C_REVOCATION:
-        return text_render(b, row->revocation ? row->revocation : "-", TEXT_REVOCATION_CAP);
+        return text_render(b, row->revocation ? row->revocation : "-", TEXT_REVOCATION_CAP, err);
     case TEXT_C_REASON:
-        return text_render(b, row->reason, TEXT_REASON_CAP);
+        return text_render(b, row->reason, TEXT_REASON_CAP, err);
     }
     return 0;
 }
@@ -261,32 +280,32 @@ static int text_compare(const void *pa, const void *pb)
     return 0;
 }
 
-static void text_pad(struct cs_buf *line, size_t n)
+static void text_pad(struct cs_buf *line, size_t n, int *err)
 {
     static const char spaces[] = "                                ";
     while (n > 0) {
         size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
-        cs_buf_append(line, spaces, k);
+        text_append(line, spaces, k, err);
         n -= k;
     }
 }
 
 /* Appends a rendered cell, padded to colw columns (DAYS right-aligned), to
  * the line being built. */
-static void text_put_cell(struct cs_buf *line, const struct cs_buf *b, size_t width,
-                          size_t colw, int c, const char *color)
+static void text_put_cell(struct cs_buf *line, const struct cs_buf *b, size_t width, size_t colw,
+                          int c, const char *color, int *err)
 {
     if (c > 0)
-        cs_buf_puts(line, TEXT_SEP);
+        text_puts(line, TEXT_SEP, err);
     if (c == TEXT_C_DAYS)
-        text_pad(line, colw - width);
+        text_pad(line, colw - width, err);
     if (color != NULL)
-        cs_buf_puts(line, color);
-    cs_buf_append(line, b->p, b->len);
+        text_puts(line, color, err);
+    text_append(line, b->p, b->len, err);
     if (color != NULL)
-        cs_buf_puts(line, TEXT_COLOR_RESET);
+        text_puts(line, TEXT_COLOR_RESET, err);
     if (c != TEXT_C_DAYS)
-        text_pad(line, colw - width);
+        text_pad(line, colw - width, err);
 }
 
 /* Writes the line without the padding after its last non-empty cell. */
@@ -294,9 +313,10 @@ static void text_end_line(FILE *out, struct cs_buf *line)
 {
     while (line->len > 0 && line->p[line->len - 1] == ' ')
         line->len--;
-    fwrite(line->p, 1, line->len, out);
+    if (line->len > 0)
+        fwrite(line->p, 1, line->len, out);
     fputc('\n', out);
-    line->len = 0;
+    cs_buf_reset(line);
 }
 
 static void text_put_table(FILE *out, struct text_state *st, int color)
@@ -308,29 +328,31 @@ static void text_put_table(FILE *out, struct text_state *st, int color)
         for (int c = 0; c < TEXT_C_COUNT; c++) {
             if (c == TEXT_C_REVOCATION && !st->revocation)
                 continue;
-            size_t w = text_cell(&st->cell, &st->rows[i], c);
+            size_t w = text_cell(&st->cell, &st->rows[i], c, &st->err);
             if (w > colw[c])
                 colw[c] = w;
         }
+    if (st->err)
+        return; /* a value past its cap: nothing is written half */
 
     for (int c = 0; c < TEXT_C_COUNT; c++) {
         if (c == TEXT_C_REVOCATION && !st->revocation)
             continue;
-        st->cell.len = 0;
-        size_t w = text_render(&st->cell, text_headers[c], 0);
-        text_put_cell(&st->line, &st->cell, w, colw[c], c, NULL);
+        cs_buf_reset(&st->cell);
+        size_t w = text_render(&st->cell, text_headers[c], 0, &st->err);
+        text_put_cell(&st->line, &st->cell, w, colw[c], c, NULL, &st->err);
     }
     text_end_line(out, &st->line);
     for (size_t i = 0; i < st->n; i++) {
         for (int c = 0; c < TEXT_C_COUNT; c++) {
             if (c == TEXT_C_REVOCATION && !st->revocation)
                 continue;
-            size_t w = text_cell(&st->cell, &st->rows[i], c);
+            size_t w = text_cell(&st->cell, &st->rows[i], c, &st->err);
             enum cs_status status = st->rows[i].status;
             const char *sgr = color && c == TEXT_C_STATUS && (unsigned)status < CS_STATUS_COUNT
                                   ? text_colors[status]
                                   : NULL;
-            text_put_cell(&st->line, &st->cell, w, colw[c], c, sgr);
+            text_put_cell(&st->line, &st->cell, w, colw[c], c, sgr, &st->err);
         }
         text_end_line(out, &st->line);
         if (st->rows[i].chain)
@@ -364,8 +386,8 @@ static void text_state_free(struct text_state *st)
         free(st->rows[i].chain);
     }
     free(st->rows);
-    free(st->cell.p);
-    free(st->line.p);
+    cs_buf_free(&st->cell);
+    cs_buf_free(&st->line);
     free(st);
 }
 
@@ -373,6 +395,8 @@ static int text_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *
 {
     (void)out;
     struct text_state *st = cs_xcalloc(1, sizeof(*st));
+    cs_buf_init(&st->cell, TEXT_CELL_BYTES);
+    cs_buf_init(&st->line, TEXT_LINE_BYTES);
     st->revocation = info->ocsp || info->crl;
     w->state = st;
     return 0;
@@ -380,9 +404,10 @@ static int text_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *
 
 /* The lines under an endpoint for --chain: one per certificate sent, leaf
    first: its notAfter date, key, subject and issuer, and fingerprint. */
-static char *text_chain_lines(const struct cs_result *r)
+static char *text_chain_lines(const struct cs_result *r, int *err)
 {
-    struct cs_buf b = {0};
+    struct cs_buf b;
+    cs_buf_init(&b, TEXT_LINE_BYTES);
     for (size_t i = 0; i < r->chain_n; i++) {
         const struct cs_chain_cert *c = &r->chain[i];
         char date[24] = "-", head[96];
@@ -391,15 +416,15 @@ static char *text_chain_lines(const struct cs_result *r)
             date[10] = '\0';
         }
         snprintf(head, sizeof(head), "    %s %zu  %s  ", i ? "chain" : "leaf ", i, date);
-        cs_buf_puts(&b, head);
-        text_render(&b, c->key ? c->key : "", 0);
-        cs_buf_puts(&b, "  ");
-        text_render(&b, c->subject ? c->subject : "", 0);
-        cs_buf_puts(&b, "  <- ");
-        text_render(&b, c->issuer ? c->issuer : "", 0);
-        cs_buf_puts(&b, "  sha256 ");
-        text_render(&b, c->sha256 ? c->sha256 : "", 0);
-        cs_buf_puts(&b, "\n");
+        text_puts(&b, head, err);
+        text_render(&b, c->key ? c->key : "", 0, err);
+        text_puts(&b, "  ", err);
+        text_render(&b, c->subject ? c->subject : "", 0, err);
+        text_puts(&b, "  <- ", err);
+        text_render(&b, c->issuer ? c->issuer : "", 0, err);
+        text_puts(&b, "  sha256 ", err);
+        text_render(&b, c->sha256 ? c->sha256 : "", 0, err);
+        text_puts(&b, "\n", err);
     }
     return b.p;
 }
@@ -421,7 +446,7 @@ static int text_record(struct cs_writer *w, const struct cs_result *r)
         .issuer = r->issuer ? text_issuer_cn(r->issuer) : NULL,
         .reason = cs_strdup(reason ? reason : ""),
         .revocation = cs_strdup(r->revocation),
-        .chain = r->chain_n ? text_chain_lines(r) : NULL,
+        .chain = r->chain_n ? text_chain_lines(r, &st->err) : NULL,
     };
     return 0;
 }
@@ -433,10 +458,14 @@ static int text_close(struct cs_writer *w, const struct cs_summary *s)
         qsort(st->rows, st->n, sizeof(*st->rows), text_compare);
         text_put_table(w->out, st, (w->flags & CS_WRITER_COLOR) != 0);
     }
-    text_put_summary(w->out, s);
+    if (st->err == 0)
+        text_put_summary(w->out, s);
+    int err = st->err;
     text_state_free(st);
     w->state = NULL;
-    return fflush(w->out) == EOF || ferror(w->out) ? -EIO : 0;
+    if (fflush(w->out) == EOF || ferror(w->out))
+        return -EIO;
+    return err;
 }
 
 const struct cs_writer_ops cs_writer_text = {

@@ -19,6 +19,22 @@
 
 #define NAME_MAX_BYTES 16384
 
+void cs_x509_settle(X509 *x)
+{
+    /* X509_check_purpose with -1 checks nothing: it only fills the cache */
+    (void)X509_check_purpose(x, -1, 0);
+}
+
+void cs_x509_settle_store(X509_STORE *store)
+{
+    STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+    for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+        X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+        if (x != NULL)
+            cs_x509_settle(x);
+    }
+}
+
 X509_STORE *cs_trust_load(const char *ca_file, const char *ca_path, char *err, size_t errlen)
 {
     const char *what = ca_file ? ca_file : ca_path;
@@ -32,6 +48,7 @@ X509_STORE *cs_trust_load(const char *ca_file, const char *ca_path, char *err, s
                             : X509_STORE_set_default_paths(store));
     if (ok == 1) {
         ERR_clear_error();
+        cs_x509_settle_store(store);
         return store;
     }
     char why[256] = "no certificate found";

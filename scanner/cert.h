@@ -37,6 +37,16 @@ struct cs_verify_input {
 int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(X509) *presented,
                     const struct cs_verify_input *in, X509 **issuer);
 
+/* Fills the extension cache OpenSSL keeps in an X509 (key identifiers,
+   flags, ...) while x is still private to one thread.  OpenSSL 3.0 fills it
+   lazily on first use, and two threads that use an X509 with an empty cache
+   at once may both fill it, one overwriting what the other is reading (a
+   race inside libcrypto); so every X509 that workers share (trust anchors,
+   the chain cache's intermediates) is settled before it is shared. */
+void cs_x509_settle(X509 *x);
+/* The same for every certificate already in store. */
+void cs_x509_settle_store(X509_STORE *store);
+
 /* The trust anchors: --ca-file/--ca-path, or the system's store when both
    are NULL.  NULL with a one-line reason in err (naming the file) if they
    cannot be read. */

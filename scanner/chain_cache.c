@@ -129,6 +129,7 @@ static X509 *parse_issuer(struct cs_chain_cache *c, const unsigned char *der, si
     X509 *x = d2i_X509(NULL, &der, (long)len);
     if (!x)
         return NULL;
+    cs_x509_settle(x); /* other workers will share it */
     uv_mutex_lock(&c->lock);
     if (c->n_issuers < ISSUERS_MAX) {
         struct issuer *i = cs_xcalloc(1, sizeof(*i));

@@ -18,9 +18,7 @@
 
 void scan_emit(struct scan *s, const struct cs_result *r)
 {
-    uv_mutex_lock(&s->out_lock);
-    s->cb(s->arg, r);
-    uv_mutex_unlock(&s->out_lock);
+    cs_record_sink_put(&s->records, r);
 }
 
 /* Raises the open-file limit to its hard limit and clamps the window to it. */
@@ -149,10 +147,10 @@ static void scan_stats(struct scan *s, unsigned ready, struct cs_engine_stats *s
 /* The scan's shared parts: 0, or -1 with nothing made. */
 static int scan_open(struct scan *s, struct cs_targets *targets)
 {
-    if (uv_mutex_init(&s->out_lock) < 0)
+    if (cs_record_sink_init(&s->records, s->cb, s->arg) < 0)
         return -1;
     if (cs_intake_init(&s->intake, targets, s->opt->strict_input, s->n_workers) < 0) {
-        uv_mutex_destroy(&s->out_lock);
+        cs_record_sink_destroy(&s->records);
         return -1;
     }
     s->workers = cs_xcalloc(s->n_workers, sizeof(*s->workers));
@@ -168,7 +166,7 @@ static void scan_free(struct scan *s, unsigned ready)
     free(s->workers);
     cs_chain_cache_free(s->chains);
     cs_intake_destroy(&s->intake);
-    uv_mutex_destroy(&s->out_lock);
+    cs_record_sink_destroy(&s->records);
 }
 
 enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "error.h"
+
 #include "report/report.h"
 
 struct cs_pin {
@@ -83,21 +85,6 @@ struct cs_cli_notes {
     char *error;
     char **warnings;
     size_t n_warnings;
-};
-
-/* The process's exit codes, decided in main and nowhere else (sysexits.h
-   numbers for the failures that are not scan results). */
-enum cs_exit {
-    CS_EXIT_OK = 0,          /* every endpoint OK (or nothing counted by --fail-on) */
-    CS_EXIT_WARNING = 1,     /* the worst counted status is WARNING */
-    CS_EXIT_CRITICAL = 2,    /* a counted CRITICAL or EXPIRED */
-    CS_EXIT_ERROR = 3,       /* the worst counted status is ERROR (bad target lines too) */
-    CS_EXIT_USAGE = 64,      /* a usage error; with --strict-input, a bad target line */
-    CS_EXIT_NOINPUT = 66,    /* an input file unreadable, or no target at all */
-    CS_EXIT_SOFTWARE = 70,   /* internal error */
-    CS_EXIT_CANTCREAT = 73,  /* a report cannot be created */
-    CS_EXIT_IOERR = 74,      /* a report could not be written */
-    CS_EXIT_SIGNAL = 128,    /* plus the signal's number: interrupted (130, 143) */
 };
 
 void cs_options_init(struct cs_options *o);

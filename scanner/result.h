@@ -1,12 +1,15 @@
 /* The result record: one per probed endpoint, and the field table that every
  * report writer walks.  The order of CS_FIELDS is the CSV header and the JSON
- * key order (DESIGN.md, "The result record"). */
+ * key order (README.md, "The record").  The helpers every module uses are in
+ * util.h, which this header includes. */
 #ifndef CS_RESULT_H
 #define CS_RESULT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util.h"
 
 #define CS_STATUS_MAP(X)                                                                           \
     X(OK)                                                                                          \
@@ -23,11 +26,6 @@ enum cs_status {
 };
 
 #define CS_INT_NONE INT64_MIN  /* null integer / timestamp */
-
-struct cs_strlist {
-    char **v;   /* owned strings; grown only by cs_strlist_add */
-    size_t n;
-};
 
 /* One certificate of the presented chain (--chain), leaf first. */
 struct cs_chain_cert {
@@ -146,38 +144,6 @@ const char *cs_status_name(enum cs_status s);
 int cs_status_parse(const char *s);
 /* Sort key: lower is more urgent (EXPIRED, CRITICAL, WARNING, ERROR, OK). */
 int cs_status_urgency(enum cs_status s);
-
-/* ISO 8601 UTC "YYYY-MM-DDTHH:MM:SSZ" into buf (at least 21 bytes; years past
- * 9999 or before 0 are clamped to the format's range). */
-void cs_format_time(int64_t t, char buf[24]);
-/* Parses that format (also "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM:SS" with an
- * optional Z); returns 0 and sets *t, or -1. */
-int cs_parse_time(const char *s, int64_t *t);
-
-/* Owned-string helpers; they abort on out-of-memory (the only sane reaction
- * in a scanner whose records must not silently lose fields). */
-char *cs_strdup(const char *s);
-char *cs_strndup(const char *s, size_t n);
-char *cs_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2), nonnull(1)));
-void *cs_xmalloc(size_t n);
-void *cs_xcalloc(size_t n, size_t m);
-void *cs_xrealloc(void *p, size_t n);
-void cs_strlist_add(struct cs_strlist *l, const char *s);
-
-/* Decodes one RFC 3629 UTF-8 sequence (no overlongs, surrogates or code
-   points past U+10FFFF) at NUL-terminated p into *cp; returns its length,
-   or 0 if p does not start a valid sequence. */
-size_t cs_utf8_decode(const unsigned char *p, uint32_t *cp);
-
-/* A growable string, always NUL-terminated once anything was appended. */
-struct cs_buf {
-    char *p;
-    size_t len;
-    size_t cap;
-};
-void cs_buf_append(struct cs_buf *b, const char *s, size_t n);
-void cs_buf_puts(struct cs_buf *b, const char *s);
-void cs_strlist_free(struct cs_strlist *l);
 
 /* A fresh record for host:port with every string "" or NULL as appropriate. */
 void cs_result_init(struct cs_result *r);

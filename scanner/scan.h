@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "intake.h"
 #include "mailbox.h"
+#include "report/sink.h"
 #include "resolve.h"
 #include "revoker.h"
 #include "probes/probe.h"
@@ -42,7 +43,7 @@ struct scan {
     const struct cs_options *opt;
     int64_t now;
     struct cs_intake intake;
-    uv_mutex_t out_lock;         /* the record callback */
+    struct cs_record_sink records; /* the record callback, under a lock of its own */
     cs_result_cb cb;
     void *arg;
     atomic_bool interrupted;     /* stop taking targets; grace for the rest */

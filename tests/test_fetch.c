@@ -360,18 +360,31 @@ Test(fetch, connection_refused, .init = setup)
 Test(fetch, timeout, .init = setup)
 {
     httpd_route(srv, "/silent", &(struct httpd_answer){.status = 0});
+    httpd_route(srv, "/silent-too", &(struct httpd_answer){.status = 0});
     struct cs_fetch_limits lim = limits();
     lim.timeout_ms = 500;
     struct cs_fetcher *f = fetcher(&lim);
-    struct answer a = {0};
+    /* a witness: the same silence under a longer timeout, on the same loop */
+    struct cs_fetch_limits lim_long = limits();
+    lim_long.timeout_ms = 1500;
+    struct cs_fetcher *f_long = fetcher(&lim_long);
+    struct answer a = {0}, witness = {0};
     uint64_t start = now_ms();
+    get(f_long, url("/silent-too"), &witness);
     get(f, url("/silent"), &a);
-    run_until(1);
+    run_until(2);
     expect_error(&a, "timed out");
+    expect_error(&witness, "timed out");
     uint64_t took = a.at_ms - start;
-    cr_assert(took >= 450 && took < 3000, "timed out after %llu ms", (unsigned long long)took);
+    cr_assert_geq(took, 450, "timed out after %llu ms", (unsigned long long)took);
+    /* the fetcher's own timeout ended it: before the witness's, whatever the
+       machine's load did to both */
+    cr_assert_lt(a.at_ms, witness.at_ms, "timed out after %llu ms, the witness after %llu ms",
+                 (unsigned long long)took, (unsigned long long)(witness.at_ms - start));
     cr_assert_eq(httpd_requests(srv, "/silent"), 1);
     answer_free(&a);
+    answer_free(&witness);
+    cs_fetcher_free(f_long);
     finish(f);
 }
 
