@@ -203,8 +203,7 @@ static bool expand_label(struct cs_flight *f, const char *label, unsigned char *
     int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)EVP_MD_get0_name(f->md),
-                                         0),
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)EVP_MD_get0_name(f->md), 0),
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, f->secret, f->secret_len),
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n),
         OSSL_PARAM_construct_end(),
@@ -737,13 +736,23 @@ static bool scheme_params(uint16_t scheme, int *type, const EVP_MD **md, int *pa
     case 0x0808:
         *type = EVP_PKEY_ED448, *md = NULL;
         return true;
-    case 0x0804: case 0x0805: case 0x0806: /* rsa_pss_rsae_* */
-    case 0x0809: case 0x080a: case 0x080b: /* rsa_pss_pss_* */
+    case 0x0804:
+    case 0x0805:
+    case 0x0806: /* rsa_pss_rsae_* */
+    case 0x0809:
+    case 0x080a:
+    case 0x080b: /* rsa_pss_pss_* */
         *type = scheme >= 0x0809 ? EVP_PKEY_RSA_PSS : EVP_PKEY_RSA;
         switch ((scheme - 0x0804) % 5) { /* 0x0804 and 0x0809 take SHA-256, ... */
-        case 0: *md = algs.sha256; break;
-        case 1: *md = algs.sha384; break;
-        default: *md = algs.sha512; break;
+        case 0:
+            *md = algs.sha256;
+            break;
+        case 1:
+            *md = algs.sha384;
+            break;
+        default:
+            *md = algs.sha512;
+            break;
         }
         *pad = RSA_PKCS1_PSS_PADDING;
         return true;
@@ -751,19 +760,39 @@ static bool scheme_params(uint16_t scheme, int *type, const EVP_MD **md, int *pa
         break;
     }
     switch (scheme >> 8) { /* TLS 1.2 HashAlgorithm */
-    case 1: *md = algs.md5; break;
-    case 2: *md = algs.sha1; break;
-    case 3: *md = algs.sha224; break;
-    case 4: *md = algs.sha256; break;
-    case 5: *md = algs.sha384; break;
-    case 6: *md = algs.sha512; break;
-    default: return false;
+    case 1:
+        *md = algs.md5;
+        break;
+    case 2:
+        *md = algs.sha1;
+        break;
+    case 3:
+        *md = algs.sha224;
+        break;
+    case 4:
+        *md = algs.sha256;
+        break;
+    case 5:
+        *md = algs.sha384;
+        break;
+    case 6:
+        *md = algs.sha512;
+        break;
+    default:
+        return false;
     }
     switch (scheme & 0xff) { /* SignatureAlgorithm */
-    case 1: *type = EVP_PKEY_RSA; return true;
-    case 2: *type = EVP_PKEY_DSA; return true;
-    case 3: *type = EVP_PKEY_EC; return true;
-    default: return false;
+    case 1:
+        *type = EVP_PKEY_RSA;
+        return true;
+    case 2:
+        *type = EVP_PKEY_DSA;
+        return true;
+    case 3:
+        *type = EVP_PKEY_EC;
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -771,10 +800,14 @@ static bool scheme_params(uint16_t scheme, int *type, const EVP_MD **md, int *pa
 static bool tls13_allows(uint16_t scheme, EVP_PKEY *key)
 {
     switch (scheme) {
-    case 0x0403: return EVP_PKEY_get_bits(key) == 256;
-    case 0x0503: return EVP_PKEY_get_bits(key) == 384;
-    case 0x0603: return EVP_PKEY_get_bits(key) == 521;
-    default: return (scheme >= 0x0804 && scheme <= 0x080b);
+    case 0x0403:
+        return EVP_PKEY_get_bits(key) == 256;
+    case 0x0503:
+        return EVP_PKEY_get_bits(key) == 384;
+    case 0x0603:
+        return EVP_PKEY_get_bits(key) == 521;
+    default:
+        return (scheme >= 0x0804 && scheme <= 0x080b);
     }
 }
 
@@ -818,6 +851,7 @@ int cs_key_proof_check(const struct cs_key_proof *proof, EVP_PKEY *key, char *wh
     EVP_MD_CTX_free(ctx);
     ERR_clear_error();
     if (!ok)
-        snprintf(why, len, "handshake: server signature does not verify with the certificate's key");
+        snprintf(why, len,
+                 "handshake: server signature does not verify with the certificate's key");
     return ok;
 }

@@ -29,8 +29,7 @@ struct cs_raw_chain {
 };
 
 /* Certificate i of the chain (0 = leaf); 0, or -1 if there is none. */
-int cs_raw_chain_at(const struct cs_raw_chain *c, size_t i, const unsigned char **der,
-                    size_t *len);
+int cs_raw_chain_at(const struct cs_raw_chain *c, size_t i, const unsigned char **der, size_t *len);
 void cs_raw_chain_free(struct cs_raw_chain *c);
 
 /* How a TLS 1.2-and-older cipher suite exchanges keys (from the ServerHello,
@@ -52,53 +51,53 @@ enum cs_proof_kind {
 /* What the server signed to prove possession of the leaf's private key. */
 struct cs_key_proof {
     enum cs_proof_kind kind;
-    bool tls13;          /* a CertificateVerify (else a ServerKeyExchange) */
-    uint16_t scheme;     /* the TLS SignatureScheme; 0 before TLS 1.2 (RSA: MD5+SHA-1,
+    bool tls13;         /* a CertificateVerify (else a ServerKeyExchange) */
+    uint16_t scheme;    /* the TLS SignatureScheme; 0 before TLS 1.2 (RSA: MD5+SHA-1,
                             ECDSA and DSA: SHA-1) */
-    unsigned char *tbs;  /* the exact bytes that were signed (owned) */
+    unsigned char *tbs; /* the exact bytes that were signed (owned) */
     size_t tbs_len;
-    unsigned char *sig;  /* owned */
+    unsigned char *sig; /* owned */
     size_t sig_len;
 };
 
 struct cs_flight {
     /* what was read: */
-    struct cs_raw_chain chain;  /* once the Certificate message is in (chain.n > 0) */
-    unsigned char *staple;      /* the stapled OCSP response (DER), or NULL */
+    struct cs_raw_chain chain; /* once the Certificate message is in (chain.n > 0) */
+    unsigned char *staple;     /* the stapled OCSP response (DER), or NULL */
     size_t staple_len;
     struct cs_key_proof proof;
-    bool tls13;                 /* the ServerHello chose TLS 1.3 */
-    bool server_staples;        /* TLS 1.2: the ServerHello carried status_request */
-    bool chain_settled;         /* the chain and any staple are final */
-    bool done;                  /* nothing more to read: the proof is in, or the
+    bool tls13;          /* the ServerHello chose TLS 1.3 */
+    bool server_staples; /* TLS 1.2: the ServerHello carried status_request */
+    bool chain_settled;  /* the chain and any staple are final */
+    bool done;           /* nothing more to read: the proof is in, or the
                                    server's flight ended (ServerHelloDone) */
-    char error[128];            /* why reading stopped ("handshake: ..."), or "" */
-    bool chain_only;            /* stop once the chain is settled (--cert-only) */
+    char error[128];     /* why reading stopped ("handshake: ..."), or "" */
+    bool chain_only;     /* stop once the chain is settled (--cert-only) */
     /* the reader's own state: */
-    size_t max_msg;             /* cap on one handshake message (the chain cap) */
+    size_t max_msg; /* cap on one handshake message (the chain cap) */
     enum cs_kx kx;
-    uint16_t version;           /* the ServerHello's legacy_version (TLS 1.2 and older) */
+    uint16_t version; /* the ServerHello's legacy_version (TLS 1.2 and older) */
     unsigned char client_random[32], server_random[32];
-    unsigned char *hello[2];    /* the ClientHellos as sent (the second after a
+    unsigned char *hello[2]; /* the ClientHellos as sent (the second after a
                                    HelloRetryRequest), until the transcript needs them */
     size_t hello_len[2];
-    bool hrr;                   /* a HelloRetryRequest came */
-    bool seen_hello;            /* the ServerHello is in */
-    bool after_certificate;     /* TLS 1.2: the message after Certificate is in */
-    EVP_MD_CTX *transcript;     /* TLS 1.3: hash of the handshake so far */
-    const EVP_MD *md;           /* TLS 1.3: the cipher suite's hash */
-    const EVP_CIPHER *cipher;   /* TLS 1.3: the cipher suite's AEAD */
+    bool hrr;                 /* a HelloRetryRequest came */
+    bool seen_hello;          /* the ServerHello is in */
+    bool after_certificate;   /* TLS 1.2: the message after Certificate is in */
+    EVP_MD_CTX *transcript;   /* TLS 1.3: hash of the handshake so far */
+    const EVP_MD *md;         /* TLS 1.3: the cipher suite's hash */
+    const EVP_CIPHER *cipher; /* TLS 1.3: the cipher suite's AEAD */
     EVP_CIPHER_CTX *aead;
     unsigned char secret[EVP_MAX_MD_SIZE]; /* server handshake traffic secret */
     size_t secret_len;
     unsigned char iv[12];
-    uint64_t seq;               /* TLS 1.3: records decrypted so far */
+    uint64_t seq; /* TLS 1.3: records decrypted so far */
     bool keyed;
-    unsigned char head[5];      /* the record header being read */
+    unsigned char head[5]; /* the record header being read */
     size_t head_len;
-    unsigned char *rec;         /* the record body being read */
+    unsigned char *rec; /* the record body being read */
     size_t rec_len, rec_need;
-    unsigned char *msg;         /* the handshake message being assembled */
+    unsigned char *msg; /* the handshake message being assembled */
     size_t msg_len, msg_cap;
 };
 

@@ -20,9 +20,9 @@
 struct cs_conn;
 
 struct cs_probe {
-    const char *name;        /* "tls", "smtp", "imap", ... */
+    const char *name; /* "tls", "smtp", "imap", ... */
     uint16_t default_port;
-    const char *helptext;    /* one line for --help */
+    const char *helptext; /* one line for --help */
     /* Called once when TCP is connected.  Speaks the plaintext preamble (if
        any) through conn->write, then calls cs__tls_start().  Returns 0, or a
        negative code after which the connection ends with "handshake: cannot
@@ -38,12 +38,12 @@ struct cs_probe {
 /* One connection as a probe and the TLS driver see it. */
 struct cs_conn {
     const struct cs_probe *probe;
-    SSL_CTX *ssl_ctx;        /* shared by every probe of the engine */
-    SSL *ssl;                /* set by cs__tls_start, freed by cs__tls_free */
-    bool cert_only;          /* take the chain and stop: no proof of key possession */
-    const char *in;          /* bytes from the peer not yet read by OpenSSL */
+    SSL_CTX *ssl_ctx; /* shared by every probe of the engine */
+    SSL *ssl;         /* set by cs__tls_start, freed by cs__tls_free */
+    bool cert_only;   /* take the chain and stop: no proof of key possession */
+    const char *in;   /* bytes from the peer not yet read by OpenSSL */
     size_t in_len;
-    char first[32];          /* the peer's first bytes, to quote one that is not TLS */
+    char first[32]; /* the peer's first bytes, to quote one that is not TLS */
     size_t first_len;
     const char *sni;         /* NULL: send no SNI */
     struct cs_flight flight; /* the server's flight as read beside OpenSSL */
@@ -55,21 +55,21 @@ struct cs_conn {
     char ssl_error[256];     /* why OpenSSL's part failed, or "" */
     /* Once done is called: */
     struct cs_raw_chain chain; /* the presented chain (chain.n > 0), or none */
-    char tls_version[16];    /* negotiated protocol */
-    unsigned char *staple;   /* the stapled OCSP response (DER), or NULL */
+    char tls_version[16];      /* negotiated protocol */
+    unsigned char *staple;     /* the stapled OCSP response (DER), or NULL */
     size_t staple_len;
     struct cs_key_proof proof; /* what the server signed, to check with the leaf's key */
-    bool await_status;       /* --cert-only, TLS 1.2: the chain is in hand, a staple may
+    bool await_status;         /* --cert-only, TLS 1.2: the chain is in hand, a staple may
                                 follow (the engine gives it a second) */
-    void *probe_state;       /* a STARTTLS probe's own state */
+    void *probe_state;         /* a STARTTLS probe's own state */
     /* Sends bytes to the peer (copied); 0 or a negative error. */
     int (*write)(struct cs_conn *conn, const void *buf, size_t len);
     /* The handshake is over: error NULL, or "handshake: ..." / "starttls: ..."
        (conn->chain may be set either way: a chain whose proof failed is still
        reported).  Called exactly once, through cs_conn_end. */
     void (*done)(struct cs_conn *conn, const char *error);
-    bool ended;              /* done has been called */
-    void *owner;             /* the engine's job, for its callbacks */
+    bool ended;  /* done has been called */
+    void *owner; /* the engine's job, for its callbacks */
 };
 
 /* What the engine calls (probes.c), from connect to close. */

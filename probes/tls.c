@@ -341,7 +341,7 @@ void cs__tls_feed(struct cs_conn *conn, const char *buf, size_t len)
     }
     conn->in = buf;
     conn->in_len = len;
-    tls_step(conn); /* first: the reader needs the keys OpenSSL derives */
+    tls_step(conn);  /* first: the reader needs the keys OpenSSL derives */
     conn->in = NULL; /* what OpenSSL did not take belongs to no record */
     conn->in_len = 0;
     cs_flight_feed(&conn->flight, (const unsigned char *)buf, len);

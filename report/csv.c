@@ -33,7 +33,6 @@ struct csvw_state {
     struct cs_buf cell; /* the cell being built, reused for every cell */
 };
 
-
 static bool csvw_needs_quotes(const char *s, size_t n)
 {
     if (n == 0)

@@ -1,4 +1,4 @@
-/* JSON report: one document (DESIGN.md, "Report documents"),
+/* JSON report: one document (the README's "JSON document"),
  *   {"scan": {...}, "summary": {...}, "complete": true, "results": [...]}
  * written at close, indented by two spaces.  Until then each record is kept
  * as its compact JSON text (a few hundred bytes), not as a jansson object
@@ -106,12 +106,12 @@ static json_t *jsonw_chain(const struct cs_result *r)
             json_object_set_new(o, "serial", cs__json_string(c->serial)) < 0 ||
             json_object_set_new(o, "sha256", cs__json_string(c->sha256)) < 0 ||
             json_object_set_new(o, "key", cs__json_string(c->key)) < 0 ||
-            json_object_set_new(o, "not_before", c->not_before == CS_INT_NONE
-                                                      ? json_null()
-                                                      : cs__json_string(nb)) < 0 ||
-            json_object_set_new(o, "not_after", c->not_after == CS_INT_NONE
-                                                     ? json_null()
-                                                     : cs__json_string(na)) < 0 ||
+            json_object_set_new(o, "not_before",
+                                c->not_before == CS_INT_NONE ? json_null() : cs__json_string(nb)) <
+                0 ||
+            json_object_set_new(o, "not_after",
+                                c->not_after == CS_INT_NONE ? json_null() : cs__json_string(na)) <
+                0 ||
             json_array_append_new(a, o) < 0) {
             json_decref(a);
             return NULL;

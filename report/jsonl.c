@@ -1,5 +1,5 @@
 /* JSON Lines report: one compact record object per line, written and flushed
- * as each endpoint completes, nothing else (DESIGN.md, "Report documents").
+ * as each endpoint completes, nothing else (the README's "JSON Lines").
  * On a stream that is not a regular file (standard output, a FIFO) a
  * consumer can follow it while the scan runs; a report file is renamed into
  * place at the end (outfile.h). */

@@ -11,11 +11,11 @@
 #include <stdio.h>
 
 struct cs_outfile {
-    FILE *f;          /* where the writer writes */
-    char *dest;       /* the file the report replaces (a symlink's target); NULL if direct */
-    char *dir;        /* dest's directory, fsynced after the rename */
-    char *tmp;        /* the temporary file beside dest, locked while it is written */
-    bool direct;      /* written in place, line-buffered: can be followed */
+    FILE *f;     /* where the writer writes */
+    char *dest;  /* the file the report replaces (a symlink's target); NULL if direct */
+    char *dir;   /* dest's directory, fsynced after the rename */
+    char *tmp;   /* the temporary file beside dest, locked while it is written */
+    bool direct; /* written in place, line-buffered: can be followed */
 };
 
 /* Opens path for a report.  0, or an errno (nothing is left behind).  A

@@ -1,5 +1,4 @@
-/* Report writers: one file per format behind one interface (DESIGN.md, "The
- * two interfaces").  A writer turns records into one output format; it never
+/* Report writers: one file per format behind one interface (report/README.md).  A writer turns records into one output format; it never
  * closes the FILE it was given and never calls exit. */
 #ifndef CS_REPORT_H
 #define CS_REPORT_H
@@ -11,8 +10,8 @@
 struct cs_writer;
 
 struct cs_writer_ops {
-    const char *name;       /* "csv", "json", "jsonl", "text" */
-    const char *extension;  /* ".csv", ... : picks the format of an -o file */
+    const char *name;      /* "csv", "json", "jsonl", "text" */
+    const char *extension; /* ".csv", ... : picks the format of an -o file */
     /* Called once before any record; info stays valid until close.  Returns 0
        or a negative errno-style code. */
     int (*open)(struct cs_writer *w, FILE *out, const struct cs_scan_info *info);
@@ -32,8 +31,8 @@ struct cs_writer {
     const struct cs_writer_ops *ops;
     FILE *out;
     const struct cs_scan_info *info;
-    unsigned flags;         /* CS_WRITER_* */
-    void *state;            /* the format's own state */
+    unsigned flags; /* CS_WRITER_* */
+    void *state;    /* the format's own state */
 };
 
 /* Looks a format up by name ("csv") or by a file name's extension

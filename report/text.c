@@ -52,12 +52,11 @@ struct text_row {
     int64_t days;      /* days_remaining, CS_INT_NONE when absent */
     int64_t not_after; /* CS_INT_NONE when absent */
     char *host;
-    char *issuer; /* the issuer's CN, or the whole issuer; NULL when absent */
+    char *issuer;     /* the issuer's CN, or the whole issuer; NULL when absent */
     char *revocation; /* the record's revocation, or NULL */
-    char *reason; /* reason, or error when reason is "" */
-    char *chain;  /* --chain: the certificates' lines, escaped, or NULL */
+    char *reason;     /* reason, or error when reason is "" */
+    char *chain;      /* --chain: the certificates' lines, escaped, or NULL */
 };
-
 
 struct text_state {
     struct text_row *rows;
@@ -81,7 +80,6 @@ static void text_puts(struct cs_buf *b, const char *s, int *err)
 {
     text_append(b, s, strlen(s), err);
 }
-
 
 /* Code points a terminal acts on rather than shows: C0, DEL, C1 (U+009B is
  * a one-byte CSI on some terminals), and the bidi embedding, override and

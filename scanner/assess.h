@@ -21,12 +21,12 @@
 
 /* What holds for every chain of a scan. */
 struct cs_assess_ctx {
-    X509_STORE *store;           /* trust anchors */
-    int64_t now;                 /* verification and classification time */
-    int verify_level;            /* --verify-level */
-    bool with_chain;             /* --chain: every presented certificate in the record */
-    bool cert_only;              /* --cert-only: no proof of key possession asked for */
-    bool ocsp, crl;              /* --ocsp, --crl: the plan may ask responders and CRLs */
+    X509_STORE *store; /* trust anchors */
+    int64_t now;       /* verification and classification time */
+    int verify_level;  /* --verify-level */
+    bool with_chain;   /* --chain: every presented certificate in the record */
+    bool cert_only;    /* --cert-only: no proof of key possession asked for */
+    bool ocsp, crl;    /* --ocsp, --crl: the plan may ask responders and CRLs */
     struct cs_thresholds thresholds;
     struct cs_chain_cache *chains; /* shared, thread-safe */
 };
@@ -37,28 +37,28 @@ void cs_assess_ctx_init(struct cs_assess_ctx *ctx, const struct cs_options *opt,
 
 /* One endpoint: who was asked and what came back.  Everything is borrowed. */
 struct cs_assess_input {
-    const struct cs_target *target;  /* host, port and SNI of the record */
-    const char *address;             /* the address connected to, or NULL */
-    int64_t elapsed_ms;              /* CS_INT_NONE: no connection tried */
-    const char *error;               /* how the connection ended: NULL, or the record's
+    const struct cs_target *target;   /* host, port and SNI of the record */
+    const char *address;              /* the address connected to, or NULL */
+    int64_t elapsed_ms;               /* CS_INT_NONE: no connection tried */
+    const char *error;                /* how the connection ended: NULL, or the record's
                                         reason ("handshake: ...", "timeout ...") */
     const struct cs_raw_chain *chain; /* as presented, in the wire layout; NULL or n == 0:
                                          none */
-    const char *tls_version;         /* negotiated protocol, or NULL */
-    const unsigned char *staple;     /* the stapled OCSP response (DER), or NULL */
+    const char *tls_version;          /* negotiated protocol, or NULL */
+    const unsigned char *staple;      /* the stapled OCSP response (DER), or NULL */
     size_t staple_len;
     const struct cs_key_proof *proof; /* what the server signed, or NULL */
-    bool handshake_complete;         /* the server's Finished verified (RSA key transport
+    bool handshake_complete;          /* the server's Finished verified (RSA key transport
                                         proves the key with it) */
 };
 
 /* A chain's assessment while its revocation plan runs. */
 struct cs_assessment {
     struct cs_chain_facts facts;
-    struct cs_rev_answer staple;     /* what the staple said (UNCHECKED without one) */
-    struct cs_chain_objs objs;       /* the parsed chain the plan needs */
-    struct cs_rev_subject subject;   /* the leaf whose status is asked, and its issuer */
-    bool ask_ocsp, ask_crl;          /* the plan: sources to ask before the record is final */
+    struct cs_rev_answer staple;   /* what the staple said (UNCHECKED without one) */
+    struct cs_chain_objs objs;     /* the parsed chain the plan needs */
+    struct cs_rev_subject subject; /* the leaf whose status is asked, and its issuer */
+    bool ask_ocsp, ask_crl;        /* the plan: sources to ask before the record is final */
 };
 
 /* Fills r (initialised by the caller) from in.  Returns false when r is
@@ -73,9 +73,8 @@ bool cs_assess(const struct cs_assess_ctx *ctx, const struct cs_assess_input *in
 /* Finishes a record whose plan ran: combines the staple with the answers
    (NULL: not asked), writes the revocation fields, classifies r and
    releases what a holds. */
-void cs_assess_finish(const struct cs_assess_ctx *ctx, struct cs_result *r,
-                      struct cs_assessment *a, const struct cs_rev_answer *ocsp,
-                      const struct cs_rev_answer *crl);
+void cs_assess_finish(const struct cs_assess_ctx *ctx, struct cs_result *r, struct cs_assessment *a,
+                      const struct cs_rev_answer *ocsp, const struct cs_rev_answer *crl);
 
 /* Releases what a holds without finishing (the record is dropped). */
 void cs_assessment_free(struct cs_assessment *a);

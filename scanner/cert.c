@@ -277,7 +277,7 @@ static char *verify_phrase(const struct verify_error *e)
     return cs_asprintf("%s signed with %s", where, sig ? sig : "a weak algorithm");
 }
 
-static bool in_stack(STACK_OF(X509) *sk, int from, int to, X509 *x)
+static bool in_stack(STACK_OF(X509) * sk, int from, int to, X509 *x)
 {
     for (int i = from; i < to; i++)
         if (X509_cmp(sk_X509_value(sk, i), x) == 0)
@@ -285,8 +285,8 @@ static bool in_stack(STACK_OF(X509) *sk, int from, int to, X509 *x)
     return false;
 }
 
-static void chain_facts(struct cs_result *r, struct cs_chain_facts *f, STACK_OF(X509) *presented,
-                        STACK_OF(X509) *verified, const struct cs_verify_input *in)
+static void chain_facts(struct cs_result *r, struct cs_chain_facts *f, STACK_OF(X509) * presented,
+                        STACK_OF(X509) * verified, const struct cs_verify_input *in)
 {
     /* The chain: the verified path without its trust anchor when verification
        succeeded, else what was presented without self-signed roots. */
@@ -344,7 +344,7 @@ int cs_cert_name_matches(X509 *leaf, const char *name, bool is_ip)
 
 /* The leaf's issuer: from the verified path (even a partial one), else a
    presented certificate that issued it; a new reference, or NULL. */
-static X509 *find_issuer(X509 *leaf, STACK_OF(X509) *presented, STACK_OF(X509) *verified)
+static X509 *find_issuer(X509 *leaf, STACK_OF(X509) * presented, STACK_OF(X509) * verified)
 {
     X509 *issuer = NULL;
     if (verified && sk_X509_num(verified) > 1 &&
@@ -358,7 +358,7 @@ static X509 *find_issuer(X509 *leaf, STACK_OF(X509) *presented, STACK_OF(X509) *
     return issuer;
 }
 
-int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(X509) *presented,
+int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(X509) * presented,
                     const struct cs_verify_input *in, X509 **issuer)
 {
     memset(facts, 0, sizeof(*facts));
@@ -413,8 +413,8 @@ int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(
             .subject = cs_name_string(X509_get_subject_name(x)),
             .issuer = cs_name_string(X509_get_issuer_name(x)),
             .serial = serial_string(x),
-            .sha256 = X509_digest(x, EVP_sha256(), fp, &fplen) ? hex_upper(fp, fplen)
-                                                               : cs_strdup(""),
+            .sha256 =
+                X509_digest(x, EVP_sha256(), fp, &fplen) ? hex_upper(fp, fplen) : cs_strdup(""),
             .key = key_string(x),
             .not_before = cs_asn1_time(X509_get0_notBefore(x)),
             .not_after = cs_asn1_time(X509_get0_notAfter(x)),

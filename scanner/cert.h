@@ -12,20 +12,20 @@
 /* What classify.c needs beyond the record's own fields. */
 struct cs_chain_facts {
     bool verify_ok;
-    char expired_name[128];  /* first expired certificate of the chain above the leaf, or "" */
-    int64_t expired_at;      /* its notAfter */
-    char extra_expired[128]; /* an expired certificate sent but not in the verified path */
-    char soonest_name[128];  /* chain certificate above the leaf with the earliest notAfter */
-    int64_t soonest_at;      /* its notAfter, CS_INT_NONE if no such certificate */
+    char expired_name[128];   /* first expired certificate of the chain above the leaf, or "" */
+    int64_t expired_at;       /* its notAfter */
+    char extra_expired[128];  /* an expired certificate sent but not in the verified path */
+    char soonest_name[128];   /* chain certificate above the leaf with the earliest notAfter */
+    int64_t soonest_at;       /* its notAfter, CS_INT_NONE if no such certificate */
     char staple_problem[160]; /* per connection, never cached: why a stapled OCSP
                                  response cannot be trusted ("expired ..."), or "" */
-    bool no_dns_names;       /* the leaf has no DNS subjectAltName */
+    bool no_dns_names;        /* the leaf has no DNS subjectAltName */
 };
 
 struct cs_verify_input {
-    X509_STORE *store;       /* trust anchors */
-    int64_t now;             /* verification time (scan start or --now) */
-    int level;               /* security level of the verification, 0..5 (--verify-level) */
+    X509_STORE *store; /* trust anchors */
+    int64_t now;       /* verification time (scan start or --now) */
+    int level;         /* security level of the verification, 0..5 (--verify-level) */
 };
 
 /* Fills every certificate field of r that depends only on the chain (not
@@ -34,7 +34,7 @@ struct cs_verify_input {
    classification.  With issuer, *issuer gets a reference to the leaf's
    issuer (from the verified path, else from the presented chain), or NULL.
    Returns 0, or -1 if there is no leaf. */
-int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(X509) *presented,
+int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(X509) * presented,
                     const struct cs_verify_input *in, X509 **issuer);
 
 /* Fills the extension cache OpenSSL keeps in an X509 (key identifiers,

@@ -14,12 +14,12 @@ _Static_assert(sizeof(((struct cs_chain_objs *)0)->key) == KEY_BYTES, "objs.key 
 
 struct entry {
     unsigned char key[KEY_BYTES];
-    struct cs_result r;          /* chain-dependent fields only */
+    struct cs_result r; /* chain-dependent fields only */
     struct cs_chain_facts facts;
-    X509 *leaf;                  /* parsed once, for the per-name check */
+    X509 *leaf;             /* parsed once, for the per-name check */
     X509 *issuer;           /* the leaf's issuer, or NULL */
-    STACK_OF(X509) *certs; /* presented certificates and the issuer */
-    struct entry *next;          /* hash chain */
+    STACK_OF(X509) * certs; /* presented certificates and the issuer */
+    struct entry *next;     /* hash chain */
 };
 
 /* A certificate above the leaf, parsed once: fleets with a certificate per
@@ -49,7 +49,7 @@ struct cs_chain_cache {
     size_t n_issuers;
     struct entry **buckets;
     size_t nbuckets;
-    struct entry **ring;         /* insertion order, for eviction */
+    struct entry **ring; /* insertion order, for eviction */
     size_t max, count, head;
     struct cs_chain_cache_stats stats;
     struct staple *staples[STAPLE_BUCKETS];
@@ -146,7 +146,7 @@ static X509 *parse_issuer(struct cs_chain_cache *c, const unsigned char *der, si
 
 /* The presented chain as X509 objects, leaf first; NULL if the leaf does not
    parse (an intermediate that does not parse is left out). */
-static STACK_OF(X509) *parse_chain(struct cs_chain_cache *c, const struct cs_raw_chain *raw)
+static STACK_OF(X509) * parse_chain(struct cs_chain_cache *c, const struct cs_raw_chain *raw)
 {
     STACK_OF(X509) *sk = sk_X509_new_null();
     const unsigned char *der;
@@ -292,8 +292,8 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
 }
 
 void cs_chain_cache_staple(struct cs_chain_cache *c, const unsigned char chain_key[KEY_BYTES],
-                           const unsigned char *staple, size_t len,
-                           const struct cs_rev_subject *s, struct cs_rev_answer *a)
+                           const unsigned char *staple, size_t len, const struct cs_rev_subject *s,
+                           struct cs_rev_answer *a)
 {
     unsigned char key[KEY_BYTES];
     unsigned int n = 0;

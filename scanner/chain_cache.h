@@ -23,7 +23,7 @@ void cs_chain_cache_free(struct cs_chain_cache *c);
 struct cs_chain_objs {
     X509 *leaf;             /* for the per-name check */
     X509 *issuer;           /* the leaf's issuer, or NULL */
-    STACK_OF(X509) *certs; /* the presented certificates above the leaf and the
+    STACK_OF(X509) * certs; /* the presented certificates above the leaf and the
                                issuer (for OCSP responder certificates), only
                                when asked for */
     unsigned char key[32];  /* the chain's cache key: SHA-256 of its bytes */
@@ -46,8 +46,8 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
    staple one response, and its signature and responder chain need
    verifying only once.  Thread-safe. */
 void cs_chain_cache_staple(struct cs_chain_cache *c, const unsigned char chain_key[32],
-                           const unsigned char *staple, size_t len,
-                           const struct cs_rev_subject *s, struct cs_rev_answer *a);
+                           const unsigned char *staple, size_t len, const struct cs_rev_subject *s,
+                           struct cs_rev_answer *a);
 
 struct cs_chain_cache_stats {
     uint64_t hits, misses, evictions;

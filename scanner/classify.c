@@ -142,8 +142,8 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
             reason = cs_asprintf("intermediate \"%s\" expires in %lld day%s; leaf %s",
                                  f->soonest_name, (long long)idays, plural(idays), r->reason);
         else
-            reason = cs_asprintf("%s; intermediate \"%s\" expires first, in %lld day%s",
-                                 r->reason, f->soonest_name, (long long)idays, plural(idays));
+            reason = cs_asprintf("%s; intermediate \"%s\" expires first, in %lld day%s", r->reason,
+                                 f->soonest_name, (long long)idays, plural(idays));
         set(r, ist > r->status ? ist : r->status, reason);
     }
     if (f->extra_expired[0]) {

@@ -1,4 +1,4 @@
-/* Classification (DESIGN.md, "Classification"): status and reason from a
+/* Classification (the README's "Classification"): status and reason from a
  * record's certificate fields, the chain facts and the thresholds. */
 #ifndef CS_CLASSIFY_H
 #define CS_CLASSIFY_H
@@ -7,7 +7,7 @@
 #include "result.h"
 
 struct cs_thresholds {
-    int64_t warn_secs;       /* -1: lifetime-aware default */
+    int64_t warn_secs; /* -1: lifetime-aware default */
     int64_t crit_secs;
     bool verify;             /* rule 4 applies (no --no-verify) */
     bool require_revocation; /* revocation other than good is CRITICAL */

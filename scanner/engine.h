@@ -25,14 +25,14 @@ enum cs_engine_status {
 };
 
 struct cs_engine_stats {
-    uint64_t probes;           /* connections attempted */
+    uint64_t probes; /* connections attempted */
     uint64_t dns_queries;
-    unsigned peak_in_flight;   /* the sum of each worker's own peak (an upper bound
+    unsigned peak_in_flight; /* the sum of each worker's own peak (an upper bound
                                   on the scan's: the peaks need not coincide) */
     unsigned workers;
-    uint64_t chain_hits;       /* endpoints whose chain was verified already */
-    uint64_t chain_misses;     /* distinct chains verified */
-    int signal;                /* what interrupted the scan, or 0 */
+    uint64_t chain_hits;   /* endpoints whose chain was verified already */
+    uint64_t chain_misses; /* distinct chains verified */
+    int signal;            /* what interrupted the scan, or 0 */
     uint64_t crl_fetches;  /* CRLs fetched (each URL once per scan) */
     uint64_t ocsp_fetches; /* OCSP requests sent (each responder, issuer and serial once) */
 };

@@ -51,17 +51,17 @@ const char *cs_strerror(int code);
    "Exit codes" says when each is used).  0-3 follow the Nagios plugin
    convention and come from the counted statuses; the rest are sysexits.h's. */
 enum cs_exit {
-    CS_EXIT_OK = 0,          /* every endpoint OK (or nothing counted by --fail-on) */
-    CS_EXIT_WARNING = 1,     /* the worst counted status is WARNING */
-    CS_EXIT_CRITICAL = 2,    /* a counted CRITICAL or EXPIRED */
-    CS_EXIT_ERROR = 3,       /* the worst counted status is ERROR (bad target lines too) */
-    CS_EXIT_USAGE = 64,      /* a usage error; with --strict-input, a bad target line */
-    CS_EXIT_NOINPUT = 66,    /* an input file unreadable, or no target at all */
-    CS_EXIT_SOFTWARE = 70,   /* internal error */
+    CS_EXIT_OK = 0,        /* every endpoint OK (or nothing counted by --fail-on) */
+    CS_EXIT_WARNING = 1,   /* the worst counted status is WARNING */
+    CS_EXIT_CRITICAL = 2,  /* a counted CRITICAL or EXPIRED */
+    CS_EXIT_ERROR = 3,     /* the worst counted status is ERROR (bad target lines too) */
+    CS_EXIT_USAGE = 64,    /* a usage error; with --strict-input, a bad target line */
+    CS_EXIT_NOINPUT = 66,  /* an input file unreadable, or no target at all */
+    CS_EXIT_SOFTWARE = 70, /* internal error */
     CS_EXIT_INTERNAL = CS_EXIT_SOFTWARE,
-    CS_EXIT_CANTCREAT = 73,  /* a report cannot be created */
-    CS_EXIT_IOERR = 74,      /* a report could not be written */
-    CS_EXIT_SIGNAL = 128,    /* plus the signal's number: interrupted */
+    CS_EXIT_CANTCREAT = 73, /* a report cannot be created */
+    CS_EXIT_IOERR = 74,     /* a report could not be written */
+    CS_EXIT_SIGNAL = 128,   /* plus the signal's number: interrupted */
     CS_EXIT_SIGINT = 130,
     CS_EXIT_SIGTERM = 143,
 };

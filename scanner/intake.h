@@ -17,24 +17,24 @@
 
 /* A worker as the intake sees it. */
 struct cs_intake_taker {
-    uv_async_t *wake;            /* sent when a target comes after an empty take */
-    bool starved;                /* under the lock: it found the queue empty */
+    uv_async_t *wake; /* sent when a target comes after an empty take */
+    bool starved;     /* under the lock: it found the queue empty */
 };
 
 struct cs_intake {
-    uv_mutex_t lock;             /* everything below but the thread */
-    uv_cond_t room;              /* the queue has room, or the intake stopped */
-    struct cs_targets *targets;  /* read by the reader thread only */
-    struct cs_target *queue;     /* a ring of CS_INTAKE_AHEAD */
+    uv_mutex_t lock;            /* everything below but the thread */
+    uv_cond_t room;             /* the queue has room, or the intake stopped */
+    struct cs_targets *targets; /* read by the reader thread only */
+    struct cs_target *queue;    /* a ring of CS_INTAKE_AHEAD */
     size_t head, len;
-    bool eof;                    /* the reader has read everything */
-    bool stopped;                /* take no more targets (signal, --strict-input) */
-    bool strict;                 /* --strict-input: a bad line stops the intake */
-    bool refused;                /* ... and one did */
+    bool eof;     /* the reader has read everything */
+    bool stopped; /* take no more targets (signal, --strict-input) */
+    bool strict;  /* --strict-input: a bad line stops the intake */
+    bool refused; /* ... and one did */
     struct cs_intake_taker *takers;
     unsigned n_takers;
     uv_thread_t thread;
-    bool running;                /* the thread was made (and is not joined yet) */
+    bool running; /* the thread was made (and is not joined yet) */
 };
 
 /* 0, or a UV_E* code.  takers[i].wake is set by the caller before the start. */

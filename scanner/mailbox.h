@@ -13,17 +13,17 @@
 
 struct cs_mail {
     struct cs_mail *next;
-    int kind;                    /* the receiver's tag: what the letter is inside */
+    int kind; /* the receiver's tag: what the letter is inside */
 };
 
 struct cs_mailbox {
     uv_mutex_t lock;
     struct cs_mail *head, **tail;
-    uv_async_t *wake;            /* sent after each post; runs the taker */
+    uv_async_t *wake; /* sent after each post; runs the taker */
 };
 
 /* The letter's container: CS_MAIL_OF(m, struct dns_req, mail). */
-#define CS_MAIL_OF(m, type, member) ((type *)(void *)((char *)(m) - offsetof(type, member)))
+#define CS_MAIL_OF(m, type, member) ((type *)(void *)((char *)(m)-offsetof(type, member)))
 
 /* 0, or a UV_E* code if the lock cannot be made.  wake stays the caller's. */
 int cs_mailbox_init(struct cs_mailbox *mb, uv_async_t *wake);

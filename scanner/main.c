@@ -22,12 +22,12 @@
 #include "version.h"
 
 struct report {
-    const char *path;        /* NULL: the standard output table (not -o) */
-    struct cs_outfile out;   /* an -o report */
+    const char *path;      /* NULL: the standard output table (not -o) */
+    struct cs_outfile out; /* an -o report */
     FILE *f;
     struct cs_writer w;
-    bool failed;             /* a write failed: the report is abandoned */
-    int err;                 /* errno of the first failure */
+    bool failed; /* a write failed: the report is abandoned */
+    int err;     /* errno of the first failure */
 };
 
 struct sink {

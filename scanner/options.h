@@ -12,71 +12,71 @@
 #include "report/report.h"
 
 struct cs_pin {
-    char *host;              /* a name, "*" (any) or "*.domain" (any below) */
-    int port;                /* -1: any port */
-    char *addr;              /* IPv4 or IPv6 literal */
+    char *host; /* a name, "*" (any) or "*.domain" (any below) */
+    int port;   /* -1: any port */
+    char *addr; /* IPv4 or IPv6 literal */
 };
 
 struct cs_output {
-    char *path;              /* "-": standard output */
+    char *path; /* "-": standard output */
     const struct cs_writer_ops *ops;
 };
 
 struct cs_options {
-    char **targets;          /* positional targets */
+    char **targets; /* positional targets */
     size_t n_targets;
-    char **files;            /* -f files, "-" for stdin */
+    char **files; /* -f files, "-" for stdin */
     size_t n_files;
-    uint16_t port;           /* default port; 0: the probe's own (443 for "tls") */
-    int64_t warn_secs;       /* -1: lifetime-aware */
+    uint16_t port;     /* default port; 0: the probe's own (443 for "tls") */
+    int64_t warn_secs; /* -1: lifetime-aware */
     int64_t crit_secs;
     struct cs_output *outputs;
     size_t n_outputs;
     const struct cs_writer_ops *stdout_format;
-    bool csv_raw;            /* --csv-raw: no formula defusing in CSV cells */
+    bool csv_raw; /* --csv-raw: no formula defusing in CSV cells */
     unsigned concurrency;
-    unsigned workers;        /* event loops (threads); 0: one per online CPU */
-    double rate;             /* new connections per second, 0: unlimited */
-    unsigned per_address;    /* connections in flight to one IP at most */
-    uint64_t timeout_ms;     /* whole probe: connect + handshake */
+    unsigned workers;     /* event loops (threads); 0: one per online CPU */
+    double rate;          /* new connections per second, 0: unlimited */
+    unsigned per_address; /* connections in flight to one IP at most */
+    uint64_t timeout_ms;  /* whole probe: connect + handshake */
     uint64_t connect_timeout_ms;
     uint64_t dns_timeout_ms; /* per DNS try */
     char *ca_file;
     char *ca_path;
     bool no_verify;
-    int verify_level;        /* --verify-level: security level of chain verification, 0..5 */
-    bool chain;              /* --chain: every presented certificate in JSON and text */
-    bool cert_only;          /* --cert-only: no proof of key possession asked for */
-    bool ocsp;               /* --ocsp: ask the leaf's OCSP responder */
-    bool crl;                /* --crl: fetch the leaf's CRL */
-    bool require_revocation; /* a check that did not say good is CRITICAL */
+    int verify_level;          /* --verify-level: security level of chain verification, 0..5 */
+    bool chain;                /* --chain: every presented certificate in JSON and text */
+    bool cert_only;            /* --cert-only: no proof of key possession asked for */
+    bool ocsp;                 /* --ocsp: ask the leaf's OCSP responder */
+    bool crl;                  /* --crl: fetch the leaf's CRL */
+    bool require_revocation;   /* a check that did not say good is CRITICAL */
     uint64_t fetch_timeout_ms; /* one OCSP/CRL fetch */
-    unsigned fetch_per_host; /* fetches in flight to one host at most */
-    uint64_t crl_max_bytes;  /* largest CRL (or OCSP response) taken */
-    char *sni;               /* as given, or sni_alabel */
-    char *sni_alabel;        /* owned: the A-label form of an internationalised --sni */
+    unsigned fetch_per_host;   /* fetches in flight to one host at most */
+    uint64_t crl_max_bytes;    /* largest CRL (or OCSP response) taken */
+    char *sni;                 /* as given, or sni_alabel */
+    char *sni_alabel;          /* owned: the A-label form of an internationalised --sni */
     struct cs_pin *pins;
     size_t n_pins;
     char *dns_server;
     bool has_now;
     int64_t now;
-    unsigned fail_on;        /* bit (1 << status) for each status that counts */
+    unsigned fail_on; /* bit (1 << status) for each status that counts */
     bool quiet;
     bool strict_input;
-    bool allow_empty;        /* --allow-empty: no target at all is not an input error */
-    const char *probe_name;  /* the probe every target gets (cs_probe_by_name); NULL: "tls" */
+    bool allow_empty;       /* --allow-empty: no target at all is not an input error */
+    const char *probe_name; /* the probe every target gets (cs_probe_by_name); NULL: "tls" */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints
    the notes and decides the exit code. */
 enum cs_cli_result {
-    CS_CLI_OK = 0,           /* scan */
-    CS_CLI_USAGE,            /* notes.error says what is wrong */
-    CS_CLI_HELP,             /* --help: cs_cli_write_help */
-    CS_CLI_VERSION,          /* --version: cs_cli_write_version */
-    CS_CLI_MAN,              /* --print-man (hidden): cs_cli_write_man */
-    CS_CLI_BASH,             /* --print-bash-completion (hidden) */
-    CS_CLI_ZSH,              /* --print-zsh-completion (hidden) */
+    CS_CLI_OK = 0,  /* scan */
+    CS_CLI_USAGE,   /* notes.error says what is wrong */
+    CS_CLI_HELP,    /* --help: cs_cli_write_help */
+    CS_CLI_VERSION, /* --version: cs_cli_write_version */
+    CS_CLI_MAN,     /* --print-man (hidden): cs_cli_write_man */
+    CS_CLI_BASH,    /* --print-bash-completion (hidden) */
+    CS_CLI_ZSH,     /* --print-zsh-completion (hidden) */
 };
 
 /* What parsing has to say: one usage error, or warnings about pointless

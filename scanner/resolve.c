@@ -17,10 +17,10 @@ struct waiter {
 
 struct entry {
     struct cs_resolver *r;
-    struct entry *next;          /* hash chain */
+    struct entry *next; /* hash chain */
     char *name;
     bool done;
-    const char *error;           /* static text; NULL on success */
+    const char *error; /* static text; NULL on success */
     struct sockaddr_storage addrs[CS_RESOLVE_MAX_ADDRS];
     size_t n;
     struct waiter *waiters;
@@ -43,7 +43,7 @@ struct cs_resolver {
     uv_loop_t *loop;
     ares_channel ch;
     uv_timer_t timer;
-    uv_idle_t idle;              /* delivers answers outside cs_resolve() */
+    uv_idle_t idle; /* delivers answers outside cs_resolve() */
     struct sock *socks;
     struct entry **buckets;
     size_t nbuckets, nentries;
@@ -239,9 +239,8 @@ int cs_resolver_new(struct cs_resolver **out, uv_loop_t *loop, const char *serve
     /* targets are absolute names: no search domains, whatever resolv.conf
        says (ndots:5 would otherwise try every name under each domain first) */
     ao.flags = ARES_FLAG_NOSEARCH;
-    int rc = ares_init_options(&r->ch, &ao,
-                               ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-                                   ARES_OPT_FLAGS);
+    int rc = ares_init_options(
+        &r->ch, &ao, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
     if (rc != ARES_SUCCESS) {
         snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
         free(r);

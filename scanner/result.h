@@ -25,11 +25,11 @@ enum cs_status {
         CS_STATUS_COUNT
 };
 
-#define CS_INT_NONE INT64_MIN  /* null integer / timestamp */
+#define CS_INT_NONE INT64_MIN /* null integer / timestamp */
 
 /* One certificate of the presented chain (--chain), leaf first. */
 struct cs_chain_cert {
-    char *subject;            /* RFC 4514, as the record's subject */
+    char *subject; /* RFC 4514, as the record's subject */
     char *issuer;
     char *serial;
     char *sha256;
@@ -39,16 +39,16 @@ struct cs_chain_cert {
 };
 
 struct cs_result {
-    char *host;               /* the target as named */
-    int64_t port;             /* CS_INT_NONE when a bad line had none */
-    char *address;            /* "" if never resolved */
-    char *sni;                /* "" for none */
+    char *host;    /* the target as named */
+    int64_t port;  /* CS_INT_NONE when a bad line had none */
+    char *address; /* "" if never resolved */
+    char *sni;     /* "" for none */
     enum cs_status status;
     char *reason;
-    int64_t days_remaining;   /* CS_INT_NONE without a certificate */
-    int64_t not_before;       /* unix seconds, CS_INT_NONE when absent */
+    int64_t days_remaining; /* CS_INT_NONE without a certificate */
+    int64_t not_before;     /* unix seconds, CS_INT_NONE when absent */
     int64_t not_after;
-    char *subject;            /* NULL when absent */
+    char *subject; /* NULL when absent */
     char *issuer;
     struct cs_strlist sans;
     struct cs_strlist ocsp_uris;
@@ -60,17 +60,17 @@ struct cs_result {
     char *tls_version;
     int64_t chain_not_after;
     char *verify;
-    int hostname_match;       /* 1, 0, or -1 for null */
+    int hostname_match; /* 1, 0, or -1 for null */
     int64_t elapsed_ms;
-    char *error;              /* "" unless ERROR */
-    int ocsp_stapled;         /* 1, 0, or -1 for null (no handshake) */
-    char *revocation;         /* good, revoked, unknown, unchecked, "error: ..."; NULL: none */
-    char *revocation_source;  /* staple, ocsp, crl; NULL without an answer */
+    char *error;             /* "" unless ERROR */
+    int ocsp_stapled;        /* 1, 0, or -1 for null (no handshake) */
+    char *revocation;        /* good, revoked, unknown, unchecked, "error: ..."; NULL: none */
+    char *revocation_source; /* staple, ocsp, crl; NULL without an answer */
     int64_t revoked_at;
-    char *revocation_reason;  /* RFC 5280 reason name, when revoked */
+    char *revocation_reason;        /* RFC 5280 reason name, when revoked */
     int64_t revocation_this_update; /* of the answer used (CRL: lastUpdate) */
     int64_t revocation_next_update;
-    int key_proven;           /* 1: the server proved it holds the leaf's key in this
+    int key_proven; /* 1: the server proved it holds the leaf's key in this
                                  handshake; 0: it did not (or --cert-only); -1: null
                                  (no chain) */
     /* Not a field of the table: the presented chain, only with --chain
@@ -128,10 +128,10 @@ enum cs_field {
 struct cs_value {
     enum cs_field_kind kind;
     bool null;
-    const char *s;                /* STR, STATUS, and TIME (formatted) */
-    int64_t i;                    /* INT, TIME (raw seconds), BOOL (0/1) */
+    const char *s;                 /* STR, STATUS, and TIME (formatted) */
+    int64_t i;                     /* INT, TIME (raw seconds), BOOL (0/1) */
     const struct cs_strlist *list; /* LIST */
-    char buf[24];                 /* storage for a formatted TIME */
+    char buf[24];                  /* storage for a formatted TIME */
 };
 
 extern const char *const cs_field_names[CS_FIELD_COUNT];
@@ -156,14 +156,14 @@ void cs_result_free(struct cs_result *r);
 
 /* Scan-wide information that the documents carry. */
 struct cs_scan_info {
-    const char *tool;           /* "certsweep" */
+    const char *tool; /* "certsweep" */
     const char *version;
     int64_t started_at;
-    int64_t now;                /* classification time */
-    int64_t warn_secs;          /* -1: lifetime-aware default */
+    int64_t now;       /* classification time */
+    int64_t warn_secs; /* -1: lifetime-aware default */
     int64_t crit_secs;
-    uint64_t targets;           /* filled in at close time */
-    bool ocsp, crl;             /* --ocsp, --crl (staples are always checked) */
+    uint64_t targets; /* filled in at close time */
+    bool ocsp, crl;   /* --ocsp, --crl (staples are always checked) */
     bool require_revocation;
 };
 
@@ -171,9 +171,9 @@ struct cs_summary {
     uint64_t count[CS_STATUS_COUNT];
     int64_t finished_at;
     uint64_t targets;
-    bool complete;              /* false when the scan was interrupted */
-    uint64_t crl_fetches;       /* CRLs fetched (once per URL) */
-    uint64_t ocsp_fetches;      /* OCSP requests sent */
+    bool complete;         /* false when the scan was interrupted */
+    uint64_t crl_fetches;  /* CRLs fetched (once per URL) */
+    uint64_t ocsp_fetches; /* OCSP requests sent */
 };
 
 #endif

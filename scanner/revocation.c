@@ -493,7 +493,7 @@ struct crl_ix_entry {
     const unsigned char *serial; /* magnitude, big-endian, in the index's pool */
     uint32_t len;
     bool negative;
-    int8_t reason;               /* CRL reason code, -1 when absent */
+    int8_t reason; /* CRL reason code, -1 when absent */
     int64_t revoked_at;
 };
 

@@ -42,12 +42,12 @@ void cs_rev_unchecked(struct cs_rev_answer *a, const char *why);
 /* What the checks need about the certificate whose status is asked. */
 struct cs_rev_subject {
     X509 *leaf;
-    X509 *issuer;          /* NULL when the chain did not give one */
-    STACK_OF(X509) *certs; /* the presented chain and the issuer: where a
+    X509 *issuer;           /* NULL when the chain did not give one */
+    STACK_OF(X509) * certs; /* the presented chain and the issuer: where a
                               responder certificate may be found */
-    X509_STORE *store;     /* trust anchors; verification at time now */
+    X509_STORE *store;      /* trust anchors; verification at time now */
     int64_t now;
-    bool issuer_trusted;   /* the leaf's chain, issuer included, verified to a trust
+    bool issuer_trusted; /* the leaf's chain, issuer included, verified to a trust
                               anchor at now: a response the issuer itself signed then
                               needs only its signature checked */
 };

@@ -20,7 +20,8 @@
 #define OCSP_KEEP 65536 /* answers remembered at most */
 #define CRL_BUCKETS 256
 #define CRL_KEEP_BYTES ((size_t)512 << 20) /* memory for CRLs, at most */
-#define CRL_PARSED_FACTOR 8 /* a parsed X509_CRL takes about 8 times its DER size (OpenSSL
+#define CRL_PARSED_FACTOR                                                                          \
+    8 /* a parsed X509_CRL takes about 8 times its DER size (OpenSSL
                                3.0, 350,000 entries: 8.7 MB of DER, 68 MB of heap; its
                                index 10 MB) */
 #define KEY_BYTES 32

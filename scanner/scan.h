@@ -46,10 +46,10 @@ struct scan {
     struct cs_record_sink records; /* the record callback, under a lock of its own */
     cs_result_cb cb;
     void *arg;
-    atomic_bool interrupted;     /* stop taking targets; grace for the rest */
-    atomic_bool abort_now;       /* a second signal: end every probe now */
+    atomic_bool interrupted; /* stop taking targets; grace for the rest */
+    atomic_bool abort_now;   /* a second signal: end every probe now */
     atomic_int signal;
-    X509_STORE *store;           /* trust anchors, loaded once */
+    X509_STORE *store; /* trust anchors, loaded once */
     struct cs_chain_cache *chains;
     struct cs_assess_ctx assess;
     const struct cs_probe *probe;
@@ -57,24 +57,24 @@ struct scan {
     unsigned n_workers;
     /* the control loop */
     uv_loop_t main_loop;
-    uv_async_t all_done;         /* a worker finished */
+    uv_async_t all_done; /* a worker finished */
     atomic_uint finished_workers;
     uv_async_t control_wake;
-    struct cs_mailbox control;   /* names to resolve, records to check */
+    struct cs_mailbox control; /* names to resolve, records to check */
     struct cs_resolver *resolver;
     struct dns_req *dns_backlog, **dns_backlog_tail; /* control loop only: waiting */
-    unsigned dns_outstanding;    /* control loop only: lookups in progress */
-    struct cs_revoker *revoker;  /* NULL without --ocsp and --crl */
+    unsigned dns_outstanding;                        /* control loop only: lookups in progress */
+    struct cs_revoker *revoker;                      /* NULL without --ocsp and --crl */
     uv_timer_t grace_timer;
     uv_signal_t sigint, sigterm;
-    unsigned started;            /* worker threads made */
+    unsigned started; /* worker threads made */
 };
 
 /* A record whose connection is over and that waits for its revocation
    answer: sent to the control loop, answered back to its worker.  It counts
    in the worker's window until then. */
 struct rev_wait {
-    struct cs_rev_query q;       /* first: the revoker's callback gets &q */
+    struct cs_rev_query q; /* first: the revoker's callback gets &q */
     struct cs_mail mail;
     struct worker *w;
     struct cs_result r;
@@ -87,10 +87,10 @@ struct dns_req {
     struct cs_mail mail;
     struct job *job;
     struct worker *w;
-    const char *error;           /* static text, NULL on success */
+    const char *error; /* static text, NULL on success */
     struct sockaddr_storage addrs[CS_RESOLVE_MAX_ADDRS];
     size_t n;
-    struct dns_req *next;        /* control loop only: in the backlog */
+    struct dns_req *next; /* control loop only: in the backlog */
 };
 
 /* Connections in flight to one address, and jobs waiting for a slot. */
@@ -104,23 +104,23 @@ struct addr_slot {
 struct worker {
     uv_loop_t loop;
     struct scan *scan;
-    unsigned index;              /* in scan->workers, and as an intake taker */
-    unsigned window;             /* this worker's share of -j */
+    unsigned index;  /* in scan->workers, and as an intake taker */
+    unsigned window; /* this worker's share of -j */
     unsigned in_flight;
     bool eof, closed;
-    bool filling, refill;        /* fill() re-entrancy guard */
+    bool filling, refill; /* fill() re-entrancy guard */
     SSL_CTX *ssl_ctx;
-    struct job *jobs;            /* in flight, for an interrupt */
-    uv_async_t wake;             /* answers arrived, a target came, or an interrupt */
-    struct cs_mailbox inbox;     /* answered names and revocation checks */
-    unsigned dns_pending;        /* names asked and not yet answered */
+    struct job *jobs;        /* in flight, for an interrupt */
+    uv_async_t wake;         /* answers arrived, a target came, or an interrupt */
+    struct cs_mailbox inbox; /* answered names and revocation checks */
+    unsigned dns_pending;    /* names asked and not yet answered */
     uv_timer_t rate_timer;
-    double tokens, rate;         /* this worker's share of --rate */
-    uint64_t tokens_at;          /* loop time of the last refill */
+    double tokens, rate; /* this worker's share of --rate */
+    uint64_t tokens_at;  /* loop time of the last refill */
     unsigned per_address;
     struct addr_slot *slots[ADDR_BUCKETS];
     uv_thread_t thread;
-    bool running;                /* the thread was made (and is not joined yet) */
+    bool running; /* the thread was made (and is not joined yet) */
     uint64_t probes;
     unsigned peak;
     char read_buf[READ_BUF_BYTES];
@@ -136,18 +136,18 @@ struct job {
     uv_timer_t timer;
     uv_connect_t connect_req;
     struct worker *w;
-    struct job *prev, *next;     /* the worker's jobs in flight */
-    struct job *next_waiting;    /* in an address slot's queue */
-    struct addr_slot *slot;      /* held while connected */
+    struct job *prev, *next;  /* the worker's jobs in flight */
+    struct job *next_waiting; /* in an address slot's queue */
+    struct addr_slot *slot;   /* held while connected */
     struct cs_target target;
     enum phase phase;
     union cs_sockaddr addrs[CS_RESOLVE_MAX_ADDRS];
     size_t n_addrs, cur_addr;
-    uint64_t started_ns;         /* first connect attempt */
-    uint64_t deadline_ms;        /* loop time */
+    uint64_t started_ns;  /* first connect attempt */
+    uint64_t deadline_ms; /* loop time */
     bool tcp_open, reading, resolving, finished;
-    bool status_wait;            /* TLS 1.2: waiting for the CertificateStatus */
-    int handles;                 /* open handles left to close */
+    bool status_wait; /* TLS 1.2: waiting for the CertificateStatus */
+    int handles;      /* open handles left to close */
 };
 
 /* engine.c */
@@ -162,8 +162,7 @@ int control_init(struct scan *s);
 void control_close(struct scan *s);
 /* The fetch limits of the revocation service from the options; *resolve
    gets the curl-style --resolve entries (free each and the array). */
-void control_fetch_limits(const struct cs_options *o, struct cs_fetch_limits *lim,
-                          char ***resolve);
+void control_fetch_limits(const struct cs_options *o, struct cs_fetch_limits *lim, char ***resolve);
 
 /* worker.c */
 int worker_init(struct scan *s, struct worker *w, unsigned index, unsigned window);
@@ -183,8 +182,7 @@ void job_start(struct worker *w, struct cs_target *t);
 /* Starts connecting to the job's current address (once a slot is free). */
 void job_connect(struct job *j);
 /* A name the control loop resolved for the job. */
-void job_resolved(struct job *j, const char *error, const struct sockaddr_storage *addrs,
-                  size_t n);
+void job_resolved(struct job *j, const char *error, const struct sockaddr_storage *addrs, size_t n);
 /* Ends the job now with reason why ("interrupted"). */
 void job_abort(struct job *j, const char *why);
 /* A revocation answer is back: the record is finished and leaves the window. */

@@ -18,7 +18,7 @@
 #include "probes/probe.h"
 
 #define LINE_MAX_BYTES 4096
-#define HOST_MAX 253             /* characters in a host name (A-label form) */
+#define HOST_MAX 253                 /* characters in a host name (A-label form) */
 #define IDN_INPUT_MAX (4 * HOST_MAX) /* bytes of UTF-8 that can still fit in HOST_MAX */
 
 #define READ_CHUNK 65536
@@ -26,12 +26,12 @@
 /* A targets file, read through its descriptor with a buffer of its own, so
    that a wait for a pipe's next bytes can be given up (cs_targets_abort). */
 struct source {
-    const char *name;        /* file name, "-" for stdin */
+    const char *name; /* file name, "-" for stdin */
     int fd;
     char *buf;
     size_t pos, len;
     bool eof;
-    int error;               /* errno of a failed read */
+    int error; /* errno of a failed read */
 };
 
 /* The targets seen so far, as 64-bit digests (truncated SHA-256 of host,
@@ -43,14 +43,14 @@ struct source {
 #define SET_PARTS 256
 
 struct digest_part {
-    uint64_t *keys;          /* 0 = empty slot */
-    size_t capacity;         /* a power of two */
+    uint64_t *keys;  /* 0 = empty slot */
+    size_t capacity; /* a power of two */
     size_t used;
 };
 
 struct digest_set {
     struct digest_part part[SET_PARTS];
-    EVP_MD *sha256;          /* fetched once */
+    EVP_MD *sha256; /* fetched once */
     EVP_MD_CTX *md;
 };
 
@@ -59,12 +59,12 @@ struct cs_targets {
     size_t next_arg;
     struct source *sources;
     size_t n_sources, cur;
-    uint64_t line;           /* line number in the current source */
-    atomic_bool abort;       /* give up reading (cs_targets_abort) */
+    uint64_t line;     /* line number in the current source */
+    atomic_bool abort; /* give up reading (cs_targets_abort) */
     struct digest_set seen;
     uint64_t count, bad;
-    unsigned failed;         /* sources that could not be read to their end */
-    uint16_t port;           /* the default port: -p, or the probe's */
+    unsigned failed; /* sources that could not be read to their end */
+    uint16_t port;   /* the default port: -p, or the probe's */
     char line_buf[LINE_MAX_BYTES + 1];
 };
 
@@ -122,9 +122,7 @@ static int remember(struct cs_targets *ts, const struct cs_target *t)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     char key[640];
-    const char *probe = t->probe           ? t->probe
-                        : ts->opt->probe_name ? ts->opt->probe_name
-                                              : "tls";
+    const char *probe = t->probe ? t->probe : ts->opt->probe_name ? ts->opt->probe_name : "tls";
     int n = snprintf(key, sizeof(key), "%s%c%u%c%s%c%s", t->host, 0, t->port, 0,
                      t->sni ? t->sni : "", 0, probe);
     for (int i = 0; i < n; i++)
@@ -167,8 +165,8 @@ static int valid_hostname(const char *h, size_t len)
 
 static int hostname_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
 }
 
 /* Why libidn2 refused a name, in the words of a user error. */

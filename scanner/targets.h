@@ -16,12 +16,12 @@ struct cs_target {
        as named, but an internationalised name in its xn-- A-label form; an
        IPv6 literal without brackets. */
     char *host;
-    char *unicode;           /* an internationalised name as written (UTF-8,
+    char *unicode; /* an internationalised name as written (UTF-8,
                                 the record's host); NULL when host is as named */
     uint16_t port;
-    char *sni;               /* NULL: none (IP literal without --sni) */
-    int family;              /* 0 for a name, AF_INET or AF_INET6 for a literal */
-    const char *probe;       /* the probe its URL scheme names ("tls" for https://, ...;
+    char *sni;         /* NULL: none (IP literal without --sni) */
+    int family;        /* 0 for a name, AF_INET or AF_INET6 for a literal */
+    const char *probe; /* the probe its URL scheme names ("tls" for https://, ...;
                                 a name in the probe registry), or NULL: the scan's */
     /* For a bad line: the reason ("FILE:LINE: why"), and host holds the
        escaped line text cut to 253 characters; port_known says whether port

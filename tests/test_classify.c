@@ -10,7 +10,7 @@
 TestSuite(classify);
 
 struct case_ {
-    int64_t nb, na;          /* relative to NOW, seconds */
+    int64_t nb, na; /* relative to NOW, seconds */
     bool untrusted;
     bool mismatch;
     const char *expired_name;
@@ -84,8 +84,9 @@ Test(classify, rules_in_order)
         "not yet valid (valid from 2026-09-26T14:13:20Z)");
     run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .untrusted = true}, CS_CRITICAL,
         "untrusted: unable to get local issuer certificate");
-    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .mismatch = true,
-                        .sni = "www.example.com"},
+    run(
+        &(struct case_){
+            .nb = -10 * DAY, .na = 200 * DAY, .mismatch = true, .sni = "www.example.com"},
         CS_CRITICAL, "hostname mismatch: www.example.com not in the certificate's names");
     /* expiry beats trust: an expired self-signed certificate is EXPIRED */
     run(&(struct case_){.nb = -300 * DAY, .na = -DAY, .untrusted = true}, CS_EXPIRED,
@@ -95,19 +96,31 @@ Test(classify, rules_in_order)
 /* The name that was checked, and whether the leaf had any DNS name at all. */
 Test(classify, hostname_mismatch_reasons)
 {
-    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .mismatch = true,
-                        .sni = "www.example.com", .no_dns_names = true},
+    run(&(struct case_){.nb = -10 * DAY,
+                        .na = 200 * DAY,
+                        .mismatch = true,
+                        .sni = "www.example.com",
+                        .no_dns_names = true},
         CS_CRITICAL, "hostname mismatch: certificate has no DNS names");
     /* an IP literal is checked against the IP addresses: named, whatever DNS names */
-    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .mismatch = true, .host = "192.0.2.10",
+    run(&(struct case_){.nb = -10 * DAY,
+                        .na = 200 * DAY,
+                        .mismatch = true,
+                        .host = "192.0.2.10",
                         .no_dns_names = true},
         CS_CRITICAL, "hostname mismatch: 192.0.2.10 not in the certificate's names");
     /* --sni for an IP literal: the SNI is the name checked */
-    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .mismatch = true, .host = "192.0.2.10",
+    run(&(struct case_){.nb = -10 * DAY,
+                        .na = 200 * DAY,
+                        .mismatch = true,
+                        .host = "192.0.2.10",
                         .sni = "api.example.com"},
         CS_CRITICAL, "hostname mismatch: api.example.com not in the certificate's names");
     /* a trust failure comes first */
-    run(&(struct case_){.nb = -10 * DAY, .na = 200 * DAY, .mismatch = true, .untrusted = true,
+    run(&(struct case_){.nb = -10 * DAY,
+                        .na = 200 * DAY,
+                        .mismatch = true,
+                        .untrusted = true,
                         .sni = "www.example.com"},
         CS_CRITICAL, "untrusted: unable to get local issuer certificate");
 }

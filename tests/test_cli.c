@@ -147,8 +147,8 @@ Test(cli, explicit_thresholds_and_no_verify)
     cr_assert_eq(csv_doc_parse(r.out, strlen(r.out), &d), 0);
     cr_assert_eq(d.nrows, 3);
     for (size_t i = 1; i < 3; i++)
-        cr_assert_str_eq(csv_doc_get(&d, i, "status"), "OK", "%s: %s",
-                         csv_doc_get(&d, i, "host"), csv_doc_get(&d, i, "reason"));
+        cr_assert_str_eq(csv_doc_get(&d, i, "status"), "OK", "%s: %s", csv_doc_get(&d, i, "host"),
+                         csv_doc_get(&d, i, "reason"));
     size_t row = csv_doc_find(&d, "host", fleet_get(fleet, "self-signed")->host);
     cr_assert_str_eq(csv_doc_get(&d, row, "verify"), "self-signed certificate");
     csv_doc_free(&d);
@@ -166,12 +166,13 @@ Test(cli, bad_target_line_becomes_error_record)
     cr_assert_eq(spit(path, text), 0);
     cr_assert(asprintf(&pin, "%s:%u:127.0.0.1", ok->host, ok->port) > 0);
     struct run_result r;
-    const char *args[] = {"-f", path, "--resolve", pin, "--ca-file", fleet_ca_file(fleet),
+    const char *args[] = {"-f", path,  "--resolve", pin, "--ca-file", fleet_ca_file(fleet),
                           "-F", "csv", NULL};
     cr_assert_eq(run_certsweep(args, NULL, &r), 0);
     char *want;
-    cr_assert(asprintf(&want, "%s:3: bad target (IPv6 needs brackets: [addr]:port)\n%s:4: port "
-                              "out of range (1-65535)\n",
+    cr_assert(asprintf(&want,
+                       "%s:3: bad target (IPv6 needs brackets: [addr]:port)\n%s:4: port "
+                       "out of range (1-65535)\n",
                        path, path) > 0);
     cr_assert_str_eq(r.err, want);
     free(want);
@@ -183,8 +184,8 @@ Test(cli, bad_target_line_becomes_error_record)
     cr_assert_str_eq(csv_doc_get(&d, row, "status"), "ERROR");
     cr_assert_str_eq(csv_doc_get(&d, row, "port"), "");
     cr_assert_str_eq(csv_doc_get(&d, row, "elapsed_ms"), "", "no connection, no time");
-    cr_assert(asprintf(&want, "input: %s:3: bad target (IPv6 needs brackets: [addr]:port)",
-                       path) > 0);
+    cr_assert(asprintf(&want, "input: %s:3: bad target (IPv6 needs brackets: [addr]:port)", path) >
+              0);
     cr_assert_str_eq(csv_doc_get(&d, row, "error"), want);
     free(want);
     row = csv_doc_find(&d, "host", "web.example:70000");
@@ -296,10 +297,11 @@ Test(cli, help_and_version)
     cr_assert_eq(run_certsweep(NAMES("--help"), NULL, &r), 0);
     cr_assert_eq(r.status, 0);
     static const char *const options[] = {
-        "--targets", "--port", "--warn-days", "--crit-days", "--output", "--format",
-        "--concurrency", "--timeout", "--connect-timeout", "--ca-file", "--ca-path",
-        "--no-verify", "--sni", "--resolve", "--dns-server", "--now", "--fail-on", "--quiet",
-        "--strict-input", "--allow-empty", "--csv-raw", "--help", "--version"};
+        "--targets", "--port",        "--warn-days", "--crit-days",       "--output",
+        "--format",  "--concurrency", "--timeout",   "--connect-timeout", "--ca-file",
+        "--ca-path", "--no-verify",   "--sni",       "--resolve",         "--dns-server",
+        "--now",     "--fail-on",     "--quiet",     "--strict-input",    "--allow-empty",
+        "--csv-raw", "--help",        "--version"};
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
         cr_assert(strstr(r.out, options[i]), "--help lacks %s", options[i]);
     run_result_free(&r);
@@ -316,8 +318,8 @@ Test(cli, text_table_on_a_pipe_has_no_colour)
     cr_assert_null(strchr(r.out, '\x1b'), "colour escape on a pipe");
     char *expired = strstr(r.out, "EXPIRED"), *okrow = strstr(r.out, "\nOK");
     cr_assert(expired && okrow && expired < okrow, "most urgent first:\n%s", r.out);
-    cr_assert(strstr(r.out, "3 endpoints: 1 OK, 0 WARNING, 0 CRITICAL, 1 EXPIRED, 1 ERROR"),
-              "%s", r.out);
+    cr_assert(strstr(r.out, "3 endpoints: 1 OK, 0 WARNING, 0 CRITICAL, 1 EXPIRED, 1 ERROR"), "%s",
+              r.out);
     run_result_free(&r);
 }
 
@@ -425,15 +427,19 @@ Test(cli, internationalised_name_reports_both_forms)
 {
     const struct fleet_scenario *ok = fleet_get(fleet, "ok");
     char *target, *pin;
-    cr_assert(asprintf(&target, "b\xc3\xbc" "cher.example:%u", ok->port) > 0);
+    cr_assert(asprintf(&target,
+                       "b\xc3\xbc"
+                       "cher.example:%u",
+                       ok->port) > 0);
     cr_assert(asprintf(&pin, "xn--bcher-kva.example:%u:127.0.0.1", ok->port) > 0);
-    const char *args[] = {"--resolve", pin, "--ca-file", fleet_ca_file(fleet), "-F", "jsonl",
-                          target, NULL};
+    const char *args[] = {"--resolve", pin,     "--ca-file", fleet_ca_file(fleet),
+                          "-F",        "jsonl", target,      NULL};
     struct run_result r;
     cr_assert_eq(run_certsweep(args, NULL, &r), 0);
     json_t *o = json_loads(r.out, 0, NULL);
     cr_assert_not_null(o, "%s %s", r.out, r.err);
-    cr_assert_str_eq(json_string_value(json_object_get(o, "host")), "b\xc3\xbc" "cher.example");
+    cr_assert_str_eq(json_string_value(json_object_get(o, "host")), "b\xc3\xbc"
+                                                                    "cher.example");
     cr_assert_str_eq(json_string_value(json_object_get(o, "sni")), "xn--bcher-kva.example");
     cr_assert_str_eq(json_string_value(json_object_get(o, "address")), "127.0.0.1");
     /* the fleet's certificate names ok.fleet.test, not this name */
@@ -460,8 +466,9 @@ Test(cli, empty_target_list_exits_66_unless_allowed)
     cr_assert_eq(run_certsweep(args, NULL, &r), 0);
     cr_assert_eq(r.status, 66, "exit %d: %s", r.status, r.err);
     char *want;
-    cr_assert(asprintf(&want, "certsweep: no target at all: %s holds none (give --allow-empty "
-                              "where an empty list is normal)\n",
+    cr_assert(asprintf(&want,
+                       "certsweep: no target at all: %s holds none (give --allow-empty "
+                       "where an empty list is normal)\n",
                        path) > 0);
     cr_assert_str_eq(r.err, want);
     free(want);
@@ -521,8 +528,9 @@ Test(cli, bad_lines_count_under_every_fail_on)
         int want;
     } levels[] = {{"warning", 3}, {"error", 3}, {"critical", 3}, {"never", 0}};
     for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-        const char *args[] = {"-f", path, "--ca-file", fleet_ca_file(fleet), "--fail-on",
-                              levels[i].fail_on, "-F", "csv", NULL};
+        const char *args[] = {
+            "-f", path,  "--ca-file", fleet_ca_file(fleet), "--fail-on", levels[i].fail_on,
+            "-F", "csv", NULL};
         struct run_result r;
         cr_assert_eq(run_certsweep(args, NULL, &r), 0);
         cr_assert_eq(r.status, levels[i].want, "--fail-on %s: exit %d, want %d: %s",
@@ -541,8 +549,8 @@ Test(cli, bad_lines_count_under_every_fail_on)
     cr_assert(asprintf(&text, "127.0.0.1:%u\nnot a target\n", w->port) > 0);
     cr_assert_eq(spit(path, text), 0);
     const char *warn[] = {"-f", path, "--ca-file", fleet_ca_file(fleet), "-q", NULL};
-    const char *crit[] = {"-f", path, "--ca-file", fleet_ca_file(fleet), "-q", "--fail-on",
-                          "critical", NULL};
+    const char *crit[] = {"-f", path,        "--ca-file", fleet_ca_file(fleet),
+                          "-q", "--fail-on", "critical",  NULL};
     struct run_result r;
     cr_assert_eq(run_certsweep(warn, NULL, &r), 0);
     cr_assert_eq(r.status, 1, "exit %d", r.status);
@@ -653,8 +661,8 @@ Test(cli, read_error_part_way_exits_66_with_the_records_scanned)
     cr_assert(asprintf(&csv, "%s/r.csv", dir) > 0);
     cr_assert(asprintf(&json, "%s/r.json", dir) > 0);
     int in = reset_after(text);
-    const char *args[] = {"-f", "-", "--ca-file", fleet_ca_file(fleet), "-o", csv, "-o", json,
-                          "-q", NULL};
+    const char *args[] = {"-f", "-",  "--ca-file", fleet_ca_file(fleet), "-o", csv, "-o",
+                          json, "-q", NULL};
     pid_t pid = spawn_certsweep(args, in, "reset");
     close(in);
     cr_assert_eq(wait_exit(pid), 66);
@@ -686,24 +694,25 @@ Test(cli, read_error_part_way_exits_66_with_the_records_scanned)
     cr_assert_eq(spit(after, ta), 0);
     char *okarg;
     cr_assert(asprintf(&okarg, "127.0.0.1:%u", ok->port) > 0);
-    const char *d[] = {"-f", dir, "-f", after, "--ca-file", fleet_ca_file(fleet), "-o", csv,
-                       "-o", json, "-q", "--fail-on", "never", okarg, NULL};
+    const char *d[] = {"-f",    dir,   "-f", after, "--ca-file", fleet_ca_file(fleet),
+                       "-o",    csv,   "-o", json,  "-q",        "--fail-on",
+                       "never", okarg, NULL};
     struct run_result r;
     cr_assert_eq(run_certsweep(d, NULL, &r), 0);
     cr_assert_eq(r.status, 66, "exit %d: %s", r.status, r.err);
     char *want;
-    cr_assert(asprintf(&want, "certsweep: %s: cannot be read: Is a directory; none of its "
-                              "targets is scanned (give -f a readable file)\n",
+    cr_assert(asprintf(&want,
+                       "certsweep: %s: cannot be read: Is a directory; none of its "
+                       "targets is scanned (give -f a readable file)\n",
                        dir) > 0);
     cr_assert_str_eq(r.err, want);
     free(want);
     memset(&rs, 0, sizeof(rs));
     cr_assert_eq(read_reports(&rs, csv, json, why, sizeof(why)), 0, "%s", why);
     cr_assert_eq(json_array_size(json_object_get(rs.json, "results")), 2);
-    cr_assert_not_null(json_find_record(json_object_get(rs.json, "results"), "127.0.0.1",
-                                        ok->port));
-    cr_assert_not_null(json_find_record(json_object_get(rs.json, "results"), "127.0.0.1",
-                                        w->port));
+    cr_assert_not_null(
+        json_find_record(json_object_get(rs.json, "results"), "127.0.0.1", ok->port));
+    cr_assert_not_null(json_find_record(json_object_get(rs.json, "results"), "127.0.0.1", w->port));
     cr_assert_eq(rs.csv.nrows, 3);
     report_scan_free(&rs);
     run_result_free(&r);
@@ -1034,8 +1043,8 @@ Test(cli, output_format_prefix_and_direct_paths)
     cr_assert(asprintf(&arg, "jsonl:%s", fifo) > 0);
     cr_assert(asprintf(&t1, "127.0.0.1:%u", ok->port) > 0);
     cr_assert(asprintf(&t2, "127.0.0.1:%u", silent->port) > 0);
-    const char *args[] = {"-o", arg, "-q", "-t", "60", "--ca-file", fleet_ca_file(fleet), t1, t2,
-                          NULL};
+    const char *args[] = {"-o", arg, "-q", "-t", "60", "--ca-file", fleet_ca_file(fleet),
+                          t1,   t2,  NULL};
     pid_t pid = spawn_certsweep(args, -1, "follow");
     FILE *f = fopen(fifo, "r");
     cr_assert_not_null(f);

@@ -285,7 +285,8 @@ static void check_host(const struct report_scan *s, const char *host, const stru
        dates the scan (whole seconds: one more for the rounding) */
     json_t *scan = json_object_get(s->json, "scan");
     int64_t started, finished;
-    cr_assert_eq(cs_parse_time(json_string_value(json_object_get(scan, "started_at")), &started), 0);
+    cr_assert_eq(cs_parse_time(json_string_value(json_object_get(scan, "started_at")), &started),
+                 0);
     cr_assert_eq(cs_parse_time(json_string_value(json_object_get(scan, "finished_at")), &finished),
                  0);
     cr_assert(*elapsed && !*end && ms >= 0 && ms <= (finished - started + 1) * 1000,
@@ -363,7 +364,7 @@ Test(nginx, two_sni_servers_every_field)
     cr_assert_eq(s.run.status, 1, "exit %d, want 1 (worst is WARNING); stderr: %s\n%s",
                  s.run.status, s.run.err, s.csv_text);
 
-    /* the header row and each record's keys are DESIGN.md's field list, in order */
+    /* the header row and each record's keys are the README's record fields, in order */
     char err[512];
     cr_assert_eq(check_record_layout(&s.csv, s.json, err, sizeof err), 0, "%s", err);
 

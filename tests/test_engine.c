@@ -122,7 +122,8 @@ Test(engine, connect_timeout_and_dns_errors_are_records)
     X509_STORE *store = cs_trust_load(o.ca_file, NULL, err, sizeof(err));
     cr_assert_not_null(store, "%s", err);
     struct seen s = {0};
-    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, on_result, &s, NULL), CS_ENGINE_OK);
+    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, on_result, &s, NULL),
+                 CS_ENGINE_OK);
     cr_assert_eq(s.n, 3);
     for (size_t i = 0; i < 3; i++) {
         if (strcmp(s.key[i], a) == 0)
@@ -154,8 +155,8 @@ Test(engine, interrupted_scan_closes_its_reports)
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
-        execl(CS_BINARY, CS_BINARY, "-t", "60", "-q", "-o", json, "--ca-file",
-              fleet_ca_file(fleet), ok, target, (char *)NULL);
+        execl(CS_BINARY, CS_BINARY, "-t", "60", "-q", "-o", json, "--ca-file", fleet_ca_file(fleet),
+              ok, target, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 1000 && fleet_accepted(fleet, "silent") == 0; i++)
@@ -310,9 +311,9 @@ Test(engine, workers_change_nothing_but_the_order)
         X509_STORE *store = cs_trust_load(fleet_ca_file(f), NULL, err, sizeof(err));
         struct cs_targets *ts = cs_targets_open(&o);
         struct cs_engine_stats stats;
-        cr_assert_eq(cs_engine_run(&o, fleet_now(f), ts, store, to_line, round ? &four : &one,
-                                   &stats),
-                     CS_ENGINE_OK);
+        cr_assert_eq(
+            cs_engine_run(&o, fleet_now(f), ts, store, to_line, round ? &four : &one, &stats),
+            CS_ENGINE_OK);
         cr_assert_eq(stats.workers, round ? 4u : 1u);
         cs_targets_close(ts);
         X509_STORE_free(store);

@@ -21,10 +21,16 @@ static void setup(void)
     static const char *const leaf_name[] = {"CN", "flight.test", NULL};
     static const char *const sans[] = {"DNS:flight.test", NULL};
     int64_t now = (int64_t)time(NULL);
-    struct pki_spec c = {.subject = ca_name, .not_before = now - 86400, .not_after = now + 86400,
-                         .key = PKI_EC256, .ca = true};
-    struct pki_spec l = {.subject = leaf_name, .not_before = now - 86400,
-                         .not_after = now + 86400, .key = PKI_EC256, .sans = sans};
+    struct pki_spec c = {.subject = ca_name,
+                         .not_before = now - 86400,
+                         .not_after = now + 86400,
+                         .key = PKI_EC256,
+                         .ca = true};
+    struct pki_spec l = {.subject = leaf_name,
+                         .not_before = now - 86400,
+                         .not_after = now + 86400,
+                         .key = PKI_EC256,
+                         .sans = sans};
     cr_assert_eq(pki_issue(&ca, &c, NULL), 0);
     cr_assert_eq(pki_issue(&leaf_ec, &l, &ca), 0);
     cr_assert_eq(pki_issue(&other_ec, &l, &ca), 0);
@@ -80,8 +86,12 @@ static void handshake(struct pair *p, SSL_CTX *sctx, bool cert_only)
     p->server = SSL_new(sctx);
     SSL_set_bio(p->server, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
     SSL_set_accept_state(p->server);
-    p->conn = (struct cs_conn){.ssl_ctx = cctx, .sni = "flight.test", .cert_only = cert_only,
-                               .write = to_server, .done = client_done, .owner = p};
+    p->conn = (struct cs_conn){.ssl_ctx = cctx,
+                               .sni = "flight.test",
+                               .cert_only = cert_only,
+                               .write = to_server,
+                               .done = client_done,
+                               .owner = p};
     cr_assert_eq(cs__tls_start(&p->conn), 0);
     for (int round = 0; round < 20 && !p->done; round++) {
         SSL_do_handshake(p->server);
@@ -142,8 +152,8 @@ static void expect_proof(struct pair *p, const struct pki_cert *leaf, bool tls13
     cr_assert_eq(cs_key_proof_check(&p->conn.proof, X509_get0_pubkey(leaf->x509), why, sizeof why),
                  1, "%s", why);
     const struct pki_cert *other = leaf == &leaf_rsa ? &other_rsa : &other_ec;
-    cr_assert_eq(
-        cs_key_proof_check(&p->conn.proof, X509_get0_pubkey(other->x509), why, sizeof why), 0);
+    cr_assert_eq(cs_key_proof_check(&p->conn.proof, X509_get0_pubkey(other->x509), why, sizeof why),
+                 0);
     cr_assert_str_eq(why, "handshake: server signature does not verify with the certificate's key");
 }
 
@@ -257,21 +267,21 @@ Test(flight, schemes_checked_against_the_key_and_the_version)
     EVP_PKEY *rsa = leaf_rsa.key, *ec = leaf_ec.key;
     /* valid PKCS#1 RSA signatures: allowed in TLS 1.2, not in TLS 1.3 */
     struct cs_key_proof pr = make_proof(rsa, 0x0401, EVP_sha256(), false, false);
-    cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_rsa.x509), why, sizeof why), 1,
-                 "%s", why);
+    cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_rsa.x509), why, sizeof why), 1, "%s",
+                 why);
     pr.tls13 = true;
     cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_rsa.x509), why, sizeof why), 0);
     cr_assert_str_eq(why, "handshake: server signed with scheme 0x0401, which TLS 1.3 forbids");
     cs_key_proof_free(&pr);
     /* RSA-PSS with SHA-384 in TLS 1.3 */
     pr = make_proof(rsa, 0x0805, EVP_sha384(), true, true);
-    cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_rsa.x509), why, sizeof why), 1,
-                 "%s", why);
+    cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_rsa.x509), why, sizeof why), 1, "%s",
+                 why);
     cs_key_proof_free(&pr);
     /* an ECDSA scheme for an RSA certificate */
     pr = make_proof(ec, 0x0403, EVP_sha256(), false, true);
-    cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_ec.x509), why, sizeof why), 1,
-                 "%s", why);
+    cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_ec.x509), why, sizeof why), 1, "%s",
+                 why);
     cr_assert_eq(cs_key_proof_check(&pr, X509_get0_pubkey(leaf_rsa.x509), why, sizeof why), 0);
     cr_assert_str_eq(why, "handshake: server signed with scheme 0x0403, which does not fit the "
                           "certificate's key");
@@ -312,9 +322,14 @@ Test(flight, garbage_and_caps)
 static size_t put_message(unsigned char *buf, size_t at, int type, const unsigned char *body,
                           size_t len)
 {
-    const unsigned char head[] = {22, 3, 3, (unsigned char)((len + 4) >> 8),
-                                  (unsigned char)(len + 4), (unsigned char)type,
-                                  (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+    const unsigned char head[] = {22,
+                                  3,
+                                  3,
+                                  (unsigned char)((len + 4) >> 8),
+                                  (unsigned char)(len + 4),
+                                  (unsigned char)type,
+                                  (unsigned char)(len >> 16),
+                                  (unsigned char)(len >> 8),
                                   (unsigned char)len};
     memcpy(buf + at, head, sizeof head);
     if (len)
@@ -336,7 +351,8 @@ Test(flight, tls12_flight_without_server_key_exchange)
     unsigned char *cert = malloc(clen);
     cert[0] = (unsigned char)((3 + n) >> 16), cert[1] = (unsigned char)((3 + n) >> 8);
     cert[2] = (unsigned char)(3 + n);
-    cert[3] = (unsigned char)(n >> 16), cert[4] = (unsigned char)(n >> 8), cert[5] = (unsigned char)n;
+    cert[3] = (unsigned char)(n >> 16), cert[4] = (unsigned char)(n >> 8),
+    cert[5] = (unsigned char)n;
     memcpy(cert + 6, der, (size_t)n);
     unsigned char *wire = malloc(clen + 256);
     size_t at = put_message(wire, 0, 2, hello, sizeof hello);

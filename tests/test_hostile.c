@@ -282,8 +282,8 @@ Test(hostile, one_run_with_good_endpoints)
         if (strcmp(s->expect_status, "ERROR") == 0) {
             cr_assert_str_eq(str(r, "error"), str(r, "reason"), "%s", s->name);
             /* a chain whose key was not proven is still reported in full */
-            cr_assert(json_is_null(json_object_get(r, "not_after")) == !proof_fails(s->name),
-                      "%s", s->name);
+            cr_assert(json_is_null(json_object_get(r, "not_after")) == !proof_fails(s->name), "%s",
+                      s->name);
         } else {
             cr_assert_str_eq(str(r, "error"), "", "%s", s->name);
         }
@@ -512,9 +512,9 @@ static void expect_key(const struct scan *sc, const char *name, const char *stat
    and proves nothing. */
 Test(hostile, key_possession)
 {
-    static const char *const names[] = {"keyless", "wrong-key",    "wrong-key-tls12",
-                                        "wrong-key-rsa-kx", "staple-stall", "ok",
-                                        "tls12", "rsa", "ed25519", "rsa-kx", "dhe", "tls10"};
+    static const char *const names[] = {
+        "keyless", "wrong-key", "wrong-key-tls12", "wrong-key-rsa-kx", "staple-stall", "ok",
+        "tls12",   "rsa",       "ed25519",         "rsa-kx",           "dhe",          "tls10"};
     enum { N = sizeof names / sizeof names[0], N_BAD = 5 };
     const struct fleet_scenario *list[N];
     for (size_t i = 0; i < N; i++)
@@ -530,8 +530,7 @@ Test(hostile, key_possession)
     /* RSA key transport: the server cannot decrypt what was sent to the key its
        certificate names, and the handshake fails before its Finished */
     json_t *r = record(&sc, list[3]);
-    cr_assert(strstr(str(r, "reason"), "(after the server's certificate)"), "%s",
-              str(r, "reason"));
+    cr_assert(strstr(str(r, "reason"), "(after the server's certificate)"), "%s", str(r, "reason"));
     expect_key(&sc, "wrong-key-rsa-kx", "ERROR", str(r, "reason"), false);
     expect_key(&sc, "staple-stall", "ERROR",
                "handshake: timeout waiting for the server to prove possession of its key", false);

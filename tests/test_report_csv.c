@@ -202,9 +202,14 @@ Test(csv, formulas_defused_unless_raw)
         enum cs_field f;
         const char *text;
     } cells[] = {
-        {CS_F_HOST, "\tcmd.example"}, {CS_F_SUBJECT, "=1+1"},   {CS_F_ISSUER, "@SUM(A1:A9)"},
-        {CS_F_REASON, "-2+3"},        {CS_F_VERIFY, "\rok"},    {CS_F_ERROR, "+cmd|' /C calc'!A0"},
-        {CS_F_SANS, "=HYPERLINK(\"http://evil\")"},              {CS_F_OCSP_URIS, "-http://x =second"},
+        {CS_F_HOST, "\tcmd.example"},
+        {CS_F_SUBJECT, "=1+1"},
+        {CS_F_ISSUER, "@SUM(A1:A9)"},
+        {CS_F_REASON, "-2+3"},
+        {CS_F_VERIFY, "\rok"},
+        {CS_F_ERROR, "+cmd|' /C calc'!A0"},
+        {CS_F_SANS, "=HYPERLINK(\"http://evil\")"},
+        {CS_F_OCSP_URIS, "-http://x =second"},
     };
     for (unsigned raw = 0; raw < 2; raw++) {
         size_t len;
@@ -393,8 +398,8 @@ Test(csv, long_text_cut_at_a_character)
         cr_assert_eq(kept_bytes % clen, 0);
         cr_assert_eq(memcmp(cell + 2, subject + 1, kept_bytes), 0);
         /* "+N" counts characters the way the limit does */
-        cr_assert_eq(kept_bytes / clen * kinds[k].units + more, nchars * kinds[k].units,
-                     "kind %zu", k);
+        cr_assert_eq(kept_bytes / clen * kinds[k].units + more, nchars * kinds[k].units, "kind %zu",
+                     k);
         cells_table_free(&t);
         free(out);
         free(subject);

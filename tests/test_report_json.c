@@ -30,8 +30,8 @@ Test(json, document_round_trip)
     assert_keys(doc, top, 4);
 
     json_t *scan = json_object_get(doc, "scan");
-    static const char *const scan_keys[] = {"tool",       "version",    "started_at", "finished_at",
-                                            "now",        "thresholds", "revocation", "targets"};
+    static const char *const scan_keys[] = {"tool", "version",    "started_at", "finished_at",
+                                            "now",  "thresholds", "revocation", "targets"};
     assert_keys(scan, scan_keys, 8);
     json_t *rev = json_object_get(scan, "revocation");
     static const char *const rev_keys[] = {"staple",   "ocsp",         "crl",

@@ -505,8 +505,8 @@ static int64_t jtime(const struct report_scan *s, uint16_t port, const char *key
     return v == NULL ? NUL_T : parse_iso(v);
 }
 
-/* The header row and every record's keys: DESIGN.md's fields, then the
-   seven revocation fields, in order. */
+/* The header row and every record's keys: the README's record
+   fields, in order. */
 static void check_layout(const struct report_scan *s)
 {
     char err[512];

@@ -77,7 +77,7 @@ struct scan_docs {
     struct run_result run;
     struct csv_doc csv;
     json_t *json;
-    json_t *jsonl;           /* array of the JSONL lines' objects */
+    json_t *jsonl; /* array of the JSONL lines' objects */
 };
 
 /* Scans every scenario; extra: more arguments (NULL-terminated), or NULL. */
@@ -89,8 +89,10 @@ static void scan_fleet(struct scan_docs *d, const char *timeout, const char *con
     char *csv = path_in("out.csv"), *json = path_in("out.json"), *jsonl = path_in("out.jsonl");
     char now[24];
     time_string(fleet_now(fleet), now);
-    const char *args[128] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "--now", now,
-                             "-t", timeout, "-o", csv, "-o", json, "-o", jsonl, "-q"};
+    const char *args[128] = {"-f",    targets, "--ca-file", fleet_ca_file(fleet),
+                             "--now", now,     "-t",        timeout,
+                             "-o",    csv,     "-o",        json,
+                             "-o",    jsonl,   "-q"};
     size_t n = 15;
     for (size_t i = 0; i < npins; i++)
         args[n++] = pins[i];
@@ -553,8 +555,8 @@ Test(scan, probed_once_and_sliding_window)
     fclose(f);
     cr_assert_eq(fleet_accepted(fleet, "bulk"), 0);
     struct run_result r;
-    const char *args[] = {"-f", targets, "-j", "4", "-F", "jsonl", "--ca-file",
-                          fleet_ca_file(fleet), NULL};
+    const char *args[] = {
+        "-f", targets, "-j", "4", "-F", "jsonl", "--ca-file", fleet_ca_file(fleet), NULL};
     cr_assert_eq(run_certsweep(args, NULL, &r), 0);
     size_t lines = 0;
     for (char *p = r.out; *p; p++)
@@ -579,8 +581,18 @@ Test(scan, thousand_targets_no_record_lost_or_doubled)
     char now[24];
     time_string(fleet_now(fleet), now);
     struct run_result r;
-    const char *args[] = {"-f", targets, "-j", "300", "-o", csv, "-q", "--now", now,
-                          "--ca-file", fleet_ca_file(fleet), NULL};
+    const char *args[] = {"-f",
+                          targets,
+                          "-j",
+                          "300",
+                          "-o",
+                          csv,
+                          "-q",
+                          "--now",
+                          now,
+                          "--ca-file",
+                          fleet_ca_file(fleet),
+                          NULL};
     cr_assert_eq(run_certsweep(args, NULL, &r), 0);
     cr_assert_eq(r.status, 2, "exit %d: %s", r.status, r.err);
     size_t len;

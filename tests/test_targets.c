@@ -54,8 +54,8 @@ Test(targets, forms)
     expect_ok("[2001:db8::1]:993", "2001:db8::1", 993, NULL, AF_INET6);
     expect_ok("[::1]", "::1", 443, NULL, AF_INET6);
     expect_ok("2001:db8::2", "2001:db8::2", 443, NULL, AF_INET6);
-    expect_ok("https://api.example.com:9443/health?x=1", "api.example.com", 9443,
-              "api.example.com", 0);
+    expect_ok("https://api.example.com:9443/health?x=1", "api.example.com", 9443, "api.example.com",
+              0);
     expect_ok("imaps://mail.example.com/", "mail.example.com", 993, "mail.example.com", 0);
     expect_ok("_dmarc-x.example.com", "_dmarc-x.example.com", 443, "_dmarc-x.example.com", 0);
 }
@@ -103,23 +103,47 @@ static void expect_idn(const char *text, const char *alabel, const char *unicode
 
 Test(targets, internationalised_names_become_a_labels)
 {
-    expect_idn("b\xc3\xbc" "cher.example", "xn--bcher-kva.example", "b\xc3\xbc" "cher.example", 443);
-    expect_idn("b\xc3\xbc" "cher.example:8443", "xn--bcher-kva.example", "b\xc3\xbc" "cher.example",
+    expect_idn("b\xc3\xbc"
+               "cher.example",
+               "xn--bcher-kva.example",
+               "b\xc3\xbc"
+               "cher.example",
+               443);
+    expect_idn("b\xc3\xbc"
+               "cher.example:8443",
+               "xn--bcher-kva.example",
+               "b\xc3\xbc"
+               "cher.example",
                8443);
     /* upper case mapped, NFC applied (u + combining diaeresis), root dot dropped */
-    expect_idn("BU\xcc\x88" "CHER.example.", "xn--bcher-kva.example", "BU\xcc\x88" "CHER.example",
+    expect_idn("BU\xcc\x88"
+               "CHER.example.",
+               "xn--bcher-kva.example",
+               "BU\xcc\x88"
+               "CHER.example",
                443);
-    expect_idn("https://b\xc3\xbc" "cher.example/x", "xn--bcher-kva.example",
-               "b\xc3\xbc" "cher.example", 443);
+    expect_idn("https://b\xc3\xbc"
+               "cher.example/x",
+               "xn--bcher-kva.example",
+               "b\xc3\xbc"
+               "cher.example",
+               443);
     /* IDNA 2008 non-transitional: sharp s stays (not "ss") */
-    expect_idn("stra\xc3\x9f" "e.de", "xn--strae-oqa.de", "stra\xc3\x9f" "e.de", 443);
+    expect_idn("stra\xc3\x9f"
+               "e.de",
+               "xn--strae-oqa.de",
+               "stra\xc3\x9f"
+               "e.de",
+               443);
     expect_idn("\xe6\x97\xa5\xe6\x9c\xac.example", "xn--wgv71a.example",
                "\xe6\x97\xa5\xe6\x9c\xac.example", 443); /* 日本 */
     /* an A-label as given is an ASCII name */
     expect_ok("xn--bcher-kva.example", "xn--bcher-kva.example", 443, "xn--bcher-kva.example", 0);
 
     struct cs_target t; /* --sni wins over the A-label */
-    cr_assert_null(cs_target_parse("b\xc3\xbc" "cher.example", 443, "other.example", &t));
+    cr_assert_null(cs_target_parse("b\xc3\xbc"
+                                   "cher.example",
+                                   443, "other.example", &t));
     cr_assert_str_eq(t.sni, "other.example");
     cr_assert_str_eq(t.host, "xn--bcher-kva.example");
     cs_target_free(&t);
@@ -128,16 +152,35 @@ Test(targets, internationalised_names_become_a_labels)
 Test(targets, internationalised_rejects)
 {
     expect_bad("\xff.example", "not valid UTF-8");
-    expect_bad("b\xc3" "cher.example", "not valid UTF-8");        /* truncated sequence */
-    expect_bad("\xc0\xaf" "x.example", "not valid UTF-8");       /* overlong '/' */
-    expect_bad("\xed\xa0\x80" "x.example", "not valid UTF-8");  /* a surrogate */
-    expect_bad("\xe2\x80\xae" "lper.example", "IDNA does not allow"); /* RIGHT-TO-LEFT OVERRIDE */
-    expect_bad("\xe2\x98\x83.example", "IDNA does not allow");  /* a snowman */
-    expect_bad("-b\xc3\xbc" "cher.example", "starts or ends with '-'");
-    expect_bad("\xcc\x88" "x.example", "combining mark");
-    expect_bad("b\xc3\xbc" "cher .example", "not a host name");
-    expect_bad("\x01" "b\xc3\xbc" "cher.example", "not a host name");
-    expect_bad("b\xc3\xbc" "cher..example", "not a host name");
+    expect_bad("b\xc3"
+               "cher.example",
+               "not valid UTF-8"); /* truncated sequence */
+    expect_bad("\xc0\xaf"
+               "x.example",
+               "not valid UTF-8"); /* overlong '/' */
+    expect_bad("\xed\xa0\x80"
+               "x.example",
+               "not valid UTF-8"); /* a surrogate */
+    expect_bad("\xe2\x80\xae"
+               "lper.example",
+               "IDNA does not allow");                         /* RIGHT-TO-LEFT OVERRIDE */
+    expect_bad("\xe2\x98\x83.example", "IDNA does not allow"); /* a snowman */
+    expect_bad("-b\xc3\xbc"
+               "cher.example",
+               "starts or ends with '-'");
+    expect_bad("\xcc\x88"
+               "x.example",
+               "combining mark");
+    expect_bad("b\xc3\xbc"
+               "cher .example",
+               "not a host name");
+    expect_bad("\x01"
+               "b\xc3\xbc"
+               "cher.example",
+               "not a host name");
+    expect_bad("b\xc3\xbc"
+               "cher..example",
+               "not a host name");
 
     /* 60 u-umlauts: 120 bytes, but an A-label over 63 characters */
     char label[200] = "";
@@ -152,7 +195,11 @@ Test(targets, internationalised_rejects)
     /* more UTF-8 than could ever fit in 253 characters */
     char longname[1200];
     for (size_t i = 0; i + 3 < sizeof(longname); i += 3)
-        memcpy(longname + i, (i / 3) % 20 == 19 ? ".aa" : "\xc3\xbc" "a", 3);
+        memcpy(longname + i,
+               (i / 3) % 20 == 19 ? ".aa"
+                                  : "\xc3\xbc"
+                                    "a",
+               3);
     longname[sizeof(longname) - 3] = '\0';
     expect_bad(longname, "longer than 253");
 }
@@ -161,15 +208,21 @@ Test(targets, internationalised_duplicates_by_a_label)
 {
     struct cs_options o;
     cs_options_init(&o);
-    char *args[] = {"b\xc3\xbc" "cher.example", "xn--bcher-kva.example:443",
-                    "B\xc3\x9c" "CHER.example.", "b\xc3\xbc" "cher.example:444"};
+    char *args[] = {"b\xc3\xbc"
+                    "cher.example",
+                    "xn--bcher-kva.example:443",
+                    "B\xc3\x9c"
+                    "CHER.example.",
+                    "b\xc3\xbc"
+                    "cher.example:444"};
     o.targets = args;
     o.n_targets = 4;
     struct cs_targets *ts = cs_targets_open(&o);
     cr_assert_not_null(ts);
     struct cs_target t;
     cr_assert_eq(cs_targets_next(ts, &t), 1);
-    cr_assert_str_eq(t.unicode, "b\xc3\xbc" "cher.example");
+    cr_assert_str_eq(t.unicode, "b\xc3\xbc"
+                                "cher.example");
     cr_assert_eq(t.port, 443);
     cs_target_free(&t);
     cr_assert_eq(cs_targets_next(ts, &t), 1);
@@ -453,8 +506,8 @@ Test(targets, duplicates_across_args_and_ports)
 {
     struct cs_options o;
     cs_options_init(&o);
-    char *args[] = {"a.example", "a.example:443", "A.EXAMPLE", "a.example:444", "127.0.0.1",
-                    "127.0.0.1:443"};
+    char *args[] = {"a.example",     "a.example:443", "A.EXAMPLE",
+                    "a.example:444", "127.0.0.1",     "127.0.0.1:443"};
     o.targets = args;
     o.n_targets = 6;
     struct collected c;
@@ -530,8 +583,7 @@ static void big_line(FILE *f, unsigned long line, const unsigned *ports, bool na
     }
 }
 
-static char *write_big_file(const char *dir, const unsigned *ports, unsigned long lines,
-                            bool names)
+static char *write_big_file(const char *dir, const unsigned *ports, unsigned long lines, bool names)
 {
     char *path;
     cr_assert(asprintf(&path, "%s/big.txt", dir) > 0);
@@ -620,8 +672,8 @@ Test(targets, binary_scans_each_distinct_target_once, .timeout = 120)
     char *path = write_big_file(dir, ports, 200000, false);
     char *report;
     cr_assert(asprintf(&report, "%s/r.jsonl", dir) > 0);
-    const char *args[] = {"-q", "-t", "5", "-j", "200", "--per-address", "200", "-f", path,
-                          "-o", report, NULL};
+    const char *args[] = {"-q",  "-t", "5",  "-j", "200",  "--per-address",
+                          "200", "-f", path, "-o", report, NULL};
     struct run_result r;
     cr_assert_eq(run_certsweep(args, NULL, &r), 0);
     cr_assert(r.status < 64, "exit %d: %s", r.status, r.err);
@@ -657,7 +709,8 @@ Test(targets, binary_scans_each_distinct_target_once, .timeout = 120)
             bad++;
         } else {
             cr_assert_str_eq(host, "127.0.0.1");
-            size_t i = port_index(ports, (unsigned)json_integer_value(json_object_get(rec, "port")));
+            size_t i =
+                port_index(ports, (unsigned)json_integer_value(json_object_get(rec, "port")));
             cr_assert_lt(i, BIG_PORTS);
             seen_port[i]++;
         }

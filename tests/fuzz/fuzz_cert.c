@@ -31,7 +31,7 @@
 #define FUZZ_CHECK(cond)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_cert: check failed: %s (line %d)\n", #cond, __LINE__);         \
+            fprintf(stderr, "fuzz_cert: check failed: %s (line %d)\n", #cond, __LINE__);           \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
@@ -109,9 +109,14 @@ static void fuzz_names(X509 *leaf)
         const char *name;
         bool ip;
     } names[] = {
-        {"a.example", false},   {"www.fleet.test", false}, {"xn--bcher-kva.example", false},
-        {"localhost", false},   {"127.0.0.1", true},       {"::1", true},
-        {"2001:db8::1", true},  {"", false},
+        {"a.example", false},
+        {"www.fleet.test", false},
+        {"xn--bcher-kva.example", false},
+        {"localhost", false},
+        {"127.0.0.1", true},
+        {"::1", true},
+        {"2001:db8::1", true},
+        {"", false},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         int m = cs_cert_name_matches(leaf, names[i].name, names[i].ip);

@@ -27,7 +27,7 @@
 #define FUZZ_CHECK(cond)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_flight: check failed: %s (line %d)\n", #cond, __LINE__);       \
+            fprintf(stderr, "fuzz_flight: check failed: %s (line %d)\n", #cond, __LINE__);         \
             abort();                                                                               \
         }                                                                                          \
     } while (0)

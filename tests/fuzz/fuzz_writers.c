@@ -28,7 +28,7 @@
 #define FUZZ_CHECK(cond)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_writers: check failed: %s (line %d)\n", #cond, __LINE__);      \
+            fprintf(stderr, "fuzz_writers: check failed: %s (line %d)\n", #cond, __LINE__);        \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
@@ -83,8 +83,16 @@ static void fuzz_set(char **field, struct fuzz_reader *rd)
 
 static int64_t fuzz_int(struct fuzz_reader *rd)
 {
-    static const int64_t edges[] = {0, -1, 1, INT64_MAX, INT64_MIN + 1, 253402300799,
-                                    -62167219200, -62167219201, 253402300800, 86400};
+    static const int64_t edges[] = {0,
+                                    -1,
+                                    1,
+                                    INT64_MAX,
+                                    INT64_MIN + 1,
+                                    253402300799,
+                                    -62167219200,
+                                    -62167219201,
+                                    253402300800,
+                                    86400};
     uint8_t tag = fuzz_byte(rd);
     switch (tag % 4) {
     case 0:
@@ -166,8 +174,12 @@ static char *fuzz_write(const struct cs_writer_ops *ops, unsigned flags,
                         const struct cs_result *recs, size_t n, size_t *len)
 {
     static const struct cs_scan_info info = {
-        .tool = "certsweep", .version = "fuzz", .started_at = 1772323200,
-        .now = 1772323200,   .warn_secs = -1,   .crit_secs = -1,
+        .tool = "certsweep",
+        .version = "fuzz",
+        .started_at = 1772323200,
+        .now = 1772323200,
+        .warn_secs = -1,
+        .crit_secs = -1,
     };
     char *buf = NULL;
     size_t size = 0;
@@ -198,8 +210,8 @@ static size_t fuzz_utf8_len(const unsigned char *p, size_t avail)
     for (size_t i = 1; i < need; i++)
         if ((p[i] & 0xC0) != 0x80)
             return 0;
-    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0) ||
-        (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0) || (c == 0xF0 && p[1] < 0x90) ||
+        (c == 0xF4 && p[1] >= 0x90))
         return 0;
     return need;
 }

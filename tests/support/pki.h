@@ -44,10 +44,10 @@ struct pki_spec {
     const struct pki_rdn *raw_subject; /* appended after subject, byte for byte, or NULL */
     const char *const *raw_sans;       /* DNS names with their lengths (NUL inside), or NULL */
     const size_t *raw_san_lens;
-    size_t pad_bytes;  /* > 0: a non-critical nsComment this long (big chains) */
-    bool ocsp_signing; /* a delegated OCSP responder: extendedKeyUsage id-kp-OCSPSigning
+    size_t pad_bytes;   /* > 0: a non-critical nsComment this long (big chains) */
+    bool ocsp_signing;  /* a delegated OCSP responder: extendedKeyUsage id-kp-OCSPSigning
                           (instead of serverAuth) and id-pkix-ocsp-nocheck */
-    bool client_auth;  /* extendedKeyUsage id-kp-clientAuth instead of serverAuth */
+    bool client_auth;   /* extendedKeyUsage id-kp-clientAuth instead of serverAuth */
     const char *digest; /* the issuer signs with this digest ("SHA1", "MD5"); NULL: SHA-256
                            (none for Ed25519 issuers) */
 };
