@@ -1,5 +1,5 @@
 /* Direct TLS: the handshake starts as soon as TCP is connected. */
-#include "probe.h"
+#include "probes/probe.h"
 
 static int direct_start(struct cs_conn *conn)
 {

@@ -1,5 +1,5 @@
 /* The server's first flight, read beside OpenSSL (see flight.h). */
-#include "flight.h"
+#include "probes/flight.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -15,7 +15,7 @@
 
 #include <openssl/ssl.h>
 
-#include "flight.h"
+#include "probes/flight.h"
 
 struct cs_conn;
 

@@ -5,7 +5,7 @@
 
 #include <uv.h>
 
-#include "probe.h"
+#include "probes/probe.h"
 
 static const struct cs_probe *const probes[] = {
     &cs_probe_direct,

@@ -13,7 +13,7 @@
 #include <openssl/err.h>
 #include <uv.h>
 
-#include "probe.h"
+#include "probes/probe.h"
 
 /* The BIO between OpenSSL and the engine: reads take what cs__tls_feed was
    given, writes go to conn->write at once. */

@@ -13,7 +13,7 @@
  * longer text is cut between characters and ends in "... (+N more
  * characters)" (with U+2026 for the dots).  JSON keeps everything.
  * Local names start with csvw_: csv_ is libcsv's namespace. */
-#include "report.h"
+#include "report/report.h"
 
 #include <csv.h>
 #include <errno.h>

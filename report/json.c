@@ -5,13 +5,13 @@
  * tree (several times that), so a scan of 10^6 endpoints stays affordable.
  * Also home of the record -> json_t conversion the jsonl writer shares.
  * Local names start with jsonw_: json_ is jansson's namespace. */
-#include "report.h"
+#include "report/report.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_record.h"
+#include "report/json_record.h"
 
 struct jsonw_state {
     char **rec; /* compact JSON text of each record, in completion order */

@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "../scanner/result.h"
+#include "scanner/result.h"
 
 /* A new reference, or NULL when out of memory.  A string that is not valid
    UTF-8 is kept, with each invalid byte replaced by U+FFFD. */

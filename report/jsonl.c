@@ -3,11 +3,11 @@
  * On a stream that is not a regular file (standard output, a FIFO) a
  * consumer can follow it while the scan runs; a report file is renamed into
  * place at the end (outfile.h). */
-#include "report.h"
+#include "report/report.h"
 
 #include <errno.h>
 
-#include "json_record.h"
+#include "report/json_record.h"
 
 static int jsonl_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *info)
 {

@@ -10,7 +10,7 @@
  * namespaces or hosts sharing the directory.)  A writer could lose its file
  * to a sweeper between creating it and locking it; it checks after locking
  * that the name still holds its file and else makes another. */
-#include "outfile.h"
+#include "report/outfile.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "../scanner/result.h"
+#include "scanner/result.h"
 
 struct cs_writer;
 

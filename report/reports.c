@@ -1,7 +1,7 @@
 /* The writer registry: every report format in one plain array, looked up by
  * name (-F) or by an output file's extension (-o), and the thin wrappers that
  * keep a struct cs_writer's fields set around the format's callbacks. */
-#include "report.h"
+#include "report/report.h"
 
 #include <errno.h>
 #include <string.h>
@@ -44,7 +44,7 @@ const struct cs_writer_ops *cs_writer_by_filename(const char *path)
 void cs_writer_list(FILE *out)
 {
     for (size_t i = 0; i < WRITER_COUNT; i++)
-        fprintf(out, "%s (%s)\n", writers[i]->name, writers[i]->extension);
+        fprintf(out, "  %-8s %s\n", writers[i]->name, writers[i]->extension);
 }
 
 int cs_writer_open(struct cs_writer *w, const struct cs_writer_ops *ops, FILE *out,

@@ -1,5 +1,5 @@
 /* The record sink (sink.h): one callback behind a mutex of its own. */
-#include "sink.h"
+#include "report/sink.h"
 
 int cs_record_sink_init(struct cs_record_sink *k, cs_record_fn fn, void *arg)
 {

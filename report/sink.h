@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "../scanner/result.h"
+#include "scanner/result.h"
 
 /* Called once per record, never by two threads at once; r is only borrowed. */
 typedef void (*cs_record_fn)(void *arg, const struct cs_result *r);

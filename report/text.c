@@ -6,7 +6,7 @@
  * overrides) and invalid UTF-8 as \xNN / \uNNNN: a certificate subject
  * cannot move the cursor, recolour the terminal or reorder the line.  Widths
  * are counted in terminal columns, not bytes. */
-#include "report.h"
+#include "report/report.h"
 
 #include <errno.h>
 #include <inttypes.h>

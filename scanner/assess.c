@@ -1,7 +1,7 @@
 /* Assessment (see assess.h): the chain cache parses and verifies the chain,
  * then come the per-endpoint checks (the name, the proof of key possession,
  * the staple), the revocation plan, and classification. */
-#include "assess.h"
+#include "scanner/assess.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,13 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cert.h"
-#include "chain_cache.h"
-#include "classify.h"
-#include "options.h"
-#include "result.h"
-#include "revocation.h"
-#include "targets.h"
+#include "scanner/cert.h"
+#include "scanner/chain_cache.h"
+#include "scanner/classify.h"
+#include "scanner/options.h"
+#include "scanner/result.h"
+#include "scanner/revocation.h"
+#include "scanner/targets.h"
 #include "probes/flight.h"
 
 /* What holds for every chain of a scan. */

@@ -3,7 +3,7 @@
  * at level 0), with a callback that records the first error, and where it
  * was, and lets the path building go on, so that one bad link never hides the
  * rest. */
-#include "cert.h"
+#include "scanner/cert.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -7,7 +7,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "result.h"
+#include "scanner/result.h"
 
 /* What classify.c needs beyond the record's own fields. */
 struct cs_chain_facts {

@@ -1,7 +1,7 @@
 /* The chain cache (see chain_cache.h).  The key is SHA-256 over the chain's
  * bytes as sent, so a hit costs one hash of a few KiB and a copy of the
  * record's fields, and no certificate is parsed at all. */
-#include "chain_cache.h"
+#include "scanner/chain_cache.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#include "cert.h"
-#include "revocation.h"
+#include "scanner/cert.h"
+#include "scanner/revocation.h"
 #include "probes/probe.h"
 
 struct cs_chain_cache;

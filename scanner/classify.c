@@ -1,6 +1,6 @@
 /* Classification (see classify.h).  Thresholds compare seconds, never the
  * floored days_remaining. */
-#include "classify.h"
+#include "scanner/classify.h"
 
 #include <stdio.h>
 #include <stdlib.h>

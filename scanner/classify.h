@@ -3,8 +3,8 @@
 #ifndef CS_CLASSIFY_H
 #define CS_CLASSIFY_H
 
-#include "cert.h"
-#include "result.h"
+#include "scanner/cert.h"
+#include "scanner/result.h"
 
 struct cs_thresholds {
     int64_t warn_secs; /* -1: lifetime-aware default */

@@ -17,9 +17,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cli.h"
-#include "options.h"
-#include "targets.h"
+#include "scanner/cli.h"
+#include "scanner/options.h"
+#include "scanner/targets.h"
 
 #define FIELD_OF(f) (((struct cs_options *)0)->f)
 #define STORE_OF(f)                                                                                \

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "options.h"
+#include "scanner/options.h"
 
 #define CS_DAY_SECS 86400
 

@@ -6,7 +6,9 @@
 
 #include <openssl/crypto.h>
 
-#include "cli.h"
+#include "scanner/cli.h"
+#include "probes/probe.h"
+#include "report/report.h"
 #include "version.h"
 
 /* The exit codes, for --help and the man page. */
@@ -189,6 +191,10 @@ void cs_cli_write_help(FILE *out)
         }
         wrap(out, text, HELP_COLUMN, HELP_COLUMN, HELP_WIDTH);
     }
+    fputs("\nProbes (a target's URL scheme names one: https://, imaps://, ..., tls://):\n", out);
+    cs_probe_list(out);
+    fputs("\nReport formats (-F NAME, or -o FILE.EXT):\n", out);
+    cs_writer_list(out);
     fputs("\nExit status:\n", out);
     for (size_t i = 0; i < sizeof(exit_codes) / sizeof(exit_codes[0]); i++) {
         fprintf(out, "  %-4d", exit_codes[i].code);

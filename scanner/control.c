@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan.h"
+#include "scanner/scan.h"
 #include "version.h"
 
 #define DNS_MAX_OUTSTANDING                                                                        \

@@ -4,44 +4,19 @@
  * each with its jobs (job.c), and the assessment of every chain
  * (assess.c).  Workers share the intake, the record callback, the trust
  * store and the chain cache, each behind a lock taken once per target. */
-#include "engine.h"
+#include "scanner/engine.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
-#include "scan.h"
+#include "scanner/scan.h"
 
 #define CHAIN_CACHE_ENTRIES 8192
 
 void scan_emit(struct scan *s, const struct cs_result *r)
 {
     cs_record_sink_put(&s->records, r);
-}
-
-/* Raises the open-file limit to its hard limit and clamps the window to it. */
-static unsigned fit_concurrency(unsigned want)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return want;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    rlim_t reserve = 64; /* stdio, reports, DNS sockets, trust store */
-    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)want + reserve > rl.rlim_cur) {
-        unsigned fit = rl.rlim_cur > reserve + 1 ? (unsigned)(rl.rlim_cur - reserve) : 1;
-        fprintf(stderr,
-                "certsweep: -j %u needs more open files than allowed (%llu); using -j %u "
-                "(raise 'ulimit -n')\n",
-                want, (unsigned long long)rl.rlim_cur, fit);
-        return fit;
-    }
-    return want;
 }
 
 static unsigned default_workers(void)
@@ -71,7 +46,7 @@ static enum cs_engine_status services_open(struct scan *s, char ***resolve)
     char err[256];
     if (cs_resolver_new(&s->resolver, &s->main_loop, o->dns_server, (unsigned)o->dns_timeout_ms,
                         err, sizeof(err)) < 0) {
-        fprintf(stderr, "certsweep: %s\n", err);
+        snprintf(s->error, sizeof(s->error), "%s", err);
         return CS_ENGINE_USAGE;
     }
     if (!o->ocsp && !o->crl)
@@ -80,7 +55,7 @@ static enum cs_engine_status services_open(struct scan *s, char ***resolve)
     control_fetch_limits(o, &lim, resolve);
     s->revoker = cs_revoker_new(&s->main_loop, &lim, err, sizeof(err));
     if (!s->revoker) {
-        fprintf(stderr, "certsweep: %s\n", err);
+        snprintf(s->error, sizeof(s->error), "%s", err);
         return CS_ENGINE_INTERNAL;
     }
     return CS_ENGINE_OK;
@@ -138,6 +113,7 @@ static void scan_stats(struct scan *s, unsigned ready, struct cs_engine_stats *s
     stats->chain_hits = cst.hits;
     stats->chain_misses = cst.misses;
     stats->signal = atomic_load(&s->signal);
+    snprintf(stats->error, sizeof(stats->error), "%s", s->error);
     for (unsigned i = 0; i < ready; i++) {
         stats->probes += s->workers[i].probes;
         stats->peak_in_flight += s->workers[i].peak;
@@ -174,7 +150,6 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
                                     void *arg, struct cs_engine_stats *stats)
 {
     struct cs_options o = *opt;
-    o.concurrency = fit_concurrency(opt->concurrency);
     if (stats)
         memset(stats, 0, sizeof(*stats));
     struct scan s = {
@@ -191,7 +166,6 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
     s.n_workers = n > o.concurrency ? o.concurrency : n;
     if (scan_open(&s, targets) < 0)
         return CS_ENGINE_INTERNAL;
-    signal(SIGPIPE, SIG_IGN);
 
     unsigned ready = 0;
     enum cs_engine_status status = workers_open(&s, &ready);

@@ -7,9 +7,9 @@
 #ifndef CS_ENGINE_H
 #define CS_ENGINE_H
 
-#include "options.h"
-#include "result.h"
-#include "targets.h"
+#include "scanner/options.h"
+#include "scanner/result.h"
+#include "scanner/targets.h"
 
 #include <openssl/x509.h>
 
@@ -35,9 +35,14 @@ struct cs_engine_stats {
     int signal;            /* what interrupted the scan, or 0 */
     uint64_t crl_fetches;  /* CRLs fetched (each URL once per scan) */
     uint64_t ocsp_fetches; /* OCSP requests sent (each responder, issuer and serial once) */
+    char error[256];       /* why the scan could not start (the resolver, the revocation
+                              service), or "": the caller says it */
 };
 
-/* Runs the whole scan; returns when every target has a record.  now is the
+/* Runs the whole scan; returns when every target has a record.  It prints
+   nothing and leaves process state alone: the caller ignores SIGPIPE (a
+   peer's reset must not kill the process) and sizes -j to the open-file
+   limit.  now is the
    classification and verification time; store holds the trust anchors (see
    cs_trust_load) and stays the caller's; its verification time is set to
    now (OCSP responses are verified through it).  SIGINT/SIGTERM stop the intake,

@@ -1,5 +1,5 @@
 /* The texts of the error convention's codes (error.h). */
-#include "error.h"
+#include "scanner/error.h"
 
 #include <uv.h>
 

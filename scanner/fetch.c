@@ -14,7 +14,7 @@
  * create the first fetcher before any other thread uses libcurl (the engine
  * creates it on its control thread, before the workers start).  Proxies
  * come from libcurl's usual environment variables (http_proxy, ...). */
-#include "fetch.h"
+#include "scanner/fetch.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -25,7 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "result.h"
+#include "scanner/result.h"
 
 #define FETCH_INITIAL_BUF 16384 /* first body allocation (never above the cap) */
 

@@ -1,10 +1,10 @@
 /* The intake (see intake.h). */
-#include "intake.h"
+#include "scanner/intake.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "result.h"
+#include "scanner/result.h"
 
 int cs_intake_init(struct cs_intake *in, struct cs_targets *targets, bool strict, unsigned n_takers)
 {

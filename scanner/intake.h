@@ -11,7 +11,7 @@
 
 #include <uv.h>
 
-#include "targets.h"
+#include "scanner/targets.h"
 
 #define CS_INTAKE_AHEAD 1024 /* targets parsed ahead of the workers */
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "scan.h"
+#include "scanner/scan.h"
 
 #define STATUS_WAIT_MS 1000 /* TLS 1.2: the rest of the flight after the chain */
 

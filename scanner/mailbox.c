@@ -1,5 +1,5 @@
 /* The mailbox (see mailbox.h): a locked singly linked FIFO. */
-#include "mailbox.h"
+#include "scanner/mailbox.h"
 
 int cs_mailbox_init(struct cs_mailbox *mb, uv_async_t *wake)
 {

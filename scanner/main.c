@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -124,6 +125,30 @@ static int strict_precheck(const struct cs_options *o)
     return rc;
 }
 
+/* Raises the open-file limit to its hard limit and lowers -j, with a
+   warning, to what fits in it: each probe in flight holds a socket. */
+static void fit_concurrency(struct cs_options *opt)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return;
+    }
+    rlim_t reserve = 64; /* stdio, reports, DNS sockets, trust store */
+    unsigned want = opt->concurrency;
+    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)want + reserve > rl.rlim_cur) {
+        unsigned fit = rl.rlim_cur > reserve + 1 ? (unsigned)(rl.rlim_cur - reserve) : 1;
+        fprintf(stderr,
+                "certsweep: -j %u needs more open files than allowed (%llu); using -j %u "
+                "(raise 'ulimit -n')\n",
+                want, (unsigned long long)rl.rlim_cur, fit);
+        opt->concurrency = fit;
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct cs_options opt;
@@ -207,8 +232,11 @@ int main(int argc, char **argv)
     }
 
     struct cs_engine_stats stats = {0};
+    fit_concurrency(&opt);
     enum cs_engine_status st =
         cs_engine_run(&opt, info.now, targets, store, on_result, &sink, &stats);
+    if (stats.error[0])
+        fprintf(stderr, "certsweep: %s\n", stats.error);
 
     sink.summary.finished_at = (int64_t)time(NULL);
     sink.summary.complete = st == CS_ENGINE_OK;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "error.h"
+#include "scanner/error.h"
 
 #include "report/report.h"
 

@@ -1,5 +1,5 @@
 /* c-ares on the engine's loop (see resolve.h). */
-#include "resolve.h"
+#include "scanner/resolve.h"
 
 #include <ares.h>
 #include <stdbool.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "result.h"
+#include "scanner/result.h"
 
 struct waiter {
     cs_resolve_cb cb;

@@ -1,6 +1,6 @@
 /* The result record's field table, its value accessor, and the record's
  * constructors, copies and destructors (the helpers are in util.c). */
-#include "result.h"
+#include "scanner/result.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "scanner/util.h"
 
 #define CS_STATUS_MAP(X)                                                                           \
     X(OK)                                                                                          \

@@ -1,7 +1,7 @@
 /* Revocation answers (see revocation.h).  Times are compared with the scan's
  * now (or --now), never the clock, so a report can be reproduced; OCSP and
  * CRL validity windows get five minutes of slack for clock skew. */
-#include "revocation.h"
+#include "scanner/revocation.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "cert.h"
+#include "scanner/cert.h"
 
 #define SKEW 300
 /* An answer without nextUpdate is good for this long after thisUpdate: no

@@ -13,7 +13,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
-#include "result.h"
+#include "scanner/result.h"
 
 enum cs_rev_state { CS_REV_UNCHECKED, CS_REV_GOOD, CS_REV_REVOKED, CS_REV_UNKNOWN, CS_REV_ERROR };
 enum cs_rev_source { CS_SRC_NONE, CS_SRC_STAPLE, CS_SRC_OCSP, CS_SRC_CRL };

@@ -7,7 +7,7 @@
  * entries (about its DER size, an eighth of OpenSSL's parsed form) and each
  * probe costs a name comparison, a key comparison and a binary search.
  * Both tables are bounded: the oldest finished entries go first. */
-#include "revoker.h"
+#include "scanner/revoker.h"
 
 #include <stdlib.h>
 #include <string.h>

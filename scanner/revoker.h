@@ -12,8 +12,8 @@
 
 #include <uv.h>
 
-#include "fetch.h"
-#include "revocation.h"
+#include "scanner/fetch.h"
+#include "scanner/revocation.h"
 
 struct cs_revoker;
 

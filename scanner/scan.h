@@ -14,13 +14,13 @@
 #include <openssl/ssl.h>
 #include <uv.h>
 
-#include "assess.h"
-#include "engine.h"
-#include "intake.h"
-#include "mailbox.h"
+#include "scanner/assess.h"
+#include "scanner/engine.h"
+#include "scanner/intake.h"
+#include "scanner/mailbox.h"
 #include "report/sink.h"
-#include "resolve.h"
-#include "revoker.h"
+#include "scanner/resolve.h"
+#include "scanner/revoker.h"
 #include "probes/probe.h"
 
 #define READ_BUF_BYTES 65536
@@ -40,6 +40,7 @@ enum mail_kind {
 };
 
 struct scan {
+    char error[256]; /* why the scan could not start, for the stats */
     const struct cs_options *opt;
     int64_t now;
     struct cs_intake intake;

@@ -1,6 +1,6 @@
 /* Target input (see targets.h).  Lines are read with a hard cap, so a file
  * with a gigabyte on one line costs no more than a short one. */
-#include "targets.h"
+#include "scanner/targets.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

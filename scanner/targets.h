@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "options.h"
+#include "scanner/options.h"
 
 struct cs_target {
     /* The name resolved, sent as SNI and checked against the certificate:

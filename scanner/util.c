@@ -1,7 +1,7 @@
 /* The small helpers every module uses, apart from the record: owned strings
  * and allocators, string lists, the capped growable buffer, UTF-8 decoding
  * and the record's time format. */
-#include "util.h"
+#include "scanner/util.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

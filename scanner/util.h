@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "scanner/error.h"
 
 /* Owned-string helpers; they abort on out-of-memory (the only sane reaction
  * in a scanner whose records must not silently lose fields). */

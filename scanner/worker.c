@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "classify.h"
-#include "scan.h"
+#include "scanner/classify.h"
+#include "scanner/scan.h"
 
 /* the largest chain a server may send, 1 MiB (SSL_CTX_set_max_cert_list) */
 #define MAX_CHAIN_BYTES (1 << 20)

@@ -21,8 +21,8 @@
 
 #include "scanner/options.h"
 #include "scanner/result.h"
-#include "support/fleet.h"
-#include "support/runner.h"
+#include "tests/support/fleet.h"
+#include "tests/support/runner.h"
 
 static struct fleet *fleet;
 static char *dir;
@@ -304,6 +304,10 @@ Test(cli, help_and_version)
         "--csv-raw", "--help",        "--version"};
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
         cr_assert(strstr(r.out, options[i]), "--help lacks %s", options[i]);
+    /* the probes and the formats come from their registries */
+    cr_assert(strstr(r.out, "\nProbes (") && strstr(r.out, "\n  tls      port 443 "), "%s", r.out);
+    cr_assert(strstr(r.out, "\nReport formats (") && strstr(r.out, "\n  jsonl    .jsonl\n"), "%s",
+              r.out);
     run_result_free(&r);
     cr_assert_eq(run_certsweep(NAMES("--version"), NULL, &r), 0);
     cr_assert_eq(r.status, 0);

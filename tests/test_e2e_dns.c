@@ -20,8 +20,8 @@
 
 #include "scanner/cert.h"
 #include "scanner/engine.h"
-#include "support/fleet.h"
-#include "support/runner.h"
+#include "tests/support/fleet.h"
+#include "tests/support/runner.h"
 
 #define DNSMASQ "/usr/sbin/dnsmasq"
 
@@ -126,6 +126,7 @@ static void start_silent_server(void)
 
 static void setup(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* the engine's caller's business, as in main.c */
     cr_assert(access(DNSMASQ, X_OK) == 0,
               DNSMASQ " is not installed: the DNS end-to-end tests need it "
                       "(apt-get install dnsmasq)");

@@ -17,9 +17,9 @@
 #include <openssl/pem.h>
 
 #include "scanner/util.h"
-#include "support/pki.h"
-#include "support/runner.h"
-#include "support/servers.h"
+#include "tests/support/pki.h"
+#include "tests/support/runner.h"
+#include "tests/support/servers.h"
 
 #define DAY 86400
 

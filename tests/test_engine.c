@@ -14,13 +14,14 @@
 
 #include "scanner/cert.h"
 #include "scanner/engine.h"
-#include "support/fleet.h"
-#include "support/runner.h"
+#include "tests/support/fleet.h"
+#include "tests/support/runner.h"
 
 static struct fleet *fleet;
 
 static void setup(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* the engine's caller's business, as in main.c */
     fleet = fleet_start(&(struct fleet_options){.bulk = 40});
     cr_assert_not_null(fleet);
 }

@@ -10,8 +10,8 @@
 #include <uv.h>
 
 #include "scanner/fetch.h"
-#include "support/httpd.h"
-#include "support/runner.h"
+#include "tests/support/httpd.h"
+#include "tests/support/runner.h"
 
 #define GUARD_MS 20000 /* no test waits longer than this for its answers */
 

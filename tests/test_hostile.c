@@ -13,8 +13,8 @@
 #include <time.h>
 
 #include "scanner/result.h"
-#include "support/fleet.h"
-#include "support/runner.h"
+#include "tests/support/fleet.h"
+#include "tests/support/runner.h"
 
 #define DEADLINE_MS 3000
 #define RECORD_SLACK_MS 500 /* a record's elapsed_ms past the -t deadline */

@@ -11,7 +11,7 @@
 
 #include "report/report.h"
 #include "scanner/result.h"
-#include "support/report_fixture.h"
+#include "tests/support/report_fixture.h"
 
 /* The cell text the CSV spec asks for, computed independently of csv.c. */
 static char *expected_cell(const struct cs_result *r, enum cs_field f)

@@ -9,7 +9,7 @@
 
 #include "report/report.h"
 #include "scanner/result.h"
-#include "support/report_fixture.h"
+#include "tests/support/report_fixture.h"
 
 /* ---- registry ---------------------------------------------------------- */
 
@@ -41,7 +41,8 @@ Test(reports, list)
     FILE *f = open_memstream(&buf, &size);
     cs_writer_list(f);
     fclose(f);
-    cr_assert_str_eq(buf, "text (.txt)\ncsv (.csv)\njson (.json)\njsonl (.jsonl)\n");
+    cr_assert_str_eq(buf,
+                     "  text     .txt\n  csv      .csv\n  json     .json\n  jsonl    .jsonl\n");
     free(buf);
 }
 

@@ -8,7 +8,7 @@
 
 #include "report/report.h"
 #include "scanner/result.h"
-#include "support/report_fixture.h"
+#include "tests/support/report_fixture.h"
 
 /* ---- text -------------------------------------------------------------- */
 

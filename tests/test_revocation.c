@@ -35,11 +35,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "support/fleet.h"
-#include "support/httpd.h"
-#include "support/pki.h"
-#include "support/runner.h"
-#include "support/servers.h"
+#include "tests/support/fleet.h"
+#include "tests/support/httpd.h"
+#include "tests/support/pki.h"
+#include "tests/support/runner.h"
+#include "tests/support/servers.h"
 
 #define DAY 86400
 #define STDBUF "/usr/bin/stdbuf" /* unbuffers the responder's -text log */

@@ -11,8 +11,8 @@
 #include <openssl/x509v3.h>
 
 #include "scanner/result.h"
-#include "support/fleet.h"
-#include "support/runner.h"
+#include "tests/support/fleet.h"
+#include "tests/support/runner.h"
 
 static struct fleet *fleet;
 static char *dir;

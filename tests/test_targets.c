@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "scanner/targets.h"
-#include "support/runner.h"
+#include "tests/support/runner.h"
 
 TestSuite(targets);
 

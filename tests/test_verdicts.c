@@ -15,9 +15,9 @@
 #include <openssl/x509.h>
 
 #include "scanner/result.h"
-#include "support/fleet.h"
-#include "support/runner.h"
-#include "support/servers.h"
+#include "tests/support/fleet.h"
+#include "tests/support/runner.h"
+#include "tests/support/servers.h"
 
 #define D 86400
 

@@ -5,7 +5,7 @@
  * returns a fleet whose ports all accept connections.  For the benchmarks, the bulk ports
  * can spread over several loopback addresses and several loops (threads), hold
  * each handshake open, and serve leafs of their own. */
-#include "fleet.h"
+#include "tests/support/fleet.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -31,7 +31,7 @@
 #include <openssl/x509v3.h>
 #include <uv.h>
 
-#include "httpd.h"
+#include "tests/support/httpd.h"
 
 #define D 86400
 #define H 3600

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pki.h"
+#include "tests/support/pki.h"
 
 enum fleet_behaviour {
     FLEET_TLS,    /* serve the scenario's chain */

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fleet.h"
+#include "tests/support/fleet.h"
 
 static const char usage[] =
     "usage: certsweep-fleet --dir DIR [--bulk N] [--now UNIX_SECONDS] [--hostile [--rsa16384]]\n"

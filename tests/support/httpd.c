@@ -1,7 +1,7 @@
 /* The scripted HTTP test server (see httpd.h): a listener and its
  * connections on a libuv loop of its own thread; the route table and the
  * counters are shared with the test's thread under one mutex. */
-#include "httpd.h"
+#include "tests/support/httpd.h"
 
 #include <arpa/inet.h>
 #include <signal.h>

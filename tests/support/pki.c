@@ -1,6 +1,6 @@
 /* The test PKI: keys and X.509 certificates made with the OpenSSL 3 API, and
  * the expected record values computed from them without the scanner's code. */
-#include "pki.h"
+#include "tests/support/pki.h"
 
 #include <errno.h>
 #include <stdio.h>

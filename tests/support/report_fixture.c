@@ -1,5 +1,5 @@
 /* The report writer suites' shared fixture (report_fixture.h). */
-#include "report_fixture.h"
+#include "tests/support/report_fixture.h"
 
 #include <criterion/criterion.h>
 

@@ -1,5 +1,5 @@
 /* The report loaders (see reports.h). */
-#include "reports.h"
+#include "tests/support/reports.h"
 
 #include <csv.h>
 #include <errno.h>

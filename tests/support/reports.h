@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "runner.h"
+#include "tests/support/runner.h"
 
 /* A parsed CSV document: rows of cells. */
 struct csv_doc {

@@ -1,5 +1,5 @@
 /* Test runner helpers (see runner.h). */
-#include "runner.h"
+#include "tests/support/runner.h"
 
 #include "scanner/result.h"
 

@@ -48,6 +48,6 @@ char *temp_dir(void);
 /* rm -r of a directory made by temp_dir(). */
 void remove_tree(const char *dir);
 
-#include "reports.h"
+#include "tests/support/reports.h"
 
 #endif

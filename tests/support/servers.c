@@ -1,5 +1,5 @@
 /* Server programs for the tests (see servers.h). */
-#include "servers.h"
+#include "tests/support/servers.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runner.h"
+#include "tests/support/runner.h"
 
 pid_t spawn_server(const char *const *argv, const char *log)
 {

@@ -2,7 +2,7 @@
  * registered test in a child process, one at a time, and exits non-zero if
  * any failed, crashed or outlived its suite's timeout.  Arguments, if any,
  * name the tests to run ("suite/name"). */
-#include "criterion/criterion.h"
+#include "tests/tsan/criterion/criterion.h"
 
 #include <signal.h>
 #include <stdarg.h>
