@@ -21,19 +21,12 @@ static struct cs_chain_cache *cache;
 
 static void setup(void)
 {
-    static const char *const root_name[] = {"CN", "certsweep Assess Root", NULL};
-    static const char *const inter_name[] = {"CN", "certsweep Assess Intermediate", NULL};
     static const char *const leaf_name[] = {"CN", "assess.test", NULL};
     static const char *const sans[] = {"DNS:assess.test", NULL};
     now = (int64_t)time(NULL);
-    struct pki_spec ca = {.subject = root_name,
-                          .not_before = now - DAY,
-                          .not_after = now + 3650 * DAY,
-                          .key = PKI_EC256,
-                          .ca = true};
-    cr_assert_eq(pki_issue(&root, &ca, NULL), 0);
-    ca.subject = inter_name;
-    cr_assert_eq(pki_issue(&inter, &ca, &root), 0);
+    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep Assess Root",
+                                           "certsweep Assess Intermediate", now),
+                 0);
     struct pki_spec l = {.subject = leaf_name,
                          .not_before = now - DAY,
                          .not_after = now + 89 * DAY,
@@ -100,16 +93,9 @@ static struct cs_key_proof sign_with(EVP_PKEY *key)
 {
     static const unsigned char tbs[] = "64 spaces, a context string and a transcript hash";
     struct cs_key_proof pr = {.kind = CS_PROOF_SIGNATURE, .tls13 = true, .scheme = 0x0403};
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    size_t n = 0;
-    cr_assert_eq(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key), 1);
-    cr_assert_eq(EVP_DigestSign(md, NULL, &n, tbs, sizeof tbs), 1);
-    pr.sig = OPENSSL_malloc(n);
-    cr_assert_eq(EVP_DigestSign(md, pr.sig, &n, tbs, sizeof tbs), 1);
-    pr.sig_len = n;
+    cr_assert_eq(pki_sign(key, EVP_sha256(), false, tbs, sizeof tbs, &pr.sig, &pr.sig_len), 0);
     pr.tbs = OPENSSL_memdup(tbs, sizeof tbs);
     pr.tbs_len = sizeof tbs;
-    EVP_MD_CTX_free(md);
     return pr;
 }
 

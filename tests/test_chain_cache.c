@@ -20,19 +20,12 @@ static X509_STORE *store;
 
 static void setup(void)
 {
-    static const char *const root_name[] = {"CN", "certsweep Cache Root", NULL};
-    static const char *const inter_name[] = {"CN", "certsweep Cache Intermediate", NULL};
     static const char *const leaf_name[] = {"CN", "cache.test", NULL};
     static const char *const sans[] = {"DNS:cache.test", NULL};
     now = (int64_t)time(NULL);
-    struct pki_spec ca = {.subject = root_name,
-                          .not_before = now - DAY,
-                          .not_after = now + 3650 * DAY,
-                          .key = PKI_EC256,
-                          .ca = true};
-    cr_assert_eq(pki_issue(&root, &ca, NULL), 0);
-    ca.subject = inter_name;
-    cr_assert_eq(pki_issue(&inter, &ca, &root), 0);
+    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep Cache Root",
+                                           "certsweep Cache Intermediate", now),
+                 0);
     struct pki_spec l = {.subject = leaf_name,
                          .not_before = now - DAY,
                          .not_after = now + 60 * DAY,

@@ -243,21 +243,9 @@ static struct cs_key_proof make_proof(EVP_PKEY *key, uint16_t scheme, const EVP_
 {
     static unsigned char tbs[] = "64 spaces, a context string and a transcript hash, say";
     struct cs_key_proof pr = {.kind = CS_PROOF_SIGNATURE, .tls13 = tls13, .scheme = scheme};
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pctx = NULL;
-    cr_assert_eq(EVP_DigestSignInit(ctx, &pctx, md, NULL, key), 1);
-    if (pss) {
-        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
-        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
-    }
-    size_t n = 0;
-    cr_assert_eq(EVP_DigestSign(ctx, NULL, &n, tbs, sizeof tbs), 1);
-    pr.sig = OPENSSL_malloc(n);
-    cr_assert_eq(EVP_DigestSign(ctx, pr.sig, &n, tbs, sizeof tbs), 1);
-    pr.sig_len = n;
+    cr_assert_eq(pki_sign(key, md, pss, tbs, sizeof tbs, &pr.sig, &pr.sig_len), 0);
     pr.tbs = OPENSSL_memdup(tbs, sizeof tbs);
     pr.tbs_len = sizeof tbs;
-    EVP_MD_CTX_free(ctx);
     return pr;
 }
 

@@ -748,3 +748,41 @@ int64_t pki_not_after(X509 *x)
 {
     return asn1_time_unix(X509_get0_notAfter(x));
 }
+
+int pki_root_and_intermediate(struct pki_cert *root, struct pki_cert *inter, const char *root_cn,
+                              const char *inter_cn, int64_t now)
+{
+    const char *root_name[] = {"CN", root_cn, NULL}, *inter_name[] = {"CN", inter_cn, NULL};
+    struct pki_spec ca = {.subject = root_name,
+                          .not_before = now - 86400,
+                          .not_after = now + 3650 * (int64_t)86400,
+                          .key = PKI_EC256,
+                          .ca = true};
+    if (pki_issue(root, &ca, NULL) != 0)
+        return -1;
+    ca.subject = inter_name;
+    return pki_issue(inter, &ca, root);
+}
+
+int pki_sign(EVP_PKEY *key, const EVP_MD *md, bool pss, const unsigned char *data, size_t len,
+             unsigned char **sig, size_t *sig_len)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    *sig = NULL;
+    *sig_len = 0;
+    int ok = ctx && EVP_DigestSignInit(ctx, &pctx, md, NULL, key) == 1;
+    if (ok && pss)
+        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+    ok = ok && EVP_DigestSign(ctx, NULL, sig_len, data, len) == 1 &&
+         (*sig = OPENSSL_malloc(*sig_len)) != NULL &&
+         EVP_DigestSign(ctx, *sig, sig_len, data, len) == 1;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        OPENSSL_free(*sig);
+        *sig = NULL;
+        *sig_len = 0;
+    }
+    return ok ? 0 : -1;
+}

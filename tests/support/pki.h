@@ -55,6 +55,14 @@ struct pki_spec {
 /* Makes a key and a certificate signed by issuer (NULL: self-signed).
    Returns 0, or -1 with the OpenSSL error queue set. */
 int pki_issue(struct pki_cert *out, const struct pki_spec *spec, const struct pki_cert *issuer);
+/* A root (root_cn, valid from a day before now for ten years) and an
+   intermediate under it (inter_cn, the same dates), both EC P-256.  0, or -1. */
+int pki_root_and_intermediate(struct pki_cert *root, struct pki_cert *inter, const char *root_cn,
+                              const char *inter_cn, int64_t now);
+/* key's signature over data with md (NULL for EdDSA; pss: RSA-PSS, salt of
+   the digest's length) in *sig (OPENSSL_free it).  0, or -1. */
+int pki_sign(EVP_PKEY *key, const EVP_MD *md, bool pss, const unsigned char *data, size_t len,
+             unsigned char **sig, size_t *sig_len);
 void pki_cert_free(struct pki_cert *c);
 
 /* The RSA-16384 key of this machine: $CS_TEST_CACHE/rsa16384.pem, or
