@@ -121,6 +121,11 @@ bool cs_flight_hello_retry(const unsigned char *body, size_t len);
    after done or an error, further bytes are ignored. */
 void cs_flight_feed(struct cs_flight *f, const unsigned char *p, size_t len);
 
+/* For tests and the fuzzer: handshake messages as a TLS 1.3 server's
+   records carry them once decrypted, after a ServerHello that chose
+   TLS_AES_128_GCM_SHA256 (the record layer and its keys are left out). */
+void cs_flight_feed_tls13_plaintext(struct cs_flight *f, const unsigned char *p, size_t len);
+
 /* Checks proof (CS_PROOF_SIGNATURE) with the leaf's public key: 1 if the
    signature verifies, else 0 with the reason in why ("server signature does
    not verify with the certificate's key", ...). */

@@ -367,3 +367,34 @@ Test(flight, tls12_flight_without_server_key_exchange)
     free(cert);
     free(wire);
 }
+
+Test(flight, tls13_certificate_entry_cut_inside_its_extensions)
+{
+    /* a TLS 1.3 Certificate whose one entry ends one byte into the length of
+       its extensions: malformed, and nothing is read past the message */
+    unsigned char *der = NULL;
+    int n = i2d_X509(leaf_ec.x509, &der);
+    cr_assert(n > 0);
+    size_t list = 3 + (size_t)n + 1, body = 1 + 3 + list;
+    unsigned char *msg = malloc(4 + body);
+    size_t o = 0;
+    msg[o++] = 11;
+    msg[o++] = (unsigned char)(body >> 16), msg[o++] = (unsigned char)(body >> 8);
+    msg[o++] = (unsigned char)body;
+    msg[o++] = 0; /* certificate_request_context */
+    msg[o++] = (unsigned char)(list >> 16), msg[o++] = (unsigned char)(list >> 8);
+    msg[o++] = (unsigned char)list;
+    msg[o++] = (unsigned char)(n >> 16), msg[o++] = (unsigned char)(n >> 8);
+    msg[o++] = (unsigned char)n;
+    memcpy(msg + o, der, (size_t)n);
+    o += (size_t)n;
+    msg[o++] = 0xff; /* half of an extensions length */
+    struct cs_flight f;
+    cs_flight_init(&f, 1 << 20);
+    cs_flight_feed_tls13_plaintext(&f, msg, o);
+    cr_assert_str_eq(f.error, "handshake: malformed Certificate message");
+    cr_assert_eq(f.chain.n, 0);
+    cs_flight_free(&f);
+    OPENSSL_free(der);
+    free(msg);
+}

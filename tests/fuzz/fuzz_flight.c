@@ -5,7 +5,10 @@
  *                 (ECDHE, DHE, RSA, other), bit 2 chain-only, bit 3 a
  *                 second ClientHello (as after a HelloRetryRequest), bits
  *                 4-7 the size of each feed (0: all at once, else 1 << n)
- *   byte 1        n, the length of the TLS 1.3 handshake secret that follows
+ *   byte 1        n, the length of the TLS 1.3 handshake secret that follows;
+ *                 255: no secret, and the server's bytes are TLS 1.3
+ *                 handshake messages as decrypted records carry them (so
+ *                 that the fuzzer reaches the TLS 1.3 message parsers)
  *   n bytes       the secret (so that a seed captured from a real handshake,
  *                 with its secret, decrypts)
  *   32 bytes      the client random
@@ -13,6 +16,7 @@
  * Checks beyond the sanitizers: a chain the reader took walks to its end in
  * whole certificates, a signature proof has both its parts, an error is one
  * "handshake: " line, and the proof check never crashes on what was read. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,10 +75,11 @@ static void check(const struct cs_flight *f)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 2 + 32 || (size_t)data[1] > size - 2 - 32)
+    bool plain13 = size >= 2 && data[1] == 255;
+    if (size < 2 + 32 || (!plain13 && (size_t)data[1] > size - 2 - 32))
         return 0;
     uint8_t flags = data[0];
-    size_t secret_len = data[1];
+    size_t secret_len = plain13 ? 0 : data[1];
     const uint8_t *secret = data + 2, *random = data + 2 + secret_len;
     const uint8_t *p = random + 32;
     size_t n = size - 2 - secret_len - 32;
@@ -92,7 +97,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cs_flight_secret(&f, secret, secret_len);
     size_t step = flags >> 4 ? (size_t)1 << ((flags >> 4) - 1) : n;
     for (size_t off = 0; off < n; off += step) {
-        cs_flight_feed(&f, p + off, n - off < step ? n - off : step);
+        size_t piece = n - off < step ? n - off : step;
+        if (plain13)
+            cs_flight_feed_tls13_plaintext(&f, p + off, piece);
+        else
+            cs_flight_feed(&f, p + off, piece);
         check(&f);
     }
     check(&f);
