@@ -619,42 +619,6 @@ static char *spawned_output(const char *tag, const char *ext)
     return text;
 }
 
-/* A TCP connection on loopback whose reading end, once `text` is in its
-   receive queue, gets a reset: reads return text, then ECONNRESET.  Returns
-   the reading end. */
-static int reset_after(const char *text)
-{
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof(a);
-    cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
-    cr_assert_eq(listen(l, 1), 0);
-    cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &alen), 0);
-    int c = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_eq(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
-    int s = accept(l, NULL, NULL);
-    cr_assert_geq(s, 0);
-    close(l);
-    size_t len = strlen(text);
-    cr_assert_eq(write(s, text, len), (ssize_t)len);
-    int queued = 0;
-    while (queued < (int)len) { /* the text is in the receive queue ... */
-        cr_assert_eq(ioctl(c, FIONREAD, &queued), 0);
-        if (queued < (int)len)
-            usleep(1000);
-    }
-    struct linger lg = {1, 0};
-    cr_assert_eq(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
-    close(s); /* ... then an RST */
-    for (;;) {
-        struct pollfd p = {.fd = c, .events = POLLRDHUP};
-        cr_assert_geq(poll(&p, 1, -1), 0);
-        if (p.revents & (POLLERR | POLLHUP))
-            break;
-    }
-    return c;
-}
-
 /* A targets source that fails part-way: the records of the lines read are
    in every report, the error is one line naming the input, exit 66. */
 Test(cli, read_error_part_way_exits_66_with_the_records_scanned)
@@ -665,6 +629,7 @@ Test(cli, read_error_part_way_exits_66_with_the_records_scanned)
     cr_assert(asprintf(&csv, "%s/r.csv", dir) > 0);
     cr_assert(asprintf(&json, "%s/r.json", dir) > 0);
     int in = reset_after(text);
+    cr_assert_geq(in, 0, "the reset connection could not be made");
     const char *args[] = {"-f", "-",  "--ca-file", fleet_ca_file(fleet), "-o", csv, "-o",
                           json, "-q", NULL};
     pid_t pid = spawn_certsweep(args, in, "reset");

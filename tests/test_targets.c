@@ -410,36 +410,6 @@ Test(targets, unreadable_file)
     cs_options_free(&o);
 }
 
-/* A loopback TCP connection whose reading end holds text and then a reset:
-   reads return text, then fail with ECONNRESET.  Returns the reading end. */
-static int reset_after(const char *text)
-{
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof(a);
-    cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
-    cr_assert_eq(listen(l, 1), 0);
-    cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &alen), 0);
-    int c = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_eq(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
-    int s = accept(l, NULL, NULL);
-    cr_assert_geq(s, 0);
-    close(l);
-    size_t len = strlen(text);
-    cr_assert_eq(write(s, text, len), (ssize_t)len);
-    for (int queued = 0; queued < (int)len; usleep(1000))
-        cr_assert_eq(ioctl(c, FIONREAD, &queued), 0);
-    struct linger lg = {1, 0};
-    cr_assert_eq(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
-    close(s);
-    for (;;) {
-        struct pollfd p = {.fd = c, .events = POLLRDHUP};
-        cr_assert_geq(poll(&p, 1, -1), 0);
-        if (p.revents & (POLLERR | POLLHUP))
-            return c;
-    }
-}
-
 /* A source that fails part-way: the lines before the failure are targets,
    the failure is counted (the caller exits 66) and said once on stderr, and
    the next file is still read.  A directory fails at its first read. */
@@ -450,6 +420,7 @@ Test(targets, read_error_part_way)
     char *errpath;
     cr_assert(asprintf(&errpath, "%s/stderr", dir) > 0);
     int in = reset_after("a.example\nb.example:8443\n# c.example\n");
+    cr_assert_geq(in, 0, "the reset connection could not be made");
     cr_assert_eq(dup2(in, STDIN_FILENO), STDIN_FILENO);
     close(in);
     int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);

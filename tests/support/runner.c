@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -249,4 +250,43 @@ void remove_tree(const char *dir)
 {
     if (dir && strncmp(dir, "/tmp/certsweep-test-", 20) == 0)
         nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int reset_after(const char *text)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c = -1, s = -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    size_t len = strlen(text);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 1) != 0 ||
+        getsockname(l, (struct sockaddr *)&a, &alen) != 0 ||
+        (c = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+        connect(c, (struct sockaddr *)&a, sizeof(a)) != 0 || (s = accept(l, NULL, NULL)) < 0 ||
+        write(s, text, len) != (ssize_t)len)
+        goto fail;
+    close(l);
+    l = -1;
+    for (int queued = 0; queued < (int)len; usleep(1000)) /* the text is in the queue ... */
+        if (ioctl(c, FIONREAD, &queued) != 0)
+            goto fail;
+    struct linger lg = {1, 0};
+    if (setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0)
+        goto fail;
+    close(s); /* ... then an RST */
+    s = -1;
+    for (;;) {
+        struct pollfd p = {.fd = c, .events = POLLRDHUP};
+        if (poll(&p, 1, -1) < 0)
+            goto fail;
+        if (p.revents & (POLLERR | POLLHUP))
+            return c;
+    }
+fail:
+    if (l >= 0)
+        close(l);
+    if (s >= 0)
+        close(s);
+    if (c >= 0)
+        close(c);
+    return -1;
 }

@@ -36,6 +36,10 @@ int spit(const char *path, const char *text);
 uint16_t free_port(void);
 /* 1 if something accepts TCP connections on 127.0.0.1:port. */
 int port_accepts(uint16_t port);
+/* A loopback TCP connection whose reading end holds text and then a reset:
+   reads return text, then fail with ECONNRESET (a read error part-way, for
+   the targets reader).  Returns the reading end, or -1. */
+int reset_after(const char *text);
 /* 1 once the pid file at path names pid: the process has bound its sockets
    (so a connect that succeeds reached it, not a process that took the port
    between free_port() and its bind). */
