@@ -513,10 +513,6 @@ static void message13(struct cs_flight *f, const unsigned char *whole, size_t wl
 {
     const unsigned char *body = whole + HS_HEADER;
     size_t len = wlen - HS_HEADER;
-    if (f->chain_only && f->chain_settled) { /* the message after the chain: enough */
-        f->done = true;
-        return;
-    }
     switch (whole[0]) {
     case MT_CERTIFICATE_VERIFY:
         certificate_verify(f, body, len);

@@ -83,7 +83,6 @@ struct cs_flight {
     size_t hello_len[2];
     bool hrr;                 /* a HelloRetryRequest came */
     bool seen_hello;          /* the ServerHello is in */
-    bool after_certificate;   /* TLS 1.2: the message after Certificate is in */
     EVP_MD_CTX *transcript;   /* TLS 1.3: hash of the handshake so far */
     const EVP_MD *md;         /* TLS 1.3: the cipher suite's hash */
     const EVP_CIPHER *cipher; /* TLS 1.3: the cipher suite's AEAD */

@@ -49,7 +49,6 @@ struct cs_conn {
     struct cs_flight flight; /* the server's flight as read beside OpenSSL */
     bool ssl_over;           /* OpenSSL's part of the handshake has ended */
     bool stopped;            /* ... because the driver stopped it (nothing is sent after) */
-    bool rsa_kx;             /* RSA key transport: OpenSSL runs on to the server's Finished */
     bool handshake_complete; /* OpenSSL completed the handshake (the server's Finished
                                 verified) */
     char ssl_error[256];     /* why OpenSSL's part failed, or "" */
@@ -89,14 +88,12 @@ void cs_conn_end(struct cs_conn *conn, const char *error);
 
 /* The shared TLS driver (tls.c). */
 /* The SSL_CTX every connection of one worker shares: every protocol version
-   and cipher a server may offer, chains up to max_chain bytes, prepared by
-   cs__tls_ctx_setup.  NULL if OpenSSL cannot make one. */
+   and cipher a server may offer, chains up to max_chain bytes, a stapled
+   OCSP response asked for; OpenSSL runs the client side up to the
+   ServerHello (through the server's Finished for RSA key transport) and the
+   server's flight is read beside it (flight.h).  NULL if OpenSSL cannot make
+   one. */
 SSL_CTX *cs_tls_ctx_new(X509_STORE *store, size_t max_chain);
-/* Prepares an SSL_CTX for the driver: a stapled OCSP response is asked for,
-   OpenSSL runs the client side up to the ServerHello (through the server's
-   Finished for RSA key transport), and the server's flight is read beside
-   it (flight.h); verification is the engine's business. */
-void cs__tls_ctx_setup(SSL_CTX *ctx);
 int cs__tls_start(struct cs_conn *conn);
 /* Feeds bytes received from the peer while TLS runs. */
 void cs__tls_feed(struct cs_conn *conn, const char *buf, size_t len);

@@ -170,8 +170,8 @@ static void tls_msg_cb(int write_p, int version, int content_type, const void *b
         return;
     enum cs_kx kx = hello_kx(ssl, p + 4, len - 4);
     cs_flight_kx(&conn->flight, kx);
-    conn->rsa_kx = kx == CS_KX_RSA && !conn->cert_only;
-    conn->stopped = !conn->rsa_kx;
+    /* only RSA key transport needs OpenSSL past the ServerHello */
+    conn->stopped = kx != CS_KX_RSA || conn->cert_only;
 }
 
 /* The server's handshake traffic secret, for the reader to decrypt the rest
@@ -205,6 +205,12 @@ static int tls_accept_chain(X509_STORE_CTX *ctx, void *arg)
     return 1;
 }
 
+/* Prepares an SSL_CTX for the driver: a stapled OCSP response is asked for,
+   OpenSSL runs the client side up to the ServerHello (through the server's
+   Finished for RSA key transport), and the server's flight is read beside
+   it (flight.h); verification is the engine's business. */
+static void tls_ctx_setup(SSL_CTX *ctx);
+
 SSL_CTX *cs_tls_ctx_new(X509_STORE *store, size_t max_chain)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -220,11 +226,11 @@ SSL_CTX *cs_tls_ctx_new(X509_STORE *store, size_t max_chain)
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_max_cert_list(ctx, (long)max_chain);
     SSL_CTX_set1_cert_store(ctx, store);
-    cs__tls_ctx_setup(ctx);
+    tls_ctx_setup(ctx);
     return ctx;
 }
 
-void cs__tls_ctx_setup(SSL_CTX *ctx)
+static void tls_ctx_setup(SSL_CTX *ctx)
 {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_cert_verify_callback(ctx, tls_accept_chain, NULL);
