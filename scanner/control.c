@@ -1,9 +1,8 @@
 /* The control loop (see scan.h): the calling thread's loop, with the one
  * resolver (so each name is asked once per scan, whichever worker needs it),
  * the one revocation service (each CRL and OCSP answer fetched once per
- * scan) and the signal handlers.  Workers post to its mailbox; it answers
+ * scan) and the interrupt.  Workers post to its mailbox; it answers
  * in theirs. */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +12,7 @@
 #define DNS_MAX_OUTSTANDING                                                                        \
     256               /* lookups in progress at once: a burst of                                   \
                          thousands overflows a resolver's socket */
-#define GRACE_MS 1000 /* after a signal, for the probes in flight */
+#define GRACE_MS 1000 /* after an interrupt, for the probes in flight */
 
 static void dns_pump(struct scan *s);
 
@@ -92,19 +91,35 @@ static void grace_cb(uv_timer_t *t)
     abort_all(t->data);
 }
 
-static void signal_cb(uv_signal_t *sig, int signum)
+/* The caller raised the interrupt (once or more since the last wake-up). */
+static void interrupt_cb(uv_async_t *a)
 {
-    struct scan *s = sig->data;
-    if (atomic_load(&s->interrupted)) {
-        abort_all(s); /* a second signal: no more grace */
+    struct scan *s = a->data;
+    int raised = atomic_load(&s->intr->raised);
+    if (raised == 0)
         return;
+    if (!atomic_load(&s->interrupted)) {
+        atomic_store(&s->signal, atomic_load(&s->intr->why));
+        atomic_store(&s->interrupted, true);
+        cs_intake_stop(&s->intake);
+        uv_timer_start(&s->grace_timer, grace_cb, GRACE_MS, 0);
+        for (unsigned i = 0; i < s->n_workers; i++)
+            uv_async_send(&s->workers[i].wake);
     }
-    atomic_store(&s->signal, signum);
-    atomic_store(&s->interrupted, true);
-    cs_intake_stop(&s->intake);
-    uv_timer_start(&s->grace_timer, grace_cb, GRACE_MS, 0);
-    for (unsigned i = 0; i < s->n_workers; i++)
-        uv_async_send(&s->workers[i].wake);
+    if (raised > 1)
+        abort_all(s); /* a second raise: no more grace */
+}
+
+void cs_interrupt_raise(struct cs_interrupt *in, int why)
+{
+    int none = 0;
+    atomic_compare_exchange_strong(&in->why, &none, why);
+    atomic_fetch_add(&in->raised, 1);
+    atomic_fetch_add(&in->waking, 1);
+    uv_async_t *wake = atomic_load(&in->wake);
+    if (wake)
+        uv_async_send(wake); /* async-signal-safe */
+    atomic_fetch_sub(&in->waking, 1);
 }
 
 /* A worker finished: once every worker made has, the scan is over. */
@@ -128,14 +143,10 @@ int control_init(struct scan *s)
     }
     if (rc == 0) {
         made[n++] = (uv_handle_t *)&s->control_wake;
-        rc = uv_signal_init(loop, &s->sigint);
+        rc = uv_async_init(loop, &s->intr_wake, interrupt_cb);
     }
     if (rc == 0) {
-        made[n++] = (uv_handle_t *)&s->sigint;
-        rc = uv_signal_init(loop, &s->sigterm);
-    }
-    if (rc == 0) {
-        made[n++] = (uv_handle_t *)&s->sigterm;
+        made[n++] = (uv_handle_t *)&s->intr_wake;
         rc = cs_mailbox_init(&s->control, &s->control_wake);
     }
     if (rc < 0) {
@@ -143,18 +154,21 @@ int control_init(struct scan *s)
             uv_close(made[--n], NULL);
         return rc;
     }
-    s->all_done.data = s->control_wake.data = s->sigint.data = s->sigterm.data = s;
+    s->all_done.data = s->control_wake.data = s->intr_wake.data = s;
     uv_timer_init(loop, &s->grace_timer);
     s->grace_timer.data = s;
-    uv_signal_start(&s->sigint, signal_cb, SIGINT);
-    uv_signal_start(&s->sigterm, signal_cb, SIGTERM);
+    atomic_store(&s->intr->wake, &s->intr_wake);
+    if (atomic_load(&s->intr->raised))
+        uv_async_send(&s->intr_wake); /* raised before the scan began */
     return 0;
 }
 
 void control_close(struct scan *s)
 {
-    uv_close((uv_handle_t *)&s->sigint, NULL);
-    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    atomic_store(&s->intr->wake, NULL);
+    while (atomic_load(&s->intr->waking))
+        ; /* a raise on another thread is sending to intr_wake: let it finish */
+    uv_close((uv_handle_t *)&s->intr_wake, NULL);
     uv_close((uv_handle_t *)&s->all_done, NULL);
     uv_close((uv_handle_t *)&s->control_wake, NULL);
     uv_close((uv_handle_t *)&s->grace_timer, NULL);

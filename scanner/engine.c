@@ -32,8 +32,11 @@ static enum cs_engine_status workers_open(struct scan *s, unsigned *ready)
     for (*ready = 0; *ready < n; (*ready)++) {
         unsigned window = concurrency / n + (*ready < concurrency % n);
         int rc = worker_init(s, &s->workers[*ready], *ready, window);
-        if (rc)
-            return (enum cs_engine_status)rc;
+        if (rc < 0) {
+            snprintf(s->error, sizeof(s->error), "cannot start worker %u: %s", *ready,
+                     cs_strerror(rc));
+            return CS_ENGINE_INTERNAL;
+        }
     }
     return CS_ENGINE_OK;
 }
@@ -147,7 +150,8 @@ static void scan_free(struct scan *s, unsigned ready)
 
 enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
                                     struct cs_targets *targets, X509_STORE *store, cs_result_cb cb,
-                                    void *arg, struct cs_engine_stats *stats)
+                                    void *arg, struct cs_interrupt *intr,
+                                    struct cs_engine_stats *stats)
 {
     struct cs_options o = *opt;
     if (stats)
@@ -160,6 +164,7 @@ enum cs_engine_status cs_engine_run(const struct cs_options *opt, int64_t now,
         .store = store,
         .probe = cs_probe_choose(opt->probe_name),
     };
+    s.intr = intr ? intr : &s.no_intr;
     if (!s.probe || !store)
         return CS_ENGINE_INTERNAL;
     unsigned n = opt->workers ? opt->workers : default_workers();

@@ -104,12 +104,49 @@ static int print_and_exit(enum cs_cli_result what)
     return fflush(stdout) == 0 && !ferror(stdout) ? CS_EXIT_OK : CS_EXIT_IOERR;
 }
 
+static struct cs_interrupt interrupt; /* raised by SIGINT and SIGTERM */
+
+static void on_signal(int signum)
+{
+    cs_interrupt_raise(&interrupt, signum);
+}
+
+/* During the scan, SIGINT and SIGTERM interrupt it (a second time: at once);
+   before and after it, they have their default effect. */
+static void catch_interrupts(bool on)
+{
+    struct sigaction sa = {.sa_handler = on ? on_signal : SIG_DFL, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The target reader's notices, from whichever thread reads: a bad line as
+   it is ("FILE:LINE: why"), an input failure as certsweep's own. */
+static void say_notice(void *arg, enum cs_notice kind, const char *line)
+{
+    (void)arg;
+    fprintf(stderr, "%s%s\n", kind == CS_NOTICE_BAD_LINE ? "" : "certsweep: ", line);
+}
+
+/* The targets of o, or NULL after saying why */
+static struct cs_targets *open_targets(const struct cs_options *o)
+{
+    char err[1024];
+    struct cs_targets *ts = cs_targets_open(o, err, sizeof(err));
+    if (!ts)
+        fprintf(stderr, "certsweep: %s\n", err);
+    else
+        cs_targets_on_notice(ts, say_notice, NULL);
+    return ts;
+}
+
 static int strict_precheck(const struct cs_options *o)
 {
     for (size_t i = 0; i < o->n_files; i++)
         if (strcmp(o->files[i], "-") == 0)
             return 0; /* stdin cannot be read twice: checked while scanning */
-    struct cs_targets *ts = cs_targets_open(o);
+    struct cs_targets *ts = open_targets(o);
     if (!ts)
         return CS_EXIT_NOINPUT;
     struct cs_target t;
@@ -180,7 +217,7 @@ int main(int argc, char **argv)
         cs_options_free(&opt);
         return CS_EXIT_NOINPUT;
     }
-    struct cs_targets *targets = cs_targets_open(&opt);
+    struct cs_targets *targets = open_targets(&opt);
     if (!targets) {
         X509_STORE_free(store);
         cs_options_free(&opt);
@@ -233,8 +270,10 @@ int main(int argc, char **argv)
 
     struct cs_engine_stats stats = {0};
     fit_concurrency(&opt);
+    catch_interrupts(true);
     enum cs_engine_status st =
-        cs_engine_run(&opt, info.now, targets, store, on_result, &sink, &stats);
+        cs_engine_run(&opt, info.now, targets, store, on_result, &sink, &interrupt, &stats);
+    catch_interrupts(false);
     if (stats.error[0])
         fprintf(stderr, "certsweep: %s\n", stats.error);
 

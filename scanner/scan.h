@@ -16,6 +16,7 @@
 
 #include "scanner/assess.h"
 #include "scanner/engine.h"
+#include "scanner/error.h"
 #include "scanner/intake.h"
 #include "scanner/mailbox.h"
 #include "report/sink.h"
@@ -67,7 +68,9 @@ struct scan {
     unsigned dns_outstanding;                        /* control loop only: lookups in progress */
     struct cs_revoker *revoker;                      /* NULL without --ocsp and --crl */
     uv_timer_t grace_timer;
-    uv_signal_t sigint, sigterm;
+    struct cs_interrupt *intr; /* the caller's, or a never-raised one of the scan's */
+    struct cs_interrupt no_intr;
+    uv_async_t intr_wake; /* intr was raised */
     unsigned started; /* worker threads made */
 };
 
@@ -156,7 +159,7 @@ struct job {
 void scan_emit(struct scan *s, const struct cs_result *r);
 
 /* control.c: runs on the control loop */
-/* Makes the control loop's handles and starts the signal handlers: 0, or a
+/* Makes the control loop's handles and listens for the interrupt: 0, or a
    UV_E* code with nothing left open. */
 int control_init(struct scan *s);
 /* Closes them; the loop's next run frees them. */
@@ -166,6 +169,7 @@ void control_close(struct scan *s);
 void control_fetch_limits(const struct cs_options *o, struct cs_fetch_limits *lim, char ***resolve);
 
 /* worker.c */
+/* Makes w's loop and handles: 0, or a negative code (error.h) with nothing made. */
 int worker_init(struct scan *s, struct worker *w, unsigned index, unsigned window);
 void worker_main(void *arg);
 void worker_destroy(struct worker *w);

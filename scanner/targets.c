@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -65,6 +66,8 @@ struct cs_targets {
     uint64_t count, bad;
     unsigned failed; /* sources that could not be read to their end */
     uint16_t port;   /* the default port: -p, or the probe's */
+    cs_notice_fn notice;
+    void *notice_arg;
     char line_buf[LINE_MAX_BYTES + 1];
 };
 
@@ -378,7 +381,28 @@ void cs_target_free(struct cs_target *t)
     memset(t, 0, sizeof(*t));
 }
 
-struct cs_targets *cs_targets_open(const struct cs_options *o)
+static void notify(struct cs_targets *ts, enum cs_notice kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void notify(struct cs_targets *ts, enum cs_notice kind, const char *fmt, ...)
+{
+    if (!ts->notice)
+        return;
+    char line[LINE_MAX_BYTES + 1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    ts->notice(ts->notice_arg, kind, line);
+}
+
+void cs_targets_on_notice(struct cs_targets *ts, cs_notice_fn fn, void *arg)
+{
+    ts->notice = fn;
+    ts->notice_arg = arg;
+}
+
+struct cs_targets *cs_targets_open(const struct cs_options *o, char *err, size_t errlen)
 {
     struct cs_targets *ts = cs_xcalloc(1, sizeof(*ts));
     ts->opt = o;
@@ -395,8 +419,8 @@ struct cs_targets *cs_targets_open(const struct cs_options *o)
         }
         src->fd = open(src->name, O_RDONLY | O_CLOEXEC);
         if (src->fd < 0) {
-            fprintf(stderr, "certsweep: %s: %s (check the path given to -f)\n", src->name,
-                    strerror(errno));
+            snprintf(err, errlen, "%s: %s (check the path given to -f)", src->name,
+                     strerror(errno));
             cs_targets_close(ts);
             return NULL;
         }
@@ -475,7 +499,7 @@ static int bad_target(struct cs_targets *ts, struct cs_target *t, const char *wh
     t->bad = cs_asprintf("%s: %s", where, why);
     t->port = port;
     t->port_known = port_known;
-    fprintf(stderr, "%s: %s\n", where, why);
+    notify(ts, CS_NOTICE_BAD_LINE, "%s: %s", where, why);
     ts->bad++;
     ts->count++;
     return 1;
@@ -516,15 +540,15 @@ int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
             if (src->error) {
                 const char *name = strcmp(src->name, "-") ? src->name : "<stdin>";
                 if (ts->line == 0)
-                    fprintf(stderr,
-                            "certsweep: %s: cannot be read: %s; none of its targets is "
-                            "scanned (give -f a readable file)\n",
-                            name, strerror(src->error));
+                    notify(ts, CS_NOTICE_INPUT,
+                           "%s: cannot be read: %s; none of its targets is scanned (give -f a "
+                           "readable file)",
+                           name, strerror(src->error));
                 else
-                    fprintf(stderr,
-                            "certsweep: %s: read error after line %llu: %s; the rest of the "
-                            "file is not scanned (check the file given to -f)\n",
-                            name, (unsigned long long)ts->line, strerror(src->error));
+                    notify(ts, CS_NOTICE_INPUT,
+                           "%s: read error after line %llu: %s; the rest of the file is not "
+                           "scanned (check the file given to -f)",
+                           name, (unsigned long long)ts->line, strerror(src->error));
                 ts->failed++;
             }
             ts->cur++;

@@ -32,9 +32,19 @@ struct cs_target {
 
 struct cs_targets;
 
+/* What the reader has to say as it reads: a bad line ("FILE:LINE: why", the
+   same text as the bad record's reason) or an input that failed part-way
+   ("FILE: why; what is lost (what to do)").  One line each, no newline. */
+enum cs_notice { CS_NOTICE_BAD_LINE, CS_NOTICE_INPUT };
+/* Called on the thread that reads (the engine's intake thread, during a
+   scan), one notice at a time per reader; line is only borrowed. */
+typedef void (*cs_notice_fn)(void *arg, enum cs_notice kind, const char *line);
+
 /* Opens every -f file now, so that an unreadable one is known before any
-   probe starts; returns NULL after printing "certsweep: FILE: why" (exit 66). */
-struct cs_targets *cs_targets_open(const struct cs_options *o);
+   probe starts; returns NULL and "FILE: why (what to do)" in err (exit 66). */
+struct cs_targets *cs_targets_open(const struct cs_options *o, char *err, size_t errlen);
+/* Where notices go (none are said before this is called). */
+void cs_targets_on_notice(struct cs_targets *ts, cs_notice_fn fn, void *arg);
 /* The next target: 1 and *t filled (free with cs_target_free), or 0 at the end. */
 int cs_targets_next(struct cs_targets *ts, struct cs_target *t);
 void cs_target_free(struct cs_target *t);
@@ -43,7 +53,7 @@ uint64_t cs_targets_count(const struct cs_targets *ts);
 /* Bad lines seen so far. */
 uint64_t cs_targets_bad(const struct cs_targets *ts);
 /* Targets files that could not be read to their end (a read error part-way,
-   a directory): each was said on stderr, and its remaining lines are not
+   a directory): each was a CS_NOTICE_INPUT, and its remaining lines are not
    targets.  The scan goes on with the next file; the caller exits 66. */
 unsigned cs_targets_failed(const struct cs_targets *ts);
 /* Makes a read in progress (another thread's cs_targets_next waiting on a

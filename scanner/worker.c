@@ -257,21 +257,24 @@ int worker_init(struct scan *s, struct worker *w, unsigned index, unsigned windo
     /* the per-address bound holds in all: each worker keeps its share */
     w->per_address = (w->per_address + s->n_workers - 1) / s->n_workers;
     w->rate = o->rate / s->n_workers;
-    if (uv_loop_init(&w->loop) < 0)
-        return CS_ENGINE_INTERNAL;
+    int rc = uv_loop_init(&w->loop);
+    if (rc < 0)
+        return rc;
     w->ssl_ctx = cs_tls_ctx_new(s->store, MAX_CHAIN_BYTES);
-    if (!w->ssl_ctx || uv_async_init(&w->loop, &w->wake, wake_cb) < 0) {
+    rc = w->ssl_ctx ? uv_async_init(&w->loop, &w->wake, wake_cb) : CS_ETLS;
+    if (rc < 0) {
         SSL_CTX_free(w->ssl_ctx);
         uv_loop_close(&w->loop);
-        return CS_ENGINE_INTERNAL;
+        return rc;
     }
     w->wake.data = w;
-    if (cs_mailbox_init(&w->inbox, &w->wake) < 0) {
+    rc = cs_mailbox_init(&w->inbox, &w->wake);
+    if (rc < 0) {
         uv_close((uv_handle_t *)&w->wake, NULL);
         uv_run(&w->loop, UV_RUN_DEFAULT);
         SSL_CTX_free(w->ssl_ctx);
         uv_loop_close(&w->loop);
-        return CS_ENGINE_INTERNAL;
+        return rc;
     }
     s->intake.takers[index].wake = &w->wake;
     uv_timer_init(&w->loop, &w->rate_timer);

@@ -386,10 +386,10 @@ Test(dns, one_query_per_name_whatever_the_workers)
     char err[256];
     X509_STORE *store = cs_trust_load(fleet_ca_file(bulk), NULL, err, sizeof(err));
     cr_assert_not_null(store, "%s", err);
-    struct cs_targets *ts = cs_targets_open(&o);
+    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
     struct cs_engine_stats stats;
     size_t ok = 0;
-    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, count_record, &ok, &stats),
+    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, count_record, &ok, NULL, &stats),
                  CS_ENGINE_OK);
     cr_assert_eq(stats.workers, 2);
     cr_assert_eq(ok, 40, "%zu of 40 certificates through the one answer", ok);

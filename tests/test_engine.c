@@ -74,13 +74,13 @@ Test(engine, sliding_window_not_batches)
     o.concurrency = 2;
     o.timeout_ms = 5000;
     o.ca_file = (char *)fleet_ca_file(fleet);
-    struct cs_targets *ts = cs_targets_open(&o);
+    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
     char err[256];
     X509_STORE *store = cs_trust_load(o.ca_file, NULL, err, sizeof(err));
     cr_assert_not_null(store, "%s", err);
     struct seen s = {0};
     struct cs_engine_stats stats = {0};
-    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, on_result, &s, &stats),
+    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, on_result, &s, NULL, &stats),
                  CS_ENGINE_OK);
     cr_assert_eq(s.n, 31);
     cr_assert_eq(stats.peak_in_flight, 2, "peak %u in flight with -j 2", stats.peak_in_flight);
@@ -118,12 +118,12 @@ Test(engine, connect_timeout_and_dns_errors_are_records)
     o.timeout_ms = 300;
     o.dns_server = "127.0.0.1:9"; /* the discard port: nothing answers */
     o.dns_timeout_ms = 200;
-    struct cs_targets *ts = cs_targets_open(&o);
+    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
     char err[256];
     X509_STORE *store = cs_trust_load(o.ca_file, NULL, err, sizeof(err));
     cr_assert_not_null(store, "%s", err);
     struct seen s = {0};
-    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, on_result, &s, NULL),
+    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, on_result, &s, NULL, NULL),
                  CS_ENGINE_OK);
     cr_assert_eq(s.n, 3);
     for (size_t i = 0; i < 3; i++) {
@@ -194,9 +194,9 @@ static double run_targets(struct cs_options *o, char **args, size_t n, struct se
     char err[256];
     X509_STORE *store = cs_trust_load(ca, NULL, err, sizeof(err));
     cr_assert_not_null(store, "%s", err);
-    struct cs_targets *ts = cs_targets_open(o);
+    struct cs_targets *ts = cs_targets_open(o, NULL, 0);
     uint64_t t0 = uv_hrtime();
-    cr_assert_eq(cs_engine_run(o, (int64_t)time(NULL), ts, store, on_result, s, stats),
+    cr_assert_eq(cs_engine_run(o, (int64_t)time(NULL), ts, store, on_result, s, NULL, stats),
                  CS_ENGINE_OK);
     double secs = (double)(uv_hrtime() - t0) / 1e9;
     cs_targets_close(ts);
@@ -310,10 +310,10 @@ Test(engine, workers_change_nothing_but_the_order)
         o.n_targets = n;
         char err[256];
         X509_STORE *store = cs_trust_load(fleet_ca_file(f), NULL, err, sizeof(err));
-        struct cs_targets *ts = cs_targets_open(&o);
+        struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
         struct cs_engine_stats stats;
         cr_assert_eq(
-            cs_engine_run(&o, fleet_now(f), ts, store, to_line, round ? &four : &one, &stats),
+            cs_engine_run(&o, fleet_now(f), ts, store, to_line, round ? &four : &one, NULL, &stats),
             CS_ENGINE_OK);
         cr_assert_eq(stats.workers, round ? 4u : 1u);
         cs_targets_close(ts);

@@ -134,7 +134,7 @@ Test(probe, the_default_port_comes_from_the_probe)
     o.targets = names;
     o.n_targets = 2;
     o.port = 0;
-    struct cs_targets *ts = cs_targets_open(&o);
+    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
     cr_assert_not_null(ts);
     struct cs_target t;
     cr_assert_eq(cs_targets_next(ts, &t), 1);
@@ -147,7 +147,7 @@ Test(probe, the_default_port_comes_from_the_probe)
     cs_targets_close(ts);
 
     o.port = 4443; /* -p wins */
-    ts = cs_targets_open(&o);
+    ts = cs_targets_open(&o, NULL, 0);
     cr_assert_eq(cs_targets_next(ts, &t), 1);
     cr_assert_eq(t.port, 4443);
     cs_target_free(&t);

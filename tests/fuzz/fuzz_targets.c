@@ -81,7 +81,7 @@ static void fuzz_file(const uint8_t *data, size_t size)
     cs_options_init(&o);
     o.files = files;
     o.n_files = 1;
-    struct cs_targets *ts = cs_targets_open(&o);
+    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
     FUZZ_CHECK(ts != NULL);
     struct cs_target t;
     uint64_t got = 0, bad = 0;
