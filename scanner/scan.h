@@ -71,7 +71,7 @@ struct scan {
     struct cs_interrupt *intr; /* the caller's, or a never-raised one of the scan's */
     struct cs_interrupt no_intr;
     uv_async_t intr_wake; /* intr was raised */
-    unsigned started; /* worker threads made */
+    unsigned started;     /* worker threads made */
 };
 
 /* A record whose connection is over and that waits for its revocation
