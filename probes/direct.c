@@ -17,7 +17,7 @@ static int direct_on_read(struct cs_conn *conn, const char *buf, size_t len)
 const struct cs_probe cs_probe_direct = {
     .name = "tls",
     .default_port = 443,
-    .helptext = "TLS from the first byte (HTTPS, IMAPS, SMTPS, LDAPS, ...)",
+    .helptext = "TLS from the first byte (HTTPS, IMAPS, SMTPS, ...)",
     .start = direct_start,
     .on_read = direct_on_read,
 };

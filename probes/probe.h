@@ -18,6 +18,7 @@
 #include "probes/flight.h"
 
 struct cs_conn;
+struct cs_preamble;
 
 struct cs_probe {
     const char *name; /* "tls", "smtp", "imap", ... */
@@ -46,6 +47,9 @@ struct cs_conn {
     char first[32]; /* the peer's first bytes, to quote one that is not TLS */
     size_t first_len;
     const char *sni;         /* NULL: send no SNI */
+    const char *host;        /* the target's host (A-label or IP literal): the name a
+                                STARTTLS preamble gives (SMTP EHLO, XMPP to) */
+    const char *ehlo;        /* --ehlo: the SMTP EHLO name instead of host, or NULL */
     struct cs_flight flight; /* the server's flight as read beside OpenSSL */
     bool ssl_over;           /* OpenSSL's part of the handshake has ended */
     bool stopped;            /* ... because the driver stopped it (nothing is sent after) */
@@ -57,10 +61,10 @@ struct cs_conn {
     char tls_version[16];      /* negotiated protocol */
     unsigned char *staple;     /* the stapled OCSP response (DER), or NULL */
     size_t staple_len;
-    struct cs_key_proof proof; /* what the server signed, to check with the leaf's key */
-    bool await_status;         /* --cert-only, TLS 1.2: the chain is in hand, a staple may
+    struct cs_key_proof proof;    /* what the server signed, to check with the leaf's key */
+    bool await_status;            /* --cert-only, TLS 1.2: the chain is in hand, a staple may
                                 follow (the engine gives it a second) */
-    void *probe_state;         /* a STARTTLS probe's own state */
+    struct cs_preamble *preamble; /* a STARTTLS probe's state (starttls.h), or NULL */
     /* Sends bytes to the peer (copied); 0 or a negative error. */
     int (*write)(struct cs_conn *conn, const void *buf, size_t len);
     /* The handshake is over: error NULL, or "handshake: ..." / "starttls: ..."
@@ -106,15 +110,27 @@ void cs__tls_timeout(struct cs_conn *conn);
 void cs__tls_free(struct cs_conn *conn);
 
 /* Registry (probes.c). */
+/* What --starttls takes: "auto", then every probe but tls, in registry order
+   (test_probe checks that it matches the registry). */
+#define CS_STARTTLS_WORDS "auto smtp submission"
 /* The probe called name ("tls"), or NULL. */
 const struct cs_probe *cs_probe_by_name(const char *name);
-/* The probe a scan uses: name, or "tls" when name is NULL; NULL if there is
-   no such probe. */
+/* The probe a scan names: name, or "tls" when name is NULL or "auto" (whose
+   choice is made per target, by cs_probe_for); NULL if there is no such
+   probe. */
 const struct cs_probe *cs_probe_choose(const char *name);
+/* The probe for one target: the one its URL scheme named (target_probe),
+   else the scan's (--starttls): scan_probe, or for "auto" the probe whose
+   default port is port (tls for any other port), or tls when NULL. */
+const struct cs_probe *cs_probe_for(const char *target_probe, const char *scan_probe,
+                                    uint16_t port);
+/* Each probe's name in turn (i = 0, 1, ...), then NULL. */
+const char *cs_probe_name(size_t i);
 /* Writes one line per probe, for --help: two spaces, the name, its default
    port and its help text, aligned. */
 void cs_probe_list(FILE *out);
 
 extern const struct cs_probe cs_probe_direct;
+extern const struct cs_probe cs_probe_smtp, cs_probe_submission;
 
 #endif

@@ -1,14 +1,18 @@
 /* The probe registry (one line per protocol), and the calls through which
  * the engine drives a connection: before TLS starts they go to the probe's
  * preamble, after it to the shared TLS driver. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <uv.h>
 
 #include "probes/probe.h"
+#include "probes/starttls.h"
 
 static const struct cs_probe *const probes[] = {
     &cs_probe_direct,
+    &cs_probe_smtp,
+    &cs_probe_submission,
 };
 
 const struct cs_probe *cs_probe_by_name(const char *name)
@@ -21,13 +25,33 @@ const struct cs_probe *cs_probe_by_name(const char *name)
 
 const struct cs_probe *cs_probe_choose(const char *name)
 {
-    return cs_probe_by_name(name ? name : cs_probe_direct.name);
+    return cs_probe_by_name(name && strcmp(name, "auto") ? name : cs_probe_direct.name);
+}
+
+const struct cs_probe *cs_probe_for(const char *target_probe, const char *scan_probe, uint16_t port)
+{
+    const struct cs_probe *p = target_probe ? cs_probe_by_name(target_probe) : NULL;
+    if (p)
+        return p;
+    if (scan_probe && strcmp(scan_probe, "auto") == 0) {
+        for (size_t i = 1; i < sizeof(probes) / sizeof(probes[0]); i++)
+            if (probes[i]->default_port == port)
+                return probes[i];
+        return &cs_probe_direct;
+    }
+    p = cs_probe_choose(scan_probe);
+    return p ? p : &cs_probe_direct;
+}
+
+const char *cs_probe_name(size_t i)
+{
+    return i < sizeof(probes) / sizeof(probes[0]) ? probes[i]->name : NULL;
 }
 
 void cs_probe_list(FILE *out)
 {
     for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
-        fprintf(out, "  %-8s port %-5u %s\n", probes[i]->name, (unsigned)probes[i]->default_port,
+        fprintf(out, "  %-11s port %-5u %s\n", probes[i]->name, (unsigned)probes[i]->default_port,
                 probes[i]->helptext);
 }
 
@@ -63,9 +87,11 @@ void cs_conn_eof(struct cs_conn *conn, int err)
         cs__tls_eof(conn, err);
         return;
     }
-    char why[128];
-    snprintf(why, sizeof(why), "starttls: %s",
-             err == 0 || err == UV_EOF ? "connection closed by peer" : uv_strerror(err));
+    char why[128 + sizeof(conn->preamble->last)];
+    int n = snprintf(why, sizeof(why), "starttls: %s",
+                     err == 0 || err == UV_EOF ? "connection closed by peer" : uv_strerror(err));
+    if (conn->preamble && conn->preamble->last[0])
+        snprintf(why + n, sizeof(why) - (size_t)n, " (after \"%s\")", conn->preamble->last);
     cs_conn_end(conn, why);
 }
 
@@ -73,14 +99,20 @@ void cs_conn_timeout(struct cs_conn *conn)
 {
     if (conn->ended)
         return;
-    if (conn->ssl)
+    if (conn->ssl) {
         cs__tls_timeout(conn);
-    else
-        cs_conn_end(conn, "timeout during starttls");
+        return;
+    }
+    char why[64 + sizeof(conn->preamble->last)] = "timeout during starttls";
+    if (conn->preamble && conn->preamble->last[0])
+        snprintf(why, sizeof(why), "timeout during starttls (after \"%s\")", conn->preamble->last);
+    cs_conn_end(conn, why);
 }
 
 void cs_conn_release(struct cs_conn *conn)
 {
     if (conn->ssl)
         cs__tls_free(conn);
+    free(conn->preamble);
+    conn->preamble = NULL;
 }

@@ -104,6 +104,8 @@ bool cs_assess(const struct cs_assess_ctx *ctx, const struct cs_assess_input *in
     if (in->address)
         set_str(&r->address, in->address);
     r->elapsed_ms = in->elapsed_ms;
+    if (in->protocol)
+        set_str(&r->protocol, in->protocol);
 
     char why[160];
     const char *error = fill_chain(ctx, in, r, a, why, sizeof(why));

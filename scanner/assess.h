@@ -50,6 +50,7 @@ struct cs_assess_input {
     const struct cs_key_proof *proof; /* what the server signed, or NULL */
     bool handshake_complete;          /* the server's Finished verified (RSA key transport
                                         proves the key with it) */
+    const char *protocol;             /* the probe's name, or NULL */
 };
 
 /* A chain's assessment while its revocation plan runs. */

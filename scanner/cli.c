@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "probes/probe.h"
 #include "scanner/cli.h"
 #include "scanner/options.h"
 #include "scanner/targets.h"
@@ -36,7 +37,7 @@
 #define TO(f) .offset = offsetof(struct cs_options, f), .store = STORE_OF(f)
 
 static cs_opt_parse_fn parse_format, parse_output, parse_targets_file, parse_dns_server, parse_now,
-    parse_fail_on_opt, parse_resolve, parse_sni;
+    parse_fail_on_opt, parse_resolve, parse_sni, parse_starttls, parse_ehlo;
 
 #define MAX_SECS_MS ((uint64_t)CS_DAY_SECS * 1000)
 
@@ -73,6 +74,10 @@ const struct cs_opt cs_cli_options[] = {
      .metavar = "ADDR[:PORT]", .help = "ask this DNS server", .deflt = "from resolv.conf"},
     {"dns-timeout", 0, CS_ARG_SECS, 1, MAX_SECS_MS, TO(dns_timeout_ms), .metavar = "SECS",
      .help = "DNS deadline per try; two tries per server"},
+    {"ehlo", 0, CS_ARG_CUSTOM, .parse = parse_ehlo, .metavar = "NAME",
+     .help = "the name smtp and submission probes give in EHLO: a host name or an address "
+             "literal ([192.0.2.1], [IPv6:2001:db8::1])",
+     .deflt = "the target's host, an address as its literal"},
     {"fail-on", 0, CS_ARG_CUSTOM, .parse = parse_fail_on_opt, .metavar = "LEVEL",
      .complete = CS_COMPLETE_WORDS, .words = "warning error critical never",
      .help = "which statuses count toward the exit code: warning counts WARNING and worse, "
@@ -121,6 +126,11 @@ const struct cs_opt cs_cli_options[] = {
     {"sni", 0, CS_ARG_CUSTOM, .parse = parse_sni, .metavar = "NAME",
      .help = "server name sent to every target, an internationalised one as its xn-- form",
      .deflt = "the target's host name"},
+    {"starttls", 0, CS_ARG_CUSTOM, .parse = parse_starttls, .metavar = "PROTO",
+     .complete = CS_COMPLETE_WORDS, .words = CS_STARTTLS_WORDS,
+     .help = "speak PROTO's plaintext preamble before TLS to every target without a URL scheme; "
+             "auto picks it by port (25 smtp, 143 imap, ...; other ports TLS at once)",
+     .deflt = "TLS at once"},
     {"strict-input", 0, CS_ARG_NONE, TO(strict_input),
      .help = "a bad target line is a usage error (exit 64), found before anything is scanned"},
     {"targets", 'f', CS_ARG_CUSTOM, .parse = parse_targets_file, .metavar = "FILE",
@@ -551,6 +561,68 @@ static const char *parse_sni(const struct cs_opt *op, struct cs_options *o, cons
     return NULL;
 }
 
+static const char *parse_starttls(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                  char *buf, size_t len)
+{
+    (void)op;
+    if (strcmp(arg, "auto") == 0) {
+        o->probe_name = "auto";
+        return NULL;
+    }
+    const char *name;
+    for (size_t i = 1; (name = cs_probe_name(i)); i++) /* 0 is tls: no preamble */
+        if (strcmp(arg, name) == 0) {
+            o->probe_name = name;
+            return NULL;
+        }
+    snprintf(buf, len, "unknown protocol (known: auto %s)", CS_STARTTLS_WORDS + 5);
+    return buf;
+}
+
+/* An SMTP address literal: "[" IPv4 "]" or "[IPv6:" IPv6 "]" (RFC 5321). */
+static bool address_literal(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 3 || s[0] != '[' || s[n - 1] != ']' || n > 64)
+        return false;
+    char addr[64];
+    unsigned char bin[16];
+    bool v6 = strncmp(s + 1, "IPv6:", 5) == 0;
+    size_t skip = v6 ? 6 : 1;
+    memcpy(addr, s + skip, n - skip - 1);
+    addr[n - skip - 1] = '\0';
+    return inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) == 1;
+}
+
+/* The EHLO name goes on the wire inside a command line: a host name (its
+   A-label) or an address literal, nothing else (no space, no CR or LF). */
+static const char *parse_ehlo(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                              char *buf, size_t len)
+{
+    (void)op;
+    char *name = NULL;
+    if (address_literal(arg)) {
+        name = cs_strdup(arg);
+    } else {
+        struct cs_target t = {0};
+        const char *why = strpbrk(arg, ":[]/ \t\r\n") ? "not a host name or address literal"
+                                                      : cs_target_parse(arg, 25, NULL, &t);
+        if (!why && t.family)
+            why = "an address: give it as a literal, [192.0.2.1] or [IPv6:2001:db8::1]";
+        if (why) {
+            cs_target_free(&t);
+            snprintf(buf, len, "%s (a host name, or [192.0.2.1] / [IPv6:2001:db8::1])", why);
+            return buf;
+        }
+        name = t.host;
+        t.host = NULL;
+        cs_target_free(&t);
+    }
+    free(o->ehlo);
+    o->ehlo = name;
+    return NULL;
+}
+
 /* The table entry of a long name (exact), or NULL. */
 static const struct cs_opt *by_name(const char *name, size_t len)
 {
@@ -856,6 +928,7 @@ void cs_options_free(struct cs_options *o)
     }
     free(o->pins);
     free(o->sni_alabel);
+    free(o->ehlo);
     memset(o, 0, sizeof(*o));
 }
 

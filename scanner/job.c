@@ -87,6 +87,7 @@ static bool job_record(struct job *j, const char *error)
         .staple_len = j->conn.staple_len,
         .proof = &j->conn.proof,
         .handshake_complete = j->conn.handshake_complete,
+        .protocol = j->conn.probe->name,
     };
     struct cs_result r;
     struct cs_assessment a;
@@ -275,12 +276,10 @@ static void connect_cb(uv_connect_t *req, int status)
         return;
     }
     j->reading = true;
-    /* the probe its URL scheme named, else the scan's */
-    j->conn.probe = j->target.probe ? cs_probe_choose(j->target.probe) : w->scan->probe;
-    if (!j->conn.probe)
-        j->conn.probe = w->scan->probe;
     j->conn.ssl_ctx = w->ssl_ctx;
     j->conn.sni = j->target.sni;
+    j->conn.host = j->target.host;
+    j->conn.ehlo = w->scan->opt->ehlo;
     j->conn.cert_only = w->scan->opt->cert_only;
     j->conn.write = conn_write;
     j->conn.done = conn_done;
@@ -402,6 +401,8 @@ void job_start(struct worker *w, struct cs_target *t)
     j->w = w;
     j->target = *t;
     memset(t, 0, sizeof(*t));
+    /* the probe its URL scheme named, else the scan's (--starttls) */
+    j->conn.probe = cs_probe_for(j->target.probe, w->scan->opt->probe_name, j->target.port);
     uv_timer_init(&w->loop, &j->timer);
     j->timer.data = j;
     j->handles = 1;

@@ -64,7 +64,9 @@ struct cs_options {
     bool quiet;
     bool strict_input;
     bool allow_empty;       /* --allow-empty: no target at all is not an input error */
-    const char *probe_name; /* the probe every target gets (cs_probe_by_name); NULL: "tls" */
+    const char *probe_name; /* --starttls: the probe of every target without a URL scheme
+                               (a registry name, or "auto": by port); NULL: "tls" */
+    char *ehlo;             /* owned: --ehlo, the SMTP EHLO name (A-label or [address]) */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints

@@ -73,6 +73,7 @@ struct cs_result {
     int key_proven; /* 1: the server proved it holds the leaf's key in this
                                  handshake; 0: it did not (or --cert-only); -1: null
                                  (no chain) */
+    char *protocol; /* the probe: "tls", "smtp", "imap", ...; NULL for a bad line */
     /* Not a field of the table: the presented chain, only with --chain
        (JSON, JSONL and text show it; CSV keeps one row per endpoint). */
     struct cs_chain_cert *chain;
@@ -114,7 +115,8 @@ enum cs_field_kind { CS_FK_STR, CS_FK_INT, CS_FK_TIME, CS_FK_LIST, CS_FK_BOOL, C
     X(REVOCATION_REASON, "revocation_reason", CS_FK_STR, revocation_reason)                        \
     X(REVOCATION_THIS_UPDATE, "revocation_this_update", CS_FK_TIME, revocation_this_update)        \
     X(REVOCATION_NEXT_UPDATE, "revocation_next_update", CS_FK_TIME, revocation_next_update)        \
-    X(KEY_PROVEN, "key_proven", CS_FK_BOOL, key_proven)
+    X(KEY_PROVEN, "key_proven", CS_FK_BOOL, key_proven)                                            \
+    X(PROTOCOL, "protocol", CS_FK_STR, protocol)
 
 enum cs_field {
 #define X(id, name, kind, member) CS_F_##id,

@@ -268,10 +268,25 @@ const char *cs_target_parse(const char *text, uint16_t default_port, const char 
         for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
             if (strlen(schemes[i].name) == slen && strncasecmp(s, schemes[i].name, slen) == 0)
                 break;
-        if (i == sizeof(schemes) / sizeof(schemes[0]))
-            return "unknown URL scheme (known: https, imaps, pop3s, smtps, ldaps, ftps, wss, tls)";
-        default_port = schemes[i].port;
-        t->probe = schemes[i].probe;
+        if (i < sizeof(schemes) / sizeof(schemes[0])) {
+            default_port = schemes[i].port;
+            t->probe = schemes[i].probe;
+        } else { /* a STARTTLS protocol's name: smtp://, imap://, postgres://, ... */
+            char name[16];
+            const struct cs_probe *pr = NULL;
+            if (slen < sizeof(name)) {
+                for (size_t k = 0; k <= slen; k++)
+                    name[k] = k < slen && s[k] >= 'A' && s[k] <= 'Z' ? (char)(s[k] + 32)
+                              : k < slen                             ? s[k]
+                                                                     : '\0';
+                pr = cs_probe_by_name(strcmp(name, "postgresql") ? name : "postgres");
+            }
+            if (!pr || pr == &cs_probe_direct)
+                return "unknown URL scheme (known: https, imaps, pop3s, smtps, ldaps, ftps, wss, "
+                       "tls, and each --starttls protocol's name)";
+            default_port = pr->default_port;
+            t->probe = pr->name;
+        }
         s = scheme + 3;
         len = strcspn(s, "/?#");
     }

@@ -305,7 +305,8 @@ Test(cli, help_and_version)
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
         cr_assert(strstr(r.out, options[i]), "--help lacks %s", options[i]);
     /* the probes and the formats come from their registries */
-    cr_assert(strstr(r.out, "\nProbes (") && strstr(r.out, "\n  tls      port 443 "), "%s", r.out);
+    cr_assert(strstr(r.out, "\nProbes (") && strstr(r.out, "\n  tls         port 443 "), "%s",
+              r.out);
     cr_assert(strstr(r.out, "\nReport formats (") && strstr(r.out, "\n  jsonl    .jsonl\n"), "%s",
               r.out);
     run_result_free(&r);

@@ -303,6 +303,7 @@ static void check_host(const struct report_scan *s, const char *host, const stru
         cr_assert_str_eq(cell(s, host, no_revocation[n]), "", "%s: %s", host, no_revocation[n]);
     /* nginx signed this handshake with the leaf's key */
     cr_assert_str_eq(cell(s, host, "key_proven"), "true", "%s", host);
+    cr_assert_str_eq(cell(s, host, "protocol"), "tls", "%s", host);
 
     /* the JSON record: same values, typed */
     json_t *r = record(s, host);

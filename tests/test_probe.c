@@ -27,8 +27,25 @@ Test(probe, registry)
     FILE *out = open_memstream(&text, &len);
     cs_probe_list(out);
     fclose(out);
-    cr_assert_str_eq(text, "  tls      port 443   TLS from the first byte (HTTPS, IMAPS, SMTPS, "
-                           "LDAPS, ...)\n");
+    /* one line per probe, in registry order, the first being tls */
+    static const char tls_line[] =
+        "  tls         port 443   TLS from the first byte (HTTPS, IMAPS, SMTPS, ...)\n";
+    cr_assert(strncmp(text, tls_line, sizeof(tls_line) - 1) == 0, "%s", text);
+    size_t lines = 0;
+    for (const char *p = text; *p; p++)
+        lines += *p == '\n';
+    size_t n = 0;
+    while (cs_probe_name(n))
+        n++;
+    cr_assert_eq(lines, n);
+    /* --starttls takes auto and every probe but tls, in that order */
+    char words[256] = "auto";
+    for (size_t i = 1; i < n; i++) {
+        strcat(words, " ");
+        strcat(words, cs_probe_name(i));
+        cr_assert_not_null(strstr(text, cs_probe_name(i)));
+    }
+    cr_assert_str_eq(words, CS_STARTTLS_WORDS);
     free(text);
 }
 

@@ -120,6 +120,7 @@ const char *const expected_fields[] = {
     "revocation_this_update",
     "revocation_next_update",
     "key_proven",
+    "protocol",
 };
 const size_t n_expected_fields = sizeof expected_fields / sizeof expected_fields[0];
 

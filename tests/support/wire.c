@@ -1,0 +1,80 @@
+/* See wire.h. */
+#include "tests/support/wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int wire_write(struct cs_conn *c, const void *buf, size_t len)
+{
+    struct wire *w = c->owner;
+    if (w->sent_len + len > WIRE_SENT_MAX) {
+        fprintf(stderr, "wire: the probe sent more than %d bytes\n", WIRE_SENT_MAX);
+        abort();
+    }
+    memcpy(w->sent + w->sent_len, buf, len);
+    w->sent_len += len;
+    w->sent[w->sent_len] = '\0';
+    if (!c->ssl)
+        w->preamble_len = w->sent_len;
+    return 0;
+}
+
+static void wire_done(struct cs_conn *c, const char *error)
+{
+    struct wire *w = c->owner;
+    w->ends++;
+    snprintf(w->why, sizeof w->why, "%s", error ? error : "");
+}
+
+void wire_open(struct wire *w, const struct cs_probe *p, const char *host, const char *ehlo)
+{
+    memset(w, 0, sizeof(*w));
+    w->store = X509_STORE_new();
+    w->ctx = cs_tls_ctx_new(w->store, 1 << 20);
+    if (!w->ctx) {
+        fprintf(stderr, "wire: no SSL_CTX\n");
+        abort();
+    }
+    w->conn.probe = p;
+    w->conn.ssl_ctx = w->ctx;
+    w->conn.sni = host;
+    w->conn.host = host;
+    w->conn.ehlo = ehlo;
+    w->conn.write = wire_write;
+    w->conn.done = wire_done;
+    w->conn.owner = w;
+    cs_conn_start(&w->conn);
+}
+
+void wire_feed(struct wire *w, const void *buf, size_t len)
+{
+    cs_conn_feed(&w->conn, buf, len);
+}
+
+void wire_say(struct wire *w, const char *text)
+{
+    wire_feed(w, text, strlen(text));
+}
+
+bool wire_tls_started(const struct wire *w)
+{
+    return w->conn.ssl && w->sent_len > w->preamble_len + 5 &&
+           (unsigned char)w->sent[w->preamble_len] == 0x16 &&
+           (unsigned char)w->sent[w->preamble_len + 1] == 0x03;
+}
+
+const char *wire_preamble(const struct wire *w)
+{
+    static char text[WIRE_SENT_MAX + 1];
+    memcpy(text, w->sent, w->preamble_len);
+    text[w->preamble_len] = '\0';
+    return text;
+}
+
+void wire_close(struct wire *w)
+{
+    cs_conn_release(&w->conn);
+    SSL_CTX_free(w->ctx);
+    X509_STORE_free(w->store);
+}

@@ -1,0 +1,40 @@
+/* One probe connection with no socket: what the probe sends is kept, what
+ * the server says is fed in by the test, and the end is recorded.  The
+ * TLS driver is the real one (a worker's SSL_CTX over an empty trust
+ * store), so a probe that says go is seen to start TLS: its first bytes
+ * after the preamble are a ClientHello. */
+#ifndef CS_TEST_WIRE_H
+#define CS_TEST_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "probes/probe.h"
+
+#define WIRE_SENT_MAX 65536
+
+struct wire {
+    struct cs_conn conn;
+    SSL_CTX *ctx;
+    X509_STORE *store;
+    char sent[WIRE_SENT_MAX + 1]; /* what the probe wrote, NUL-terminated */
+    size_t sent_len;
+    size_t preamble_len; /* sent bytes before TLS started (all of them until it does) */
+    int ends;            /* times done was called (never more than 1) */
+    char why[1024];      /* the error done got, "" for none */
+};
+
+/* Makes w a connection of probe p to host (the EHLO / stream-to name), ehlo
+   NULL for the default, and runs the probe's start. */
+void wire_open(struct wire *w, const struct cs_probe *p, const char *host, const char *ehlo);
+/* The server says len bytes. */
+void wire_feed(struct wire *w, const void *buf, size_t len);
+/* The server says a NUL-terminated text. */
+void wire_say(struct wire *w, const char *text);
+/* TLS has started (the probe said go and the driver sent a ClientHello). */
+bool wire_tls_started(const struct wire *w);
+/* The text sent before TLS (NUL-terminated: a copy in a static buffer). */
+const char *wire_preamble(const struct wire *w);
+void wire_close(struct wire *w);
+
+#endif
