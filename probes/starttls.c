@@ -159,8 +159,7 @@ int cs_preamble_lines(struct cs_conn *conn, const char *buf, size_t len,
 }
 
 int cs_preamble_bytes(struct cs_conn *conn, const char *buf, size_t len,
-                      long (*on_bytes)(struct cs_conn *conn, const unsigned char *data,
-                                       size_t len))
+                      long (*on_bytes)(struct cs_conn *conn, const unsigned char *data, size_t len))
 {
     struct cs_preamble *p = conn->preamble;
     if (count_bytes(conn, len) < 0)
@@ -168,8 +167,7 @@ int cs_preamble_bytes(struct cs_conn *conn, const char *buf, size_t len,
     while (len > 0) {
         size_t take = sizeof(p->buf) - p->len;
         if (take == 0) {
-            cs_preamble_fail(conn, "server message longer than %d bytes",
-                             CS_PREAMBLE_LINE_MAX);
+            cs_preamble_fail(conn, "server message longer than %d bytes", CS_PREAMBLE_LINE_MAX);
             return 0;
         }
         if (take > len)

@@ -29,12 +29,12 @@
 struct cs_preamble {
     char buf[CS_PREAMBLE_LINE_MAX]; /* the line or message being assembled */
     size_t len;
-    size_t total;    /* bytes received before TLS */
-    unsigned lines;  /* lines in the reply being read (the probe resets it) */
-    int state;       /* the probe's own */
-    int tag;         /* the probe's own (a command counter, a flag set, ...) */
-    bool offered;    /* the probe's own: the server offered STARTTLS */
-    bool go;         /* cs_preamble_go was called: TLS starts after this message */
+    size_t total;   /* bytes received before TLS */
+    unsigned lines; /* lines in the reply being read (the probe resets it) */
+    int state;      /* the probe's own */
+    int tag;        /* the probe's own (a command counter, a flag set, ...) */
+    bool offered;   /* the probe's own: the server offered STARTTLS */
+    bool go;        /* cs_preamble_go was called: TLS starts after this message */
     char last[CS_PREAMBLE_QUOTE * 4 + 8]; /* the server's last line, quoted ("" none) */
 };
 

@@ -167,7 +167,8 @@ static int outfile_direct(struct cs_outfile *o, const char *path)
     return 0;
 }
 
-int cs_outfile_open(struct cs_outfile *o, const char *path)
+/* cs_outfile_open, with a positive errno */
+static int outfile_open(struct cs_outfile *o, const char *path)
 {
     memset(o, 0, sizeof(*o));
     struct stat st;
@@ -244,7 +245,8 @@ int cs_outfile_open(struct cs_outfile *o, const char *path)
     return 0;
 }
 
-int cs_outfile_commit(struct cs_outfile *o)
+/* cs_outfile_commit, with a positive errno */
+static int outfile_commit(struct cs_outfile *o)
 {
     int err = 0;
     if (!o->f) {
@@ -287,4 +289,14 @@ void cs_outfile_abandon(struct cs_outfile *o)
     if (o->f && o->f != stdout)
         fclose(o->f);
     outfile_free(o);
+}
+
+int cs_outfile_open(struct cs_outfile *o, const char *path)
+{
+    return -outfile_open(o, path);
+}
+
+int cs_outfile_commit(struct cs_outfile *o)
+{
+    return -outfile_commit(o);
 }

@@ -18,13 +18,13 @@ struct cs_outfile {
     bool direct; /* written in place, line-buffered: can be followed */
 };
 
-/* Opens path for a report.  0, or an errno (nothing is left behind).  A
+/* Opens path for a report.  0, or a negated errno (nothing is left behind).  A
    temporary file of an earlier run that was killed while writing this
    report (.NAME.partial-XXXXXX, not locked by a live writer) is removed.
    Call before any thread that could fork or change the umask starts. */
 int cs_outfile_open(struct cs_outfile *o, const char *path);
 /* Finishes a report: flush, fsync, rename into place, fsync the directory,
-   close.  0, or an errno, and then nothing is left in path's place. */
+   close.  0, or a negated errno, and then nothing is left in path's place. */
 int cs_outfile_commit(struct cs_outfile *o);
 /* Gives a report up: the temporary file is removed, path is untouched. */
 void cs_outfile_abandon(struct cs_outfile *o);

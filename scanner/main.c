@@ -18,6 +18,7 @@
 #include "report/report.h"
 #include "scanner/cert.h"
 #include "scanner/engine.h"
+#include "scanner/error.h"
 #include "scanner/options.h"
 #include "scanner/targets.h"
 #include "version.h"
@@ -28,7 +29,7 @@ struct report {
     FILE *f;
     struct cs_writer w;
     bool failed; /* a write failed: the report is abandoned */
-    int err;     /* errno of the first failure */
+    int err;     /* the first failure: a negative code (error.h) */
 };
 
 struct sink {
@@ -42,11 +43,12 @@ static const char *report_name(const struct report *r)
     return r->path && strcmp(r->path, "-") != 0 ? r->path : "standard output";
 }
 
+/* err: a negative code, or 0 for "what errno says" (a stdio failure) */
 static void report_failed(struct report *r, int err)
 {
     if (!r->failed) {
         r->failed = true;
-        r->err = err ? err : EIO;
+        r->err = err < 0 ? err : errno ? -errno : -EIO;
     }
 }
 
@@ -57,17 +59,20 @@ static void on_result(void *arg, const struct cs_result *res)
     s->summary.targets++;
     for (size_t i = 0; i < s->n; i++) {
         struct report *r = &s->reports[i];
-        if (!r->failed && (cs_writer_record(&r->w, res) < 0 || ferror(r->f)))
-            report_failed(r, errno);
+        if (r->failed)
+            continue;
+        int rc = cs_writer_record(&r->w, res);
+        if (rc < 0 || ferror(r->f))
+            report_failed(r, rc);
     }
 }
 
-/* Finishes a report: flush, and for -o put it in place.  0 or an errno. */
+/* Finishes a report: flush, and for -o put it in place.  0 or a negative code. */
 static int report_finish(struct report *r)
 {
     if (!r->path) {
         if (fflush(r->f) != 0 || ferror(r->f))
-            report_failed(r, errno);
+            report_failed(r, 0);
     } else if (r->failed) {
         cs_outfile_abandon(&r->out);
     } else {
@@ -246,16 +251,17 @@ int main(int argc, char **argv)
         r->path = opt.outputs[i].path;
         to_stdout |= strcmp(r->path, "-") == 0;
         int e = cs_outfile_open(&r->out, r->path);
-        if (e) {
+        if (e < 0) {
             fprintf(stderr, "certsweep: %s: cannot create report: %s (the scan goes on)\n",
-                    opt.outputs[i].path, strerror(e));
+                    opt.outputs[i].path, cs_strerror(e));
             out_rc = CS_EXIT_CANTCREAT;
             memset(r, 0, sizeof(*r));
             continue;
         }
         r->f = r->out.f;
-        if (cs_writer_open(&r->w, opt.outputs[i].ops, r->f, &info, flags) < 0)
-            report_failed(r, errno);
+        int wrc = cs_writer_open(&r->w, opt.outputs[i].ops, r->f, &info, flags);
+        if (wrc < 0)
+            report_failed(r, wrc);
         sink.n++;
     }
     if (!opt.quiet && !to_stdout) {
@@ -264,8 +270,9 @@ int main(int argc, char **argv)
         int color = ops == &cs_writer_text && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
         r->f = stdout;
         setvbuf(stdout, NULL, _IOLBF, 0); /* each record as it finishes: can be followed */
-        if (cs_writer_open(&r->w, ops, stdout, &info, flags | (color ? CS_WRITER_COLOR : 0)) < 0)
-            report_failed(r, errno);
+        int wrc = cs_writer_open(&r->w, ops, stdout, &info, flags | (color ? CS_WRITER_COLOR : 0));
+        if (wrc < 0)
+            report_failed(r, wrc);
     }
 
     struct cs_engine_stats stats = {0};
@@ -284,17 +291,16 @@ int main(int argc, char **argv)
     info.targets = sink.summary.targets;
     for (size_t i = 0; i < sink.n; i++) {
         struct report *r = &sink.reports[i];
-        if (!r->failed && cs_writer_close(&r->w, &sink.summary) < 0)
-            report_failed(r, errno);
-        else if (r->failed)
-            cs_writer_close(&r->w, &sink.summary); /* frees the writer's state */
+        int wrc = cs_writer_close(&r->w, &sink.summary); /* frees the writer's state */
+        if (wrc < 0)
+            report_failed(r, wrc);
         int e = report_finish(r);
         bool direct = !r->path || strcmp(r->path, "-") == 0;
-        if (e == EPIPE && direct)
+        if (e == -EPIPE && direct)
             continue; /* standard output closed early (| head): not an error */
         if (e) {
             fprintf(stderr, "certsweep: %s: writing the report failed: %s%s\n", report_name(r),
-                    strerror(e), direct ? "" : "; nothing was left in its place");
+                    cs_strerror(e), direct ? "" : "; nothing was left in its place");
             out_rc = out_rc ? out_rc : CS_EXIT_IOERR;
         }
     }

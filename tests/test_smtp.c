@@ -80,9 +80,8 @@ Test(smtp, refusal_is_quoted)
     wire_say(&w, ehlo_reply);
     wire_say(&w, "454 4.7.0 TLS not available due to local problem\r\n");
     cr_assert_eq(w.ends, 1);
-    cr_assert_str_eq(w.why,
-                     "starttls: server refused: \"454 4.7.0 TLS not available due to local "
-                     "problem\"");
+    cr_assert_str_eq(w.why, "starttls: server refused: \"454 4.7.0 TLS not available due to local "
+                            "problem\"");
     cr_assert(!wire_tls_started(&w));
     wire_close(&w);
 
