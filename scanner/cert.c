@@ -4,6 +4,7 @@
  * was, and lets the path building go on, so that one bad link never hides the
  * rest. */
 #include "scanner/cert.h"
+#include "scanner/error.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -366,7 +367,7 @@ int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(
         *issuer = NULL;
     X509 *leaf = sk_X509_value(presented, 0);
     if (!leaf)
-        return -1;
+        return CS_EFORMAT;
     r->not_before = cs_asn1_time(X509_get0_notBefore(leaf));
     r->not_after = cs_asn1_time(X509_get0_notAfter(leaf));
     free(r->subject);

@@ -33,7 +33,7 @@ struct cs_verify_input {
    hostname_match) from the presented chain (leaf first), and facts for
    classification.  With issuer, *issuer gets a reference to the leaf's
    issuer (from the verified path, else from the presented chain), or NULL.
-   Returns 0, or -1 if there is no leaf. */
+   Returns 0, or CS_EFORMAT if there is no leaf. */
 int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(X509) * presented,
                     const struct cs_verify_input *in, X509 **issuer);
 

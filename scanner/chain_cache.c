@@ -2,6 +2,7 @@
  * bytes as sent, so a hit costs one hash of a few KiB and a copy of the
  * record's fields, and no certificate is parsed at all. */
 #include "scanner/chain_cache.h"
+#include "scanner/error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +237,7 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
     unsigned char key[KEY_BYTES];
     memset(objs, 0, sizeof(*objs));
     if (raw->n == 0 || chain_key(raw, key) < 0)
-        return -1;
+        return CS_EFORMAT;
     memcpy(objs->key, key, KEY_BYTES);
     uv_mutex_lock(&c->lock);
     for (struct entry *e = c->buckets[bucket_of(c, key)]; e; e = e->next) {
@@ -258,7 +259,7 @@ int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
        both results are the same */
     STACK_OF(X509) *presented = parse_chain(c, raw);
     if (!presented)
-        return -1;
+        return CS_EFORMAT;
     struct entry *e = cs_xcalloc(1, sizeof(*e));
     memcpy(e->key, key, KEY_BYTES);
     cs_result_init(&e->r);

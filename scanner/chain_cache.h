@@ -33,7 +33,7 @@ void cs_chain_objs_free(struct cs_chain_objs *o);
 /* Fills r's chain-dependent fields and facts from the cache, or parses,
    verifies and analyses the chain and remembers it; with_chain also copies
    the chain's certificates into r (--chain).  objs gets the leaf and its
-   issuer, and with want_certs the certs too.  Returns 0, or -1 if the leaf
+   issuer, and with want_certs the certs too.  Returns 0, or CS_EFORMAT if the leaf
    cannot be parsed.  Thread-safe. */
 int cs_chain_cache_analyse(struct cs_chain_cache *c, struct cs_result *r,
                            struct cs_chain_facts *facts, const struct cs_raw_chain *raw,

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "scanner/chain_cache.h"
+#include "scanner/error.h"
 #include "tests/support/pki.h"
 
 #define DAY 86400
@@ -201,10 +202,11 @@ Test(chain_cache, leafs_that_do_not_parse)
     struct cs_chain_objs objs;
     struct cs_verify_input in = input();
     cs_result_init(&r);
-    cr_assert_eq(cs_chain_cache_analyse(c, &r, &facts, &raw, &in, false, false, &objs), -1);
+    cr_assert_eq(cs_chain_cache_analyse(c, &r, &facts, &raw, &in, false, false, &objs), CS_EFORMAT);
     cr_assert_null(objs.leaf);
     struct cs_raw_chain none = {0};
-    cr_assert_eq(cs_chain_cache_analyse(c, &r, &facts, &none, &in, false, false, &objs), -1);
+    cr_assert_eq(cs_chain_cache_analyse(c, &r, &facts, &none, &in, false, false, &objs),
+                 CS_EFORMAT);
     cs_result_free(&r);
     cs_chain_cache_free(c);
 }
