@@ -20,6 +20,7 @@
 
 #include "scanner/cert.h"
 #include "scanner/engine.h"
+#include "tests/support/engine_run.h"
 #include "tests/support/fleet.h"
 #include "tests/support/runner.h"
 
@@ -379,26 +380,16 @@ Test(dns, one_query_per_name_whatever_the_workers)
         cr_assert(asprintf(&targets[i], "ok.fleet.test:%u", fleet_bulk_port(bulk, i)) > 0);
     struct cs_options o;
     cs_options_init(&o);
-    o.targets = targets;
-    o.n_targets = 40;
     o.workers = 2;
     o.dns_server = server;
-    char err[256];
-    X509_STORE *store = cs_trust_load(fleet_ca_file(bulk), NULL, err, sizeof(err));
-    cr_assert_not_null(store, "%s", err);
-    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
-    struct cs_engine_stats stats;
     size_t ok = 0;
-    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, count_record, &ok, NULL, &stats),
-                 CS_ENGINE_OK);
+    struct engine_run run = {.ca_file = fleet_ca_file(bulk), .cb = count_record, .arg = &ok};
+    cr_assert_eq(engine_run(&o, targets, 40, &run), CS_ENGINE_OK);
+    const struct cs_engine_stats stats = run.stats;
     cr_assert_eq(stats.workers, 2);
     cr_assert_eq(ok, 40, "%zu of 40 certificates through the one answer", ok);
     cr_assert_eq(stats.dns_queries, 1, "%llu lookups for one name",
                  (unsigned long long)stats.dns_queries);
-    cs_targets_close(ts);
-    X509_STORE_free(store);
-    o.targets = NULL;
-    o.n_targets = 0;
     o.dns_server = NULL;
     cs_options_free(&o);
     for (size_t i = 0; i < 40; i++)

@@ -14,6 +14,7 @@
 
 #include "scanner/cert.h"
 #include "scanner/engine.h"
+#include "tests/support/engine_run.h"
 #include "tests/support/fleet.h"
 #include "tests/support/runner.h"
 
@@ -69,19 +70,12 @@ Test(engine, sliding_window_not_batches)
         cr_assert(asprintf(&args[i + 1], "127.0.0.1:%u", fleet_bulk_port(fleet, i)) > 0);
     struct cs_options o;
     cs_options_init(&o);
-    o.targets = args;
-    o.n_targets = 31;
     o.concurrency = 2;
     o.timeout_ms = 5000;
-    o.ca_file = (char *)fleet_ca_file(fleet);
-    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
-    char err[256];
-    X509_STORE *store = cs_trust_load(o.ca_file, NULL, err, sizeof(err));
-    cr_assert_not_null(store, "%s", err);
     struct seen s = {0};
-    struct cs_engine_stats stats = {0};
-    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, on_result, &s, NULL, &stats),
-                 CS_ENGINE_OK);
+    struct engine_run run = {.ca_file = fleet_ca_file(fleet), .cb = on_result, .arg = &s};
+    cr_assert_eq(engine_run(&o, args, 31, &run), CS_ENGINE_OK);
+    const struct cs_engine_stats stats = run.stats;
     cr_assert_eq(s.n, 31);
     cr_assert_eq(stats.peak_in_flight, 2, "peak %u in flight with -j 2", stats.peak_in_flight);
     cr_assert_eq(stats.probes, 31);
@@ -91,11 +85,6 @@ Test(engine, sliding_window_not_batches)
         cr_assert(strncmp(s.reason[i], "exp", 3) == 0, "%s: %s", s.key[i], s.reason[i]);
     cr_assert_eq(fleet_accepted(fleet, "bulk"), 30);
     seen_free(&s);
-    X509_STORE_free(store);
-    cs_targets_close(ts);
-    o.targets = NULL;
-    o.n_targets = 0;
-    o.ca_file = NULL;
     cs_options_free(&o);
     for (size_t i = 0; i < 31; i++)
         free(args[i]);
@@ -113,18 +102,12 @@ Test(engine, connect_timeout_and_dns_errors_are_records)
     char *args[] = {a, b, "name.invalid"};
     struct cs_options o;
     cs_options_init(&o);
-    o.targets = args;
-    o.n_targets = 3;
     o.timeout_ms = 300;
     o.dns_server = "127.0.0.1:9"; /* the discard port: nothing answers */
     o.dns_timeout_ms = 200;
-    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
-    char err[256];
-    X509_STORE *store = cs_trust_load(o.ca_file, NULL, err, sizeof(err));
-    cr_assert_not_null(store, "%s", err);
     struct seen s = {0};
-    cr_assert_eq(cs_engine_run(&o, (int64_t)time(NULL), ts, store, on_result, &s, NULL, NULL),
-                 CS_ENGINE_OK);
+    struct engine_run run = {.cb = on_result, .arg = &s};
+    cr_assert_eq(engine_run(&o, args, 3, &run), CS_ENGINE_OK);
     cr_assert_eq(s.n, 3);
     for (size_t i = 0; i < 3; i++) {
         if (strcmp(s.key[i], a) == 0)
@@ -135,10 +118,6 @@ Test(engine, connect_timeout_and_dns_errors_are_records)
             cr_assert(strncmp(s.reason[i], "dns: ", 5) == 0, "%s", s.reason[i]);
     }
     seen_free(&s);
-    X509_STORE_free(store);
-    cs_targets_close(ts);
-    o.targets = NULL;
-    o.n_targets = 0;
     o.dns_server = NULL;
     cs_options_free(&o);
     free(a);
@@ -186,25 +165,11 @@ Test(engine, interrupted_scan_closes_its_reports)
 
 /* Runs the engine on targets; records land in s; returns wall seconds. */
 static double run_targets(struct cs_options *o, char **args, size_t n, struct seen *s,
-                          struct cs_engine_stats *stats, const char *ca)
+                          const char *ca)
 {
-    o->targets = args;
-    o->n_targets = n;
-    o->ca_file = (char *)ca;
-    char err[256];
-    X509_STORE *store = cs_trust_load(ca, NULL, err, sizeof(err));
-    cr_assert_not_null(store, "%s", err);
-    struct cs_targets *ts = cs_targets_open(o, NULL, 0);
-    uint64_t t0 = uv_hrtime();
-    cr_assert_eq(cs_engine_run(o, (int64_t)time(NULL), ts, store, on_result, s, NULL, stats),
-                 CS_ENGINE_OK);
-    double secs = (double)(uv_hrtime() - t0) / 1e9;
-    cs_targets_close(ts);
-    X509_STORE_free(store);
-    o->targets = NULL;
-    o->n_targets = 0;
-    o->ca_file = NULL;
-    return secs;
+    struct engine_run run = {.ca_file = ca, .cb = on_result, .arg = s};
+    cr_assert_eq(engine_run(o, args, n, &run), CS_ENGINE_OK);
+    return run.secs;
 }
 
 Test(engine, rate_limits_new_connections)
@@ -218,7 +183,7 @@ Test(engine, rate_limits_new_connections)
     cs_options_init(&o);
     o.rate = 20;
     struct seen s = {0};
-    double secs = run_targets(&o, args, 30, &s, NULL, fleet_ca_file(fleet));
+    double secs = run_targets(&o, args, 30, &s, fleet_ca_file(fleet));
     cr_assert_eq(s.n, 30);
     cr_assert_geq(secs, 1.3, "30 connections at 20/s took %.2f s", secs);
     seen_free(&s);
@@ -241,8 +206,7 @@ Test(engine, per_address_bounds_connections_to_one_ip)
     o.per_address = 3;
     o.workers = 1;
     struct seen s = {0};
-    struct cs_engine_stats stats;
-    double secs = run_targets(&o, args, 12, &s, &stats, fleet_ca_file(slow));
+    double secs = run_targets(&o, args, 12, &s, fleet_ca_file(slow));
     cr_assert_eq(s.n, 12);
     for (size_t i = 0; i < 12; i++)
         cr_assert(strncmp(s.reason[i], "exp", 3) == 0, "%s: %s", s.key[i], s.reason[i]);
@@ -306,20 +270,12 @@ Test(engine, workers_change_nothing_but_the_order)
         cs_options_init(&o);
         o.workers = round ? 4 : 1;
         o.timeout_ms = 2000;
-        o.targets = args;
-        o.n_targets = n;
-        char err[256];
-        X509_STORE *store = cs_trust_load(fleet_ca_file(f), NULL, err, sizeof(err));
-        struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
-        struct cs_engine_stats stats;
-        cr_assert_eq(
-            cs_engine_run(&o, fleet_now(f), ts, store, to_line, round ? &four : &one, NULL, &stats),
-            CS_ENGINE_OK);
-        cr_assert_eq(stats.workers, round ? 4u : 1u);
-        cs_targets_close(ts);
-        X509_STORE_free(store);
-        o.targets = NULL;
-        o.n_targets = 0;
+        struct engine_run run = {.ca_file = fleet_ca_file(f),
+                                 .now = fleet_now(f),
+                                 .cb = to_line,
+                                 .arg = round ? &four : &one};
+        cr_assert_eq(engine_run(&o, args, n, &run), CS_ENGINE_OK);
+        cr_assert_eq(run.stats.workers, round ? 4u : 1u);
         cs_options_free(&o);
     }
     cr_assert_eq(one.n, four.n);
