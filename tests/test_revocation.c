@@ -37,15 +37,15 @@
 
 #include "tests/support/fleet.h"
 #include "tests/support/httpd.h"
+#include "tests/support/ocsp_responder.h"
 #include "tests/support/pki.h"
 #include "tests/support/runner.h"
 #include "tests/support/servers.h"
 
 #define DAY 86400
-#define STDBUF "/usr/bin/stdbuf" /* unbuffers the responder's -text log */
-#define RUN_LIMIT_S 60           /* a run that takes longer has hung */
-#define NUL_T INT64_MIN          /* a time field that must be null */
-#define ANY_T (INT64_MIN + 1)    /* a time field not checked */
+#define RUN_LIMIT_S 60        /* a run that takes longer has hung */
+#define NUL_T INT64_MIN       /* a time field that must be null */
+#define ANY_T (INT64_MIN + 1) /* a time field not checked */
 #define MAX_HELD 8
 
 static char *dir;
@@ -55,7 +55,7 @@ static struct pki_cert stray; /* trusted by nobody: signs what must not verify *
 static X509 *inter_chain[1];  /* what follows every leaf on the wire */
 static struct fleet *fleet;
 static struct nginx web = {.pid = -1};
-static pid_t responder = -1;
+static struct ocsp_responder responder = {.pid = -1};
 static struct httpd *scripted; /* the scripted HTTP server, when a test starts one */
 static int held[MAX_HELD];
 static size_t n_held;
@@ -91,8 +91,8 @@ static void require_tools(bool nginx, bool openssl)
     if (nginx && access(NGINX_BINARY, X_OK) != 0)
         cr_skip_test(NGINX_BINARY " is not installed: the revocation tests need it "
                                   "(apt-get install nginx)");
-    if (openssl && (access(OPENSSL_BINARY, X_OK) != 0 || access(STDBUF, X_OK) != 0))
-        cr_skip_test(OPENSSL_BINARY " (and " STDBUF ") are needed for the OCSP responder "
+    if (openssl && (access(OPENSSL_BINARY, X_OK) != 0 || access(STDBUF_BINARY, X_OK) != 0))
+        cr_skip_test(OPENSSL_BINARY " (and " STDBUF_BINARY ") are needed for the OCSP responder "
                                     "tests (apt-get install openssl coreutils)");
 }
 
@@ -320,7 +320,6 @@ static size_t web_hits(const char *path)
    DIR/responder.log.  Returns its URL (static storage). */
 static const char *start_responder(const char *rsigner_path, const char *rkey_path)
 {
-    static char url[64];
     /* in_dir()'s buffers get reused: keep our own copies */
     char rsigner[4096], rkey[4096], index[4096], ca[4096], log[4096];
     snprintf(rsigner, sizeof rsigner, "%s", rsigner_path);
@@ -328,72 +327,21 @@ static const char *start_responder(const char *rsigner_path, const char *rkey_pa
     snprintf(index, sizeof index, "%s", in_dir("index.txt"));
     snprintf(ca, sizeof ca, "%s", in_dir("inter.pem"));
     snprintf(log, sizeof log, "%s", in_dir("responder.log"));
-    for (int tries = 0; tries < 3; tries++) {
-        uint16_t port = free_port();
-        cr_assert(port != 0);
-        char port_s[8];
-        snprintf(port_s, sizeof port_s, "%u", port);
-        const char *argv[] = {STDBUF,  "-o0",   OPENSSL_BINARY, "ocsp",     "-index",
-                              index,   "-port", port_s,         "-rsigner", rsigner,
-                              "-rkey", rkey,    "-CA",          ca,         "-ignore_err",
-                              "-nmin", "60",    "-text",        NULL};
-        unlink(log);
-        responder = spawn_server(argv, log);
-        cr_assert(responder > 0);
-        /* Not probed with a connection: `openssl ocsp` (3.0) hangs on a
-           client that connects and closes without a request.  It says when
-           it has bound its port. */
-        for (int waited = 0; waited < 5000; waited += 20) {
-            int st;
-            if (waitpid(responder, &st, WNOHANG) == responder) {
-                responder = -1;
-                break;
-            }
-            if (count_lines_with(log, "waiting for OCSP client") > 0) {
-                snprintf(url, sizeof url, "http://127.0.0.1:%u/", port);
-                return url;
-            }
-            usleep(20 * 1000);
-        }
-        stop_child(&responder);
-    }
-    char *text = slurp(log, NULL);
-    cr_assert_fail("openssl ocsp did not start on 127.0.0.1 (3 tries):\n%s", text ? text : "");
-    return NULL;
+    char err[8192];
+    cr_assert_eq(ocsp_responder_start(&responder, index, ca, rsigner, rkey, log, err, sizeof err),
+                 0, "%s", err);
+    return responder.url;
 }
 
 static size_t responder_requests(void)
 {
-    return count_lines_with(in_dir("responder.log"), "Received request");
+    return ocsp_responder_requests(&responder);
 }
 
-/* One line of DIR/index.txt (openssl ca's database, which `openssl ocsp
-   -index` answers from): V (valid), or R with a revocation time and reason.
-   The responder looks serials up; a serial not listed answers unknown. */
-struct index_entry {
-    const char *name;   /* the leaf's name.rev.test */
-    const char *serial; /* hex, as BN_bn2hex writes it */
-    int64_t not_after;
-    int64_t revoked_at; /* 0: valid */
-    const char *reason; /* openssl ca's name: keyCompromise, superseded, ... */
-};
-
-static void write_index(const struct index_entry *e, size_t n)
+/* DIR/index.txt, which the responder answers from: the leafs are NAME.rev.test */
+static void write_index(const struct ocsp_index_entry *e, size_t n)
 {
-    FILE *fp = fopen(in_dir("index.txt"), "w");
-    cr_assert_not_null(fp);
-    for (size_t i = 0; i < n; i++) {
-        char expires[16], when[16];
-        pki_index_time(e[i].not_after, expires);
-        if (e[i].revoked_at == 0) {
-            fprintf(fp, "V\t%s\t\t%s\tunknown\t/CN=%s.rev.test\n", expires, e[i].serial, e[i].name);
-        } else {
-            pki_index_time(e[i].revoked_at, when);
-            fprintf(fp, "R\t%s\t%s,%s\t%s\tunknown\t/CN=%s.rev.test\n", expires, when, e[i].reason,
-                    e[i].serial, e[i].name);
-        }
-    }
-    cr_assert_eq(fclose(fp), 0);
+    cr_assert_eq(ocsp_index_write(in_dir("index.txt"), "rev.test", e, n), 0);
 }
 
 /* ---- setup ---- */
@@ -410,7 +358,7 @@ static void setup(void)
 /* CS_TEST_KEEP=1 keeps each test's directory (configs, logs, reports). */
 static void teardown(void)
 {
-    stop_child(&responder);
+    ocsp_responder_stop(&responder);
     if (scripted != NULL)
         httpd_stop(scripted);
     scripted = NULL;
@@ -948,7 +896,7 @@ Test(revocation, ocsp_responder_good_revoked_unknown)
     struct pki_cert good, revoked, unknown, expired;
     int64_t revoked_at = now - 2 * DAY - 777, expired_revoked_at = now - 20 * DAY - 31;
     write_index(
-        (const struct index_entry[]){
+        (const struct ocsp_index_entry[]){
             {"oc-good", "0A01", HEALTHY_NOT_AFTER, 0, NULL},
             {"oc-revoked", "0A02", HEALTHY_NOT_AFTER, revoked_at, "keyCompromise"},
             {"oc-expired", "0A04", now - 2 * DAY, expired_revoked_at, "superseded"},
@@ -1029,7 +977,7 @@ Test(revocation, ocsp_delegated_responder)
     cr_assert_eq(pki_write_key(in_dir("delegated.key"), delegated.key), 0);
     int64_t revoked_at = now - 5 * DAY - 4321;
     write_index(
-        (const struct index_entry[]){
+        (const struct ocsp_index_entry[]){
             {"dl-good", "0D01", HEALTHY_NOT_AFTER, 0, NULL},
             {"dl-revoked", "0D02", HEALTHY_NOT_AFTER, revoked_at, "cessationOfOperation"},
         },
@@ -1063,7 +1011,7 @@ Test(revocation, untrusted_staple_then_responder)
     struct pki_cert good, revoked;
     int64_t revoked_at = now - 11 * DAY - 1111;
     write_index(
-        (const struct index_entry[]){
+        (const struct ocsp_index_entry[]){
             {"us-good", "0F11", HEALTHY_NOT_AFTER, 0, NULL},
             {"us-revoked", "0F12", HEALTHY_NOT_AFTER, revoked_at, "keyCompromise"},
         },
@@ -1668,7 +1616,7 @@ Test(revocation, ocsp_and_crl_combined)
     snprintf(crl, sizeof crl, "http://127.0.0.1:%u/combo.crl", http);
     snprintf(status500, sizeof status500, "http://127.0.0.1:%u/status500", http);
     write_index(
-        (const struct index_entry[]){
+        (const struct ocsp_index_entry[]){
             {"mix-a", "3001", HEALTHY_NOT_AFTER, 0, NULL},
             {"mix-d", "3004", HEALTHY_NOT_AFTER, ocsp_revoked, "keyCompromise"},
         },
