@@ -575,7 +575,7 @@ static const char *parse_starttls(const struct cs_opt *op, struct cs_options *o,
             o->probe_name = name;
             return NULL;
         }
-    snprintf(buf, len, "unknown protocol (known: auto %s)", CS_STARTTLS_WORDS + 5);
+    snprintf(buf, len, "not a STARTTLS protocol (known: %s)", CS_STARTTLS_WORDS);
     return buf;
 }
 
@@ -605,13 +605,17 @@ static const char *parse_ehlo(const struct cs_opt *op, struct cs_options *o, con
         name = cs_strdup(arg);
     } else {
         struct cs_target t = {0};
-        const char *why = strpbrk(arg, ":[]/ \t\r\n") ? "not a host name or address literal"
-                                                      : cs_target_parse(arg, 25, NULL, &t);
-        if (!why && t.family)
-            why = "an address: give it as a literal, [192.0.2.1] or [IPv6:2001:db8::1]";
+        const char *why = strpbrk(arg, ":[]/ \t\r\n") ? "" : cs_target_parse(arg, 25, NULL, &t);
+        if (!why && t.family) {
+            cs_target_free(&t);
+            snprintf(buf, len, "an address: give it as a literal, [%s]", arg);
+            return buf;
+        }
         if (why) {
             cs_target_free(&t);
-            snprintf(buf, len, "%s (a host name, or [192.0.2.1] / [IPv6:2001:db8::1])", why);
+            snprintf(buf, len,
+                     "not a host name or address literal%s%s ([192.0.2.1], [IPv6:2001:db8::1])",
+                     *why ? ": " : "", why);
             return buf;
         }
         name = t.host;

@@ -21,6 +21,7 @@
 
 #include "scanner/options.h"
 #include "scanner/result.h"
+#include "probes/probe.h"
 #include "tests/support/fleet.h"
 #include "tests/support/runner.h"
 
@@ -1415,4 +1416,45 @@ Test(cli, install_into_destdir)
     free(man);
     free(bin);
     free(dest);
+}
+
+/* --starttls takes auto or a STARTTLS probe's name; --ehlo a host name or an
+   address literal, never anything that could end the EHLO line early. */
+Test(cli, starttls_and_ehlo_arguments)
+{
+    char known[256];
+    snprintf(known, sizeof known, "(known: %s)", CS_STARTTLS_WORDS);
+    char *line;
+    cr_assert(asprintf(&line, "--starttls: 'gopher' is not a STARTTLS protocol %s", known) > 0);
+    expect_usage_line(NAMES("--starttls", "gopher", "x.example"), line);
+    free(line);
+    cr_assert(asprintf(&line, "--starttls: 'tls' is not a STARTTLS protocol %s", known) > 0);
+    expect_usage_line(NAMES("--starttls", "tls", "x.example"), line);
+    free(line);
+    static const char *const bad[] = {"mx.example\r\nMAIL FROM:<x@y>",
+                                      "two words",
+                                      "a:b",
+                                      "[127.0.0.1",
+                                      "[IPv6:127.0.0.1]",
+                                      "[999.1.1.1]",
+                                      ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_usage(NAMES("--ehlo", bad[i], "x.example"), "--ehlo: ");
+    expect_usage_line(NAMES("--ehlo", "192.0.2.1", "x.example"),
+                      "--ehlo: '192.0.2.1' is an address: give it as a literal, [192.0.2.1]");
+    /* accepted: a name, an internationalised one as its A-label, literals */
+    static const char *const good[] = {"scanner.example.com",
+                                       "b\xc3\xbc"
+                                       "cher.example",
+                                       "[192.0.2.1]", "[IPv6:2001:db8::1]"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        struct run_result r;
+        cr_assert_eq(run_certsweep(NAMES("--ehlo", good[i], "--starttls", "auto", "--dns-server",
+                                         "127.0.0.1:9", "-t", "1", "-q", "--fail-on", "never",
+                                         "127.0.0.1:1"),
+                                   NULL, &r),
+                     0);
+        cr_assert_eq(r.status, 0, "--ehlo %s: exit %d: %s", good[i], r.status, r.err);
+        run_result_free(&r);
+    }
 }

@@ -173,3 +173,27 @@ Test(probe, the_default_port_comes_from_the_probe)
     o.n_targets = 0;
     cs_options_free(&o);
 }
+
+/* Which probe a target gets: its URL scheme's, else --starttls's, else (auto)
+   the probe registered at its port, else tls. */
+Test(probe, chosen_per_target)
+{
+    const struct cs_probe *tls = cs_probe_by_name("tls"), *smtp = cs_probe_by_name("smtp"),
+                          *sub = cs_probe_by_name("submission");
+    cr_assert(tls && smtp && sub);
+    cr_assert_eq(cs_probe_for(NULL, NULL, 25), tls, "no --starttls: TLS at once, port 25 too");
+    cr_assert_eq(cs_probe_for("smtp", NULL, 443), smtp, "the scheme wins over the port");
+    cr_assert_eq(cs_probe_for("tls", "smtp", 25), tls, "the scheme wins over --starttls");
+    cr_assert_eq(cs_probe_for(NULL, "smtp", 443), smtp);
+    cr_assert_eq(cs_probe_for(NULL, "auto", 25), smtp);
+    cr_assert_eq(cs_probe_for(NULL, "auto", 587), sub);
+    cr_assert_eq(cs_probe_for(NULL, "auto", 443), tls);
+    cr_assert_eq(cs_probe_for(NULL, "auto", 8443), tls);
+    cr_assert_eq(cs_probe_for("submission", "auto", 25), sub);
+    /* every probe but tls is picked by auto at its own port */
+    for (size_t i = 1; cs_probe_name(i); i++) {
+        const struct cs_probe *p = cs_probe_by_name(cs_probe_name(i));
+        cr_assert_eq(cs_probe_for(NULL, "auto", p->default_port), p, "%s", p->name);
+    }
+    cr_assert_eq(cs_probe_choose("auto"), tls, "auto's default port is tls's");
+}

@@ -251,6 +251,18 @@ Test(targets, url_scheme_names_the_probe)
     cr_assert_null(t.probe, "a target without a scheme takes the scan's probe");
     cs_target_free(&t);
     expect_bad("gopher://old.example", "unknown URL scheme (known: https,");
+    /* a STARTTLS protocol's name is its scheme, at its port unless one is given */
+    cr_assert_null(cs_target_parse("smtp://mx.example", 443, NULL, &t));
+    cr_assert_str_eq(t.probe, "smtp");
+    cr_assert_eq(t.port, 25);
+    cr_assert_str_eq(t.host, "mx.example");
+    cs_target_free(&t);
+    cr_assert_null(cs_target_parse("SUBMISSION://mx.example:2525/", 443, NULL, &t));
+    cr_assert_str_eq(t.probe, "submission");
+    cr_assert_eq(t.port, 2525);
+    cs_target_free(&t);
+    expect_bad("smtpx://mx.example", "unknown URL scheme");
+    expect_bad("averyveryverylongschemename://mx.example", "unknown URL scheme");
 
     /* the same endpoint through the same probe is one target, URL or not */
     struct cs_options o;

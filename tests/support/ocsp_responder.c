@@ -69,10 +69,10 @@ int ocsp_responder_start(struct ocsp_responder *r, const char *index, const char
             continue;
         char port_s[8];
         snprintf(port_s, sizeof port_s, "%u", port);
-        const char *argv[] = {STDBUF_BINARY, "-o0",      OPENSSL_BINARY, "ocsp", "-index",
-                              index,         "-port",    port_s,         "-rsigner",
-                              rsigner,       "-rkey",    rkey,           "-CA",  ca,
-                              "-ignore_err", "-nmin",    "60",           "-text", NULL};
+        const char *argv[] = {STDBUF_BINARY, "-o0",   OPENSSL_BINARY, "ocsp",     "-index",
+                              index,         "-port", port_s,         "-rsigner", rsigner,
+                              "-rkey",       rkey,    "-CA",          ca,         "-ignore_err",
+                              "-nmin",       "60",    "-text",        NULL};
         unlink(r->log);
         r->pid = spawn_server(argv, r->log);
         if (r->pid > 0 && wait_listening(r) == 0) {
