@@ -149,8 +149,10 @@ int cs_preamble_lines(struct cs_conn *conn, const char *buf, size_t len,
             n--;
         p->len = 0;
         cs_preamble_quote(p->buf, n, CS_PREAMBLE_QUOTE, p->last, sizeof(p->last));
+        /* once the connection has ended, p may be gone (the engine releases
+           the conn in its done callback): conn->ended is read first */
         if (on_line(conn, p->buf, n) != 0 || conn->ended) {
-            if (p->go && !conn->ended)
+            if (!conn->ended && p->go)
                 start_tls(conn, len - i - 1);
             return 0;
         }

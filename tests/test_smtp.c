@@ -235,7 +235,7 @@ Test(smtp, plaintext_after_the_go_ahead)
     cr_assert_str_eq(w.why,
                      "starttls: server sent 14 bytes after its go-ahead (\"220 2.0.0 Ready to "
                      "start TLS\"), before TLS (plaintext injection?)");
-    cr_assert(!w.conn.ssl, "TLS must not start");
+    cr_assert(!wire_tls_started(&w), "TLS must not start");
     wire_close(&w);
 }
 

@@ -23,8 +23,12 @@ static int wire_write(struct cs_conn *c, const void *buf, size_t len)
 static void wire_done(struct cs_conn *c, const char *error)
 {
     struct wire *w = c->owner;
+    w->tls_started = wire_tls_started(w);
     w->ends++;
     snprintf(w->why, sizeof w->why, "%s", error ? error : "");
+    /* as the engine does: what the probe holds is freed at once, so a probe
+       that touches its state after ending shows up under ASan and valgrind */
+    cs_conn_release(c);
 }
 
 void wire_open(struct wire *w, const struct cs_probe *p, const char *host, const char *ehlo)
@@ -59,6 +63,8 @@ void wire_say(struct wire *w, const char *text)
 
 bool wire_tls_started(const struct wire *w)
 {
+    if (w->ends)
+        return w->tls_started;
     return w->conn.ssl && w->sent_len > w->preamble_len + 5 &&
            (unsigned char)w->sent[w->preamble_len] == 0x16 &&
            (unsigned char)w->sent[w->preamble_len + 1] == 0x03;

@@ -22,6 +22,7 @@ struct wire {
     size_t preamble_len; /* sent bytes before TLS started (all of them until it does) */
     int ends;            /* times done was called (never more than 1) */
     char why[1024];      /* the error done got, "" for none */
+    bool tls_started;    /* TLS had started when done was called */
 };
 
 /* Makes w a connection of probe p to host (the EHLO / stream-to name), ehlo
@@ -31,7 +32,9 @@ void wire_open(struct wire *w, const struct cs_probe *p, const char *host, const
 void wire_feed(struct wire *w, const void *buf, size_t len);
 /* The server says a NUL-terminated text. */
 void wire_say(struct wire *w, const char *text);
-/* TLS has started (the probe said go and the driver sent a ClientHello). */
+/* TLS has started (the probe said go and the driver sent a ClientHello);
+   after the end, whether it had.  done releases the connection (probe
+   state, SSL) at once, as the engine does. */
 bool wire_tls_started(const struct wire *w);
 /* The text sent before TLS (NUL-terminated: a copy in a static buffer). */
 const char *wire_preamble(const struct wire *w);
