@@ -197,6 +197,24 @@ Test(ftp, endless_multi_line_reply)
     wire_close(&w);
 }
 
+/* "Service ready in nnn minutes" for ever: each reply is short and whole,
+   so only the cap on all bytes before TLS ends it. */
+Test(ftp, endless_120_replies)
+{
+    struct wire w;
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    size_t sent = 0;
+    static const char wait[] = "120 Service ready in 1 minute.\r\n";
+    for (int i = 0; i < 100000 && w.ends == 0; i++, sent += sizeof wait - 1)
+        wire_say(&w, wait);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "starttls: server sent more than 65536 bytes before TLS (last \"120 "
+                            "Service ready in 1 minute.\")");
+    cr_assert_leq(sent, 65536 + sizeof wait);
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+}
+
 Test(ftp, megabyte_line)
 {
     struct wire w;
