@@ -265,6 +265,7 @@ static long on_bytes(struct cs_conn *conn, const unsigned char *d, size_t len)
 static int ldap_start(struct cs_conn *conn)
 {
     cs_preamble_open(conn);
+    /* the client speaks first; a send that fails has ended the connection */
     cs_preamble_send(conn, starttls_request, sizeof(starttls_request));
     return 0;
 }
