@@ -1,0 +1,512 @@
+/* The ftp probe.  First as a state machine, with no socket: recorded
+ * server transcripts go in, and the test checks what the probe said back,
+ * whether TLS started, and how it ended.  Hostile transcripts included:
+ * refusal, silence after the greeting, an endless multi-line reply, a 1 MiB
+ * line, binary garbage, TLS where text was expected, and a go-ahead with no
+ * TLS or plaintext after it.  Then end to end: the certsweep binary scans a
+ * real vsftpd on 127.0.0.1 serving a certificate of a throw-away PKI, and
+ * one with TLS off. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probes/probe.h"
+#include "probes/starttls.h"
+#include "tests/support/ftpd.h"
+#include "tests/support/pki.h"
+#include "tests/support/runner.h"
+#include "tests/support/wire.h"
+
+Test(ftp, auth_tls_after_the_greeting)
+{
+    struct wire w;
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    cr_assert_eq(w.sent_len, 0, "the server speaks first");
+    wire_say(&w, "220 (vsFTPd 3.0.3)\r\n");
+    cr_assert_str_eq(wire_preamble(&w), "AUTH TLS\r\n");
+    cr_assert(!wire_tls_started(&w));
+    wire_say(&w, "234 Proceed with negotiation.\r\n");
+    cr_assert(wire_tls_started(&w), "no ClientHello after the go-ahead: %s", w.why);
+    cr_assert_eq(w.ends, 0, "%s", w.why);
+    cr_assert_str_eq(wire_preamble(&w), "AUTH TLS\r\n", "nothing else before TLS");
+    /* from now on the bytes are TLS: a server that hangs up is a handshake error */
+    cs_conn_eof(&w.conn, 0);
+    cr_assert_eq(w.ends, 1);
+    cr_assert(strncmp(w.why, "handshake: ", 11) == 0, "%s", w.why);
+    wire_close(&w);
+}
+
+/* The same transcript a byte at a time, lines ending in LF alone. */
+Test(ftp, split_delivery_and_bare_lf)
+{
+    struct wire w;
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    static const char greeting[] = "220 ProFTPD Server (Debian) [::ffff:192.0.2.7]\n";
+    for (size_t i = 0; i < sizeof(greeting) - 1; i++) {
+        cr_assert_eq(w.sent_len, 0, "AUTH TLS before the greeting ended (byte %zu)", i);
+        wire_feed(&w, greeting + i, 1);
+    }
+    cr_assert_str_eq(wire_preamble(&w), "AUTH TLS\r\n");
+    static const char go[] = "234 AUTH TLS successful\n";
+    for (size_t i = 0; i < sizeof(go) - 1; i++) {
+        cr_assert(!w.conn.ssl, "TLS before the go-ahead ended (byte %zu)", i);
+        wire_feed(&w, go + i, 1);
+    }
+    cr_assert(wire_tls_started(&w), "%s", w.why);
+    wire_close(&w);
+}
+
+/* Multi-line greetings: every line with the code (the usual form), and
+   free text between the first and the last line (RFC 959, 4.2). */
+Test(ftp, multi_line_greeting)
+{
+    struct wire w;
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "220-----------  Welcome to Pure-FTPd [privsep] [TLS] ----------\r\n"
+                 "220-You are user number 1 of 50 allowed.\r\n"
+                 "220-Local time is now 10:12. Server port: 21.\r\n");
+    cr_assert_eq(w.sent_len, 0, "the greeting has not ended");
+    wire_say(&w, "220 You will be disconnected after 15 minutes of inactivity.\r\n");
+    cr_assert_str_eq(wire_preamble(&w), "AUTH TLS\r\n");
+    wire_say(&w, "234 AUTH TLS OK.\r\n");
+    cr_assert(wire_tls_started(&w), "%s", w.why);
+    wire_close(&w);
+
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "220-Welcome\r\n"
+                 "  this line has no code\r\n"
+                 " 220 padded, as RFC 959 asks of a line starting with digits\r\n"
+                 "230 another code: still text\r\n"
+                 "220-the same code with a hyphen: still text\r\n");
+    cr_assert_eq(w.sent_len, 0, "the greeting has not ended");
+    wire_say(&w, "220\r\n");
+    cr_assert_str_eq(wire_preamble(&w), "AUTH TLS\r\n", "a bare code ends the reply");
+    wire_close(&w);
+
+    /* 120 "service ready in nnn minutes" comes before the 220 */
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "120 Service ready in 1 minute.\r\n");
+    cr_assert_eq(w.sent_len, 0);
+    cr_assert_eq(w.ends, 0, "%s", w.why);
+    wire_say(&w, "220 ready now\r\n");
+    cr_assert_str_eq(wire_preamble(&w), "AUTH TLS\r\n");
+    wire_close(&w);
+}
+
+Test(ftp, refusal_is_quoted)
+{
+    static const char *const refusals[] = {
+        "530 Please login with USER and PASS.",
+        "500 AUTH not understood",
+        "502 Command not implemented.",
+        "534 Local policy on server does not allow TLS secure connections.",
+        "431 Unable to accept security mechanism.",
+        "234-go ahead, after \"one\" more line",
+    };
+    static const char *const want[] = {
+        "starttls: server refused: \"530 Please login with USER and PASS.\"",
+        "starttls: server refused: \"500 AUTH not understood\"",
+        "starttls: server refused: \"502 Command not implemented.\"",
+        "starttls: server refused: \"534 Local policy on server does not allow TLS secure "
+        "connections.\"",
+        "starttls: server refused: \"431 Unable to accept security mechanism.\"",
+        NULL,
+    };
+    for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+        struct wire w;
+        wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+        wire_say(&w, "220 FTP server ready\r\n");
+        wire_say(&w, refusals[i]);
+        wire_say(&w, "\r\n");
+        if (want[i] == NULL) {
+            /* a multi-line 234 is not over until its last line */
+            cr_assert_eq(w.ends, 0, "%s", w.why);
+            cr_assert(!w.conn.ssl);
+            wire_say(&w, "500 not the same code: free text\r\n234 now\r\n");
+            cr_assert(wire_tls_started(&w), "%s", w.why);
+        } else {
+            cr_assert_eq(w.ends, 1, "%s", refusals[i]);
+            cr_assert_str_eq(w.why, want[i]);
+            cr_assert(!w.conn.ssl);
+        }
+        cr_assert_str_eq(wire_preamble(&w), "AUTH TLS\r\n");
+        wire_close(&w);
+    }
+}
+
+/* A greeting that turns the client away: nothing is sent. */
+Test(ftp, greeting_421)
+{
+    struct wire w;
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "421-Too many connections (8) from this IP\r\n"
+                 "421 Try again \"later\".\r\n");
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "starttls: server refused: \"421 Try again \\x22later\\x22.\"");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+}
+
+Test(ftp, silence_after_the_greeting)
+{
+    struct wire w;
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "220 (vsFTPd 3.0.3)\r\n");
+    cs_conn_timeout(&w.conn);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "timeout during starttls (after \"220 (vsFTPd 3.0.3)\")");
+    wire_close(&w);
+
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    cs_conn_timeout(&w.conn);
+    cr_assert_str_eq(w.why, "timeout during starttls", "nothing said: nothing quoted");
+    wire_close(&w);
+
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "220-first of more\r\n");
+    cs_conn_eof(&w.conn, 0);
+    cr_assert_str_eq(w.why, "starttls: connection closed by peer (after \"220-first of more\")");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+}
+
+Test(ftp, endless_multi_line_reply)
+{
+    struct wire w;
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "220-banner\r\n");
+    int i;
+    for (i = 0; i < 5000 && w.ends == 0; i++)
+        wire_say(&w, "220-X\r\n");
+    cr_assert_eq(w.ends, 1);
+    cr_assert_eq(i, 1000, "ended after %d more lines", i);
+    cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"220-X\")");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+
+    /* free text lines count the same */
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "220 ok\r\n234-go\r\n");
+    for (i = 0; i < 5000 && w.ends == 0; i++)
+        wire_say(&w, "text\r\n");
+    cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"text\")");
+    cr_assert(!w.conn.ssl);
+    wire_close(&w);
+}
+
+/* "Service ready in nnn minutes" for ever: each reply is short and whole,
+   so only the cap on all bytes before TLS ends it. */
+Test(ftp, endless_120_replies)
+{
+    struct wire w;
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    size_t sent = 0;
+    static const char wait[] = "120 Service ready in 1 minute.\r\n";
+    for (int i = 0; i < 100000 && w.ends == 0; i++, sent += sizeof wait - 1)
+        wire_say(&w, wait);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "starttls: server sent more than 65536 bytes before TLS (last \"120 "
+                            "Service ready in 1 minute.\")");
+    cr_assert_leq(sent, 65536 + sizeof wait);
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+}
+
+Test(ftp, megabyte_line)
+{
+    struct wire w;
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    char *line = malloc(1 << 20);
+    cr_assert_not_null(line);
+    memset(line, 'A', 1 << 20);
+    memcpy(line, "220 ", 4);
+    size_t off;
+    for (off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
+        wire_feed(&w, line + off, 8192);
+    free(line);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_eq(off, 8192, "read on past the cap (%zu bytes)", off);
+    cr_assert_str_eq(w.why, "starttls: server line longer than 4096 bytes (\"220 "
+                            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA...\")");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+}
+
+Test(ftp, garbage_and_tls_instead_of_text)
+{
+    struct wire w;
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+    cr_assert_str_eq(w.why, "starttls: not an FTP reply (\"SSH-2.0-OpenSSH_9.2p1 Debian-2\")");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    static const unsigned char bin[] = {0x80, 0xff, 0x01, 0x7f, '\r', '\n'};
+    wire_feed(&w, bin, sizeof bin);
+    cr_assert_str_eq(w.why, "starttls: not an FTP reply (\"\\x80\\xFF\\x01\\x7F\")");
+    wire_close(&w);
+
+    /* a code out of range, a code glued to its text */
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "620 hello\r\n");
+    cr_assert_str_eq(w.why, "starttls: not an FTP reply (\"620 hello\")");
+    wire_close(&w);
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "220hello\r\n");
+    cr_assert_str_eq(w.why, "starttls: not an FTP reply (\"220hello\")");
+    wire_close(&w);
+
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_feed(&w, "220 ok\0\r\n", 9);
+    cr_assert_str_eq(w.why, "starttls: NUL byte in the server's reply (\"220 ok\")");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+
+    /* a ServerHello's record header: the port speaks TLS at once (FTPS) */
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    static const unsigned char hello[] = {0x16, 0x03, 0x03, 0x00, 0x5a, 0x02, 0x00};
+    wire_feed(&w, hello, sizeof hello);
+    cr_assert_str_eq(w.why, "starttls: server speaks TLS at once, not this protocol (use its "
+                            "implicit-TLS port or scheme, or leave out --starttls)");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+}
+
+/* The server accepts AUTH TLS and then never speaks TLS. */
+Test(ftp, go_ahead_but_no_tls)
+{
+    struct wire w;
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "220 ready\r\n");
+    wire_say(&w, "234 Proceed with negotiation.\r\n");
+    cr_assert(wire_tls_started(&w));
+    cs_conn_timeout(&w.conn);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "timeout during handshake");
+    wire_close(&w);
+}
+
+/* Plaintext after the go-ahead would be read as if it came over TLS by a
+   careless client: refused. */
+Test(ftp, plaintext_after_the_go_ahead)
+{
+    struct wire w;
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "220 ready\r\n");
+    wire_say(&w, "234 Proceed with negotiation.\r\n230 User logged in\r\n");
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "starttls: server sent 20 bytes after its go-ahead (\"234 Proceed "
+                            "with negotiation.\"), before TLS (plaintext injection?)");
+    cr_assert(!w.conn.ssl, "TLS must not start");
+    wire_close(&w);
+
+    /* one byte is enough */
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "220 ready\r\n234 go\r\nX");
+    cr_assert_str_eq(w.why, "starttls: server sent 1 byte after its go-ahead (\"234 go\"), before "
+                            "TLS (plaintext injection?)");
+    cr_assert(!w.conn.ssl);
+    wire_close(&w);
+}
+
+/* AUTH TLS is sent once, after the greeting only: a 220 that answers it is
+   a refusal, not another greeting. */
+Test(ftp, auth_tls_sent_once)
+{
+    struct wire w;
+    wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
+    wire_say(&w, "220 ready\r\n220 ready again\r\n");
+    cr_assert_str_eq(w.why, "starttls: server refused: \"220 ready again\"");
+    cr_assert_str_eq(wire_preamble(&w), "AUTH TLS\r\n");
+    wire_close(&w);
+}
+
+/* ---- end to end, against vsftpd ---- */
+
+#define DAY 86400
+#define HOST "ftp.test.example"
+
+static char *dir;
+static struct pki_cert root, inter, leaf;
+static struct vsftpd ftpd = {.pid = -1}, plain_ftpd = {.pid = -1};
+
+static char *path_in(const char *name)
+{
+    char *p;
+    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
+    return p;
+}
+
+static void e2e_setup(void)
+{
+    cr_assert(access(VSFTPD_BINARY, X_OK) == 0,
+              VSFTPD_BINARY " is not installed: the ftp end-to-end tests need it "
+                            "(apt-get install vsftpd)");
+    dir = temp_dir();
+    cr_assert_not_null(dir);
+    int64_t now = (int64_t)time(NULL);
+    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep ftp Root",
+                                           "certsweep ftp Intermediate", now),
+                 0);
+    /* notAfter half a day past a whole number of days, so days_remaining
+       does not depend on how many seconds pass before the scan */
+    cr_assert_eq(pki_issue(&leaf,
+                           &(struct pki_spec){
+                               .subject = (const char *const[]){"CN", HOST, NULL},
+                               .not_before = now - 30 * DAY,
+                               .not_after = now + 300 * DAY + DAY / 2,
+                               .key = PKI_EC256,
+                               .sans = (const char *const[]){"DNS:" HOST, NULL},
+                           },
+                           &inter),
+                 0);
+    char *root_pem = path_in("root.pem"), *chain = path_in("chain.pem"), *key = path_in("leaf.key");
+    cr_assert_eq(pki_write_pem(root_pem, &root.x509, 1), 0);
+    cr_assert_eq(pki_write_pem(chain, (X509 *const[]){leaf.x509, inter.x509}, 2), 0);
+    cr_assert_eq(pki_write_key(key, leaf.key), 0);
+    char *tls_dir = path_in("vsftpd-tls"), err[8192];
+    cr_assert_eq(vsftpd_start(&ftpd, tls_dir, chain, key, err, sizeof err), 0, "%s", err);
+    free(tls_dir);
+    free(root_pem);
+    free(chain);
+    free(key);
+}
+
+static void e2e_teardown(void)
+{
+    vsftpd_stop(&ftpd);
+    vsftpd_stop(&plain_ftpd);
+    pki_cert_free(&leaf);
+    pki_cert_free(&inter);
+    pki_cert_free(&root);
+    if (dir)
+        remove_tree(dir);
+    free(dir);
+    dir = NULL;
+}
+
+TestSuite(ftp_vsftpd, .init = e2e_setup, .fini = e2e_teardown, .timeout = 120);
+
+/* certsweep on one target at port, HOST pinned to 127.0.0.1 and no name
+   left for a resolver; the reports it wrote, read back. */
+static void scan(struct report_scan *s, const char *target, uint16_t port, const char *starttls)
+{
+    char pin[64], dns_guard[] = "127.0.0.1:9";
+    snprintf(pin, sizeof pin, HOST ":%u:127.0.0.1", port);
+    char *csv = path_in("r.csv"), *json = path_in("r.json"), *root_pem = path_in("root.pem");
+    unlink(csv);
+    unlink(json);
+    const char *args[20];
+    size_t n = 0;
+    if (starttls) {
+        args[n++] = "--starttls";
+        args[n++] = starttls;
+    }
+    const char *fixed[] = {"--ca-file", root_pem, "--resolve", pin, "--dns-server", dns_guard,
+                           "-o",        json,     "-o",        csv, "-q",           target};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        args[n++] = fixed[i];
+    args[n] = NULL;
+    cr_assert_eq(run_binary(CS_BINARY, args, NULL, 120, &s->run), 0);
+    char err[8192];
+    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
+                 s->run.status, s->run.err);
+    cr_assert_eq(check_record_layout(&s->csv, s->json, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
+    free(csv);
+    free(json);
+    free(root_pem);
+}
+
+static const char *cell(const struct report_scan *s, const char *column)
+{
+    const char *v = csv_doc_get(&s->csv, 1, column);
+    cr_assert_not_null(v, "no %s cell", column);
+    return v;
+}
+
+static json_t *record(const struct report_scan *s, uint16_t port)
+{
+    json_t *r = json_find_record(json_object_get(s->json, "results"), HOST, port);
+    cr_assert_not_null(r, "no JSON record for " HOST ":%u", port);
+    return r;
+}
+
+Test(ftp_vsftpd, auth_tls_reaches_the_certificate)
+{
+    struct report_scan s;
+    char target[64], want[256], portstr[8];
+    snprintf(target, sizeof target, "ftp://" HOST ":%u", ftpd.port);
+    snprintf(portstr, sizeof portstr, "%u", ftpd.port);
+    scan(&s, target, ftpd.port, NULL);
+    cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
+
+    cr_assert_str_eq(cell(&s, "status"), "OK", "%s", cell(&s, "reason"));
+    cr_assert_str_eq(cell(&s, "reason"), "expires in 300 days");
+    cr_assert_str_eq(cell(&s, "error"), "");
+    cr_assert_str_eq(cell(&s, "protocol"), "ftp");
+    cr_assert_str_eq(cell(&s, "host"), HOST);
+    cr_assert_str_eq(cell(&s, "port"), portstr);
+    cr_assert_str_eq(cell(&s, "address"), "127.0.0.1");
+    cr_assert_str_eq(cell(&s, "sni"), HOST);
+    cr_assert_str_eq(cell(&s, "subject"), "CN=" HOST);
+    cr_assert_str_eq(cell(&s, "issuer"), "CN=certsweep ftp Intermediate");
+    cr_assert_str_eq(cell(&s, "sans"), HOST);
+    pki_serial_hex(leaf.x509, want, sizeof want);
+    cr_assert_str_eq(cell(&s, "serial"), want);
+    char sha[65];
+    pki_sha256_hex(leaf.x509, sha);
+    cr_assert_str_eq(cell(&s, "sha256"), sha);
+    pki_iso_time(pki_not_after(leaf.x509), want);
+    cr_assert_str_eq(cell(&s, "not_after"), want);
+    cr_assert_str_eq(cell(&s, "chain_not_after"), want, "the leaf ends first");
+    cr_assert_str_eq(cell(&s, "days_remaining"), "300");
+    cr_assert_str_eq(cell(&s, "key"), "EC-256");
+    cr_assert_str_eq(cell(&s, "verify"), "ok");
+    cr_assert_str_eq(cell(&s, "hostname_match"), "true");
+    cr_assert_str_eq(cell(&s, "key_proven"), "true");
+    cr_assert_str_eq(cell(&s, "tls_version"), "TLSv1.3");
+
+    /* the JSON record: the same values, typed */
+    json_t *r = record(&s, ftpd.port);
+    static const char *const same[] = {"status", "reason",    "protocol", "subject",    "serial",
+                                       "sha256", "not_after", "verify",   "tls_version"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        cr_assert_str_eq(json_string_value(json_object_get(r, same[i])), cell(&s, same[i]), "%s",
+                         same[i]);
+    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 300);
+    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
+    cr_assert(json_is_true(json_object_get(r, "key_proven")));
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(s.json, "summary"), "OK")), 1);
+    report_scan_free(&s);
+}
+
+/* vsftpd with ssl_enable=NO answers AUTH TLS as any command before a login:
+   that answer is the record's reason.  The probe is named by --starttls
+   this time, for a target with no scheme. */
+Test(ftp_vsftpd, tls_off_is_refused_in_its_words)
+{
+    char *plain_dir = path_in("vsftpd-plain"), err[8192];
+    cr_assert_eq(vsftpd_start(&plain_ftpd, plain_dir, NULL, NULL, err, sizeof err), 0, "%s", err);
+    free(plain_dir);
+    struct report_scan s;
+    char target[64];
+    snprintf(target, sizeof target, HOST ":%u", plain_ftpd.port);
+    scan(&s, target, plain_ftpd.port, "ftp");
+    cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
+    cr_assert_str_eq(cell(&s, "status"), "ERROR");
+    cr_assert_str_eq(cell(&s, "reason"),
+                     "starttls: server refused: \"530 Please login with USER and PASS.\"");
+    cr_assert_str_eq(cell(&s, "error"), cell(&s, "reason"));
+    cr_assert_str_eq(cell(&s, "protocol"), "ftp");
+    cr_assert_str_eq(cell(&s, "address"), "127.0.0.1");
+    cr_assert_str_eq(cell(&s, "sha256"), "");
+    json_t *r = record(&s, plain_ftpd.port);
+    cr_assert_str_eq(json_string_value(json_object_get(r, "reason")), cell(&s, "reason"));
+    cr_assert(json_is_null(json_object_get(r, "key_proven")));
+    report_scan_free(&s);
+}

@@ -1,0 +1,552 @@
+/* The ldap probe.  First as a state machine, with no socket: the test
+ * checks the StartTLS request byte for byte, then feeds hand-built BER
+ * answers (the ones OpenLDAP sends, and hostile ones: wrong message, cut
+ * short, lengths of 2^31 bytes or none at all, garbage, TLS, a go-ahead with
+ * no TLS or plaintext after it) and checks whether TLS started and how it
+ * ended.  Then end to end: the certsweep binary scans a real slapd on
+ * 127.0.0.1 serving a certificate of a throw-away PKI, and one without TLS. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probes/probe.h"
+#include "probes/starttls.h"
+#include "tests/support/pki.h"
+#include "tests/support/runner.h"
+#include "tests/support/slapd.h"
+#include "tests/support/wire.h"
+
+/* LDAPMessage { messageID 1, extendedReq { requestName
+   "1.3.6.1.4.1.1466.20037" } } */
+static const unsigned char request[] = {
+    0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16, '1', '.', '3', '.', '6', '.', '1',
+    '.',  '4',  '.',  '1',  '.',  '1',  '4',  '6',  '6',  '.', '2', '0', '0', '3', '7'};
+
+/* What OpenLDAP's slapd answers when it can start TLS: messageID 1,
+   ExtendedResponse { success, "", "" }, no responseName. */
+static const unsigned char success[] = {0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07,
+                                        0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00};
+
+/* A BER element: tag, short-form length (len < 128), contents. */
+static size_t tlv(unsigned char *out, unsigned tag, const void *data, size_t len)
+{
+    cr_assert_lt(len, 128);
+    out[0] = (unsigned char)tag;
+    out[1] = (unsigned char)len;
+    memcpy(out + 2, data, len);
+    return len + 2;
+}
+
+/* An LDAPMessage { messageID id, ExtendedResponse { code, "", diag, extra } }
+   with short-form lengths; its size. */
+static size_t response(unsigned char *out, unsigned char id, unsigned char code, const char *diag,
+                       const void *extra, size_t extra_len)
+{
+    unsigned char op[256], msg[300];
+    size_t n = 0;
+    n += tlv(op + n, 0x0a, &code, 1);
+    n += tlv(op + n, 0x04, "", 0);
+    n += tlv(op + n, 0x04, diag, strlen(diag));
+    if (extra_len > 0)
+        memcpy(op + n, extra, extra_len);
+    n += extra_len;
+    size_t m = tlv(msg, 0x02, &id, 1);
+    m += tlv(msg + m, 0x78, op, n);
+    return tlv(out, 0x30, msg, m);
+}
+
+static void open_sent(struct wire *w)
+{
+    wire_open(w, &cs_probe_ldap, "ldap.example.net", NULL);
+    cr_assert_eq(w->ends, 0, "%s", w->why);
+    cr_assert_eq(w->sent_len, sizeof request, "the client speaks first");
+    cr_assert(memcmp(w->sent, request, sizeof request) == 0, "not the StartTLS request");
+}
+
+/* Feeds len bytes and expects the connection to end with why, TLS not
+   started. */
+static void expect_end(const void *bytes, size_t len, const char *why)
+{
+    struct wire w;
+    open_sent(&w);
+    wire_feed(&w, bytes, len);
+    cr_assert_eq(w.ends, 1, "still going after %zu bytes (want %s)", len, why);
+    cr_assert_str_eq(w.why, why);
+    cr_assert(!w.conn.ssl, "TLS must not start");
+    cr_assert_eq(w.sent_len, sizeof request, "nothing more sent");
+    wire_close(&w);
+}
+
+Test(ldap, starttls_success)
+{
+    struct wire w;
+    open_sent(&w);
+    wire_feed(&w, success, sizeof success);
+    cr_assert(wire_tls_started(&w), "no ClientHello after the go-ahead: %s", w.why);
+    cr_assert_eq(w.ends, 0, "%s", w.why);
+    cr_assert_eq(w.preamble_len, sizeof request, "nothing else before TLS");
+    cs_conn_eof(&w.conn, 0);
+    cr_assert_eq(w.ends, 1);
+    cr_assert(strncmp(w.why, "handshake: ", 11) == 0, "%s", w.why);
+    wire_close(&w);
+}
+
+/* Long-form lengths (4 octets, as older OpenLDAP writes them), a
+   responseName, a control, delivered a byte at a time. */
+Test(ldap, long_form_lengths_byte_by_byte)
+{
+    static const unsigned char answer[] = {
+        0x30, 0x84, 0x00, 0x00, 0x00, 0x2b,           /* LDAPMessage */
+        0x02, 0x01, 0x01,                             /* messageID 1 */
+        0x78, 0x84, 0x00, 0x00, 0x00, 0x20,           /* ExtendedResponse */
+        0x0a, 0x01, 0x00,                             /* success */
+        0x04, 0x81, 0x00,                             /* matchedDN "" */
+        0x04, 0x00,                                   /* diagnosticMessage "" */
+        0x8a, 0x16, '1',  '.',  '3',  '.',  '6', '.', /* responseName */
+        '1',  '.',  '4',  '.',  '1',  '.',  '1', '4',  '6',
+        '6',  '.',  '2',  '0',  '0',  '3',  '7', 0xa0, 0x00, /* controls (empty) */
+    };
+    cr_assert_eq(sizeof answer, 6 + 0x2b);
+    struct wire w;
+    open_sent(&w);
+    for (size_t i = 0; i < sizeof answer; i++) {
+        cr_assert(!w.conn.ssl, "TLS before the answer ended (byte %zu)", i);
+        cr_assert_eq(w.ends, 0, "byte %zu: %s", i, w.why);
+        wire_feed(&w, answer + i, 1);
+    }
+    cr_assert(wire_tls_started(&w), "%s", w.why);
+    wire_close(&w);
+}
+
+Test(ldap, refusals_name_the_result_and_quote_the_message)
+{
+    unsigned char m[300];
+    /* what slapd without TLS configured answers */
+    size_t n = response(m, 1, 2, "unsupported extended operation", NULL, 0);
+    expect_end(m, n, "starttls: server refused: \"protocolError: unsupported extended operation\"");
+    n = response(m, 1, 52, "Could not initialize TLS", NULL, 0);
+    expect_end(m, n, "starttls: server refused: \"unavailable: Could not initialize TLS\"");
+    n = response(m, 1, 1, "", NULL, 0);
+    expect_end(m, n, "starttls: server refused: \"operationsError\"");
+    n = response(m, 1, 99, "say \"no\"\r\n", NULL, 0);
+    expect_end(m, n, "starttls: server refused: \"99: say \\x22no\\x22\\x0D\\x0A\"");
+    /* a long message is cut as every quoted reply is */
+    char diag[111];
+    memset(diag, 'z', sizeof diag - 1);
+    diag[sizeof diag - 1] = '\0';
+    n = response(m, 1, 53, diag, NULL, 0);
+    char want[300];
+    snprintf(want, sizeof want, "starttls: server refused: \"unwillingToPerform: %.*s...\"",
+             CS_PREAMBLE_QUOTE - 20, diag);
+    expect_end(m, n, want);
+}
+
+/* An unsolicited Notice of Disconnection (RFC 4511 4.4.1) instead of the
+   answer. */
+Test(ldap, notice_of_disconnection)
+{
+    unsigned char name[24], m[300];
+    size_t k = tlv(name, 0x8a, "1.3.6.1.4.1.1466.20036", 22);
+    size_t n = response(m, 0, 52, "server is shutting down", name, k);
+    expect_end(m, n, "starttls: server refused: \"unavailable: server is shutting down\"");
+    /* even one that says success is no go-ahead */
+    n = response(m, 0, 0, "", name, k);
+    expect_end(m, n, "starttls: server refused: \"success\"");
+}
+
+Test(ldap, wrong_message_or_operation)
+{
+    unsigned char m[300];
+    size_t n = response(m, 2, 0, "", NULL, 0);
+    expect_end(m, n, "starttls: reply to message 2, not to StartTLS (message 1)");
+    /* a BindResponse [APPLICATION 1] to message 1 */
+    static const unsigned char bind[] = {0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07,
+                                         0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00};
+    expect_end(bind, sizeof bind, "starttls: not an ExtendedResponse (protocolOp tag 0x61)");
+    /* messageID as an OCTET STRING, negative, or wider than 4 octets */
+    static const unsigned char id_string[] = {0x30, 0x0c, 0x04, 0x01, 0x01, 0x78, 0x07,
+                                              0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00};
+    expect_end(id_string, sizeof id_string,
+               "starttls: malformed LDAP message (messageID: not an INTEGER)");
+    static const unsigned char id_negative[] = {0x30, 0x0c, 0x02, 0x01, 0xff, 0x78, 0x07,
+                                                0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00};
+    expect_end(id_negative, sizeof id_negative,
+               "starttls: malformed LDAP message (messageID out of range)");
+    static const unsigned char id_wide[] = {0x30, 0x10, 0x02, 0x05, 0x00, 0x00, 0x00, 0x00, 0x01,
+                                            0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00};
+    expect_end(id_wide, sizeof id_wide,
+               "starttls: malformed LDAP message (messageID out of range)");
+    /* the resultCode as an INTEGER */
+    static const unsigned char code_int[] = {0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07,
+                                             0x02, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00};
+    expect_end(code_int, sizeof code_int,
+               "starttls: malformed LDAP message (ExtendedResponse: bad resultCode)");
+    /* no diagnosticMessage */
+    static const unsigned char short_result[] = {0x30, 0x0a, 0x02, 0x01, 0x01, 0x78,
+                                                 0x05, 0x0a, 0x01, 0x00, 0x04, 0x00};
+    expect_end(short_result, sizeof short_result,
+               "starttls: malformed LDAP message (ExtendedResponse: element cut short)");
+}
+
+Test(ldap, truncated_message)
+{
+    /* half an answer, then silence or a hang-up */
+    struct wire w;
+    open_sent(&w);
+    wire_feed(&w, success, 7);
+    cr_assert_eq(w.ends, 0, "%s", w.why);
+    cs_conn_timeout(&w.conn);
+    cr_assert_str_eq(w.why, "timeout during starttls");
+    wire_close(&w);
+
+    open_sent(&w);
+    wire_feed(&w, success, sizeof success - 1);
+    cs_conn_eof(&w.conn, 0);
+    cr_assert_str_eq(w.why, "starttls: connection closed by peer");
+    cr_assert(!w.conn.ssl);
+    wire_close(&w);
+
+    /* an element longer than the message that holds it */
+    static const unsigned char inner[] = {0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07,
+                                          0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x01};
+    expect_end(inner, sizeof inner,
+               "starttls: malformed LDAP message (ExtendedResponse: element longer than what "
+               "holds it)");
+    static const unsigned char op_long[] = {0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x08,
+                                            0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00};
+    expect_end(op_long, sizeof op_long,
+               "starttls: malformed LDAP message (protocolOp: element longer than what holds "
+               "it)");
+}
+
+Test(ldap, lengths_out_of_bounds)
+{
+    /* 2^31 bytes announced: refused at once, nothing waited for */
+    static const unsigned char huge[] = {0x30, 0x84, 0x80, 0x00, 0x00, 0x00, 0x02, 0x01, 0x01};
+    expect_end(huge, sizeof huge,
+               "starttls: server announces an LDAP message of 2147483654 bytes, more than 4096");
+    /* one byte over the cap, and five length octets */
+    static const unsigned char over[] = {0x30, 0x82, 0x0f, 0xfd};
+    expect_end(over, sizeof over,
+               "starttls: server announces an LDAP message of 4097 bytes, more than 4096");
+    static const unsigned char five[] = {0x30, 0x85, 0x00, 0x00, 0x00, 0x00, 0x0c};
+    expect_end(five, sizeof five,
+               "starttls: malformed LDAP message (length of more than 4 octets)");
+    /* 2^31 inside a message */
+    static const unsigned char inner[] = {0x30, 0x0e, 0x02, 0x01, 0x01, 0x78, 0x84, 0x7f,
+                                          0xff, 0xff, 0xff, 0x0a, 0x01, 0x00, 0x04, 0x00};
+    expect_end(inner, sizeof inner,
+               "starttls: malformed LDAP message (protocolOp: element longer than what holds "
+               "it)");
+}
+
+/* A message of exactly the cap is read whole. */
+Test(ldap, message_at_the_cap)
+{
+    unsigned char *m = calloc(1, 4096);
+    cr_assert_not_null(m);
+    static const unsigned char head[] = {0x30, 0x82, 0x0f, 0xfc, 0x02, 0x01, 0x01,
+                                         0x78, 0x82, 0x0f, 0xf5, 0x0a, 0x01, 0x34,
+                                         0x04, 0x00, 0x04, 0x82, 0x0f, 0xec};
+    memcpy(m, head, sizeof head);
+    memset(m + sizeof head, 'm', 4096 - sizeof head);
+    struct wire w;
+    open_sent(&w);
+    wire_feed(&w, m, 4096);
+    cr_assert_eq(w.ends, 1);
+    cr_assert(strncmp(w.why, "starttls: server refused: \"unavailable: mmmm", 44) == 0, "%s",
+              w.why);
+    wire_close(&w);
+    free(m);
+}
+
+Test(ldap, indefinite_length)
+{
+    static const unsigned char outer[] = {0x30, 0x80, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a,
+                                          0x01, 0x00, 0x04, 0x00, 0x04, 0x00, 0x00, 0x00};
+    expect_end(outer, sizeof outer, "starttls: malformed LDAP message (indefinite length)");
+    static const unsigned char inner[] = {0x30, 0x0e, 0x02, 0x01, 0x01, 0x78, 0x80, 0x0a,
+                                          0x01, 0x00, 0x04, 0x00, 0x04, 0x00, 0x00, 0x00};
+    expect_end(inner, sizeof inner,
+               "starttls: malformed LDAP message (protocolOp: indefinite length)");
+    static const unsigned char tag[] = {0x30, 0x0c, 0x1f, 0x81, 0x01, 0x01, 0x78,
+                                        0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04};
+    expect_end(tag, sizeof tag, "starttls: malformed LDAP message (messageID: multi-octet tag)");
+}
+
+Test(ldap, garbage_and_megabytes)
+{
+    static const char http[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
+    expect_end(http, sizeof http - 1, "starttls: not an LDAP message (first byte 0x48)");
+    static const char ssh[] = "SSH-2.0-OpenSSH_9.2p1\r\n";
+    expect_end(ssh, sizeof ssh - 1, "starttls: not an LDAP message (first byte 0x53)");
+
+    /* a megabyte of noise, and a megabyte message: both end at their head */
+    unsigned char *mb = malloc(1 << 20);
+    cr_assert_not_null(mb);
+    memset(mb, 0xa5, 1 << 20);
+    struct wire w;
+    open_sent(&w);
+    size_t off;
+    for (off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
+        wire_feed(&w, mb + off, 8192);
+    cr_assert_eq(off, 8192);
+    cr_assert_str_eq(w.why, "starttls: not an LDAP message (first byte 0xA5)");
+    wire_close(&w);
+
+    static const unsigned char head[] = {0x30, 0x83, 0x10, 0x00, 0x00};
+    memcpy(mb, head, sizeof head);
+    open_sent(&w);
+    for (off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
+        wire_feed(&w, mb + off, 8192);
+    cr_assert_eq(off, 8192);
+    cr_assert_str_eq(w.why,
+                     "starttls: server announces an LDAP message of 1048581 bytes, more than 4096");
+    wire_close(&w);
+    free(mb);
+}
+
+/* An ldaps port: the server answers the plaintext request with a TLS
+   alert, or a handshake record. */
+Test(ldap, tls_instead_of_ber)
+{
+    static const char want[] = "starttls: server speaks TLS at once, not this protocol (use its "
+                               "implicit-TLS port or scheme, or leave out --starttls)";
+    static const unsigned char alert[] = {0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46};
+    expect_end(alert, sizeof alert, want);
+    static const unsigned char hello[] = {0x16, 0x03, 0x03, 0x00, 0x5a, 0x02, 0x00};
+    expect_end(hello, sizeof hello, want);
+    /* one byte says nothing yet */
+    struct wire w;
+    open_sent(&w);
+    wire_feed(&w, hello, 1);
+    cr_assert_eq(w.ends, 0, "%s", w.why);
+    wire_feed(&w, hello + 1, sizeof hello - 1);
+    cr_assert_str_eq(w.why, want);
+    wire_close(&w);
+}
+
+/* The server says success and then never speaks TLS. */
+Test(ldap, success_but_no_tls)
+{
+    struct wire w;
+    open_sent(&w);
+    wire_feed(&w, success, sizeof success);
+    cr_assert(wire_tls_started(&w));
+    cs_conn_timeout(&w.conn);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "timeout during handshake");
+    wire_close(&w);
+}
+
+/* Bytes after the success, before the client's first TLS byte: a man in
+   the middle's, or a server's that would read them as sent over TLS. */
+Test(ldap, bytes_after_success_are_injection)
+{
+    unsigned char m[sizeof success + 14];
+    memcpy(m, success, sizeof success);
+    memcpy(m + sizeof success, success, sizeof success);
+    expect_end(m, sizeof m,
+               "starttls: server sent 14 bytes after its go-ahead (\"success\"), before TLS "
+               "(plaintext injection?)");
+    expect_end(m, sizeof success + 1,
+               "starttls: server sent 1 byte after its go-ahead (\"success\"), before TLS "
+               "(plaintext injection?)");
+    unsigned char r[300];
+    size_t n = response(r, 1, 0, "start TLS", NULL, 0);
+    r[n] = 'X';
+    expect_end(r, n + 1,
+               "starttls: server sent 1 byte after its go-ahead (\"success: start TLS\"), before "
+               "TLS (plaintext injection?)");
+}
+
+/* ---- end to end, against slapd ---- */
+
+#define DAY 86400
+#define HOST "ldap.test.example"
+
+static char *dir;
+static struct pki_cert root, inter, leaf;
+static struct slapd ldapd = {.pid = -1}, plain_ldapd = {.pid = -1};
+
+static char *path_in(const char *name)
+{
+    char *p;
+    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
+    return p;
+}
+
+static void e2e_setup(void)
+{
+    cr_assert(access(SLAPD_BINARY, X_OK) == 0,
+              SLAPD_BINARY " is not installed: the ldap end-to-end tests need it "
+                           "(apt-get install slapd)");
+    dir = temp_dir();
+    cr_assert_not_null(dir);
+    int64_t now = (int64_t)time(NULL);
+    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep ldap Root",
+                                           "certsweep ldap Intermediate", now),
+                 0);
+    /* notAfter half a day past a whole number of days, so days_remaining
+       does not depend on how many seconds pass before the scan; an RSA key,
+       as many directories have */
+    cr_assert_eq(
+        pki_issue(&leaf,
+                  &(struct pki_spec){
+                      .subject = (const char *const[]){"CN", HOST, "O", "certsweep tests", NULL},
+                      .not_before = now - 30 * DAY,
+                      .not_after = now + 250 * DAY + DAY / 2,
+                      .key = PKI_RSA2048,
+                      .sans = (const char *const[]){"DNS:" HOST, NULL},
+                  },
+                  &inter),
+        0);
+    char *root_pem = path_in("root.pem"), *chain = path_in("chain.pem"), *key = path_in("leaf.key");
+    cr_assert_eq(pki_write_pem(root_pem, &root.x509, 1), 0);
+    cr_assert_eq(pki_write_pem(chain, (X509 *const[]){leaf.x509, inter.x509}, 2), 0);
+    cr_assert_eq(pki_write_key(key, leaf.key), 0);
+    char *tls_dir = path_in("slapd-tls"), err[8192];
+    cr_assert_eq(slapd_start(&ldapd, tls_dir, chain, key, err, sizeof err), 0, "%s", err);
+    free(tls_dir);
+    free(root_pem);
+    free(chain);
+    free(key);
+}
+
+static void e2e_teardown(void)
+{
+    slapd_stop(&ldapd);
+    slapd_stop(&plain_ldapd);
+    pki_cert_free(&leaf);
+    pki_cert_free(&inter);
+    pki_cert_free(&root);
+    if (dir)
+        remove_tree(dir);
+    free(dir);
+    dir = NULL;
+}
+
+TestSuite(ldap_slapd, .init = e2e_setup, .fini = e2e_teardown, .timeout = 120);
+
+/* certsweep on one target at port, HOST pinned to 127.0.0.1 and no name
+   left for a resolver; the reports it wrote, read back. */
+static void scan(struct report_scan *s, const char *target, uint16_t port, const char *starttls)
+{
+    char pin[64], dns_guard[] = "127.0.0.1:9";
+    snprintf(pin, sizeof pin, HOST ":%u:127.0.0.1", port);
+    char *csv = path_in("r.csv"), *json = path_in("r.json"), *root_pem = path_in("root.pem");
+    unlink(csv);
+    unlink(json);
+    const char *args[20];
+    size_t n = 0;
+    if (starttls) {
+        args[n++] = "--starttls";
+        args[n++] = starttls;
+    }
+    const char *fixed[] = {"--ca-file", root_pem, "--resolve", pin, "--dns-server", dns_guard,
+                           "-o",        json,     "-o",        csv, "-q",           target};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        args[n++] = fixed[i];
+    args[n] = NULL;
+    cr_assert_eq(run_binary(CS_BINARY, args, NULL, 120, &s->run), 0);
+    char err[8192];
+    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
+                 s->run.status, s->run.err);
+    cr_assert_eq(check_record_layout(&s->csv, s->json, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
+    free(csv);
+    free(json);
+    free(root_pem);
+}
+
+static const char *cell(const struct report_scan *s, const char *column)
+{
+    const char *v = csv_doc_get(&s->csv, 1, column);
+    cr_assert_not_null(v, "no %s cell", column);
+    return v;
+}
+
+static json_t *record(const struct report_scan *s, uint16_t port)
+{
+    json_t *r = json_find_record(json_object_get(s->json, "results"), HOST, port);
+    cr_assert_not_null(r, "no JSON record for " HOST ":%u", port);
+    return r;
+}
+
+Test(ldap_slapd, starttls_reaches_the_certificate)
+{
+    struct report_scan s;
+    char target[64], want[256], portstr[8];
+    snprintf(target, sizeof target, "ldap://" HOST ":%u", ldapd.port);
+    snprintf(portstr, sizeof portstr, "%u", ldapd.port);
+    scan(&s, target, ldapd.port, NULL);
+    cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
+
+    cr_assert_str_eq(cell(&s, "status"), "OK", "%s", cell(&s, "reason"));
+    cr_assert_str_eq(cell(&s, "reason"), "expires in 250 days");
+    cr_assert_str_eq(cell(&s, "error"), "");
+    cr_assert_str_eq(cell(&s, "protocol"), "ldap");
+    cr_assert_str_eq(cell(&s, "host"), HOST);
+    cr_assert_str_eq(cell(&s, "port"), portstr);
+    cr_assert_str_eq(cell(&s, "address"), "127.0.0.1");
+    cr_assert_str_eq(cell(&s, "sni"), HOST);
+    cr_assert_str_eq(cell(&s, "subject"), "O=certsweep tests,CN=" HOST);
+    cr_assert_str_eq(cell(&s, "issuer"), "CN=certsweep ldap Intermediate");
+    cr_assert_str_eq(cell(&s, "sans"), HOST);
+    pki_serial_hex(leaf.x509, want, sizeof want);
+    cr_assert_str_eq(cell(&s, "serial"), want);
+    char sha[65];
+    pki_sha256_hex(leaf.x509, sha);
+    cr_assert_str_eq(cell(&s, "sha256"), sha);
+    pki_iso_time(pki_not_after(leaf.x509), want);
+    cr_assert_str_eq(cell(&s, "not_after"), want);
+    cr_assert_str_eq(cell(&s, "chain_not_after"), want, "the leaf ends first");
+    cr_assert_str_eq(cell(&s, "days_remaining"), "250");
+    cr_assert_str_eq(cell(&s, "key"), "RSA-2048");
+    cr_assert_str_eq(cell(&s, "verify"), "ok");
+    cr_assert_str_eq(cell(&s, "hostname_match"), "true");
+    cr_assert_str_eq(cell(&s, "key_proven"), "true");
+    cr_assert_str_eq(cell(&s, "tls_version"), "TLSv1.3");
+
+    /* the JSON record: the same values, typed */
+    json_t *r = record(&s, ldapd.port);
+    static const char *const same[] = {"status", "reason",    "protocol", "subject",    "serial",
+                                       "sha256", "not_after", "verify",   "tls_version"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        cr_assert_str_eq(json_string_value(json_object_get(r, same[i])), cell(&s, same[i]), "%s",
+                         same[i]);
+    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 250);
+    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
+    cr_assert(json_is_true(json_object_get(r, "key_proven")));
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(s.json, "summary"), "OK")), 1);
+    report_scan_free(&s);
+}
+
+/* slapd with no certificate has no StartTLS handler: its answer is the
+   record's reason.  The probe is named by --starttls this time, for a
+   target with no scheme. */
+Test(ldap_slapd, tls_off_is_refused_in_its_words)
+{
+    char *plain_dir = path_in("slapd-plain"), err[8192];
+    cr_assert_eq(slapd_start(&plain_ldapd, plain_dir, NULL, NULL, err, sizeof err), 0, "%s", err);
+    free(plain_dir);
+    struct report_scan s;
+    char target[64];
+    snprintf(target, sizeof target, HOST ":%u", plain_ldapd.port);
+    scan(&s, target, plain_ldapd.port, "ldap");
+    cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
+    cr_assert_str_eq(cell(&s, "status"), "ERROR");
+    cr_assert_str_eq(cell(&s, "reason"),
+                     "starttls: server refused: \"protocolError: unsupported extended operation\"");
+    cr_assert_str_eq(cell(&s, "error"), cell(&s, "reason"));
+    cr_assert_str_eq(cell(&s, "protocol"), "ldap");
+    cr_assert_str_eq(cell(&s, "address"), "127.0.0.1");
+    cr_assert_str_eq(cell(&s, "sha256"), "");
+    json_t *r = record(&s, plain_ldapd.port);
+    cr_assert_str_eq(json_string_value(json_object_get(r, "reason")), cell(&s, "reason"));
+    cr_assert(json_is_null(json_object_get(r, "key_proven")));
+    report_scan_free(&s);
+}
