@@ -9,9 +9,21 @@
 #include "probes/probe.h"
 #include "probes/starttls.h"
 
+/* one line per probe, in registry order */
+/* clang-format off */
+// clang-format off
 static const struct cs_probe *const probes[] = {
-    &cs_probe_direct, &cs_probe_smtp, &cs_probe_submission, &cs_probe_ftp, &cs_probe_ldap,
+    &cs_probe_direct,
+    &cs_probe_smtp,
+    &cs_probe_submission,
+    &cs_probe_imap,
+    &cs_probe_pop3,
+    &cs_probe_ftp,
+    &cs_probe_ldap,
+    &cs_probe_sieve,
 };
+// clang-format on
+/* clang-format on */
 
 const struct cs_probe *cs_probe_by_name(const char *name)
 {
