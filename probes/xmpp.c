@@ -285,11 +285,11 @@ static void on_doctype(void *data, const XML_Char *name, const XML_Char *sysid,
                        const XML_Char *pubid, int has_internal_subset)
 {
     struct xmpp *x = data;
-    (void)name, (void)sysid, (void)pubid, (void)has_internal_subset;
+    (void)sysid, (void)pubid, (void)has_internal_subset;
     if (stopped(x))
         return;
-    event(x, true);
-    stop(x, false, "server sent a DTD, which XMPP forbids (\"%s\")", x->base.last);
+    event(x, false);
+    stop(x, false, "server sent a DTD (<!DOCTYPE %.40s>), which XMPP forbids", name);
 }
 
 static void on_entity(void *data, const XML_Char *name, int is_param, const XML_Char *value,
@@ -384,14 +384,22 @@ static int xmpp_server_start(struct cs_conn *conn)
     return open_stream(conn, "jabber:server", " xmlns:db='jabber:server:dialback'");
 }
 
-/* Notes the first bytes of a token that did not end in this chunk. */
+/* Keeps the first bytes of a token that did not end in this chunk, to
+   quote it if it grows too long. */
 static void note_pending(struct xmpp *x, const unsigned char *data, size_t len)
 {
-    size_t pending = x->fed - x->mark;
-    if (pending == 0 || pending > len)
-        return; /* none, or it began in an earlier chunk (noted then) */
-    x->pending_len = pending < sizeof x->pending ? pending : sizeof x->pending;
-    memcpy(x->pending, data + len - pending, x->pending_len);
+    size_t pending = x->fed - x->mark, from = 0;
+    if (pending == 0)
+        return;
+    if (pending <= len) { /* it began in this chunk */
+        x->pending_len = 0;
+        from = len - pending;
+    }
+    size_t n = len - from, room = sizeof x->pending - x->pending_len;
+    if (n > room)
+        n = room;
+    memcpy(x->pending + x->pending_len, data + from, n);
+    x->pending_len += n;
 }
 
 /* expat could not go on: the stream is not (well-formed) XML. */
