@@ -4,14 +4,24 @@
  * TLS started and how it ended.  Hostile streams included: refusals,
  * silence, an endless stream, a 1 MiB attribute, a DTD with nested
  * entities, deep nesting, garbage, TLS at once, a go-ahead in another
- * namespace, and bytes after the go-ahead. */
+ * namespace, and bytes after the go-ahead.
+ *
+ * Then end to end: a real Prosody on 127.0.0.1 with a certificate from a
+ * throw-away PKI, scanned by the certsweep binary over xmpp:// and
+ * xmpp-server://, every certificate field of its reports compared with what
+ * the PKI issued. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "probes/probe.h"
 #include "probes/starttls.h"
+#include "tests/support/pki.h"
+#include "tests/support/prosody.h"
+#include "tests/support/runner.h"
 #include "tests/support/wire.h"
 
 #define CLIENT_HEADER(host)                                                                        \
@@ -520,4 +530,205 @@ Test(xmpp, registered)
     cr_assert_eq(cs_probe_by_name("xmpp-server"), &cs_probe_xmpp_server);
     cr_assert_eq(cs_probe_for(NULL, "auto", 5222), &cs_probe_xmpp);
     cr_assert_eq(cs_probe_for(NULL, "auto", 5269), &cs_probe_xmpp_server);
+}
+
+/* ---- a real Prosody ------------------------------------------------------ */
+
+#define DAY 86400
+#define XMPP_HOST "xmpp.test.example"
+
+static char *dir;
+static struct pki_cert root, inter, leaf;
+static struct prosody server = {.pid = -1};
+
+static char *path_in(const char *name)
+{
+    char *p;
+    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
+    return p;
+}
+
+static void make_pki(void)
+{
+    int64_t now = (int64_t)time(NULL);
+    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep xmpp Root",
+                                           "certsweep xmpp Intermediate", now),
+                 0);
+    /* notAfter half a day past a whole number of days: days_remaining does
+       not depend on when the scan runs */
+    cr_assert_eq(pki_issue(&leaf,
+                           &(struct pki_spec){
+                               .subject = (const char *const[]){"CN", XMPP_HOST, NULL},
+                               .not_before = now - 10 * DAY,
+                               .not_after = now + 90 * DAY + DAY / 2,
+                               .key = PKI_EC256,
+                               .sans = (const char *const[]){"DNS:" XMPP_HOST, NULL},
+                           },
+                           &inter),
+                 0);
+    char *chain = path_in("chain.pem"), *key = path_in("key.pem"), *ca = path_in("root.pem");
+    X509 *const certs[] = {leaf.x509, inter.x509};
+    cr_assert_eq(pki_write_pem(chain, certs, 2), 0);
+    cr_assert_eq(pki_write_key(key, leaf.key), 0);
+    cr_assert_eq(pki_write_pem(ca, &root.x509, 1), 0);
+    free(chain);
+    free(key);
+    free(ca);
+}
+
+static void prosody_setup(void)
+{
+    cr_assert(access(PROSODY_BINARY, X_OK) == 0,
+              PROSODY_BINARY " is not installed: the xmpp end-to-end tests need it "
+                             "(apt-get install prosody)");
+    dir = temp_dir();
+    cr_assert_not_null(dir);
+    make_pki();
+    char *chain = path_in("chain.pem"), *key = path_in("key.pem");
+    char err[8192];
+    int rc = prosody_start(&server, dir, XMPP_HOST, chain, key, err, sizeof err);
+    free(chain);
+    free(key);
+    cr_assert_eq(rc, 0, "%s", err);
+}
+
+static void prosody_teardown(void)
+{
+    prosody_stop(&server);
+    pki_cert_free(&leaf);
+    pki_cert_free(&inter);
+    pki_cert_free(&root);
+    if (dir)
+        remove_tree(dir);
+    free(dir);
+    dir = NULL;
+}
+
+TestSuite(prosody, .init = prosody_setup, .fini = prosody_teardown, .timeout = 120);
+
+/* Scans targets (URLs to XMPP_HOST or other hosts at the given ports, all
+   pinned to 127.0.0.1) and reads back the reports. */
+static void scan(struct report_scan *s, const char *const *targets, const char *const *pins)
+{
+    char *csv = path_in("r.csv"), *json = path_in("r.json"), *ca = path_in("root.pem");
+    unlink(csv);
+    unlink(json);
+    const char *args[32];
+    size_t n = 0;
+    const char *fixed[] = {"--ca-file", ca,  "--dns-server", "127.0.0.1:9", "-o", json, "-o",
+                           csv,         "-q"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        args[n++] = fixed[i];
+    for (size_t i = 0; pins[i]; i++) {
+        args[n++] = "--resolve";
+        args[n++] = pins[i];
+    }
+    for (size_t i = 0; targets[i]; i++)
+        args[n++] = targets[i];
+    args[n] = NULL;
+    cr_assert_eq(run_binary(CS_BINARY, args, NULL, 120, &s->run), 0);
+    char err[8192];
+    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
+                 s->run.status, s->run.err);
+    free(csv);
+    free(json);
+    free(ca);
+}
+
+static const char *cell(const struct report_scan *s, uint16_t port, const char *column)
+{
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
+    for (size_t row = 1; row < s->csv.nrows; row++) {
+        const char *p = csv_doc_get(&s->csv, row, "port");
+        if (p && strcmp(p, portstr) == 0) {
+            const char *v = csv_doc_get(&s->csv, row, column);
+            cr_assert_not_null(v, "no %s column", column);
+            return v;
+        }
+    }
+    cr_assert_fail("no CSV row for port %u:\n%s", (unsigned)port, s->csv_text);
+    return NULL;
+}
+
+/* Every certificate field of the record for XMPP_HOST:port, CSV and JSON. */
+static void check_leaf(const struct report_scan *s, uint16_t port, const char *protocol)
+{
+    char want[256], sha[65];
+    cr_assert_str_eq(cell(s, port, "status"), "OK", "%s: %s", protocol, cell(s, port, "reason"));
+    cr_assert_str_eq(cell(s, port, "reason"), "expires in 90 days");
+    cr_assert_str_eq(cell(s, port, "protocol"), protocol);
+    cr_assert_str_eq(cell(s, port, "host"), XMPP_HOST);
+    cr_assert_str_eq(cell(s, port, "sni"), XMPP_HOST);
+    cr_assert_str_eq(cell(s, port, "address"), "127.0.0.1");
+    cr_assert_str_eq(cell(s, port, "subject"), "CN=" XMPP_HOST);
+    cr_assert_str_eq(cell(s, port, "issuer"), "CN=certsweep xmpp Intermediate");
+    cr_assert_str_eq(cell(s, port, "sans"), XMPP_HOST);
+    pki_serial_hex(leaf.x509, want, sizeof want);
+    cr_assert_str_eq(cell(s, port, "serial"), want);
+    pki_sha256_hex(leaf.x509, sha);
+    cr_assert_str_eq(cell(s, port, "sha256"), sha);
+    pki_iso_time(pki_not_after(leaf.x509), want);
+    cr_assert_str_eq(cell(s, port, "not_after"), want);
+    pki_iso_time(pki_not_before(leaf.x509), want);
+    cr_assert_str_eq(cell(s, port, "not_before"), want);
+    cr_assert_str_eq(cell(s, port, "days_remaining"), "90");
+    cr_assert_str_eq(cell(s, port, "key"), "EC-256");
+    cr_assert_str_eq(cell(s, port, "verify"), "ok");
+    cr_assert_str_eq(cell(s, port, "hostname_match"), "true");
+    cr_assert_str_eq(cell(s, port, "key_proven"), "true", "%s: Prosody did not prove its key",
+                     protocol);
+    cr_assert_str_eq(cell(s, port, "error"), "");
+
+    json_t *r = json_find_record(json_object_get(s->json, "results"), XMPP_HOST, port);
+    cr_assert_not_null(r, "no JSON record for %s:%u", XMPP_HOST, (unsigned)port);
+    cr_assert_str_eq(json_string_value(json_object_get(r, "protocol")), protocol);
+    cr_assert_str_eq(json_string_value(json_object_get(r, "status")), "OK");
+    cr_assert_str_eq(json_string_value(json_object_get(r, "sha256")), sha);
+    cr_assert_str_eq(json_string_value(json_object_get(r, "verify")), "ok");
+    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
+    cr_assert(json_is_true(json_object_get(r, "key_proven")));
+    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 90);
+}
+
+Test(prosody, c2s_and_s2s)
+{
+    char c2s[96], s2s[96], pin_c2s[96], pin_s2s[96];
+    snprintf(c2s, sizeof c2s, "xmpp://" XMPP_HOST ":%u", (unsigned)server.c2s_port);
+    snprintf(s2s, sizeof s2s, "xmpp-server://" XMPP_HOST ":%u", (unsigned)server.s2s_port);
+    snprintf(pin_c2s, sizeof pin_c2s, XMPP_HOST ":%u:127.0.0.1", (unsigned)server.c2s_port);
+    snprintf(pin_s2s, sizeof pin_s2s, XMPP_HOST ":%u:127.0.0.1", (unsigned)server.s2s_port);
+    struct report_scan s;
+    scan(&s, (const char *const[]){c2s, s2s, NULL}, (const char *const[]){pin_c2s, pin_s2s, NULL});
+    cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
+    cr_assert_eq(s.csv.nrows, 3, "%s", s.csv_text);
+    check_leaf(&s, server.c2s_port, "xmpp");
+    check_leaf(&s, server.s2s_port, "xmpp-server");
+    report_scan_free(&s);
+}
+
+/* A stream to a host Prosody does not serve: its stream error, quoted. */
+Test(prosody, unknown_host)
+{
+    char c2s[96], s2s[96], pin_c2s[96], pin_s2s[96];
+    snprintf(c2s, sizeof c2s, "xmpp://chat.other.example:%u", (unsigned)server.c2s_port);
+    snprintf(s2s, sizeof s2s, "xmpp-server://chat.other.example:%u", (unsigned)server.s2s_port);
+    snprintf(pin_c2s, sizeof pin_c2s, "chat.other.example:%u:127.0.0.1", (unsigned)server.c2s_port);
+    snprintf(pin_s2s, sizeof pin_s2s, "chat.other.example:%u:127.0.0.1", (unsigned)server.s2s_port);
+    struct report_scan s;
+    scan(&s, (const char *const[]){c2s, s2s, NULL}, (const char *const[]){pin_c2s, pin_s2s, NULL});
+    cr_assert_eq(s.csv.nrows, 3, "%s", s.csv_text);
+    cr_assert_str_eq(cell(&s, server.c2s_port, "status"), "ERROR");
+    cr_assert_str_eq(cell(&s, server.c2s_port, "reason"),
+                     "starttls: server refused: \"stream error host-unknown: This server does not "
+                     "serve chat.other.example\"");
+    cr_assert_str_eq(cell(&s, server.c2s_port, "protocol"), "xmpp");
+    cr_assert_str_eq(cell(&s, server.c2s_port, "sha256"), "");
+    cr_assert_str_eq(cell(&s, server.s2s_port, "status"), "ERROR");
+    cr_assert_str_eq(cell(&s, server.s2s_port, "reason"),
+                     "starttls: server refused: \"stream error host-unknown: This host does not "
+                     "serve chat.other.example\"");
+    cr_assert_str_eq(cell(&s, server.s2s_port, "protocol"), "xmpp-server");
+    cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s", s.run.status, s.run.err);
+    report_scan_free(&s);
 }
