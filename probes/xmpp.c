@@ -4,9 +4,9 @@
  * <starttls/>, the client asks for it and waits for <proceed/>.
  *
  * The server's XML goes through expat as it arrives.  XMPP forbids DTDs, so
- * a DOCTYPE (and with it any entity declaration) ends the connection before
- * expat reads it; element depth and the bytes of one unfinished token are
- * capped; and everything expat allocates comes from an arena inside the
+ * a DOCTYPE ends the connection before expat reads a declaration in it (no
+ * entity is ever declared, let alone expanded); element depth and the bytes
+ * of one unfinished token are capped; and everything expat allocates comes from an arena inside the
  * preamble block, so it is bounded, and freed with the connection however
  * that ends (a timeout or hang-up never reaches this file). */
 #include <expat.h>
@@ -292,15 +292,6 @@ static void on_doctype(void *data, const XML_Char *name, const XML_Char *sysid,
     stop(x, false, "server sent a DTD (<!DOCTYPE %.40s>), which XMPP forbids", name);
 }
 
-static void on_entity(void *data, const XML_Char *name, int is_param, const XML_Char *value,
-                      int value_len, const XML_Char *base, const XML_Char *sysid,
-                      const XML_Char *pubid, const XML_Char *notation)
-{
-    (void)is_param, (void)value, (void)value_len, (void)base, (void)sysid, (void)pubid,
-        (void)notation;
-    stop(data, false, "server declared an XML entity (\"%.40s\"), which XMPP forbids", name);
-}
-
 /* Comments, processing instructions, the XML declaration: read past. */
 static void on_other(void *data, const XML_Char *s, int len)
 {
@@ -343,7 +334,6 @@ static XML_Parser new_parser(struct xmpp *x)
     XML_SetElementHandler(xml, on_start, on_end);
     XML_SetCharacterDataHandler(xml, on_text);
     XML_SetStartDoctypeDeclHandler(xml, on_doctype);
-    XML_SetEntityDeclHandler(xml, on_entity);
     XML_SetDefaultHandlerExpand(xml, on_other);
     XML_SetParamEntityParsing(xml, XML_PARAM_ENTITY_PARSING_NEVER);
 #if XML_MAJOR_VERSION > 2 || (XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION >= 6)
