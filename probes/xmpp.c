@@ -26,7 +26,7 @@
 #define SEP '|' /* between a namespace and a local name in expat's names */
 
 #define XMPP_DEPTH_MAX 16                   /* the stream, a feature, its details... */
-#define XMPP_TOKEN_MAX CS_PREAMBLE_LINE_MAX /* bytes of one unfinished tag or text */
+#define XMPP_TOKEN_MAX CS_PREAMBLE_LINE_MAX /* bytes of one unfinished tag */
 #define XMPP_ARENA (256 * 1024)             /* all expat may allocate */
 
 enum { HEADER, FEATURES, STARTTLS_SENT };
@@ -38,6 +38,7 @@ struct xmpp {
     size_t fed;         /* bytes handed to expat */
     size_t mark;        /* where the last thing expat reported ends */
     size_t go_end;      /* where <proceed/> ends */
+    bool proceed;       /* it came: the go-ahead, said once expat returns */
     int depth;          /* elements open */
     bool send_starttls; /* the features offered it: ask, once expat returns */
     bool sent_starttls;
@@ -155,7 +156,7 @@ static void stop(struct xmpp *x, bool refused, const char *fmt, ...)
 /* Parsing has stopped: expat may still report the rest of a token. */
 static bool stopped(const struct xmpp *x)
 {
-    return x->why[0] || x->base.go;
+    return x->why[0] || x->proceed;
 }
 
 /* Notes where expat's current event ends in the stream, and, when quote is
@@ -244,7 +245,7 @@ static void top_end(struct xmpp *x, const XML_Char *name)
     else if (x->base.state == STARTTLS_SENT && is(name, NS_TLS, "proceed")) {
         /* the go-ahead: nothing after it may be read as the server's */
         x->go_end = x->mark;
-        x->base.go = true;
+        x->proceed = true;
         XML_StopParser(x->xml, XML_FALSE);
     }
 }
@@ -427,8 +428,10 @@ static long on_bytes(struct cs_conn *conn, const unsigned char *data, size_t len
         if (cs_preamble_say(conn, "<starttls xmlns='" NS_TLS "'/>") < 0)
             return -1;
     }
-    if (x->base.go)
+    if (x->proceed) {
+        cs_preamble_go(conn);
         return (long)(x->go_end - start); /* what follows is refused as injection */
+    }
     if (x->why[0]) {
         if (x->refused)
             cs_preamble_refused(conn, x->why, strlen(x->why));
