@@ -1,0 +1,310 @@
+/* The postgres probe: transcripts replayed through a socket-free connection
+ * (what it sends, whether TLS starts, how it ends), hostile ones included;
+ * then a real PostgreSQL server, started here on 127.0.0.1 with a private
+ * data directory and a certificate from a throw-away PKI, scanned by the
+ * certsweep binary (with SSL on, and with SSL off). */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probes/probe.h"
+#include "probes/starttls.h"
+#include "tests/support/wire.h"
+
+static const unsigned char ssl_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
+
+static void open_pg(struct wire *w)
+{
+    wire_open(w, &cs_probe_postgres, "db.example.net", NULL);
+    cr_assert_eq(w->preamble_len, sizeof ssl_request, "the client speaks first");
+    cr_assert(memcmp(w->sent, ssl_request, sizeof ssl_request) == 0, "not an SSLRequest");
+}
+
+/* An ErrorResponse: 'E', its length, then each "Xvalue" field, then 0. */
+static size_t error_response(unsigned char *out, size_t cap, const char *const *fields)
+{
+    size_t n = 5;
+    for (size_t i = 0; fields[i]; i++) {
+        size_t len = strlen(fields[i]) + 1;
+        cr_assert(n + len + 1 <= cap);
+        memcpy(out + n, fields[i], len);
+        n += len;
+    }
+    out[n++] = 0;
+    out[0] = 'E';
+    uint32_t body = (uint32_t)(n - 1);
+    for (int i = 0; i < 4; i++)
+        out[1 + i] = (unsigned char)(body >> (24 - 8 * i));
+    return n;
+}
+
+/* What a PostgreSQL 15 says to a startup packet it does not support. */
+static const char *const unsupported[] = {
+    "SFATAL",
+    "VFATAL",
+    "C0A000",
+    "Munsupported frontend protocol 1234.5679: server supports 3.0 to 3.0",
+    "Fpostmaster.c",
+    "L2136",
+    "RProcessStartupPacket",
+    NULL,
+};
+
+Test(postgres, s_starts_tls)
+{
+    struct wire w;
+    open_pg(&w);
+    cr_assert(!wire_tls_started(&w));
+    wire_feed(&w, "S", 1);
+    cr_assert(wire_tls_started(&w), "no ClientHello after 'S': %s", w.why);
+    cr_assert_eq(w.ends, 0, "%s", w.why);
+    cr_assert_eq(w.preamble_len, sizeof ssl_request, "nothing else before TLS");
+    cs_conn_eof(&w.conn, 0);
+    cr_assert_eq(w.ends, 1);
+    cr_assert(strncmp(w.why, "handshake: ", 11) == 0, "%s", w.why);
+    wire_close(&w);
+}
+
+Test(postgres, n_is_refused)
+{
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, "N", 1);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "starttls: server refused: \"N\" (SSL not enabled)");
+    cr_assert(!w.conn.ssl);
+    wire_close(&w);
+}
+
+Test(postgres, error_response_message_is_quoted)
+{
+    unsigned char msg[512];
+    size_t n = error_response(msg, sizeof msg, unsupported);
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, msg, n);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "starttls: server refused: \"unsupported frontend protocol "
+                            "1234.5679: server supports 3.0 to 3.0\"");
+    cr_assert(!w.conn.ssl);
+    wire_close(&w);
+
+    /* the same a byte at a time */
+    open_pg(&w);
+    for (size_t i = 0; i < n; i++)
+        wire_feed(&w, msg + i, 1);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "starttls: server refused: \"unsupported frontend protocol "
+                            "1234.5679: server supports 3.0 to 3.0\"");
+    wire_close(&w);
+}
+
+/* A server older than protocol 3.0: 'E' and one NUL-terminated text. */
+Test(postgres, old_text_error)
+{
+    static const char old[] = "EFATAL:  unsupported frontend protocol\n";
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, old, sizeof old);
+    cr_assert_str_eq(w.why,
+                     "starttls: server refused: \"FATAL:  unsupported frontend protocol\\x0A\"");
+    wire_close(&w);
+}
+
+Test(postgres, malformed_error_responses)
+{
+    unsigned char msg[512];
+    struct wire w;
+
+    /* no M field */
+    size_t n = error_response(msg, sizeof msg, (const char *const[]){"SFATAL", "C0A000", NULL});
+    open_pg(&w);
+    wire_feed(&w, msg, n);
+    cr_assert_str_eq(w.why, "starttls: server refused SSLRequest with an ErrorResponse and no "
+                            "message");
+    wire_close(&w);
+
+    /* the last field runs past the length (no terminator inside) */
+    n = error_response(msg, sizeof msg, unsupported);
+    msg[n - 2] = 'x';
+    msg[n - 1] = 'x';
+    open_pg(&w);
+    wire_feed(&w, msg, n);
+    cr_assert_str_eq(w.why, "starttls: malformed PostgreSQL ErrorResponse");
+    wire_close(&w);
+
+    /* fields but no final 0 */
+    n = error_response(msg, sizeof msg, (const char *const[]){"Mshort", NULL});
+    msg[4]--; /* the length leaves the final 0 out */
+    open_pg(&w);
+    wire_feed(&w, msg, n - 1);
+    cr_assert_str_eq(w.why, "starttls: malformed PostgreSQL ErrorResponse");
+    wire_close(&w);
+
+    /* a length too short for any field */
+    open_pg(&w);
+    wire_feed(&w, "E\0\0\0\x04", 5);
+    cr_assert_str_eq(w.why, "starttls: PostgreSQL ErrorResponse of 4 bytes (the cap is 4095)");
+    wire_close(&w);
+}
+
+/* The length is checked when its 4 bytes arrive: nothing waits for, or
+   keeps, what it announces. */
+Test(postgres, huge_error_response_length)
+{
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, "E\x7f\xff\xff\xff", 5);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why,
+                     "starttls: PostgreSQL ErrorResponse of 2147483647 bytes (the cap is 4095)");
+    wire_close(&w);
+
+    /* 1 MiB, sent whole */
+    size_t big = 1 << 20;
+    unsigned char *m = calloc(1, big);
+    memcpy(m, "E\x00\x0f\xff\xff", 5); /* the length: 1 MiB - 1 */
+    memset(m + 5, 'M', big - 6);
+    open_pg(&w);
+    for (size_t off = 0; off < big && w.ends == 0; off += 8192)
+        wire_feed(&w, m + off, 8192);
+    cr_assert_str_eq(w.why,
+                     "starttls: PostgreSQL ErrorResponse of 1048575 bytes (the cap is 4095)");
+    wire_close(&w);
+    free(m);
+}
+
+/* The largest message that fits the preamble's buffer is read; one byte
+   more is refused. */
+Test(postgres, error_response_at_the_cap)
+{
+    static unsigned char msg[CS_PREAMBLE_LINE_MAX + 1];
+    char text[CS_PREAMBLE_LINE_MAX];
+    memset(text, 'z', sizeof text);
+    text[0] = 'M';
+    /* 'E' + 4 + "M...\0" + 0 = 4096 */
+    text[CS_PREAMBLE_LINE_MAX - 1 - 4 - 2] = '\0';
+    size_t n = error_response(msg, sizeof msg, (const char *const[]){text, NULL});
+    cr_assert_eq(n, CS_PREAMBLE_LINE_MAX);
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, msg, n);
+    cr_assert(strncmp(w.why, "starttls: server refused: \"zzzz", 31) == 0, "%s", w.why);
+    wire_close(&w);
+
+    text[CS_PREAMBLE_LINE_MAX - 1 - 4 - 2] = 'z';
+    text[CS_PREAMBLE_LINE_MAX - 1 - 4 - 1] = '\0';
+    n = error_response(msg, sizeof msg, (const char *const[]){text, NULL});
+    cr_assert_eq(n, CS_PREAMBLE_LINE_MAX + 1);
+    open_pg(&w);
+    wire_feed(&w, msg, n);
+    cr_assert_str_eq(w.why, "starttls: PostgreSQL ErrorResponse of 4096 bytes (the cap is 4095)");
+    wire_close(&w);
+}
+
+/* An endless old-style text error: the message cap ends it. */
+Test(postgres, endless_text_error)
+{
+    char chunk[8192];
+    memset(chunk, 'A', sizeof chunk);
+    chunk[0] = 'E';
+    struct wire w;
+    open_pg(&w);
+    for (int i = 0; i < 128 && w.ends == 0; i++)
+        wire_feed(&w, chunk, sizeof chunk);
+    cr_assert_str_eq(w.why, "starttls: server message longer than 4096 bytes");
+    wire_close(&w);
+}
+
+/* Bytes after 'S' and before the ClientHello would be taken as if they came
+   over TLS (CVE-2021-23222): refused, and TLS never starts. */
+Test(postgres, bytes_after_s_are_an_injection)
+{
+    unsigned char msg[600] = {'S'};
+    size_t n = 1 + error_response(msg + 1, sizeof msg - 1, unsupported);
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, msg, n);
+    cr_assert_eq(w.ends, 1);
+    char want[200];
+    snprintf(want, sizeof want,
+             "starttls: server sent %zu bytes after its go-ahead (\"S\"), before TLS "
+             "(plaintext injection?)",
+             n - 1);
+    cr_assert_str_eq(w.why, want);
+    cr_assert(!w.conn.ssl, "TLS must not start");
+    wire_close(&w);
+
+    open_pg(&w);
+    wire_feed(&w, "SS", 2);
+    cr_assert_str_eq(w.why, "starttls: server sent 1 byte after its go-ahead (\"S\"), before TLS "
+                            "(plaintext injection?)");
+    cr_assert(!w.conn.ssl);
+    wire_close(&w);
+}
+
+Test(postgres, silence_and_hang_up)
+{
+    struct wire w;
+    open_pg(&w);
+    cs_conn_timeout(&w.conn);
+    cr_assert_str_eq(w.why, "timeout during starttls");
+    wire_close(&w);
+
+    open_pg(&w);
+    cs_conn_eof(&w.conn, 0);
+    cr_assert_str_eq(w.why, "starttls: connection closed by peer");
+    wire_close(&w);
+
+    /* half an ErrorResponse, then nothing */
+    open_pg(&w);
+    wire_feed(&w, "E\0\0", 3);
+    cs_conn_timeout(&w.conn);
+    cr_assert_str_eq(w.why, "timeout during starttls");
+    wire_close(&w);
+}
+
+/* 'S', then no TLS from the server. */
+Test(postgres, go_ahead_but_no_tls)
+{
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, "S", 1);
+    cr_assert(wire_tls_started(&w));
+    cs_conn_timeout(&w.conn);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "timeout during handshake");
+    wire_close(&w);
+}
+
+Test(postgres, garbage_and_tls_bytes)
+{
+    struct wire w;
+    open_pg(&w);
+    wire_say(&w, "HTTP/1.1 400 Bad Request\r\n");
+    cr_assert_str_eq(w.why, "starttls: not a PostgreSQL reply to SSLRequest (\"HTTP/1.1 400 Bad "
+                            "Request\\x0D\\x0A\")");
+    wire_close(&w);
+
+    open_pg(&w);
+    static const unsigned char bin[] = {0x00, 0xff, 0x80};
+    wire_feed(&w, bin, sizeof bin);
+    cr_assert_str_eq(w.why, "starttls: not a PostgreSQL reply to SSLRequest (\"\\x00\\xFF\\x80\")");
+    wire_close(&w);
+
+    /* a ServerHello's record header, split after its first byte */
+    static const unsigned char hello[] = {0x16, 0x03, 0x03, 0x00, 0x5a, 0x02, 0x00};
+    open_pg(&w);
+    wire_feed(&w, hello, 1);
+    cr_assert_eq(w.ends, 0, "one byte is not yet a verdict");
+    wire_feed(&w, hello + 1, sizeof hello - 1);
+    cr_assert(strncmp(w.why, "starttls: server speaks TLS at once", 35) == 0, "%s", w.why);
+    wire_close(&w);
+
+    /* a TLS alert: a server that wanted a ClientHello first */
+    static const unsigned char alert[] = {0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x32};
+    open_pg(&w);
+    wire_feed(&w, alert, sizeof alert);
+    cr_assert(strncmp(w.why, "starttls: server speaks TLS at once", 35) == 0, "%s", w.why);
+    wire_close(&w);
+}
