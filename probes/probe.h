@@ -112,7 +112,7 @@ void cs__tls_free(struct cs_conn *conn);
 /* Registry (probes.c). */
 /* What --starttls takes: "auto", then every probe but tls, in registry order
    (test_probe checks that it matches the registry). */
-#define CS_STARTTLS_WORDS "auto smtp submission postgres"
+#define CS_STARTTLS_WORDS "auto smtp submission postgres mysql"
 /* The probe called name ("tls"), or NULL. */
 const struct cs_probe *cs_probe_by_name(const char *name);
 /* The probe a scan names: name, or "tls" when name is NULL or "auto" (whose
@@ -132,6 +132,6 @@ void cs_probe_list(FILE *out);
 
 extern const struct cs_probe cs_probe_direct;
 extern const struct cs_probe cs_probe_smtp, cs_probe_submission;
-extern const struct cs_probe cs_probe_postgres;
+extern const struct cs_probe cs_probe_postgres, cs_probe_mysql;
 
 #endif

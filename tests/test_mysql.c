@@ -1,0 +1,338 @@
+/* The mysql probe: greetings and hostile transcripts replayed through a
+ * socket-free connection (what it sends, whether TLS starts, how it ends);
+ * then a real MariaDB server, started here on 127.0.0.1 with a private data
+ * directory and a certificate from a throw-away PKI, scanned by the
+ * certsweep binary (with TLS, and without). */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probes/probe.h"
+#include "probes/starttls.h"
+#include "tests/support/wire.h"
+
+/* MariaDB 10.11.19 (Debian 12) with --ssl-cert and --ssl-key, as read from
+   its socket: capabilities 0xfffe (CLIENT_SSL set). */
+static const unsigned char mariadb_10_11[] = {
+    0x64, 0x00, 0x00, 0x00, 0x0a, 0x35, 0x2e, 0x35, 0x2e, 0x35, 0x2d, 0x31, 0x30, 0x2e, 0x31,
+    0x31, 0x2e, 0x31, 0x39, 0x2d, 0x4d, 0x61, 0x72, 0x69, 0x61, 0x44, 0x42, 0x2d, 0x30, 0x2b,
+    0x64, 0x65, 0x62, 0x31, 0x32, 0x75, 0x31, 0x00, 0x03, 0x00, 0x00, 0x00, 0x3d, 0x3f, 0x65,
+    0x5e, 0x29, 0x4d, 0x2b, 0x2c, 0x00, 0xfe, 0xff, 0x08, 0x02, 0x00, 0xff, 0x81, 0x15, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x1d, 0x00, 0x00, 0x00, 0x3d, 0x2c, 0x62, 0x2e, 0x5d, 0x67,
+    0x6d, 0x6e, 0x63, 0x25, 0x2c, 0x4a, 0x00, 0x6d, 0x79, 0x73, 0x71, 0x6c, 0x5f, 0x6e, 0x61,
+    0x74, 0x69, 0x76, 0x65, 0x5f, 0x70, 0x61, 0x73, 0x73, 0x77, 0x6f, 0x72, 0x64, 0x00,
+};
+
+/* The same server with no certificate: capabilities 0xf7fe, no CLIENT_SSL. */
+static const unsigned char mariadb_10_11_plain[] = {
+    0x64, 0x00, 0x00, 0x00, 0x0a, 0x35, 0x2e, 0x35, 0x2e, 0x35, 0x2d, 0x31, 0x30, 0x2e, 0x31,
+    0x31, 0x2e, 0x31, 0x39, 0x2d, 0x4d, 0x61, 0x72, 0x69, 0x61, 0x44, 0x42, 0x2d, 0x30, 0x2b,
+    0x64, 0x65, 0x62, 0x31, 0x32, 0x75, 0x31, 0x00, 0x03, 0x00, 0x00, 0x00, 0x75, 0x60, 0x60,
+    0x44, 0x72, 0x34, 0x48, 0x4d, 0x00, 0xfe, 0xf7, 0x08, 0x02, 0x00, 0xff, 0x81, 0x15, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x1d, 0x00, 0x00, 0x00, 0x2b, 0x2f, 0x49, 0x63, 0x37, 0x27,
+    0x5a, 0x72, 0x4e, 0x6d, 0x5a, 0x5a, 0x00, 0x6d, 0x79, 0x73, 0x71, 0x6c, 0x5f, 0x6e, 0x61,
+    0x74, 0x69, 0x76, 0x65, 0x5f, 0x70, 0x61, 0x73, 0x73, 0x77, 0x6f, 0x72, 0x64, 0x00,
+};
+
+/* A MariaDB 11.4 greeting as its protocol documentation lays it out: no
+   "5.5.5-" prefix, charset 45, the MariaDB capabilities in the filler. */
+static const unsigned char mariadb_11[] = {
+    0x5a, 0x00, 0x00, 0x00, 0x0a, 0x31, 0x31, 0x2e, 0x34, 0x2e, 0x35, 0x2d, 0x4d, 0x61, 0x72, 0x69,
+    0x61, 0x44, 0x42, 0x2d, 0x75, 0x62, 0x75, 0x32, 0x34, 0x30, 0x34, 0x00, 0x05, 0x00, 0x00, 0x00,
+    0x58, 0x71, 0x33, 0x21, 0x6b, 0x50, 0x39, 0x61, 0x00, 0xfe, 0xff, 0x2d, 0x02, 0x00, 0xff, 0x81,
+    0x15, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1d, 0x00, 0x00, 0x00, 0x4c, 0x6d, 0x34, 0x23, 0x75,
+    0x54, 0x37, 0x7a, 0x51, 0x77, 0x32, 0x65, 0x00, 0x6d, 0x79, 0x73, 0x71, 0x6c, 0x5f, 0x6e, 0x61,
+    0x74, 0x69, 0x76, 0x65, 0x5f, 0x70, 0x61, 0x73, 0x73, 0x77, 0x6f, 0x72, 0x64, 0x00,
+};
+
+/* A MySQL 8.0 greeting as its protocol documentation lays it out:
+   capabilities 0xdfffffff, charset 255, caching_sha2_password. */
+static const unsigned char mysql_8[] = {
+    0x4a, 0x00, 0x00, 0x00, 0x0a, 0x38, 0x2e, 0x30, 0x2e, 0x33, 0x36, 0x00, 0x08, 0x00, 0x00, 0x00,
+    0x1a, 0x2b, 0x3c, 0x4d, 0x5e, 0x6f, 0x70, 0x01, 0x00, 0xff, 0xff, 0xff, 0x02, 0x00, 0xff, 0xdf,
+    0x15, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+    0x66, 0x77, 0x08, 0x19, 0x2a, 0x3b, 0x4c, 0x00, 0x63, 0x61, 0x63, 0x68, 0x69, 0x6e, 0x67, 0x5f,
+    0x73, 0x68, 0x61, 0x32, 0x5f, 0x70, 0x61, 0x73, 0x73, 0x77, 0x6f, 0x72, 0x64, 0x00,
+};
+
+/* What the probe must send: packet 1, 32 bytes: capabilities
+   LONG_PASSWORD | LONG_FLAG | PROTOCOL_41 | SSL | TRANSACTIONS |
+   SECURE_CONNECTION | MULTI_RESULTS | PLUGIN_AUTH, max packet 16 MiB,
+   charset 33, 23 zero bytes. */
+static const unsigned char ssl_request[36] = {
+    0x20, 0x00, 0x00, 0x01, 0x05, 0xaa, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x01, 0x21,
+};
+
+static void open_my(struct wire *w)
+{
+    wire_open(w, &cs_probe_mysql, "db.example.net", NULL);
+    cr_assert_eq(w->sent_len, 0, "the server speaks first");
+}
+
+/* A greeting with TLS: exactly the SSLRequest, then a ClientHello. */
+static void starts_tls(const unsigned char *greeting, size_t len, size_t step)
+{
+    struct wire w;
+    open_my(&w);
+    for (size_t off = 0; off < len; off += step)
+        wire_feed(&w, greeting + off, off + step <= len ? step : len - off);
+    cr_assert_eq(w.ends, 0, "%s", w.why);
+    cr_assert(wire_tls_started(&w), "no ClientHello after the SSLRequest");
+    cr_assert_eq(w.preamble_len, sizeof ssl_request);
+    cr_assert(memcmp(w.sent, ssl_request, sizeof ssl_request) == 0, "not the SSLRequest");
+    cs_conn_eof(&w.conn, 0);
+    cr_assert_eq(w.ends, 1);
+    cr_assert(strncmp(w.why, "handshake: ", 11) == 0, "%s", w.why);
+    wire_close(&w);
+}
+
+Test(mysql, mariadb_10_11_greeting)
+{
+    starts_tls(mariadb_10_11, sizeof mariadb_10_11, sizeof mariadb_10_11);
+}
+
+Test(mysql, mariadb_11_and_mysql_8_greetings)
+{
+    starts_tls(mariadb_11, sizeof mariadb_11, sizeof mariadb_11);
+    starts_tls(mysql_8, sizeof mysql_8, sizeof mysql_8);
+}
+
+Test(mysql, split_delivery)
+{
+    starts_tls(mariadb_10_11, sizeof mariadb_10_11, 1);
+    starts_tls(mysql_8, sizeof mysql_8, 3);
+    starts_tls(mariadb_11, sizeof mariadb_11, 7);
+}
+
+Test(mysql, no_ssl_capability)
+{
+    struct wire w;
+    open_my(&w);
+    wire_feed(&w, mariadb_10_11_plain, sizeof mariadb_10_11_plain);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why,
+                     "starttls: server does not offer TLS (\"5.5.5-10.11.19-MariaDB-0+deb12u1\")");
+    cr_assert_eq(w.sent_len, 0, "no SSLRequest to a server without TLS");
+    wire_close(&w);
+
+    /* MySQL 8 with CLIENT_SSL cleared (and every other bit left) */
+    unsigned char g[sizeof mysql_8];
+    memcpy(g, mysql_8, sizeof g);
+    g[26] &= 0xf7;
+    open_my(&w);
+    wire_feed(&w, g, sizeof g);
+    cr_assert_str_eq(w.why, "starttls: server does not offer TLS (\"8.0.36\")");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+}
+
+/* An error packet instead of a greeting: sent before any handshake, with
+   no SQL state ... */
+Test(mysql, error_packet_is_quoted)
+{
+    static const char host[] = "\xff\x6a\x04Host '192.0.2.7' is not allowed to connect to this "
+                               "MySQL server";
+    unsigned char pkt[128] = {sizeof host - 1, 0, 0, 0};
+    memcpy(pkt + 4, host, sizeof host - 1);
+    struct wire w;
+    open_my(&w);
+    wire_feed(&w, pkt, 4 + sizeof host - 1);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "starttls: server refused: \"Host '192.0.2.7' is not allowed to "
+                            "connect to this MySQL server\" (error 1130)");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+
+    /* ... or with one */
+    static const char many[] = "\xff\x10\x04#08004Too many connections";
+    memset(pkt, 0, sizeof pkt);
+    pkt[0] = sizeof many - 1;
+    memcpy(pkt + 4, many, sizeof many - 1);
+    open_my(&w);
+    wire_feed(&w, pkt, 4 + sizeof many - 1);
+    cr_assert_str_eq(w.why, "starttls: server refused: \"Too many connections\" (error 1040)");
+    wire_close(&w);
+
+    /* too short for a code */
+    open_my(&w);
+    wire_feed(&w, "\x02\0\0\0\xff\x10", 6);
+    cr_assert_str_eq(w.why, "starttls: malformed MySQL error packet");
+    wire_close(&w);
+}
+
+Test(mysql, protocol_version_9)
+{
+    static const unsigned char old[] = {0x15, 0x00, 0x00, 0x00, 0x09, '3',  '.',  '2',  '2',
+                                        '.',  '3',  '2',  0x00, 0x01, 0x00, 0x00, 0x00, 'a',
+                                        'b',  'c',  'd',  'e',  'f',  'g',  'h',  0x00};
+    struct wire w;
+    open_my(&w);
+    wire_feed(&w, old, sizeof old);
+    cr_assert_str_eq(w.why, "starttls: server speaks MySQL protocol 9, which has no TLS "
+                            "(\"3.22.32\")");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+}
+
+Test(mysql, truncated_greetings)
+{
+    struct wire w;
+    /* the packet ends right after the capabilities' first byte */
+    unsigned char g[64];
+    size_t cut = 4 + 1 + 33 + 4 + 8 + 1 + 1; /* version "5.5.5-10.11.19-MariaDB-0+deb12u1" */
+    memcpy(g, mariadb_10_11, cut);
+    g[0] = (unsigned char)(cut - 4);
+    open_my(&w);
+    wire_feed(&w, g, cut);
+    cr_assert_str_eq(w.why,
+                     "starttls: MySQL greeting cut short (\"5.5.5-10.11.19-MariaDB-0+deb12u1\")");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+
+    /* the version has no end inside the packet */
+    memcpy(g, mariadb_10_11, 20);
+    g[0] = 16;
+    open_my(&w);
+    wire_feed(&w, g, 20);
+    cr_assert_str_eq(w.why, "starttls: malformed MySQL greeting (no end to the server version)");
+    wire_close(&w);
+
+    /* half the greeting, then silence, or a hang-up */
+    open_my(&w);
+    wire_feed(&w, mariadb_10_11, 50);
+    cs_conn_timeout(&w.conn);
+    cr_assert_str_eq(w.why, "timeout during starttls");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+    open_my(&w);
+    wire_feed(&w, mariadb_10_11, 50);
+    cs_conn_eof(&w.conn, 0);
+    cr_assert_str_eq(w.why, "starttls: connection closed by peer");
+    wire_close(&w);
+
+    /* an empty packet */
+    open_my(&w);
+    wire_feed(&w, "\0\0\0\0\x0a", 5);
+    cr_assert_str_eq(w.why, "starttls: empty MySQL packet where the greeting belongs");
+    wire_close(&w);
+}
+
+/* The length is judged when the header arrives: nothing waits for, or
+   keeps, what it announces. */
+Test(mysql, oversized_lengths)
+{
+    struct wire w;
+    open_my(&w);
+    wire_feed(&w, "\xff\xff\xff\x00\x0a", 5);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "starttls: MySQL greeting of 16777215 bytes (the cap is 4092)");
+    wire_close(&w);
+
+    /* a 1 MiB greeting, sent in full */
+    size_t big = (1 << 20) + 4;
+    unsigned char *m = calloc(1, big);
+    memcpy(m, "\x00\x00\x10\x00\x0a", 5);
+    memset(m + 5, 'v', big - 5);
+    open_my(&w);
+    for (size_t off = 0; off < big && w.ends == 0; off += 8192)
+        wire_feed(&w, m + off, big - off < 8192 ? big - off : 8192);
+    cr_assert_str_eq(w.why, "starttls: MySQL greeting of 1048576 bytes (the cap is 4092)");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+    free(m);
+}
+
+/* The largest greeting the preamble keeps is read; one byte more is not. */
+Test(mysql, greeting_at_the_cap)
+{
+    static unsigned char g[CS_PREAMBLE_LINE_MAX + 1];
+    size_t n = CS_PREAMBLE_LINE_MAX - 4;
+    memcpy(g, mysql_8, sizeof mysql_8);
+    memset(g + sizeof mysql_8, 'p', sizeof g - sizeof mysql_8); /* a long plugin name */
+    g[0] = (unsigned char)n;
+    g[1] = (unsigned char)(n >> 8);
+    struct wire w;
+    open_my(&w);
+    wire_feed(&w, g, 4 + n);
+    cr_assert(wire_tls_started(&w), "%s", w.why);
+    wire_close(&w);
+
+    n++;
+    g[0] = (unsigned char)n;
+    g[1] = (unsigned char)(n >> 8);
+    open_my(&w);
+    wire_feed(&w, g, 4 + n);
+    cr_assert_str_eq(w.why, "starttls: MySQL greeting of 4093 bytes (the cap is 4092)");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+}
+
+Test(mysql, garbage_and_tls_bytes)
+{
+    struct wire w;
+    open_my(&w);
+    wire_say(&w, "HTTP/1.1 400 Bad Request\r\n");
+    cr_assert_str_eq(w.why,
+                     "starttls: not a MySQL greeting (\"HTTP/1.1 400 Bad Request\\x0D\\x0A\")");
+    wire_close(&w);
+
+    open_my(&w);
+    wire_say(&w, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+    cr_assert_str_eq(
+        w.why, "starttls: not a MySQL greeting (\"SSH-2.0-OpenSSH_9.2p1 Debian-2\\x0D\\x0A\")");
+    wire_close(&w);
+
+    /* a greeting's shape with sequence id 1 */
+    unsigned char g[sizeof mysql_8];
+    memcpy(g, mysql_8, sizeof g);
+    g[3] = 1;
+    open_my(&w);
+    wire_feed(&w, g, 5);
+    cr_assert_str_eq(w.why, "starttls: not a MySQL greeting (\"J\\x00\\x00\\x01\\x0A\")");
+    wire_close(&w);
+
+    /* a ServerHello's record header, split */
+    static const unsigned char hello[] = {0x16, 0x03, 0x03, 0x00, 0x5a, 0x02, 0x00};
+    open_my(&w);
+    wire_feed(&w, hello, 2);
+    cr_assert_eq(w.ends, 0);
+    wire_feed(&w, hello + 2, sizeof hello - 2);
+    cr_assert(strncmp(w.why, "starttls: server speaks TLS at once", 35) == 0, "%s", w.why);
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+}
+
+/* The greeting is the server's last plaintext: bytes behind it, before our
+   ClientHello, would be read as if they came over TLS.  Refused. */
+Test(mysql, bytes_after_the_greeting_are_an_injection)
+{
+    unsigned char g[sizeof mariadb_10_11 + 11];
+    memcpy(g, mariadb_10_11, sizeof mariadb_10_11);
+    memcpy(g + sizeof mariadb_10_11, "\x07\0\0\x02\0\0\0\x02\0\0\0", 11); /* an OK packet */
+    struct wire w;
+    open_my(&w);
+    wire_feed(&w, g, sizeof g);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "starttls: server sent 11 bytes after its go-ahead "
+                            "(\"5.5.5-10.11.19-MariaDB-0+deb12u1\"), before TLS (plaintext "
+                            "injection?)");
+    cr_assert(!w.conn.ssl, "TLS must not start");
+    wire_close(&w);
+}
+
+Test(mysql, silence)
+{
+    struct wire w;
+    open_my(&w);
+    cs_conn_timeout(&w.conn);
+    cr_assert_str_eq(w.why, "timeout during starttls");
+    wire_close(&w);
+
+    /* a greeting, the SSLRequest, then no TLS from the server */
+    open_my(&w);
+    wire_feed(&w, mariadb_10_11, sizeof mariadb_10_11);
+    cr_assert(wire_tls_started(&w));
+    cs_conn_timeout(&w.conn);
+    cr_assert_str_eq(w.why, "timeout during handshake");
+    wire_close(&w);
+}
