@@ -4,11 +4,17 @@
  * directory and a certificate from a throw-away PKI, scanned by the
  * certsweep binary (with TLS, and without). */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "probes/probe.h"
 #include "probes/starttls.h"
+#include "tests/support/dbservers.h"
+#include "tests/support/pki.h"
+#include "tests/support/runner.h"
 #include "tests/support/wire.h"
 
 /* MariaDB 10.11.19 (Debian 12) with --ssl-cert and --ssl-key, as read from
@@ -335,4 +341,205 @@ Test(mysql, silence)
     cs_conn_timeout(&w.conn);
     cr_assert_str_eq(w.why, "timeout during handshake");
     wire_close(&w);
+}
+
+/* ---- a real MariaDB ---- */
+
+#define DAY 86400
+#define DB_HOST "db.test.example"
+
+static char *dir;
+static struct pki_cert root, inter, leaf;
+static struct dbserver my = {.pid = -1};
+
+static char *path_in(const char *name)
+{
+    char *p;
+    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
+    return p;
+}
+
+/* A root, an intermediate and the server's leaf (EC P-256, 60 days and a
+   half left: days_remaining does not depend on when the scan runs). */
+static void make_pki(void)
+{
+    int64_t now = (int64_t)time(NULL);
+    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep db Root",
+                                           "certsweep db Intermediate", now),
+                 0);
+    cr_assert_eq(pki_issue(&leaf,
+                           &(struct pki_spec){
+                               .subject = (const char *const[]){"CN", DB_HOST, NULL},
+                               .not_before = now - DAY,
+                               .not_after = now + 60 * DAY + DAY / 2,
+                               .key = PKI_EC256,
+                               .sans = (const char *const[]){"DNS:" DB_HOST, NULL},
+                           },
+                           &inter),
+                 0);
+    char *p = path_in("root.pem");
+    cr_assert_eq(pki_write_pem(p, (X509 *const[]){root.x509}, 1), 0);
+    free(p);
+    p = path_in("chain.pem");
+    cr_assert_eq(pki_write_pem(p, (X509 *const[]){leaf.x509, inter.x509}, 2), 0);
+    free(p);
+    p = path_in("leaf.key");
+    cr_assert_eq(pki_write_key(p, leaf.key), 0);
+    free(p);
+}
+
+static void server_setup(void)
+{
+    cr_assert(access(MARIADBD_BINARY, X_OK) == 0 && access(MARIADB_INSTALL_DB, X_OK) == 0,
+              MARIADBD_BINARY " or " MARIADB_INSTALL_DB " is not installed: the mysql "
+                              "end-to-end tests need them (apt-get install mariadb-server)");
+    dir = temp_dir();
+    cr_assert_not_null(dir);
+    make_pki();
+}
+
+static void server_teardown(void)
+{
+    dbserver_stop(&my);
+    pki_cert_free(&leaf);
+    pki_cert_free(&inter);
+    pki_cert_free(&root);
+    if (dir != NULL)
+        remove_tree(dir);
+    free(dir);
+    dir = NULL;
+}
+
+TestSuite(mariadb_server, .init = server_setup, .fini = server_teardown, .timeout = 300);
+
+static void start_my(bool ssl)
+{
+    char err[8192];
+    char *cert = path_in("chain.pem"), *key = path_in("leaf.key");
+    cr_assert_eq(mariadb_start(&my, dir, ssl ? cert : NULL, key, err, sizeof err), 0, "%s", err);
+    free(cert);
+    free(key);
+}
+
+/* One certsweep run over target (SCHEME://db.test.example:PORT), pinned to
+   127.0.0.1 with nothing left for a resolver. */
+static void scan(const char *scheme, struct report_scan *s)
+{
+    char target[128], pin[128];
+    snprintf(target, sizeof target, "%s://" DB_HOST ":%u", scheme, my.port);
+    snprintf(pin, sizeof pin, DB_HOST ":%u:127.0.0.1", my.port);
+    char *json = path_in("r.json"), *csv = path_in("r.csv"), *ca = path_in("root.pem");
+    unlink(json);
+    unlink(csv);
+    const char *args[] = {"--ca-file", ca,   "--resolve", pin,  "--dns-server", "127.0.0.1:9", "-o",
+                          json,        "-o", csv,         "-q", target,         NULL};
+    cr_assert_eq(run_binary(CS_BINARY, args, NULL, 120, &s->run), 0);
+    char err[8192];
+    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
+                 s->run.status, s->run.err);
+    free(json);
+    free(csv);
+    free(ca);
+}
+
+static const char *cell(const struct report_scan *s, const char *column)
+{
+    cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
+    const char *v = csv_doc_get(&s->csv, 1, column);
+    cr_assert_not_null(v, "no %s cell", column);
+    return v;
+}
+
+Test(mariadb_server, ssl_on_every_field)
+{
+    start_my(true);
+    struct report_scan s;
+    scan("mysql", &s);
+    cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
+    char want[128], sha[65], port[8];
+    snprintf(port, sizeof port, "%u", my.port);
+    cr_assert_str_eq(cell(&s, "status"), "OK", "%s", cell(&s, "reason"));
+    cr_assert_str_eq(cell(&s, "reason"), "expires in 60 days");
+    cr_assert_str_eq(cell(&s, "protocol"), "mysql");
+    cr_assert_str_eq(cell(&s, "host"), DB_HOST);
+    cr_assert_str_eq(cell(&s, "port"), port);
+    cr_assert_str_eq(cell(&s, "address"), "127.0.0.1");
+    cr_assert_str_eq(cell(&s, "sni"), DB_HOST);
+    cr_assert_str_eq(cell(&s, "subject"), "CN=" DB_HOST);
+    cr_assert_str_eq(cell(&s, "issuer"), "CN=certsweep db Intermediate");
+    cr_assert_str_eq(cell(&s, "sans"), DB_HOST);
+    pki_serial_hex(leaf.x509, want, sizeof want);
+    cr_assert_str_eq(cell(&s, "serial"), want);
+    pki_sha256_hex(leaf.x509, sha);
+    cr_assert_str_eq(cell(&s, "sha256"), sha);
+    pki_iso_time(pki_not_after(leaf.x509), want);
+    cr_assert_str_eq(cell(&s, "not_after"), want);
+    cr_assert_str_eq(cell(&s, "chain_not_after"), want);
+    cr_assert_str_eq(cell(&s, "days_remaining"), "60");
+    cr_assert_str_eq(cell(&s, "key"), "EC-256");
+    cr_assert_str_eq(cell(&s, "verify"), "ok");
+    cr_assert_str_eq(cell(&s, "hostname_match"), "true");
+    cr_assert_str_eq(cell(&s, "key_proven"), "true");
+    cr_assert_str_eq(cell(&s, "error"), "");
+    /* MariaDB 10.11 speaks TLS 1.2 and 1.3; OpenSSL agrees on 1.3 */
+    cr_assert_str_eq(cell(&s, "tls_version"), "TLSv1.3");
+
+    char err[512];
+    cr_assert_eq(check_record_layout(&s.csv, s.json, err, sizeof err), 0, "%s", err);
+    json_t *r = json_find_record(json_object_get(s.json, "results"), DB_HOST, my.port);
+    cr_assert_not_null(r, "no JSON record");
+    cr_assert_str_eq(json_string_value(json_object_get(r, "protocol")), "mysql");
+    cr_assert_str_eq(json_string_value(json_object_get(r, "status")), "OK");
+    cr_assert_str_eq(json_string_value(json_object_get(r, "sha256")), sha);
+    cr_assert_str_eq(json_string_value(json_object_get(r, "serial")), cell(&s, "serial"));
+    cr_assert_str_eq(json_string_value(json_object_get(r, "not_after")), want);
+    cr_assert_str_eq(json_string_value(json_object_get(r, "verify")), "ok");
+    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
+    cr_assert(json_is_true(json_object_get(r, "key_proven")));
+    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 60);
+    report_scan_free(&s);
+}
+
+/* What `mariadbd --version` says after "Ver ": "10.11.19-MariaDB-0+deb12u1". */
+static void server_version(char *out, size_t len)
+{
+    struct run_result r;
+    cr_assert_eq(
+        run_binary(MARIADBD_BINARY, (const char *const[]){"--version", NULL}, NULL, 60, &r), 0);
+    const char *v = strstr(r.out, " Ver ");
+    cr_assert_not_null(v, "%s --version: %s", MARIADBD_BINARY, r.out);
+    v += 5;
+    size_t n = strcspn(v, " \n");
+    cr_assert(n > 0 && n < len);
+    memcpy(out, v, n);
+    out[n] = '\0';
+    run_result_free(&r);
+}
+
+/* No certificate: the greeting leaves CLIENT_SSL out. */
+Test(mariadb_server, tls_off_is_refused)
+{
+    start_my(false);
+    struct report_scan s;
+    scan("mysql", &s);
+    cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
+    cr_assert_str_eq(cell(&s, "status"), "ERROR");
+    /* the greeting quotes the server's version; MariaDB 10 puts "5.5.5-"
+       before it for clients that only know MySQL 5 */
+    char version[128], want[2][256];
+    server_version(version, sizeof version);
+    snprintf(want[0], sizeof want[0], "starttls: server does not offer TLS (\"5.5.5-%s\")",
+             version);
+    snprintf(want[1], sizeof want[1], "starttls: server does not offer TLS (\"%s\")", version);
+    const char *reason = cell(&s, "reason");
+    cr_assert(strcmp(reason, want[0]) == 0 || strcmp(reason, want[1]) == 0, "reason %s, want %s",
+              reason, want[0]);
+    cr_assert_str_eq(cell(&s, "error"), cell(&s, "reason"));
+    cr_assert_str_eq(cell(&s, "protocol"), "mysql");
+    cr_assert_str_eq(cell(&s, "sha256"), "");
+    json_t *r = json_find_record(json_object_get(s.json, "results"), DB_HOST, my.port);
+    cr_assert_not_null(r, "no JSON record");
+    cr_assert_str_eq(json_string_value(json_object_get(r, "reason")), cell(&s, "reason"));
+    cr_assert_str_eq(json_string_value(json_object_get(r, "protocol")), "mysql");
+    report_scan_free(&s);
 }
