@@ -10,6 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "probes/probe.h"
 #include "probes/starttls.h"
 #include "tests/support/dbservers.h"
@@ -146,6 +150,14 @@ Test(mysql, error_packet_is_quoted)
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: server refused: \"Host '192.0.2.7' is not allowed to "
                             "connect to this MySQL server\" (error 1130)");
+    cr_assert_eq(w.sent_len, 0);
+    wire_close(&w);
+
+    /* MariaDB 10.11 at --max-connections, as read from its socket */
+    static const unsigned char too_many[] = "\x17\0\0\0\xff\x10\x04Too many connections";
+    open_my(&w);
+    wire_feed(&w, too_many, sizeof too_many - 1);
+    cr_assert_str_eq(w.why, "starttls: server refused: \"Too many connections\" (error 1040)");
     cr_assert_eq(w.sent_len, 0);
     wire_close(&w);
 
@@ -412,11 +424,12 @@ static void server_teardown(void)
 
 TestSuite(mariadb_server, .init = server_setup, .fini = server_teardown, .timeout = 300);
 
-static void start_my(bool ssl)
+static void start_my(bool ssl, const char *const *extra)
 {
     char err[8192];
     char *cert = path_in("chain.pem"), *key = path_in("leaf.key");
-    cr_assert_eq(mariadb_start(&my, dir, ssl ? cert : NULL, key, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(mariadb_start(&my, dir, ssl ? cert : NULL, key, extra, err, sizeof err), 0, "%s",
+                 err);
     free(cert);
     free(key);
 }
@@ -452,7 +465,7 @@ static const char *cell(const struct report_scan *s, const char *column)
 
 Test(mariadb_server, ssl_on_every_field)
 {
-    start_my(true);
+    start_my(true, NULL);
     struct report_scan s;
     scan("mysql", &s);
     cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
@@ -519,7 +532,7 @@ static void server_version(char *out, size_t len)
 /* No certificate: the greeting leaves CLIENT_SSL out. */
 Test(mariadb_server, tls_off_is_refused)
 {
-    start_my(false);
+    start_my(false, NULL);
     struct report_scan s;
     scan("mysql", &s);
     cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
@@ -542,4 +555,37 @@ Test(mariadb_server, tls_off_is_refused)
     cr_assert_str_eq(json_string_value(json_object_get(r, "reason")), cell(&s, "reason"));
     cr_assert_str_eq(json_string_value(json_object_get(r, "protocol")), "mysql");
     report_scan_free(&s);
+}
+
+/* A real error packet: every connection slot taken (and held: the server's
+   connect timeout is an hour), the next client is turned away before any
+   greeting. */
+Test(mariadb_server, too_many_connections_is_refused)
+{
+    start_my(true, (const char *const[]){"--max-connections=10", "--connect-timeout=3600", NULL});
+    int held[40];
+    size_t n = 0;
+    bool full = false;
+    while (!full && n < sizeof held / sizeof held[0]) {
+        held[n] = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(my.port)};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        cr_assert(held[n] >= 0 && connect(held[n], (struct sockaddr *)&sa, sizeof sa) == 0);
+        unsigned char buf[256];
+        ssize_t got = recv(held[n], buf, sizeof buf, 0);
+        cr_assert(got >= 5, "connection %zu: no greeting", n);
+        full = buf[4] == 0xff;
+        n++;
+    }
+    cr_assert(full, "%zu connections and still room", n);
+    struct report_scan s;
+    scan("mysql", &s);
+    cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
+    cr_assert_str_eq(cell(&s, "status"), "ERROR");
+    cr_assert_str_eq(cell(&s, "reason"),
+                     "starttls: server refused: \"Too many connections\" (error 1040)");
+    cr_assert_str_eq(cell(&s, "protocol"), "mysql");
+    report_scan_free(&s);
+    for (size_t i = 0; i < n; i++)
+        close(held[i]);
 }

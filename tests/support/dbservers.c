@@ -276,8 +276,10 @@ int postgres_start(struct dbserver *s, const char *dir, const char *cert_file, c
     return start_server(s, &w, pg_argv, &a, pid_file, "ready", err, errlen);
 }
 
+#define MY_OPTS 12
+
 struct my_args {
-    char opt[8][4300];
+    char opt[MY_OPTS][4300];
 };
 
 static void my_argv(const struct dbserver *s, const char **argv, char *port_arg, size_t port_len,
@@ -291,13 +293,13 @@ static void my_argv(const struct dbserver *s, const char **argv, char *port_arg,
     argv[n++] = port_arg;
     argv[n++] = "--bind-address=127.0.0.1";
     argv[n++] = "--skip-log-bin";
-    for (size_t i = 0; i < 8 && a->opt[i][0]; i++)
+    for (size_t i = 0; i < MY_OPTS && a->opt[i][0]; i++)
         argv[n++] = a->opt[i];
     argv[n] = NULL;
 }
 
 int mariadb_start(struct dbserver *s, const char *dir, const char *cert_file, const char *key_file,
-                  char *err, size_t errlen)
+                  const char *const *extra, char *err, size_t errlen)
 {
     struct who w;
     static struct my_args a;
@@ -337,6 +339,8 @@ int mariadb_start(struct dbserver *s, const char *dir, const char *cert_file, co
         snprintf(a.opt[n++], sizeof a.opt[0], "--ssl-cert=%s/server.crt", s->home);
         snprintf(a.opt[n++], sizeof a.opt[0], "--ssl-key=%s/server.key", s->home);
     }
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && i < 4; i++)
+        snprintf(a.opt[n++], sizeof a.opt[0], "%s", extra[i]);
     char pid_file[4300];
     snprintf(pid_file, sizeof pid_file, "%s/mysqld.pid", s->home);
     return start_server(s, &w, my_argv, &a, pid_file, NULL, err, errlen);

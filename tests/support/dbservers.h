@@ -38,10 +38,11 @@ int postgres_start(struct dbserver *s, const char *dir, const char *cert_file, c
 
 /* Makes a MariaDB data directory under dir/my (mariadb-install-db) and
    starts mariadbd on a free port of 127.0.0.1 with --ssl-cert and --ssl-key
-   (copied as above), or without TLS when cert_file is NULL; waits until it
+   (copied as above), or without TLS when cert_file is NULL, and the options
+   in extra (NULL-terminated, at most 4; NULL for none); waits until it
    accepts connections.  0, or -1 with why in err. */
 int mariadb_start(struct dbserver *s, const char *dir, const char *cert_file, const char *key_file,
-                  char *err, size_t errlen);
+                  const char *const *extra, char *err, size_t errlen);
 
 /* Stops the server's whole process group (its stop signal, SIGKILL after
    10 s) and reaps it; nothing when not running. */
