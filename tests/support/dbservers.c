@@ -316,18 +316,23 @@ int mariadb_start(struct dbserver *s, const char *dir, const char *cert_file, co
     snprintf(data, sizeof data, "%s/data", s->home);
     snprintf(datadir, sizeof datadir, "--datadir=%s", data);
     snprintf(install_log, sizeof install_log, "%s/install.log", s->home);
+    /* temporary tables in its own directory, not in a /tmp other servers share */
+    char tmpdir[4300];
+    snprintf(tmpdir, sizeof tmpdir, "--tmpdir=%s", s->home);
     bool root = geteuid() == 0;
     const char *install_argv[] = {MARIADB_INSTALL_DB,
                                   "--no-defaults",
                                   datadir,
                                   "--auth-root-authentication-method=normal",
                                   "--skip-test-db",
+                                  tmpdir,
                                   root ? "--user=root" : NULL,
                                   NULL};
     if (run_to_end(install_argv, install_log, &w, err, errlen) != 0)
         return -1;
     size_t n = 0;
     snprintf(a.opt[n++], sizeof a.opt[0], "%s", datadir);
+    snprintf(a.opt[n++], sizeof a.opt[0], "%s", tmpdir);
     snprintf(a.opt[n++], sizeof a.opt[0], "--socket=%s/mysqld.sock", s->home);
     snprintf(a.opt[n++], sizeof a.opt[0], "--pid-file=%s/mysqld.pid", s->home);
     snprintf(a.opt[n++], sizeof a.opt[0], "--log-error=%s", s->log);
