@@ -10,11 +10,7 @@
 #include "probes/starttls.h"
 
 static const struct cs_probe *const probes[] = {
-    &cs_probe_direct,
-    &cs_probe_smtp,
-    &cs_probe_submission,
-    &cs_probe_postgres,
-    &cs_probe_mysql,
+    &cs_probe_direct, &cs_probe_smtp, &cs_probe_submission, &cs_probe_postgres, &cs_probe_mysql,
 };
 
 const struct cs_probe *cs_probe_by_name(const char *name)
