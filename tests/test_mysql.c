@@ -16,6 +16,7 @@
 
 #include "probes/probe.h"
 #include "probes/starttls.h"
+#include "scanner/targets.h"
 #include "tests/support/dbservers.h"
 #include "tests/support/pki.h"
 #include "tests/support/runner.h"
@@ -353,6 +354,22 @@ Test(mysql, silence)
     cs_conn_timeout(&w.conn);
     cr_assert_str_eq(w.why, "timeout during handshake");
     wire_close(&w);
+}
+
+/* Reached by name, by --starttls auto at its port, and by its URL scheme. */
+Test(mysql, registered)
+{
+    cr_assert_eq(cs_probe_by_name("mysql"), &cs_probe_mysql);
+    cr_assert_eq(cs_probe_mysql.default_port, 3306);
+    cr_assert_eq(cs_probe_for(NULL, "auto", 3306), &cs_probe_mysql);
+    cr_assert_eq(cs_probe_for(NULL, "mysql", 443), &cs_probe_mysql);
+    struct cs_target t;
+    const char *why;
+    why = cs_target_parse("mysql://db.example.net", 443, NULL, &t);
+    cr_assert_null(why, "%s", why);
+    cr_assert_str_eq(t.probe, "mysql");
+    cr_assert_eq(t.port, 3306, "the probe's port is the scheme's default");
+    cs_target_free(&t);
 }
 
 /* ---- a real MariaDB ---- */

@@ -12,6 +12,7 @@
 
 #include "probes/probe.h"
 #include "probes/starttls.h"
+#include "scanner/targets.h"
 #include "tests/support/dbservers.h"
 #include "tests/support/pki.h"
 #include "tests/support/runner.h"
@@ -313,6 +314,27 @@ Test(postgres, garbage_and_tls_bytes)
     wire_feed(&w, alert, sizeof alert);
     cr_assert(strncmp(w.why, "starttls: server speaks TLS at once", 35) == 0, "%s", w.why);
     wire_close(&w);
+}
+
+/* Reached by name, by --starttls auto at its port, and by its URL scheme. */
+Test(postgres, registered)
+{
+    cr_assert_eq(cs_probe_by_name("postgres"), &cs_probe_postgres);
+    cr_assert_eq(cs_probe_postgres.default_port, 5432);
+    cr_assert_eq(cs_probe_for(NULL, "auto", 5432), &cs_probe_postgres);
+    cr_assert_eq(cs_probe_for(NULL, "postgres", 443), &cs_probe_postgres);
+    struct cs_target t;
+    const char *why;
+    why = cs_target_parse("postgres://db.example.net", 443, NULL, &t);
+    cr_assert_null(why, "%s", why);
+    cr_assert_str_eq(t.probe, "postgres");
+    cr_assert_eq(t.port, 5432, "the probe's port is the scheme's default");
+    cs_target_free(&t);
+    why = cs_target_parse("postgresql://db.example.net", 443, NULL, &t);
+    cr_assert_null(why, "%s", why);
+    cr_assert_str_eq(t.probe, "postgres");
+    cr_assert_eq(t.port, 5432, "the probe's port is the scheme's default");
+    cs_target_free(&t);
 }
 
 /* ---- a real PostgreSQL ---- */
