@@ -20,6 +20,8 @@ static const struct cs_probe *const probes[] = {
     &cs_probe_pop3,
     &cs_probe_ftp,
     &cs_probe_ldap,
+    &cs_probe_postgres,
+    &cs_probe_mysql,
     &cs_probe_xmpp,
     &cs_probe_xmpp_server,
     &cs_probe_sieve,

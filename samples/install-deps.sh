@@ -5,11 +5,11 @@
 # or as a user who may use sudo.
 set -eu
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev libcsv-dev \
-libc-ares-dev libjansson-dev libidn2-dev libcurl4-openssl-dev libcriterion-dev nginx dnsmasq-base openssl \
-vsftpd slapd ldap-utils \
-dovecot-imapd dovecot-pop3d dovecot-managesieved \
-libc-ares-dev libjansson-dev libidn2-dev libcurl4-openssl-dev libexpat1-dev libcriterion-dev nginx prosody dnsmasq-base openssl \
-valgrind clang libclang-rt-14-dev clang-format-14 groff-base"
+libc-ares-dev libjansson-dev libidn2-dev libcurl4-openssl-dev libexpat1-dev libcriterion-dev \
+nginx dnsmasq-base openssl \
+valgrind clang libclang-rt-14-dev clang-format-14 groff-base \
+postfix dovecot-imapd dovecot-pop3d dovecot-managesieved vsftpd slapd ldap-utils \
+postgresql mariadb-server prosody"
 as_root=""
 if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null 2>&1 || {

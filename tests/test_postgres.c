@@ -1,0 +1,515 @@
+/* The postgres probe: transcripts replayed through a socket-free connection
+ * (what it sends, whether TLS starts, how it ends), hostile ones included;
+ * then a real PostgreSQL server, started here on 127.0.0.1 with a private
+ * data directory and a certificate from a throw-away PKI, scanned by the
+ * certsweep binary (with SSL on, and with SSL off). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probes/probe.h"
+#include "probes/starttls.h"
+#include "scanner/targets.h"
+#include "tests/support/dbservers.h"
+#include "tests/support/pki.h"
+#include "tests/support/runner.h"
+#include "tests/support/wire.h"
+
+static const unsigned char ssl_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
+
+static void open_pg(struct wire *w)
+{
+    wire_open(w, &cs_probe_postgres, "db.example.net", NULL);
+    cr_assert_eq(w->preamble_len, sizeof ssl_request, "the client speaks first");
+    cr_assert(memcmp(w->sent, ssl_request, sizeof ssl_request) == 0, "not an SSLRequest");
+}
+
+/* An ErrorResponse: 'E', its length, then each "Xvalue" field, then 0. */
+static size_t error_response(unsigned char *out, size_t cap, const char *const *fields)
+{
+    size_t n = 5;
+    for (size_t i = 0; fields[i]; i++) {
+        size_t len = strlen(fields[i]) + 1;
+        cr_assert(n + len + 1 <= cap);
+        memcpy(out + n, fields[i], len);
+        n += len;
+    }
+    out[n++] = 0;
+    out[0] = 'E';
+    uint32_t body = (uint32_t)(n - 1);
+    for (int i = 0; i < 4; i++)
+        out[1 + i] = (unsigned char)(body >> (24 - 8 * i));
+    return n;
+}
+
+/* What a PostgreSQL 15 says to a startup packet it does not support. */
+static const char *const unsupported[] = {
+    "SFATAL",
+    "VFATAL",
+    "C0A000",
+    "Munsupported frontend protocol 1234.5679: server supports 3.0 to 3.0",
+    "Fpostmaster.c",
+    "L2136",
+    "RProcessStartupPacket",
+    NULL,
+};
+
+Test(postgres, s_starts_tls)
+{
+    struct wire w;
+    open_pg(&w);
+    cr_assert(!wire_tls_started(&w));
+    wire_feed(&w, "S", 1);
+    cr_assert(wire_tls_started(&w), "no ClientHello after 'S': %s", w.why);
+    cr_assert_eq(w.ends, 0, "%s", w.why);
+    cr_assert_eq(w.preamble_len, sizeof ssl_request, "nothing else before TLS");
+    cs_conn_eof(&w.conn, 0);
+    cr_assert_eq(w.ends, 1);
+    cr_assert(strncmp(w.why, "handshake: ", 11) == 0, "%s", w.why);
+    wire_close(&w);
+}
+
+Test(postgres, n_is_refused)
+{
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, "N", 1);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "starttls: server refused: \"N\" (SSL not enabled)");
+    cr_assert(!w.conn.ssl);
+    wire_close(&w);
+}
+
+Test(postgres, error_response_message_is_quoted)
+{
+    unsigned char msg[512];
+    size_t n = error_response(msg, sizeof msg, unsupported);
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, msg, n);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "starttls: server refused: \"unsupported frontend protocol "
+                            "1234.5679: server supports 3.0 to 3.0\"");
+    cr_assert(!w.conn.ssl);
+    wire_close(&w);
+
+    /* the same a byte at a time */
+    open_pg(&w);
+    for (size_t i = 0; i < n; i++)
+        wire_feed(&w, msg + i, 1);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "starttls: server refused: \"unsupported frontend protocol "
+                            "1234.5679: server supports 3.0 to 3.0\"");
+    wire_close(&w);
+}
+
+/* A server older than protocol 3.0: 'E' and one NUL-terminated text. */
+Test(postgres, old_text_error)
+{
+    static const char old[] = "EFATAL:  unsupported frontend protocol\n";
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, old, sizeof old);
+    cr_assert_str_eq(w.why,
+                     "starttls: server refused: \"FATAL:  unsupported frontend protocol\\x0A\"");
+    wire_close(&w);
+}
+
+Test(postgres, malformed_error_responses)
+{
+    unsigned char msg[512];
+    struct wire w;
+
+    /* no M field */
+    size_t n = error_response(msg, sizeof msg, (const char *const[]){"SFATAL", "C0A000", NULL});
+    open_pg(&w);
+    wire_feed(&w, msg, n);
+    cr_assert_str_eq(w.why, "starttls: server refused SSLRequest with an ErrorResponse and no "
+                            "message");
+    wire_close(&w);
+
+    /* the last field runs past the length (no terminator inside) */
+    n = error_response(msg, sizeof msg, unsupported);
+    msg[n - 2] = 'x';
+    msg[n - 1] = 'x';
+    open_pg(&w);
+    wire_feed(&w, msg, n);
+    cr_assert_str_eq(w.why, "starttls: malformed PostgreSQL ErrorResponse");
+    wire_close(&w);
+
+    /* fields but no final 0 */
+    n = error_response(msg, sizeof msg, (const char *const[]){"Mshort", NULL});
+    msg[4]--; /* the length leaves the final 0 out */
+    open_pg(&w);
+    wire_feed(&w, msg, n - 1);
+    cr_assert_str_eq(w.why, "starttls: malformed PostgreSQL ErrorResponse");
+    wire_close(&w);
+
+    /* a length too short for any field */
+    open_pg(&w);
+    wire_feed(&w, "E\0\0\0\x04", 5);
+    cr_assert_str_eq(w.why, "starttls: PostgreSQL ErrorResponse of 4 bytes (the cap is 4095)");
+    wire_close(&w);
+}
+
+/* The length is checked when its 4 bytes arrive: nothing waits for, or
+   keeps, what it announces. */
+Test(postgres, huge_error_response_length)
+{
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, "E\x7f\xff\xff\xff", 5);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why,
+                     "starttls: PostgreSQL ErrorResponse of 2147483647 bytes (the cap is 4095)");
+    wire_close(&w);
+
+    /* 1 MiB, sent whole */
+    size_t big = 1 << 20;
+    unsigned char *m = calloc(1, big);
+    memcpy(m, "E\x00\x0f\xff\xff", 5); /* the length: 1 MiB - 1 */
+    memset(m + 5, 'M', big - 6);
+    open_pg(&w);
+    for (size_t off = 0; off < big && w.ends == 0; off += 8192)
+        wire_feed(&w, m + off, 8192);
+    cr_assert_str_eq(w.why,
+                     "starttls: PostgreSQL ErrorResponse of 1048575 bytes (the cap is 4095)");
+    wire_close(&w);
+    free(m);
+}
+
+/* The largest message that fits the preamble's buffer is read; one byte
+   more is refused. */
+Test(postgres, error_response_at_the_cap)
+{
+    static unsigned char msg[CS_PREAMBLE_LINE_MAX + 1];
+    char text[CS_PREAMBLE_LINE_MAX];
+    memset(text, 'z', sizeof text);
+    text[0] = 'M';
+    /* 'E' + 4 + "M...\0" + 0 = 4096 */
+    text[CS_PREAMBLE_LINE_MAX - 1 - 4 - 2] = '\0';
+    size_t n = error_response(msg, sizeof msg, (const char *const[]){text, NULL});
+    cr_assert_eq(n, CS_PREAMBLE_LINE_MAX);
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, msg, n);
+    cr_assert(strncmp(w.why, "starttls: server refused: \"zzzz", 31) == 0, "%s", w.why);
+    wire_close(&w);
+
+    text[CS_PREAMBLE_LINE_MAX - 1 - 4 - 2] = 'z';
+    text[CS_PREAMBLE_LINE_MAX - 1 - 4 - 1] = '\0';
+    n = error_response(msg, sizeof msg, (const char *const[]){text, NULL});
+    cr_assert_eq(n, CS_PREAMBLE_LINE_MAX + 1);
+    open_pg(&w);
+    wire_feed(&w, msg, n);
+    cr_assert_str_eq(w.why, "starttls: PostgreSQL ErrorResponse of 4096 bytes (the cap is 4095)");
+    wire_close(&w);
+}
+
+/* An endless old-style text error: the message cap ends it. */
+Test(postgres, endless_text_error)
+{
+    char chunk[8192];
+    memset(chunk, 'A', sizeof chunk);
+    chunk[0] = 'E';
+    struct wire w;
+    open_pg(&w);
+    for (int i = 0; i < 128 && w.ends == 0; i++)
+        wire_feed(&w, chunk, sizeof chunk);
+    cr_assert_str_eq(w.why, "starttls: server message longer than 4096 bytes");
+    wire_close(&w);
+}
+
+/* Bytes after 'S' and before the ClientHello would be taken as if they came
+   over TLS (CVE-2021-23222): refused, and TLS never starts. */
+Test(postgres, bytes_after_s_are_an_injection)
+{
+    unsigned char msg[600] = {'S'};
+    size_t n = 1 + error_response(msg + 1, sizeof msg - 1, unsupported);
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, msg, n);
+    cr_assert_eq(w.ends, 1);
+    char want[200];
+    snprintf(want, sizeof want,
+             "starttls: server sent %zu bytes after its go-ahead (\"S\"), before TLS "
+             "(plaintext injection?)",
+             n - 1);
+    cr_assert_str_eq(w.why, want);
+    cr_assert(!w.conn.ssl, "TLS must not start");
+    wire_close(&w);
+
+    open_pg(&w);
+    wire_feed(&w, "SS", 2);
+    cr_assert_str_eq(w.why, "starttls: server sent 1 byte after its go-ahead (\"S\"), before TLS "
+                            "(plaintext injection?)");
+    cr_assert(!w.conn.ssl);
+    wire_close(&w);
+}
+
+Test(postgres, silence_and_hang_up)
+{
+    struct wire w;
+    open_pg(&w);
+    cs_conn_timeout(&w.conn);
+    cr_assert_str_eq(w.why, "timeout during starttls");
+    wire_close(&w);
+
+    open_pg(&w);
+    cs_conn_eof(&w.conn, 0);
+    cr_assert_str_eq(w.why, "starttls: connection closed by peer");
+    wire_close(&w);
+
+    /* half an ErrorResponse, then nothing */
+    open_pg(&w);
+    wire_feed(&w, "E\0\0", 3);
+    cs_conn_timeout(&w.conn);
+    cr_assert_str_eq(w.why, "timeout during starttls");
+    wire_close(&w);
+}
+
+/* 'S', then no TLS from the server. */
+Test(postgres, go_ahead_but_no_tls)
+{
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, "S", 1);
+    cr_assert(wire_tls_started(&w));
+    cs_conn_timeout(&w.conn);
+    cr_assert_eq(w.ends, 1);
+    cr_assert_str_eq(w.why, "timeout during handshake");
+    wire_close(&w);
+}
+
+Test(postgres, garbage_and_tls_bytes)
+{
+    struct wire w;
+    open_pg(&w);
+    wire_say(&w, "HTTP/1.1 400 Bad Request\r\n");
+    cr_assert_str_eq(w.why, "starttls: not a PostgreSQL reply to SSLRequest (\"HTTP/1.1 400 Bad "
+                            "Request\\x0D\\x0A\")");
+    wire_close(&w);
+
+    open_pg(&w);
+    static const unsigned char bin[] = {0x00, 0xff, 0x80};
+    wire_feed(&w, bin, sizeof bin);
+    cr_assert_str_eq(w.why, "starttls: not a PostgreSQL reply to SSLRequest (\"\\x00\\xFF\\x80\")");
+    wire_close(&w);
+
+    /* a ServerHello's record header, split after its first byte */
+    static const unsigned char hello[] = {0x16, 0x03, 0x03, 0x00, 0x5a, 0x02, 0x00};
+    open_pg(&w);
+    wire_feed(&w, hello, 1);
+    cr_assert_eq(w.ends, 0, "one byte is not yet a verdict");
+    wire_feed(&w, hello + 1, sizeof hello - 1);
+    cr_assert(strncmp(w.why, "starttls: server speaks TLS at once", 35) == 0, "%s", w.why);
+    wire_close(&w);
+
+    /* a TLS alert: a server that wanted a ClientHello first */
+    static const unsigned char alert[] = {0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x32};
+    open_pg(&w);
+    wire_feed(&w, alert, sizeof alert);
+    cr_assert(strncmp(w.why, "starttls: server speaks TLS at once", 35) == 0, "%s", w.why);
+    wire_close(&w);
+}
+
+/* Reached by name, by --starttls auto at its port, and by its URL scheme. */
+Test(postgres, registered)
+{
+    cr_assert_eq(cs_probe_by_name("postgres"), &cs_probe_postgres);
+    cr_assert_eq(cs_probe_postgres.default_port, 5432);
+    cr_assert_eq(cs_probe_for(NULL, "auto", 5432), &cs_probe_postgres);
+    cr_assert_eq(cs_probe_for(NULL, "postgres", 443), &cs_probe_postgres);
+    struct cs_target t;
+    const char *why;
+    why = cs_target_parse("postgres://db.example.net", 443, NULL, &t);
+    cr_assert_null(why, "%s", why);
+    cr_assert_str_eq(t.probe, "postgres");
+    cr_assert_eq(t.port, 5432, "the probe's port is the scheme's default");
+    cs_target_free(&t);
+    why = cs_target_parse("postgresql://db.example.net", 443, NULL, &t);
+    cr_assert_null(why, "%s", why);
+    cr_assert_str_eq(t.probe, "postgres");
+    cr_assert_eq(t.port, 5432, "the probe's port is the scheme's default");
+    cs_target_free(&t);
+}
+
+/* ---- a real PostgreSQL ---- */
+
+#define DAY 86400
+#define DB_HOST "db.test.example"
+
+static char *dir;
+static struct pki_cert root, inter, leaf;
+static struct dbserver pg = {.pid = -1};
+
+static char *path_in(const char *name)
+{
+    char *p;
+    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
+    return p;
+}
+
+/* A root, an intermediate and the server's leaf (EC P-256, 60 days and a
+   half left: days_remaining does not depend on when the scan runs). */
+static void make_pki(void)
+{
+    int64_t now = (int64_t)time(NULL);
+    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep db Root",
+                                           "certsweep db Intermediate", now),
+                 0);
+    cr_assert_eq(pki_issue(&leaf,
+                           &(struct pki_spec){
+                               .subject = (const char *const[]){"CN", DB_HOST, NULL},
+                               .not_before = now - DAY,
+                               .not_after = now + 60 * DAY + DAY / 2,
+                               .key = PKI_EC256,
+                               .sans = (const char *const[]){"DNS:" DB_HOST, NULL},
+                           },
+                           &inter),
+                 0);
+    char *p = path_in("root.pem");
+    cr_assert_eq(pki_write_pem(p, (X509 *const[]){root.x509}, 1), 0);
+    free(p);
+    p = path_in("chain.pem");
+    cr_assert_eq(pki_write_pem(p, (X509 *const[]){leaf.x509, inter.x509}, 2), 0);
+    free(p);
+    p = path_in("leaf.key");
+    cr_assert_eq(pki_write_key(p, leaf.key), 0);
+    free(p);
+}
+
+static void server_setup(void)
+{
+    char bin[4096];
+    cr_assert_eq(postgres_bindir(bin, sizeof bin), 0,
+                 "PostgreSQL is not installed (no " POSTGRES_BIN_GLOB "): the postgres "
+                 "end-to-end tests need it (apt-get install postgresql)");
+    dir = temp_dir();
+    cr_assert_not_null(dir);
+    make_pki();
+}
+
+static void server_teardown(void)
+{
+    dbserver_stop(&pg);
+    pki_cert_free(&leaf);
+    pki_cert_free(&inter);
+    pki_cert_free(&root);
+    if (dir != NULL)
+        remove_tree(dir);
+    free(dir);
+    dir = NULL;
+}
+
+TestSuite(postgres_server, .init = server_setup, .fini = server_teardown, .timeout = 300);
+
+static void start_pg(bool ssl)
+{
+    char err[8192];
+    char *cert = path_in("chain.pem"), *key = path_in("leaf.key");
+    cr_assert_eq(postgres_start(&pg, dir, ssl ? cert : NULL, key, err, sizeof err), 0, "%s", err);
+    free(cert);
+    free(key);
+}
+
+/* One certsweep run over target (SCHEME://db.test.example:PORT), pinned to
+   127.0.0.1 with nothing left for a resolver. */
+static void scan(const char *scheme, struct report_scan *s)
+{
+    char target[128], pin[128];
+    snprintf(target, sizeof target, "%s://" DB_HOST ":%u", scheme, pg.port);
+    snprintf(pin, sizeof pin, DB_HOST ":%u:127.0.0.1", pg.port);
+    char *json = path_in("r.json"), *csv = path_in("r.csv"), *ca = path_in("root.pem");
+    unlink(json);
+    unlink(csv);
+    const char *args[] = {"--ca-file", ca,   "--resolve", pin,  "--dns-server", "127.0.0.1:9", "-o",
+                          json,        "-o", csv,         "-q", target,         NULL};
+    cr_assert_eq(run_binary(CS_BINARY, args, NULL, 120, &s->run), 0);
+    char err[8192];
+    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
+                 s->run.status, s->run.err);
+    free(json);
+    free(csv);
+    free(ca);
+}
+
+static const char *cell(const struct report_scan *s, const char *column)
+{
+    cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
+    const char *v = csv_doc_get(&s->csv, 1, column);
+    cr_assert_not_null(v, "no %s cell", column);
+    return v;
+}
+
+Test(postgres_server, ssl_on_every_field)
+{
+    start_pg(true);
+    struct report_scan s;
+    scan("postgres", &s);
+    cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
+    char want[128], sha[65], port[8];
+    snprintf(port, sizeof port, "%u", pg.port);
+    cr_assert_str_eq(cell(&s, "status"), "OK", "%s", cell(&s, "reason"));
+    cr_assert_str_eq(cell(&s, "reason"), "expires in 60 days");
+    cr_assert_str_eq(cell(&s, "protocol"), "postgres");
+    cr_assert_str_eq(cell(&s, "host"), DB_HOST);
+    cr_assert_str_eq(cell(&s, "port"), port);
+    cr_assert_str_eq(cell(&s, "address"), "127.0.0.1");
+    cr_assert_str_eq(cell(&s, "sni"), DB_HOST);
+    cr_assert_str_eq(cell(&s, "subject"), "CN=" DB_HOST);
+    cr_assert_str_eq(cell(&s, "issuer"), "CN=certsweep db Intermediate");
+    cr_assert_str_eq(cell(&s, "sans"), DB_HOST);
+    pki_serial_hex(leaf.x509, want, sizeof want);
+    cr_assert_str_eq(cell(&s, "serial"), want);
+    pki_sha256_hex(leaf.x509, sha);
+    cr_assert_str_eq(cell(&s, "sha256"), sha);
+    pki_iso_time(pki_not_after(leaf.x509), want);
+    cr_assert_str_eq(cell(&s, "not_after"), want);
+    cr_assert_str_eq(cell(&s, "chain_not_after"), want);
+    cr_assert_str_eq(cell(&s, "days_remaining"), "60");
+    cr_assert_str_eq(cell(&s, "key"), "EC-256");
+    cr_assert_str_eq(cell(&s, "verify"), "ok");
+    cr_assert_str_eq(cell(&s, "hostname_match"), "true");
+    cr_assert_str_eq(cell(&s, "key_proven"), "true");
+    cr_assert_str_eq(cell(&s, "error"), "");
+    /* PostgreSQL 15 speaks TLS 1.2 and 1.3; OpenSSL agrees on 1.3 */
+    cr_assert_str_eq(cell(&s, "tls_version"), "TLSv1.3");
+
+    char err[512];
+    cr_assert_eq(check_record_layout(&s.csv, s.json, err, sizeof err), 0, "%s", err);
+    json_t *r = json_find_record(json_object_get(s.json, "results"), DB_HOST, pg.port);
+    cr_assert_not_null(r, "no JSON record");
+    cr_assert_str_eq(json_string_value(json_object_get(r, "protocol")), "postgres");
+    cr_assert_str_eq(json_string_value(json_object_get(r, "status")), "OK");
+    cr_assert_str_eq(json_string_value(json_object_get(r, "sha256")), sha);
+    cr_assert_str_eq(json_string_value(json_object_get(r, "serial")), cell(&s, "serial"));
+    cr_assert_str_eq(json_string_value(json_object_get(r, "not_after")), want);
+    cr_assert_str_eq(json_string_value(json_object_get(r, "verify")), "ok");
+    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
+    cr_assert(json_is_true(json_object_get(r, "key_proven")));
+    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 60);
+    report_scan_free(&s);
+}
+
+/* ssl=off: the server answers the SSLRequest with 'N'. */
+Test(postgres_server, ssl_off_is_refused)
+{
+    start_pg(false);
+    struct report_scan s;
+    scan("postgresql", &s);
+    cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
+    cr_assert_str_eq(cell(&s, "status"), "ERROR");
+    cr_assert_str_eq(cell(&s, "reason"), "starttls: server refused: \"N\" (SSL not enabled)");
+    cr_assert_str_eq(cell(&s, "error"), cell(&s, "reason"));
+    cr_assert_str_eq(cell(&s, "protocol"), "postgres");
+    cr_assert_str_eq(cell(&s, "sha256"), "");
+    json_t *r = json_find_record(json_object_get(s.json, "results"), DB_HOST, pg.port);
+    cr_assert_not_null(r, "no JSON record");
+    cr_assert_str_eq(json_string_value(json_object_get(r, "reason")), cell(&s, "reason"));
+    cr_assert_str_eq(json_string_value(json_object_get(r, "protocol")), "postgres");
+    report_scan_free(&s);
+}
