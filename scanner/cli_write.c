@@ -2,11 +2,13 @@
  * (roff) and the bash and zsh completion scripts.  The build runs the
  * binary's hidden --print-* options to make the last three. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "scanner/cli.h"
+#include "scanner/commands.h"
 #include "probes/probe.h"
 #include "report/report.h"
 #include "version.h"
@@ -190,6 +192,19 @@ void cs_cli_write_help(FILE *out)
             fprintf(out, "%*s", (int)(HELP_COLUMN - col), "");
         }
         wrap(out, text, HELP_COLUMN, HELP_COLUMN, HELP_WIDTH);
+    }
+    char *jobs = NULL; /* the subcommands, when there are any */
+    size_t jobs_len = 0;
+    FILE *m = open_memstream(&jobs, &jobs_len);
+    if (m) {
+        cs_command_list(m);
+        fclose(m);
+        if (jobs_len)
+            fprintf(out,
+                    "\nOther jobs (the first argument; scan a host of that name as "
+                    "certsweep -- NAME):\n%s",
+                    jobs);
+        free(jobs);
     }
     fputs("\nProbes (a target's URL scheme names one: https://, imaps://, ..., tls://):\n", out);
     cs_probe_list(out);

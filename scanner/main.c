@@ -17,6 +17,7 @@
 #include "report/outfile.h"
 #include "report/report.h"
 #include "scanner/cert.h"
+#include "scanner/commands.h"
 #include "scanner/engine.h"
 #include "scanner/error.h"
 #include "scanner/options.h"
@@ -193,6 +194,9 @@ static void fit_concurrency(struct cs_options *opt)
 
 int main(int argc, char **argv)
 {
+    const struct cs_command *command = argc > 1 ? cs_command_find(argv[1]) : NULL;
+    if (command)
+        return command->run(argc - 1, argv + 1);
     struct cs_options opt;
     cs_options_init(&opt);
     struct cs_cli_notes notes;

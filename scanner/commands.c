@@ -1,0 +1,24 @@
+/* The subcommand registry (one line per subcommand; each lives in a file of
+ * its own). */
+#include "scanner/commands.h"
+
+#include <string.h>
+
+static const struct cs_command *const commands[] = {
+    NULL, /* the list ends here */
+};
+
+const struct cs_command *cs_command_find(const char *argv1)
+{
+    for (size_t i = 0; argv1 && commands[i]; i++)
+        if (strcmp(argv1, commands[i]->name) == 0)
+            return commands[i];
+    return NULL;
+}
+
+void cs_command_list(FILE *out)
+{
+    for (size_t i = 0; commands[i]; i++)
+        fprintf(out, "  certsweep %s %s\n      %s\n", commands[i]->name, commands[i]->usage,
+                commands[i]->summary);
+}
