@@ -6,7 +6,7 @@
 set -eu
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev libcsv-dev \
 libc-ares-dev libjansson-dev libidn2-dev libcurl4-openssl-dev libcriterion-dev nginx dnsmasq-base openssl \
-valgrind clang libclang-rt-14-dev clang-format-14 groff-base"
+valgrind clang libclang-rt-14-dev clang-format-14 groff-base postfix"
 as_root=""
 if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null 2>&1 || {
