@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo fleet: starts a local fleet of TLS endpoints on 127.0.0.1 (one per
 # status certsweep knows, revoked and stapling servers, broken and misbehaving
-# ones) with its CRL and OCSP responder, scans it with certsweep (revocation
+# ones, an SMTP and an IMAP server that switch to TLS with STARTTLS) with its
+# CRL and OCSP responder, scans it with certsweep (revocation
 # checks included), shows the table, writes CSV and JSON reports, and stops
 # the fleet.
 # Expects a build in ./build (see the README's first command).
@@ -15,7 +16,7 @@ done
 rm -rf "$out"
 mkdir -p "$out"
 
-"$build/certsweep-fleet" --dir "$out/fleet" > "$out/fleet.log" 2>&1 &
+"$build/certsweep-fleet" --dir "$out/fleet" --mail > "$out/fleet.log" 2>&1 &
 fleet=$!
 trap 'kill "$fleet" 2>/dev/null; wait "$fleet" 2>/dev/null' EXIT
 for _ in $(seq 100); do

@@ -59,6 +59,10 @@ static const unsigned char drip_head[] = {0x16, 0x03, 0x03, 0x40, 0x00, 0x02,
 #define PAD_BYTES 40000    /* each: with the rest, the chain is over 100 KiB */
 #define MANY_SANS 10000
 #define BACKLOG_FILLERS 8 /* at most; the first that cannot connect shows it is full */
+/* The STARTTLS preamble's caps, as a mail server has them: a command line (without
+   its CRLF; RFC 5321 allows 512 bytes with it), and commands before TLS. */
+#define PRE_LINE_MAX 510
+#define PRE_MAX_COMMANDS 32
 
 enum issuer_kind {
     ISS_INTERMEDIATE,         /* the trusted intermediate */
@@ -92,10 +96,13 @@ enum leaf_flags {
     LEAF_WRONG_KEY = 65536,
     LEAF_RSA_KX = 131072, /* TLS 1.2 with RSA key transport only: nothing signed */
     LEAF_DHE = 262144,    /* TLS 1.2 with finite-field DHE only */
+    /* a mail server: the SMTP or IMAP STARTTLS preamble before the TLS */
+    SPEAKS_SMTP = 524288,
+    SPEAKS_IMAP = 1048576,
 };
 
-/* Which fleets have a scenario: every fleet, fleet_options.hostile, .rsa16384. */
-enum tier { TIER_BASE, TIER_HOSTILE, TIER_RSA16384 };
+/* Which fleets have a scenario: every fleet, fleet_options.hostile, .rsa16384, .mail. */
+enum tier { TIER_BASE, TIER_HOSTILE, TIER_RSA16384, TIER_MAIL };
 
 struct scenario_def {
     const char *name;
@@ -221,6 +228,11 @@ static const struct scenario_def scenario_table[] = {
 #undef HOSTILE_CERT
     {"rsa16384", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_RSA16384, ISS_INTERMEDIATE, 0, 0, NULL,
      NULL, TIER_RSA16384},
+    /* Mail servers: a valid leaf after the SMTP and the IMAP STARTTLS preambles. */
+    {"smtp-starttls", FLEET_TLS, "OK", -10 * D, 200 * D, PKI_EC256, ISS_INTERMEDIATE, 0,
+     SPEAKS_SMTP, NULL, "smtp.fleet.test", TIER_MAIL},
+    {"imap-starttls", FLEET_TLS, "OK", -10 * D, 150 * D, PKI_EC256, ISS_INTERMEDIATE, 0,
+     SPEAKS_IMAP, NULL, "imap.fleet.test", TIER_MAIL},
 };
 
 #define SCENARIO_COUNT (sizeof scenario_table / sizeof scenario_table[0])
@@ -333,7 +345,13 @@ struct conn {
     bool finishing; /* shutdown requested; the close follows */
     bool reset;     /* close with RST instead of FIN */
     bool handshake_done;
-    bool muted;      /* FLEET_HELLO_*, FLEET_STAPLE_STALL: the cut went out, nothing more will */
+    bool muted; /* FLEET_HELLO_*, FLEET_STAPLE_STALL: the cut went out, nothing more will */
+    /* The STARTTLS preamble still to speak (NONE once the go-ahead is out), the
+       command line being read and the commands so far. */
+    enum fleet_starttls starttls;
+    char pre_line[PRE_LINE_MAX + 1]; /* and its CR */
+    size_t pre_len;
+    unsigned pre_commands;
     size_t drip_pos; /* FLEET_DRIP: bytes sent */
     /* FLEET_STAPLE_STALL: the server's handshake message going out */
     unsigned char hs_head[4]; /* its header, as far as it went */
@@ -385,6 +403,7 @@ struct fleet {
     struct pki_cert *unique_leaf; /* n_bulk of them, or NULL */
     char (*bulk_addrs)[16];       /* n_bulk_addrs dotted quads */
     size_t n_bulk_addrs;
+    bool bulk_smtp; /* bulk ports speak SMTP before TLS */
 };
 
 static void fail_msg(const char *what)
@@ -666,6 +685,168 @@ static void conn_reply(struct conn *c, const char *msg, size_t len)
         conn_finish(c);
 }
 
+/* ---- the STARTTLS preambles (fleet_starttls) ---- */
+
+static enum fleet_starttls scenario_starttls(const struct scenario_def *def)
+{
+    return (def->flags & SPEAKS_SMTP)   ? FLEET_STARTTLS_SMTP
+           : (def->flags & SPEAKS_IMAP) ? FLEET_STARTTLS_IMAP
+                                        : FLEET_STARTTLS_NONE;
+}
+
+/* The name a preamble greets with. */
+static const char *pre_name(const struct conn *c)
+{
+    return c->l->bulk ? "bulk.fleet.test" : c->l->f->sc[c->scenario].host;
+}
+
+/* Is the command line this verb, alone or followed by a space? */
+static bool verb_is(const char *line, size_t len, const char *verb)
+{
+    size_t n = strlen(verb);
+    return len >= n && strncasecmp(line, verb, n) == 0 && (len == n || line[n] == ' ');
+}
+
+static void pre_say(struct conn *c, const char *text)
+{
+    if (conn_write(c, text, strlen(text)) != 0)
+        conn_close(c);
+}
+
+/* Says a last word and closes once it is out. */
+static void pre_bye(struct conn *c, const char *text)
+{
+    conn_reply(c, text, strlen(text));
+}
+
+static void pre_greet(struct conn *c)
+{
+    char line[160];
+    if (c->starttls == FLEET_STARTTLS_SMTP)
+        snprintf(line, sizeof line, "220 %s ESMTP certsweep test fleet\r\n", pre_name(c));
+    else
+        snprintf(line, sizeof line,
+                 "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] %s certsweep test fleet "
+                 "ready\r\n",
+                 pre_name(c));
+    pre_say(c, line);
+}
+
+enum pre_next { PRE_MORE, PRE_GO, PRE_DONE };
+
+static enum pre_next smtp_command(struct conn *c, const char *line, size_t len)
+{
+    char reply[256];
+    if (verb_is(line, len, "EHLO") && len > 5) {
+        snprintf(reply, sizeof reply,
+                 "250-%s\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-STARTTLS\r\n"
+                 "250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n",
+                 pre_name(c));
+    } else if (verb_is(line, len, "HELO") && len > 5) {
+        snprintf(reply, sizeof reply, "250 %s\r\n", pre_name(c));
+    } else if (verb_is(line, len, "EHLO") || verb_is(line, len, "HELO")) {
+        snprintf(reply, sizeof reply, "501 5.5.4 Syntax: %.4s hostname\r\n", line);
+    } else if (verb_is(line, len, "STARTTLS")) {
+        pre_say(c,
+                len == 8 ? "220 2.0.0 Ready to start TLS\r\n" : "501 5.5.4 Syntax: STARTTLS\r\n");
+        return len == 8 ? PRE_GO : PRE_MORE;
+    } else if (verb_is(line, len, "QUIT")) {
+        pre_bye(c, "221 2.0.0 Bye\r\n");
+        return PRE_DONE;
+    } else if (verb_is(line, len, "NOOP") || verb_is(line, len, "RSET")) {
+        snprintf(reply, sizeof reply, "250 2.0.0 Ok\r\n");
+    } else {
+        snprintf(reply, sizeof reply, "502 5.5.2 Error: command not recognized\r\n");
+    }
+    pre_say(c, reply);
+    return PRE_MORE;
+}
+
+/* An IMAP tag: printable ASCII without space and the characters RFC 3501 keeps
+   for itself. */
+static bool imap_tag_ok(const char *tag, size_t len)
+{
+    if (len == 0 || len > 64)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (tag[i] <= ' ' || tag[i] > '~' || strchr("(){%*\"\\]+", tag[i]) != NULL)
+            return false;
+    return true;
+}
+
+static enum pre_next imap_command(struct conn *c, const char *line, size_t len)
+{
+    const char *sp = memchr(line, ' ', len);
+    size_t tag_len = sp != NULL ? (size_t)(sp - line) : len;
+    if (sp == NULL || !imap_tag_ok(line, tag_len)) {
+        pre_say(c, "* BAD invalid tag\r\n");
+        return PRE_MORE;
+    }
+    char tag[65], reply[256];
+    snprintf(tag, sizeof tag, "%.*s", (int)tag_len, line);
+    const char *cmd = sp + 1;
+    size_t n = len - tag_len - 1;
+    if (verb_is(cmd, n, "CAPABILITY") && n == 10) {
+        snprintf(reply, sizeof reply,
+                 "* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\n%s OK CAPABILITY completed\r\n",
+                 tag);
+    } else if (verb_is(cmd, n, "STARTTLS") && n == 8) {
+        snprintf(reply, sizeof reply, "%s OK Begin TLS negotiation now\r\n", tag);
+        pre_say(c, reply);
+        return PRE_GO;
+    } else if (verb_is(cmd, n, "LOGOUT") && n == 6) {
+        snprintf(reply, sizeof reply,
+                 "* BYE certsweep test fleet logging out\r\n%s OK LOGOUT completed\r\n", tag);
+        pre_bye(c, reply);
+        return PRE_DONE;
+    } else if (verb_is(cmd, n, "NOOP") && n == 4) {
+        snprintf(reply, sizeof reply, "%s OK NOOP completed\r\n", tag);
+    } else {
+        snprintf(reply, sizeof reply, "%s BAD command unknown or arguments invalid\r\n", tag);
+    }
+    pre_say(c, reply);
+    return PRE_MORE;
+}
+
+/* One command line (CRLF or LF stripped), under the command cap. */
+static enum pre_next pre_command(struct conn *c, const char *line, size_t len)
+{
+    bool smtp = c->starttls == FLEET_STARTTLS_SMTP;
+    if (++c->pre_commands > PRE_MAX_COMMANDS) {
+        pre_bye(c, smtp ? "421 4.7.0 Error: too many commands\r\n" : "* BYE too many commands\r\n");
+        return PRE_DONE;
+    }
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    return smtp ? smtp_command(c, line, len) : imap_command(c, line, len);
+}
+
+/* Bytes from the client while the preamble runs: command lines, capped.  After
+   the go-ahead the handshake starts with the client's next bytes; what came
+   in the same read as STARTTLS is dropped, as a careful server does (it was
+   sent before TLS and must not be read as if it came through it). */
+static void pre_feed(struct conn *c, const char *data, size_t len)
+{
+    for (size_t i = 0; i < len && !c->finishing && !c->closing; i++) {
+        if (data[i] != '\n') {
+            if (c->pre_len > PRE_LINE_MAX || (c->pre_len == PRE_LINE_MAX && data[i] != '\r')) {
+                pre_bye(c, c->starttls == FLEET_STARTTLS_SMTP ? "500 5.5.2 Error: line too long\r\n"
+                                                              : "* BYE line too long\r\n");
+                return;
+            }
+            c->pre_line[c->pre_len++] = data[i];
+            continue;
+        }
+        size_t n = c->pre_len;
+        c->pre_len = 0;
+        enum pre_next next = pre_command(c, c->pre_line, n);
+        if (next == PRE_GO)
+            c->starttls = FLEET_STARTTLS_NONE;
+        if (next != PRE_MORE)
+            return;
+    }
+}
+
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = s->data;
@@ -679,7 +860,10 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     switch (c->l->f->sc[c->scenario].behaviour) {
     case FLEET_TLS:
-        tls_feed(c, buf->base, (size_t)nread);
+        if (c->starttls != FLEET_STARTTLS_NONE)
+            pre_feed(c, buf->base, (size_t)nread);
+        else
+            tls_feed(c, buf->base, (size_t)nread);
         break;
     case FLEET_SILENT:
     case FLEET_CLOSED:
@@ -752,6 +936,10 @@ static void conn_noise(struct conn *c)
 /* What a hostile peer does as soon as it has accepted. */
 static void conn_greet(struct conn *c)
 {
+    if (c->starttls != FLEET_STARTTLS_NONE) {
+        pre_greet(c);
+        return;
+    }
     switch (c->l->f->sc[c->scenario].behaviour) {
     case FLEET_DRIP:
         if (uv_timer_start(&c->tick, conn_on_drip, 0, DRIP_INTERVAL_MS) != 0)
@@ -817,6 +1005,10 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     c->l = l;
     c->scenario = l->scenario;
+    if (l->bulk)
+        c->starttls = f->bulk_smtp ? FLEET_STARTTLS_SMTP : FLEET_STARTTLS_NONE;
+    else if (l->custom == NULL)
+        c->starttls = scenario_starttls(&scenario_table[c->scenario]);
     if (uv_tcp_init(&lp->loop, &c->tcp) != 0) {
         free(c);
         return;
@@ -1773,6 +1965,7 @@ struct fleet *fleet_start(const struct fleet_options *o)
     f->now = o->now != 0 ? o->now : (int64_t)time(NULL);
     f->n_bulk = o->bulk;
     f->hold_ms = o->hold_ms;
+    f->bulk_smtp = o->bulk_smtp;
     f->n_loops = o->threads > 1 ? o->threads : 1;
     if (o->bulk_addresses > MAX_BULK_ADDRESSES || (o->unique && o->rsa_kx) || f->n_loops > 256) {
         fprintf(stderr,
@@ -1825,7 +2018,8 @@ struct fleet *fleet_start(const struct fleet_options *o)
         const struct scenario_def *def = &scenario_table[i];
         struct fleet_scenario *s = &f->sc[i];
         f->rt[i].active = def->tier == TIER_BASE || (def->tier == TIER_HOSTILE && o->hostile) ||
-                          (def->tier == TIER_RSA16384 && o->rsa16384);
+                          (def->tier == TIER_RSA16384 && o->rsa16384) ||
+                          (def->tier == TIER_MAIL && o->mail);
         if (!f->rt[i].active)
             continue;
         f->order[f->n_active++] = i;
@@ -1838,7 +2032,10 @@ struct fleet *fleet_start(const struct fleet_options *o)
         s->host = f->rt[i].host;
         s->tls_max = def->tls_max;
         s->expect_status = def->expect;
-        s->hostile = def->tier != TIER_BASE;
+        s->hostile = def->tier == TIER_HOSTILE || def->tier == TIER_RSA16384;
+        s->scheme = (def->flags & SPEAKS_SMTP)   ? "smtp"
+                    : (def->flags & SPEAKS_IMAP) ? "imap"
+                                                 : NULL;
         if (def->behaviour == FLEET_TLS || def->behaviour == FLEET_HELLO_STALL ||
             def->behaviour == FLEET_HELLO_RESET || def->behaviour == FLEET_STAPLE_STALL ||
             def->behaviour == FLEET_KEYLESS) {

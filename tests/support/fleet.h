@@ -42,6 +42,15 @@ enum fleet_behaviour {
 
 #define FLEET_MAX_CHAIN 128
 
+/* The plaintext preamble an endpoint speaks before its TLS, as a mail server
+   does: the greeting, the capabilities offering STARTTLS, the go-ahead to
+   STARTTLS, then the handshake on the same connection. */
+enum fleet_starttls {
+    FLEET_STARTTLS_NONE, /* TLS from the first byte */
+    FLEET_STARTTLS_SMTP, /* 220 greeting, EHLO, STARTTLS, 220 (RFC 3207) */
+    FLEET_STARTTLS_IMAP, /* * OK greeting, CAPABILITY, STARTTLS, OK (RFC 3501) */
+};
+
 struct fleet_scenario {
     const char *name; /* "ok", "warning", ... (see fleet.c's table) */
     enum fleet_behaviour behaviour;
@@ -56,6 +65,8 @@ struct fleet_scenario {
                                   no --ocsp or --crl ("revoked-crl" is CRITICAL with
                                   either: only its CRL entry and its responder tell) */
     bool hostile;              /* one of the hostile scenarios */
+    const char *scheme;        /* "smtp" or "imap": it speaks that STARTTLS preamble first,
+                                  scan it as scheme://host:port; NULL: TLS from the first byte */
 };
 
 /* An endpoint a test builds itself: its own leaf (or one leaf per port),
@@ -83,6 +94,9 @@ struct fleet_options {
                         built to break parsers and terminals); see fleet.c */
     bool rsa16384;   /* add "rsa16384": a leaf with an RSA-16384 key, from the
                         per-machine cache (pki_cached_rsa16384: minutes if missing) */
+    bool mail;       /* add "smtp-starttls" (smtp.fleet.test) and "imap-starttls"
+                        (imap.fleet.test): valid leafs behind an SMTP and an IMAP
+                        STARTTLS preamble */
     /* Benchmark knobs; all zero keeps the behaviour above. */
     size_t bulk_addresses;   /* 0: bulk ports on 127.0.0.1; N: bulk port i on address
                                 i % N of 127.0.1.1, 127.0.1.2, ... (see fleet_bulk_addr) */
@@ -97,6 +111,8 @@ struct fleet_options {
                                 Certificate message (cheap handshakes for streaming runs) */
     size_t threads;          /* 0 or 1: one loop; N: N loops, bulk listeners split among
                                 them (the named scenarios stay on the first) */
+    bool bulk_smtp;          /* bulk ports speak the SMTP preamble before TLS (greeting
+                                bulk.fleet.test) */
     /* Endpoints of the test's own making, served on the first loop. */
     const struct fleet_custom *custom;
     size_t n_custom;

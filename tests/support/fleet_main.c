@@ -16,12 +16,13 @@
 
 static const char usage[] =
     "usage: certsweep-fleet --dir DIR [--bulk N] [--now UNIX_SECONDS] [--hostile [--rsa16384]]\n"
-    "                       [benchmark options]\n"
+    "                       [--mail] [benchmark options]\n"
     "  Serves the test fleet on 127.0.0.1 until SIGTERM/SIGINT, and on one more port\n"
     "  its intermediate's CRL and an OCSP answer per leaf over HTTP (the leafs name\n"
     "  them).  Writes DIR/ca.pem (the trusted root), DIR/fleet.crl (the CRL, DER),\n"
     "  DIR/targets.txt (one target per scenario, then one ADDR:PORT line per bulk\n"
-    "  port, in order), DIR/resolve.args (--resolve options mapping the scenario\n"
+    "  port, in order; scheme://HOST:PORT for those that speak STARTTLS), DIR/resolve.args "
+    "(--resolve options mapping the scenario\n"
     "  names, ocsp.fleet.test and crl.fleet.test to 127.0.0.1) and DIR/fleet.pid,\n"
     "  then prints \"ready\".\n"
     "  scan it: certsweep --ca-file DIR/ca.pem $(cat DIR/resolve.args) -f DIR/targets.txt\n"
@@ -31,6 +32,8 @@ static const char usage[] =
     "                      certificates built to break parsers and terminals\n"
     "  --rsa16384          add a leaf with an RSA-16384 key (cached per machine; making\n"
     "                      it the first time takes minutes)\n"
+    "  --mail              add mail servers with valid leafs behind a STARTTLS preamble:\n"
+    "                      smtp://smtp.fleet.test:PORT and imap://imap.fleet.test:PORT\n"
     "benchmark options (bulk ports):\n"
     "  --bulk-addresses N  spread the bulk ports over 127.0.1.1, 127.0.1.2, ... (port i on\n"
     "                      address i % N; 127.0.1.254 is followed by 127.0.2.1)\n"
@@ -41,7 +44,9 @@ static const char usage[] =
     "                      --resolve '*.bulk.test:*:ADDR'\n"
     "  --rsa-kx            bulk ports speak TLS 1.2 with RSA key transport only: the server\n"
     "                      signs nothing before its Certificate (cheap handshakes)\n"
-    "  --threads N         N event loops (threads); bulk ports split among them\n";
+    "  --threads N         N event loops (threads); bulk ports split among them\n"
+    "  --smtp              bulk ports speak SMTP (greeting, EHLO, STARTTLS) before TLS;\n"
+    "                      targets.txt names them smtp://ADDR:PORT\n";
 
 static int parse_num(const char *s, long long min, long long max, long long *out)
 {
@@ -72,7 +77,7 @@ static int close_out(FILE *fp, const char *path)
     return 0;
 }
 
-static int write_files(const struct fleet *f, const char *dir, size_t bulk)
+static int write_files(const struct fleet *f, const char *dir, size_t bulk, bool smtp)
 {
     char path[4096];
     FILE *fp = open_out(dir, "targets.txt", path, sizeof path);
@@ -85,11 +90,13 @@ static int write_files(const struct fleet *f, const char *dir, size_t bulk)
             dir, dir, (unsigned)fleet_http_port(f), (unsigned)fleet_http_port(f));
     for (size_t i = 0; i < fleet_count(f); i++) {
         const struct fleet_scenario *s = fleet_at(f, i);
-        fprintf(fp, "%s:%u  # %s: expect %s\n", s->host, (unsigned)s->port, s->name,
+        fprintf(fp, "%s%s%s:%u  # %s: expect %s\n", s->scheme != NULL ? s->scheme : "",
+                s->scheme != NULL ? "://" : "", s->host, (unsigned)s->port, s->name,
                 s->expect_status);
     }
     for (size_t i = 0; i < bulk; i++)
-        fprintf(fp, "%s:%u\n", fleet_bulk_addr(f, i), (unsigned)fleet_bulk_port(f, i));
+        fprintf(fp, "%s%s:%u\n", smtp ? "smtp://" : "", fleet_bulk_addr(f, i),
+                (unsigned)fleet_bulk_port(f, i));
     if (close_out(fp, path) != 0)
         return -1;
 
@@ -114,7 +121,8 @@ int main(int argc, char **argv)
 {
     const char *dir = NULL;
     long long bulk = 0, now = 0, addresses = 0, port_base = 0, hold = 0, threads = 0;
-    bool unique = false, wildcard = false, rsa_kx = false, hostile = false, rsa16384 = false;
+    bool unique = false, wildcard = false, rsa_kx = false, hostile = false, rsa16384 = false,
+         mail = false, smtp = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -126,6 +134,8 @@ int main(int argc, char **argv)
                      : strcmp(arg, "--rsa-kx") == 0   ? &rsa_kx
                      : strcmp(arg, "--hostile") == 0  ? &hostile
                      : strcmp(arg, "--rsa16384") == 0 ? &rsa16384
+                     : strcmp(arg, "--mail") == 0     ? &mail
+                     : strcmp(arg, "--smtp") == 0     ? &smtp
                                                       : NULL;
         if (flag != NULL) {
             *flag = true;
@@ -203,11 +213,13 @@ int main(int argc, char **argv)
         .threads = (size_t)threads,
         .hostile = hostile,
         .rsa16384 = rsa16384,
+        .mail = mail,
+        .bulk_smtp = smtp,
     };
     struct fleet *f = fleet_start(&o);
     if (f == NULL)
         return 70;
-    if (write_files(f, dir, (size_t)bulk) != 0) {
+    if (write_files(f, dir, (size_t)bulk, smtp) != 0) {
         fleet_stop(f);
         return 70;
     }

@@ -1,0 +1,327 @@
+/* End to end against a real Postfix on 127.0.0.1 (postfix.h): one master
+ * daemon with a configuration, queue and mail log of the test's own, and four
+ * smtpd services on ports of their own: a relay (STARTTLS offered), a
+ * submission port (STARTTLS required), one with TLS off, and one whose
+ * certificate and key do not match (Postfix offers STARTTLS and answers it
+ * with 454).  The certsweep binary scans them as smtp:// and submission://
+ * targets pinned with --resolve; its reports are compared with what the test
+ * PKI put into the certificate, and Postfix's mail log with what the probe
+ * said. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tests/support/pki.h"
+#include "tests/support/postfix.h"
+#include "tests/support/runner.h"
+#include "tests/support/servers.h"
+
+#define DAY 86400
+#define MX "mx.test.example"
+
+enum { RELAY, SUBMISSION, PLAIN, BROKEN, N_SERVICES };
+
+static char *dir;
+static struct pki_cert root, inter, leaf, stranger;
+static struct postfix mta = {.master = -1};
+
+static char *path_in(const char *name)
+{
+    char *p;
+    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
+    return p;
+}
+
+/* run_certsweep() without depending on the working directory. */
+static int certsweep(const char *const *args, struct run_result *r)
+{
+    return run_binary(CS_BINARY, args, NULL, 120, r);
+}
+
+static void make_pki(void)
+{
+    int64_t now = (int64_t)time(NULL);
+    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep postfix Root",
+                                           "certsweep postfix Intermediate", now),
+                 0);
+    /* notAfter half a day past a whole number of days: days_remaining does
+       not depend on how long the scan takes */
+    struct pki_spec spec = {
+        .subject = (const char *const[]){"CN", MX, NULL},
+        .not_before = now - 30 * DAY,
+        .not_after = now + 200 * DAY + DAY / 2,
+        .key = PKI_EC256,
+        .sans = (const char *const[]){"DNS:" MX, NULL},
+    };
+    cr_assert_eq(pki_issue(&leaf, &spec, &inter), 0);
+    cr_assert_eq(pki_issue(&stranger, &spec, &inter), 0);
+    char *p = path_in("root.pem");
+    X509 *const roots[] = {root.x509};
+    cr_assert_eq(pki_write_pem(p, roots, 1), 0);
+    free(p);
+    p = path_in("mx.pem");
+    X509 *const chain[] = {leaf.x509, inter.x509};
+    cr_assert_eq(pki_write_pem(p, chain, 2), 0);
+    free(p);
+    p = path_in("mx.key");
+    cr_assert_eq(pki_write_key(p, leaf.key), 0);
+    free(p);
+    p = path_in("stranger.key");
+    cr_assert_eq(pki_write_key(p, stranger.key), 0);
+    free(p);
+}
+
+static void setup(void)
+{
+    dir = temp_dir();
+    cr_assert_not_null(dir);
+    make_pki();
+    char *extra, *broken_key;
+    cr_assert(asprintf(&extra,
+                       "myhostname = " MX "\n"
+                       "smtpd_tls_cert_file = %s/mx.pem\n"
+                       "smtpd_tls_key_file = %s/mx.key\n"
+                       "smtpd_tls_security_level = may\n",
+                       dir, dir) > 0);
+    cr_assert(asprintf(&broken_key, "smtpd_tls_key_file=%s/stranger.key", dir) > 0);
+    const struct postfix_service svc[N_SERVICES] = {
+        [RELAY] = {"relay", NULL},
+        [SUBMISSION] = {"submission",
+                        (const char *const[]){"smtpd_tls_security_level=encrypt", NULL}},
+        [PLAIN] = {"plain", (const char *const[]){"smtpd_tls_security_level=none", NULL}},
+        [BROKEN] = {"broken", (const char *const[]){broken_key, NULL}},
+    };
+    char err[16384];
+    int rc = postfix_start(&mta, dir, extra, svc, N_SERVICES, err, sizeof err);
+    free(extra);
+    free(broken_key);
+    cr_assert_eq(rc, 0, "%s", err);
+}
+
+static void teardown(void)
+{
+    postfix_stop(&mta);
+    pki_cert_free(&stranger);
+    pki_cert_free(&leaf);
+    pki_cert_free(&inter);
+    pki_cert_free(&root);
+    remove_tree(dir);
+    free(dir);
+    dir = NULL;
+}
+
+TestSuite(postfix, .init = setup, .fini = teardown, .timeout = 180);
+
+/* One certsweep run over targets (NULL-terminated), every Postfix port
+   pinned to 127.0.0.1, with extra options first. */
+static void scan(struct report_scan *s, const char *const *extra, const char *const *targets)
+{
+    char *csv = path_in("out.csv"), *json = path_in("out.json"), *ca = path_in("root.pem");
+    char pins[N_SERVICES][64];
+    const char *args[64];
+    size_t n = 0;
+    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+        args[n++] = extra[i];
+    for (size_t k = 0; k < N_SERVICES; k++) {
+        snprintf(pins[k], sizeof pins[k], MX ":%u:127.0.0.1", (unsigned)mta.ports[k]);
+        args[n++] = "--resolve";
+        args[n++] = pins[k];
+    }
+    const char *fixed[] = {"--dns-server", "127.0.0.1:9", "--ca-file", ca,  "-o",
+                           json,           "-o",          csv,         "-q"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        args[n++] = fixed[i];
+    for (size_t i = 0; targets[i] != NULL; i++)
+        args[n++] = targets[i];
+    args[n] = NULL;
+    cr_assert_lt(n, sizeof args / sizeof args[0]);
+    cr_assert_eq(certsweep(args, &s->run), 0);
+    char err[8192];
+    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
+                 s->run.status, s->run.err);
+    char layout[512];
+    cr_assert_eq(check_record_layout(&s->csv, s->json, layout, sizeof layout), 0, "%s", layout);
+    free(csv);
+    free(json);
+    free(ca);
+}
+
+static const char *cell(const struct report_scan *s, uint16_t port, const char *column)
+{
+    char p[8];
+    snprintf(p, sizeof p, "%u", (unsigned)port);
+    size_t row = csv_doc_find(&s->csv, "port", p);
+    cr_assert(row > 0, "no CSV row for port %s:\n%s", p, s->csv_text);
+    const char *v = csv_doc_get(&s->csv, row, column);
+    cr_assert_not_null(v, "port %s: no %s cell", p, column);
+    return v;
+}
+
+static json_t *record(const struct report_scan *s, uint16_t port)
+{
+    json_t *r = json_find_record(json_object_get(s->json, "results"), MX, port);
+    cr_assert_not_null(r, "no JSON record for " MX ":%u", (unsigned)port);
+    return r;
+}
+
+static const char *jstr(const struct report_scan *s, uint16_t port, const char *key)
+{
+    json_t *v = json_object_get(record(s, port), key);
+    cr_assert(json_is_string(v), "port %u: JSON %s is not a string", (unsigned)port, key);
+    return json_string_value(v);
+}
+
+/* The record of a port Postfix served its certificate on, CSV and JSON. */
+static void check_served(const struct report_scan *s, uint16_t port, const char *protocol)
+{
+    char want[256], sha[65];
+    cr_assert_str_eq(cell(s, port, "status"), "OK", "port %u: %s (%s)", (unsigned)port,
+                     cell(s, port, "status"), cell(s, port, "reason"));
+    cr_assert_str_eq(cell(s, port, "protocol"), protocol);
+    cr_assert_str_eq(cell(s, port, "host"), MX);
+    cr_assert_str_eq(cell(s, port, "address"), "127.0.0.1");
+    cr_assert_str_eq(cell(s, port, "sni"), MX);
+    cr_assert_str_eq(cell(s, port, "reason"), "expires in 200 days");
+    cr_assert_str_eq(cell(s, port, "issuer"), "CN=certsweep postfix Intermediate");
+    cr_assert_str_eq(cell(s, port, "key"), "EC-256");
+    cr_assert_str_eq(cell(s, port, "tls_version"), "TLSv1.3");
+    cr_assert_str_eq(cell(s, port, "subject"), "CN=" MX);
+    cr_assert_str_eq(cell(s, port, "sans"), MX);
+    pki_serial_hex(leaf.x509, want, sizeof want);
+    cr_assert_str_eq(cell(s, port, "serial"), want);
+    pki_sha256_hex(leaf.x509, sha);
+    cr_assert_str_eq(cell(s, port, "sha256"), sha);
+    pki_iso_time(pki_not_after(leaf.x509), want);
+    cr_assert_str_eq(cell(s, port, "not_after"), want);
+    cr_assert_str_eq(cell(s, port, "days_remaining"), "200");
+    cr_assert_str_eq(cell(s, port, "verify"), "ok");
+    cr_assert_str_eq(cell(s, port, "hostname_match"), "true");
+    /* Postfix signed the handshake with the leaf's key */
+    cr_assert_str_eq(cell(s, port, "key_proven"), "true");
+    cr_assert_str_eq(cell(s, port, "error"), "");
+
+    json_t *r = record(s, port);
+    cr_assert_str_eq(jstr(s, port, "protocol"), protocol);
+    cr_assert_str_eq(jstr(s, port, "status"), "OK");
+    cr_assert_str_eq(jstr(s, port, "serial"), cell(s, port, "serial"));
+    cr_assert_str_eq(jstr(s, port, "sha256"), sha);
+    cr_assert_str_eq(jstr(s, port, "not_after"), want);
+    cr_assert_str_eq(jstr(s, port, "verify"), "ok");
+    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
+    cr_assert(json_is_true(json_object_get(r, "key_proven")));
+    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 200);
+}
+
+/* A port where the preamble failed: ERROR with exactly this reason. */
+static void check_failed(const struct report_scan *s, uint16_t port, const char *protocol,
+                         const char *reason)
+{
+    cr_assert_str_eq(cell(s, port, "status"), "ERROR", "port %u: %s (%s)", (unsigned)port,
+                     cell(s, port, "status"), cell(s, port, "reason"));
+    cr_assert_str_eq(cell(s, port, "reason"), reason);
+    cr_assert_str_eq(cell(s, port, "error"), reason);
+    cr_assert_str_eq(cell(s, port, "protocol"), protocol);
+    cr_assert_str_eq(cell(s, port, "sha256"), "");
+    cr_assert_str_eq(jstr(s, port, "reason"), reason);
+    cr_assert_str_eq(jstr(s, port, "status"), "ERROR");
+}
+
+/* Lines of Postfix's mail log that contain needle. */
+static size_t logged(const char *needle)
+{
+    char log[4200];
+    return count_lines_with(postfix_log(&mta, log, sizeof log), needle);
+}
+
+static char *target(const char *scheme, int service)
+{
+    char *t;
+    cr_assert(asprintf(&t, "%s%s" MX ":%u", scheme ? scheme : "", scheme ? "://" : "",
+                       (unsigned)mta.ports[service]) > 0);
+    return t;
+}
+
+Test(postfix, relay_and_submission)
+{
+    char *relay = target("smtp", RELAY), *sub = target("submission", SUBMISSION);
+    struct report_scan s;
+    scan(&s, NULL, (const char *const[]){relay, sub, NULL});
+    check_served(&s, mta.ports[RELAY], "smtp");
+    check_served(&s, mta.ports[SUBMISSION], "submission");
+    cr_assert_eq(s.run.status, 0, "exit %d: %s", s.run.status, s.run.err);
+    /* the probe greeted with the target's name and asked for TLS, on both */
+    cr_assert_geq(logged("postfix/relay/smtpd"), 1);
+    cr_assert_geq(logged("postfix/submission/smtpd"), 1);
+    cr_assert_eq(logged(": EHLO " MX), 2, "EHLO lines in the mail log");
+    cr_assert_eq(logged(": STARTTLS"), 2);
+    cr_assert_eq(logged(": 220 2.0.0 Ready to start TLS"), 2);
+    report_scan_free(&s);
+    free(relay);
+    free(sub);
+}
+
+Test(postfix, starttls_option_on_a_bare_target)
+{
+    char *bare = target(NULL, RELAY);
+    struct report_scan s;
+    scan(&s, (const char *const[]){"--starttls", "smtp", NULL}, (const char *const[]){bare, NULL});
+    check_served(&s, mta.ports[RELAY], "smtp");
+    report_scan_free(&s);
+    free(bare);
+}
+
+Test(postfix, without_starttls_the_bare_target_is_tls)
+{
+    char *bare = target(NULL, RELAY);
+    struct report_scan s;
+    scan(&s, NULL, (const char *const[]){bare, NULL});
+    cr_assert_str_eq(cell(&s, mta.ports[RELAY], "protocol"), "tls");
+    cr_assert_str_eq(cell(&s, mta.ports[RELAY], "status"), "ERROR");
+    cr_assert_str_eq(cell(&s, mta.ports[RELAY], "sha256"), "");
+    report_scan_free(&s);
+    free(bare);
+}
+
+Test(postfix, ehlo_names_the_client)
+{
+    char *relay = target("smtp", RELAY);
+    struct report_scan s;
+    scan(&s, (const char *const[]){"--ehlo", "probe.certsweep.test", NULL},
+         (const char *const[]){relay, NULL});
+    check_served(&s, mta.ports[RELAY], "smtp");
+    cr_assert_eq(logged(": EHLO probe.certsweep.test"), 1, "the --ehlo name in the mail log");
+    cr_assert_eq(logged(": EHLO " MX), 0, "the target's name instead of --ehlo's");
+    report_scan_free(&s);
+    free(relay);
+}
+
+Test(postfix, tls_off)
+{
+    char *plain = target("smtp", PLAIN);
+    struct report_scan s;
+    scan(&s, NULL, (const char *const[]){plain, NULL});
+    check_failed(&s, mta.ports[PLAIN], "smtp",
+                 "starttls: server does not offer STARTTLS (\"250 CHUNKING\")");
+    cr_assert_eq(s.run.status, 3, "exit %d: %s", s.run.status, s.run.err);
+    /* the probe greeted, and asked for nothing it was not offered */
+    cr_assert_eq(logged("postfix/plain/smtpd[") > 0 && logged(": EHLO " MX) == 1, true);
+    cr_assert_eq(logged(": STARTTLS"), 0);
+    report_scan_free(&s);
+    free(plain);
+}
+
+Test(postfix, starttls_refused)
+{
+    char *broken = target("smtp", BROKEN);
+    struct report_scan s;
+    scan(&s, NULL, (const char *const[]){broken, NULL});
+    check_failed(&s, mta.ports[BROKEN], "smtp",
+                 "starttls: server refused: \"454 4.7.0 TLS not available due to local "
+                 "problem\"");
+    /* Postfix says why in its own log */
+    cr_assert_geq(logged("key values mismatch"), 1);
+    report_scan_free(&s);
+    free(broken);
+}
