@@ -50,6 +50,11 @@ struct pki_spec {
     bool client_auth;   /* extendedKeyUsage id-kp-clientAuth instead of serverAuth */
     const char *digest; /* the issuer signs with this digest ("SHA1", "MD5"); NULL: SHA-256
                            (none for Ed25519 issuers) */
+    bool must_staple;   /* a TLS Feature extension (RFC 7633) asking for status_request */
+    unsigned scts;      /* > 0: an embedded SCT list (RFC 6962) of this many v1 SCTs from
+                           distinct logs (log IDs 32 bytes of 0x01, 0x02, ...; the signatures
+                           are filler: nobody holds the logs' keys) */
+    unsigned sct_repeats; /* more SCTs in that list from the first log again */
 };
 
 /* Makes a key and a certificate signed by issuer (NULL: self-signed).
