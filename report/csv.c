@@ -3,7 +3,8 @@
  * libcsv's (csv_fwrite); a field is quoted only when it needs it.  Rows end in
  * LF, not RFC 4180's CRLF: Excel, LibreOffice and every CSV library read
  * both, and LF is what Unix tools (grep, cut, diff) expect.  Lists are joined
- * with a single space, booleans are true/false, null is an empty cell.
+ * with a single space (findings, phrases with spaces, with "; "), booleans
+ * are true/false, null is an empty cell.
  * A text cell that a spreadsheet would run as a formula (starting with
  * = + - @ TAB or CR) gets a leading apostrophe (OWASP "CSV injection"),
  * unless the writer has CS_WRITER_CSV_RAW (--csv-raw); numeric cells never

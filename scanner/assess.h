@@ -30,7 +30,8 @@ struct cs_assess_ctx {
     bool ocsp, crl;    /* --ocsp, --crl: the plan may ask responders and CRLs */
     struct cs_thresholds thresholds;
     struct cs_chain_cache *chains; /* shared, thread-safe */
-    const struct cs_policy *policy; /* --policy, --policy-file; NULL: off */
+    /* --policy, --policy-file; NULL: off */
+    const struct cs_policy *policy;
 };
 
 /* The context from the options; chains stays the caller's. */

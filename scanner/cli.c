@@ -660,8 +660,8 @@ static const char *parse_policy(const struct cs_opt *op, struct cs_options *o, c
 
 /* The file is read after the command line (check_combinations), so its
    errors name its line. */
-static const char *parse_policy_file(const struct cs_opt *op, struct cs_options *o,
-                                     const char *arg, char *buf, size_t len)
+static const char *parse_policy_file(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                     char *buf, size_t len)
 {
     (void)op, (void)buf, (void)len;
     o->policy_file = arg;

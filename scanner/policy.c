@@ -32,9 +32,8 @@ void cs_policy_free(struct cs_policy *p)
 
 bool cs_policy_active(const struct cs_policy *p)
 {
-    return p &&
-           (p->baseline || p->min_rsa_bits.level || p->min_ec_bits.level || p->max_days.level ||
-            p->no_wildcards.level || p->allow_issuer.level);
+    return p && (p->baseline || p->min_rsa_bits.level || p->min_ec_bits.level ||
+                 p->max_days.level || p->no_wildcards.level || p->allow_issuer.level);
 }
 
 /* ---- the policy file -------------------------------------------------------------------- */
@@ -191,9 +190,8 @@ static int apply_rule(struct cs_policy *p, const struct rule_def *d, struct word
         if (want_string && !w[at].text[0])
             return fail(err, errlen, "%s needs a name, not an empty string", d->name);
         if (!want_string && !whole_number(w[at].text, d->min, d->max, &value))
-            return fail(err, errlen, "%s takes a whole number from %llu to %llu, not '%s'",
-                        d->name, (unsigned long long)d->min, (unsigned long long)d->max,
-                        w[at].text);
+            return fail(err, errlen, "%s takes a whole number from %llu to %llu, not '%s'", d->name,
+                        (unsigned long long)d->min, (unsigned long long)d->max, w[at].text);
         at++;
     }
     bool critical = false;
@@ -396,16 +394,14 @@ static void apply_baseline(const struct cs_policy_input *in, struct cs_result *r
             finding(r, CS_WARNING,
                     cs_asprintf("embedded SCT list unreadable, browsers require %d", need));
         else if (logs == 0)
-            finding(r, CS_WARNING,
-                    cs_asprintf("no embedded SCTs, browsers require %d", need));
+            finding(r, CS_WARNING, cs_asprintf("no embedded SCTs, browsers require %d", need));
         else if (logs < need)
             finding(r, CS_WARNING,
                     cs_asprintf("embedded SCTs from %d log%s, browsers require %d", logs,
                                 logs == 1 ? "" : "s", need));
     }
     if (r->ocsp_stapled == 0 && must_staple(in->leaf))
-        finding(r, CS_WARNING,
-                cs_strdup("must-staple certificate served without an OCSP staple"));
+        finding(r, CS_WARNING, cs_strdup("must-staple certificate served without an OCSP staple"));
 }
 
 static void apply_key_rules(const struct cs_policy *p, const struct cs_policy_input *in,
@@ -421,8 +417,7 @@ static void apply_key_rules(const struct cs_policy *p, const struct cs_policy_in
         finding(r, p->min_rsa_bits.level,
                 cs_asprintf("key %s below min-rsa-bits %llu", shown,
                             (unsigned long long)p->min_rsa_bits.value));
-    if (p->min_ec_bits.level && EVP_PKEY_is_a(key, "EC") &&
-        (uint64_t)bits < p->min_ec_bits.value)
+    if (p->min_ec_bits.level && EVP_PKEY_is_a(key, "EC") && (uint64_t)bits < p->min_ec_bits.value)
         finding(r, p->min_ec_bits.level,
                 cs_asprintf("key %s below min-ec-bits %llu", shown,
                             (unsigned long long)p->min_ec_bits.value));

@@ -74,7 +74,8 @@ struct cs_result {
                                  handshake; 0: it did not (or --cert-only); -1: null
                                  (no chain) */
     char *protocol; /* the probe: "tls", "smtp", "imap", ...; NULL for a bad line */
-    struct cs_strlist findings; /* --policy, --policy-file: what the policy found */
+    /* --policy, --policy-file: what the policy found, a phrase each */
+    struct cs_strlist findings;
     /* Not a field of the table: the presented chain, only with --chain
        (JSON, JSONL and text show it; CSV keeps one row per endpoint). */
     struct cs_chain_cert *chain;

@@ -18,8 +18,8 @@
 #include "tests/support/runner.h"
 
 #define DAY 86400
-#define T_SCAN 1796083200LL  /* 2026-12-01T00:00:00Z: the scan time of most runs */
-#define CA_FROM 1420070400LL /* 2015-01-01: the test CAs are valid across every BR date */
+#define T_SCAN 1796083200LL   /* 2026-12-01T00:00:00Z: the scan time of most runs */
+#define CA_FROM 1420070400LL  /* 2015-01-01: the test CAs are valid across every BR date */
 #define CA_UNTIL 2366841600LL /* 2045-01-01 */
 #define MAX_CASES 48
 #define MAX_FINDINGS 3
@@ -313,10 +313,11 @@ Test(policy_rules, raise_never_lower)
     make_cas();
     struct pki_cert leaf;
     int64_t nb = T_SCAN - 10 * DAY;
-    issue_leaf(&leaf, "rsa",
-               (struct pki_spec){.not_before = nb, .not_after = nb + 500 * DAY,
-                                 .key = PKI_RSA2048, .must_staple = true},
-               "DNS:*.rsa.policy.test", &inter);
+    issue_leaf(
+        &leaf, "rsa",
+        (struct pki_spec){
+            .not_before = nb, .not_after = nb + 500 * DAY, .key = PKI_RSA2048, .must_staple = true},
+        "DNS:*.rsa.policy.test", &inter);
     struct cs_policy p;
     cs_policy_init(&p);
     p.baseline = true;
@@ -415,11 +416,11 @@ struct leaf_case {
     bool must_staple;
     const char *extra_san;
     enum chain_kind chain;
-    int group;               /* which run scans it */
-    const char *status;      /* with the run's policy */
+    int group;          /* which run scans it */
+    const char *status; /* with the run's policy */
     char findings[MAX_FINDINGS][160];
     size_t n_findings;
-    bool untrusted;          /* the reason is "untrusted: ..." */
+    bool untrusted; /* the reason is "untrusted: ..." */
     struct pki_cert cert;
     uint16_t port;
 };
@@ -589,12 +590,19 @@ static void start_fleet(void)
                  0);
     X509 *inter_chain[] = {inter.x509}, *other_chain[] = {other_inter.x509};
     struct fleet_custom custom[] = {
-        {.name = "policy", .leafs = by_inter, .chain = inter_chain, .chain_len = 1,
+        {.name = "policy",
+         .leafs = by_inter,
+         .chain = inter_chain,
+         .chain_len = 1,
          .n_ports = n_inter},
         {.name = "other-ca", .leaf = single[CH_OTHER], .chain = other_chain, .chain_len = 1},
         {.name = "stray", .leaf = single[CH_STRAY]},
-        {.name = "stapled", .leaf = single[CH_STAPLED], .chain = inter_chain, .chain_len = 1,
-         .staple = staple, .staple_len = staple_len},
+        {.name = "stapled",
+         .leaf = single[CH_STAPLED],
+         .chain = inter_chain,
+         .chain_len = 1,
+         .staple = staple,
+         .staple_len = staple_len},
         {.name = "rsa", .leaf = single[CH_RSA], .chain = inter_chain, .chain_len = 1},
     };
     fleet = fleet_start(&(struct fleet_options){.custom = custom, .n_custom = N_CHAINS});
@@ -661,8 +669,9 @@ static int scan(struct report_scan *s, int group, int64_t when, const char *cons
     char now_s[24], ca[4096];
     iso(when, now_s);
     snprintf(ca, sizeof ca, "%s", in_dir("root.pem"));
-    const char *args[32] = {"-f", t_path, "--ca-file", ca, "--now", now_s, "--resolve",
-                            "*.policy.test:*:127.0.0.1", "-o", c_path, "-o", j_path, "-q"};
+    const char *args[32] = {
+        "-f", t_path, "--ca-file", ca,     "--now", now_s, "--resolve", "*.policy.test:*:127.0.0.1",
+        "-o", c_path, "-o",        j_path, "-q"};
     size_t n = 13;
     for (size_t i = 0; more && more[i]; i++)
         args[n++] = more[i];
@@ -831,4 +840,68 @@ Test(policy_e2e, file_max_days_wildcards_issuers)
     file_run("allow-issuer \"O=certsweep policy tests,CN=certsweep policy Intermediate\"\n"
              "allow-issuer \"CN=certsweep policy Intermediate\"\n",
              1);
+}
+
+/* ---- the command line ---- */
+
+/* certsweep args... with nothing to scan but what the arguments give: the
+   exit status, and stderr in *err_out (static storage). */
+static int run_cli(const char *const *args, char *err_out, size_t len)
+{
+    struct run_result r;
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    snprintf(err_out, len, "%s", r.err);
+    int status = r.status;
+    run_result_free(&r);
+    return status;
+}
+
+Test(policy_cli, bad_policy_and_policy_file_are_usage_errors)
+{
+    dir = temp_dir();
+    cr_assert_not_null(dir);
+    char stderr_text[8192], want[8192], path[4096];
+
+    const char *const bad_name[] = {"--policy", "strict", "127.0.0.1:1", NULL};
+    cr_assert_eq(run_cli(bad_name, stderr_text, sizeof stderr_text), 64);
+    cr_assert_str_eq(stderr_text, "certsweep: --policy: 'strict' is not one of baseline (see "
+                                  "certsweep --help)\n");
+
+    snprintf(path, sizeof path, "%s", in_dir("org.policy"));
+    cr_assert_eq(spit(path, "min-rsa-bits 2048\nno-wildcards\nno-wildcards critical\n"), 0);
+    const char *const twice[] = {"--policy-file", path, "127.0.0.1:1", NULL};
+    cr_assert_eq(run_cli(twice, stderr_text, sizeof stderr_text), 64);
+    snprintf(want, sizeof want,
+             "certsweep: --policy-file: %s:3: no-wildcards is given twice (first on line 2) "
+             "(see certsweep --help)\n",
+             path);
+    cr_assert_str_eq(stderr_text, want);
+
+    const char *const missing[] = {"--policy-file", in_dir("nowhere.policy"), "127.0.0.1:1", NULL};
+    cr_assert_eq(run_cli(missing, stderr_text, sizeof stderr_text), 64);
+    snprintf(want, sizeof want,
+             "certsweep: --policy-file: %s: cannot read: No such file or directory (see "
+             "certsweep --help)\n",
+             in_dir("nowhere.policy"));
+    cr_assert_str_eq(stderr_text, want);
+    remove_tree(dir);
+    free(dir);
+    dir = NULL;
+}
+
+Test(policy_cli, a_file_without_rules_warns)
+{
+    dir = temp_dir();
+    cr_assert_not_null(dir);
+    char path[4096], stderr_text[8192], want[8192];
+    snprintf(path, sizeof path, "%s", in_dir("empty.policy"));
+    cr_assert_eq(spit(path, "# nothing yet\n\n"), 0);
+    /* port 1 of 127.0.0.1 refuses: one ERROR record, exit 3, and the warning */
+    const char *const args[] = {"--policy-file", path, "-q", "127.0.0.1:1", NULL};
+    cr_assert_eq(run_cli(args, stderr_text, sizeof stderr_text), 3);
+    snprintf(want, sizeof want, "certsweep: warning: --policy-file: '%s' has no rules\n", path);
+    cr_assert(strstr(stderr_text, want) != NULL, "stderr: %s", stderr_text);
+    remove_tree(dir);
+    free(dir);
+    dir = NULL;
 }

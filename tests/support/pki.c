@@ -384,7 +384,8 @@ static SCT *make_sct(unsigned log, int64_t when)
     memset(sig, 0x5c, sizeof sig);
     SCT *sct = SCT_new();
     if (sct == NULL || !SCT_set_version(sct, SCT_VERSION_V1) ||
-        !SCT_set1_log_id(sct, id, sizeof id) || !SCT_set_signature_nid(sct, NID_ecdsa_with_SHA256) ||
+        !SCT_set1_log_id(sct, id, sizeof id) ||
+        !SCT_set_signature_nid(sct, NID_ecdsa_with_SHA256) ||
         !SCT_set1_signature(sct, sig, sizeof sig)) {
         SCT_free(sct);
         return NULL;
