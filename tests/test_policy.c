@@ -221,6 +221,41 @@ Test(policy_file, load_names_file_and_line)
     dir = NULL;
 }
 
+Test(policy_file, caps)
+{
+    struct cs_policy p;
+    cs_policy_init(&p);
+    char line[64];
+    for (int i = 0; i < CS_POLICY_ISSUERS_MAX; i++) {
+        snprintf(line, sizeof line, "allow-issuer \"CN=CA %d\"", i);
+        cr_assert_eq(parse(&p, line), 0, "%s", err);
+    }
+    cr_assert_eq(parse(&p, "allow-issuer \"CN=one too many\""), -1);
+    cr_assert_str_eq(err, "more than 1000 allow-issuer lines");
+    cr_assert_eq(p.issuers.n, CS_POLICY_ISSUERS_MAX);
+    cs_policy_free(&p);
+
+    dir = temp_dir();
+    cr_assert_not_null(dir);
+    const char *path = in_dir("many.policy");
+    size_t n = CS_POLICY_LINES_MAX + 1;
+    char *text = malloc(n + 16);
+    memset(text, '\n', n);
+    memcpy(text + n, "max-days 90\n", 12);
+    write_file(path, text, n + 12);
+    free(text);
+    cs_policy_init(&p);
+    cr_assert_eq(cs_policy_load(&p, path, err, sizeof err), -1);
+    char want[4200];
+    snprintf(want, sizeof want, "%s:%d: more than %d lines", path, CS_POLICY_LINES_MAX + 1,
+             CS_POLICY_LINES_MAX);
+    cr_assert_str_eq(err, want);
+    cs_policy_free(&p);
+    remove_tree(dir);
+    free(dir);
+    dir = NULL;
+}
+
 /* ---- unit tests: the Baseline Requirements arithmetic ---- */
 
 Test(policy_rules, br_maximum_by_not_before)
