@@ -3,7 +3,8 @@
  * libcsv's (csv_fwrite); a field is quoted only when it needs it.  Rows end in
  * LF, not RFC 4180's CRLF: Excel, LibreOffice and every CSV library read
  * both, and LF is what Unix tools (grep, cut, diff) expect.  Lists are joined
- * with a single space, booleans are true/false, null is an empty cell.
+ * with a single space (findings, phrases with spaces, with "; "), booleans
+ * are true/false, null is an empty cell.
  * A text cell that a spreadsheet would run as a formula (starting with
  * = + - @ TAB or CR) gets a leading apostrophe (OWASP "CSV injection"),
  * unless the writer has CS_WRITER_CSV_RAW (--csv-raw); numeric cells never
@@ -95,28 +96,30 @@ static int csvw_put_text(struct csvw_state *st, const char *s, size_t used)
     return cs_buf_puts(&st->cell, tail);
 }
 
-/* Appends list l joined with single spaces to a cell that already holds
- * `used` characters; cut between entries so that the cell stays within
+/* Appends list l joined with sep (a single space; "; " for lists of
+ * phrases, whose entries hold spaces) to a cell that already holds `used`
+ * characters; cut between entries so that the cell stays within
  * CSVW_CELL_MAX.  0 or CS_ETOOBIG. */
-static int csvw_put_list(struct csvw_state *st, const struct cs_strlist *l, size_t used)
+static int csvw_put_list(struct csvw_state *st, const struct cs_strlist *l, size_t used,
+                         const char *sep)
 {
-    size_t n = l != NULL ? l->n : 0, total = used;
+    size_t n = l != NULL ? l->n : 0, total = used, seplen = strlen(sep);
     for (size_t i = 0; i < n; i++)
-        total += (i > 0) + csvw_units(l->v[i] ? l->v[i] : "");
+        total += (i > 0) * seplen + csvw_units(l->v[i] ? l->v[i] : "");
     size_t budget = total <= CSVW_CELL_MAX ? CSVW_CELL_MAX : CSVW_CELL_MAX - CSVW_TAIL_MAX;
     size_t i;
     for (i = 0; i < n; i++) {
         const char *e = l->v[i] ? l->v[i] : "";
-        size_t u = (i > 0) + csvw_units(e);
+        size_t u = (i > 0) * seplen + csvw_units(e);
         if (used + u > budget)
             break;
-        if ((i > 0 && cs_buf_puts(&st->cell, " ") < 0) || cs_buf_puts(&st->cell, e) < 0)
+        if ((i > 0 && cs_buf_puts(&st->cell, sep) < 0) || cs_buf_puts(&st->cell, e) < 0)
             return CS_ETOOBIG;
         used += u;
     }
     if (i < n) {
         char tail[CSVW_TAIL_MAX];
-        snprintf(tail, sizeof(tail), "%s" CSVW_ELLIPSIS " (+%zu more)", i > 0 ? " " : "", n - i);
+        snprintf(tail, sizeof(tail), "%s" CSVW_ELLIPSIS " (+%zu more)", i > 0 ? sep : "", n - i);
         return cs_buf_puts(&st->cell, tail);
     }
     return 0;
@@ -167,7 +170,7 @@ static int csvw_format_field(struct csvw_state *st, const struct cs_result *r, e
             if (cs_buf_puts(&st->cell, "'") < 0)
                 return CS_ETOOBIG;
         }
-        return csvw_put_list(st, v.list, st->cell.len);
+        return csvw_put_list(st, v.list, st->cell.len, f == CS_F_FINDINGS ? "; " : " ");
     }
     return 0;
 }

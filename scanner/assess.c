@@ -19,6 +19,7 @@ void cs_assess_ctx_init(struct cs_assess_ctx *ctx, const struct cs_options *opt,
         .crl = opt->crl,
         .thresholds = {opt->warn_secs, opt->crit_secs, !opt->no_verify, opt->require_revocation},
         .chains = chains,
+        .policy = opt->policy,
     };
 }
 
@@ -136,6 +137,8 @@ void cs_assess_finish(const struct cs_assess_ctx *ctx, struct cs_result *r, stru
     cs_rev_combine(&combined, parts, n);
     cs_rev_to_record(r, &combined);
     cs_classify(r, &a->facts, ctx->now, &ctx->thresholds);
+    /* policy (opt-in): findings raise the status, never lower it */
+    cs_policy_apply(ctx->policy, &(struct cs_policy_input){a->objs.leaf, a->facts.verify_ok}, r);
     cs_assessment_free(a);
 }
 

@@ -14,6 +14,7 @@
 #include "scanner/chain_cache.h"
 #include "scanner/classify.h"
 #include "scanner/options.h"
+#include "scanner/policy.h"
 #include "scanner/result.h"
 #include "scanner/revocation.h"
 #include "scanner/targets.h"
@@ -29,6 +30,8 @@ struct cs_assess_ctx {
     bool ocsp, crl;    /* --ocsp, --crl: the plan may ask responders and CRLs */
     struct cs_thresholds thresholds;
     struct cs_chain_cache *chains; /* shared, thread-safe */
+    /* --policy, --policy-file; NULL: off */
+    const struct cs_policy *policy;
 };
 
 /* The context from the options; chains stays the caller's. */

@@ -20,6 +20,7 @@
 #include "probes/probe.h"
 #include "scanner/cli.h"
 #include "scanner/options.h"
+#include "scanner/policy.h"
 #include "scanner/targets.h"
 
 #define FIELD_OF(f) (((struct cs_options *)0)->f)
@@ -37,7 +38,8 @@
 #define TO(f) .offset = offsetof(struct cs_options, f), .store = STORE_OF(f)
 
 static cs_opt_parse_fn parse_format, parse_output, parse_targets_file, parse_dns_server, parse_now,
-    parse_fail_on_opt, parse_resolve, parse_sni, parse_starttls, parse_ehlo;
+    parse_fail_on_opt, parse_resolve, parse_sni, parse_starttls, parse_ehlo, parse_policy,
+    parse_policy_file;
 
 #define MAX_SECS_MS ((uint64_t)CS_DAY_SECS * 1000)
 
@@ -105,6 +107,16 @@ const struct cs_opt cs_cli_options[] = {
              "csv:/dev/stdout); repeatable"},
     {"per-address", 0, CS_ARG_UINT, 1, CS_MAX_CONCURRENCY, TO(per_address), .metavar = "N",
      .help = "connections in flight to one IP address at most"},
+    {"policy", 0, CS_ARG_CUSTOM, .parse = parse_policy, .metavar = "NAME",
+     .complete = CS_COMPLETE_WORDS, .words = "baseline",
+     .help = "judge certificates by a built-in policy: baseline flags a trusted leaf valid "
+             "longer than the CA/Browser Forum allows, with too few embedded SCTs, or "
+             "must-staple without a staple (findings are WARNING)",
+     .deflt = "none"},
+    {"policy-file", 0, CS_ARG_CUSTOM, .parse = parse_policy_file, .metavar = "FILE",
+     .complete = CS_COMPLETE_FILE,
+     .help = "judge certificates by the rules in FILE, one a line: min-rsa-bits N, min-ec-bits "
+             "N, max-days N, allow-issuer \"DN\", no-wildcards; each may end in critical"},
     {"port", 'p', CS_ARG_UINT, 1, 65535, TO(port), .metavar = "N",
      .help = "port of targets that name none", .deflt = "the probe's, 443 for tls"},
     {"print-bash-completion", 0, CS_ARG_NONE, .action = CS_CLI_BASH, .flags = CS_OPT_HIDDEN,
@@ -627,6 +639,35 @@ static const char *parse_ehlo(const struct cs_opt *op, struct cs_options *o, con
     return NULL;
 }
 
+/* The options' policy, made when the first policy option comes. */
+static struct cs_policy *policy_of(struct cs_options *o)
+{
+    if (!o->policy) {
+        o->policy = cs_xmalloc(sizeof(*o->policy));
+        cs_policy_init(o->policy);
+    }
+    return o->policy;
+}
+
+static const char *parse_policy(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                char *buf, size_t len)
+{
+    if (strcmp(arg, "baseline") != 0)
+        return one_of(op, buf, len);
+    policy_of(o)->baseline = true;
+    return NULL;
+}
+
+/* The file is read after the command line (check_combinations), so its
+   errors name its line. */
+static const char *parse_policy_file(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                     char *buf, size_t len)
+{
+    (void)op, (void)buf, (void)len;
+    o->policy_file = arg;
+    return NULL;
+}
+
 /* The table entry of a long name (exact), or NULL. */
 static const struct cs_opt *by_name(const char *name, size_t len)
 {
@@ -860,6 +901,15 @@ static enum cs_cli_result check_combinations(struct parse_state *ps)
         !writes(o, &cs_writer_jsonl, on_stdout) && !writes(o, &cs_writer_text, on_stdout))
         warn(ps, "--chain has no effect: no report is JSON, JSON Lines or text (CSV has no "
                  "chain)");
+    if (o->policy_file) {
+        char err[1024];
+        struct cs_policy *p = policy_of(o);
+        if (cs_policy_load(p, o->policy_file, err, sizeof(err)) < 0)
+            return usage_error(ps, "--policy-file: %s", err);
+        if (!p->min_rsa_bits.level && !p->min_ec_bits.level && !p->max_days.level &&
+            !p->no_wildcards.level && !p->allow_issuer.level)
+            warn(ps, "--policy-file: '%s' has no rules", shown(o->policy_file, err, sizeof(err)));
+    }
     static const char *const fetch_opts[] = {"fetch-timeout", "fetch-per-host", "crl-max-size"};
     for (size_t i = 0; i < sizeof(fetch_opts) / sizeof(fetch_opts[0]); i++)
         if (seen[index_of(fetch_opts[i])] && !o->ocsp && !o->crl)
@@ -933,6 +983,9 @@ void cs_options_free(struct cs_options *o)
     free(o->pins);
     free(o->sni_alabel);
     free(o->ehlo);
+    if (o->policy)
+        cs_policy_free(o->policy);
+    free(o->policy);
     memset(o, 0, sizeof(*o));
 }
 

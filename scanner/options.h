@@ -11,6 +11,8 @@
 
 #include "report/report.h"
 
+struct cs_policy;
+
 struct cs_pin {
     char *host; /* a name, "*" (any) or "*.domain" (any below) */
     int port;   /* -1: any port */
@@ -67,6 +69,9 @@ struct cs_options {
     const char *probe_name; /* --starttls: the probe of every target without a URL scheme
                                (a registry name, or "auto": by port); NULL: "tls" */
     char *ehlo;             /* owned: --ehlo, the SMTP EHLO name (A-label or [address]) */
+    /* --policy, --policy-file (policy.h): owned; NULL when neither is given */
+    struct cs_policy *policy;
+    const char *policy_file; /* --policy-file, read once the command line is parsed */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints

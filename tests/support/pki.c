@@ -12,6 +12,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
+#include <openssl/ct.h>
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
@@ -355,6 +356,65 @@ out:
     return rc;
 }
 
+/* TLS Feature (1.3.6.1.5.5.7.1.24): SEQUENCE OF INTEGER, here status_request (5). */
+static int add_must_staple(X509 *x, bool on)
+{
+    if (!on)
+        return 0;
+    TLS_FEATURE *features = sk_ASN1_INTEGER_new_null();
+    ASN1_INTEGER *status_request = ASN1_INTEGER_new();
+    int rc = -1;
+    if (features == NULL || status_request == NULL || !ASN1_INTEGER_set(status_request, 5) ||
+        !sk_ASN1_INTEGER_push(features, status_request))
+        goto out;
+    status_request = NULL;
+    if (X509_add1_ext_i2d(x, NID_tlsfeature, features, 0, X509V3_ADD_DEFAULT))
+        rc = 0;
+out:
+    ASN1_INTEGER_free(status_request);
+    sk_ASN1_INTEGER_pop_free(features, ASN1_INTEGER_free);
+    return rc;
+}
+
+/* One v1 SCT from log number log (its ID: 32 bytes of that value). */
+static SCT *make_sct(unsigned log, int64_t when)
+{
+    unsigned char id[32], sig[64];
+    memset(id, (int)(log & 0xff), sizeof id);
+    memset(sig, 0x5c, sizeof sig);
+    SCT *sct = SCT_new();
+    if (sct == NULL || !SCT_set_version(sct, SCT_VERSION_V1) ||
+        !SCT_set1_log_id(sct, id, sizeof id) ||
+        !SCT_set_signature_nid(sct, NID_ecdsa_with_SHA256) ||
+        !SCT_set1_signature(sct, sig, sizeof sig)) {
+        SCT_free(sct);
+        return NULL;
+    }
+    SCT_set_timestamp(sct, (uint64_t)when * 1000);
+    return sct;
+}
+
+/* The embedded SCT list (1.3.6.1.4.1.11129.2.4.2): distinct logs 1..n, then
+   repeats more from log 1. */
+static int add_scts(X509 *x, unsigned n, unsigned repeats, int64_t when)
+{
+    if (n == 0)
+        return 0;
+    STACK_OF(SCT) *scts = sk_SCT_new_null();
+    int rc = scts != NULL ? 0 : -1;
+    for (unsigned i = 0; rc == 0 && i < n + repeats; i++) {
+        SCT *sct = make_sct(i < n ? i + 1 : 1, when);
+        if (sct == NULL || !sk_SCT_push(scts, sct)) {
+            SCT_free(sct);
+            rc = -1;
+        }
+    }
+    if (rc == 0 && !X509_add1_ext_i2d(x, NID_ct_precert_scts, scts, 0, X509V3_ADD_DEFAULT))
+        rc = -1;
+    SCT_LIST_free(scts);
+    return rc;
+}
+
 /* subjectKeyIdentifier = SHA-1 of the public key bits (RFC 5280 4.2.1.2 (1));
    authorityKeyIdentifier = the issuer's. */
 static int add_key_ids(X509 *x, X509 *issuer_x509)
@@ -421,7 +481,8 @@ int pki_issue(struct pki_cert *out, const struct pki_spec *spec, const struct pk
         add_key_ids(x, issuer != NULL ? issuer->x509 : NULL) != 0 ||
         add_sans(x, spec->sans, spec->raw_sans, spec->raw_san_lens) != 0 ||
         add_ocsp(x, spec->ocsp_uri) != 0 || add_crl_dp(x, spec->crl_uri) != 0 ||
-        add_padding(x, spec->pad_bytes) != 0)
+        add_padding(x, spec->pad_bytes) != 0 || add_must_staple(x, spec->must_staple) != 0 ||
+        add_scts(x, spec->scts, spec->sct_repeats, spec->not_before) != 0)
         goto fail;
     if (X509_sign(x, sign_key, md) <= 0)
         goto fail;

@@ -44,12 +44,17 @@ struct pki_spec {
     const struct pki_rdn *raw_subject; /* appended after subject, byte for byte, or NULL */
     const char *const *raw_sans;       /* DNS names with their lengths (NUL inside), or NULL */
     const size_t *raw_san_lens;
-    size_t pad_bytes;   /* > 0: a non-critical nsComment this long (big chains) */
-    bool ocsp_signing;  /* a delegated OCSP responder: extendedKeyUsage id-kp-OCSPSigning
+    size_t pad_bytes;     /* > 0: a non-critical nsComment this long (big chains) */
+    bool ocsp_signing;    /* a delegated OCSP responder: extendedKeyUsage id-kp-OCSPSigning
                           (instead of serverAuth) and id-pkix-ocsp-nocheck */
-    bool client_auth;   /* extendedKeyUsage id-kp-clientAuth instead of serverAuth */
-    const char *digest; /* the issuer signs with this digest ("SHA1", "MD5"); NULL: SHA-256
+    bool client_auth;     /* extendedKeyUsage id-kp-clientAuth instead of serverAuth */
+    const char *digest;   /* the issuer signs with this digest ("SHA1", "MD5"); NULL: SHA-256
                            (none for Ed25519 issuers) */
+    bool must_staple;     /* a TLS Feature extension (RFC 7633) asking for status_request */
+    unsigned scts;        /* > 0: an embedded SCT list (RFC 6962) of this many v1 SCTs from
+                           distinct logs (log IDs 32 bytes of 0x01, 0x02, ...; the signatures
+                           are filler: nobody holds the logs' keys) */
+    unsigned sct_repeats; /* more SCTs in that list from the first log again */
 };
 
 /* Makes a key and a certificate signed by issuer (NULL: self-signed).

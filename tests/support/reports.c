@@ -121,6 +121,7 @@ const char *const expected_fields[] = {
     "revocation_next_update",
     "key_proven",
     "protocol",
+    "findings",
 };
 const size_t n_expected_fields = sizeof expected_fields / sizeof expected_fields[0];
 
