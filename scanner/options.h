@@ -67,6 +67,9 @@ struct cs_options {
     const char *probe_name; /* --starttls: the probe of every target without a URL scheme
                                (a registry name, or "auto": by port); NULL: "tls" */
     char *ehlo;             /* owned: --ehlo, the SMTP EHLO name (A-label or [address]) */
+    uint64_t max_expand;    /* --max-expand: targets one range or port list may give */
+    bool all_addresses;     /* --all-addresses: every address of a name, one record each */
+    bool ipv4, ipv6;        /* -4, -6: only addresses of that family */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints
