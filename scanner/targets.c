@@ -606,7 +606,7 @@ static int take_range(struct cs_targets *ts, struct cs_target *t, const char *wh
     if (!why && r->count > max) {
         if (r->count == UINT64_MAX)
             snprintf(buf, sizeof(buf),
-                     "expands to more than 2^64 targets, more than --max-expand %llu allows",
+                     "expands to 2^64 targets or more, more than --max-expand %llu allows",
                      (unsigned long long)max);
         else
             snprintf(buf, sizeof(buf),
