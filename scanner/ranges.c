@@ -53,13 +53,15 @@ static int parse_ports(const char *s, size_t len, struct cs_range *r, char *why,
         if (ok && dash)
             ok = port_number(dash + 1, n - lo_len - 1, &sp.hi);
         if (!ok) {
-            snprintf(why, whylen, "'%.*s' in the port list is not a port or a range of ports "
-                     "(1-65535, e.g. 443,8443,9000-9010)", (int)(n > 40 ? 40 : n), item);
+            snprintf(why, whylen,
+                     "'%.*s' in the port list is not a port or a range of ports "
+                     "(1-65535, e.g. 443,8443,9000-9010)",
+                     (int)(n > 40 ? 40 : n), item);
             return -1;
         }
         if (sp.hi < sp.lo) {
-            snprintf(why, whylen, "port range %u-%u is reversed (give %u-%u)", sp.lo, sp.hi,
-                     sp.hi, sp.lo);
+            snprintf(why, whylen, "port range %u-%u is reversed (give %u-%u)", sp.lo, sp.hi, sp.hi,
+                     sp.lo);
             return -1;
         }
         r->spans[r->n_spans++] = sp;
@@ -145,7 +147,8 @@ static int parse_cidr(const char *s, size_t len, struct cs_range *r, char *why, 
     size_t alen = (size_t)(slash - s), plen = len - alen - 1;
     int fam = address(s, alen, r->cur);
     if (!fam) {
-        snprintf(why, whylen, "'%.*s' before the '/' is not an IP address", (int)(alen > 64 ? 64 : alen), s);
+        snprintf(why, whylen, "'%.*s' before the '/' is not an IP address",
+                 (int)(alen > 64 ? 64 : alen), s);
         return -1;
     }
     unsigned bits = (unsigned)addr_bytes(fam) * 8, prefix = 0;

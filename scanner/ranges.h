@@ -27,7 +27,7 @@ struct cs_range {
     char host[260];
     struct cs_port_span *spans; /* ascending, disjoint */
     size_t n_spans, span;
-    uint32_t port; /* the next port, within spans[span] */
+    uint32_t port;  /* the next port, within spans[span] */
     uint64_t count; /* targets in all, UINT64_MAX when more than that */
     bool done;
 };

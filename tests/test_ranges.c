@@ -66,8 +66,7 @@ static void read_targets(struct cs_options *o, const char *const *texts, struct 
 }
 
 /* The reader gives exactly want (NULL-terminated), in that order. */
-static void expect_targets(struct cs_options *o, const char *const *texts,
-                           const char *const *want)
+static void expect_targets(struct cs_options *o, const char *const *texts, const char *const *want)
 {
     struct seen s;
     read_targets(o, texts, &s);
@@ -119,8 +118,9 @@ Test(ranges, dash_ranges_keep_both_ends)
     o.port = 8443;
     expect_targets(&o, T("192.0.2.10-192.0.2.12"),
                    T("192.0.2.10:8443", "192.0.2.11:8443", "192.0.2.12:8443"));
-    expect_targets(&o, T("192.0.2.255-0"), T("BAD argument 1: range is reversed: 192.0.2.0 "
-                                             "comes before 192.0.2.255"));
+    expect_targets(&o, T("192.0.2.255-0"),
+                   T("BAD argument 1: range is reversed: 192.0.2.0 "
+                     "comes before 192.0.2.255"));
     expect_targets(&o, T("192.0.2.30-31:9000-9001,25"),
                    T("192.0.2.30:25", "192.0.2.30:9000", "192.0.2.30:9001", "192.0.2.31:25",
                      "192.0.2.31:9000", "192.0.2.31:9001"));
@@ -134,8 +134,7 @@ Test(ranges, ipv6_ranges)
     /* every address of an IPv6 prefix: no broadcast to skip */
     expect_targets(&o, T("[2001:db8::]/126:443,8443"),
                    T("2001:db8:::443", "2001:db8:::8443", "2001:db8::1:443", "2001:db8::1:8443",
-                     "2001:db8::2:443", "2001:db8::2:8443", "2001:db8::3:443",
-                     "2001:db8::3:8443"));
+                     "2001:db8::2:443", "2001:db8::2:8443", "2001:db8::3:443", "2001:db8::3:8443"));
     expect_targets(&o, T("2001:db8::ff-2001:db8::101"),
                    T("2001:db8::ff:443", "2001:db8::100:443", "2001:db8::101:443"));
     expect_targets(&o, T("[2001:db8::fffe-2001:db8::1:0]:8443"),
@@ -188,9 +187,9 @@ Test(ranges, the_same_range_twice_is_scanned_once)
     cs_options_init(&o);
     /* the same addresses and ports however written; an address both in a
        range and on its own is scanned for each (ranges are remembered whole) */
-    expect_targets(&o, T("10.0.0.0/30:443", "10.0.0.1-10.0.0.2", "10.0.0.0/30:8443", "10.0.0.1"),
-                   T("10.0.0.1:443", "10.0.0.2:443", "10.0.0.1:8443", "10.0.0.2:8443",
-                     "10.0.0.1:443"));
+    expect_targets(
+        &o, T("10.0.0.0/30:443", "10.0.0.1-10.0.0.2", "10.0.0.0/30:8443", "10.0.0.1"),
+        T("10.0.0.1:443", "10.0.0.2:443", "10.0.0.1:8443", "10.0.0.2:8443", "10.0.0.1:443"));
     cs_options_free(&o);
 }
 
@@ -405,8 +404,8 @@ Test(fleet, a_range_over_max_expand_is_a_bad_line, .init = setup, .fini = teardo
     char range[64], ok[64];
     snprintf(range, sizeof(range), "127.0.1.1-127.0.1.3:%u,%u", base, base + 1);
     snprintf(ok, sizeof(ok), "127.0.1.1:%u", base);
-    const char *args[] = {"--ca-file", fleet_ca_file(fleet), "-F", "json", "--max-expand", "5",
-                          range, ok, NULL};
+    const char *args[] = {
+        "--ca-file", fleet_ca_file(fleet), "-F", "json", "--max-expand", "5", range, ok, NULL};
     struct run_result r;
     json_t *doc = scan_json(args, &r);
     json_t *results = json_object_get(doc, "results");
