@@ -615,7 +615,6 @@ static int take_range(struct cs_targets *ts, struct cs_target *t, const char *wh
                      (unsigned long long)r->count, (unsigned long long)max);
         why = buf;
     }
-    struct cs_target probe_port = {.port = r->spans[0].lo, .port_known = true};
     if (!why && !r->family) { /* a port list on one host: parsed as a target */
         why = cs_target_parse(r->host, ts->port, o->sni, &ts->tmpl);
         if (!why)
@@ -624,7 +623,7 @@ static int take_range(struct cs_targets *ts, struct cs_target *t, const char *wh
     if (why) {
         cs_range_free(r);
         cs_target_free(&ts->tmpl);
-        return bad_target(ts, t, where, text, len, why, &probe_port);
+        return bad_target(ts, t, where, text, len, why, NULL);
     }
     if (r->family) {
         /* the range is remembered as a whole: the same range twice is

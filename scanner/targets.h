@@ -1,7 +1,9 @@
 /* Target input: positional arguments and -f files, parsed and validated one
  * line at a time as the scan asks for more (nothing is read ahead), with
- * duplicates (same host, port and SNI) dropped through a set of 16-byte
- * digests. */
+ * duplicates (same host, port and SNI) dropped through a set of 8-byte
+ * digests.  A line that is an address range or a port list (ranges.h) is
+ * walked one target at a time; a range is remembered as a whole, not
+ * address by address, so that its size costs no memory. */
 #ifndef CS_TARGETS_H
 #define CS_TARGETS_H
 

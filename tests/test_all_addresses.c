@@ -53,31 +53,31 @@ static char *path_in(const char *name)
 static void make_pki(void)
 {
     int64_t now = (int64_t)time(NULL);
-    cr_assert_eq(pki_issue(&root,
-                           &(struct pki_spec){
-                               .subject = (const char *const[]){"CN", "certsweep all-addresses Root",
-                                                                NULL},
-                               .not_before = now - 400 * DAY,
-                               .not_after = now + 3650 * DAY,
-                               .key = PKI_EC256,
-                               .ca = true,
-                           },
-                           NULL),
-                 0);
+    cr_assert_eq(
+        pki_issue(&root,
+                  &(struct pki_spec){
+                      .subject = (const char *const[]){"CN", "certsweep all-addresses Root", NULL},
+                      .not_before = now - 400 * DAY,
+                      .not_after = now + 3650 * DAY,
+                      .key = PKI_EC256,
+                      .ca = true,
+                  },
+                  NULL),
+        0);
     root_pem = path_in("root.pem");
     cr_assert_eq(pki_write_pem(root_pem, &root.x509, 1), 0);
     for (size_t i = 0; i < N_ENDPOINTS; i++) {
-        cr_assert_eq(pki_issue(&leaf[i],
-                               &(struct pki_spec){
-                                   .subject = (const char *const[]){"CN", "multi.test", NULL},
-                                   .not_before = now - 300 * DAY,
-                                   .not_after = now + endpoint[i].days * DAY + DAY / 2,
-                                   .key = PKI_EC256,
-                                   .sans = (const char *const[]){"DNS:multi.test", "DNS:gap.test",
-                                                                 NULL},
-                               },
-                               &root),
-                     0);
+        cr_assert_eq(
+            pki_issue(&leaf[i],
+                      &(struct pki_spec){
+                          .subject = (const char *const[]){"CN", "multi.test", NULL},
+                          .not_before = now - 300 * DAY,
+                          .not_after = now + endpoint[i].days * DAY + DAY / 2,
+                          .key = PKI_EC256,
+                          .sans = (const char *const[]){"DNS:multi.test", "DNS:gap.test", NULL},
+                      },
+                      &root),
+            0);
         pki_sha256_hex(leaf[i].x509, sha[i]);
         char name[32];
         snprintf(name, sizeof(name), "leaf%zu.pem", i);
@@ -258,8 +258,7 @@ Test(all, one_record_per_address)
     json_t *doc;
     /* the same target twice is still one record per address */
     json_t *res = scan((const char *[]){"--all-addresses", name_port(0, "multi.test"),
-                                        name_port(1, "multi.test"), name_port(2, "gap.test"),
-                                        NULL},
+                                        name_port(1, "multi.test"), name_port(2, "gap.test"), NULL},
                        &doc, &r);
     json_t *rec;
     cr_assert_eq(records_of(res, "multi.test", NULL, &rec), N_ENDPOINTS, "%s", r.out);
@@ -339,8 +338,7 @@ Test(all, at_most_64_addresses_of_a_name)
     struct run_result r;
     json_t *doc, *rec;
     json_t *res =
-        scan((const char *[]){"--all-addresses", name_port(0, "big.test"), NULL}, &doc,
-             &r);
+        scan((const char *[]){"--all-addresses", name_port(0, "big.test"), NULL}, &doc, &r);
     cr_assert_eq(records_of(res, "big.test", NULL, &rec), 64, "%zu records: %s",
                  json_array_size(res), r.err);
     json_t *one;
