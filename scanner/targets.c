@@ -655,10 +655,13 @@ static int take_text(struct cs_targets *ts, struct cs_target *t, const char *whe
     if (kind > 0)
         return take_range(ts, t, where, text, len);
     const char *why = cs_target_parse(text, ts->port, o->sni, t);
-    if (!why)
-        why = family_excluded(o, t->family, false);
     if (why)
         return bad_target(ts, t, where, text, len, why, t);
+    if ((why = family_excluded(o, t->family, false))) {
+        struct cs_target parsed = {.port = t->port, .port_known = t->port_known};
+        cs_target_free(t);
+        return bad_target(ts, t, where, text, len, why, &parsed);
+    }
     if (remember(ts, t)) {
         ts->count++;
         return 1;
