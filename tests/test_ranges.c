@@ -70,12 +70,13 @@ static void expect_targets(struct cs_options *o, const char *const *texts, const
 {
     struct seen s;
     read_targets(o, texts, &s);
+    const char *what = texts[0] ? texts[0] : "the file";
     size_t n = 0;
     for (; want[n]; n++) {
-        cr_assert(n < s.n, "%s: target %zu missing (want %s)", texts[0], n, want[n]);
-        cr_assert_str_eq(s.item[n], want[n], "%s: target %zu", texts[0], n);
+        cr_assert(n < s.n, "%s: target %zu missing (want %s)", what, n, want[n]);
+        cr_assert_str_eq(s.item[n], want[n], "%s: target %zu", what, n);
     }
-    cr_assert_eq(s.total, n, "%s: %llu targets, want %zu (extra: %s)", texts[0],
+    cr_assert_eq(s.total, n, "%s: %llu targets, want %zu (extra: %s)", what,
                  (unsigned long long)s.total, n, s.n > n ? s.item[n] : "?");
     seen_free(&s);
 }
@@ -213,6 +214,35 @@ Test(ranges, bad_ranges)
     expect_bad(&o, "10.0.0.0/24:", "empty port");
     expect_bad(&o, "bad_host!:443,8443", "not a host name");
     cs_options_free(&o);
+}
+
+Test(ranges, ranges_in_a_targets_file)
+{
+    char *dir = temp_dir();
+    cr_assert_not_null(dir);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/targets.txt", dir);
+    cr_assert_eq(spit(path, "# a comment\n"
+                            "  10.0.0.0/30:443,8443   # the lab\n"
+                            "10.0.0.9-10.0.0.1\n"
+                            "web.example:443,8443\n"),
+                 0);
+    struct cs_options o;
+    cs_options_init(&o);
+    char *files[] = {path};
+    o.files = files;
+    o.n_files = 1;
+    char want_bad[4200];
+    snprintf(want_bad, sizeof(want_bad),
+             "BAD %s:3: range is reversed: 10.0.0.1 comes before 10.0.0.9", path);
+    expect_targets(&o, (const char *const[]){NULL},
+                   T("10.0.0.1:443", "10.0.0.1:8443", "10.0.0.2:443", "10.0.0.2:8443", want_bad,
+                     "web.example:443", "web.example:8443"));
+    o.files = NULL;
+    o.n_files = 0;
+    cs_options_free(&o);
+    remove_tree(dir);
+    free(dir);
 }
 
 Test(ranges, max_expand_caps_one_line)
