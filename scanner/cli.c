@@ -21,6 +21,7 @@
 #include "scanner/cli.h"
 #include "scanner/options.h"
 #include "scanner/policy.h"
+#include "scanner/ranges.h"
 #include "scanner/targets.h"
 
 #define FIELD_OF(f) (((struct cs_options *)0)->f)
@@ -46,6 +47,9 @@ static cs_opt_parse_fn parse_format, parse_output, parse_targets_file, parse_dns
 /* Sorted by long name; --help, the man page and the completions list them in
    this order. */
 const struct cs_opt cs_cli_options[] = {
+    {"all-addresses", 0, CS_ARG_NONE, TO(all_addresses),
+     .help = "probe every address of a name (A and AAAA, at most 64), one record each, instead "
+             "of the first that connects"},
     {"allow-empty", 0, CS_ARG_NONE, TO(allow_empty),
      .help = "no target at all is a scan of nothing (exit 0), not an input error (66)"},
     {"ca-file", 0, CS_ARG_STRING, TO(ca_file), .metavar = "FILE", .complete = CS_COMPLETE_FILE,
@@ -93,6 +97,12 @@ const struct cs_opt cs_cli_options[] = {
      .complete = CS_COMPLETE_WORDS, .words = "text csv json jsonl",
      .help = "format of the report on standard output", .deflt = "text"},
     {"help", 'h', CS_ARG_NONE, .action = CS_CLI_HELP, .help = "this help, then exit"},
+    {"ipv4", '4', CS_ARG_NONE, TO(ipv4),
+     .help = "IPv4 only: names resolve to A records, an IPv6 target is a bad line"},
+    {"ipv6", '6', CS_ARG_NONE, TO(ipv6),
+     .help = "IPv6 only: names resolve to AAAA records, an IPv4 target is a bad line"},
+    {"max-expand", 0, CS_ARG_UINT, 1, CS_MAX_MAX_EXPAND, TO(max_expand), .metavar = "N",
+     .help = "targets one address range or port list may expand to; a larger one is a bad line"},
     {"no-verify", 0, CS_ARG_NONE, TO(no_verify),
      .help = "trust and host name failures are reported but do not change the status"},
     {"now", 0, CS_ARG_CUSTOM, .parse = parse_now, .metavar = "TIMESTAMP",
@@ -882,6 +892,9 @@ static enum cs_cli_result check_combinations(struct parse_state *ps)
                            "--format %s and --output %s:- both choose the report on "
                            "standard output; give one",
                            o->stdout_format->name, to_stdout->ops->name);
+    if (o->ipv4 && o->ipv6)
+        return usage_error(ps, "--ipv4 (-4) and --ipv6 (-6) together leave no address to scan "
+                               "(give one)");
     if (seen[index_of("warn-days")] && seen[index_of("crit-days")] && o->warn_secs <= o->crit_secs)
         return usage_error(ps,
                            "--warn-days %lld is not more than --crit-days %lld: WARNING "
@@ -967,6 +980,7 @@ void cs_options_init(struct cs_options *o)
     o->fetch_per_host = CS_DEFAULT_FETCH_PER_HOST;
     o->crl_max_bytes = CS_DEFAULT_CRL_MAX_BYTES;
     o->verify_level = CS_DEFAULT_VERIFY_LEVEL;
+    o->max_expand = CS_DEFAULT_MAX_EXPAND;
     o->fail_on = fail_on_levels[0].mask;
     o->stdout_format = &cs_writer_text;
 }

@@ -21,8 +21,10 @@ static void dns_answer(struct dns_req *req, const char *error, const struct sock
 {
     req->error = error;
     req->n = n;
-    if (n)
+    if (n) {
+        req->addrs = cs_xmalloc(n * sizeof(*addrs));
         memcpy(req->addrs, addrs, n * sizeof(*addrs));
+    }
     cs_mailbox_post(&req->w->inbox, &req->mail);
 }
 

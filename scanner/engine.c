@@ -52,6 +52,11 @@ static enum cs_engine_status services_open(struct scan *s, char ***resolve)
         snprintf(s->error, sizeof(s->error), "%s", err);
         return CS_ENGINE_USAGE;
     }
+    cs_resolver_limit(s->resolver,
+                      o->ipv4   ? AF_INET
+                      : o->ipv6 ? AF_INET6
+                                : AF_UNSPEC,
+                      o->all_addresses ? CS_RESOLVE_MAX_ALL : CS_RESOLVE_MAX_ADDRS);
     if (!o->ocsp && !o->crl)
         return CS_ENGINE_OK;
     struct cs_fetch_limits lim;

@@ -350,23 +350,37 @@ void job_resolved(struct job *j, const char *error, const struct sockaddr_storag
             job_free(j);
         return;
     }
+    const struct cs_options *o = j->w->scan->opt;
     if (error) {
         char why[128];
-        snprintf(why, sizeof(why), "dns: %s", error);
+        if (strcmp(error, "no address") == 0 && (o->ipv4 || o->ipv6))
+            snprintf(why, sizeof(why), "dns: no %s address (%s)", o->ipv4 ? "IPv4" : "IPv6",
+                     o->ipv4 ? "-4" : "-6");
+        else
+            snprintf(why, sizeof(why), "dns: %s", error);
         job_finish(j, why);
         return;
     }
+    /* by default the addresses are tried in turn until one connects; with
+       --all-addresses this job takes the first and each other one is a
+       job of its own (one record per name and address) */
+    size_t keep = o->all_addresses ? 1 : n < CS_RESOLVE_MAX_ADDRS ? n : CS_RESOLVE_MAX_ADDRS;
     for (size_t i = 0; i < n; i++) {
-        memset(&j->addrs[i], 0, sizeof(j->addrs[i]));
+        union cs_sockaddr a;
+        memset(&a, 0, sizeof(a));
         if (addrs[i].ss_family == AF_INET) {
-            memcpy(&j->addrs[i].v4, &addrs[i], sizeof(j->addrs[i].v4));
-            j->addrs[i].v4.sin_port = htons(j->target.port);
+            memcpy(&a.v4, &addrs[i], sizeof(a.v4));
+            a.v4.sin_port = htons(j->target.port);
         } else {
-            memcpy(&j->addrs[i].v6, &addrs[i], sizeof(j->addrs[i].v6));
-            j->addrs[i].v6.sin6_port = htons(j->target.port);
+            memcpy(&a.v6, &addrs[i], sizeof(a.v6));
+            a.v6.sin6_port = htons(j->target.port);
         }
+        if (i < keep)
+            j->addrs[i] = a;
+        else if (o->all_addresses)
+            spawn_add(j->w, &j->target, &a);
     }
-    j->n_addrs = n;
+    j->n_addrs = keep;
     job_connect(j);
 }
 
@@ -395,7 +409,8 @@ static const struct cs_pin *find_pin(const struct cs_options *o, const char *hos
     return NULL;
 }
 
-void job_start(struct worker *w, struct cs_target *t)
+/* A job for t (which moves into it), in the worker's window. */
+static struct job *job_new(struct worker *w, struct cs_target *t)
 {
     struct job *j = cs_xcalloc(1, sizeof(*j));
     j->w = w;
@@ -413,7 +428,20 @@ void job_start(struct worker *w, struct cs_target *t)
     w->in_flight++;
     if (w->in_flight > w->peak)
         w->peak = w->in_flight;
+    return j;
+}
 
+void job_start_at(struct worker *w, struct cs_target *t, const union cs_sockaddr *a)
+{
+    struct job *j = job_new(w, t);
+    j->addrs[0] = *a;
+    j->n_addrs = 1;
+    job_connect(j);
+}
+
+void job_start(struct worker *w, struct cs_target *t)
+{
+    struct job *j = job_new(w, t);
     const struct cs_pin *pin;
     if (j->target.family) {
         set_addr(&j->addrs[0], j->target.host, j->target.port);

@@ -72,6 +72,9 @@ struct cs_options {
     /* --policy, --policy-file (policy.h): owned; NULL when neither is given */
     struct cs_policy *policy;
     const char *policy_file; /* --policy-file, read once the command line is parsed */
+    uint64_t max_expand;     /* --max-expand: targets one range or port list may give */
+    bool all_addresses;      /* --all-addresses: every address of a name, one record each */
+    bool ipv4, ipv6;         /* -4, -6: only addresses of that family */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints

@@ -20,8 +20,8 @@ struct entry {
     struct entry *next; /* hash chain */
     char *name;
     bool done;
-    const char *error; /* static text; NULL on success */
-    struct sockaddr_storage addrs[CS_RESOLVE_MAX_ADDRS];
+    const char *error;              /* static text; NULL on success */
+    struct sockaddr_storage *addrs; /* n of them, as many as the answer had (up to the limit) */
     size_t n;
     struct waiter *waiters;
 };
@@ -50,6 +50,8 @@ struct cs_resolver {
     struct delivery *ready, **ready_tail;
     unsigned long queries;
     int closing_handles;
+    int family;       /* AF_UNSPEC, or the one family asked for (-4, -6) */
+    size_t max_addrs; /* kept per name */
 };
 
 static void resolver_update_timer(struct cs_resolver *r);
@@ -185,10 +187,14 @@ static void addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinf
     e->done = true;
     e->n = 0;
     if (status == ARES_SUCCESS && ai) {
-        /* IPv4 first, then IPv6, in the order the server gave them */
+        size_t max = e->r->max_addrs;
+        e->addrs = cs_xcalloc(max, sizeof(*e->addrs));
+        /* IPv4 first, then IPv6, in the order the server gave them; more
+           than max are dropped (a name with hundreds of records costs no
+           more than max) */
         for (int fam = 0; fam < 2; fam++)
             for (struct ares_addrinfo_node *n = ai->nodes; n; n = n->ai_next) {
-                if (e->n == CS_RESOLVE_MAX_ADDRS)
+                if (e->n == max)
                     break;
                 if (n->ai_family != (fam ? AF_INET6 : AF_INET) ||
                     n->ai_addrlen > sizeof(e->addrs[0]))
@@ -260,6 +266,8 @@ int cs_resolver_new(struct cs_resolver **out, uv_loop_t *loop, const char *serve
     r->nbuckets = 1024;
     r->buckets = cs_xcalloc(r->nbuckets, sizeof(*r->buckets));
     r->ready_tail = &r->ready;
+    r->family = AF_UNSPEC;
+    r->max_addrs = CS_RESOLVE_MAX_ADDRS;
     *out = r;
     return 0;
 }
@@ -327,7 +335,7 @@ void cs_resolve(struct cs_resolver *r, const char *host, cs_resolve_cb cb, void 
     r->queries++;
     struct ares_addrinfo_hints hints;
     memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
+    hints.ai_family = r->family;
     hints.ai_flags = ARES_AI_NOSORT;
     ares_getaddrinfo(r->ch, host, NULL, &hints, addrinfo_cb, e);
     resolver_update_timer(r);
@@ -337,6 +345,12 @@ void cs_resolver_cancel(struct cs_resolver *r)
 {
     if (r)
         ares_cancel(r->ch); /* every lookup ends as "cancelled" */
+}
+
+void cs_resolver_limit(struct cs_resolver *r, int family, size_t max)
+{
+    r->family = family;
+    r->max_addrs = max < 1 ? 1 : max > CS_RESOLVE_MAX_ALL ? CS_RESOLVE_MAX_ALL : max;
 }
 
 unsigned long cs_resolver_queries(const struct cs_resolver *r)
@@ -368,6 +382,7 @@ void cs_resolver_close(struct cs_resolver *r)
         for (; e; e = next) {
             next = e->next;
             free(e->name);
+            free(e->addrs);
             free(e);
         }
     }

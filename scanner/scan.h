@@ -91,10 +91,18 @@ struct dns_req {
     struct cs_mail mail;
     struct job *job;
     struct worker *w;
-    const char *error; /* static text, NULL on success */
-    struct sockaddr_storage addrs[CS_RESOLVE_MAX_ADDRS];
+    const char *error;              /* static text, NULL on success */
+    struct sockaddr_storage *addrs; /* n of them (owned) */
     size_t n;
     struct dns_req *next; /* control loop only: in the backlog */
+};
+
+/* With --all-addresses: a target to probe at one more address of its name,
+   waiting for room in the worker's window (taken before new targets). */
+struct spawn {
+    struct cs_target target;
+    union cs_sockaddr addr;
+    struct spawn *next;
 };
 
 /* Connections in flight to one address, and jobs waiting for a slot. */
@@ -114,10 +122,11 @@ struct worker {
     bool eof, closed;
     bool filling, refill; /* fill() re-entrancy guard */
     SSL_CTX *ssl_ctx;
-    struct job *jobs;        /* in flight, for an interrupt */
-    uv_async_t wake;         /* answers arrived, a target came, or an interrupt */
-    struct cs_mailbox inbox; /* answered names and revocation checks */
-    unsigned dns_pending;    /* names asked and not yet answered */
+    struct job *jobs;                    /* in flight, for an interrupt */
+    uv_async_t wake;                     /* answers arrived, a target came, or an interrupt */
+    struct cs_mailbox inbox;             /* answered names and revocation checks */
+    unsigned dns_pending;                /* names asked and not yet answered */
+    struct spawn *spawns, **spawns_tail; /* --all-addresses: further addresses to probe */
     uv_timer_t rate_timer;
     double tokens, rate; /* this worker's share of --rate */
     uint64_t tokens_at;  /* loop time of the last refill */
@@ -180,10 +189,14 @@ struct addr_slot *slot_get(struct worker *w, const union cs_sockaddr *a);
 void slot_release(struct job *j);
 void slot_forget_waiter(struct job *j);
 void slot_wait(struct addr_slot *s, struct job *j);
+/* Queues a probe of a copy of t at address a (--all-addresses). */
+void spawn_add(struct worker *w, const struct cs_target *t, const union cs_sockaddr *a);
 
 /* job.c */
 /* Starts one target: resolve (through the control loop), connect, probe. */
 void job_start(struct worker *w, struct cs_target *t);
+/* Starts one target at address a, without resolving (--all-addresses). */
+void job_start_at(struct worker *w, struct cs_target *t, const union cs_sockaddr *a);
 /* Starts connecting to the job's current address (once a slot is free). */
 void job_connect(struct job *j);
 /* A name the control loop resolved for the job. */

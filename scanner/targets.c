@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "probes/probe.h"
+#include "scanner/ranges.h"
 
 #define LINE_MAX_BYTES 4096
 #define HOST_MAX 253                 /* characters in a host name (A-label form) */
@@ -68,6 +69,11 @@ struct cs_targets {
     uint16_t port;   /* the default port: -p, or the probe's */
     cs_notice_fn notice;
     void *notice_arg;
+    /* a line that expands (a range, a port list), walked one target at a
+       time by next_expanded; tmpl is its host for a port list */
+    struct cs_range range;
+    struct cs_target tmpl;
+    bool expanding;
     char line_buf[LINE_MAX_BYTES + 1];
 };
 
@@ -387,6 +393,15 @@ const char *cs_target_parse(const char *text, uint16_t default_port, const char 
     return NULL;
 }
 
+void cs_target_copy(struct cs_target *dst, const struct cs_target *src)
+{
+    *dst = *src;
+    dst->host = src->host ? cs_strdup(src->host) : NULL;
+    dst->unicode = src->unicode ? cs_strdup(src->unicode) : NULL;
+    dst->sni = src->sni ? cs_strdup(src->sni) : NULL;
+    dst->bad = src->bad ? cs_strdup(src->bad) : NULL;
+}
+
 void cs_target_free(struct cs_target *t)
 {
     free(t->host);
@@ -531,21 +546,141 @@ static void trim(char **s, size_t *len)
         (*len)--;
 }
 
-int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
+/* Why -4 or -6 excludes an address of family, or NULL. */
+static const char *family_excluded(const struct cs_options *o, int family, bool range)
 {
-    const struct cs_options *o = ts->opt;
-    char where[512];
-    while (ts->next_arg < o->n_targets) {
-        const char *arg = o->targets[ts->next_arg++];
-        snprintf(where, sizeof(where), "argument %zu", ts->next_arg);
-        const char *why = cs_target_parse(arg, ts->port, o->sni, t);
-        if (why)
-            return bad_target(ts, t, where, arg, strlen(arg), why, t);
+    if (o->ipv4 && family == AF_INET6)
+        return range ? "an IPv6 range, but -4 restricts the scan to IPv4"
+                     : "an IPv6 address, but -4 restricts the scan to IPv4";
+    if (o->ipv6 && family == AF_INET)
+        return range ? "an IPv4 range, but -6 restricts the scan to IPv6"
+                     : "an IPv4 address, but -6 restricts the scan to IPv6";
+    return NULL;
+}
+
+/* The next target of the line being expanded: 1 and *t, or 0 once it is
+   done (and nothing is left of it). */
+static int next_expanded(struct cs_targets *ts, struct cs_target *t)
+{
+    struct cs_range *r = &ts->range;
+    char addr[64];
+    uint16_t port;
+    while (!atomic_load(&ts->abort) && cs_range_next(r, addr, sizeof(addr), &port)) {
+        if (r->family) {
+            /* an address of a range: not remembered one by one (see
+               take_range), so a /8 costs the reader no memory per target */
+            memset(t, 0, sizeof(*t));
+            t->host = cs_strdup(addr);
+            t->family = r->family;
+            t->port = port;
+            t->port_known = true;
+            if (ts->opt->sni)
+                t->sni = cs_strdup(ts->opt->sni);
+            ts->count++;
+            return 1;
+        }
+        cs_target_copy(t, &ts->tmpl);
+        t->port = port;
         if (remember(ts, t)) {
             ts->count++;
             return 1;
         }
         cs_target_free(t);
+    }
+    cs_range_free(r);
+    cs_target_free(&ts->tmpl);
+    ts->expanding = false;
+    return 0;
+}
+
+/* Starts walking a range or port list that parsed into ts->range: 1 and
+   the first target (or a bad line) in *t, 0 if it gives none. */
+static int take_range(struct cs_targets *ts, struct cs_target *t, const char *where,
+                      const char *text, size_t len)
+{
+    const struct cs_options *o = ts->opt;
+    struct cs_range *r = &ts->range;
+    const char *why = family_excluded(o, r->family, true);
+    uint64_t max = o->max_expand ? o->max_expand : CS_DEFAULT_MAX_EXPAND;
+    char buf[256];
+    if (!why && r->count > max) {
+        if (r->count == UINT64_MAX)
+            snprintf(buf, sizeof(buf),
+                     "expands to 2^64 targets or more, more than --max-expand %llu allows",
+                     (unsigned long long)max);
+        else
+            snprintf(buf, sizeof(buf),
+                     "expands to %llu targets, more than --max-expand %llu allows (raise "
+                     "--max-expand, or split the range)",
+                     (unsigned long long)r->count, (unsigned long long)max);
+        why = buf;
+    }
+    if (!why && !r->family) { /* a port list on one host: parsed as a target */
+        why = cs_target_parse(r->host, ts->port, o->sni, &ts->tmpl);
+        if (!why)
+            why = family_excluded(o, ts->tmpl.family, false);
+    }
+    if (why) {
+        cs_range_free(r);
+        cs_target_free(&ts->tmpl);
+        return bad_target(ts, t, where, text, len, why, NULL);
+    }
+    if (r->family) {
+        /* the range is remembered as a whole: the same range twice is
+           scanned once, but an address inside two ranges (or inside a
+           range and on a line of its own) is scanned for each */
+        char key[256];
+        cs_range_key(r, key, sizeof(key));
+        struct cs_target whole = {.host = key, .sni = o->sni};
+        if (!remember(ts, &whole)) {
+            cs_range_free(r);
+            return 0;
+        }
+    }
+    ts->expanding = true;
+    return next_expanded(ts, t);
+}
+
+/* One target text (an argument, or a line without its comment): 1 and *t
+   (a target, or a bad line), or 0 if it gives none (a duplicate, an empty
+   range). */
+static int take_text(struct cs_targets *ts, struct cs_target *t, const char *where,
+                     const char *text, size_t len)
+{
+    const struct cs_options *o = ts->opt;
+    char why_buf[256];
+    int kind = cs_range_parse(text, ts->port, &ts->range, why_buf, sizeof(why_buf));
+    if (kind < 0)
+        return bad_target(ts, t, where, text, len, why_buf, NULL);
+    if (kind > 0)
+        return take_range(ts, t, where, text, len);
+    const char *why = cs_target_parse(text, ts->port, o->sni, t);
+    if (why)
+        return bad_target(ts, t, where, text, len, why, t);
+    if ((why = family_excluded(o, t->family, false))) {
+        struct cs_target parsed = {.port = t->port, .port_known = t->port_known};
+        cs_target_free(t);
+        return bad_target(ts, t, where, text, len, why, &parsed);
+    }
+    if (remember(ts, t)) {
+        ts->count++;
+        return 1;
+    }
+    cs_target_free(t);
+    return 0;
+}
+
+int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
+{
+    const struct cs_options *o = ts->opt;
+    char where[512];
+    if (ts->expanding && next_expanded(ts, t))
+        return 1;
+    while (ts->next_arg < o->n_targets) {
+        const char *arg = o->targets[ts->next_arg++];
+        snprintf(where, sizeof(where), "argument %zu", ts->next_arg);
+        if (take_text(ts, t, where, arg, strlen(arg)))
+            return 1;
     }
     while (ts->cur < ts->n_sources) {
         struct source *src = &ts->sources[ts->cur];
@@ -593,14 +728,8 @@ int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
         for (size_t i = 0; i < len; i++)
             if (s[i] == ' ' || s[i] == '\t')
                 return bad_target(ts, t, where, s, len, "more than one target on the line", NULL);
-        const char *why = cs_target_parse(s, ts->port, o->sni, t);
-        if (why)
-            return bad_target(ts, t, where, s, len, why, t);
-        if (remember(ts, t)) {
-            ts->count++;
+        if (take_text(ts, t, where, s, len))
             return 1;
-        }
-        cs_target_free(t);
     }
     return 0;
 }
@@ -630,6 +759,8 @@ void cs_targets_close(struct cs_targets *ts)
         free(ts->sources[i].buf);
     }
     free(ts->sources);
+    cs_range_free(&ts->range);
+    cs_target_free(&ts->tmpl);
     for (size_t i = 0; i < SET_PARTS; i++)
         free(ts->seen.part[i].keys);
     EVP_MD_CTX_free(ts->seen.md);

@@ -1,7 +1,9 @@
 /* Target input: positional arguments and -f files, parsed and validated one
  * line at a time as the scan asks for more (nothing is read ahead), with
- * duplicates (same host, port and SNI) dropped through a set of 16-byte
- * digests. */
+ * duplicates (same host, port and SNI) dropped through a set of 8-byte
+ * digests.  A line that is an address range or a port list (ranges.h) is
+ * walked one target at a time; a range is remembered as a whole, not
+ * address by address, so that its size costs no memory. */
 #ifndef CS_TARGETS_H
 #define CS_TARGETS_H
 
@@ -48,6 +50,8 @@ void cs_targets_on_notice(struct cs_targets *ts, cs_notice_fn fn, void *arg);
 /* The next target: 1 and *t filled (free with cs_target_free), or 0 at the end. */
 int cs_targets_next(struct cs_targets *ts, struct cs_target *t);
 void cs_target_free(struct cs_target *t);
+/* A copy of src that owns its own strings (free it with cs_target_free). */
+void cs_target_copy(struct cs_target *dst, const struct cs_target *src);
 /* Distinct targets handed out so far (bad lines included). */
 uint64_t cs_targets_count(const struct cs_targets *ts);
 /* Bad lines seen so far. */

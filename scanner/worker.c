@@ -109,6 +109,40 @@ void slot_forget_waiter(struct job *j)
     slot_drop_if_idle(j->w, s);
 }
 
+/* ---- further addresses of a name (--all-addresses) ---- */
+
+void spawn_add(struct worker *w, const struct cs_target *t, const union cs_sockaddr *a)
+{
+    struct spawn *sp = cs_xcalloc(1, sizeof(*sp));
+    cs_target_copy(&sp->target, t);
+    sp->addr = *a;
+    *w->spawns_tail = sp;
+    w->spawns_tail = &sp->next;
+}
+
+/* Starts the oldest queued address: it comes before any new target, so the
+   queue holds at most the addresses of the names in the window. */
+static void spawn_start(struct worker *w)
+{
+    struct spawn *sp = w->spawns;
+    w->spawns = sp->next;
+    if (!w->spawns)
+        w->spawns_tail = &w->spawns;
+    job_start_at(w, &sp->target, &sp->addr);
+    free(sp);
+}
+
+static void spawns_drop(struct worker *w)
+{
+    while (w->spawns) {
+        struct spawn *sp = w->spawns;
+        w->spawns = sp->next;
+        cs_target_free(&sp->target);
+        free(sp);
+    }
+    w->spawns_tail = &w->spawns;
+}
+
 /* ---- the window ---- */
 
 static void emit_bad_target(struct scan *s, struct cs_target *t)
@@ -186,7 +220,11 @@ void fill(struct worker *w)
     w->filling = true;
     do {
         w->refill = false;
-        while (!w->eof && w->in_flight < w->window && take_token(w)) {
+        while ((w->spawns || !w->eof) && w->in_flight < w->window && take_token(w)) {
+            if (w->spawns) {
+                spawn_start(w);
+                continue;
+            }
             struct cs_target t;
             int got = next_target(w, &t);
             if (got < 0)
@@ -199,13 +237,14 @@ void fill(struct worker *w)
         }
     } while (w->refill);
     w->filling = false;
-    if (w->eof && w->in_flight == 0 && w->dns_pending == 0)
+    if (w->eof && w->in_flight == 0 && w->dns_pending == 0 && !w->spawns)
         worker_close(w);
 }
 
 static void abort_jobs(struct worker *w)
 {
     w->eof = true;
+    spawns_drop(w);
     while (w->jobs)
         job_abort(w->jobs, "interrupted");
 }
@@ -223,12 +262,14 @@ static void wake_cb(uv_async_t *a)
             struct dns_req *req = CS_MAIL_OF(m, struct dns_req, mail);
             w->dns_pending--;
             job_resolved(req->job, req->error, req->addrs, req->n);
+            free(req->addrs);
             free(req);
         }
         m = next;
     }
     if (atomic_load(&w->scan->interrupted)) {
         w->eof = true;
+        spawns_drop(w); /* addresses not yet probed: like targets not yet read */
         if (atomic_load(&w->scan->abort_now))
             abort_jobs(w);
     }
@@ -281,6 +322,7 @@ int worker_init(struct scan *s, struct worker *w, unsigned index, unsigned windo
     w->rate_timer.data = w;
     w->tokens = 1;
     w->tokens_at = uv_now(&w->loop);
+    w->spawns_tail = &w->spawns;
     return 0;
 }
 
@@ -291,6 +333,7 @@ void worker_destroy(struct worker *w)
     uv_loop_close(&w->loop);
     cs_mailbox_destroy(&w->inbox);
     SSL_CTX_free(w->ssl_ctx);
+    spawns_drop(w);
     for (size_t b = 0; b < ADDR_BUCKETS; b++)
         while (w->slots[b]) {
             struct addr_slot *n = w->slots[b]->next;
