@@ -337,7 +337,8 @@ static XML_Parser new_parser(struct xmpp *x)
     XML_SetStartDoctypeDeclHandler(xml, on_doctype);
     XML_SetDefaultHandlerExpand(xml, on_other);
     XML_SetParamEntityParsing(xml, XML_PARAM_ENTITY_PARSING_NEVER);
-#if XML_MAJOR_VERSION > 2 || (XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION >= 6)
+#if defined(CS_HAVE_EXPAT_REPARSE_DEFERRAL) || XML_MAJOR_VERSION > 2 ||                            \
+    (XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION >= 6)
     /* a complete <proceed/> is acted on when it arrives, not once more comes */
     XML_SetReparseDeferralEnabled(xml, XML_FALSE);
 #endif
