@@ -63,10 +63,14 @@ struct cs_options {
     unsigned fail_on; /* bit (1 << status) for each status that counts */
     bool quiet;
     bool strict_input;
-    bool allow_empty;       /* --allow-empty: no target at all is not an input error */
-    const char *probe_name; /* --starttls: the probe of every target without a URL scheme
+    bool allow_empty;           /* --allow-empty: no target at all is not an input error */
+    const char *probe_name;     /* --starttls: the probe of every target without a URL scheme
                                (a registry name, or "auto": by port); NULL: "tls" */
-    char *ehlo;             /* owned: --ehlo, the SMTP EHLO name (A-label or [address]) */
+    char *ehlo;                 /* owned: --ehlo, the SMTP EHLO name (A-label or [address]) */
+    const char *targets_format; /* --targets-format: "csv" or "text" for every -f file;
+                                   NULL: by extension (.csv is CSV) */
+    char **labels;              /* --label NAME: the text table's label columns */
+    size_t n_labels;
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints
