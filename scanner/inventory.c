@@ -154,7 +154,8 @@ static int read_row(struct cs_inventory *inv, uint64_t *line)
             return 0;
         }
     }
-    while (inv->raw_len && (inv->raw[inv->raw_len - 1] == '\n' || inv->raw[inv->raw_len - 1] == '\r'))
+    while (inv->raw_len &&
+           (inv->raw[inv->raw_len - 1] == '\n' || inv->raw[inv->raw_len - 1] == '\r'))
         inv->raw_len--;
     return 0;
 }

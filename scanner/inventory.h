@@ -21,10 +21,10 @@ struct cs_inventory;
 /* One row.  Everything points into the reader and stays valid until the
    next call. */
 struct cs_inv_row {
-    uint64_t line;       /* the line the row starts on (the header is line 1) */
-    const char *bad;     /* why the row cannot be a target, or NULL */
-    const char *text;    /* the row as read, cut at CS_INV_ROW_MAX: for a bad record */
-    size_t text_len;     /* bytes of text */
+    uint64_t line;             /* the line the row starts on (the header is line 1) */
+    const char *bad;           /* why the row cannot be a target, or NULL */
+    const char *text;          /* the row as read, cut at CS_INV_ROW_MAX: for a bad record */
+    size_t text_len;           /* bytes of text */
     const char *col[CS_INV_N]; /* each known column's cell; NULL when the inventory has no
                                   such column or the cell is empty */
     const char *const *label;  /* one value per label column (cs_inventory_labels), "" when
