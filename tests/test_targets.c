@@ -1058,3 +1058,50 @@ Test(targets, label_names_known_before_the_first_target)
     remove_tree(dir);
     free(dir);
 }
+
+Test(targets, label_names_capped_per_scan)
+{
+    /* 8 lines of 32 new names each reach the cap of 256; a 257th name makes
+       its line bad, and names already known stay usable */
+    char *dir = temp_dir();
+    char data[32768];
+    size_t len = 0;
+    for (int line = 0; line < 9; line++) {
+        len += (size_t)snprintf(data + len, sizeof(data) - len, "h%d.example.com", line);
+        for (int i = 0; i < 32; i++)
+            len += (size_t)snprintf(data + len, sizeof(data) - len, " n%d=%d", line * 32 + i, i);
+        data[len++] = '\n';
+    }
+    len += (size_t)snprintf(data + len, sizeof(data) - len, "last.example.com n0=again\n");
+    char *path = write_file(dir, "many.txt", data, len);
+    struct cs_options o;
+    cs_options_init(&o);
+    char *files[] = {path};
+    o.files = files;
+    o.n_files = 1;
+    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
+    cr_assert_not_null(ts);
+    struct cs_strlist names;
+    cs_targets_label_names(ts, &names);
+    cr_assert_eq(names.n, 256);
+    cs_strlist_free(&names);
+    struct cs_target t;
+    size_t n = 0;
+    while (cs_targets_next(ts, &t) > 0) {
+        if (n == 8) {
+            cr_assert_not_null(t.bad);
+            cr_assert(strstr(t.bad, "many.txt:9: more than 256 label names in the scan"), "%s",
+                      t.bad);
+        } else {
+            cr_assert_null(t.bad, "target %zu: %s", n, t.bad);
+            cr_assert_eq(t.labels.n, n == 9 ? 1 : 32);
+        }
+        n++;
+        cs_target_free(&t);
+    }
+    cr_assert_eq(n, 10);
+    cs_targets_close(ts);
+    free(path);
+    remove_tree(dir);
+    free(dir);
+}
