@@ -283,9 +283,12 @@ Test(labels, text_table_label_columns)
              "expired.fleet.test:%u\n",
              port_of("ok"), port_of("warning"), port_of("expired"));
     cr_assert_eq(spit(in_dir("t.txt"), txt), 0);
-    const char *args[] = {"--ca-file", fleet_ca_file(fleet), "--resolve", "*:*:127.0.0.1",
-                          "-f",        in_dir("t.txt"),      "--label",   "env",
-                          "--label",   "owner",              NULL};
+    const char *args[] = {"--ca-file", fleet_ca_file(fleet),
+                          "--resolve", "*:*:127.0.0.1",
+                          "-f",        in_dir("t.txt"),
+                          "--label",   "env",
+                          "--label",   "owner",
+                          NULL};
     struct run_result r;
     cr_assert_eq(run_binary(CS_BINARY, args, NULL, RUN_LIMIT_S, &r), 0);
     cr_assert_eq(r.status, 2, "exit %d; stderr: %s", r.status, r.err);
@@ -359,8 +362,8 @@ Test(labels, header_without_host_scans_nothing)
     char inv[256];
     snprintf(inv, sizeof(inv), "name,port,owner\nok.fleet.test,%u,payments\n", port_of("ok"));
     cr_assert_eq(spit(in_dir("nohost.csv"), inv), 0);
-    const char *args[] = {"--ca-file", fleet_ca_file(fleet), "-f", in_dir("nohost.csv"), "-o",
-                          in_dir("r.csv"), "-q", NULL};
+    const char *args[] = {"--ca-file", fleet_ca_file(fleet), "-f", in_dir("nohost.csv"),
+                          "-o",        in_dir("r.csv"),      "-q", NULL};
     struct run_result r;
     cr_assert_eq(run_binary(CS_BINARY, args, NULL, RUN_LIMIT_S, &r), 0);
     cr_assert_eq(r.status, 66, "exit %d; stderr: %s", r.status, r.err);
@@ -376,8 +379,9 @@ Test(labels, caps_and_bad_rows)
     size_t cap = 16384, len = 0;
     char *inv = malloc(cap);
     cr_assert_not_null(inv);
-    len += (size_t)snprintf(inv + len, cap - len, "host,port,address,owner\nexpired.fleet.test,%u,"
-                                                  "127.0.0.1,",
+    len += (size_t)snprintf(inv + len, cap - len,
+                            "host,port,address,owner\nexpired.fleet.test,%u,"
+                            "127.0.0.1,",
                             port_of("expired"));
     memset(inv + len, 'o', 1025);
     len += 1025;
