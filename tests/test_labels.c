@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/report.h"
 #include "tests/support/fleet.h"
 #include "tests/support/reports.h"
 #include "tests/support/runner.h"
@@ -446,4 +447,120 @@ Test(labels, standard_input)
     expect_record(&s, &e2, owner);
     cr_assert_eq(strstr(s.run.err, "warning"), NULL, "%s", s.run.err);
     report_scan_free(&s);
+}
+
+/* ---- the writers alone: a record with labels, written and read back ---- */
+
+static char *write_report(const struct cs_writer_ops *ops, const struct cs_scan_info *info,
+                          unsigned flags, const struct cs_result *r)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    cr_assert_not_null(f);
+    struct cs_writer w;
+    struct cs_summary sum = {.complete = true};
+    sum.count[r->status] = 1;
+    cr_assert_eq(cs_writer_open(&w, ops, f, info, flags), 0);
+    cr_assert_eq(cs_writer_record(&w, r), 0);
+    cr_assert_eq(cs_writer_close(&w, &sum), 0);
+    cr_assert_eq(fclose(f), 0);
+    return buf;
+}
+
+static void labelled_record(struct cs_result *r)
+{
+    cs_result_init(r);
+    free(r->host);
+    r->host = strdup("www.example.com");
+    r->port = 443;
+    r->status = CS_OK;
+    cs_labels_add(&r->labels, "owner", "@SUM(A1:A9)");
+    cs_labels_add(&r->labels, "env", "prod");
+    cs_labels_add(&r->labels, "note", "\x1b]0;title\x07 and a very long note that goes on and on");
+}
+
+Test(label_writers, csv_writer_label_columns)
+{
+    struct cs_result r;
+    labelled_record(&r);
+    struct cs_strlist names = {0};
+    cs_strlist_add(&names, "env");
+    cs_strlist_add(&names, "owner");
+    cs_strlist_add(&names, "absent");
+    struct cs_scan_info info = {.tool = "certsweep", .label_names = &names};
+    for (int raw = 0; raw < 2; raw++) {
+        char *text = write_report(&cs_writer_csv, &info, raw ? CS_WRITER_CSV_RAW : 0, &r);
+        struct csv_doc d;
+        cr_assert_eq(csv_doc_parse(text, strlen(text), &d), 0);
+        cr_assert_eq(d.nrows, 2);
+        cr_assert_eq(d.ncells[0], n_expected_fields + 3);
+        cr_assert_eq(d.ncells[1], n_expected_fields + 3);
+        cr_assert_str_eq(csv_doc_get(&d, 1, "env"), "prod");
+        /* the label the header does not name (note) has no column */
+        cr_assert_str_eq(csv_doc_get(&d, 1, "owner"), raw ? "@SUM(A1:A9)" : "'@SUM(A1:A9)");
+        cr_assert_str_eq(csv_doc_get(&d, 1, "absent"), "");
+        cr_assert_null(csv_doc_get(&d, 0, "note"));
+        csv_doc_free(&d);
+        free(text);
+    }
+    cs_strlist_free(&names);
+    cs_result_free(&r);
+}
+
+Test(label_writers, json_writer_labels_object)
+{
+    struct cs_result r;
+    labelled_record(&r);
+    struct cs_scan_info info = {.tool = "certsweep"};
+    char *text = write_report(&cs_writer_jsonl, &info, 0, &r);
+    json_error_t err;
+    json_t *o = json_loads(text, 0, &err);
+    cr_assert_not_null(o, "%s", err.text);
+    /* the fields in order, then labels: its keys in the target's order */
+    const char *last = NULL;
+    size_t n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        last = k;
+        n++;
+    }
+    cr_assert_eq(n, n_expected_fields + 1);
+    cr_assert_str_eq(last, "labels");
+    json_t *labels = json_object_get(o, "labels");
+    static const char *const order[] = {"owner", "env", "note"};
+    size_t i = 0;
+    json_object_foreach(labels, k, v)
+    {
+        cr_assert_lt(i, 3);
+        cr_assert_str_eq(k, order[i]);
+        cr_assert_str_eq(json_string_value(v), r.labels.value[i]);
+        i++;
+    }
+    cr_assert_eq(i, 3);
+    json_decref(o);
+    free(text);
+    cs_result_free(&r);
+}
+
+Test(label_writers, text_writer_label_cells_escaped_and_cut)
+{
+    struct cs_result r;
+    labelled_record(&r);
+    char *cols[] = {"note", "absent"};
+    struct cs_scan_info info = {.tool = "certsweep", .text_labels = cols, .n_text_labels = 2};
+    char *text = write_report(&cs_writer_text, &info, 0, &r);
+    cr_assert(strstr(text, "NOTE"), "%s", text);
+    cr_assert(strstr(text, "ABSENT"), "%s", text);
+    cr_assert_null(strchr(text, '\x1b'), "a raw ESC in the table:\n%s", text);
+    cr_assert_null(strchr(text, '\x07'), "a raw BEL in the table:\n%s", text);
+    /* 32 columns at most, the last three "..." */
+    const char *cell = strstr(text, "\\x1B]0;title\\x07 and a ve");
+    cr_assert_not_null(cell, "%s", text);
+    cr_assert_eq(strncmp(cell + 29, "...", 3), 0, "%s", text);
+    cr_assert_eq(cell[32], ' ');
+    free(text);
+    cs_result_free(&r);
 }
