@@ -157,6 +157,8 @@ static int read_row(struct cs_inventory *inv, uint64_t *line)
     while (inv->raw_len &&
            (inv->raw[inv->raw_len - 1] == '\n' || inv->raw[inv->raw_len - 1] == '\r'))
         inv->raw_len--;
+    if (inv->raw_len > CS_INV_ROW_MAX) /* its line end aside, as a targets file's line */
+        inv->too_long = true;
     return 0;
 }
 

@@ -982,7 +982,9 @@ Test(targets, csv_inventory_row_caps)
 {
     char *dir = temp_dir();
     /* line 2: a label cell of 1025 bytes; 3: of 1024; 4-5: a row of 5000
-       bytes with a quoted line end (skipped to the end of its line); 6: fine */
+       bytes with a quoted line end (skipped to the end of its line); 6-7: a
+       quoted cell whose first line passes the cap: cut there, so line 7
+       starts a row of its own; 8: fine */
     size_t cap = 20000, len = 0;
     char *data = malloc(cap);
     cr_assert_not_null(data);
@@ -998,7 +1000,10 @@ Test(targets, csv_inventory_row_caps)
     data[len++] = '\n';
     memset(data + len, 'o', 3000);
     len += 3000;
-    len += (size_t)snprintf(data + len, cap - len, "\"\nd.example.com,fine\n");
+    len += (size_t)snprintf(data + len, cap - len, "\"\ne.example.com,\"");
+    memset(data + len, 'o', 5000);
+    len += 5000;
+    len += (size_t)snprintf(data + len, cap - len, "\ntail\"\nd.example.com,fine\n");
     char *path = write_file(dir, "caps.csv", data, len);
     free(data);
     struct cs_options o;
@@ -1008,13 +1013,15 @@ Test(targets, csv_inventory_row_caps)
     o.n_files = 1;
     char got[8][LBUF];
     size_t n = collect_labelled(&o, got, 8);
-    cr_assert_eq(n, 4, "%zu targets", n);
+    cr_assert_eq(n, 6, "%zu targets", n);
     cr_assert(strstr(got[0], "/caps.csv:2: label 'owner' longer than 1024 bytes"), "%s", got[0]);
     cr_assert(strncmp(got[1], "b.example.com|443|b.example.com|-|-|owner=oooo", 46) == 0, "%s",
               got[1]);
     cr_assert_eq(strlen(got[1]), strlen("b.example.com|443|b.example.com|-|-|owner=") + 1024);
     cr_assert(strstr(got[2], "/caps.csv:4: row longer than 4096 bytes"), "%s", got[2]);
-    cr_assert_str_eq(got[3], "d.example.com|443|d.example.com|-|-|owner=fine");
+    cr_assert(strstr(got[3], "/caps.csv:6: row longer than 4096 bytes"), "%s", got[3]);
+    cr_assert(strstr(got[4], "/caps.csv:7: not a host name"), "%s", got[4]);
+    cr_assert_str_eq(got[5], "d.example.com|443|d.example.com|-|-|owner=fine");
     free(path);
     remove_tree(dir);
     free(dir);
@@ -1102,6 +1109,43 @@ Test(targets, label_names_capped_per_scan)
     cr_assert_eq(n, 10);
     cs_targets_close(ts);
     free(path);
+    remove_tree(dir);
+    free(dir);
+}
+
+Test(targets, csv_inventory_row_cap_exact)
+{
+    /* 4096 bytes before the line end are a row; 4097 are not, LF or CRLF */
+    char *dir = temp_dir();
+    static const size_t cells[2][4] = {{1020, 1020, 1020, 1019}, {1020, 1020, 1020, 1020}};
+    static const char *const ends[] = {"\n", "\r\n"};
+    for (size_t e = 0; e < 2; e++) {
+        char data[12000];
+        size_t len = (size_t)snprintf(data, sizeof(data), "host,a,b,c,d%s", ends[e]);
+        for (size_t r = 0; r < 2; r++) {
+            size_t start = len;
+            len += (size_t)snprintf(data + len, sizeof(data) - len, "e.example.com");
+            for (size_t c = 0; c < 4; c++) {
+                data[len++] = ',';
+                memset(data + len, 'a' + (char)c, cells[r][c]);
+                len += cells[r][c];
+            }
+            cr_assert_eq(len - start, r ? 4097u : 4096u);
+            len += (size_t)snprintf(data + len, sizeof(data) - len, "%s", ends[e]);
+        }
+        char *path = write_file(dir, "exact.csv", data, len);
+        struct cs_options o;
+        cs_options_init(&o);
+        char *files[] = {path};
+        o.files = files;
+        o.n_files = 1;
+        static char got[4][LBUF];
+        size_t n = collect_labelled(&o, got, 4);
+        cr_assert_eq(n, 2, "%zu targets", n);
+        cr_assert(strncmp(got[0], "e.example.com|443|", 18) == 0, "%.80s", got[0]);
+        cr_assert(strstr(got[1], "exact.csv:3: row longer than 4096 bytes"), "%.200s", got[1]);
+        free(path);
+    }
     remove_tree(dir);
     free(dir);
 }
