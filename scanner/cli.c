@@ -139,7 +139,8 @@ const struct cs_opt cs_cli_options[] = {
      .help = "a bad target line is a usage error (exit 64), found before anything is scanned"},
     {"targets", 'f', CS_ARG_CUSTOM, .parse = parse_targets_file, .metavar = "FILE",
      .flags = CS_OPT_REPEAT, .complete = CS_COMPLETE_FILE,
-     .help = "read targets from FILE, one a line ('-' is standard input); repeatable"},
+     .help = "read targets from FILE, one a line ('-' is standard input), or a CSV inventory "
+             "(a .csv FILE); repeatable"},
     {"targets-format", 0, CS_ARG_CUSTOM, .parse = parse_targets_format, .metavar = "FMT",
      .complete = CS_COMPLETE_WORDS, .words = "csv text",
      .help = "how every -f file is read: csv (a header row, then a target a row) or text (a "
