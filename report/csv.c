@@ -13,6 +13,9 @@
  * one): a longer list is cut between entries and ends in " ... (+N more)", a
  * longer text is cut between characters and ends in "... (+N more
  * characters)" (with U+2026 for the dots).  JSON keeps everything.
+ * After the fields, a column per label name the scan knew before the first
+ * record (cs_scan_info.label_names): the record's value, or an empty cell;
+ * label cells are text cells, defused and cut as any other.
  * Local names start with csvw_: csv_ is libcsv's namespace. */
 #include "report/report.h"
 
@@ -31,7 +34,8 @@
 #define CSVW_CELL_BYTES (4 * CSVW_CELL_MAX + 64)
 
 struct csvw_state {
-    struct cs_buf cell; /* the cell being built, reused for every cell */
+    struct cs_buf cell;              /* the cell being built, reused for every cell */
+    const struct cs_strlist *labels; /* the label columns, or NULL */
 };
 
 static bool csvw_needs_quotes(const char *s, size_t n)
@@ -175,6 +179,22 @@ static int csvw_format_field(struct csvw_state *st, const struct cs_result *r, e
     return 0;
 }
 
+/* Builds the cell of label `name` of r into st->cell.p (empty when r has
+ * none), defused unless raw.  0 or CS_ETOOBIG. */
+static int csvw_format_label(struct csvw_state *st, const struct cs_result *r, const char *name,
+                             bool raw)
+{
+    cs_buf_reset(&st->cell);
+    if (cs_buf_append(&st->cell, "", 0) < 0)
+        return CS_ETOOBIG;
+    const char *v = cs_labels_get(&r->labels, name);
+    if (v == NULL)
+        return 0;
+    if (!raw && csvw_is_formula(v) && cs_buf_puts(&st->cell, "'") < 0)
+        return CS_ETOOBIG;
+    return csvw_put_text(st, v, st->cell.len);
+}
+
 static int csvw_end_row(FILE *out)
 {
     if (fputc('\n', out) == EOF || ferror(out))
@@ -184,7 +204,6 @@ static int csvw_end_row(FILE *out)
 
 static int csvw_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *info)
 {
-    (void)info;
     w->state = NULL;
     for (int f = 0; f < CS_FIELD_COUNT; f++) {
         if (f > 0 && fputc(',', out) == EOF)
@@ -193,10 +212,16 @@ static int csvw_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *
         if (csvw_put_cell(out, name, strlen(name)) < 0)
             return -EIO;
     }
+    /* label names are checked when read: never a formula, never too long */
+    const struct cs_strlist *labels = info != NULL ? info->label_names : NULL;
+    for (size_t i = 0; labels != NULL && i < labels->n; i++)
+        if (fputc(',', out) == EOF || csvw_put_cell(out, labels->v[i], strlen(labels->v[i])) < 0)
+            return -EIO;
     if (csvw_end_row(out) < 0)
         return -EIO;
     struct csvw_state *st = cs_xcalloc(1, sizeof(*st));
     cs_buf_init(&st->cell, CSVW_CELL_BYTES);
+    st->labels = labels;
     w->state = st;
     return 0;
 }
@@ -211,6 +236,13 @@ static int csvw_record(struct cs_writer *w, const struct cs_result *r)
         if (rc < 0)
             return rc;
         if (csvw_put_cell(w->out, st->cell.p, st->cell.len) < 0)
+            return -EIO;
+    }
+    for (size_t i = 0; st->labels != NULL && i < st->labels->n; i++) {
+        int rc = csvw_format_label(st, r, st->labels->v[i], (w->flags & CS_WRITER_CSV_RAW) != 0);
+        if (rc < 0)
+            return rc;
+        if (fputc(',', w->out) == EOF || csvw_put_cell(w->out, st->cell.p, st->cell.len) < 0)
             return -EIO;
     }
     return csvw_end_row(w->out);

@@ -132,7 +132,19 @@ json_t *cs__json_record(const struct cs_result *r)
             o = NULL;
         }
     }
-    /* after every field: an extension, never in the table's order */
+    /* after every field: the labels, always (an empty object for none) */
+    json_t *labels = o != NULL ? json_object() : NULL;
+    for (size_t i = 0; labels != NULL && i < r->labels.n; i++)
+        if (json_object_set_new(labels, r->labels.name[i], cs__json_string(r->labels.value[i])) <
+            0) {
+            json_decref(labels);
+            labels = NULL;
+        }
+    if (o != NULL && (labels == NULL || json_object_set_new(o, "labels", labels) < 0)) {
+        json_decref(o);
+        o = NULL;
+    }
+    /* then an extension, never in the table's order */
     if (o != NULL && r->chain_n && json_object_set_new(o, "chain", jsonw_chain(r)) < 0) {
         json_decref(o);
         o = NULL;

@@ -5,7 +5,8 @@
  * text_render(), which escapes control characters (C0, DEL, C1, bidi
  * overrides) and invalid UTF-8 as \xNN / \uNNNN: a certificate subject
  * cannot move the cursor, recolour the terminal or reorder the line.  Widths
- * are counted in terminal columns, not bytes. */
+ * are counted in terminal columns, not bytes.  --label NAME adds a column
+ * per label, before REASON, with the record's value of that label. */
 #include "report/report.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #define TEXT_ISSUER_CAP 32
 #define TEXT_REASON_CAP 60
 #define TEXT_REVOCATION_CAP 40
+#define TEXT_LABEL_CAP 32
 #define TEXT_SEP "  "
 /* Hard caps of the buffers (cs_buf): a cell is at most a few hundred bytes
    but for zero-width characters, which take bytes and no column; a line is
@@ -56,16 +58,19 @@ struct text_row {
     char *revocation; /* the record's revocation, or NULL */
     char *reason;     /* reason, or error when reason is "" */
     char *chain;      /* --chain: the certificates' lines, escaped, or NULL */
+    char **labels;    /* the value of each --label, NULL when the record has none */
 };
 
 struct text_state {
     struct text_row *rows;
     size_t n;
     size_t cap;
-    struct cs_buf cell; /* one rendered cell, reused */
-    struct cs_buf line; /* the table line being built, reused */
-    bool revocation;    /* show the REVOCATION column */
-    int err;            /* the first failure (CS_ETOOBIG), reported by close */
+    struct cs_buf cell;  /* one rendered cell, reused */
+    struct cs_buf line;  /* the table line being built, reused */
+    bool revocation;     /* show the REVOCATION column */
+    char *const *labels; /* --label names: a column each (ids TEXT_C_COUNT + k) */
+    size_t nlabels;
+    int err; /* the first failure (CS_ETOOBIG), reported by close */
 };
 
 /* Appends to b, noting a failure in *err (the first one is kept). */
@@ -254,7 +259,30 @@ static size_t text_cell(struct cs_buf *b, const struct text_row *row, int c, int
     case TEXT_C_REASON:
         return text_render(b, row->reason, TEXT_REASON_CAP, err);
     }
-    return 0;
+    const char *label = row->labels ? row->labels[c - TEXT_C_COUNT] : NULL;
+    return text_render(b, label ? label : "-", TEXT_LABEL_CAP, err);
+}
+
+/* The column shown at position d: the fixed ones, the label columns just
+ * before REASON, REASON last. */
+static int text_column(const struct text_state *st, size_t d)
+{
+    if (d < TEXT_C_REASON)
+        return (int)d;
+    if (d < TEXT_C_REASON + st->nlabels)
+        return TEXT_C_COUNT + (int)(d - TEXT_C_REASON);
+    return TEXT_C_REASON;
+}
+
+/* A label column's header: its name in capitals, as the other headers. */
+static size_t text_label_header(struct cs_buf *b, const char *name, int *err)
+{
+    char up[80];
+    size_t n = 0;
+    for (; name[n] != '\0' && n + 1 < sizeof(up); n++)
+        up[n] = name[n] >= 'a' && name[n] <= 'z' ? (char)(name[n] - 32) : name[n];
+    up[n] = '\0';
+    return text_render(b, up, TEXT_LABEL_CAP, err);
 }
 
 static int text_compare(const void *pa, const void *pb)
@@ -319,30 +347,42 @@ static void text_end_line(FILE *out, struct cs_buf *line)
 
 static void text_put_table(FILE *out, struct text_state *st, int color)
 {
-    size_t colw[TEXT_C_COUNT];
-    for (int c = 0; c < TEXT_C_COUNT; c++)
-        colw[c] = strlen(text_headers[c]);
+    size_t ncols = TEXT_C_COUNT + st->nlabels;
+    size_t *colw = cs_xcalloc(ncols, sizeof(*colw));
+    for (size_t d = 0; d < ncols; d++) {
+        int c = text_column(st, d);
+        cs_buf_reset(&st->cell);
+        colw[c] = c < TEXT_C_COUNT
+                      ? strlen(text_headers[c])
+                      : text_label_header(&st->cell, st->labels[c - TEXT_C_COUNT], &st->err);
+    }
     for (size_t i = 0; i < st->n; i++)
-        for (int c = 0; c < TEXT_C_COUNT; c++) {
+        for (int c = 0; c < (int)ncols; c++) {
             if (c == TEXT_C_REVOCATION && !st->revocation)
                 continue;
             size_t w = text_cell(&st->cell, &st->rows[i], c, &st->err);
             if (w > colw[c])
                 colw[c] = w;
         }
-    if (st->err)
+    if (st->err) {
+        free(colw);
         return; /* a value past its cap: nothing is written half */
+    }
 
-    for (int c = 0; c < TEXT_C_COUNT; c++) {
+    for (size_t d = 0; d < ncols; d++) {
+        int c = text_column(st, d);
         if (c == TEXT_C_REVOCATION && !st->revocation)
             continue;
         cs_buf_reset(&st->cell);
-        size_t w = text_render(&st->cell, text_headers[c], 0, &st->err);
+        size_t w = c < TEXT_C_COUNT
+                       ? text_render(&st->cell, text_headers[c], 0, &st->err)
+                       : text_label_header(&st->cell, st->labels[c - TEXT_C_COUNT], &st->err);
         text_put_cell(&st->line, &st->cell, w, colw[c], c, NULL, &st->err);
     }
     text_end_line(out, &st->line);
     for (size_t i = 0; i < st->n; i++) {
-        for (int c = 0; c < TEXT_C_COUNT; c++) {
+        for (size_t d = 0; d < ncols; d++) {
+            int c = text_column(st, d);
             if (c == TEXT_C_REVOCATION && !st->revocation)
                 continue;
             size_t w = text_cell(&st->cell, &st->rows[i], c, &st->err);
@@ -356,6 +396,7 @@ static void text_put_table(FILE *out, struct text_state *st, int color)
         if (st->rows[i].chain)
             fputs(st->rows[i].chain, out);
     }
+    free(colw);
 }
 
 static void text_put_summary(FILE *out, const struct cs_summary *s)
@@ -382,6 +423,9 @@ static void text_state_free(struct text_state *st)
         free(st->rows[i].reason);
         free(st->rows[i].revocation);
         free(st->rows[i].chain);
+        for (size_t k = 0; st->rows[i].labels && k < st->nlabels; k++)
+            free(st->rows[i].labels[k]);
+        free(st->rows[i].labels);
     }
     free(st->rows);
     cs_buf_free(&st->cell);
@@ -396,6 +440,8 @@ static int text_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *
     cs_buf_init(&st->cell, TEXT_CELL_BYTES);
     cs_buf_init(&st->line, TEXT_LINE_BYTES);
     st->revocation = info->ocsp || info->crl;
+    st->labels = info->text_labels;
+    st->nlabels = info->text_labels ? info->n_text_labels : 0;
     w->state = st;
     return 0;
 }
@@ -446,6 +492,12 @@ static int text_record(struct cs_writer *w, const struct cs_result *r)
         .revocation = cs_strdup(r->revocation),
         .chain = r->chain_n ? text_chain_lines(r, &st->err) : NULL,
     };
+    if (st->nlabels) {
+        char **v = cs_xcalloc(st->nlabels, sizeof(*v));
+        for (size_t k = 0; k < st->nlabels; k++)
+            v[k] = cs_strdup(cs_labels_get(&r->labels, st->labels[k]));
+        st->rows[st->n - 1].labels = v;
+    }
     return 0;
 }
 

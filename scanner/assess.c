@@ -107,6 +107,7 @@ bool cs_assess(const struct cs_assess_ctx *ctx, const struct cs_assess_input *in
     r->elapsed_ms = in->elapsed_ms;
     if (in->protocol)
         set_str(&r->protocol, in->protocol);
+    cs_labels_copy(&r->labels, &t->labels);
 
     char why[160];
     const char *error = fill_chain(ctx, in, r, a, why, sizeof(why));

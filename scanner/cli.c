@@ -40,7 +40,7 @@
 
 static cs_opt_parse_fn parse_format, parse_output, parse_targets_file, parse_dns_server, parse_now,
     parse_fail_on_opt, parse_resolve, parse_sni, parse_starttls, parse_ehlo, parse_policy,
-    parse_policy_file;
+    parse_policy_file, parse_label, parse_targets_format;
 
 #define MAX_SECS_MS ((uint64_t)CS_DAY_SECS * 1000)
 
@@ -101,6 +101,9 @@ const struct cs_opt cs_cli_options[] = {
      .help = "IPv4 only: names resolve to A records, an IPv6 target is a bad line"},
     {"ipv6", '6', CS_ARG_NONE, TO(ipv6),
      .help = "IPv6 only: names resolve to AAAA records, an IPv4 target is a bad line"},
+    {"label", 0, CS_ARG_CUSTOM, .parse = parse_label, .metavar = "NAME", .flags = CS_OPT_REPEAT,
+     .help = "a column in the text table for the targets' label NAME (owner=..., an inventory's "
+             "column); repeatable"},
     {"max-expand", 0, CS_ARG_UINT, 1, CS_MAX_MAX_EXPAND, TO(max_expand), .metavar = "N",
      .help = "targets one address range or port list may expand to; a larger one is a bad line"},
     {"no-verify", 0, CS_ARG_NONE, TO(no_verify),
@@ -157,7 +160,13 @@ const struct cs_opt cs_cli_options[] = {
      .help = "a bad target line is a usage error (exit 64), found before anything is scanned"},
     {"targets", 'f', CS_ARG_CUSTOM, .parse = parse_targets_file, .metavar = "FILE",
      .flags = CS_OPT_REPEAT, .complete = CS_COMPLETE_FILE,
-     .help = "read targets from FILE, one a line ('-' is standard input); repeatable"},
+     .help = "read targets from FILE, one a line ('-' is standard input), or a CSV inventory "
+             "(a .csv FILE); repeatable"},
+    {"targets-format", 0, CS_ARG_CUSTOM, .parse = parse_targets_format, .metavar = "FMT",
+     .complete = CS_COMPLETE_WORDS, .words = "csv text",
+     .help = "how every -f file is read: csv (a header row, then a target a row) or text (a "
+             "target a line)",
+     .deflt = "csv for a .csv file, else text"},
     {"timeout", 't', CS_ARG_SECS, 1, MAX_SECS_MS, TO(timeout_ms), .metavar = "SECS",
      .help = "whole-probe deadline: connect and handshake"},
     {"verify-level", 0, CS_ARG_UINT, 0, 5, TO(verify_level), .metavar = "N",
@@ -422,6 +431,30 @@ static const char *parse_targets_file(const struct cs_opt *op, struct cs_options
 {
     (void)op, (void)buf, (void)len;
     APPEND(o->files, o->n_files, (char *)arg);
+    return NULL;
+}
+
+static const char *parse_targets_format(const struct cs_opt *op, struct cs_options *o,
+                                        const char *arg, char *buf, size_t len)
+{
+    (void)op, (void)buf, (void)len;
+    if (strcmp(arg, "csv") == 0)
+        o->targets_format = "csv";
+    else if (strcmp(arg, "text") == 0)
+        o->targets_format = "text";
+    else
+        return "not a targets format (csv or text)";
+    return NULL;
+}
+
+static const char *parse_label(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                               char *buf, size_t len)
+{
+    (void)op, (void)buf, (void)len;
+    const char *why = cs_label_name_check(arg, strlen(arg));
+    if (why)
+        return why;
+    APPEND(o->labels, o->n_labels, (char *)arg);
     return NULL;
 }
 
@@ -908,6 +941,9 @@ static enum cs_cli_result check_combinations(struct parse_state *ps)
     bool on_stdout = !o->quiet && !to_stdout;
     if (o->quiet && o->n_outputs == 0)
         warn(ps, "--quiet without --output writes no report; only the exit code tells");
+    if (o->n_labels && !writes(o, &cs_writer_text, on_stdout))
+        warn(ps, "--label has no effect: no report is a text table (CSV and JSON carry every "
+                 "label)");
     if (o->csv_raw && !writes(o, &cs_writer_csv, on_stdout))
         warn(ps, "--csv-raw has no effect: no report is CSV");
     if (o->chain && !writes(o, &cs_writer_json, on_stdout) &&
@@ -989,6 +1025,7 @@ void cs_options_free(struct cs_options *o)
 {
     free(o->targets);
     free(o->files);
+    free(o->labels);
     free(o->outputs);
     for (size_t i = 0; i < o->n_pins; i++) {
         free(o->pins[i].host);

@@ -443,7 +443,11 @@ void job_start(struct worker *w, struct cs_target *t)
 {
     struct job *j = job_new(w, t);
     const struct cs_pin *pin;
-    if (j->target.family) {
+    if (j->target.address) { /* an inventory's address column: no DNS */
+        set_addr(&j->addrs[0], j->target.address, j->target.port);
+        j->n_addrs = 1;
+        job_connect(j);
+    } else if (j->target.family) {
         set_addr(&j->addrs[0], j->target.host, j->target.port);
         j->n_addrs = 1;
         job_connect(j);

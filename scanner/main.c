@@ -132,7 +132,11 @@ static void catch_interrupts(bool on)
 static void say_notice(void *arg, enum cs_notice kind, const char *line)
 {
     (void)arg;
-    fprintf(stderr, "%s%s\n", kind == CS_NOTICE_BAD_LINE ? "" : "certsweep: ", line);
+    fprintf(stderr, "%s%s\n",
+            kind == CS_NOTICE_BAD_LINE ? ""
+            : kind == CS_NOTICE_LABEL  ? "certsweep: warning: "
+                                       : "certsweep: ",
+            line);
 }
 
 /* The targets of o, or NULL after saying why */
@@ -233,8 +237,13 @@ int main(int argc, char **argv)
         return CS_EXIT_NOINPUT;
     }
 
+    struct cs_strlist label_names;
+    cs_targets_label_names(targets, &label_names); /* the CSV reports' label columns */
     int64_t started = (int64_t)time(NULL);
     struct cs_scan_info info = {
+        .label_names = &label_names,
+        .text_labels = opt.labels,
+        .n_text_labels = opt.n_labels,
         .tool = "certsweep",
         .version = CS_VERSION,
         .started_at = started,
@@ -322,6 +331,7 @@ int main(int argc, char **argv)
         in_rc = CS_EXIT_NOINPUT;
     }
     cs_targets_close(targets);
+    cs_strlist_free(&label_names);
     X509_STORE_free(store);
     free(sink.reports);
 

@@ -71,10 +71,14 @@ struct cs_options {
     char *ehlo;             /* owned: --ehlo, the SMTP EHLO name (A-label or [address]) */
     /* --policy, --policy-file (policy.h): owned; NULL when neither is given */
     struct cs_policy *policy;
-    const char *policy_file; /* --policy-file, read once the command line is parsed */
-    uint64_t max_expand;     /* --max-expand: targets one range or port list may give */
-    bool all_addresses;      /* --all-addresses: every address of a name, one record each */
-    bool ipv4, ipv6;         /* -4, -6: only addresses of that family */
+    const char *policy_file;    /* --policy-file, read once the command line is parsed */
+    uint64_t max_expand;        /* --max-expand: targets one range or port list may give */
+    bool all_addresses;         /* --all-addresses: every address of a name, one record each */
+    bool ipv4, ipv6;            /* -4, -6: only addresses of that family */
+    const char *targets_format; /* --targets-format: "csv" or "text" for every -f file;
+                                   NULL: by extension (.csv is CSV) */
+    char **labels;              /* --label NAME: the text table's label columns */
+    size_t n_labels;
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints

@@ -173,6 +173,41 @@ void cs_chain_free(struct cs_result *r)
     r->chain_n = 0;
 }
 
+void cs_labels_add(struct cs_labels *l, const char *name, const char *value)
+{
+    l->name = cs_xrealloc(l->name, (l->n + 1) * sizeof(*l->name));
+    l->value = cs_xrealloc(l->value, (l->n + 1) * sizeof(*l->value));
+    l->name[l->n] = cs_strdup(name);
+    l->value[l->n] = cs_strdup(value);
+    l->n++;
+}
+
+void cs_labels_copy(struct cs_labels *dst, const struct cs_labels *src)
+{
+    cs_labels_free(dst);
+    for (size_t i = 0; i < src->n; i++)
+        cs_labels_add(dst, src->name[i], src->value[i]);
+}
+
+const char *cs_labels_get(const struct cs_labels *l, const char *name)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->name[i], name) == 0)
+            return l->value[i];
+    return NULL;
+}
+
+void cs_labels_free(struct cs_labels *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->name[i]);
+        free(l->value[i]);
+    }
+    free(l->name);
+    free(l->value);
+    memset(l, 0, sizeof(*l));
+}
+
 void cs_result_copy(struct cs_result *dst, const struct cs_result *src)
 {
 #define X(id, name, kind, member) COPY_##kind(dst->member, src->member);
@@ -181,6 +216,8 @@ void cs_result_copy(struct cs_result *dst, const struct cs_result *src)
     dst->chain = NULL;
     dst->chain_n = 0;
     cs_chain_copy(dst, src);
+    memset(&dst->labels, 0, sizeof(dst->labels));
+    cs_labels_copy(&dst->labels, &src->labels);
 }
 
 #define FREE_CS_FK_STR(m) (free(m), (m) = NULL)
@@ -196,4 +233,5 @@ void cs_result_free(struct cs_result *r)
     CS_FIELDS(X)
 #undef X
     cs_chain_free(r);
+    cs_labels_free(&r->labels);
 }

@@ -38,6 +38,15 @@ struct cs_chain_cert {
     int64_t not_after;
 };
 
+/* A target's labels (inventory columns, name=value on a targets line): the
+   names and values as written, in the order given.  Not fields of the table:
+   CSV adds a column per label name after the fields, JSON a "labels" object. */
+struct cs_labels {
+    char **name;
+    char **value;
+    size_t n;
+};
+
 struct cs_result {
     char *host;    /* the target as named */
     int64_t port;  /* CS_INT_NONE when a bad line had none */
@@ -80,6 +89,7 @@ struct cs_result {
        (JSON, JSONL and text show it; CSV keeps one row per endpoint). */
     struct cs_chain_cert *chain;
     size_t chain_n;
+    struct cs_labels labels; /* the target's labels, carried unchanged */
 };
 
 enum cs_field_kind { CS_FK_STR, CS_FK_INT, CS_FK_TIME, CS_FK_LIST, CS_FK_BOOL, CS_FK_STATUS };
@@ -155,7 +165,14 @@ void cs_result_init(struct cs_result *r);
 /* The chain of src into dst (replacing dst's), and freeing it. */
 void cs_chain_copy(struct cs_result *dst, const struct cs_result *src);
 void cs_chain_free(struct cs_result *r);
-/* Deep copy and free. */
+/* Appends a copy of name=value; copies all of src into dst (replacing
+   dst's); the value of name, or NULL; frees. */
+void cs_labels_add(struct cs_labels *l, const char *name, const char *value);
+void cs_labels_copy(struct cs_labels *dst, const struct cs_labels *src);
+const char *cs_labels_get(const struct cs_labels *l, const char *name);
+void cs_labels_free(struct cs_labels *l);
+
+/* Deep copy and free (labels and chain included). */
 void cs_result_copy(struct cs_result *dst, const struct cs_result *src);
 void cs_result_free(struct cs_result *r);
 
@@ -170,6 +187,13 @@ struct cs_scan_info {
     uint64_t targets; /* filled in at close time */
     bool ocsp, crl;   /* --ocsp, --crl (staples are always checked) */
     bool require_revocation;
+    /* Label names known before the first record (inventory headers, the
+       pre-read of regular targets files), in first-seen order: the CSV
+       report's columns after the fields.  NULL: none. */
+    const struct cs_strlist *label_names;
+    /* --label NAME: the text table's label columns, in order. */
+    char *const *text_labels;
+    size_t n_text_labels;
 };
 
 struct cs_summary {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "probes/probe.h"
+#include "scanner/inventory.h"
 #include "scanner/ranges.h"
 
 #define LINE_MAX_BYTES 4096
@@ -34,6 +36,8 @@ struct source {
     size_t pos, len;
     bool eof;
     int error; /* errno of a failed read */
+    struct cs_targets *ts;
+    struct cs_inventory *inv; /* a CSV inventory's reader, or NULL: a targets file */
 };
 
 /* The targets seen so far, as 64-bit digests (truncated SHA-256 of host,
@@ -74,6 +78,9 @@ struct cs_targets {
     struct cs_range range;
     struct cs_target tmpl;
     bool expanding;
+    struct cs_labels expand_labels; /* the expanding line's labels, for each target */
+    struct cs_strlist names;        /* label names, in first-seen order */
+    bool names_fixed;               /* cs_targets_label_names was called */
     char line_buf[LINE_MAX_BYTES + 1];
 };
 
@@ -130,10 +137,10 @@ static int remember(struct cs_targets *ts, const struct cs_target *t)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    char key[640];
+    char key[720];
     const char *probe = t->probe ? t->probe : ts->opt->probe_name ? ts->opt->probe_name : "tls";
-    int n = snprintf(key, sizeof(key), "%s%c%u%c%s%c%s", t->host, 0, t->port, 0,
-                     t->sni ? t->sni : "", 0, probe);
+    int n = snprintf(key, sizeof(key), "%s%c%u%c%s%c%s%c%s", t->host, 0, t->port, 0,
+                     t->sni ? t->sni : "", 0, probe, 0, t->address ? t->address : "");
     for (int i = 0; i < n; i++)
         if (key[i] >= 'A' && key[i] <= 'Z')
             key[i] = (char)(key[i] - 'A' + 'a');
@@ -400,6 +407,9 @@ void cs_target_copy(struct cs_target *dst, const struct cs_target *src)
     dst->unicode = src->unicode ? cs_strdup(src->unicode) : NULL;
     dst->sni = src->sni ? cs_strdup(src->sni) : NULL;
     dst->bad = src->bad ? cs_strdup(src->bad) : NULL;
+    dst->address = src->address ? cs_strdup(src->address) : NULL;
+    memset(&dst->labels, 0, sizeof(dst->labels));
+    cs_labels_copy(&dst->labels, &src->labels);
 }
 
 void cs_target_free(struct cs_target *t)
@@ -408,6 +418,8 @@ void cs_target_free(struct cs_target *t)
     free(t->unicode);
     free(t->sni);
     free(t->bad);
+    free(t->address);
+    cs_labels_free(&t->labels);
     memset(t, 0, sizeof(*t));
 }
 
@@ -426,11 +438,218 @@ static void notify(struct cs_targets *ts, enum cs_notice kind, const char *fmt, 
     ts->notice(ts->notice_arg, kind, line);
 }
 
+/* ---- labels on a targets line ---- */
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+const char *cs_label_name_check(const char *name, size_t len)
+{
+    if (len == 0)
+        return "a label name is empty";
+    if (len > CS_LABEL_NAME_MAX)
+        return "a label name is longer than 64 characters";
+    for (size_t i = 0; i < len; i++)
+        if (!hostname_char(name[i]))
+            return "a label name is letters, digits, '_', '.' and '-'";
+    for (int f = 0; f < CS_FIELD_COUNT; f++)
+        if (strlen(cs_field_names[f]) == len && strncasecmp(name, cs_field_names[f], len) == 0)
+            return "a label cannot be named as a field of the record (host, port, status, ...)";
+    return NULL;
+}
+
+/* Where a bad line's text ends: before its comment ('#' outside a quoted
+   value), without trailing blanks. */
+static size_t text_end(const char *line, size_t len)
+{
+    bool quoted = false;
+    size_t i;
+    for (i = 0; i < len && (quoted || line[i] != '#'); i++)
+        if (line[i] == '"')
+            quoted = !quoted;
+    while (i && is_blank(line[i - 1]))
+        i--;
+    return i;
+}
+
+/* Why a token without '=' after the target makes the line bad. */
+static const char *bare_token(const char *tok, size_t len, char *why, size_t whylen)
+{
+    char text[LINE_MAX_BYTES + 1], esc[80];
+    memcpy(text, tok, len);
+    text[len] = '\0';
+    struct cs_target t;
+    const char *bad = cs_target_parse(text, 443, NULL, &t);
+    cs_target_free(&t);
+    if (!bad)
+        return "more than one target on the line";
+    cs_escape(tok, len, esc, sizeof(esc));
+    snprintf(why, whylen, "'%s' is neither a label (name=value) nor a target", esc);
+    return why;
+}
+
+/* Reads one label, name=value or name="value", from line[*i]; the value
+   goes into value (CS_LABEL_VALUE_MAX + 1 bytes).  NULL, or why not. */
+static const char *read_label(const char *line, size_t len, size_t *i, char *value,
+                              struct cs_labels *labels, char *why, size_t whylen)
+{
+    size_t start = *i, k = *i;
+    while (k < len && !is_blank(line[k]) && line[k] != '#' && line[k] != '=')
+        k++;
+    if (k == len || line[k] != '=') {
+        while (k < len && !is_blank(line[k]) && line[k] != '#')
+            k++;
+        *i = k;
+        return bare_token(line + start, k - start, why, whylen);
+    }
+    const char *name = line + start;
+    size_t nlen = k - start, vlen = 0;
+    char esc[CS_LABEL_NAME_MAX * 4 + 8];
+    cs_escape(name, nlen < 80 ? nlen : 80, esc, sizeof(esc));
+    const char *bad = cs_label_name_check(name, nlen);
+    if (bad) {
+        snprintf(why, whylen, "label '%s': %s", esc, bad);
+        return why;
+    }
+    bool over = false;
+    k++;                             /* '=' */
+    if (k < len && line[k] == '"') { /* a quoted value: blanks and '#' kept, "" is one " */
+        for (k++;; k++) {
+            if (k == len) {
+                snprintf(why, whylen, "label '%s': quoted value without its closing '\"'", esc);
+                return why;
+            }
+            if (line[k] == '"' && !(k + 1 < len && line[k + 1] == '"'))
+                break;
+            k += line[k] == '"';
+            if (vlen < CS_LABEL_VALUE_MAX)
+                value[vlen++] = line[k];
+            else
+                over = true;
+        }
+        k++; /* the closing quote */
+        if (k < len && !is_blank(line[k]) && line[k] != '#') {
+            snprintf(why, whylen,
+                     "label '%s': text after the closing quote (a '\"' inside a quoted value "
+                     "is written '\"\"')",
+                     esc);
+            return why;
+        }
+    } else {
+        for (; k < len && !is_blank(line[k]) && line[k] != '#'; k++) {
+            if (vlen < CS_LABEL_VALUE_MAX)
+                value[vlen++] = line[k];
+            else
+                over = true;
+        }
+    }
+    *i = k;
+    if (over) {
+        snprintf(why, whylen, "label '%s': value longer than %d bytes", esc, CS_LABEL_VALUE_MAX);
+        return why;
+    }
+    value[vlen] = '\0';
+    char nbuf[CS_LABEL_NAME_MAX + 1];
+    memcpy(nbuf, name, nlen);
+    nbuf[nlen] = '\0';
+    if (cs_labels_get(labels, nbuf)) {
+        snprintf(why, whylen, "label '%s' given twice", esc);
+        return why;
+    }
+    if (labels->n == CS_LABELS_MAX) {
+        snprintf(why, whylen, "more than %d labels on the line", CS_LABELS_MAX);
+        return why;
+    }
+    cs_labels_add(labels, nbuf, value);
+    return NULL;
+}
+
+static bool is_url(const char *s, size_t len)
+{
+    for (size_t i = 0; i + 3 <= len; i++)
+        if (memcmp(s + i, "://", 3) == 0)
+            return true;
+    return false;
+}
+
+const char *cs_target_line(const char *line, size_t len, struct cs_line_parts *lp, char *why,
+                           size_t whylen)
+{
+    memset(lp, 0, sizeof(*lp));
+    size_t i = 0;
+    while (i < len && is_blank(line[i]))
+        i++;
+    lp->text = line + i;
+    lp->target = line + i;
+    while (i < len && !is_blank(line[i]) && line[i] != '#')
+        i++;
+    lp->target_len = (size_t)(line + i - lp->target);
+    lp->text_len = text_end(lp->text, len - (size_t)(lp->text - line));
+    if (memchr(lp->target, '=', lp->target_len) && !is_url(lp->target, lp->target_len))
+        return "the line starts with a label: the target comes first, then its labels (name=value)";
+    char value[CS_LABEL_VALUE_MAX + 1];
+    for (;;) {
+        while (i < len && is_blank(line[i]))
+            i++;
+        if (i == len || line[i] == '#')
+            return NULL;
+        const char *bad = read_label(line, len, &i, value, &lp->labels, why, whylen);
+        if (bad)
+            return bad;
+    }
+}
+
+const char *cs_sni_check(const char *name, char **sent)
+{
+    *sent = NULL;
+    if (strpbrk(name, ":[]/ \t"))
+        return "not a host name (letters, digits, '-' and '.'; labels of 1-63)";
+    struct cs_target t;
+    const char *why = cs_target_parse(name, 443, NULL, &t);
+    if (!why && t.family)
+        why = "an IP address: a server name is a host name (RFC 6066)";
+    if (!why) {
+        *sent = t.host;
+        t.host = NULL;
+    }
+    cs_target_free(&t);
+    return why;
+}
+
+/* Adds a label name to the scan's list; NULL, or why not (past the cap). */
+static const char *note_name(struct cs_targets *ts, const char *name, const char *where)
+{
+    for (size_t i = 0; i < ts->names.n; i++)
+        if (strcmp(ts->names.v[i], name) == 0)
+            return NULL;
+    if (ts->names.n >= CS_LABEL_NAMES_MAX)
+        return "more than 256 label names in the scan";
+    cs_strlist_add(&ts->names, name);
+    if (ts->names_fixed) /* names are checked: nothing to escape */
+        notify(ts, CS_NOTICE_LABEL,
+               "%s: label '%s' is not a column of CSV reports (their columns are fixed before "
+               "standard input and pipes are read); JSON reports carry it",
+               where, name);
+    return NULL;
+}
+
+void cs_targets_label_names(struct cs_targets *ts, struct cs_strlist *names)
+{
+    memset(names, 0, sizeof(*names));
+    for (size_t i = 0; i < ts->names.n; i++)
+        cs_strlist_add(names, ts->names.v[i]);
+    ts->names_fixed = true;
+}
+
 void cs_targets_on_notice(struct cs_targets *ts, cs_notice_fn fn, void *arg)
 {
     ts->notice = fn;
     ts->notice_arg = arg;
 }
+
+static int open_source(struct cs_targets *ts, struct source *src, char *err, size_t errlen);
 
 struct cs_targets *cs_targets_open(const struct cs_options *o, char *err, size_t errlen)
 {
@@ -451,6 +670,13 @@ struct cs_targets *cs_targets_open(const struct cs_options *o, char *err, size_t
         if (src->fd < 0) {
             snprintf(err, errlen, "%s: %s (check the path given to -f)", src->name,
                      strerror(errno));
+            cs_targets_close(ts);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < ts->n_sources; i++) {
+        ts->sources[i].ts = ts;
+        if (open_source(ts, &ts->sources[i], err, errlen) < 0) {
             cs_targets_close(ts);
             return NULL;
         }
@@ -515,6 +741,78 @@ static long read_line(struct cs_targets *ts, struct source *src, int *too_long, 
     return (long)n;
 }
 
+static bool is_csv(const struct cs_options *o, const char *name)
+{
+    if (o->targets_format)
+        return strcmp(o->targets_format, "csv") == 0;
+    size_t n = strlen(name);
+    return n > 4 && strcasecmp(name + n - 4, ".csv") == 0;
+}
+
+static int inv_byte(void *arg)
+{
+    struct source *src = arg;
+    int c = src_getc(src->ts, src);
+    return c == EOF ? -1 : c;
+}
+
+/* Gathers the label names of a regular targets file, read through once and
+   rewound; standard input and pipes cannot be read twice. */
+static void prescan(struct cs_targets *ts, struct source *src)
+{
+    struct stat st;
+    if (fstat(src->fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return;
+    int too_long, nul;
+    long n;
+    char why[320];
+    for (uint64_t line = 1; (n = read_line(ts, src, &too_long, &nul)) >= 0; line++) {
+        const char *s = ts->line_buf;
+        size_t len = (size_t)n;
+        if (line == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+            s += 3;
+            len -= 3;
+        }
+        struct cs_line_parts lp;
+        if (too_long || nul)
+            continue;
+        if (!cs_target_line(s, len, &lp, why, sizeof(why)))
+            for (size_t i = 0; i < lp.labels.n; i++)
+                note_name(ts, lp.labels.name[i], src->name);
+        cs_labels_free(&lp.labels);
+    }
+    if (lseek(src->fd, 0, SEEK_SET) == 0) {
+        src->pos = src->len = 0;
+        src->eof = false;
+        src->error = 0;
+    }
+}
+
+static int open_source(struct cs_targets *ts, struct source *src, char *err, size_t errlen)
+{
+    const char *name = strcmp(src->name, "-") ? src->name : "<stdin>";
+    if (!is_csv(ts->opt, src->name)) {
+        prescan(ts, src);
+        return 0;
+    }
+    char why[512];
+    src->inv = cs_inventory_open(inv_byte, src, why, sizeof(why));
+    if (!src->inv) {
+        snprintf(err, errlen, "%s: %s", name, why);
+        return -1;
+    }
+    const char *const *names;
+    size_t n = cs_inventory_labels(src->inv, &names);
+    for (size_t i = 0; i < n; i++) {
+        const char *bad = note_name(ts, names[i], name);
+        if (bad) {
+            snprintf(err, errlen, "%s: %s", name, bad);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int bad_target(struct cs_targets *ts, struct cs_target *t, const char *where,
                       const char *text, size_t tlen, const char *why, const struct cs_target *p)
 {
@@ -535,15 +833,211 @@ static int bad_target(struct cs_targets *ts, struct cs_target *t, const char *wh
     return 1;
 }
 
-static void trim(char **s, size_t *len)
+/* The end of a source: says why when it could not be read to its end. */
+static void end_source(struct cs_targets *ts, struct source *src)
 {
-    while (*len && (**s == ' ' || **s == '\t' || **s == '\r' || **s == '\v' || **s == '\f')) {
-        (*s)++;
-        (*len)--;
+    if (src->error) {
+        const char *name = strcmp(src->name, "-") ? src->name : "<stdin>";
+        uint64_t line = src->inv ? cs_inventory_lines(src->inv) : ts->line;
+        if (line == 0)
+            notify(ts, CS_NOTICE_INPUT,
+                   "%s: cannot be read: %s; none of its targets is scanned (give -f a "
+                   "readable file)",
+                   name, strerror(src->error));
+        else
+            notify(ts, CS_NOTICE_INPUT,
+                   "%s: read error after line %llu: %s; the rest of the file is not "
+                   "scanned (check the file given to -f)",
+                   name, (unsigned long long)line, strerror(src->error));
+        ts->failed++;
     }
-    while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t' || (*s)[*len - 1] == '\r' ||
-                    (*s)[*len - 1] == '\v' || (*s)[*len - 1] == '\f'))
-        (*len)--;
+    ts->cur++;
+    ts->line = 0;
+}
+
+/* A new target: 1; a duplicate: -1 (t is freed). */
+static int hand_out(struct cs_targets *ts, struct cs_target *t)
+{
+    if (remember(ts, t)) {
+        ts->count++;
+        return 1;
+    }
+    cs_target_free(t);
+    return -1;
+}
+
+static int take_text(struct cs_targets *ts, struct cs_target *t, const char *where,
+                     const char *text, size_t len);
+
+/* The next line of a targets file: 1 (a target or a bad line), -1 (nothing:
+   a blank line, a duplicate) or 0 at the end of the file. */
+static int text_next(struct cs_targets *ts, struct source *src, struct cs_target *t)
+{
+    char where[512];
+    int too_long, nul;
+    long n = read_line(ts, src, &too_long, &nul);
+    if (n < 0)
+        return 0;
+    ts->line++;
+    char *s = ts->line_buf;
+    size_t len = (size_t)n;
+    if (ts->line == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+        s += 3; /* UTF-8 byte order mark */
+        len -= 3;
+    }
+    snprintf(where, sizeof(where), "%s:%llu", strcmp(src->name, "-") ? src->name : "<stdin>",
+             (unsigned long long)ts->line);
+    if (too_long)
+        return bad_target(ts, t, where, s, len, "line longer than 4096 bytes", NULL);
+    if (nul)
+        return bad_target(ts, t, where, s, len, "NUL byte in line", NULL);
+    struct cs_line_parts lp;
+    char why[320], text[LINE_MAX_BYTES + 1];
+    const char *bad = cs_target_line(s, len, &lp, why, sizeof(why));
+    if (!bad && lp.target_len == 0) {
+        cs_labels_free(&lp.labels);
+        return -1;
+    }
+    for (size_t i = 0; !bad && i < lp.labels.n; i++)
+        bad = note_name(ts, lp.labels.name[i], where);
+    if (bad) { /* a bad line carries no labels: which of them were meant is unsure */
+        cs_labels_free(&lp.labels);
+        return bad_target(ts, t, where, lp.text, lp.text_len, bad, NULL);
+    }
+    memcpy(text, lp.target, lp.target_len);
+    text[lp.target_len] = '\0';
+    /* a range or port list hands its labels to each of its targets */
+    ts->expand_labels = lp.labels;
+    int r = take_text(ts, t, where, text, lp.target_len);
+    if (!ts->expanding) {
+        if (r > 0 && !t->bad)
+            cs_labels_copy(&t->labels, &ts->expand_labels);
+        cs_labels_free(&ts->expand_labels);
+    }
+    return r > 0 ? 1 : -1;
+}
+
+/* Whether a target text names its port: host:port, [IPv6]:port, a URL
+   whose authority has one. */
+static bool names_port(const char *s)
+{
+    const char *scheme = strstr(s, "://");
+    if (scheme)
+        s = scheme + 3;
+    size_t len = strcspn(s, "/?#");
+    if (len && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        return close && close + 1 < s + len && close[1] == ':';
+    }
+    const char *colon = memchr(s, ':', len);
+    return colon && !memchr(colon + 1, ':', len - (size_t)(colon + 1 - s));
+}
+
+/* An inventory row's known columns, applied to the target its host cell
+   names.  NULL, or why the row is bad (t then holds no target). */
+static const char *row_target(struct cs_targets *ts, const struct cs_inv_row *row,
+                              struct cs_target *t, char *why, size_t whylen)
+{
+    const char *host = row->col[CS_INV_HOST], *cell;
+    char esc[80];
+    memset(t, 0, sizeof(*t));
+    if (!host)
+        return "empty host cell";
+    const struct cs_probe *probe = NULL;
+    if ((cell = row->col[CS_INV_PROTOCOL]) != NULL) {
+        char name[16];
+        size_t n = strlen(cell);
+        for (size_t i = 0; i <= n && n < sizeof(name); i++)
+            name[i] = cell[i] >= 'A' && cell[i] <= 'Z' ? (char)(cell[i] + 32) : cell[i];
+        if (n < sizeof(name))
+            probe = cs_probe_by_name(strcmp(name, "postgresql") ? name : "postgres");
+        if (!probe) {
+            cs_escape(cell, n < 40 ? n : 40, esc, sizeof(esc));
+            snprintf(why, whylen,
+                     "protocol column: unknown protocol '%s' (tls, or a --starttls protocol's "
+                     "name)",
+                     esc);
+            return why;
+        }
+    }
+    uint16_t port = 0;
+    if ((cell = row->col[CS_INV_PORT]) != NULL) {
+        const char *bad = parse_port(cell, strlen(cell), &port);
+        if (bad) {
+            snprintf(why, whylen, "port column: %s", bad);
+            return why;
+        }
+    }
+    char *sni = NULL;
+    if ((cell = row->col[CS_INV_SNI]) != NULL) {
+        const char *bad = cs_sni_check(cell, &sni);
+        if (bad) {
+            snprintf(why, whylen, "sni column: %s", bad);
+            return why;
+        }
+    }
+    const char *bad =
+        cs_target_parse(host, probe ? probe->default_port : ts->port, sni ? sni : ts->opt->sni, t);
+    free(sni);
+    if (bad)
+        return bad;
+    if (probe && t->probe && strcmp(t->probe, probe->name) != 0)
+        bad = "the host's URL scheme and the protocol column name different protocols";
+    else if (probe)
+        t->probe = probe->name;
+    if (!bad && port && names_port(host) && t->port != port)
+        bad = "the host names another port than the port column";
+    else if (port)
+        t->port = port;
+    if (!bad && (cell = row->col[CS_INV_ADDRESS]) != NULL) {
+        char addr[64], out[INET6_ADDRSTRLEN];
+        unsigned char bin[16];
+        size_t n = strlen(cell);
+        if (n >= 2 && cell[0] == '[' && cell[n - 1] == ']')
+            cell++, n -= 2;
+        int af = 0;
+        if (n < sizeof(addr)) {
+            memcpy(addr, cell, n);
+            addr[n] = '\0';
+            af = inet_pton(AF_INET, addr, bin) == 1    ? AF_INET
+                 : inet_pton(AF_INET6, addr, bin) == 1 ? AF_INET6
+                                                       : 0;
+        }
+        if (!af || !inet_ntop(af, bin, out, sizeof(out)))
+            bad = "address column: not an IPv4 or IPv6 address";
+        else
+            t->address = cs_strdup(out);
+    }
+    if (bad) {
+        uint16_t p = t->port;
+        cs_target_free(t);
+        t->port = p;
+        t->port_known = true;
+    }
+    return bad;
+}
+
+/* The next row of a CSV inventory: as text_next. */
+static int csv_next(struct cs_targets *ts, struct source *src, struct cs_target *t)
+{
+    struct cs_inv_row row;
+    if (!cs_inventory_next(src->inv, &row))
+        return 0;
+    char where[512], why[320];
+    ts->line = row.line;
+    snprintf(where, sizeof(where), "%s:%llu", strcmp(src->name, "-") ? src->name : "<stdin>",
+             (unsigned long long)row.line);
+    const char *bad = row.bad ? row.bad : row_target(ts, &row, t, why, sizeof(why));
+    if (bad) {
+        const char *text = row.bad || !row.col[CS_INV_HOST] ? row.text : row.col[CS_INV_HOST];
+        size_t len = text == row.text ? row.text_len : strlen(text);
+        return bad_target(ts, t, where, text, len, bad, row.bad ? NULL : t);
+    }
+    const char *const *names;
+    size_t n = cs_inventory_labels(src->inv, &names);
+    for (size_t i = 0; i < n; i++)
+        cs_labels_add(&t->labels, names[i], row.label[i]);
+    return hand_out(ts, t);
 }
 
 /* Why -4 or -6 excludes an address of family, or NULL. */
@@ -576,11 +1070,13 @@ static int next_expanded(struct cs_targets *ts, struct cs_target *t)
             t->port_known = true;
             if (ts->opt->sni)
                 t->sni = cs_strdup(ts->opt->sni);
+            cs_labels_copy(&t->labels, &ts->expand_labels);
             ts->count++;
             return 1;
         }
         cs_target_copy(t, &ts->tmpl);
         t->port = port;
+        cs_labels_copy(&t->labels, &ts->expand_labels);
         if (remember(ts, t)) {
             ts->count++;
             return 1;
@@ -589,6 +1085,7 @@ static int next_expanded(struct cs_targets *ts, struct cs_target *t)
     }
     cs_range_free(r);
     cs_target_free(&ts->tmpl);
+    cs_labels_free(&ts->expand_labels);
     ts->expanding = false;
     return 0;
 }
@@ -684,52 +1181,11 @@ int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
     }
     while (ts->cur < ts->n_sources) {
         struct source *src = &ts->sources[ts->cur];
-        int too_long, nul;
-        long n = read_line(ts, src, &too_long, &nul);
-        if (n < 0) {
-            if (src->error) {
-                const char *name = strcmp(src->name, "-") ? src->name : "<stdin>";
-                if (ts->line == 0)
-                    notify(ts, CS_NOTICE_INPUT,
-                           "%s: cannot be read: %s; none of its targets is scanned (give -f a "
-                           "readable file)",
-                           name, strerror(src->error));
-                else
-                    notify(ts, CS_NOTICE_INPUT,
-                           "%s: read error after line %llu: %s; the rest of the file is not "
-                           "scanned (check the file given to -f)",
-                           name, (unsigned long long)ts->line, strerror(src->error));
-                ts->failed++;
-            }
-            ts->cur++;
-            ts->line = 0;
-            continue;
-        }
-        ts->line++;
-        char *s = ts->line_buf;
-        size_t len = (size_t)n;
-        if (ts->line == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
-            s += 3; /* UTF-8 byte order mark */
-            len -= 3;
-        }
-        snprintf(where, sizeof(where), "%s:%llu", strcmp(src->name, "-") ? src->name : "<stdin>",
-                 (unsigned long long)ts->line);
-        if (too_long)
-            return bad_target(ts, t, where, s, len, "line longer than 4096 bytes", NULL);
-        if (nul)
-            return bad_target(ts, t, where, s, len, "NUL byte in line", NULL);
-        char *hash = memchr(s, '#', len);
-        if (hash)
-            len = (size_t)(hash - s);
-        trim(&s, &len);
-        if (len == 0)
-            continue;
-        s[len] = '\0';
-        for (size_t i = 0; i < len; i++)
-            if (s[i] == ' ' || s[i] == '\t')
-                return bad_target(ts, t, where, s, len, "more than one target on the line", NULL);
-        if (take_text(ts, t, where, s, len))
+        int r = src->inv ? csv_next(ts, src, t) : text_next(ts, src, t);
+        if (r > 0)
             return 1;
+        if (r == 0)
+            end_source(ts, src);
     }
     return 0;
 }
@@ -757,13 +1213,16 @@ void cs_targets_close(struct cs_targets *ts)
         if (ts->sources[i].fd > STDIN_FILENO)
             close(ts->sources[i].fd);
         free(ts->sources[i].buf);
+        cs_inventory_close(ts->sources[i].inv);
     }
     free(ts->sources);
     cs_range_free(&ts->range);
     cs_target_free(&ts->tmpl);
+    cs_labels_free(&ts->expand_labels);
     for (size_t i = 0; i < SET_PARTS; i++)
         free(ts->seen.part[i].keys);
     EVP_MD_CTX_free(ts->seen.md);
     EVP_MD_free(ts->seen.sha256);
+    cs_strlist_free(&ts->names);
     free(ts);
 }

@@ -30,14 +30,26 @@ struct cs_target {
        was parsed. */
     char *bad;
     bool port_known;
+    char *address;           /* connect here instead of resolving (an inventory's address
+                                column: an IP literal without brackets), or NULL */
+    struct cs_labels labels; /* name=value labels of its line or row, carried to the record */
 };
+
+/* Label caps: a name is 1-64 of [A-Za-z0-9_.-]; a value at most 1024 bytes;
+   a target at most 32 labels; a scan at most 256 label names. */
+#define CS_LABEL_NAME_MAX 64
+#define CS_LABEL_VALUE_MAX 1024
+#define CS_LABELS_MAX 32
+#define CS_LABEL_NAMES_MAX 256
 
 struct cs_targets;
 
 /* What the reader has to say as it reads: a bad line ("FILE:LINE: why", the
    same text as the bad record's reason) or an input that failed part-way
    ("FILE: why; what is lost (what to do)").  One line each, no newline. */
-enum cs_notice { CS_NOTICE_BAD_LINE, CS_NOTICE_INPUT };
+enum cs_notice { CS_NOTICE_BAD_LINE, CS_NOTICE_INPUT, CS_NOTICE_LABEL };
+/* CS_NOTICE_LABEL: a label name first met after the report columns were
+   fixed (cs_targets_label_names), "FILE:LINE: label 'NAME' ...": a warning. */
 /* Called on the thread that reads (the engine's intake thread, during a
    scan), one notice at a time per reader; line is only borrowed. */
 typedef void (*cs_notice_fn)(void *arg, enum cs_notice kind, const char *line);
@@ -65,6 +77,33 @@ unsigned cs_targets_failed(const struct cs_targets *ts);
 void cs_targets_abort(struct cs_targets *ts);
 void cs_targets_close(struct cs_targets *ts);
 
+/* The label names known now, in first-seen order (copied into names, which
+   the caller frees): every CSV inventory's header and every label of a
+   regular targets file (read through once at open); standard input and
+   pipes are not read ahead.  A name met later is a CS_NOTICE_LABEL. */
+void cs_targets_label_names(struct cs_targets *ts, struct cs_strlist *names);
+
+/* One targets-file line, split: its target and its labels. */
+struct cs_line_parts {
+    const char *target; /* the first token; target_len 0: a blank or comment line */
+    size_t target_len;
+    const char *text; /* the line without its comment and surrounding blanks */
+    size_t text_len;
+    struct cs_labels labels; /* free with cs_labels_free, whatever the result */
+};
+/* Splits line[0..len) (comment and blanks included): target, then blank-
+   separated labels, name=value or name="value with blanks" ("" inside
+   quotes is one "); '#' outside a quoted value starts a comment.  NULL, or
+   why the line is bad (a static string or why, of whylen bytes). */
+const char *cs_target_line(const char *line, size_t len, struct cs_line_parts *lp, char *why,
+                           size_t whylen);
+/* NULL if name[0..len) can be a label name, else why not (a static string):
+   1-64 of [A-Za-z0-9_.-], and not the name of a record field. */
+const char *cs_label_name_check(const char *name, size_t len);
+/* Checks a server name given for a target (an inventory's sni column) as
+   --sni is checked: NULL and *sent (the name to send, an internationalised
+   one as its A-label; free it), or why not (a static string). */
+const char *cs_sni_check(const char *name, char **sent);
 /* Parses one target text (no comment, trimmed).  Returns NULL and fills t,
    or a static string saying why the text is not a target. */
 const char *cs_target_parse(const char *text, uint16_t default_port, const char *sni,

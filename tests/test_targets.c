@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -711,6 +712,476 @@ Test(targets, binary_scans_each_distinct_target_once, .timeout = 120)
     free(text);
     run_result_free(&r);
     free(report);
+    free(path);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* ---- labels on a targets line, and CSV inventories ---- */
+
+/* Splits line; the labels must be exactly the NULL-terminated name, value
+   pairs given. */
+static void expect_line(const char *line, const char *target, ...)
+{
+    struct cs_line_parts lp;
+    char why[320];
+    const char *bad = cs_target_line(line, strlen(line), &lp, why, sizeof(why));
+    cr_assert_null(bad, "'%s' refused: %s", line, bad);
+    cr_assert_eq(lp.target_len, strlen(target), "'%s': target '%.*s'", line, (int)lp.target_len,
+                 lp.target);
+    cr_assert_eq(memcmp(lp.target, target, lp.target_len), 0, "'%s'", line);
+    va_list ap;
+    va_start(ap, target);
+    size_t n = 0;
+    for (const char *name; (name = va_arg(ap, const char *)) != NULL; n++) {
+        const char *value = va_arg(ap, const char *);
+        cr_assert_lt(n, lp.labels.n, "'%s': label %s missing", line, name);
+        cr_assert_str_eq(lp.labels.name[n], name, "'%s'", line);
+        cr_assert_str_eq(lp.labels.value[n], value, "'%s': label %s", line, name);
+    }
+    va_end(ap);
+    cr_assert_eq(lp.labels.n, n, "'%s': %zu labels, want %zu", line, lp.labels.n, n);
+    cs_labels_free(&lp.labels);
+}
+
+static void expect_bad_line(const char *line, const char *why_part)
+{
+    struct cs_line_parts lp;
+    char why[320];
+    const char *bad = cs_target_line(line, strlen(line), &lp, why, sizeof(why));
+    cr_assert_not_null(bad, "'%s' accepted", line);
+    cr_assert(strstr(bad, why_part), "'%s': '%s' lacks '%s'", line, bad, why_part);
+    cs_labels_free(&lp.labels);
+}
+
+Test(targets, line_labels)
+{
+    expect_line("api.example.com:8443 owner=payments env=prod", "api.example.com:8443", "owner",
+                "payments", "env", "prod", NULL);
+    expect_line("  api.example.com\towner=web \r", "api.example.com", "owner", "web", NULL);
+    expect_line("api.example.com   # team-payments", "api.example.com", NULL);
+    expect_line("api.example.com#c owner=x", "api.example.com", NULL);
+    expect_line("api.example.com owner=x# comment", "api.example.com", "owner", "x", NULL);
+    expect_line("# only a comment", "", NULL);
+    expect_line("", "", NULL);
+    expect_line("a.example team=\"Web Core # 2\" q=\"say \"\"hi\"\"\" # tail", "a.example", "team",
+                "Web Core # 2", "q", "say \"hi\"", NULL);
+    expect_line("a.example empty= quoted=\"\"", "a.example", "empty", "", "quoted", "", NULL);
+    expect_line("a.example x=a=b y=c\"d", "a.example", "x", "a=b", "y", "c\"d", NULL);
+    expect_line("https://a.example/?q=1&r=2 env=prod", "https://a.example/?q=1&r=2", "env", "prod",
+                NULL);
+    expect_line("a.example Owner_1.x-y=v", "a.example", "Owner_1.x-y", "v", NULL);
+}
+
+Test(targets, line_label_rejects)
+{
+    expect_bad_line("a.example b.example", "more than one target on the line");
+    expect_bad_line("a.example owner=x b.example:443", "more than one target on the line");
+    expect_bad_line("a.example team:x", "'team:x' is neither a label (name=value) nor a target");
+    expect_bad_line("owner=x a.example", "the target comes first");
+    expect_bad_line("a.example x=\"open # no end", "quoted value without its closing");
+    expect_bad_line("a.example x=\"a\"b", "text after the closing quote");
+    expect_bad_line("a.example x=1 x=2", "label 'x' given twice");
+    expect_bad_line("a.example own!er=1", "a label name is letters, digits");
+    expect_bad_line("a.example =1", "a label name is empty");
+    expect_bad_line("a.example status=1", "field of the record");
+    expect_bad_line("a.example HOST=1", "field of the record");
+    char line[4096];
+    int n = snprintf(line, sizeof(line), "a.example %s=1",
+                     "n234567890123456789012345678901234567890"
+                     "1234567890123456789012345");
+    cr_assert_gt(n, 0);
+    expect_bad_line(line, "longer than 64 characters");
+    /* a value of 1024 bytes is taken, 1025 is not */
+    memcpy(line, "a.example v=", 12);
+    memset(line + 12, 'x', 1024);
+    line[12 + 1024] = '\0';
+    struct cs_line_parts lp;
+    char why[320];
+    cr_assert_null(cs_target_line(line, strlen(line), &lp, why, sizeof(why)));
+    cr_assert_eq(strlen(lp.labels.value[0]), 1024);
+    cs_labels_free(&lp.labels);
+    strcpy(line + 12 + 1024, "x");
+    expect_bad_line(line, "label 'v': value longer than 1024 bytes");
+    memcpy(line + 12, "\"", 1); /* "x...x": 1025 bytes between the quotes */
+    strcpy(line + 12 + 1025, "x\"");
+    expect_bad_line(line, "label 'v': value longer than 1024 bytes");
+    /* 32 labels are taken, 33 are not */
+    size_t len = (size_t)snprintf(line, sizeof(line), "a.example");
+    for (int i = 0; i < 32; i++)
+        len += (size_t)snprintf(line + len, sizeof(line) - len, " l%d=%d", i, i);
+    cr_assert_null(cs_target_line(line, len, &lp, why, sizeof(why)));
+    cr_assert_eq(lp.labels.n, 32);
+    cs_labels_free(&lp.labels);
+    snprintf(line + len, sizeof(line) - len, " l32=32");
+    expect_bad_line(line, "more than 32 labels on the line");
+}
+
+Test(targets, label_names)
+{
+    cr_assert_null(cs_label_name_check("owner", 5));
+    cr_assert_null(cs_label_name_check("a.b-c_D9", 8));
+    cr_assert_not_null(cs_label_name_check("", 0));
+    cr_assert_not_null(cs_label_name_check("a b", 3));
+    cr_assert_not_null(cs_label_name_check("a\x1b", 2));
+    cr_assert_not_null(cs_label_name_check("bücher", strlen("bücher")));
+    cr_assert_not_null(cs_label_name_check("Protocol", 8));
+    cr_assert_not_null(cs_label_name_check("key_proven", 10));
+    cr_assert_null(cs_label_name_check("labels", 6));
+}
+
+#define LBUF 2048
+
+/* The targets of a file: "host|port|sni|probe|address|name=value,..." or
+   "BAD why" for each, in order. */
+static size_t collect_labelled(struct cs_options *o, char out[][LBUF], size_t max)
+{
+    char err[LBUF] = "";
+    struct cs_targets *ts = cs_targets_open(o, err, sizeof(err));
+    cr_assert_not_null(ts, "%s", err);
+    struct cs_target t;
+    size_t n = 0;
+    while (cs_targets_next(ts, &t) > 0) {
+        cr_assert_lt(n, max);
+        if (t.bad) {
+            cr_assert_eq(t.labels.n, 0, "a bad line carries no labels");
+            snprintf(out[n++], LBUF, "BAD %s", t.bad);
+        } else {
+            int k = snprintf(out[n], LBUF, "%s|%u|%s|%s|%s|", t.host, t.port, t.sni ? t.sni : "-",
+                             t.probe ? t.probe : "-", t.address ? t.address : "-");
+            for (size_t i = 0; i < t.labels.n; i++)
+                k += snprintf(out[n] + k, LBUF - (size_t)k, "%s%s=%s", i ? "," : "",
+                              t.labels.name[i], t.labels.value[i]);
+            n++;
+        }
+        cs_target_free(&t);
+    }
+    cs_targets_close(ts);
+    return n;
+}
+
+Test(targets, csv_inventory_columns)
+{
+    char *dir = temp_dir();
+    static const char data[] =
+        "Host,PORT,sni,Protocol,address,owner,status,,env\n"           /* 1 */
+        "mx.example.com,,,smtp,,mail,x,,prod\n"                        /* 2: smtp's port */
+        "mx.example.com,2525,,SMTP,,mail2\n"                           /* 3: short row */
+        "https://www.example.com/,8443,,,192.0.2.1,web,,,\n"           /* 4 */
+        "www.example.com:9443,9443,alt.example.com,,[2001:db8::1],x\n" /* 5 */
+        "www.example.com:9443,443,,,,x\n"                              /* 6 */
+        "smtp://mx.example.com,,,imap,,x\n"                            /* 7 */
+        "a.example.com,,,gopher,,x\n"                                  /* 8 */
+        "a.example.com,,,,999.1.1.1,x\n"                               /* 9 */
+        "a.example.com,,1.2.3.4,,,x\n"                                 /* 10 */
+        ",,,,,,,,\n"                                                   /* 11: blank row */
+        ",443,,,,x\n"                                                  /* 12 */
+        "a.example.com,,,,,x,,,,,\n"                                   /* 13 */
+        "mx.example.com,,,smtp,,other,,,dev\n"                         /* 14: a duplicate of 2 */
+        "\"b.example.com\",\"\",,,,\"a,\"\"b\"\"\nc\",,,\n";           /* 15-16 */
+    char *path = write_file(dir, "inv.csv", data, sizeof(data) - 1);
+    struct cs_options o;
+    cs_options_init(&o);
+    char *files[] = {path};
+    o.files = files;
+    o.n_files = 1;
+    char got[32][LBUF];
+    size_t n = collect_labelled(&o, got, 32);
+    static const char *const want[] = {
+        "mx.example.com|25|mx.example.com|smtp|-|owner=mail,env=prod",
+        "mx.example.com|2525|mx.example.com|smtp|-|owner=mail2,env=",
+        "www.example.com|8443|www.example.com|tls|192.0.2.1|owner=web,env=",
+        "www.example.com|9443|alt.example.com|-|2001:db8::1|owner=x,env=",
+        "BAD ", /* 6 */
+        "BAD ", /* 7 */
+        "BAD ", /* 8 */
+        "BAD ", /* 9 */
+        "BAD ", /* 10 */
+        "BAD ", /* 12 */
+        "BAD ", /* 13 */
+        "b.example.com|443|b.example.com|-|-|owner=a,\"b\"\nc,env=",
+    };
+    static const char *const why[] = {
+        "inv.csv:6: the host names another port than the port column",
+        "inv.csv:7: the host's URL scheme and the protocol column name different protocols",
+        "inv.csv:8: protocol column: unknown protocol 'gopher'",
+        "inv.csv:9: address column: not an IPv4 or IPv6 address",
+        "inv.csv:10: sni column: an IP address",
+        "inv.csv:12: empty host cell",
+        "inv.csv:13: row has 11 cells, the header 9",
+    };
+    cr_assert_eq(n, sizeof(want) / sizeof(want[0]), "%zu targets", n);
+    for (size_t i = 0, b = 0; i < n; i++) {
+        if (strcmp(want[i], "BAD ") == 0) {
+            cr_assert(strncmp(got[i], "BAD ", 4) == 0, "target %zu: %s", i, got[i]);
+            cr_assert(strstr(got[i], why[b]), "target %zu: '%s' lacks '%s'", i, got[i], why[b]);
+            b++;
+        } else {
+            cr_assert_str_eq(got[i], want[i], "target %zu", i);
+        }
+    }
+    free(path);
+    remove_tree(dir);
+    free(dir);
+}
+
+Test(targets, csv_inventory_header_refused)
+{
+    char *dir = temp_dir();
+    static const struct {
+        const char *data, *why;
+    } cases[] = {
+        {"name,port\nexample.com,443\n", "the header row has no 'host' column"},
+        {"host,owner,Owner,owner\nexample.com,a,b,c\n", "names column 'owner' twice"},
+        {"host,HOST\nexample.com,x\n", "names column 'host' twice"},
+        {"host,team name\nexample.com,x\n", "header column 2 ('team name'): a label name is"},
+        {"host,\"=cmd\"\nexample.com,x\n", "header column 2 ('=cmd')"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *path = write_file(dir, "h.csv", cases[i].data, strlen(cases[i].data));
+        struct cs_options o;
+        cs_options_init(&o);
+        char *files[] = {path};
+        o.files = files;
+        o.n_files = 1;
+        char err[LBUF] = "";
+        struct cs_targets *ts = cs_targets_open(&o, err, sizeof(err));
+        cr_assert_null(ts, "case %zu opened", i);
+        cr_assert(strstr(err, cases[i].why), "case %zu: '%s' lacks '%s'", i, err, cases[i].why);
+        cr_assert(strncmp(err, path, strlen(path)) == 0, "case %zu: '%s' names no file", i, err);
+        free(path);
+    }
+    /* 32 label columns are taken, 33 are not */
+    char header[1024] = "host";
+    for (int i = 0; i < 32; i++)
+        snprintf(header + strlen(header), sizeof(header) - strlen(header), ",l%d", i);
+    strcat(header, "\nexample.com\n");
+    char *path = write_file(dir, "h.csv", header, strlen(header));
+    struct cs_options o;
+    cs_options_init(&o);
+    char *files[] = {path};
+    o.files = files;
+    o.n_files = 1;
+    char err[LBUF] = "";
+    struct cs_targets *ts = cs_targets_open(&o, err, sizeof(err));
+    cr_assert_not_null(ts, "%s", err);
+    cs_targets_close(ts);
+    free(path);
+    strcpy(strstr(header, "\n"), ",l32\nexample.com\n");
+    path = write_file(dir, "h.csv", header, strlen(header));
+    files[0] = path;
+    ts = cs_targets_open(&o, err, sizeof(err));
+    cr_assert_null(ts);
+    cr_assert(strstr(err, "more than 32 label columns"), "%s", err);
+    free(path);
+    remove_tree(dir);
+    free(dir);
+}
+
+Test(targets, csv_inventory_row_caps)
+{
+    char *dir = temp_dir();
+    /* line 2: a label cell of 1025 bytes; 3: of 1024; 4-5: a row of 5000
+       bytes with a quoted line end (skipped to the end of its line); 6-7: a
+       quoted cell whose first line passes the cap: cut there, so line 7
+       starts a row of its own; 8: fine */
+    size_t cap = 20000, len = 0;
+    char *data = malloc(cap);
+    cr_assert_not_null(data);
+    len += (size_t)snprintf(data + len, cap - len, "host,owner\na.example.com,");
+    memset(data + len, 'o', 1025);
+    len += 1025;
+    len += (size_t)snprintf(data + len, cap - len, "\nb.example.com,");
+    memset(data + len, 'o', 1024);
+    len += 1024;
+    len += (size_t)snprintf(data + len, cap - len, "\nc.example.com,\"");
+    memset(data + len, 'o', 2000);
+    len += 2000;
+    data[len++] = '\n';
+    memset(data + len, 'o', 3000);
+    len += 3000;
+    len += (size_t)snprintf(data + len, cap - len, "\"\ne.example.com,\"");
+    memset(data + len, 'o', 5000);
+    len += 5000;
+    len += (size_t)snprintf(data + len, cap - len, "\ntail\"\nd.example.com,fine\n");
+    char *path = write_file(dir, "caps.csv", data, len);
+    free(data);
+    struct cs_options o;
+    cs_options_init(&o);
+    char *files[] = {path};
+    o.files = files;
+    o.n_files = 1;
+    char got[8][LBUF];
+    size_t n = collect_labelled(&o, got, 8);
+    cr_assert_eq(n, 6, "%zu targets", n);
+    cr_assert(strstr(got[0], "/caps.csv:2: label 'owner' longer than 1024 bytes"), "%s", got[0]);
+    cr_assert(strncmp(got[1], "b.example.com|443|b.example.com|-|-|owner=oooo", 46) == 0, "%s",
+              got[1]);
+    cr_assert_eq(strlen(got[1]), strlen("b.example.com|443|b.example.com|-|-|owner=") + 1024);
+    cr_assert(strstr(got[2], "/caps.csv:4: row longer than 4096 bytes"), "%s", got[2]);
+    cr_assert(strstr(got[3], "/caps.csv:6: row longer than 4096 bytes"), "%s", got[3]);
+    cr_assert(strstr(got[4], "/caps.csv:7: not a host name"), "%s", got[4]);
+    cr_assert_str_eq(got[5], "d.example.com|443|d.example.com|-|-|owner=fine");
+    free(path);
+    remove_tree(dir);
+    free(dir);
+}
+
+Test(targets, label_names_known_before_the_first_target)
+{
+    char *dir = temp_dir();
+    static const char inv[] = "host,owner,queue\nx.example.com,a,b\n";
+    static const char txt[] = "y.example.com env=prod owner=c\n"
+                              "z.example.com # tier=1\n"
+                              "w.example.com tier=gold\n";
+    char *p1 = write_file(dir, "a.csv", inv, sizeof(inv) - 1);
+    char *p2 = write_file(dir, "b.txt", txt, sizeof(txt) - 1);
+    struct cs_options o;
+    cs_options_init(&o);
+    char *files[] = {p1, p2};
+    o.files = files;
+    o.n_files = 2;
+    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
+    cr_assert_not_null(ts);
+    struct cs_strlist names;
+    cs_targets_label_names(ts, &names);
+    static const char *const want[] = {"owner", "queue", "env", "tier"};
+    cr_assert_eq(names.n, 4, "%zu names", names.n);
+    for (size_t i = 0; i < 4; i++)
+        cr_assert_str_eq(names.v[i], want[i]);
+    cs_strlist_free(&names);
+    /* the pre-read rewound the file: every target is still there */
+    struct cs_target t;
+    size_t n = 0;
+    while (cs_targets_next(ts, &t) > 0) {
+        cr_assert_null(t.bad, "%s", t.bad);
+        n++;
+        cs_target_free(&t);
+    }
+    cr_assert_eq(n, 4);
+    cs_targets_close(ts);
+    free(p1);
+    free(p2);
+    remove_tree(dir);
+    free(dir);
+}
+
+Test(targets, label_names_capped_per_scan)
+{
+    /* 8 lines of 32 new names each reach the cap of 256; a 257th name makes
+       its line bad, and names already known stay usable */
+    char *dir = temp_dir();
+    char data[32768];
+    size_t len = 0;
+    for (int line = 0; line < 9; line++) {
+        len += (size_t)snprintf(data + len, sizeof(data) - len, "h%d.example.com", line);
+        for (int i = 0; i < 32; i++)
+            len += (size_t)snprintf(data + len, sizeof(data) - len, " n%d=%d", line * 32 + i, i);
+        data[len++] = '\n';
+    }
+    len += (size_t)snprintf(data + len, sizeof(data) - len, "last.example.com n0=again\n");
+    char *path = write_file(dir, "many.txt", data, len);
+    struct cs_options o;
+    cs_options_init(&o);
+    char *files[] = {path};
+    o.files = files;
+    o.n_files = 1;
+    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
+    cr_assert_not_null(ts);
+    struct cs_strlist names;
+    cs_targets_label_names(ts, &names);
+    cr_assert_eq(names.n, 256);
+    cs_strlist_free(&names);
+    struct cs_target t;
+    size_t n = 0;
+    while (cs_targets_next(ts, &t) > 0) {
+        if (n == 8) {
+            cr_assert_not_null(t.bad);
+            cr_assert(strstr(t.bad, "many.txt:9: more than 256 label names in the scan"), "%s",
+                      t.bad);
+        } else {
+            cr_assert_null(t.bad, "target %zu: %s", n, t.bad);
+            cr_assert_eq(t.labels.n, n == 9 ? 1 : 32);
+        }
+        n++;
+        cs_target_free(&t);
+    }
+    cr_assert_eq(n, 10);
+    cs_targets_close(ts);
+    free(path);
+    remove_tree(dir);
+    free(dir);
+}
+
+Test(targets, csv_inventory_row_cap_exact)
+{
+    /* 4096 bytes before the line end are a row; 4097 are not, LF or CRLF */
+    char *dir = temp_dir();
+    static const size_t cells[2][4] = {{1020, 1020, 1020, 1019}, {1020, 1020, 1020, 1020}};
+    static const char *const ends[] = {"\n", "\r\n"};
+    for (size_t e = 0; e < 2; e++) {
+        char data[12000];
+        size_t len = (size_t)snprintf(data, sizeof(data), "host,a,b,c,d%s", ends[e]);
+        for (size_t r = 0; r < 2; r++) {
+            size_t start = len;
+            len += (size_t)snprintf(data + len, sizeof(data) - len, "e.example.com");
+            for (size_t c = 0; c < 4; c++) {
+                data[len++] = ',';
+                memset(data + len, 'a' + (char)c, cells[r][c]);
+                len += cells[r][c];
+            }
+            cr_assert_eq(len - start, r ? 4097u : 4096u);
+            len += (size_t)snprintf(data + len, sizeof(data) - len, "%s", ends[e]);
+        }
+        char *path = write_file(dir, "exact.csv", data, len);
+        struct cs_options o;
+        cs_options_init(&o);
+        char *files[] = {path};
+        o.files = files;
+        o.n_files = 1;
+        static char got[4][LBUF];
+        size_t n = collect_labelled(&o, got, 4);
+        cr_assert_eq(n, 2, "%zu targets", n);
+        cr_assert(strncmp(got[0], "e.example.com|443|", 18) == 0, "%.80s", got[0]);
+        cr_assert(strstr(got[1], "exact.csv:3: row longer than 4096 bytes"), "%.200s", got[1]);
+        free(path);
+    }
+    remove_tree(dir);
+    free(dir);
+}
+
+/* A range or a port list with labels hands them to each of its targets. */
+Test(targets, labels_of_a_range_line_reach_each_target)
+{
+    char *dir = temp_dir();
+    static const char text[] = "192.0.2.0/30:443,8443 owner=payments env=prod\n"
+                               "mx.example:25,587 owner=mail\n";
+    char *path = write_file(dir, "t.txt", text, sizeof(text) - 1);
+    struct cs_options o;
+    cs_options_init(&o);
+    char *files[] = {path};
+    o.files = files;
+    o.n_files = 1;
+    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
+    cr_assert_not_null(ts);
+    struct cs_target t;
+    size_t n = 0;
+    while (cs_targets_next(ts, &t) > 0) {
+        cr_assert_null(t.bad, "%s", t.bad);
+        const char *want = n < 4 ? "payments" : "mail";
+        cr_assert_str_eq(cs_labels_get(&t.labels, "owner") ? cs_labels_get(&t.labels, "owner")
+                                                           : "(none)",
+                         want, "%s:%u", t.host, t.port);
+        if (n < 4)
+            cr_assert_str_eq(cs_labels_get(&t.labels, "env"), "prod");
+        n++;
+        cs_target_free(&t);
+    }
+    cr_assert_eq(n, 6, "%zu targets", n);
+    cs_targets_close(ts);
+    o.files = NULL;
+    o.n_files = 0;
+    cs_options_free(&o);
     free(path);
     remove_tree(dir);
     free(dir);

@@ -1,9 +1,12 @@
 /* libFuzzer target: the targets parser on arbitrary bytes.  The input is
  * parsed as one target text (with and without --sni), then read as a
- * targets file through cs_targets (a memfd, so nothing touches the disk).
+ * targets file and as a CSV inventory through cs_targets (a memfd, so
+ * nothing touches the disk).
  * Beyond the sanitizers it checks what callers rely on: a parsed name is an
  * ASCII host of at most 253 characters with an SNI, a bad line's record host
- * is escaped and short, and the reader hands out what it counts. */
+ * is escaped and short and has no labels, labels keep their caps, and the
+ * reader hands out what it counts. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +24,18 @@
         }                                                                                          \
     } while (0)
 
-static void fuzz_check_target(const struct cs_target *t, const char *sni)
+/* sni: the --sni given; any_sni: an inventory's sni column may name another */
+static void fuzz_check_target(const struct cs_target *t, const char *sni, bool any_sni)
 {
     FUZZ_CHECK(t->host != NULL);
+    FUZZ_CHECK(t->labels.n <= CS_LABELS_MAX);
+    for (size_t i = 0; i < t->labels.n; i++) {
+        const char *name = t->labels.name[i];
+        FUZZ_CHECK(cs_label_name_check(name, strlen(name)) == NULL);
+        FUZZ_CHECK(strlen(t->labels.value[i]) <= CS_LABEL_VALUE_MAX);
+    }
     if (t->bad) {
+        FUZZ_CHECK(t->labels.n == 0);
         FUZZ_CHECK(strlen(t->host) <= 253);
         for (const char *p = t->host; *p; p++)
             FUZZ_CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
@@ -42,7 +53,7 @@ static void fuzz_check_target(const struct cs_target *t, const char *sni)
         FUZZ_CHECK(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.",
                           *p) != NULL);
     if (!sni)
-        FUZZ_CHECK(t->sni && strcmp(t->sni, t->host) == 0);
+        FUZZ_CHECK(t->sni && (any_sni || strcmp(t->sni, t->host) == 0));
     if (t->unicode) { /* only a name written with non-ASCII characters has one */
         int non_ascii = 0;
         for (const char *p = t->unicode; *p; p++)
@@ -57,12 +68,12 @@ static void fuzz_parse(const char *text)
     static const char *const snis[] = {NULL, "override.example"};
     for (size_t i = 0; i < 2; i++) {
         if (cs_target_parse(text, 443, snis[i], &t) == NULL)
-            fuzz_check_target(&t, snis[i]);
+            fuzz_check_target(&t, snis[i], false);
         cs_target_free(&t);
     }
 }
 
-static void fuzz_file(const uint8_t *data, size_t size)
+static void fuzz_file(const uint8_t *data, size_t size, const char *format)
 {
     int fd = memfd_create("targets", MFD_CLOEXEC);
     if (fd < 0)
@@ -81,12 +92,22 @@ static void fuzz_file(const uint8_t *data, size_t size)
     cs_options_init(&o);
     o.files = files;
     o.n_files = 1;
-    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
+    o.targets_format = format;
+    char err[1024];
+    struct cs_targets *ts = cs_targets_open(&o, err, sizeof(err));
+    if (ts == NULL && strcmp(format, "csv") == 0) { /* a header it refuses */
+        close(fd);
+        return;
+    }
     FUZZ_CHECK(ts != NULL);
+    struct cs_strlist names;
+    cs_targets_label_names(ts, &names);
+    FUZZ_CHECK(names.n <= CS_LABEL_NAMES_MAX);
+    cs_strlist_free(&names);
     struct cs_target t;
     uint64_t got = 0, bad = 0;
     while (cs_targets_next(ts, &t) > 0) {
-        fuzz_check_target(&t, NULL);
+        fuzz_check_target(&t, NULL, strcmp(format, "csv") == 0);
         got++;
         bad += t.bad != NULL;
         cs_target_free(&t);
@@ -111,6 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size] = '\0';
     fuzz_parse(text);
     free(text);
-    fuzz_file(data, size);
+    fuzz_file(data, size, "text");
+    fuzz_file(data, size, "csv");
     return 0;
 }

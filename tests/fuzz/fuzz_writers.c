@@ -6,9 +6,11 @@
  *   - CSV parses with libcsv (strict) into a header and one row per record,
  *     every text cell reads back as written (plus the defusing apostrophe
  *     unless CS_WRITER_CSV_RAW), no text cell starts a formula, and no cell
- *     is longer than 32,767 characters;
+ *     is longer than 32,767 characters; label columns (after the fields)
+ *     likewise;
  *   - JSON parses with jansson, with one result per record and every valid
- *     UTF-8 string kept exactly; JSON Lines is one parsable object a line;
+ *     UTF-8 string kept exactly, labels included; JSON Lines is one
+ *     parsable object a line;
  *   - the text table without colour holds no C0 byte but '\n', no DEL, no
  *     C1 control and no bidi control; with colour, ESC only starts our SGR
  *     codes.
@@ -24,6 +26,12 @@
 
 #define FUZZ_MAX_RECORDS 4
 #define FUZZ_CELL_MAX 32767
+
+/* The label columns of the CSV report and the text table; records draw their
+   label names from these and one that is none of them. */
+static const char *const fuzz_label_columns[] = {"owner", "env", "queue"};
+#define FUZZ_LABEL_COLUMNS 3
+static const char *const fuzz_label_names[] = {"owner", "env", "queue", "other"};
 
 #define FUZZ_CHECK(cond)                                                                           \
     do {                                                                                           \
@@ -166,6 +174,13 @@ static void fuzz_record(struct cs_result *r, struct fuzz_reader *rd)
     r->hostname_match = fuzz_byte(rd) % 3 - 1;
     r->elapsed_ms = fuzz_int(rd);
     fuzz_set(&r->error, rd);
+    for (size_t n = fuzz_byte(rd) % 5, i = 0; i < n; i++) {
+        const char *name = fuzz_label_names[fuzz_byte(rd) % 4];
+        char *value = fuzz_string(rd);
+        if (!cs_labels_get(&r->labels, name))
+            cs_labels_add(&r->labels, name, value ? value : "");
+        free(value);
+    }
 }
 
 /* ---- running a writer --------------------------------------------------- */
@@ -173,7 +188,14 @@ static void fuzz_record(struct cs_result *r, struct fuzz_reader *rd)
 static char *fuzz_write(const struct cs_writer_ops *ops, unsigned flags,
                         const struct cs_result *recs, size_t n, size_t *len)
 {
+    static struct cs_strlist columns;
+    if (!columns.n)
+        for (size_t i = 0; i < FUZZ_LABEL_COLUMNS; i++)
+            cs_strlist_add(&columns, fuzz_label_columns[i]);
     static const struct cs_scan_info info = {
+        .label_names = &columns,
+        .text_labels = (char *const *)fuzz_label_columns,
+        .n_text_labels = FUZZ_LABEL_COLUMNS,
         .tool = "certsweep",
         .version = "fuzz",
         .started_at = 1772323200,
@@ -257,8 +279,29 @@ static void fuzz_csv_cell(void *s, size_t len, void *data)
     const char *cell = s ? s : "";
     if (!s)
         len = 0;
-    FUZZ_CHECK(c->col < CS_FIELD_COUNT);
+    FUZZ_CHECK(c->col < CS_FIELD_COUNT + FUZZ_LABEL_COLUMNS);
     FUZZ_CHECK(fuzz_units(cell, len) <= FUZZ_CELL_MAX);
+    if (c->col >= CS_FIELD_COUNT) { /* a label column */
+        const char *name = fuzz_label_columns[c->col - CS_FIELD_COUNT];
+        if (c->row == 0) {
+            FUZZ_CHECK(len == strlen(name) && memcmp(cell, name, len) == 0);
+        } else {
+            const char *v = cs_labels_get(&c->recs[c->row - 1].labels, name);
+            if (!c->raw && len > 0)
+                FUZZ_CHECK(strchr("=+-@\t\r", cell[0]) == NULL);
+            if (!v)
+                v = "";
+            bool defuse = !c->raw && v[0] && strchr("=+-@\t\r", v[0]);
+            size_t vlen = strlen(v);
+            if (fuzz_units(v, vlen) + defuse <= FUZZ_CELL_MAX) {
+                FUZZ_CHECK(len == vlen + defuse);
+                FUZZ_CHECK(!defuse || cell[0] == '\'');
+                FUZZ_CHECK(memcmp(cell + defuse, v, vlen) == 0);
+            }
+        }
+        c->col++;
+        return;
+    }
     if (c->row == 0) {
         FUZZ_CHECK(len == strlen(cs_field_names[c->col]) &&
                    memcmp(cell, cs_field_names[c->col], len) == 0);
@@ -289,7 +332,7 @@ static void fuzz_csv_row(int term, void *data)
 {
     (void)term;
     struct fuzz_csv *c = data;
-    FUZZ_CHECK(c->col == CS_FIELD_COUNT);
+    FUZZ_CHECK(c->col == CS_FIELD_COUNT + FUZZ_LABEL_COLUMNS);
     c->row++;
     c->col = 0;
 }
@@ -312,7 +355,15 @@ static void fuzz_check_csv(const char *out, size_t len, const struct cs_result *
 static void fuzz_check_json_record(json_t *o, const struct cs_result *r)
 {
     FUZZ_CHECK(json_is_object(o));
-    FUZZ_CHECK(json_object_size(o) == CS_FIELD_COUNT);
+    FUZZ_CHECK(json_object_size(o) == CS_FIELD_COUNT + 1); /* the fields, then labels */
+    json_t *labels = json_object_get(o, "labels");
+    FUZZ_CHECK(json_is_object(labels) && json_object_size(labels) == r->labels.n);
+    for (size_t i = 0; i < r->labels.n; i++) {
+        json_t *j = json_object_get(labels, r->labels.name[i]);
+        FUZZ_CHECK(json_is_string(j));
+        if (fuzz_valid_utf8(r->labels.value[i]))
+            FUZZ_CHECK(strcmp(json_string_value(j), r->labels.value[i]) == 0);
+    }
     for (int f = 0; f < CS_FIELD_COUNT; f++) {
         json_t *j = json_object_get(o, cs_field_names[f]);
         FUZZ_CHECK(j != NULL);

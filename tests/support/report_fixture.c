@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const struct cs_scan_info test_info = {
     .tool = "certsweep",
@@ -169,10 +170,20 @@ void assert_keys(json_t *o, const char *const *names, size_t n)
     cr_assert_eq(i, n);
 }
 
-/* Compares a parsed record with the struct it came from, field by field. */
+/* Compares a parsed record with the struct it came from, field by field,
+   then its labels object (always there, after the fields). */
 void assert_record(json_t *o, const struct cs_result *r)
 {
-    assert_keys(o, cs_field_names, CS_FIELD_COUNT);
+    const char *names[CS_FIELD_COUNT + 1];
+    memcpy(names, cs_field_names, sizeof(cs_field_names));
+    names[CS_FIELD_COUNT] = "labels";
+    assert_keys(o, names, CS_FIELD_COUNT + 1);
+    json_t *labels = json_object_get(o, "labels");
+    cr_assert(json_is_object(labels));
+    cr_assert_eq(json_object_size(labels), r->labels.n);
+    for (size_t i = 0; i < r->labels.n; i++)
+        cr_assert_str_eq(json_string_value(json_object_get(labels, r->labels.name[i])),
+                         r->labels.value[i], "label %s", r->labels.name[i]);
     for (int f = 0; f < CS_FIELD_COUNT; f++) {
         const char *name = cs_field_names[f];
         json_t *j = json_object_get(o, name);

@@ -127,7 +127,8 @@ const size_t n_expected_fields = sizeof expected_fields / sizeof expected_fields
 
 int check_record_layout(const struct csv_doc *csv, json_t *doc, char *err, size_t errlen)
 {
-    if (csv->nrows == 0 || csv->ncells[0] != n_expected_fields) {
+    /* the fields, then a column per label name of the scan */
+    if (csv->nrows == 0 || csv->ncells[0] < n_expected_fields) {
         snprintf(err, errlen, "%zu CSV header cells, want %zu", csv->nrows ? csv->ncells[0] : 0,
                  n_expected_fields);
         return -1;
@@ -139,9 +140,9 @@ int check_record_layout(const struct csv_doc *csv, json_t *doc, char *err, size_
             return -1;
         }
     for (size_t i = 1; i < csv->nrows; i++)
-        if (csv->ncells[i] != n_expected_fields) {
+        if (csv->ncells[i] != csv->ncells[0]) {
             snprintf(err, errlen, "CSV row %zu has %zu cells, want %zu", i, csv->ncells[i],
-                     n_expected_fields);
+                     csv->ncells[0]);
             return -1;
         }
     json_t *results = json_object_get(doc, "results");
@@ -153,9 +154,15 @@ int check_record_layout(const struct csv_doc *csv, json_t *doc, char *err, size_
     json_t *r;
     json_array_foreach(results, i, r)
     {
-        if (json_object_size(r) != n_expected_fields) {
-            snprintf(err, errlen, "JSON record %zu has %zu keys, want %zu", i, json_object_size(r),
+        /* the fields, then the labels object (then --chain's array) */
+        size_t keys = json_object_size(r) - (json_object_get(r, "chain") != NULL);
+        if (keys != n_expected_fields + 1) {
+            snprintf(err, errlen, "JSON record %zu has %zu keys, want %zu and labels", i, keys,
                      n_expected_fields);
+            return -1;
+        }
+        if (!json_is_object(json_object_get(r, "labels"))) {
+            snprintf(err, errlen, "JSON record %zu has no labels object", i);
             return -1;
         }
         const char *k;
@@ -163,6 +170,8 @@ int check_record_layout(const struct csv_doc *csv, json_t *doc, char *err, size_
         size_t j = 0;
         json_object_foreach(r, k, v)
         {
+            if (j == n_expected_fields)
+                break; /* labels (checked above), chain */
             if (strcmp(k, expected_fields[j]) != 0) {
                 snprintf(err, errlen, "JSON record %zu: key %zu is \"%s\", want \"%s\"", i, j, k,
                          expected_fields[j]);

@@ -30,9 +30,10 @@ size_t csv_doc_find(const struct csv_doc *d, const char *column, const char *val
 extern const char *const expected_fields[];
 extern const size_t n_expected_fields;
 /* Whether a run's reports have that layout: the CSV header is
-   expected_fields, every CSV row has as many cells, and every record in the
-   JSON document's "results" has those keys in that order.  0, or -1 with the
-   first difference in err. */
+   expected_fields (then the scan's label columns), every CSV row has as many
+   cells, and every record in the JSON document's "results" has those keys
+   in that order, then a "labels" object.  0, or -1 with the first
+   difference in err. */
 int check_record_layout(const struct csv_doc *csv, json_t *doc, char *err, size_t errlen);
 
 /* One certsweep run and the CSV and JSON reports it wrote. */
