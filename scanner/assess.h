@@ -13,6 +13,7 @@
 #include "scanner/cert.h"
 #include "scanner/chain_cache.h"
 #include "scanner/classify.h"
+#include "scanner/expect.h"
 #include "scanner/options.h"
 #include "scanner/result.h"
 #include "scanner/revocation.h"
@@ -28,7 +29,8 @@ struct cs_assess_ctx {
     bool cert_only;    /* --cert-only: no proof of key possession asked for */
     bool ocsp, crl;    /* --ocsp, --crl: the plan may ask responders and CRLs */
     struct cs_thresholds thresholds;
-    struct cs_chain_cache *chains; /* shared, thread-safe */
+    struct cs_chain_cache *chains;  /* shared, thread-safe */
+    const struct cs_expect *expect; /* --expect: what endpoints should serve, or NULL */
 };
 
 /* The context from the options; chains stays the caller's. */
@@ -51,6 +53,10 @@ struct cs_assess_input {
     bool handshake_complete;          /* the server's Finished verified (RSA key transport
                                         proves the key with it) */
     const char *protocol;             /* the probe's name, or NULL */
+    const char *source;               /* a certificate file: its path (the record's
+                                         source).  No connection: port, address,
+                                         tls_version and key_proven stay null, and the
+                                         name is checked only when target->sni names one */
 };
 
 /* A chain's assessment while its revocation plan runs. */

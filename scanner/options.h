@@ -9,6 +9,8 @@
 
 #include "scanner/error.h"
 
+struct cs_expect;
+
 #include "report/report.h"
 
 struct cs_pin {
@@ -67,6 +69,12 @@ struct cs_options {
     const char *probe_name; /* --starttls: the probe of every target without a URL scheme
                                (a registry name, or "auto": by port); NULL: "tls" */
     char *ehlo;             /* owned: --ehlo, the SMTP EHLO name (A-label or [address]) */
+    char **certs;           /* --certs: certificate files and directories */
+    size_t n_certs;
+    char **expect; /* --expect: what the endpoints should serve */
+    size_t n_expect;
+    const struct cs_expect *expect_set; /* --expect's certificates, loaded (and freed)
+                                           by the caller before the scan; NULL: none */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints

@@ -74,6 +74,9 @@ struct cs_result {
                                  handshake; 0: it did not (or --cert-only); -1: null
                                  (no chain) */
     char *protocol; /* the probe: "tls", "smtp", "imap", ...; NULL for a bad line */
+    char *source;   /* a certificate file: its path; NULL for an endpoint */
+    int deployed;   /* --expect: 1 the newest certificate on disk for the name is
+                       served, 0 an older one is, -1 null (nothing on disk covers it) */
     /* Not a field of the table: the presented chain, only with --chain
        (JSON, JSONL and text show it; CSV keeps one row per endpoint). */
     struct cs_chain_cert *chain;
@@ -116,7 +119,9 @@ enum cs_field_kind { CS_FK_STR, CS_FK_INT, CS_FK_TIME, CS_FK_LIST, CS_FK_BOOL, C
     X(REVOCATION_THIS_UPDATE, "revocation_this_update", CS_FK_TIME, revocation_this_update)        \
     X(REVOCATION_NEXT_UPDATE, "revocation_next_update", CS_FK_TIME, revocation_next_update)        \
     X(KEY_PROVEN, "key_proven", CS_FK_BOOL, key_proven)                                            \
-    X(PROTOCOL, "protocol", CS_FK_STR, protocol)
+    X(PROTOCOL, "protocol", CS_FK_STR, protocol)                                                   \
+    X(SOURCE, "source", CS_FK_STR, source)                                                         \
+    X(DEPLOYED, "deployed", CS_FK_BOOL, deployed)
 
 enum cs_field {
 #define X(id, name, kind, member) CS_F_##id,
