@@ -112,8 +112,7 @@ void cs__tls_free(struct cs_conn *conn);
 /* Registry (probes.c). */
 /* What --starttls takes: "auto", then every probe but tls, in registry order
    (test_probe checks that it matches the registry). */
-#define CS_STARTTLS_WORDS                                                                          \
-    "auto smtp submission imap pop3 ftp ldap postgres mysql xmpp xmpp-server sieve"
+#define CS_STARTTLS_WORDS "auto smtp submission imap pop3 ftp ldap postgres mysql xmpp xmpp-server sieve"
 /* The probe called name ("tls"), or NULL. */
 const struct cs_probe *cs_probe_by_name(const char *name);
 /* The probe a scan names: name, or "tls" when name is NULL or "auto" (whose
