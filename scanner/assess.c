@@ -107,8 +107,11 @@ bool cs_assess(const struct cs_assess_ctx *ctx, const struct cs_assess_input *in
     memset(a, 0, sizeof(*a));
     set_str(&r->host, t->unicode ? t->unicode : t->host);
     r->port = in->source ? CS_INT_NONE : t->port;
-    if (in->source)
+    if (in->source) { /* a file: no address, ever */
         set_str(&r->source, in->source);
+        free(r->address);
+        r->address = NULL;
+    }
     set_str(&r->sni, t->sni ? t->sni : "");
     if (in->address)
         set_str(&r->address, in->address);

@@ -71,10 +71,9 @@ static int parse_pem(const unsigned char *buf, size_t n, STACK_OF(X509) * certs,
             strcmp(name, "TRUSTED CERTIFICATE") == 0) {
             const unsigned char *p = data;
             X509 *x = strcmp(name, "TRUSTED CERTIFICATE") == 0 ? d2i_X509_AUX(NULL, &p, dlen)
-                                                                : d2i_X509(NULL, &p, dlen);
+                                                               : d2i_X509(NULL, &p, dlen);
             if (!x) {
-                snprintf(why, len, "PEM block %u (%s) is not a readable certificate", blocks,
-                         name);
+                snprintf(why, len, "PEM block %u (%s) is not a readable certificate", blocks, name);
                 rc = -1;
             } else {
                 sk_X509_push(certs, x);

@@ -22,7 +22,7 @@ struct cs_expect_cert {
 struct cs_expect {
     struct cs_expect_cert *v;
     size_t n;
-    size_t unreadable; /* files that held no usable certificate */
+    size_t unreadable;       /* files that held no usable certificate */
     char first_problem[512]; /* "PATH: why" of the first of them, or "" */
 };
 
