@@ -117,8 +117,7 @@ static void scan(struct report_scan *s, const char *const *opts)
     cr_assert_neq(s->run.status, 137, "certsweep hung; stderr: %s", s->run.err);
     cr_assert_lt(s->run.status, 64, "exit %d; stderr: %s", s->run.status, s->run.err);
     char err[4096];
-    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s; stderr: %s", err,
-                 s->run.err);
+    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s; stderr: %s", err, s->run.err);
     cr_assert_eq(check_record_layout(&s->csv, s->json, err, sizeof err), 0, "%s", err);
 }
 
@@ -350,7 +349,8 @@ Test(certfiles, a_name_for_the_file)
     r = rec(&s, pem);
     cr_assert(json_is_false(json_object_get(r, "hostname_match")));
     cr_assert_str_eq(str(r, "status"), "CRITICAL");
-    cr_assert_str_eq(str(r, "reason"), "hostname mismatch: other.test not in the certificate's names");
+    cr_assert_str_eq(str(r, "reason"),
+                     "hostname mismatch: other.test not in the certificate's names");
     error_file(&s, dir, "is a directory");
     report_scan_free(&s);
 
@@ -411,8 +411,9 @@ Test(certfiles, files_that_are_not_certificates)
     error_file(&s, key, "no certificate in the file, only a private key");
     error_file(&s, fifo, "not a regular file");
     error_file(&s, dangling, "cannot be read: No such file or directory");
-    error_file(&s, locked, "PKCS#12 file is protected by a password (only files without one are "
-                           "read)");
+    error_file(&s, locked,
+               "PKCS#12 file is protected by a password (only files without one are "
+               "read)");
     error_file(&s, big, "larger than 1048576 bytes");
     error_file(&s, bad_pem, "PEM block 1 is malformed");
     error_file(&s, trailing, "bytes after the DER certificate 1 that are not one");
@@ -434,8 +435,8 @@ Test(certfiles, files_that_are_not_certificates)
 static void certbot_tree(const char *le, const struct pki_cert *gen[2])
 {
     char p[1024], t[1024];
-    const char *sub[] = {"", "/live", "/archive", "/renewal", "/keys", "/csr",
-                         "/live/files.test", "/archive/files.test"};
+    const char *sub[] = {"",      "/live", "/archive",         "/renewal",
+                         "/keys", "/csr",  "/live/files.test", "/archive/files.test"};
     for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
         snprintf(p, sizeof p, "%s%s", le, sub[i]);
         cr_assert_eq(mkdir(p, 0755), 0, "%s", p);
