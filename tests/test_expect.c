@@ -149,8 +149,10 @@ static void scan(struct report_scan *s, const char *const *expect)
     char targets[4][64];
     const char *args[64];
     size_t k = 0;
-    const char *fixed[] = {"--ca-file", in_dir("ca.pem"), "--resolve", "*.deploy.test:*:127.0.0.1",
-                           "-o",        csv,              "-o",        json,
+    const char *fixed[] = {"--ca-file", in_dir("ca.pem"),
+                           "--resolve", "*.deploy.test:*:127.0.0.1",
+                           "-o",        csv,
+                           "-o",        json,
                            "-q",        NULL};
     for (size_t i = 0; fixed[i]; i++)
         args[k++] = fixed[i];
@@ -168,8 +170,7 @@ static void scan(struct report_scan *s, const char *const *expect)
     cr_assert_eq(run_certsweep(args, NULL, &s->run), 0);
     cr_assert_lt(s->run.status, 64, "exit %d; stderr: %s", s->run.status, s->run.err);
     char err[4096];
-    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s; stderr: %s", err,
-                 s->run.err);
+    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s; stderr: %s", err, s->run.err);
     cr_assert_eq(check_record_layout(&s->csv, s->json, err, sizeof err), 0, "%s", err);
     cr_assert_eq(json_array_size(json_object_get(s->json, "results")), 4);
 }
@@ -218,8 +219,9 @@ static void csv_agrees(const struct report_scan *s, json_t *r)
     cr_assert_str_eq(csv_doc_get(&s->csv, row, "reason"), str(r, "reason"));
     cr_assert_str_eq(csv_doc_get(&s->csv, row, "status"), str(r, "status"));
     json_t *d = json_object_get(r, "deployed");
-    cr_assert_str_eq(csv_doc_get(&s->csv, row, "deployed"),
-                     json_is_null(d) ? "" : json_is_true(d) ? "true" : "false");
+    cr_assert_str_eq(csv_doc_get(&s->csv, row, "deployed"), json_is_null(d)   ? ""
+                                                            : json_is_true(d) ? "true"
+                                                                              : "false");
 }
 
 Test(expect, a_certbot_live_directory)
