@@ -12,7 +12,6 @@
 #include "probes/flight.h"
 
 #define CS_CERTFILE_MAX_BYTES (1 << 20) /* a larger file is not read */
-#define CS_CERTFILE_MAX_CERTS 64        /* certificates taken from one file */
 #define CS_CERTWALK_MAX_DEPTH 32        /* directories open at once in a walk */
 
 /* The probe name of a file target (cs_target.probe) and the record's protocol. */
