@@ -77,7 +77,9 @@ static const char *fill_chain(const struct cs_assess_ctx *ctx, const struct cs_a
     bool stapled = in->staple != NULL;
     if (cs_chain_cache_analyse(ctx->chains, r, &a->facts, in->chain, &vin, ctx->with_chain,
                                stapled || ctx->ocsp || ctx->crl, &a->objs) < 0)
-        return error ? error : "certificate: the server's certificate cannot be parsed";
+        return error        ? error
+               : in->source ? "file: the file's certificate cannot be parsed"
+                            : "certificate: the server's certificate cannot be parsed";
     if (in->source) { /* a file: a name only when one is given */
         r->hostname_match = t->sni ? cs_cert_name_matches(a->objs.leaf, t->sni, false) : -1;
     } else {

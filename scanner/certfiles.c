@@ -21,32 +21,51 @@
 
 /* ---- one file ---- */
 
-/* Appends x to the wire-layout chain (3-byte length, DER). */
-static int chain_add(struct cs_raw_chain *c, X509 *x)
+/* Appends the DER certificate der[0..len) to the wire-layout chain. */
+static int chain_add_der(struct cs_raw_chain *c, const unsigned char *der, size_t len)
 {
-    unsigned char *der = NULL;
-    int n = i2d_X509(x, &der);
-    if (n <= 0)
+    if (len > 0xFFFFFF)
         return -1;
-    unsigned char *buf = OPENSSL_realloc(c->buf, c->len + 3 + (size_t)n);
-    if (!buf) {
-        OPENSSL_free(der);
+    unsigned char *buf = OPENSSL_realloc(c->buf, c->len + 3 + len);
+    if (!buf)
         return -1;
-    }
-    buf[c->len] = (unsigned char)(n >> 16);
-    buf[c->len + 1] = (unsigned char)(n >> 8);
-    buf[c->len + 2] = (unsigned char)n;
-    memcpy(buf + c->len + 3, der, (size_t)n);
-    OPENSSL_free(der);
+    buf[c->len] = (unsigned char)(len >> 16);
+    buf[c->len + 1] = (unsigned char)(len >> 8);
+    buf[c->len + 2] = (unsigned char)len;
+    memcpy(buf + c->len + 3, der, len);
     c->buf = buf;
-    c->len += 3 + (size_t)n;
+    c->len += 3 + len;
     c->n++;
     return 0;
 }
 
-/* PEM: every CERTIFICATE block in order; every other block (a private key
-   above all) is skipped as it was read: its bytes wiped, never decoded. */
-static int parse_pem(const unsigned char *buf, size_t n, STACK_OF(X509) * certs, char *why,
+static int chain_add(struct cs_raw_chain *c, X509 *x)
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509(x, &der);
+    int rc = n > 0 ? chain_add_der(c, der, (size_t)n) : -1;
+    OPENSSL_free(der);
+    return rc;
+}
+
+/* The length of the DER SEQUENCE at the start of p[0..len) (a certificate's
+   outer shape), or 0.  The certificate itself is parsed once, by the
+   assessment: decoding it here too would double the cost of a file. */
+static size_t der_sequence(const unsigned char *p, long len)
+{
+    const unsigned char *q = p;
+    long body;
+    int tag, cls;
+    int r = ASN1_get_object(&q, &body, &tag, &cls, len);
+    if ((r & 0x80) || tag != V_ASN1_SEQUENCE || cls != V_ASN1_UNIVERSAL || r != V_ASN1_CONSTRUCTED)
+        return 0;
+    return (size_t)(q - p) + (size_t)body;
+}
+
+/* PEM: every CERTIFICATE block in order, into chain; every other block (a
+   private key above all) is skipped as it was read: its bytes wiped, never
+   decoded. */
+static int parse_pem(const unsigned char *buf, size_t n, struct cs_raw_chain *chain, char *why,
                      size_t len)
 {
     BIO *bio = BIO_new_mem_buf(buf, (int)n);
@@ -69,14 +88,15 @@ static int parse_pem(const unsigned char *buf, size_t n, STACK_OF(X509) * certs,
         blocks++;
         if (strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "X509 CERTIFICATE") == 0 ||
             strcmp(name, "TRUSTED CERTIFICATE") == 0) {
-            const unsigned char *p = data;
-            X509 *x = strcmp(name, "TRUSTED CERTIFICATE") == 0 ? d2i_X509_AUX(NULL, &p, dlen)
-                                                               : d2i_X509(NULL, &p, dlen);
-            if (!x) {
+            /* a trusted certificate's trust settings follow its SEQUENCE */
+            size_t der = der_sequence(data, dlen);
+            bool whole = der == (size_t)dlen || strcmp(name, "TRUSTED CERTIFICATE") == 0;
+            if (!der || der > (size_t)dlen || !whole) {
                 snprintf(why, len, "PEM block %u (%s) is not a readable certificate", blocks, name);
                 rc = -1;
-            } else {
-                sk_X509_push(certs, x);
+            } else if (chain_add_der(chain, data, der) < 0) {
+                snprintf(why, len, "out of memory");
+                rc = -1;
             }
         } else if (strstr(name, "PRIVATE KEY")) {
             keys++;
@@ -89,11 +109,11 @@ static int parse_pem(const unsigned char *buf, size_t n, STACK_OF(X509) * certs,
             break;
     }
     BIO_free(bio);
-    if (rc == 0 && sk_X509_num(certs) == 0)
+    if (rc == 0 && chain->n == 0)
         snprintf(why, len, "%s",
                  keys ? "no certificate in the file, only a private key"
                       : "no certificate in the PEM file");
-    return rc == 0 && sk_X509_num(certs) ? 0 : -1;
+    return rc == 0 && chain->n ? 0 : -1;
 }
 
 /* The certificate bags of a PKCS#12 bag list; the leaf (the one that has a
@@ -255,17 +275,20 @@ int cs_certfile_read(const char *path, struct cs_raw_chain *chain, char *why, si
         free(buf);
         return snprintf(why, why_len, "empty file"), -1;
     }
-    STACK_OF(X509) *certs = sk_X509_new_null();
     int rc = -1;
-    if (certs) {
-        rc = memmem(buf, n, "-----BEGIN ", 11) ? parse_pem(buf, n, certs, why, why_len)
-                                               : parse_der(buf, n, certs, why, why_len);
-        for (int i = 0; rc == 0 && i < sk_X509_num(certs); i++)
-            if (chain_add(chain, sk_X509_value(certs, i)) < 0) {
-                snprintf(why, why_len, "out of memory");
-                rc = -1;
-            }
-        sk_X509_pop_free(certs, X509_free);
+    if (memmem(buf, n, "-----BEGIN ", 11)) {
+        rc = parse_pem(buf, n, chain, why, why_len);
+    } else {
+        STACK_OF(X509) *certs = sk_X509_new_null();
+        if (certs) {
+            rc = parse_der(buf, n, certs, why, why_len);
+            for (int i = 0; rc == 0 && i < sk_X509_num(certs); i++)
+                if (chain_add(chain, sk_X509_value(certs, i)) < 0) {
+                    snprintf(why, why_len, "out of memory");
+                    rc = -1;
+                }
+            sk_X509_pop_free(certs, X509_free);
+        }
     }
     ERR_clear_error();
     OPENSSL_cleanse(buf, n); /* a private key may have been in it */

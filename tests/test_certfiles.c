@@ -377,6 +377,13 @@ Test(certfiles, files_that_are_not_certificates)
     write_p12(locked, &leaf, "secret");
     cr_assert_eq(spit(bad_pem, "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"),
                  0);
+    /* base64 that decodes: to text, and to a SEQUENCE that is no certificate */
+    const char *text = in_dir("certs/text.pem"), *seq = in_dir("certs/seq.pem");
+    cr_assert_eq(spit(text, "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END "
+                            "CERTIFICATE-----\n"),
+                 0);
+    cr_assert_eq(spit(seq, "-----BEGIN CERTIFICATE-----\nMAMCAQU=\n-----END CERTIFICATE-----\n"),
+                 0);
     /* a valid certificate padded with text to one byte over the cap, and
        one padded to exactly the cap */
     X509 *one[] = {leaf.x509, inter.x509};
@@ -405,7 +412,9 @@ Test(certfiles, files_that_are_not_certificates)
 
     struct report_scan s;
     scan(&s, (const char *[]){"--certs", in_dir("certs"), NULL});
-    cr_assert_eq(n_records(&s), 10, "stderr: %s", s.run.err);
+    cr_assert_eq(n_records(&s), 12, "stderr: %s", s.run.err);
+    error_file(&s, text, "PEM block 1 (CERTIFICATE) is not a readable certificate");
+    error_file(&s, seq, "the file's certificate cannot be parsed");
     error_file(&s, garbage, "not a certificate file (neither PEM, DER nor PKCS#12)");
     error_file(&s, empty, "empty file");
     error_file(&s, key, "no certificate in the file, only a private key");
