@@ -9,7 +9,8 @@ libc-ares-dev libjansson-dev libidn2-dev libcurl4-openssl-dev libexpat1-dev libc
 nginx dnsmasq-base openssl \
 valgrind clang libclang-rt-14-dev clang-format-14 groff-base \
 postfix dovecot-imapd dovecot-pop3d dovecot-managesieved vsftpd slapd ldap-utils \
-postgresql mariadb-server prosody"
+postgresql mariadb-server prosody \
+python3-cryptography bc"
 as_root=""
 if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null 2>&1 || {

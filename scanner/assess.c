@@ -20,6 +20,7 @@ void cs_assess_ctx_init(struct cs_assess_ctx *ctx, const struct cs_options *opt,
         .thresholds = {opt->warn_secs, opt->crit_secs, !opt->no_verify, opt->require_revocation},
         .chains = chains,
         .policy = opt->policy,
+        .expect = opt->expect_set,
     };
 }
 
@@ -77,13 +78,21 @@ static const char *fill_chain(const struct cs_assess_ctx *ctx, const struct cs_a
     bool stapled = in->staple != NULL;
     if (cs_chain_cache_analyse(ctx->chains, r, &a->facts, in->chain, &vin, ctx->with_chain,
                                stapled || ctx->ocsp || ctx->crl, &a->objs) < 0)
-        return error ? error : "certificate: the server's certificate cannot be parsed";
-    r->hostname_match =
-        cs_cert_name_matches(a->objs.leaf, t->sni ? t->sni : t->host, !t->sni && t->family != 0);
-    set_str(&r->tls_version, in->tls_version ? in->tls_version : "");
+        return error        ? error
+               : in->source ? "file: the file's certificate cannot be parsed"
+                            : "certificate: the server's certificate cannot be parsed";
+    if (in->source) { /* a file: a name only when one is given */
+        r->hostname_match = t->sni ? cs_cert_name_matches(a->objs.leaf, t->sni, false) : -1;
+    } else {
+        r->hostname_match = cs_cert_name_matches(a->objs.leaf, t->sni ? t->sni : t->host,
+                                                 !t->sni && t->family != 0);
+        set_str(&r->tls_version, in->tls_version ? in->tls_version : "");
+    }
     if (r->not_after == CS_INT_NONE || r->not_before == CS_INT_NONE)
         return error ? error : "certificate: unreadable validity dates";
     r->days_remaining = cs_days_left(r->not_after, ctx->now);
+    if (in->source)
+        return error; /* no key to prove, no staple */
     r->key_proven = 0;
     if (!error && !ctx->cert_only) {
         r->key_proven = key_proven(in, a->objs.leaf, why, why_len);
@@ -100,7 +109,12 @@ bool cs_assess(const struct cs_assess_ctx *ctx, const struct cs_assess_input *in
     const struct cs_target *t = in->target;
     memset(a, 0, sizeof(*a));
     set_str(&r->host, t->unicode ? t->unicode : t->host);
-    r->port = t->port;
+    r->port = in->source ? CS_INT_NONE : t->port;
+    if (in->source) { /* a file: no address, ever */
+        set_str(&r->source, in->source);
+        free(r->address);
+        r->address = NULL;
+    }
     set_str(&r->sni, t->sni ? t->sni : "");
     if (in->address)
         set_str(&r->address, in->address);
@@ -125,6 +139,21 @@ bool cs_assess(const struct cs_assess_ctx *ctx, const struct cs_assess_input *in
     return false;
 }
 
+/* --expect: whether the endpoint serves the newest certificate on disk
+   that covers its name (the SNI sent, else the address literal). */
+static void check_deployed(const struct cs_assess_ctx *ctx, struct cs_result *r)
+{
+    if (!ctx->expect || r->source || !r->sha256 || r->not_before == CS_INT_NONE)
+        return;
+    bool ip = !r->sni || !r->sni[0];
+    const struct cs_expect_cert *newest = cs_expect_newest(ctx->expect, ip ? r->host : r->sni, ip);
+    if (!newest)
+        return;
+    r->deployed = strcmp(newest->sha256, r->sha256) == 0 || r->not_before >= newest->not_before;
+    if (!r->deployed)
+        cs_classify_not_deployed(r, newest->path, newest->not_before);
+}
+
 void cs_assess_finish(const struct cs_assess_ctx *ctx, struct cs_result *r, struct cs_assessment *a,
                       const struct cs_rev_answer *ocsp, const struct cs_rev_answer *crl)
 {
@@ -140,6 +169,7 @@ void cs_assess_finish(const struct cs_assess_ctx *ctx, struct cs_result *r, stru
     cs_classify(r, &a->facts, ctx->now, &ctx->thresholds);
     /* policy (opt-in): findings raise the status, never lower it */
     cs_policy_apply(ctx->policy, &(struct cs_policy_input){a->objs.leaf, a->facts.verify_ok}, r);
+    check_deployed(ctx, r);
     cs_assessment_free(a);
 }
 

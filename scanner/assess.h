@@ -13,6 +13,7 @@
 #include "scanner/cert.h"
 #include "scanner/chain_cache.h"
 #include "scanner/classify.h"
+#include "scanner/expect.h"
 #include "scanner/options.h"
 #include "scanner/policy.h"
 #include "scanner/result.h"
@@ -32,6 +33,7 @@ struct cs_assess_ctx {
     struct cs_chain_cache *chains; /* shared, thread-safe */
     /* --policy, --policy-file; NULL: off */
     const struct cs_policy *policy;
+    const struct cs_expect *expect; /* --expect: what endpoints should serve, or NULL */
 };
 
 /* The context from the options; chains stays the caller's. */
@@ -54,6 +56,10 @@ struct cs_assess_input {
     bool handshake_complete;          /* the server's Finished verified (RSA key transport
                                         proves the key with it) */
     const char *protocol;             /* the probe's name, or NULL */
+    const char *source;               /* a certificate file: its path (the record's
+                                         source).  No connection: port, address,
+                                         tls_version and key_proven stay null, and the
+                                         name is checked only when target->sni names one */
 };
 
 /* A chain's assessment while its revocation plan runs. */

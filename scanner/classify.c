@@ -156,3 +156,18 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
         set(r, r->status == CS_OK ? CS_WARNING : r->status, reason);
     }
 }
+
+void cs_classify_not_deployed(struct cs_result *r, const char *path, int64_t renewed)
+{
+    char when[24];
+    cs_format_time(renewed, when);
+    when[10] = '\0'; /* the date */
+    if (r->status == CS_OK)
+        set(r, CS_WARNING,
+            cs_asprintf("serving an older certificate than %s (renewed %s, not deployed); %s", path,
+                        when, r->reason));
+    else
+        set(r, r->status,
+            cs_asprintf("%s; serving an older certificate than %s (renewed %s, not deployed)",
+                        r->reason, path, when));
+}

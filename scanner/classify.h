@@ -17,6 +17,10 @@ struct cs_thresholds {
    certificate fields are filled in. */
 void cs_classify(struct cs_result *r, const struct cs_chain_facts *facts, int64_t now,
                  const struct cs_thresholds *th);
+/* --expect: r serves an older certificate than the one at path, issued
+   (notBefore) at renewed.  Says so in the reason and raises an OK status to
+   WARNING; a worse one stays (expiry within -c is CRITICAL already). */
+void cs_classify_not_deployed(struct cs_result *r, const char *path, int64_t renewed);
 /* Whole days from now to not_after, rounded down (negative once expired). */
 int64_t cs_days_left(int64_t not_after, int64_t now);
 /* Makes r an ERROR record: reason and error both say why. */

@@ -40,7 +40,7 @@
 
 static cs_opt_parse_fn parse_format, parse_output, parse_targets_file, parse_dns_server, parse_now,
     parse_fail_on_opt, parse_resolve, parse_sni, parse_starttls, parse_ehlo, parse_policy,
-    parse_policy_file, parse_label, parse_targets_format;
+    parse_policy_file, parse_label, parse_targets_format, parse_certs, parse_expect;
 
 #define MAX_SECS_MS ((uint64_t)CS_DAY_SECS * 1000)
 
@@ -60,6 +60,10 @@ const struct cs_opt cs_cli_options[] = {
     {"cert-only", 0, CS_ARG_NONE, TO(cert_only),
      .help = "take the chain and stop: faster, but no proof that the server holds the key "
              "(key_proven false)"},
+    {"certs", 0, CS_ARG_CUSTOM, .parse = parse_certs, .metavar = "PATH", .flags = CS_OPT_REPEAT,
+     .complete = CS_COMPLETE_FILE,
+     .help = "assess the certificate files at PATH (a file, or a directory searched "
+             "recursively: *.pem *.crt *.cer *.der *.p12 *.pfx); repeatable"},
     {"chain", 0, CS_ARG_NONE, TO(chain),
      .help = "every certificate the server sent, in JSON and text reports"},
     {"concurrency", 'j', CS_ARG_UINT, 1, CS_MAX_CONCURRENCY, TO(concurrency), .metavar = "N",
@@ -84,6 +88,11 @@ const struct cs_opt cs_cli_options[] = {
      .help = "the name smtp and submission probes give in EHLO: a host name or an address "
              "literal ([192.0.2.1], [IPv6:2001:db8::1])",
      .deflt = "the target's host, an address as its literal"},
+    {"expect", 0, CS_ARG_CUSTOM, .parse = parse_expect, .metavar = "PATH", .flags = CS_OPT_REPEAT,
+     .complete = CS_COMPLETE_FILE,
+     .help = "certificates endpoints should serve (a certbot live directory, or files): an "
+             "endpoint serving an older one than the newest for its name is WARNING "
+             "(deployed false); repeatable"},
     {"fail-on", 0, CS_ARG_CUSTOM, .parse = parse_fail_on_opt, .metavar = "LEVEL",
      .complete = CS_COMPLETE_WORDS, .words = "warning error critical never",
      .help = "which statuses count toward the exit code: warning counts WARNING and worse, "
@@ -455,6 +464,26 @@ static const char *parse_label(const struct cs_opt *op, struct cs_options *o, co
     if (why)
         return why;
     APPEND(o->labels, o->n_labels, (char *)arg);
+    return NULL;
+}
+
+static const char *parse_certs(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                               char *buf, size_t len)
+{
+    (void)op, (void)buf, (void)len;
+    if (!arg[0])
+        return "an empty path";
+    APPEND(o->certs, o->n_certs, (char *)arg);
+    return NULL;
+}
+
+static const char *parse_expect(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                char *buf, size_t len)
+{
+    (void)op, (void)buf, (void)len;
+    if (!arg[0])
+        return "an empty path";
+    APPEND(o->expect, o->n_expect, (char *)arg);
     return NULL;
 }
 
@@ -987,8 +1016,9 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv,
     }
     if (rc != CS_CLI_OK)
         return rc;
-    if (o->n_targets == 0 && o->n_files == 0)
-        return usage_error(&ps, "no targets: name some, or read them with -f FILE");
+    if (o->n_targets == 0 && o->n_files == 0 && o->n_certs == 0)
+        return usage_error(&ps, "no targets: name some, read them with -f FILE, or give --certs "
+                                "PATH");
     return check_combinations(&ps);
 }
 
@@ -1026,6 +1056,8 @@ void cs_options_free(struct cs_options *o)
     free(o->targets);
     free(o->files);
     free(o->labels);
+    free(o->certs);
+    free(o->expect);
     free(o->outputs);
     for (size_t i = 0; i < o->n_pins; i++) {
         free(o->pins[i].host);

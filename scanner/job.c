@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "scanner/certfiles.h"
 #include "scanner/scan.h"
 
 #define STATUS_WAIT_MS 1000 /* TLS 1.2: the rest of the flight after the chain */
@@ -409,6 +410,45 @@ static const struct cs_pin *find_pin(const struct cs_options *o, const char *hos
     return NULL;
 }
 
+/* A certificate file: read and assessed at once on this loop, without a
+   socket (a local file read costs less than a job's handles); a revocation
+   check, if the plan asks one, goes out as an endpoint's does. */
+static void file_start(struct worker *w, struct cs_target *t)
+{
+    char why[256], *error = NULL;
+    struct cs_raw_chain chain;
+    if (cs_certfile_read(t->host, &chain, why, sizeof(why)) < 0)
+        error = cs_asprintf("file: %s", why);
+    char *name = cs_certbot_name(t->host); /* certbot's live/NAME: the record's host */
+    if (name) {
+        free(t->unicode);
+        t->unicode = name;
+    }
+    struct cs_assess_input in = {
+        .target = t,
+        .elapsed_ms = CS_INT_NONE,
+        .error = error,
+        .chain = &chain,
+        .protocol = CS_FILE_PROBE,
+        .source = t->host,
+    };
+    struct cs_result r;
+    struct cs_assessment a;
+    cs_result_init(&r);
+    if (++w->in_flight > w->peak)
+        w->peak = w->in_flight;
+    if (cs_assess(&w->scan->assess, &in, &r, &a)) {
+        rev_post(w, &r, &a); /* answered in the worker's inbox */
+    } else {
+        scan_emit(w->scan, &r);
+        w->in_flight--;
+    }
+    cs_result_free(&r);
+    cs_raw_chain_free(&chain);
+    free(error);
+    cs_target_free(t);
+}
+
 /* A job for t (which moves into it), in the worker's window. */
 static struct job *job_new(struct worker *w, struct cs_target *t)
 {
@@ -441,6 +481,10 @@ void job_start_at(struct worker *w, struct cs_target *t, const union cs_sockaddr
 
 void job_start(struct worker *w, struct cs_target *t)
 {
+    if (t->probe && strcmp(t->probe, CS_FILE_PROBE) == 0) {
+        file_start(w, t);
+        return;
+    }
     struct job *j = job_new(w, t);
     const struct cs_pin *pin;
     if (j->target.address) { /* an inventory's address column: no DNS */

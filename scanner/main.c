@@ -19,6 +19,7 @@
 #include "scanner/cert.h"
 #include "scanner/commands.h"
 #include "scanner/engine.h"
+#include "scanner/expect.h"
 #include "scanner/error.h"
 #include "scanner/options.h"
 #include "scanner/targets.h"
@@ -230,8 +231,25 @@ int main(int argc, char **argv)
         cs_options_free(&opt);
         return CS_EXIT_NOINPUT;
     }
+    struct cs_expect *expect = NULL;
+    if (opt.n_expect) {
+        expect = cs_expect_load(opt.expect, opt.n_expect, err, sizeof(err));
+        if (!expect) {
+            fprintf(stderr, "certsweep: %s\n", err);
+            X509_STORE_free(store);
+            cs_options_free(&opt);
+            return CS_EXIT_NOINPUT;
+        }
+        if (expect->unreadable)
+            fprintf(stderr,
+                    "certsweep: warning: --expect: %zu file%s not read (first: %s); the "
+                    "others are compared\n",
+                    expect->unreadable, expect->unreadable == 1 ? "" : "s", expect->first_problem);
+        opt.expect_set = expect;
+    }
     struct cs_targets *targets = open_targets(&opt);
     if (!targets) {
+        cs_expect_free(expect);
         X509_STORE_free(store);
         cs_options_free(&opt);
         return CS_EXIT_NOINPUT;
@@ -326,12 +344,15 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < opt.n_files; i++)
             fprintf(stderr, "%s%s", i ? ", " : "",
                     strcmp(opt.files[i], "-") ? opt.files[i] : "standard input");
-        fputs(opt.n_files == 1 ? " holds none" : " hold none", stderr);
+        for (size_t i = 0; i < opt.n_certs; i++)
+            fprintf(stderr, "%s--certs %s", i || opt.n_files ? ", " : "", opt.certs[i]);
+        fputs(opt.n_files + opt.n_certs == 1 ? " holds none" : " hold none", stderr);
         fputs(" (give --allow-empty where an empty list is normal)\n", stderr);
         in_rc = CS_EXIT_NOINPUT;
     }
     cs_targets_close(targets);
     cs_strlist_free(&label_names);
+    cs_expect_free(expect);
     X509_STORE_free(store);
     free(sink.reports);
 

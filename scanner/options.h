@@ -9,6 +9,8 @@
 
 #include "scanner/error.h"
 
+struct cs_expect;
+
 #include "report/report.h"
 
 struct cs_policy;
@@ -79,6 +81,12 @@ struct cs_options {
                                    NULL: by extension (.csv is CSV) */
     char **labels;              /* --label NAME: the text table's label columns */
     size_t n_labels;
+    char **certs; /* --certs: certificate files and directories */
+    size_t n_certs;
+    char **expect; /* --expect: what the endpoints should serve */
+    size_t n_expect;
+    const struct cs_expect *expect_set; /* --expect's certificates, loaded (and freed)
+                                           by the caller before the scan; NULL: none */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints

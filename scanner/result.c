@@ -115,6 +115,7 @@ void cs_result_init(struct cs_result *r)
     r->chain_not_after = CS_INT_NONE;
     r->hostname_match = -1;
     r->key_proven = -1;
+    r->deployed = -1;
     r->elapsed_ms = CS_INT_NONE; /* no connection tried */
     r->error = cs_strdup("");
     r->ocsp_stapled = -1;

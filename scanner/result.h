@@ -85,6 +85,9 @@ struct cs_result {
     char *protocol; /* the probe: "tls", "smtp", "imap", ...; NULL for a bad line */
     /* --policy, --policy-file: what the policy found, a phrase each */
     struct cs_strlist findings;
+    char *source; /* a certificate file: its path; NULL for an endpoint */
+    int deployed; /* --expect: 1 the newest certificate on disk for the name is
+                       served, 0 an older one is, -1 null (nothing on disk covers it) */
     /* Not a field of the table: the presented chain, only with --chain
        (JSON, JSONL and text show it; CSV keeps one row per endpoint). */
     struct cs_chain_cert *chain;
@@ -129,7 +132,9 @@ enum cs_field_kind { CS_FK_STR, CS_FK_INT, CS_FK_TIME, CS_FK_LIST, CS_FK_BOOL, C
     X(REVOCATION_NEXT_UPDATE, "revocation_next_update", CS_FK_TIME, revocation_next_update)        \
     X(KEY_PROVEN, "key_proven", CS_FK_BOOL, key_proven)                                            \
     X(PROTOCOL, "protocol", CS_FK_STR, protocol)                                                   \
-    X(FINDINGS, "findings", CS_FK_LIST, findings)
+    X(FINDINGS, "findings", CS_FK_LIST, findings)                                                  \
+    X(SOURCE, "source", CS_FK_STR, source)                                                         \
+    X(DEPLOYED, "deployed", CS_FK_BOOL, deployed)
 
 enum cs_field {
 #define X(id, name, kind, member) CS_F_##id,

@@ -20,6 +20,7 @@
 #include "probes/probe.h"
 #include "scanner/inventory.h"
 #include "scanner/ranges.h"
+#include "scanner/certfiles.h"
 
 #define LINE_MAX_BYTES 4096
 #define HOST_MAX 253                 /* characters in a host name (A-label form) */
@@ -81,6 +82,7 @@ struct cs_targets {
     struct cs_labels expand_labels; /* the expanding line's labels, for each target */
     struct cs_strlist names;        /* label names, in first-seen order */
     bool names_fixed;               /* cs_targets_label_names was called */
+    struct cs_certwalk *certs;      /* --certs, walked after the other targets */
     char line_buf[LINE_MAX_BYTES + 1];
 };
 
@@ -141,7 +143,8 @@ static int remember(struct cs_targets *ts, const struct cs_target *t)
     const char *probe = t->probe ? t->probe : ts->opt->probe_name ? ts->opt->probe_name : "tls";
     int n = snprintf(key, sizeof(key), "%s%c%u%c%s%c%s%c%s", t->host, 0, t->port, 0,
                      t->sni ? t->sni : "", 0, probe, 0, t->address ? t->address : "");
-    for (int i = 0; i < n; i++)
+    bool file = strcmp(probe, CS_FILE_PROBE) == 0; /* a path's case counts */
+    for (int i = 0; i < n && !file; i++)
         if (key[i] >= 'A' && key[i] <= 'Z')
             key[i] = (char)(key[i] - 'A' + 'a');
     struct digest_set *set = &ts->seen;
@@ -262,12 +265,50 @@ static const char *parse_port(const char *s, size_t len, uint16_t *port)
     return NULL;
 }
 
+/* file:PATH or file:PATH?name=NAME (file:///PATH too): a certificate file,
+   checked against NAME (else --sni, else no name). */
+static const char *parse_file_target(const char *path, const char *sni, struct cs_target *t)
+{
+    if (strncmp(path, "///", 3) == 0)
+        path += 2;
+    const char *q = NULL;
+    for (const char *p = strstr(path, "?name="); p; p = strstr(p + 1, "?name="))
+        q = p;
+    size_t plen = q ? (size_t)(q - path) : strlen(path);
+    if (plen == 0)
+        return "file: target names no path";
+    if (q) {
+        const char *name = q + 6;
+        char *alabel = NULL;
+        const char *why = cs_idna_to_ascii(name, strlen(name), &alabel);
+        if (why)
+            return why;
+        size_t alen = strlen(alabel);
+        if (alen && alabel[alen - 1] == '.')
+            alabel[--alen] = '\0';
+        if (!valid_hostname(alabel, alen)) {
+            free(alabel);
+            return "file: ?name= is not a host name";
+        }
+        t->sni = alabel;
+    } else if (sni) {
+        t->sni = cs_strdup(sni);
+    }
+    t->host = cs_xmalloc(plen + 1);
+    memcpy(t->host, path, plen);
+    t->host[plen] = '\0';
+    t->probe = CS_FILE_PROBE;
+    return NULL;
+}
+
 const char *cs_target_parse(const char *text, uint16_t default_port, const char *sni,
                             struct cs_target *t)
 {
     memset(t, 0, sizeof(*t));
     const char *s = text;
     size_t len = strlen(s);
+    if (strncmp(s, "file:", 5) == 0)
+        return parse_file_target(s + 5, sni, t);
     const char *scheme = strstr(s, "://");
     if (scheme) { /* a URL: keep its authority; the scheme gives the probe and the port */
         static const struct {
@@ -681,6 +722,8 @@ struct cs_targets *cs_targets_open(const struct cs_options *o, char *err, size_t
             return NULL;
         }
     }
+    if (o->n_certs)
+        ts->certs = cs_certwalk_new(o->certs, o->n_certs);
     return ts;
 }
 
@@ -1146,7 +1189,10 @@ static int take_text(struct cs_targets *ts, struct cs_target *t, const char *whe
 {
     const struct cs_options *o = ts->opt;
     char why_buf[256];
-    int kind = cs_range_parse(text, ts->port, &ts->range, why_buf, sizeof(why_buf));
+    /* a file target's path is a path, whatever '-', '/' or ',' it holds */
+    int kind = strncmp(text, "file:", 5) == 0
+                   ? 0
+                   : cs_range_parse(text, ts->port, &ts->range, why_buf, sizeof(why_buf));
     if (kind < 0)
         return bad_target(ts, t, where, text, len, why_buf, NULL);
     if (kind > 0)
@@ -1187,6 +1233,18 @@ int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
         if (r == 0)
             end_source(ts, src);
     }
+    char *path;
+    while (ts->certs && !atomic_load(&ts->abort) && cs_certwalk_next(ts->certs, &path)) {
+        memset(t, 0, sizeof(*t));
+        t->host = path;
+        t->sni = o->sni ? cs_strdup(o->sni) : NULL;
+        t->probe = CS_FILE_PROBE;
+        if (remember(ts, t)) {
+            ts->count++;
+            return 1;
+        }
+        cs_target_free(t);
+    }
     return 0;
 }
 
@@ -1219,6 +1277,7 @@ void cs_targets_close(struct cs_targets *ts)
     cs_range_free(&ts->range);
     cs_target_free(&ts->tmpl);
     cs_labels_free(&ts->expand_labels);
+    cs_certwalk_free(ts->certs);
     for (size_t i = 0; i < SET_PARTS; i++)
         free(ts->seen.part[i].keys);
     EVP_MD_CTX_free(ts->seen.md);

@@ -1096,10 +1096,11 @@ Test(cli, unknown_abbreviated_and_ambiguous_options)
     expect_usage_line(NAMES("-x", "x.example"), "unknown option '-x'");
     expect_usage_line(NAMES("-\x01", "x.example"), "unknown option '-\\x01'");
     expect_usage_line(NAMES("-q\xc3\xa9", "x.example"), "unknown option '-\\xC3'");
-    expect_usage_line(NAMES("--c", "x.example"),
-                      "unknown option '--c': ambiguous, could be --ca-file, --ca-path, "
-                      "--cert-only, --chain, --concurrency, --connect-timeout, --crit-days, "
-                      "--crl, --crl-max-size, --csv-raw");
+    expect_usage_line(
+        NAMES("--c", "x.example"),
+        "unknown option '--c': ambiguous, could be --ca-file, --ca-path, "
+        "--cert-only, --certs, --chain, --concurrency, --connect-timeout, --crit-days, "
+        "--crl, --crl-max-size, --csv-raw");
     expect_usage_line(NAMES("--cr", "x.example"),
                       "unknown option '--cr': ambiguous, could be --crit-days, --crl, "
                       "--crl-max-size");

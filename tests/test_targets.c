@@ -1186,3 +1186,31 @@ Test(targets, labels_of_a_range_line_reach_each_target)
     remove_tree(dir);
     free(dir);
 }
+
+/* A file target's path is never read as an address range or a port list. */
+Test(targets, file_paths_are_not_ranges)
+{
+    struct cs_options o;
+    cs_options_init(&o);
+    char *args[] = {"file:/srv/certs-2026/a,b-1.pem?name=www.example",
+                    "file:/srv/10.0.0.0-10.0.0.9/c.pem"};
+    o.targets = args;
+    o.n_targets = 2;
+    struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
+    cr_assert_not_null(ts);
+    struct cs_target t;
+    cr_assert_eq(cs_targets_next(ts, &t), 1);
+    cr_assert_null(t.bad, "%s", t.bad);
+    cr_assert_str_eq(t.host, "/srv/certs-2026/a,b-1.pem");
+    cr_assert_str_eq(t.sni, "www.example");
+    cs_target_free(&t);
+    cr_assert_eq(cs_targets_next(ts, &t), 1);
+    cr_assert_null(t.bad, "%s", t.bad);
+    cr_assert_str_eq(t.host, "/srv/10.0.0.0-10.0.0.9/c.pem");
+    cs_target_free(&t);
+    cr_assert_eq(cs_targets_next(ts, &t), 0);
+    cs_targets_close(ts);
+    o.targets = NULL;
+    o.n_targets = 0;
+    cs_options_free(&o);
+}

@@ -122,6 +122,8 @@ const char *const expected_fields[] = {
     "key_proven",
     "protocol",
     "findings",
+    "source",
+    "deployed",
 };
 const size_t n_expected_fields = sizeof expected_fields / sizeof expected_fields[0];
 
