@@ -88,7 +88,7 @@ const struct cs_opt cs_cli_options[] = {
     {"fetch-timeout", 0, CS_ARG_SECS, 1, MAX_SECS_MS, TO(fetch_timeout_ms), .metavar = "SECS",
      .help = "deadline of one OCSP or CRL fetch"},
     {"format", 'F', CS_ARG_CUSTOM, .parse = parse_format, .metavar = "FMT",
-     .complete = CS_COMPLETE_WORDS, .words = "text csv json jsonl",
+     .complete = CS_COMPLETE_WORDS, .words = "text csv json jsonl prom nagios",
      .help = "format of the report on standard output", .deflt = "text"},
     {"help", 'h', CS_ARG_NONE, .action = CS_CLI_HELP, .help = "this help, then exit"},
     {"no-verify", 0, CS_ARG_NONE, TO(no_verify),
@@ -100,7 +100,8 @@ const struct cs_opt cs_cli_options[] = {
              "response is always asked for and checked)"},
     {"output", 'o', CS_ARG_CUSTOM, .parse = parse_output, .metavar = "FILE", .flags = CS_OPT_REPEAT,
      .complete = CS_COMPLETE_FILE,
-     .help = "write a report to FILE, its format from the extension (.csv .json .jsonl .txt) "
+     .help = "write a report to FILE, its format from the extension (.csv .json .jsonl .txt "
+             ".prom) "
              "or named as FORMAT:FILE ('-' is standard output, e.g. jsonl:-, "
              "csv:/dev/stdout); repeatable"},
     {"per-address", 0, CS_ARG_UINT, 1, CS_MAX_CONCURRENCY, TO(per_address), .metavar = "N",
@@ -429,8 +430,9 @@ static const char *parse_output(const struct cs_opt *op, struct cs_options *o, c
     }
     if (!out.ops) {
         snprintf(buf, len,
-                 "not a report: cannot tell its format; name it .csv, .json, .jsonl "
-                 "or .txt, or give FORMAT:%s (csv, json, jsonl, text)",
+                 "not a report: cannot tell its format; name it .csv, .json, .jsonl, "
+                 ".txt or .prom, or give FORMAT:%s (csv, json, jsonl, text, prom, "
+                 "nagios)",
                  shown(arg, esc, sizeof(esc)));
         return buf;
     }

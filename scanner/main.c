@@ -244,6 +244,7 @@ int main(int argc, char **argv)
         .ocsp = opt.ocsp,
         .crl = opt.crl,
         .require_revocation = opt.require_revocation,
+        .fail_on = opt.fail_on,
     };
     struct sink sink = {0};
     sink.reports = cs_xcalloc(opt.n_outputs + 1, sizeof(*sink.reports));

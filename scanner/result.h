@@ -167,6 +167,7 @@ struct cs_scan_info {
     uint64_t targets; /* filled in at close time */
     bool ocsp, crl;   /* --ocsp, --crl (staples are always checked) */
     bool require_revocation;
+    unsigned fail_on; /* --fail-on: bit (1 << status) per counted status (nagios) */
 };
 
 struct cs_summary {
