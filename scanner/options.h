@@ -67,6 +67,12 @@ struct cs_options {
     const char *probe_name; /* --starttls: the probe of every target without a URL scheme
                                (a registry name, or "auto": by port); NULL: "tls" */
     char *ehlo;             /* owned: --ehlo, the SMTP EHLO name (A-label or [address]) */
+    /* Being told after the scan (scanner/notify.h) */
+    char *notify;      /* --notify: the webhook URL (http or https), or NULL */
+    unsigned notify_on; /* --notify-on: enum cs_notify_on */
+    char **mail_to;    /* --mail-to: validated addresses (argv strings) */
+    size_t n_mail_to;
+    char *sendmail; /* --sendmail: the sendmail program, NULL for /usr/sbin/sendmail */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints
