@@ -51,7 +51,8 @@ static void nagios_text(struct cs_buf *b, const char *s, int *err)
         uint32_t cp = 0;
         size_t len = cs_utf8_decode(p, &cp);
         char esc[16];
-        if (len == 0 || cp < 0x20 || cp == 0x7F || cp == '|') {
+        bool pipe = cp == 0x7C; /* '|' would start performance data */
+        if (len == 0 || cp < 0x20 || cp == 0x7F || pipe) {
             snprintf(esc, sizeof(esc), "\\x%02X", *p);
             nagios_append(b, esc, strlen(esc), err);
             len = 1;
