@@ -200,7 +200,7 @@ static struct entry entry_of(const struct cs_result *r, const char *change)
         .host = one_line(r->host),
         .sni = one_line(r->sni),
         .address = one_line(r->address),
-        .protocol = one_line(r->protocol),
+        .protocol = r->protocol ? one_line(r->protocol) : NULL,
         .reason = one_line(r->reason && *r->reason ? r->reason : r->error),
         .change = change ? one_line(change) : NULL,
         .rank = change ? change_rank(change) : 0,
@@ -525,14 +525,17 @@ const char *cs_notify_check_url(const char *url)
 struct answer {
     char head[200]; /* the start of the answer, for the reason */
     size_t len;     /* bytes received */
+    bool over;      /* past CS_NOTIFY_MAX_ANSWER: abandoned */
 };
 
 static size_t on_answer(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct answer *a = arg;
     size_t n = size * nmemb;
-    if (a->len + n > CS_NOTIFY_MAX_ANSWER)
+    if (a->len + n > CS_NOTIFY_MAX_ANSWER) {
+        a->over = true;
         return 0; /* abandons the transfer (CURLE_WRITE_ERROR) */
+    }
     if (a->len < sizeof(a->head) - 1) {
         size_t k = sizeof(a->head) - 1 - a->len < n ? sizeof(a->head) - 1 - a->len : n;
         memcpy(a->head + a->len, data, k);
@@ -580,7 +583,7 @@ int cs_notify_post(const struct cs_notify *n, const char *url, const struct cs_s
         CURLcode cc = curl_easy_perform(c);
         long status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if (cc == CURLE_WRITE_ERROR && a.len > CS_NOTIFY_MAX_ANSWER - 1) {
+        if (cc == CURLE_WRITE_ERROR && a.over) {
             snprintf(err, errlen, "webhook at %s: answer longer than %zu bytes", origin,
                      CS_NOTIFY_MAX_ANSWER);
             rc = CS_ETOOBIG;

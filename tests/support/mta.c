@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,10 @@ static int make_dirs(const struct mta *m)
     }
     snprintf(path, sizeof(path), "%s/mail", m->dir);
     if (chown(path, MTA_UID, MTA_GID) != 0)
+        return -1;
+    struct passwd *pw = getpwnam("postfix"); /* the master's lock and caches live in data/ */
+    snprintf(path, sizeof(path), "%s/data", m->dir);
+    if (!pw || chown(path, pw->pw_uid, pw->pw_gid) != 0)
         return -1;
     return 0;
 }
