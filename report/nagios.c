@@ -156,8 +156,8 @@ static void nagios_put_status(FILE *out, const struct nagios_state *st,
     uint64_t total = 0;
     for (int i = 0; i < CS_STATUS_COUNT; i++)
         total += s->count[i];
-    fprintf(out, "CERTSWEEP %s - ", s->complete ? nagios_state_name(nagios_code(st, info, s))
-                                                : "UNKNOWN");
+    fprintf(out, "CERTSWEEP %s - ",
+            s->complete ? nagios_state_name(nagios_code(st, info, s)) : "UNKNOWN");
     if (!s->complete)
         fputs("scan interrupted: ", out);
     bool listed = false;

@@ -66,7 +66,7 @@ static void prom_value(struct cs_buf *b, const char *s, int *err)
         } else if (*p == '"') {
             out = "\\\"";
             out_len = 2;
-        } else if (*p == '\n') {
+        } else if (*p == 0x0A) { /* a newline */
             out = "\\n";
             out_len = 2;
         }
@@ -102,8 +102,8 @@ static const char *const prom_own_names[] = {
    it. */
 static void prom_label_name(const char *name, char *out, size_t len)
 {
-    bool prefix = name[0] == '\0' || (name[0] >= '0' && name[0] <= '9') ||
-                  strncmp(name, "__", 2) == 0;
+    bool prefix =
+        name[0] == '\0' || (name[0] >= '0' && name[0] <= '9') || strncmp(name, "__", 2) == 0;
     for (size_t i = 0; i < sizeof(prom_own_names) / sizeof(prom_own_names[0]); i++)
         prefix |= strcmp(name, prom_own_names[i]) == 0;
     size_t o = 0;

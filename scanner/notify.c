@@ -805,8 +805,8 @@ int cs_notify_mail(const struct cs_notify *n, const char *sendmail, char *const 
     } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         snprintf(err, errlen, "mail: %s %s %d%s%.200s%s", path,
                  WIFEXITED(status) ? "exited with" : "was killed by signal",
-                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-                 shown[0] ? " (\"" : "", shown, shown[0] ? "\")" : "");
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), shown[0] ? " (\"" : "",
+                 shown, shown[0] ? "\")" : "");
         rc = -EIO;
     }
     free(shown);

@@ -68,9 +68,9 @@ struct cs_options {
                                (a registry name, or "auto": by port); NULL: "tls" */
     char *ehlo;             /* owned: --ehlo, the SMTP EHLO name (A-label or [address]) */
     /* Being told after the scan (scanner/notify.h) */
-    char *notify;      /* --notify: the webhook URL (http or https), or NULL */
+    char *notify;       /* --notify: the webhook URL (http or https), or NULL */
     unsigned notify_on; /* --notify-on: enum cs_notify_on */
-    char **mail_to;    /* --mail-to: validated addresses (argv strings) */
+    char **mail_to;     /* --mail-to: validated addresses (argv strings) */
     size_t n_mail_to;
     char *sendmail; /* --sendmail: the sendmail program, NULL for /usr/sbin/sendmail */
 };

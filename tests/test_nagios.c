@@ -47,8 +47,8 @@ static void scan(bool (*pick)(const struct fleet_scenario *), const char *extra,
     cr_assert_not_null(targets);
     char *json;
     cr_assert(asprintf(&json, "%s/out.json", dir) > 0);
-    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t",
-                           "3",  "-o",    json,        "-F",                 "nagios"};
+    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t", "3", "-o",
+                           json, "-F",    "nagios"};
     const char **argv = calloc(args.n + 32, sizeof(*argv));
     size_t a = 0;
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)

@@ -74,9 +74,8 @@ static void scan(bool (*pick)(const struct fleet_scenario *), const char *extra,
     char *json;
     cr_assert(asprintf(&json, "%s/out.json", dir) > 0);
     remove(json);
-    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet),
-                           "-t", "3",     "-o",        json,
-                           "-q"};
+    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t", "3",
+                           "-o", json,    "-q"};
     const char **argv = calloc(args.n + 32, sizeof(*argv));
     size_t a = 0;
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -153,8 +152,8 @@ Test(notify, webhook_posts_the_summary)
         for (size_t i = 0; i < n; i++)
             want += cs_status_parse(json_string_value(
                         json_object_get(json_array_get(results, i), "status"))) == st;
-        cr_assert_eq(json_integer_value(json_object_get(counts, cs_status_name(st))), (long long)want,
-                     "%s", cs_status_name(st));
+        cr_assert_eq(json_integer_value(json_object_get(counts, cs_status_name(st))),
+                     (long long)want, "%s", cs_status_name(st));
         if (st != CS_OK)
             not_ok += want;
     }
@@ -176,9 +175,8 @@ Test(notify, webhook_posts_the_summary)
                 rec = c;
         }
         cr_assert_not_null(rec, "problem %zu names no record", i);
-        static const char *const same[] = {"status",   "reason",         "sni",
-                                           "address",  "days_remaining", "not_after",
-                                           "protocol"};
+        static const char *const same[] = {"status",         "reason",    "sni",     "address",
+                                           "days_remaining", "not_after", "protocol"};
         for (size_t k = 0; k < sizeof(same) / sizeof(same[0]); k++)
             cr_assert(json_equal(json_object_get(rec, same[k]), json_object_get(p, same[k])),
                       "problem %zu: %s differs", i, same[k]);
@@ -240,7 +238,8 @@ Test(notify, notify_on)
 
 /* A delivery that fails: one line on stderr that names the webhook by its
    origin only, exit 75, and the reports written all the same. */
-static void expect_failure(const char *path, const char *says, bool (*pick)(const struct fleet_scenario *))
+static void expect_failure(const char *path, const char *says,
+                           bool (*pick)(const struct fleet_scenario *))
 {
     char *url = hook_url(path);
     const char *more[] = {"--notify", url, "--notify-on", "always", NULL};
@@ -374,7 +373,8 @@ Test(notify, mail_through_postfix)
     body += 2;
     cr_assert_not_null(strstr(msg, "\nTo: ops@" MTA_DOMAIN ", audit@" MTA_DOMAIN "\n"), "%s", msg);
     cr_assert_not_null(
-        strstr(msg, "\nSubject: certsweep: EXPIRED - 1 expired, 1 warning, 2 error of 5 endpoints\n"),
+        strstr(msg,
+               "\nSubject: certsweep: EXPIRED - 1 expired, 1 warning, 2 error of 5 endpoints\n"),
         "%s", msg);
     cr_assert_not_null(strstr(msg, "\nContent-Type: text/plain; charset=UTF-8\n"), "%s", msg);
     cr_assert_null(strcasestr(msg, "\nBcc:"), "%s", msg);
@@ -411,14 +411,14 @@ Test(notify, mail_through_postfix)
 
 Test(notify, mail_failures_exit_75)
 {
-    const char *missing[] = {"--mail-to", "ops@" MTA_DOMAIN, "--sendmail",
-                             "/nonexistent/sendmail", NULL};
+    const char *missing[] = {"--mail-to", "ops@" MTA_DOMAIN, "--sendmail", "/nonexistent/sendmail",
+                             NULL};
     struct run_result r;
     json_t *doc;
     scan(mixed, NULL, missing, &r, &doc);
     cr_assert_eq(r.status, 75, "exit %d: %s", r.status, r.err);
-    cr_assert_not_null(strstr(r.err, "certsweep: --mail-to: mail: cannot run /nonexistent/sendmail"),
-                       "%s", r.err);
+    cr_assert_not_null(
+        strstr(r.err, "certsweep: --mail-to: mail: cannot run /nonexistent/sendmail"), "%s", r.err);
     json_decref(doc);
     run_result_free(&r);
 

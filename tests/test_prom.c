@@ -235,8 +235,9 @@ Test(prom, fleet_with_hostile_names)
        an internationalised name that nothing answers */
     const struct fleet_scenario *closed = fleet_get(fleet, "closed");
     char extra[512], pin[128];
-    snprintf(extra, sizeof(extra), "bad\"quote\\back\nbad\"quote\\back\nevil|pipe\nb\xc3\xbc"
-                                   "cher.example:%u\n",
+    snprintf(extra, sizeof(extra),
+             "bad\"quote\\back\nbad\"quote\\back\nevil|pipe\nb\xc3\xbc"
+             "cher.example:%u\n",
              closed->port);
     struct fleet_args args = {0};
     char *targets = fleet_targets_write(fleet, dir, scanned, extra, &args);
@@ -247,8 +248,8 @@ Test(prom, fleet_with_hostile_names)
     char *prom, *json;
     cr_assert(asprintf(&prom, "%s/certs.prom", dir) > 0);
     cr_assert(asprintf(&json, "%s/out.json", dir) > 0);
-    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t", "5",
-                           "-o", prom,    "-o",        json,                 "-q"};
+    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t", "5", "-o", prom,
+                           "-o", json,    "-q"};
     const char **argv = calloc(args.n + 16, sizeof(*argv));
     size_t a = 0;
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -333,8 +334,8 @@ Test(prom, fleet_with_hostile_names)
     json_t *scan = json_object_get(doc, "scan");
     long long start = strtoll(scalar(&ss, "certsweep_scan_start_timestamp_seconds", NULL)->value,
                               NULL, 10),
-              end = strtoll(scalar(&ss, "certsweep_scan_end_timestamp_seconds", NULL)->value,
-                            NULL, 10);
+              end = strtoll(scalar(&ss, "certsweep_scan_end_timestamp_seconds", NULL)->value, NULL,
+                            10);
     cr_assert_eq(start, time_value(json_object_get(scan, "started_at")));
     cr_assert_eq(end, time_value(json_object_get(scan, "finished_at")));
     cr_assert_eq(strtoll(scalar(&ss, "certsweep_scan_duration_seconds", NULL)->value, NULL, 10),
@@ -404,10 +405,11 @@ Test(prom_records, escapes_and_duplicates)
     make(&r[2], "twice.example", 443, CS_CRITICAL);
     make(&r[3], "ok.example", 8443, CS_OK);
     char *text = write_prom(r, 4);
-    cr_assert_not_null(strstr(text, "certsweep_cert_not_after_timestamp_seconds{host=\"new\\nline "
-                                    "\\\"quoted\\\" back\\\\slash \xef\xbf\xbd\",port=\"443\","
-                                    "sni=\"\",protocol=\"tls\",address=\"192.0.2.1\"} 1800000000\n"),
-                   "%s", text);
+    cr_assert_not_null(strstr(text,
+                              "certsweep_cert_not_after_timestamp_seconds{host=\"new\\nline "
+                              "\\\"quoted\\\" back\\\\slash \xef\xbf\xbd\",port=\"443\","
+                              "sni=\"\",protocol=\"tls\",address=\"192.0.2.1\"} 1800000000\n"),
+                       "%s", text);
     promtool_accepts(text);
     struct samples ss;
     parse_samples(text, &ss);

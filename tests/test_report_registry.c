@@ -44,9 +44,8 @@ Test(reports, list)
     FILE *f = open_memstream(&buf, &size);
     cs_writer_list(f);
     fclose(f);
-    cr_assert_str_eq(buf,
-                     "  text     .txt\n  csv      .csv\n  json     .json\n  jsonl    .jsonl\n"
-                     "  prom     .prom\n  nagios   .nagios\n");
+    cr_assert_str_eq(buf, "  text     .txt\n  csv      .csv\n  json     .json\n  jsonl    .jsonl\n"
+                          "  prom     .prom\n  nagios   .nagios\n");
     free(buf);
 }
 
