@@ -202,7 +202,8 @@ static int nagios_close(struct cs_writer *w, const struct cs_summary *s)
     int rc = st->err;
     if (rc == 0) {
         nagios_put_status(w->out, st, w->info, s);
-        qsort(st->rows, st->n, sizeof(*st->rows), nagios_compare);
+        if (st->n > 0)
+            qsort(st->rows, st->n, sizeof(*st->rows), nagios_compare);
         for (size_t i = 0; i < st->n; i++)
             fprintf(w->out, "%s: %s\n", cs_status_name(st->rows[i].status), st->rows[i].line);
         rc = fflush(w->out) == EOF || ferror(w->out) ? -EIO : 0;

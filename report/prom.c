@@ -259,7 +259,8 @@ static int prom_close(struct cs_writer *w, const struct cs_summary *s)
     struct prom_state *st = w->state;
     int rc = st->err;
     if (rc == 0) {
-        qsort(st->rows, st->n, sizeof(*st->rows), prom_compare);
+        if (st->n > 0)
+            qsort(st->rows, st->n, sizeof(*st->rows), prom_compare);
         size_t kept = 0;
         for (size_t i = 0; i < st->n; i++) {
             if (kept > 0 && strcmp(st->rows[kept - 1].id, st->rows[i].id) == 0) {

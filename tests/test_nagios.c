@@ -199,7 +199,7 @@ Test(nagios, state_follows_the_exit_code)
     struct run_result r;
     json_t *doc;
     scan(ok_only, NULL, NULL, &r, &doc);
-    cr_assert_eq(r.status, 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     check_status_line(&r, doc);
     cr_assert_eq(strncmp(r.out, "CERTSWEEP OK - all 2 endpoints OK | ", 36), 0, "%s", r.out);
     cr_assert_eq(count_char(r.out, '\n'), 1, "no long output when all is well");
@@ -214,7 +214,7 @@ Test(nagios, state_follows_the_exit_code)
 
     static const char *const critical[] = {"--fail-on", "critical", NULL};
     scan(warning_only, NULL, critical, &r, &doc);
-    cr_assert_eq(r.status, 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     check_status_line(&r, doc);
     cr_assert(strstr(r.out, "\nWARNING: warning.fleet.test:"), "still listed: %s", r.out);
     json_decref(doc);

@@ -39,19 +39,6 @@ static void teardown(void)
     dir = NULL;
 }
 
-static void setup_dir(void)
-{
-    dir = temp_dir();
-    cr_assert_not_null(dir);
-}
-
-static void teardown_dir(void)
-{
-    remove_tree(dir);
-    free(dir);
-    dir = NULL;
-}
-
 /* ---- the exposition format, read back ------------------------------------------------------- */
 
 #define MAX_LABELS 16
@@ -361,8 +348,6 @@ Test(prom, fleet_with_hostile_names)
 
 /* ---- records made by hand ------------------------------------------------------------------- */
 
-TestSuite(prom_records, .init = setup_dir, .fini = teardown_dir, .timeout = 60);
-
 static void make(struct cs_result *r, const char *host, int64_t port, enum cs_status st)
 {
     cs_result_init(r);
@@ -391,7 +376,7 @@ static char *write_prom(const struct cs_result *recs, size_t n)
     return buf;
 }
 
-Test(prom_records, escapes_and_duplicates)
+Test(prom, records_escapes_and_duplicates)
 {
     struct cs_result r[4];
     make(&r[0], "new\nline \"quoted\" back\\slash \xff", 443, CS_WARNING);
