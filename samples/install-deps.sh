@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what certsweep needs to build and test on Debian 12 (bookworm) or
 # later: the libraries it links, the test framework, and the real servers the
-# tests talk to on loopback, clang for the fuzzers and valgrind.  Run as root,
+# tests talk to on loopback (and promtool, from prometheus, that checks the
+# Prometheus report), clang for the fuzzers and valgrind.  Run as root,
 # or as a user who may use sudo.
 set -eu
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev libcsv-dev \
@@ -9,7 +10,7 @@ libc-ares-dev libjansson-dev libidn2-dev libcurl4-openssl-dev libexpat1-dev libc
 nginx dnsmasq-base openssl \
 valgrind clang libclang-rt-14-dev clang-format-14 groff-base \
 postfix dovecot-imapd dovecot-pop3d dovecot-managesieved vsftpd slapd ldap-utils \
-postgresql mariadb-server prosody \
+postgresql mariadb-server prosody prometheus \
 python3-cryptography bc"
 as_root=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -19,6 +19,7 @@
 
 #include "probes/probe.h"
 #include "scanner/cli.h"
+#include "scanner/notify.h"
 #include "scanner/options.h"
 #include "scanner/policy.h"
 #include "scanner/ranges.h"
@@ -40,7 +41,8 @@
 
 static cs_opt_parse_fn parse_format, parse_output, parse_targets_file, parse_dns_server, parse_now,
     parse_fail_on_opt, parse_resolve, parse_sni, parse_starttls, parse_ehlo, parse_policy,
-    parse_policy_file, parse_label, parse_targets_format, parse_certs, parse_expect;
+    parse_policy_file, parse_label, parse_targets_format, parse_certs, parse_expect, parse_notify,
+    parse_notify_on, parse_mail_to;
 
 #define MAX_SECS_MS ((uint64_t)CS_DAY_SECS * 1000)
 
@@ -103,7 +105,7 @@ const struct cs_opt cs_cli_options[] = {
     {"fetch-timeout", 0, CS_ARG_SECS, 1, MAX_SECS_MS, TO(fetch_timeout_ms), .metavar = "SECS",
      .help = "deadline of one OCSP or CRL fetch"},
     {"format", 'F', CS_ARG_CUSTOM, .parse = parse_format, .metavar = "FMT",
-     .complete = CS_COMPLETE_WORDS, .words = "text csv json jsonl",
+     .complete = CS_COMPLETE_WORDS, .words = "text csv json jsonl prom nagios",
      .help = "format of the report on standard output", .deflt = "text"},
     {"help", 'h', CS_ARG_NONE, .action = CS_CLI_HELP, .help = "this help, then exit"},
     {"ipv4", '4', CS_ARG_NONE, TO(ipv4),
@@ -113,10 +115,21 @@ const struct cs_opt cs_cli_options[] = {
     {"label", 0, CS_ARG_CUSTOM, .parse = parse_label, .metavar = "NAME", .flags = CS_OPT_REPEAT,
      .help = "a column in the text table for the targets' label NAME (owner=..., an inventory's "
              "column); repeatable"},
+    {"mail-to", 0, CS_ARG_CUSTOM, .parse = parse_mail_to, .metavar = "ADDR", .flags = CS_OPT_REPEAT,
+     .help = "after the scan, mail its summary to ADDR through the local MTA (sendmail -t), when "
+             "--notify-on says so; repeatable"},
     {"max-expand", 0, CS_ARG_UINT, 1, CS_MAX_MAX_EXPAND, TO(max_expand), .metavar = "N",
      .help = "targets one address range or port list may expand to; a larger one is a bad line"},
     {"no-verify", 0, CS_ARG_NONE, TO(no_verify),
      .help = "trust and host name failures are reported but do not change the status"},
+    {"notify", 0, CS_ARG_CUSTOM, .parse = parse_notify, .metavar = "URL",
+     .help = "after the scan, POST a JSON summary to this http(s) webhook (Slack and Mattermost "
+             "show its text field), when --notify-on says so"},
+    {"notify-on", 0, CS_ARG_CUSTOM, .parse = parse_notify_on, .metavar = "WHEN",
+     .complete = CS_COMPLETE_WORDS, .words = "problems changes always",
+     .help = "when --notify and --mail-to send: problems (an endpoint not OK), changes (an "
+             "endpoint changed since the last scan, with history) or always",
+     .deflt = "problems"},
     {"now", 0, CS_ARG_CUSTOM, .parse = parse_now, .metavar = "TIMESTAMP",
      .help = "classify as of this UTC time, written YYYY-MM-DDTHH:MM:SSZ", .deflt = "now"},
     {"ocsp", 0, CS_ARG_NONE, TO(ocsp),
@@ -124,7 +137,8 @@ const struct cs_opt cs_cli_options[] = {
              "response is always asked for and checked)"},
     {"output", 'o', CS_ARG_CUSTOM, .parse = parse_output, .metavar = "FILE", .flags = CS_OPT_REPEAT,
      .complete = CS_COMPLETE_FILE,
-     .help = "write a report to FILE, its format from the extension (.csv .json .jsonl .txt) "
+     .help = "write a report to FILE, its format from the extension (.csv .json .jsonl .txt "
+             ".prom) "
              "or named as FORMAT:FILE ('-' is standard output, e.g. jsonl:-, "
              "csv:/dev/stdout); repeatable"},
     {"per-address", 0, CS_ARG_UINT, 1, CS_MAX_CONCURRENCY, TO(per_address), .metavar = "N",
@@ -157,6 +171,10 @@ const struct cs_opt cs_cli_options[] = {
      .flags = CS_OPT_REPEAT,
      .help = "pin a name to an address (curl's syntax; HOST may be '*' or '*.domain', PORT "
              "may be '*'); repeatable"},
+    {"sendmail", 0, CS_ARG_STRING, TO(sendmail), .metavar = "PATH", .complete = CS_COMPLETE_FILE,
+     .help = "the sendmail program --mail-to hands the mail to (any MTA's sendmail -t "
+             "interface)",
+     .deflt = "/usr/sbin/sendmail"},
     {"sni", 0, CS_ARG_CUSTOM, .parse = parse_sni, .metavar = "NAME",
      .help = "server name sent to every target, an internationalised one as its xn-- form",
      .deflt = "the target's host name"},
@@ -513,8 +531,9 @@ static const char *parse_output(const struct cs_opt *op, struct cs_options *o, c
     }
     if (!out.ops) {
         snprintf(buf, len,
-                 "not a report: cannot tell its format; name it .csv, .json, .jsonl "
-                 "or .txt, or give FORMAT:%s (csv, json, jsonl, text)",
+                 "not a report: cannot tell its format; name it .csv, .json, .jsonl, "
+                 ".txt or .prom, or give FORMAT:%s (csv, json, jsonl, text, prom, "
+                 "nagios)",
                  shown(arg, esc, sizeof(esc)));
         return buf;
     }
@@ -738,6 +757,42 @@ static const char *parse_policy_file(const struct cs_opt *op, struct cs_options 
     (void)op, (void)buf, (void)len;
     o->policy_file = arg;
     return NULL;
+}
+
+/* --notify: an http:// or https:// URL, as libcurl parses it. */
+static const char *parse_notify(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                char *buf, size_t len)
+{
+    (void)op, (void)buf, (void)len;
+    const char *why = cs_notify_check_url(arg);
+    if (!why)
+        o->notify = (char *)arg;
+    return why;
+}
+
+static const char *parse_notify_on(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                   char *buf, size_t len)
+{
+    static const char *const whens[] = {[CS_NOTIFY_PROBLEMS] = "problems",
+                                        [CS_NOTIFY_CHANGES] = "changes",
+                                        [CS_NOTIFY_ALWAYS] = "always"};
+    for (unsigned i = 0; i < sizeof(whens) / sizeof(whens[0]); i++)
+        if (strcmp(arg, whens[i]) == 0) {
+            o->notify_on = i;
+            return NULL;
+        }
+    return one_of(op, buf, len);
+}
+
+/* --mail-to: one addr-spec, nothing that could add a header or a recipient. */
+static const char *parse_mail_to(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                 char *buf, size_t len)
+{
+    (void)op, (void)buf, (void)len;
+    const char *why = cs_notify_check_addr(arg);
+    if (!why)
+        APPEND(o->mail_to, o->n_mail_to, (char *)arg);
+    return why;
 }
 
 /* The table entry of a long name (exact), or NULL. */
@@ -988,6 +1043,10 @@ static enum cs_cli_result check_combinations(struct parse_state *ps)
             !p->no_wildcards.level && !p->allow_issuer.level)
             warn(ps, "--policy-file: '%s' has no rules", shown(o->policy_file, err, sizeof(err)));
     }
+    if (seen[index_of("notify-on")] && !o->notify && !o->n_mail_to)
+        warn(ps, "--notify-on has no effect without --notify or --mail-to");
+    if (seen[index_of("sendmail")] && !o->n_mail_to)
+        warn(ps, "--sendmail has no effect without --mail-to");
     static const char *const fetch_opts[] = {"fetch-timeout", "fetch-per-host", "crl-max-size"};
     for (size_t i = 0; i < sizeof(fetch_opts) / sizeof(fetch_opts[0]); i++)
         if (seen[index_of(fetch_opts[i])] && !o->ocsp && !o->crl)
@@ -1069,6 +1128,7 @@ void cs_options_free(struct cs_options *o)
     if (o->policy)
         cs_policy_free(o->policy);
     free(o->policy);
+    free(o->mail_to);
     memset(o, 0, sizeof(*o));
 }
 

@@ -61,6 +61,7 @@ enum cs_exit {
     CS_EXIT_INTERNAL = CS_EXIT_SOFTWARE,
     CS_EXIT_CANTCREAT = 73, /* a report cannot be created */
     CS_EXIT_IOERR = 74,     /* a report could not be written */
+    CS_EXIT_TEMPFAIL = 75,  /* a notification (--notify, --mail-to) was not delivered */
     CS_EXIT_SIGNAL = 128,   /* plus the signal's number: interrupted */
     CS_EXIT_SIGINT = 130,
     CS_EXIT_SIGTERM = 143,

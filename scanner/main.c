@@ -21,6 +21,7 @@
 #include "scanner/engine.h"
 #include "scanner/expect.h"
 #include "scanner/error.h"
+#include "scanner/notify.h"
 #include "scanner/options.h"
 #include "scanner/targets.h"
 #include "version.h"
@@ -38,6 +39,7 @@ struct sink {
     struct report *reports;
     size_t n;
     struct cs_summary summary;
+    struct cs_notify *notify; /* --notify, --mail-to: NULL without */
 };
 
 static const char *report_name(const struct report *r)
@@ -59,6 +61,8 @@ static void on_result(void *arg, const struct cs_result *res)
     struct sink *s = arg;
     s->summary.count[res->status]++;
     s->summary.targets++;
+    if (s->notify)
+        cs_notify_record(s->notify, res);
     for (size_t i = 0; i < s->n; i++) {
         struct report *r = &s->reports[i];
         if (r->failed)
@@ -150,6 +154,30 @@ static struct cs_targets *open_targets(const struct cs_options *o)
     else
         cs_targets_on_notice(ts, say_notice, NULL);
     return ts;
+}
+
+/* ---- being told (--notify, --mail-to) ------------------------------------------------------ */
+
+/* After the reports are in place: the webhook and the mail, when
+   --notify-on says so.  A delivery that fails is one line on stderr and exit
+   75 (replacing 0-3); the reports are already written.  0 or 75. */
+static int send_notifications(const struct cs_options *o, const struct cs_notify *n,
+                              const struct cs_scan_info *info, const struct cs_summary *s)
+{
+    if (!n || !cs_notify_due(n, (enum cs_notify_on)o->notify_on))
+        return 0;
+    char err[1024];
+    int rc = 0;
+    if (o->notify && cs_notify_post(n, o->notify, info, s, err, sizeof(err)) < 0) {
+        fprintf(stderr, "certsweep: --notify: %s (the reports are written)\n", err);
+        rc = CS_EXIT_TEMPFAIL;
+    }
+    if (o->n_mail_to &&
+        cs_notify_mail(n, o->sendmail, o->mail_to, o->n_mail_to, info, s, err, sizeof(err)) < 0) {
+        fprintf(stderr, "certsweep: --mail-to: %s (the reports are written)\n", err);
+        rc = CS_EXIT_TEMPFAIL;
+    }
+    return rc;
 }
 
 static int strict_precheck(const struct cs_options *o)
@@ -271,8 +299,11 @@ int main(int argc, char **argv)
         .ocsp = opt.ocsp,
         .crl = opt.crl,
         .require_revocation = opt.require_revocation,
+        .fail_on = opt.fail_on,
     };
     struct sink sink = {0};
+    if (opt.notify || opt.n_mail_to)
+        sink.notify = cs_notify_new();
     sink.reports = cs_xcalloc(opt.n_outputs + 1, sizeof(*sink.reports));
     int out_rc = 0;
     unsigned flags = opt.csv_raw ? CS_WRITER_CSV_RAW : 0;
@@ -350,6 +381,8 @@ int main(int argc, char **argv)
         fputs(" (give --allow-empty where an empty list is normal)\n", stderr);
         in_rc = CS_EXIT_NOINPUT;
     }
+    int notify_rc = send_notifications(&opt, sink.notify, &info, &sink.summary);
+    cs_notify_free(sink.notify);
     cs_targets_close(targets);
     cs_strlist_free(&label_names);
     cs_expect_free(expect);
@@ -375,8 +408,8 @@ int main(int argc, char **argv)
         rc = CS_EXIT_SOFTWARE;
         break;
     }
-    if (rc < CS_EXIT_USAGE && (in_rc || out_rc))
-        rc = in_rc ? in_rc : out_rc; /* 66, then 73, then 74 replace 0-3 */
+    if (rc < CS_EXIT_USAGE && (in_rc || out_rc || notify_rc))
+        rc = in_rc ? in_rc : out_rc ? out_rc : notify_rc; /* 66, 73, 74, then 75 replace 0-3 */
     cs_options_free(&opt);
     return rc;
 }

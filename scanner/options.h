@@ -87,6 +87,12 @@ struct cs_options {
     size_t n_expect;
     const struct cs_expect *expect_set; /* --expect's certificates, loaded (and freed)
                                            by the caller before the scan; NULL: none */
+    /* Being told after the scan (scanner/notify.h) */
+    char *notify;       /* --notify: the webhook URL (http or https), or NULL */
+    unsigned notify_on; /* --notify-on: enum cs_notify_on */
+    char **mail_to;     /* --mail-to: validated addresses (argv strings) */
+    size_t n_mail_to;
+    char *sendmail; /* --sendmail: the sendmail program, NULL for /usr/sbin/sendmail */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints

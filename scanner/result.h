@@ -199,6 +199,7 @@ struct cs_scan_info {
     /* --label NAME: the text table's label columns, in order. */
     char *const *text_labels;
     size_t n_text_labels;
+    unsigned fail_on; /* --fail-on: bit (1 << status) per counted status (nagios) */
 };
 
 struct cs_summary {

@@ -21,6 +21,8 @@ Test(reports, lookup)
     cr_assert_eq(cs_writer_by_name("json"), &cs_writer_json);
     cr_assert_eq(cs_writer_by_name("jsonl"), &cs_writer_jsonl);
     cr_assert_eq(cs_writer_by_name("text"), &cs_writer_text);
+    cr_assert_eq(cs_writer_by_name("prom"), &cs_writer_prom);
+    cr_assert_eq(cs_writer_by_name("nagios"), &cs_writer_nagios);
     cr_assert_null(cs_writer_by_name("xml"));
     cr_assert_null(cs_writer_by_name(""));
     cr_assert_eq(cs_writer_by_filename("out/report.csv"), &cs_writer_csv);
@@ -28,6 +30,7 @@ Test(reports, lookup)
     cr_assert_eq(cs_writer_by_filename("a.b/report.json"), &cs_writer_json);
     cr_assert_eq(cs_writer_by_filename("report.jsonl"), &cs_writer_jsonl);
     cr_assert_eq(cs_writer_by_filename("/tmp/report.txt"), &cs_writer_text);
+    cr_assert_eq(cs_writer_by_filename("/var/lib/node_exporter/certs.prom"), &cs_writer_prom);
     cr_assert_null(cs_writer_by_filename("report"));
     cr_assert_null(cs_writer_by_filename("reports.csv/out"));
     cr_assert_null(cs_writer_by_filename(".csv"));
@@ -41,8 +44,8 @@ Test(reports, list)
     FILE *f = open_memstream(&buf, &size);
     cs_writer_list(f);
     fclose(f);
-    cr_assert_str_eq(buf,
-                     "  text     .txt\n  csv      .csv\n  json     .json\n  jsonl    .jsonl\n");
+    cr_assert_str_eq(buf, "  text     .txt\n  csv      .csv\n  json     .json\n  jsonl    .jsonl\n"
+                          "  prom     .prom\n  nagios   .nagios\n");
     free(buf);
 }
 

@@ -21,6 +21,8 @@ struct route {
     char *path;
     struct httpd_answer a; /* location and body point to our own copies */
     unsigned requests;
+    char *last; /* the last request, as received */
+    size_t last_len;
 };
 
 struct conn {
@@ -147,6 +149,8 @@ static const char *reason(int status)
     }
 }
 
+static char *dup_bytes(const void *p, size_t n);
+
 /* Builds the answer to a complete request of reqlen bytes in c->in; returns
    the delay, -1 to stay silent or -2 to hang up. */
 static long build_answer(struct conn *c, size_t reqlen)
@@ -165,6 +169,9 @@ static long build_answer(struct conn *c, size_t reqlen)
     for (size_t i = 0; i < h->nroutes; i++)
         if (strlen(h->routes[i].path) == plen && memcmp(h->routes[i].path, target, plen) == 0) {
             h->routes[i].requests++;
+            free(h->routes[i].last);
+            h->routes[i].last = dup_bytes(c->in, reqlen);
+            h->routes[i].last_len = reqlen;
             a = &h->routes[i].a;
             break;
         }
@@ -393,6 +400,8 @@ void httpd_route(struct httpd *h, const char *path, const struct httpd_answer *a
             abort();
         h->routes[i].path = dup_bytes(path, strlen(path));
         h->routes[i].requests = 0;
+        h->routes[i].last = NULL;
+        h->routes[i].last_len = 0;
         h->nroutes++;
     } else {
         free((char *)h->routes[i].a.location);
@@ -419,6 +428,20 @@ unsigned httpd_requests(struct httpd *h, const char *path)
             n = h->routes[i].requests;
     uv_mutex_unlock(&h->mu);
     return n;
+}
+
+char *httpd_last_request(struct httpd *h, const char *path, size_t *len)
+{
+    char *copy = NULL;
+    uv_mutex_lock(&h->mu);
+    for (size_t i = 0; i < h->nroutes; i++)
+        if (strcmp(h->routes[i].path, path) == 0 && h->routes[i].last) {
+            copy = dup_bytes(h->routes[i].last, h->routes[i].last_len);
+            if (len)
+                *len = h->routes[i].last_len;
+        }
+    uv_mutex_unlock(&h->mu);
+    return copy;
 }
 
 unsigned httpd_open(struct httpd *h)
@@ -457,6 +480,7 @@ void httpd_stop(struct httpd *h)
         free(h->routes[i].path);
         free((char *)h->routes[i].a.location);
         free((void *)h->routes[i].a.body);
+        free(h->routes[i].last);
     }
     free(h->routes);
     free(h);

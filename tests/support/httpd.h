@@ -37,6 +37,10 @@ void httpd_route(struct httpd *h, const char *path, const struct httpd_answer *a
 void httpd_route_text(struct httpd *h, const char *path, int status, const char *body);
 /* Requests received so far for path (NULL: for any path). */
 unsigned httpd_requests(struct httpd *h, const char *path);
+/* A copy of the last request received for path: request line, headers and
+   body as they came (NUL-terminated; *len gets the length when len != NULL);
+   NULL if none came.  The caller frees it. */
+char *httpd_last_request(struct httpd *h, const char *path, size_t *len);
 /* Connections accepted so far / open now / at most at once so far. */
 unsigned httpd_accepted(struct httpd *h);
 unsigned httpd_open(struct httpd *h);
