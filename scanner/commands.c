@@ -4,7 +4,11 @@
 
 #include <string.h>
 
+extern const struct cs_command cs_command_diff, cs_command_merge;
+
 static const struct cs_command *const commands[] = {
+    &cs_command_diff,
+    &cs_command_merge,
     NULL, /* the list ends here */
 };
 
