@@ -35,8 +35,8 @@ struct rd_csv {
     bool header_done;
     char *cells[RD_CELLS_MAX]; /* the row being read */
     size_t n_cells;
-    uint64_t row;          /* rows finished (the header is row 1) */
-    uint64_t fed, row_fed; /* bytes fed in all; ... when the last row ended */
+    uint64_t row;            /* rows finished (the header is row 1) */
+    uint64_t fed, row_fed;   /* bytes fed in all; ... when the last row ended */
     struct cs_result *queue; /* rows turned into records, not handed out yet */
     size_t q_head, q_len, q_cap;
     char why[512]; /* the first failure in a callback */

@@ -31,7 +31,7 @@
     X(RENEWED, "renewed")                                                                          \
     X(REPLACED, "replaced")                                                                        \
     X(NEW, "new")                                                                                  \
-    X(GONE, "gone")                                                                            \
+    X(GONE, "gone")                                                                                \
     X(SAME, "same")
 
 enum diff_kind {
@@ -308,13 +308,16 @@ static void text_row(FILE *out, const struct diff_change *c)
 static void write_text(FILE *out, const struct diff_report *rp)
 {
     const struct diff_state *d = rp->d;
-    fprintf(out, "%-9s %-38s %-11s %-21s %-24s %s\n", "CHANGE", "HOST:PORT", "PROTOCOL",
-            "STATUS", "NOT AFTER", "REASON");
+    fprintf(out, "%-9s %-38s %-11s %-21s %-24s %s\n", "CHANGE", "HOST:PORT", "PROTOCOL", "STATUS",
+            "NOT AFTER", "REASON");
     for (size_t i = 0; i < d->n_changes; i++)
         text_row(out, &d->changes[i]);
     fprintf(out, "%zu changed of %llu endpoints:", d->n_changes, (unsigned long long)rp->endpoints);
     for (int k = 0; k < DIFF_KIND_COUNT; k++)
-        fprintf(out, "%s %llu %s", k == 0 ? "" : k == DIFF_SAME ? ";" : ",",
+        fprintf(out, "%s %llu %s",
+                k == 0           ? ""
+                : k == DIFF_SAME ? ";"
+                                 : ",",
                 (unsigned long long)d->count[k], diff_kind_names[k]);
     fputs(rp->partial ? " (NEW is partial: nothing is called gone)\n" : "\n", out);
 }
@@ -415,8 +418,8 @@ static int write_json(FILE *out, const struct diff_report *rp, bool lines)
     if (lines) {
         for (size_t i = 0; i < d->n_changes; i++) {
             json_t *o = change_json(&d->changes[i]);
-            if (!o || json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) <
-                          0) {
+            if (!o ||
+                json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) < 0) {
                 json_decref(o);
                 return -ENOMEM;
             }
@@ -436,8 +439,7 @@ static int write_json(FILE *out, const struct diff_report *rp, bool lines)
              json_object_set_new(doc, "new", json_string(rp->new_name)) |
              json_object_set_new(doc, "endpoints", json_integer((json_int_t)rp->endpoints)) |
              json_object_set_new(doc, "partial", json_boolean(rp->partial)) |
-             json_object_set_new(doc, "summary", sum) |
-             json_object_set_new(doc, "changes", arr);
+             json_object_set_new(doc, "summary", sum) | json_object_set_new(doc, "changes", arr);
     else {
         json_decref(sum);
         json_decref(arr);
@@ -571,8 +573,7 @@ static int diff_write(const struct cs_options *o, const struct diff_report *rp)
         else
             e = cs_outfile_commit(&of);
         if (e < 0 && e != -EPIPE) {
-            fprintf(stderr, "certsweep: %s: writing the report failed: %s\n", path,
-                    cs_strerror(e));
+            fprintf(stderr, "certsweep: %s: writing the report failed: %s\n", path, cs_strerror(e));
             rc = rc ? rc : CS_EXIT_IOERR;
         }
     }

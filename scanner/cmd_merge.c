@@ -140,8 +140,7 @@ static int merge_open_outputs(const struct cs_options *o, struct merge_out *outs
         to_stdout |= strcmp(m->path, "-") == 0;
         int e = cs_outfile_open(&m->out, m->path);
         if (e < 0) {
-            fprintf(stderr, "certsweep: %s: cannot create report: %s\n", m->path,
-                    cs_strerror(e));
+            fprintf(stderr, "certsweep: %s: cannot create report: %s\n", m->path, cs_strerror(e));
             return CS_EXIT_CANTCREAT;
         }
         m->f = m->out.f;
@@ -206,8 +205,7 @@ static int merge_shards(const struct cs_options *o, struct cs_report_reader *fir
                 fprintf(stderr,
                         "certsweep: %s: %s:%lld (%s) is in an earlier shard too: a shard given "
                         "twice, or shards of different scans\n",
-                        o->targets[i], r.host, (long long)r.port,
-                        r.protocol ? r.protocol : "tls");
+                        o->targets[i], r.host, (long long)r.port, r.protocol ? r.protocol : "tls");
                 rc = CS_EXIT_NOINPUT;
             }
             sum->count[r.status]++;

@@ -7,9 +7,7 @@
 extern const struct cs_command cs_command_diff, cs_command_merge;
 
 static const struct cs_command *const commands[] = {
-    &cs_command_diff,
-    &cs_command_merge,
-    NULL, /* the list ends here */
+    &cs_command_diff, &cs_command_merge, NULL, /* the list ends here */
 };
 
 const struct cs_command *cs_command_find(const char *argv1)

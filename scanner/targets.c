@@ -64,8 +64,8 @@ struct cs_targets {
     atomic_bool abort; /* give up reading (cs_targets_abort) */
     struct digest_set seen;
     uint64_t count, bad;
-    unsigned failed; /* sources that could not be read to their end */
-    uint16_t port;   /* the default port: -p, or the probe's */
+    unsigned failed;   /* sources that could not be read to their end */
+    uint16_t port;     /* the default port: -p, or the probe's */
     bool out_of_shard; /* the bad line just read is another shard's (--shard) */
     cs_notice_fn notice;
     void *notice_arg;

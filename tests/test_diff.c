@@ -162,13 +162,14 @@ Test(diff, two_scans_every_mix_of_formats)
             expect_change(doc, "warning", "worse", "WARNING", "CRITICAL");
             expect_change(doc, "ok", "better", "ERROR", "OK");
             expect_change(doc, "expired", "gone", "EXPIRED", NULL);
-            expect_change(doc, "critical", "new", NULL, "EXPIRED"); /* 3 days left at the fleet's now */
+            expect_change(doc, "critical", "new", NULL,
+                          "EXPIRED"); /* 3 days left at the fleet's now */
             cr_assert_null(change_of(doc, fleet_get(fleet, "self-signed")->host), "same listed");
             expect_not_after(doc, "warning", "old_not_after", t + 20 * 86400LL);
             expect_not_after(doc, "warning", "new_not_after", t + 20 * 86400LL);
             expect_not_after(doc, "ok", "new_not_after", t + 200 * 86400LL);
-            cr_assert(json_is_null(json_object_get(change_of(doc, "ok.fleet.test"),
-                                                   "old_not_after")));
+            cr_assert(
+                json_is_null(json_object_get(change_of(doc, "ok.fleet.test"), "old_not_after")));
             json_t *sum = json_object_get(doc, "summary");
             cr_assert_eq(json_integer_value(json_object_get(sum, "worse")), 1);
             cr_assert_eq(json_integer_value(json_object_get(sum, "better")), 1);
@@ -250,7 +251,7 @@ Test(diff, renewed_and_replaced)
         char target[2][32];
         snprintf(target[0], sizeof(target[0]), "127.0.0.1:%u", fleet_bulk_port(f, 0));
         snprintf(target[1], sizeof(target[1]), "127.0.0.1:%u", fleet_bulk_port(f, 1));
-        const char *args[] = {"--ca-file", fleet_ca_file(f), "--now", now,    target[0], target[1],
+        const char *args[] = {"--ca-file", fleet_ca_file(f), "--now", now, target[0], target[1],
                               "-o",        k ? b : a,        "-q",    NULL};
         struct run_result r;
         int rc = run_certsweep(args, NULL, &r);

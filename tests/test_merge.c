@@ -122,8 +122,8 @@ static void same_records(json_t *want, json_t *got, const char *what)
             if (strcmp(key, "elapsed_ms") == 0)
                 continue;
             char *gv = json_dumps(json_object_get(match, key), JSON_ENCODE_ANY);
-            cr_assert(json_equal(v, json_object_get(match, key)), "%s: %s differs (%s) in %s",
-                      what, key, gv, dump);
+            cr_assert(json_equal(v, json_object_get(match, key)), "%s: %s differs (%s) in %s", what,
+                      key, gv, dump);
             free(gv);
         }
         cr_assert_eq(json_object_size(match), json_object_size(w), "%s: fields of %s", what, dump);
@@ -191,8 +191,8 @@ Test(merge, three_shards_are_one_scan)
 
     cr_assert(said[0] == 1 && said[1] == 1, "bad lines said %d and %d times", said[0], said[1]);
     char *merged[4] = {path_of("m.jsonl"), path_of("m.json"), path_of("m.csv"), path_of("m.txt")};
-    const char *margs[] = {"merge", shard[0],  shard[1], shard[2], "-o", merged[0], "-o",
-                           merged[1], "-o",    merged[2], "-o",     merged[3], "-q",      NULL};
+    const char *margs[] = {"merge",   shard[0], shard[1],  shard[2], "-o",      merged[0], "-o",
+                           merged[1], "-o",     merged[2], "-o",     merged[3], "-q",      NULL};
     struct run_result m;
     run_ok(margs, &m);
     cr_assert_eq(m.status, one.status, "merge exit %d, single scan %d: %s", m.status, one.status,
@@ -205,8 +205,7 @@ Test(merge, three_shards_are_one_scan)
     json_error_t je;
     json_t *wdoc = json_load_file(single[1], 0, &je), *gdoc = json_load_file(merged[1], 0, &je);
     cr_assert_not_null(gdoc, "merged JSON: %s", je.text);
-    same_records(json_object_get(wdoc, "results"), json_object_get(gdoc, "results"),
-                 "merged JSON");
+    same_records(json_object_get(wdoc, "results"), json_object_get(gdoc, "results"), "merged JSON");
     cr_assert(json_equal(json_object_get(wdoc, "summary"), json_object_get(gdoc, "summary")),
               "summary differs");
     cr_assert(json_is_true(json_object_get(gdoc, "complete")));
@@ -403,8 +402,13 @@ Test(merge, bad_lines_exit_codes_and_refusals)
     snprintf(pin, sizeof(pin), "%s:%u:127.0.0.1", ok->host, ok->port);
     snprintf(target, sizeof(target), "%s:%u", ok->host, ok->port);
     char *a = path_of("a.jsonl"), *b = path_of("b.json");
-    const char *scan[] = {"--ca-file", fleet_ca_file(fleet), "--resolve", pin, target, "-f",
-                          targets,     "-o",                 a,           "-o", b,     "-q", NULL};
+    const char *scan[] = {"--ca-file", fleet_ca_file(fleet),
+                          "--resolve", pin,
+                          target,      "-f",
+                          targets,     "-o",
+                          a,           "-o",
+                          b,           "-q",
+                          NULL};
     struct run_result r;
     cr_assert_eq(run_certsweep(scan, NULL, &r), 0);
     cr_assert_eq(r.status, 3);
@@ -478,8 +482,8 @@ Test(merge, subcommand_names_are_not_hosts)
     cr_assert(strstr(r.err, "certsweep diff: too few reports"), "%s", r.err);
     run_result_free(&r);
     /* after --, a host called merge is scanned (and has no DNS here) */
-    const char *host[] = {"--dns-server", "127.0.0.1:9", "--dns-timeout", "0.2", "-F", "jsonl",
-                          "--",           "merge",       NULL};
+    const char *host[] = {"--dns-server", "127.0.0.1:9", "--dns-timeout", "0.2", "-F",
+                          "jsonl",        "--",          "merge",         NULL};
     cr_assert_eq(run_certsweep(host, NULL, &r), 0);
     cr_assert_eq(r.status, 3, "exit %d: %s", r.status, r.err);
     cr_assert(strstr(r.out, "\"host\":\"merge\""), "%s", r.out);
