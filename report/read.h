@@ -24,7 +24,9 @@
 #include "scanner/result.h"
 
 /* The longest JSON line or CSV row taken (a record with a 10,000-name
-   certificate and its whole chain is well below it). */
+   certificate and its whole chain is well below it).  A CSV row is measured
+   as libcsv is fed, 64 KiB at a time, so one may pass it by less than that
+   before it is refused. */
 #define CS_READ_LINE_MAX ((size_t)16 << 20)
 /* The largest JSON document taken. */
 #define CS_READ_DOC_MAX ((uint64_t)4 << 30)

@@ -293,7 +293,10 @@ static void text_row(FILE *out, const struct diff_change *c)
     const struct diff_ep *e = chg_ep(c);
     char host[300], ep[340], reason[200], st[40], na[60], a[24], b[24];
     cs_escape(ep_host(e), strlen(ep_host(e)), host, 120);
-    snprintf(ep, sizeof(ep), "%s:%lld", host, (long long)e->port);
+    if (e->port == CS_INT_NONE) /* a bad target line's */
+        snprintf(ep, sizeof(ep), "%s", host);
+    else
+        snprintf(ep, sizeof(ep), "%s:%lld", host, (long long)e->port);
     cs_escape(c->reason, strlen(c->reason), reason, 80);
     fmt_time(c->old.blob ? c->old.not_after : CS_INT_NONE, a);
     fmt_time(c->cur.blob ? c->cur.not_after : CS_INT_NONE, b);

@@ -64,9 +64,9 @@ struct cs_targets {
     atomic_bool abort; /* give up reading (cs_targets_abort) */
     struct digest_set seen;
     uint64_t count, bad;
-    unsigned failed;   /* sources that could not be read to their end */
-    uint16_t port;     /* the default port: -p, or the probe's */
-    bool out_of_shard; /* the bad line just read is another shard's (--shard) */
+    unsigned failed; /* sources that could not be read to their end */
+    uint16_t port;   /* the default port: -p, or the probe's */
+    bool not_ours;   /* the bad line just read is another shard's (--shard) */
     cs_notice_fn notice;
     void *notice_arg;
     char line_buf[LINE_MAX_BYTES + 1];
@@ -651,7 +651,7 @@ static bool in_shard(struct cs_targets *ts, const struct cs_target *t)
 static bool bad_in_shard(struct cs_targets *ts, const char *text)
 {
     bool in = !ts->opt->shard_n || shard_has(ts, text, strlen(text));
-    ts->out_of_shard = !in;
+    ts->not_ours = !in;
     return in;
 }
 
@@ -659,9 +659,9 @@ static bool bad_in_shard(struct cs_targets *ts, const char *text)
 int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
 {
     for (;;) {
-        ts->out_of_shard = false;
+        ts->not_ours = false;
         int rc = next_target(ts, t);
-        if (rc <= 0 || (t->bad ? !ts->out_of_shard : in_shard(ts, t)))
+        if (rc <= 0 || (t->bad ? !ts->not_ours : in_shard(ts, t)))
             return rc;
         cs_target_free(t);
     }

@@ -344,4 +344,65 @@ Test(diff, hostile_reports)
     fclose(f);
     free(huge);
     expect_refused("huge.jsonl", NULL, "huge.jsonl: line 2: longer than 16777216 bytes");
+
+    /* a CSV row over the cap (one quoted cell that never ends in time) */
+    char *row = path_of("huge.csv");
+    f = fopen(row, "w");
+    cr_assert_not_null(f);
+    fputs("host,status\na,OK\n\"", f);
+    for (size_t i = 0; i < CS_READ_LINE_MAX / 4096 + 32; i++) /* checked once per 64 KiB read */
+        fprintf(f, "%4096s", "y");
+    fputs("\",OK\n", f);
+    fclose(f);
+    free(row);
+    expect_refused("huge.csv", NULL, "huge.csv: row 3: longer than 16777216 bytes");
+
+    /* too many cells in a row, too many certificates in a chain */
+    char *cells = path_of("cells2.csv");
+    f = fopen(cells, "w");
+    cr_assert_not_null(f);
+    fputs("host,status", f);
+    for (int i = 0; i < 2000; i++)
+        fputs(",x", f);
+    fputs("\n", f);
+    fclose(f);
+    free(cells);
+    expect_refused("cells2.csv", NULL, "cells2.csv: row 1: more than 1024 cells");
+    char *chain = path_of("chain.jsonl");
+    f = fopen(chain, "w");
+    cr_assert_not_null(f);
+    fputs("{\"host\":\"a\",\"status\":\"OK\",\"chain\":[{}", f);
+    for (int i = 0; i < 5000; i++)
+        fputs(",{}", f);
+    fputs("]}\n", f);
+    fclose(f);
+    free(chain);
+    expect_refused("chain.jsonl", NULL, "chain.jsonl: line 1: \"chain\" has more than 4096");
+}
+
+/* A name that a spreadsheet would run (a bad target line keeps its text as
+   the host) is defused in the CSV change report, as in a scan's CSV. */
+Test(diff, csv_defuses_formulas)
+{
+    char *old = path_of("old.jsonl"), *cur = path_of("new.jsonl");
+    cr_assert_eq(spit(old, "{\"host\":\"a.example\",\"port\":443,\"status\":\"OK\"}\n"), 0);
+    cr_assert_eq(spit(cur, "{\"host\":\"a.example\",\"port\":443,\"status\":\"OK\"}\n"
+                           "{\"host\":\"=HYPERLINK(1)\",\"port\":null,\"status\":\"ERROR\","
+                           "\"reason\":\"@SUM(1)\"}\n"),
+                 0);
+    const char *args[] = {"diff", old, cur, "-F", "csv", NULL};
+    struct run_result r;
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    struct csv_doc d;
+    cr_assert_eq(csv_doc_parse(r.out, strlen(r.out), &d), 0);
+    cr_assert_eq(d.nrows, 2, "%s", r.out);
+    cr_assert_str_eq(csv_doc_get(&d, 1, "change"), "new");
+    cr_assert_str_eq(csv_doc_get(&d, 1, "host"), "'=HYPERLINK(1)");
+    cr_assert_str_eq(csv_doc_get(&d, 1, "reason"), "'@SUM(1)");
+    cr_assert_str_eq(csv_doc_get(&d, 1, "port"), "");
+    csv_doc_free(&d);
+    run_result_free(&r);
+    free(old);
+    free(cur);
 }
