@@ -111,16 +111,16 @@ size=$(du -m "$work/night1.jsonl" | cut -f1)
 log "certsweep diff"
 rc=0
 /usr/bin/time -f '%e %M' -o "$work/time.cs" "$cs" diff "$work/night1.jsonl" "$work/night2.jsonl" \
-    -F csv -o "$work/cs.csv" -q || rc=$?
+    -o "$work/cs.csv" -q || rc=$?
 [ $rc = 1 ] || { echo "diff.sh: certsweep diff exited $rc (want 1: something got worse)" >&2; exit 70; }
-read -r cs_wall cs_rss <"$work/time.cs"
+read -r cs_wall cs_rss < <(tail -1 "$work/time.cs")
 cs_counts=$(tail -n +2 "$work/cs.csv" | cut -d, -f1 | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}')
 
 # ---- jq | sort | join -------------------------------------------------------
 log "jq | sort | join | awk"
 cat >"$work/pipeline.sh" <<'PIPE'
 set -euo pipefail
-key='[(.host | ascii_downcase), (.port | tostring), .sni, (.protocol // "")] | join("|")'
+key='([(.host | ascii_downcase), (.port | tostring), .sni, (.protocol // "")] | join("|"))'
 jq -r "[$key, .status, (.not_after // \"\"), (.sha256 // \"\")] | @tsv" "$1" | LC_ALL=C sort -t $'\t' -k1,1 >"$3/a.tsv"
 jq -r "[$key, .status, (.not_after // \"\"), (.sha256 // \"\")] | @tsv" "$2" | LC_ALL=C sort -t $'\t' -k1,1 >"$3/b.tsv"
 LC_ALL=C join -t $'\t' -a 1 -a 2 -e - -o 0,1.2,1.3,1.4,2.2,2.3,2.4 "$3/a.tsv" "$3/b.tsv" | awk -F '\t' '
@@ -128,12 +128,12 @@ LC_ALL=C join -t $'\t' -a 1 -a 2 -e - -o 0,1.2,1.3,1.4,2.2,2.3,2.4 "$3/a.tsv" "$
     $2 == "-" { print "new", $1; next }
     $5 == "-" { print "gone", $1; next }
     rank($5) < rank($2) { print "worse", $1; next }
-    $4 != "" && $7 != "" && $4 != $7 { print ($6 > $3 ? "renewed" : "replaced"), $1; next }
+    $4 != "" && $7 != "" && ($4 "") != ($7 "") { print (($6 "") > ($3 "") ? "renewed" : "replaced"), $1; next }
     rank($5) > rank($2) { print "better", $1 }' >"$3/changes.txt"
 PIPE
 /usr/bin/time -f '%e %M' -o "$work/time.jq" bash "$work/pipeline.sh" "$work/night1.jsonl" \
     "$work/night2.jsonl" "$work"
-read -r jq_wall jq_rss <"$work/time.jq"
+read -r jq_wall jq_rss < <(tail -1 "$work/time.jq")
 jq_counts=$(cut -d' ' -f1 "$work/changes.txt" | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}')
 agree=no
 [ "$cs_counts" = "$jq_counts" ] && agree=yes
@@ -148,7 +148,7 @@ new endpoints, diffed on $(nproc) cores:
 
 | tool | wall (s) | peak RSS (MB) | changes found |
 | --- | --- | --- | --- |
-| \`certsweep diff OLD NEW -F csv\` | $cs_wall | $((cs_rss / 1024)) | ${cs_counts%, } |
+| \`certsweep diff OLD NEW -o changes.csv -q\` | $cs_wall | $((cs_rss / 1024)) | ${cs_counts%, } |
 | \`jq \| sort \| join \| awk\` | $jq_wall | $((jq_rss / 1024)) | ${jq_counts%, } |
 
 Same changes found by both: $agree.  The pipeline's peak RSS is that of its

@@ -76,7 +76,7 @@ timed() {
     local key=$1; shift
     /usr/bin/time -f '%e %U %S %M' -o "$work/t.$key" "$@"
 }
-field() { local w u s m; read -r w u s m <"$work/t.$1"; case $2 in wall) echo "$w" ;; cpu) calc "$u + $s" ;; rss) echo $((m / 1024)) ;; esac; }
+field() { local w u s m; read -r w u s m < <(tail -1 "$work/t.$1"); case $2 in wall) echo "$w" ;; cpu) calc "$u + $s" ;; rss) echo $((m / 1024)) ;; esac; }
 
 log "one process"
 timed one "$cs" "${common[@]}" -o "$work/one.jsonl"
