@@ -53,6 +53,7 @@ cleanup() {
     if [ $keep = 0 ]; then rm -rf "$work"; else echo "diff.sh: kept $work" >&2; fi
 }
 trap cleanup EXIT
+load=$(cut -d" " -f1-3 /proc/loadavg)
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
 # ---- one real record, the template -------------------------------------------
@@ -144,7 +145,7 @@ report() {
 
 Two JSON Lines reports of $N records each (${size} MB a night; our writer's
 records), the second with 1% renewed, 1% worse, 1% better, 1% gone and 1%
-new endpoints, diffed on $(nproc) cores:
+new endpoints, diffed on $(nproc) cores (load average $load when it started):
 
 | tool | wall (s) | peak RSS (MB) | changes found |
 | --- | --- | --- | --- |

@@ -54,6 +54,7 @@ cleanup() {
     if [ $keep = 0 ]; then rm -rf "$work"; else echo "shards.sh: kept $work" >&2; fi
 }
 trap cleanup EXIT
+load=$(cut -d" " -f1-3 /proc/loadavg)
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", ($1) }"; }
 
@@ -105,7 +106,7 @@ report() {
 ## Shards: N=2 shard processes plus merge against one process ($(date -u +%Y-%m-%d), \`$cmdline\`)
 
 The bench fleet, $N_EP endpoints on $N_ADDR loopback addresses, on $(nproc)
-cores shared with the fleet; every run \`-j $J\`, JSON Lines reports:
+cores shared with the fleet (load average $load when it started); every run \`-j $J\`, JSON Lines reports:
 
 | step | wall (s) | CPU (s) | peak RSS (MB) | records |
 | --- | --- | --- | --- | --- |
