@@ -638,7 +638,6 @@ static int diff_run(int argc, char **argv)
 const struct cs_command cs_command_diff = {
     .name = "diff",
     .usage = "OLD NEW [-o FILE]... [-F FORMAT]",
-    .summary = "what changed between two reports: worse, better, renewed, replaced, new, gone "
-               "(exit 1 when anything got worse)",
+    .summary = "what changed between two reports; exit 1 when something got worse",
     .run = diff_run,
 };

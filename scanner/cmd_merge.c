@@ -195,7 +195,8 @@ static int merge_shards(const struct cs_options *o, struct cs_report_reader *fir
             rc = CS_EXIT_NOINPUT;
             break;
         }
-        merge_meta(info, sum, i == 0, cs_report_meta(rd));
+        if (i) /* the first one's header was taken before the reports were opened */
+            merge_meta(info, sum, false, cs_report_meta(rd));
         struct cs_result r;
         int got = 0;
         while (!rc && (got = cs_report_next(rd, &r, err, sizeof(err))) > 0) {
@@ -298,6 +299,6 @@ static int merge_run(int argc, char **argv)
 const struct cs_command cs_command_merge = {
     .name = "merge",
     .usage = "SHARD... [-o FILE]... [-F FORMAT] [--fail-on LEVEL]",
-    .summary = "the reports of certsweep --shard K/N runs as one scan's reports and exit code",
+    .summary = "the reports of --shard K/N runs as one scan's reports and exit code",
     .run = merge_run,
 };
