@@ -2,7 +2,7 @@
  * of JSON, JSON Lines and CSV), as a change report in text, CSV, JSON or
  * JSON Lines.  Endpoints are matched on host (in any case), port, SNI and
  * protocol, and on the address when a report holds several records for one
- * such endpoint.  OLD is kept in memory in a compact form (about 100 bytes an
+ * such endpoint.  OLD is kept in memory in a compact form (about 150 bytes an
  * endpoint); NEW is streamed; only the changes are kept for the report.
  * Exit 1 when an endpoint got worse, so diff gates a pipeline on
  * regressions; 0 otherwise. */

@@ -154,7 +154,7 @@ new endpoints, diffed on $(nproc) cores (load average $load when it started):
 
 Same changes found by both: $agree.  The pipeline's peak RSS is that of its
 largest process (GNU time over \`bash\`: the children's maximum, not their
-sum).  certsweep keeps the old report in a compact form (about 100 bytes an
+sum).  certsweep keeps the old report in a compact form (about 150 bytes an
 endpoint) and streams the new one.
 MD
 }
