@@ -737,6 +737,8 @@ struct cs_report_reader *cs_report_open(const char *path, char *err, size_t errl
         rd->csv = cs_xcalloc(1, sizeof(*rd->csv));
         rc = csv_init(&rd->csv->p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL);
         rd->csv->started = rc == 0;
+        if (rc == 0) /* a long cell grows by 64 KiB at a time, not libcsv's 128 bytes */
+            csv_set_blk_size(&rd->csv->p, RD_CHUNK);
         if (rc != 0)
             rd_fail(err, errlen, rd, "out of memory");
     }
