@@ -481,12 +481,13 @@ Test(merge, subcommand_names_are_not_hosts)
     cr_assert_eq(r.status, 64);
     cr_assert(strstr(r.err, "certsweep diff: too few reports"), "%s", r.err);
     run_result_free(&r);
-    /* after --, a host called merge is scanned (and has no DNS here) */
-    const char *host[] = {"--dns-server", "127.0.0.1:9", "--dns-timeout", "0.2", "-F",
-                          "jsonl",        "--",          "merge",         NULL};
+    /* after --, hosts called merge and diff are scanned (and have no DNS here) */
+    const char *host[] = {"--dns-server", "127.0.0.1:9", "--dns-timeout", "0.2",  "-F",
+                          "jsonl",        "--",          "merge",         "diff", NULL};
     cr_assert_eq(run_certsweep(host, NULL, &r), 0);
     cr_assert_eq(r.status, 3, "exit %d: %s", r.status, r.err);
     cr_assert(strstr(r.out, "\"host\":\"merge\""), "%s", r.out);
+    cr_assert(strstr(r.out, "\"host\":\"diff\""), "%s", r.out);
     cr_assert(strstr(r.out, "dns: "), "%s", r.out);
     run_result_free(&r);
     /* a scan's option is not merge's */
