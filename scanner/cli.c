@@ -42,7 +42,7 @@
 static cs_opt_parse_fn parse_format, parse_output, parse_targets_file, parse_dns_server, parse_now,
     parse_fail_on_opt, parse_resolve, parse_sni, parse_starttls, parse_ehlo, parse_policy,
     parse_policy_file, parse_label, parse_targets_format, parse_certs, parse_expect, parse_notify,
-    parse_notify_on, parse_mail_to;
+    parse_notify_on, parse_mail_to, parse_shard;
 
 #define MAX_SECS_MS ((uint64_t)CS_DAY_SECS * 1000)
 
@@ -175,6 +175,11 @@ const struct cs_opt cs_cli_options[] = {
      .help = "the sendmail program --mail-to hands the mail to (any MTA's sendmail -t "
              "interface)",
      .deflt = "/usr/sbin/sendmail"},
+    {"shard", 0, CS_ARG_CUSTOM, .parse = parse_shard, .metavar = "K/N",
+     .help = "scan only shard K of N (K from 0 to N-1): a stable hash of each target's host, "
+             "port, SNI and probe picks its one shard, whatever file or order it comes in; "
+             "merge the N reports with certsweep merge",
+     .deflt = "every target"},
     {"sni", 0, CS_ARG_CUSTOM, .parse = parse_sni, .metavar = "NAME",
      .help = "server name sent to every target, an internationalised one as its xn-- form",
      .deflt = "the target's host name"},
@@ -216,6 +221,8 @@ struct parse_state {
     struct cs_options *o;
     struct cs_cli_notes *notes;
     unsigned seen[CS_N_OPTIONS]; /* times each option was given */
+    const char *command;         /* a subcommand's name, or NULL for a scan */
+    const char *const *allowed;  /* ... and the only options it takes */
 };
 
 static void note_add(char ***list, size_t *n, char *text)
@@ -682,6 +689,34 @@ static const char *parse_starttls(const struct cs_opt *op, struct cs_options *o,
     return buf;
 }
 
+#define SHARD_MAX 65536
+
+/* K/N with 0 <= K < N <= SHARD_MAX: K counts from 0, as a Kubernetes
+   Indexed Job's JOB_COMPLETION_INDEX does. */
+static const char *parse_shard(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                               char *buf, size_t len)
+{
+    (void)op;
+    uint64_t k, n;
+    const char *slash = strchr(arg, '/');
+    char kbuf[16];
+    size_t klen = slash ? (size_t)(slash - arg) : 0;
+    if (!slash || klen == 0 || klen >= sizeof(kbuf))
+        return "not K/N (shard K of N, e.g. 0/4)";
+    memcpy(kbuf, arg, klen);
+    kbuf[klen] = '\0';
+    if (parse_uint(kbuf, 0, SHARD_MAX - 1, &k) < 0 || parse_uint(slash + 1, 1, SHARD_MAX, &n) < 0)
+        return "not K/N with whole numbers, N from 1 to 65536 (e.g. 0/4)";
+    if (k >= n) {
+        snprintf(buf, len, "not a shard of %llu: shards are numbered 0 to %llu",
+                 (unsigned long long)n, (unsigned long long)(n - 1));
+        return buf;
+    }
+    o->shard_k = (unsigned)k;
+    o->shard_n = (unsigned)n;
+    return NULL;
+}
+
 /* An SMTP address literal: "[" IPv4 "]" or "[IPv6:" IPv6 "]" (RFC 5321). */
 static bool address_literal(const char *s)
 {
@@ -850,6 +885,11 @@ static enum cs_cli_result unknown_long(struct parse_state *ps, const char *name,
 static enum cs_cli_result apply(struct parse_state *ps, const struct cs_opt *op, const char *arg)
 {
     struct cs_options *o = ps->o;
+    bool allowed = !ps->allowed;
+    for (size_t i = 0; ps->allowed && ps->allowed[i] && !allowed; i++)
+        allowed = strcmp(ps->allowed[i], op->name) == 0;
+    if (!allowed)
+        return usage_error(ps, "--%s is not an option of certsweep %s", op->name, ps->command);
     ps->seen[op - cs_cli_options]++;
     if (op->arg == CS_ARG_NONE) {
         if (op->action)
@@ -1079,6 +1119,28 @@ enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv,
         return usage_error(&ps, "no targets: name some, read them with -f FILE, or give --certs "
                                 "PATH");
     return check_combinations(&ps);
+}
+
+enum cs_cli_result cs_cli_parse_command(const char *command, const char *const *allowed,
+                                        struct cs_options *o, int argc, char **argv,
+                                        struct cs_cli_notes *notes)
+{
+    struct parse_state ps = {.o = o, .notes = notes, .command = command, .allowed = allowed};
+    memset(notes, 0, sizeof(*notes));
+    enum cs_cli_result rc = CS_CLI_OK;
+    bool only_args = false;
+    for (int i = 1; i < argc && rc == CS_CLI_OK; i++) {
+        const char *a = argv[i];
+        if (only_args || a[0] != '-' || a[1] == '\0')
+            APPEND(o->targets, o->n_targets, argv[i]);
+        else if (a[1] == '-' && a[2] == '\0')
+            only_args = true;
+        else if (a[1] == '-')
+            rc = long_option(&ps, argc, argv, &i);
+        else
+            rc = short_options(&ps, argc, argv, &i);
+    }
+    return rc != CS_CLI_OK ? rc : check_combinations(&ps);
 }
 
 void cs_cli_notes_free(struct cs_cli_notes *notes)

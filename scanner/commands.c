@@ -4,8 +4,12 @@
 
 #include <string.h>
 
+extern const struct cs_command cs_command_diff, cs_command_merge;
+
 static const struct cs_command *const commands[] = {
-    NULL, /* the list ends here */
+    &cs_command_diff,  /* cmd_diff.c */
+    &cs_command_merge, /* cmd_merge.c */
+    NULL,              /* the list ends here */
 };
 
 const struct cs_command *cs_command_find(const char *argv1)

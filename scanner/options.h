@@ -92,7 +92,9 @@ struct cs_options {
     unsigned notify_on; /* --notify-on: enum cs_notify_on */
     char **mail_to;     /* --mail-to: validated addresses (argv strings) */
     size_t n_mail_to;
-    char *sendmail; /* --sendmail: the sendmail program, NULL for /usr/sbin/sendmail */
+    char *sendmail;   /* --sendmail: the sendmail program, NULL for /usr/sbin/sendmail */
+    unsigned shard_k; /* --shard K/N: scan only the targets whose identity hashes to */
+    unsigned shard_n; /* shard K of N (0 <= K < N); N 0: every target */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints
@@ -119,6 +121,13 @@ void cs_options_init(struct cs_options *o);
 void cs_options_free(struct cs_options *o);
 enum cs_cli_result cs_cli_parse(struct cs_options *o, int argc, char **argv,
                                 struct cs_cli_notes *notes);
+/* A subcommand's arguments, with the scan's option table: only the options
+   named in allowed (long names, NULL-ended) are taken, others are usage
+   errors; what is not an option (files) goes to o->targets, which may be
+   empty. */
+enum cs_cli_result cs_cli_parse_command(const char *command, const char *const *allowed,
+                                        struct cs_options *o, int argc, char **argv,
+                                        struct cs_cli_notes *notes);
 void cs_cli_notes_free(struct cs_cli_notes *notes);
 
 /* The i-th option --help shows: its long name (NULL past the end), its short

@@ -72,6 +72,7 @@ struct cs_targets {
     uint64_t count, bad;
     unsigned failed; /* sources that could not be read to their end */
     uint16_t port;   /* the default port: -p, or the probe's */
+    bool not_ours;   /* the bad line just read is another shard's (--shard) */
     cs_notice_fn notice;
     void *notice_arg;
     /* a line that expands (a range, a port list), walked one target at a
@@ -856,6 +857,9 @@ static int open_source(struct cs_targets *ts, struct source *src, char *err, siz
     return 0;
 }
 
+/* Whether a bad line's text is this shard's (--shard, below). */
+static bool bad_in_shard(struct cs_targets *ts, const char *text);
+
 static int bad_target(struct cs_targets *ts, struct cs_target *t, const char *where,
                       const char *text, size_t tlen, const char *why, const struct cs_target *p)
 {
@@ -870,9 +874,11 @@ static int bad_target(struct cs_targets *ts, struct cs_target *t, const char *wh
     t->bad = cs_asprintf("%s: %s", where, why);
     t->port = port;
     t->port_known = port_known;
+    ts->count++;
+    if (!bad_in_shard(ts, esc))
+        return 1; /* another shard's: said and counted there */
     notify(ts, CS_NOTICE_BAD_LINE, "%s: %s", where, why);
     ts->bad++;
-    ts->count++;
     return 1;
 }
 
@@ -1213,7 +1219,7 @@ static int take_text(struct cs_targets *ts, struct cs_target *t, const char *whe
     return 0;
 }
 
-int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
+static int next_target(struct cs_targets *ts, struct cs_target *t)
 {
     const struct cs_options *o = ts->opt;
     char where[512];
@@ -1246,6 +1252,62 @@ int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
         cs_target_free(t);
     }
     return 0;
+}
+
+/* ---- --shard K/N ---------------------------------------------------------------------------
+ * Each target belongs to one shard: the first 8 bytes (big-endian) of the
+ * SHA-256 of its identity, modulo N.  The identity is what makes two lines
+ * one target (host as its A-label, port, SNI, probe; lower case), so a
+ * target lands in the same shard whatever file, line or order it comes in,
+ * on any machine, in any version.  A bad line belongs to the shard of its
+ * text (escaped and cut as its record's host), so exactly one shard reports
+ * it; every shard reads (and counts toward "no target at all") the whole
+ * input. */
+
+static bool shard_has(const struct cs_targets *ts, const char *key, size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (!EVP_Digest(key, len, md, &mdlen, EVP_sha256(), NULL))
+        return true; /* cannot tell: every shard scans it rather than none */
+    uint64_t h = 0;
+    for (int i = 0; i < 8; i++)
+        h = h << 8 | md[i];
+    return h % ts->opt->shard_n == ts->opt->shard_k;
+}
+
+static bool in_shard(struct cs_targets *ts, const struct cs_target *t)
+{
+    if (!ts->opt->shard_n)
+        return true;
+    const struct cs_options *o = ts->opt;
+    char key[640];
+    const char *probe = t->probe ? t->probe : o->probe_name ? o->probe_name : "tls";
+    int n = snprintf(key, sizeof(key), "%s%c%u%c%s%c%s", t->host, 0, t->port, 0,
+                     t->sni ? t->sni : "", 0, probe);
+    for (int i = 0; i < n; i++)
+        if (key[i] >= 'A' && key[i] <= 'Z')
+            key[i] = (char)(key[i] - 'A' + 'a');
+    return shard_has(ts, key, n < (int)sizeof(key) ? (size_t)n : sizeof(key) - 1);
+}
+
+static bool bad_in_shard(struct cs_targets *ts, const char *text)
+{
+    bool in = !ts->opt->shard_n || shard_has(ts, text, strlen(text));
+    ts->not_ours = !in;
+    return in;
+}
+
+/* The next target of this shard (all of them without --shard). */
+int cs_targets_next(struct cs_targets *ts, struct cs_target *t)
+{
+    for (;;) {
+        ts->not_ours = false;
+        int rc = next_target(ts, t);
+        if (rc <= 0 || (t->bad ? !ts->not_ours : in_shard(ts, t)))
+            return rc;
+        cs_target_free(t);
+    }
 }
 
 uint64_t cs_targets_count(const struct cs_targets *ts)

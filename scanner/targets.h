@@ -59,14 +59,16 @@ typedef void (*cs_notice_fn)(void *arg, enum cs_notice kind, const char *line);
 struct cs_targets *cs_targets_open(const struct cs_options *o, char *err, size_t errlen);
 /* Where notices go (none are said before this is called). */
 void cs_targets_on_notice(struct cs_targets *ts, cs_notice_fn fn, void *arg);
-/* The next target: 1 and *t filled (free with cs_target_free), or 0 at the end. */
+/* The next target (of this shard, with --shard K/N): 1 and *t filled (free
+   with cs_target_free), or 0 at the end. */
 int cs_targets_next(struct cs_targets *ts, struct cs_target *t);
 void cs_target_free(struct cs_target *t);
 /* A copy of src that owns its own strings (free it with cs_target_free). */
 void cs_target_copy(struct cs_target *dst, const struct cs_target *src);
-/* Distinct targets handed out so far (bad lines included). */
+/* Distinct targets read so far (bad lines included); with --shard, those of
+   every shard, so that an input with targets is never "no target at all". */
 uint64_t cs_targets_count(const struct cs_targets *ts);
-/* Bad lines seen so far. */
+/* Bad lines seen so far (with --shard, this shard's). */
 uint64_t cs_targets_bad(const struct cs_targets *ts);
 /* Targets files that could not be read to their end (a read error part-way,
    a directory): each was a CS_NOTICE_INPUT, and its remaining lines are not
