@@ -4,8 +4,10 @@
 
 #include <string.h>
 
+extern const struct cs_command cs_command_history;
+
 static const struct cs_command *const commands[] = {
-    NULL, /* the list ends here */
+    &cs_command_history, NULL, /* the list ends here */
 };
 
 const struct cs_command *cs_command_find(const char *argv1)

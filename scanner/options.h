@@ -67,6 +67,8 @@ struct cs_options {
     const char *probe_name; /* --starttls: the probe of every target without a URL scheme
                                (a registry name, or "auto": by port); NULL: "tls" */
     char *ehlo;             /* owned: --ehlo, the SMTP EHLO name (A-label or [address]) */
+    char *history;          /* --history: the SQLite database scans are appended to; NULL: none */
+    int64_t history_keep_secs; /* --history-keep: scans older than this are pruned; 0: kept */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints

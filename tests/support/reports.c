@@ -121,6 +121,8 @@ const char *const expected_fields[] = {
     "revocation_next_update",
     "key_proven",
     "protocol",
+    "change",
+    "first_seen",
 };
 const size_t n_expected_fields = sizeof expected_fields / sizeof expected_fields[0];
 
