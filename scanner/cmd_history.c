@@ -197,7 +197,7 @@ static int run_history(int argc, char **argv)
             target = argv[++i];
         else if (argv[i][0] == '-')
             return usage(strcmp(argv[i], "--history") == 0 ? "--history needs a FILE.db"
-                                                            : "unknown option");
+                                                           : "unknown option");
         else if (target)
             return usage("one endpoint at a time");
         else

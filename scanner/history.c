@@ -380,9 +380,8 @@ static int step_done(sqlite3_stmt *st)
 
 /* The endpoint of r: its id, first_seen and previous observation (prev_status
    -1 when it has none).  An SQLite code. */
-static int lookup(struct cs_history *h, const struct cs_result *r, int64_t *id,
-                  int64_t *first_seen, int *prev_status, int64_t *prev_not_after,
-                  char prev_sha256[80])
+static int lookup(struct cs_history *h, const struct cs_result *r, int64_t *id, int64_t *first_seen,
+                  int *prev_status, int64_t *prev_not_after, char prev_sha256[80])
 {
     sqlite3_stmt *st = h->st[ST_LOOKUP];
     bind_identity(st, r);
@@ -395,8 +394,8 @@ static int lookup(struct cs_history *h, const struct cs_result *r, int64_t *id,
         *first_seen = sqlite3_column_int64(st, 1);
         const unsigned char *status = sqlite3_column_text(st, 2);
         *prev_status = status ? cs_status_parse((const char *)status) : -1;
-        *prev_not_after = sqlite3_column_type(st, 3) == SQLITE_NULL ? CS_INT_NONE
-                                                                    : sqlite3_column_int64(st, 3);
+        *prev_not_after =
+            sqlite3_column_type(st, 3) == SQLITE_NULL ? CS_INT_NONE : sqlite3_column_int64(st, 3);
         const unsigned char *sha = sqlite3_column_text(st, 4);
         if (sha)
             snprintf(prev_sha256, 80, "%s", (const char *)sha);
@@ -557,7 +556,7 @@ static int find_gone(struct cs_history *h, struct cs_history_summary *hs)
             .address = column_dup(st, 4),
             .status = sv < 0 ? CS_ERROR : (enum cs_status)sv,
             .not_after = sqlite3_column_type(st, 6) == SQLITE_NULL ? CS_INT_NONE
-                                                                    : sqlite3_column_int64(st, 6),
+                                                                   : sqlite3_column_int64(st, 6),
             .last_seen = sqlite3_column_int64(st, 7),
         };
     }
@@ -637,8 +636,8 @@ void cs_history_summary_free(struct cs_history_summary *hs)
     memset(hs, 0, sizeof(*hs));
 }
 
-struct sqlite3 *cs_history_open_readonly(const char *path, enum cs_history_fault *fault,
-                                         char *err, size_t errlen)
+struct sqlite3 *cs_history_open_readonly(const char *path, enum cs_history_fault *fault, char *err,
+                                         size_t errlen)
 {
     struct stat sb;
     if (stat(path, &sb) != 0) {
@@ -654,8 +653,9 @@ struct sqlite3 *cs_history_open_readonly(const char *path, enum cs_history_fault
         /* older schemas are migrated by the next scan that writes */
         *fault = CS_HISTORY_NOTOURS;
         snprintf(err, errlen,
-                 version == 0 ? "%s: no scan recorded in it"
-                              : "%s: an older history schema; scan once with --history to update it",
+                 version == 0
+                     ? "%s: no scan recorded in it"
+                     : "%s: an older history schema; scan once with --history to update it",
                  path);
         version = -1;
     }

@@ -64,7 +64,7 @@ struct sqlite3;
 /* For readers (certsweep history): opens path read-only and checks that it
    is a certsweep history this certsweep can read.  The handle (close it
    with sqlite3_close) or NULL with *fault and err. */
-struct sqlite3 *cs_history_open_readonly(const char *path, enum cs_history_fault *fault,
-                                         char *err, size_t errlen);
+struct sqlite3 *cs_history_open_readonly(const char *path, enum cs_history_fault *fault, char *err,
+                                         size_t errlen);
 
 #endif
