@@ -239,7 +239,6 @@ static int run_history(int argc, char **argv)
 const struct cs_command cs_command_history = {
     .name = "history",
     .usage = USAGE,
-    .summary = "one endpoint's timeline from a scan history: each certificate seen, when it "
-               "changed, its status over time",
+    .summary = "one endpoint's timeline: certificates seen, changes, status over time",
     .run = run_history,
 };
