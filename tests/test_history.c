@@ -637,3 +637,72 @@ Test(history, timeline_subcommand)
     run_result_free(&r);
     free(db);
 }
+
+/* What the database says is shown escaped: a host name holding terminal
+   escapes (the file is anyone's to edit) reaches the terminal as \xNN. */
+Test(history, timeline_escapes_what_the_database_holds)
+{
+    char *db = path_in("e.db");
+    struct run_result r;
+    scan(&r, db, PINS("same@1"), "-q", NULL);
+    run_result_free(&r);
+    sqlite3 *s = open_db(db);
+    cr_assert_eq(sqlite3_exec(s,
+                              "UPDATE endpoints SET host = 'evil' || char(27) || '[2J.example';"
+                              "UPDATE observations SET reason = 'r' || char(7) || 'x\\y'",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(s);
+    run_args(&r, (const char *[]){"history", "--history", db, "evil\x1b[2J.example", NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_null(strchr(r.out, 0x1b), "a raw ESC reached the output");
+    cr_assert_null(strchr(r.out, 0x07), "a raw BEL reached the output");
+    cr_assert(strstr(r.out, "evil\\x1B[2J.example:"), "%s", r.out);
+    cr_assert(strstr(r.out, "r\\x07x\\x5Cy\n"), "%s", r.out);
+    run_result_free(&r);
+    free(db);
+}
+
+/* However many endpoints are gone, a report lists the first 1,000 and
+   counts them all. */
+Test(history, gone_list_is_capped)
+{
+    char *db = path_in("g.db"), *json = path_in("g.json"), *txt = path_in("g.txt");
+    struct run_result r;
+    scan(&r, db, PINS("same@1"), "-q", NULL);
+    run_result_free(&r);
+    sqlite3 *s = open_db(db);
+    /* 1,500 more endpoints in that scan, as if it had seen them */
+    cr_assert_eq(sqlite3_exec(s,
+                              "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                              "WHERE i < 1500) INSERT INTO endpoints (host, port, sni, protocol, "
+                              "first_seen, last_scan) SELECT printf('x%04d.example', i), 443, "
+                              "printf('x%04d.example', i), 'tls', 0, 1 FROM n;"
+                              "INSERT INTO observations (scan_id, endpoint_id, address, status, "
+                              "reason, change) SELECT 1, id, '192.0.2.1', 'OK', 'fine', 'new' "
+                              "FROM endpoints WHERE host LIKE 'x%';"
+                              "UPDATE endpoints SET last_observation = (SELECT max(id) FROM "
+                              "observations o WHERE o.endpoint_id = endpoints.id)",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(s));
+    sqlite3_close(s);
+    scan(&r, db, PINS("same@1"), "-q", "-o", json, "-o", txt, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    run_result_free(&r);
+    json_t *d = load_json(json);
+    json_t *h = json_object_get(d, "history");
+    cr_assert_eq(json_integer_value(json_object_get(h, "gone")), 1500);
+    cr_assert_eq(json_array_size(json_object_get(h, "gone_endpoints")), 1000);
+    cr_assert_str_eq(str_of(json_array_get(json_object_get(h, "gone_endpoints"), 999), "host"),
+                     "x1000.example");
+    json_decref(d);
+    char *text = slurp(txt, NULL);
+    cr_assert_not_null(text);
+    cr_assert(strstr(text, "GONE      x1000.example:443 (tls)"), "%s", text);
+    cr_assert_null(strstr(text, "GONE      x1001.example"));
+    cr_assert(strstr(text, "GONE      ... and 500 more (see the history database)\n"), "%s", text);
+    free(text);
+    free(db);
+    free(json);
+    free(txt);
+}
