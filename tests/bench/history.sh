@@ -69,18 +69,18 @@ done
 awk -v n="$n" -v b=$BASE -v p=$PORTS \
     'BEGIN { for (i = 1; i <= n; i++) printf "h%07d.bulk.test:%d\n", i, b + i % p }' >"$work/targets.txt"
 
-# run KEY [ARGS...]: one scan under GNU time; "wall rss_kb exit" in $work/m.KEY
+# run KEY [ARGS...]: one scan under GNU time; "wall rss_kb exit certs cpu" in $work/m.KEY
 run() {
     local key=$1 rc=0
     shift
     log "$key: $n targets $*"
-    /usr/bin/time -f '%e %M' -o "$work/time.$key" "$cs" -q --cert-only --ca-file "$work/fleet/ca.pem" \
+    /usr/bin/time -f '%e %M %U %S' -o "$work/time.$key" "$cs" -q --cert-only --ca-file "$work/fleet/ca.pem" \
         --resolve '*.bulk.test:*:127.0.0.1' -j $J --per-address $J -f "$work/targets.txt" \
         -o "$work/$key.jsonl" "$@" 2>"$work/err.$key" || rc=$?
-    read -r wall rss < <(tail -1 "$work/time.$key")
-    echo "$wall $rss $rc $(grep -c '"sha256":"[0-9A-F]' "$work/$key.jsonl" || true)" >"$work/m.$key"
+    read -r wall rss user sys < <(tail -1 "$work/time.$key")
+    echo "$wall $rss $rc $(grep -c '"sha256":"[0-9A-F]' "$work/$key.jsonl" || true) $(calc "$user + $sys")" >"$work/m.$key"
 }
-get() { local wall rss rc certs; read -r wall rss rc certs <"$work/m.$1"; eval "echo \$$2"; }
+get() { local wall rss rc certs cpu; read -r wall rss rc certs cpu <"$work/m.$1"; eval "echo \$$2"; }
 
 run plain1
 run hist1 --history "$work/h.db"
@@ -95,6 +95,7 @@ pages=$(sqlite3 "$work/h.db" "SELECT name, sum(pgsize) FROM dbstat GROUP BY name
     awk -F'|' -v o="$obs" '{ printf "%s %.1f B/obs; ", $1, $2 / o }' || true)
 base_wall=$(calc "($(get plain1 wall) + $(get plain2 wall)) / 2")
 base_rss=$(calc "($(get plain1 rss) + $(get plain2 rss)) / 2" 0)
+base_cpu=$(calc "($(get plain1 cpu) + $(get plain2 cpu)) / 2")
 pct() { calc "100 * ($1 - $2) / $2" 1; }
 
 report() {
@@ -106,15 +107,16 @@ report() {
     echo "JSONL report. Scans in this order: plain, history into a new database, plain, history"
     echo "into the same database."
     echo
-    echo "| scan | wall (s) | peak RSS (KB) | exit | certificates | vs. plain (mean) |"
-    echo "| --- | ---: | ---: | ---: | ---: | --- |"
+    echo "| scan | wall (s) | certsweep CPU (s) | peak RSS (KB) | exit | certificates | vs. plain (mean) |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
     for k in plain1 hist1 plain2 hist2; do
-        echo "| $k | $(get $k wall) | $(get $k rss) | $(get $k rc) | $(get $k certs) | wall $(pct "$(get $k wall)" "$base_wall")%, RSS $(pct "$(get $k rss)" "$base_rss")% |"
+        echo "| $k | $(get $k wall) | $(get $k cpu) | $(get $k rss) | $(get $k rc) | $(get $k certs) | wall $(pct "$(get $k wall)" "$base_wall")%, CPU $(pct "$(get $k cpu)" "$base_cpu")%, RSS $(pct "$(get $k rss)" "$base_rss")% |"
     done
     echo
     echo "- records with change \`new\` in the first history scan: $new; \`same\` in the second: $same"
     echo "- database after two scans: $db_bytes bytes for $obs observations, $(calc "$db_bytes / $obs" 1) bytes per observation"
     echo "- by table and index (dbstat): ${pages:-n/a}"
-    echo "- plain runs differ by $(pct "$(get plain2 wall)" "$(get plain1 wall)")% between themselves (the noise)"
+    echo "- plain runs differ by $(pct "$(get plain2 wall)" "$(get plain1 wall)")% in wall time and $(pct "$(get plain2 cpu)" "$(get plain1 cpu)")% in CPU between themselves (the noise)"
+    echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 if [ -n "$out" ]; then report >"$out"; else report; fi
