@@ -38,9 +38,11 @@ static void setup(void)
     for (int tries = 0; !fleet && tries < 5; tries++) {
         P = free_port();
         cr_assert_neq(P, 0);
-        fleet = fleet_start(&(struct fleet_options){
-            .bulk = N_BULK, .bulk_addresses = N_BULK, .bulk_port_base = P, .wildcard = true,
-            .unique = true});
+        fleet = fleet_start(&(struct fleet_options){.bulk = N_BULK,
+                                                    .bulk_addresses = N_BULK,
+                                                    .bulk_port_base = P,
+                                                    .wildcard = true,
+                                                    .unique = true});
     }
     cr_assert_not_null(fleet);
     for (size_t i = 0; i < N_BULK; i++)
@@ -81,8 +83,7 @@ static void scan(struct run_result *r, const char *db, const char *const *pins, 
         const char *at = strchr(pins[i], '@');
         cr_assert_not_null(at);
         int len = (int)(at - pins[i]);
-        cr_assert(asprintf(&owned[o], "%.*s.bulk.test:%u:127.0.1.%s", len, pins[i], P, at + 1) >
-                  0);
+        cr_assert(asprintf(&owned[o], "%.*s.bulk.test:%u:127.0.1.%s", len, pins[i], P, at + 1) > 0);
         args[n++] = "--resolve";
         args[n++] = owned[o++];
         cr_assert(asprintf(&owned[o], "%.*s.bulk.test:%u", len, pins[i], P) > 0);
@@ -178,8 +179,7 @@ static char *q_text(sqlite3 *db, const char *fmt, ...)
 static void expect_text(sqlite3 *db, const char *want, const char *sql)
 {
     char *got = q_text(db, "%s", sql);
-    cr_assert(got && strcmp(got, want) == 0, "%s: %s, expected %s", sql, got ? got : "NULL",
-              want);
+    cr_assert(got && strcmp(got, want) == 0, "%s: %s, expected %s", sql, got ? got : "NULL", want);
     free(got);
 }
 
@@ -191,10 +191,8 @@ static long long observed(sqlite3 *db, long long scan, const char *name, const c
                  scan, name, column);
 }
 
-#define SCAN1                                                                                      \
-    PINS("same@1", "worse@1", "renewed@2", "replaced@1", "better@9", "gone@1")
-#define SCAN2                                                                                      \
-    PINS("same@1", "worse@3", "renewed@1", "replaced@5", "better@1", "new@1")
+#define SCAN1 PINS("same@1", "worse@1", "renewed@2", "replaced@1", "better@9", "gone@1")
+#define SCAN2 PINS("same@1", "worse@3", "renewed@1", "replaced@5", "better@1", "new@1")
 
 /* Two scans, the second with each kind of change; every record's change and
    first_seen, the gone endpoint in the JSON summary and the text, and the
@@ -211,7 +209,8 @@ Test(history, each_change_between_two_scans)
               "%s", r.out);
     run_result_free(&r);
     json_t *d1 = load_json(j1);
-    const char *start1 = json_string_value(json_object_get(json_object_get(d1, "scan"), "started_at"));
+    const char *start1 =
+        json_string_value(json_object_get(json_object_get(d1, "scan"), "started_at"));
     for (const char *const *p = SCAN1; *p; p++) {
         char name[32];
         snprintf(name, sizeof(name), "%.*s", (int)(strchr(*p, '@') - *p), *p);
@@ -232,7 +231,8 @@ Test(history, each_change_between_two_scans)
     run_result_free(&r);
 
     json_t *d2 = load_json(j2);
-    const char *start2 = json_string_value(json_object_get(json_object_get(d2, "scan"), "started_at"));
+    const char *start2 =
+        json_string_value(json_object_get(json_object_get(d2, "scan"), "started_at"));
     expect_change(d2, "same", "same");
     expect_change(d2, "worse", "worse");
     expect_change(d2, "renewed", "renewed");
@@ -325,11 +325,13 @@ Test(history, each_change_between_two_scans)
     snprintf(where, sizeof(where), "o.sha256 = '%s' AND o.change = 'new' AND o.status = 'WARNING'",
              str_of(record_of(d1, "renewed"), "sha256"));
     cr_assert_eq(observed(s, 1, "renewed", where), 1);
-    cr_assert_eq(observed(s, 2, "worse", "o.address = '127.0.1.3' AND o.reason LIKE 'expires in "
-                                         "%' AND o.labels IS NULL AND o.issuer LIKE '%Intermediate'"),
+    cr_assert_eq(observed(s, 2, "worse",
+                          "o.address = '127.0.1.3' AND o.reason LIKE 'expires in "
+                          "%' AND o.labels IS NULL AND o.issuer LIKE '%Intermediate'"),
                  1);
-    cr_assert_eq(observed(s, 1, "better", "o.status = 'ERROR' AND o.sha256 IS NULL AND "
-                                          "o.reason LIKE 'connect: %'"),
+    cr_assert_eq(observed(s, 1, "better",
+                          "o.status = 'ERROR' AND o.sha256 IS NULL AND "
+                          "o.reason LIKE 'connect: %'"),
                  1);
     cr_assert_eq(q_int(s, "SELECT count(*) FROM timeline WHERE host = 'worse.bulk.test'"), 2);
     sqlite3_close(s);
@@ -395,8 +397,13 @@ Test(history, sigkill_mid_scan_leaves_earlier_scans_whole)
     snprintf(target, sizeof(target), "silent.fleet.test:%u", silent->port);
     snprintf(samepin, sizeof(samepin), "same.bulk.test:%u:127.0.1.1", P);
     snprintf(sametarget, sizeof(sametarget), "same.bulk.test:%u", P);
-    const char *args[] = {"--ca-file", fleet_ca_file(fleet), "--history", db, "--resolve", pin,
-                          "--resolve", samepin, "-t", "120", "-F", "jsonl", sametarget, target,
+    const char *args[] = {"--ca-file", fleet_ca_file(fleet),
+                          "--history", db,
+                          "--resolve", pin,
+                          "--resolve", samepin,
+                          "-t",        "120",
+                          "-F",        "jsonl",
+                          sametarget,  target,
                           NULL};
     pid_t pid = spawn(args, out);
     /* running: its scan row is in, and one record is out */
@@ -524,9 +531,10 @@ Test(history, keep_prunes_old_scans)
     scan(&r, db, PINS("same@1"), "-q", NULL);
     run_result_free(&r);
     sqlite3 *s = open_db(db);
-    cr_assert_eq(sqlite3_exec(s, "UPDATE scans SET started_at = started_at - 10 * 86400 "
-                                 "WHERE id = 1; UPDATE endpoints SET first_seen = first_seen - "
-                                 "10 * 86400",
+    cr_assert_eq(sqlite3_exec(s,
+                              "UPDATE scans SET started_at = started_at - 10 * 86400 "
+                              "WHERE id = 1; UPDATE endpoints SET first_seen = first_seen - "
+                              "10 * 86400",
                               NULL, NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(s);
@@ -705,4 +713,55 @@ Test(history, gone_list_is_capped)
     free(db);
     free(json);
     free(txt);
+}
+
+/* An interrupted scan is recorded as ended but not complete, and cannot
+   tell what is gone. */
+Test(history, interrupted_scan_is_partial)
+{
+    char *db = path_in("i.db"), *out = path_in("i.out"), *json = path_in("i.json");
+    struct run_result r;
+    scan(&r, db, PINS("same@1", "other@2"), "-q", NULL);
+    run_result_free(&r);
+    const struct fleet_scenario *silent = fleet_get(fleet, "silent");
+    char pin[128], target[128];
+    snprintf(pin, sizeof(pin), "silent.fleet.test:%u:127.0.0.1", silent->port);
+    snprintf(target, sizeof(target), "silent.fleet.test:%u", silent->port);
+    const char *args[] = {"--ca-file", fleet_ca_file(fleet),
+                          "--history", db,
+                          "--resolve", pin,
+                          "-t",        "120",
+                          "-q",        "-o",
+                          json,        target,
+                          NULL};
+    pid_t pid = spawn(args, out);
+    for (int i = 0; i < 3000; i++) {
+        sqlite3 *s = open_db(db);
+        long long n = q_int(s, "SELECT count(*) FROM scans");
+        sqlite3_close(s);
+        if (n == 2)
+            break;
+        usleep(10000);
+    }
+    usleep(200000);
+    cr_assert_eq(kill(pid, SIGTERM), 0);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 143, "status %d", st);
+    json_t *d = load_json(json);
+    cr_assert(json_is_false(json_object_get(d, "complete")));
+    cr_assert(json_is_null(json_object_get(json_object_get(d, "summary"), "gone")));
+    cr_assert(json_is_null(json_object_get(json_object_get(d, "history"), "gone")));
+    json_decref(d);
+    sqlite3 *s = open_db(db);
+    cr_assert_eq(q_int(s, "SELECT complete FROM scans WHERE id = 2"), 0);
+    cr_assert_gt(q_int(s, "SELECT finished_at FROM scans WHERE id = 2"), 0);
+    cr_assert_eq(q_int(s, "SELECT gone FROM scans WHERE id = 2"), -1);
+    cr_assert_eq(q_int(s, "SELECT count(*) FROM observations WHERE scan_id = 2 AND status = "
+                          "'ERROR' AND reason = 'interrupted'"),
+                 1);
+    sqlite3_close(s);
+    free(db);
+    free(out);
+    free(json);
 }
