@@ -98,7 +98,7 @@ const struct cs_opt cs_cli_options[] = {
     {"history-keep", 0, CS_ARG_DAYS, 1, 36500, TO(history_keep_secs), .metavar = "DAYS",
      .help = "delete the scans of the --history database that started more than DAYS days "
              "before this one",
-     .deflt = "every scan is kept"},
+     .deflt = "keep every scan"},
     {"no-verify", 0, CS_ARG_NONE, TO(no_verify),
      .help = "trust and host name failures are reported but do not change the status"},
     {"now", 0, CS_ARG_CUSTOM, .parse = parse_now, .metavar = "TIMESTAMP",
