@@ -173,9 +173,9 @@ static int put_endpoints(sqlite3 *db, const char *host, long port, FILE *out)
         put_safe(sni && sni[0] ? sni : (const unsigned char *)"none", 0, out);
         fputs(", ", out);
         put_safe(sqlite3_column_text(st, 4), 0, out);
-        fputs("), first seen ", out);
-        put_time(st, 5, false, out);
-        fputc('\n', out);
+        char first[24];
+        cs_format_time(sqlite3_column_int64(st, 5), first);
+        fprintf(out, "), first seen %s\n", first);
         if (put_timeline(db, id, out) != SQLITE_OK || put_certificates(db, id, out) != SQLITE_OK) {
             rc = SQLITE_ERROR;
             break;
