@@ -7,6 +7,9 @@
 # without history, with history into a new database (every observation new),
 # without, with history into the same database (every endpoint looked up and
 # found: the nightly case).  The two without give the noise between runs.
+# Then certsweep-bench-history (tests/bench/history.c) times the history layer
+# alone on N synthetic records: its CPU per record, which a loaded machine
+# does not blur as it blurs wall time.
 #
 #   tests/bench/history.sh              1,000,000 targets (about 20 minutes on 2 cores)
 #   tests/bench/history.sh --smoke      20,000 targets
@@ -31,7 +34,7 @@ while [ $# -gt 0 ]; do
     --build) build=$(cd "$2" && pwd); shift ;;
     --out) out=$2; shift ;;
     --keep) keep=1 ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "history.sh: unknown option $1 (try --help)" >&2; exit 64 ;;
     esac
     shift
@@ -119,4 +122,15 @@ report() {
     echo "- plain runs differ by $(pct "$(get plain2 wall)" "$(get plain1 wall)")% in wall time and $(pct "$(get plain2 cpu)" "$(get plain1 cpu)")% in CPU between themselves (the noise)"
     echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
-if [ -n "$out" ]; then report >"$out"; else report; fi
+micro=""
+if [ -x "$build/certsweep-bench-history" ]; then
+    log "the history layer alone: $n synthetic records, three scans"
+    micro=$("$build/certsweep-bench-history" "$work/micro.db" "$n" |
+        awk '{ printf "%s%s %.2f µs", NR > 1 ? ", " : "", $1, $3 } END { print "" }')
+fi
+report2() {
+    report
+    [ -n "$micro" ] && echo "- the history layer alone (certsweep-bench-history, $n records, CPU per record): $micro"
+    true
+}
+if [ -n "$out" ]; then report2 >"$out"; else report2; fi
