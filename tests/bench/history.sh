@@ -126,7 +126,7 @@ micro=""
 if [ -x "$build/certsweep-bench-history" ]; then
     log "the history layer alone: $n synthetic records, three scans"
     micro=$("$build/certsweep-bench-history" "$work/micro.db" "$n" |
-        awk '{ printf "%s%s %.2f µs", NR > 1 ? ", " : "", $1, $3 } END { print "" }')
+        awk '{ printf "%s%s %.2f µs", (NR > 1 ? ", " : ""), $1, $3 } END { print "" }')
 fi
 report2() {
     report
