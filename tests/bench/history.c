@@ -54,9 +54,12 @@ int main(int argc, char **argv)
     cs_options_init(&o);
     const char *names[] = {"new", "same", "renewed"};
     for (int scan = 0; scan < 3; scan++) {
-        struct cs_scan_info info = {.tool = "certsweep", .version = "bench",
+        struct cs_scan_info info = {.tool = "certsweep",
+                                    .version = "bench",
                                     .started_at = (int64_t)time(NULL) + scan,
-                                    .now = (int64_t)time(NULL), .warn_secs = -1, .crit_secs = -1};
+                                    .now = (int64_t)time(NULL),
+                                    .warn_secs = -1,
+                                    .crit_secs = -1};
         enum cs_history_fault fault;
         char err[512];
         struct cs_history *h = cs_history_open(argv[1], &o, &info, &fault, err, sizeof(err));
@@ -75,7 +78,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s\n", err);
                 return 1;
             }
-            if (c != (enum cs_change)(scan == 0 ? CS_CHANGE_NEW
+            if (c != (enum cs_change)(scan == 0   ? CS_CHANGE_NEW
                                       : scan == 1 ? CS_CHANGE_SAME
                                                   : CS_CHANGE_RENEWED)) {
                 fprintf(stderr, "record %d of scan %d: %s\n", i, scan, cs_change_name(c));
@@ -85,8 +88,8 @@ int main(int argc, char **argv)
             cs_result_free(&r);
         }
         double t1 = cpu_now();
-        struct cs_summary s = {.complete = true, .targets = (uint64_t)n,
-                               .finished_at = (int64_t)time(NULL)};
+        struct cs_summary s = {
+            .complete = true, .targets = (uint64_t)n, .finished_at = (int64_t)time(NULL)};
         struct cs_history_summary hs;
         int rc = cs_history_finish(h, &s, 0, &hs, err, sizeof(err));
         double t2 = cpu_now();
