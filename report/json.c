@@ -228,7 +228,56 @@ static json_t *jsonw_summary(const struct cs_summary *s)
             o = NULL;
         }
     }
+    const struct cs_history_summary *h = s->history;
+    if (o != NULL && h != NULL &&
+        json_object_set_new(o, "gone",
+                            h->gone_known ? json_integer((json_int_t)h->gone) : json_null()) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
     return o;
+}
+
+/* --history: {"scan_id", "previous_scan_id", "changes": {"new": N, ...},
+   "gone": N or null, "gone_endpoints": [{...}, ...]} */
+static json_t *jsonw_history(const struct cs_history_summary *h)
+{
+    json_t *o = json_object(), *changes = json_object(), *gone = json_array();
+    int rc = o && changes && gone ? 0 : -1;
+    for (int i = 0; rc == 0 && i < CS_CHANGE_COUNT; i++)
+        rc |= json_object_set_new(changes, cs_change_name((enum cs_change)i),
+                                  json_integer((json_int_t)h->changes[i]));
+    for (size_t i = 0; rc == 0 && i < h->gone_n; i++) {
+        const struct cs_gone *g = &h->gone_list[i];
+        json_t *e = json_object();
+        rc |= e ? 0 : -1;
+        rc |= json_object_set_new(e, "host", cs__json_string(g->host));
+        rc |= json_object_set_new(e, "port", json_integer((json_int_t)g->port));
+        rc |= json_object_set_new(e, "sni", cs__json_string(g->sni));
+        rc |= json_object_set_new(e, "protocol", cs__json_string(g->protocol));
+        rc |= json_object_set_new(e, "address", cs__json_string(g->address));
+        rc |= json_object_set_new(e, "status", json_string(cs_status_name(g->status)));
+        rc |= json_object_set_new(e, "not_after", jsonw_time(g->not_after));
+        rc |= json_object_set_new(e, "last_seen", jsonw_time(g->last_seen));
+        rc |= json_array_append_new(gone, e);
+    }
+    if (rc == 0) {
+        rc |= json_object_set_new(o, "scan_id", json_integer(h->scan_id));
+        rc |= json_object_set_new(o, "previous_scan_id",
+                                  h->previous_scan_id ? json_integer(h->previous_scan_id)
+                                                      : json_null());
+        rc |= json_object_set_new(o, "changes", changes);
+        rc |= json_object_set_new(o, "gone",
+                                  h->gone_known ? json_integer((json_int_t)h->gone) : json_null());
+        rc |= json_object_set_new(o, "gone_endpoints", gone);
+        if (rc == 0)
+            return o;
+        changes = gone = NULL; /* o holds them */
+    }
+    json_decref(o);
+    json_decref(changes);
+    json_decref(gone);
+    return NULL;
 }
 
 static void jsonw_state_free(struct jsonw_state *st)
@@ -302,6 +351,12 @@ static int jsonw_close(struct cs_writer *w, const struct cs_summary *s)
     if (rc == 0) {
         fputs(",\n  \"summary\": ", out);
         rc = jsonw_put_nested(out, summary, 1);
+    }
+    if (rc == 0 && s->history != NULL) {
+        json_t *history = jsonw_history(s->history);
+        fputs(",\n  \"history\": ", out);
+        rc = history != NULL ? jsonw_put_nested(out, history, 1) : -ENOMEM;
+        json_decref(history);
     }
     if (rc == 0) {
         fprintf(out, ",\n  \"complete\": %s,\n  \"results\": ", s->complete ? "true" : "false");

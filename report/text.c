@@ -413,6 +413,40 @@ static void text_put_summary(FILE *out, const struct cs_summary *s)
     fputc('\n', out);
 }
 
+/* --history: one line of changes since the previous scan, then one line per
+   endpoint gone (names escaped as in the table). */
+static void text_put_history(FILE *out, const struct cs_history_summary *h, struct cs_buf *line,
+                             int *err)
+{
+    fputs("since the last scan:", out);
+    for (int i = 0; i < CS_CHANGE_COUNT; i++)
+        fprintf(out, "%s %" PRIu64 " %s", i > 0 ? "," : "", h->changes[i],
+                cs_change_name((enum cs_change)i));
+    if (h->gone_known)
+        fprintf(out, ", %" PRIu64 " gone\n", h->gone);
+    else
+        fputs("; gone unknown (the scan is partial)\n", out);
+    for (size_t i = 0; i < h->gone_n; i++) {
+        const struct cs_gone *g = &h->gone_list[i];
+        char when[24], tail[96];
+        cs_format_time(g->last_seen, when);
+        cs_buf_reset(line);
+        text_puts(line, "GONE      ", err);
+        text_render(line, g->host, 0, err);
+        snprintf(tail, sizeof(tail), ":%" PRId64 " (", g->port);
+        text_puts(line, tail, err);
+        text_render(line, g->protocol, 0, err);
+        snprintf(tail, sizeof(tail), "), last seen %s, %s", when, cs_status_name(g->status));
+        text_puts(line, tail, err);
+        text_puts(line, "\n", err);
+        if (*err == 0)
+            fputs(line->p, out);
+    }
+    if (h->gone > h->gone_n)
+        fprintf(out, "GONE      ... and %" PRIu64 " more (see the history database)\n",
+                h->gone - h->gone_n);
+}
+
 static void text_state_free(struct text_state *st)
 {
     if (st == NULL)
@@ -510,6 +544,8 @@ static int text_close(struct cs_writer *w, const struct cs_summary *s)
     }
     if (st->err == 0)
         text_put_summary(w->out, s);
+    if (st->err == 0 && s->history != NULL)
+        text_put_history(w->out, s->history, &st->line, &st->err);
     int err = st->err;
     text_state_free(st);
     w->state = NULL;

@@ -6,7 +6,7 @@
 # or as a user who may use sudo.
 set -eu
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev libcsv-dev \
-libc-ares-dev libjansson-dev libidn2-dev libcurl4-openssl-dev libexpat1-dev libcriterion-dev \
+libc-ares-dev libjansson-dev libidn2-dev libcurl4-openssl-dev libexpat1-dev libsqlite3-dev libcriterion-dev \
 nginx dnsmasq-base openssl jq \
 valgrind clang libclang-rt-14-dev clang-format-14 groff-base \
 postfix dovecot-imapd dovecot-pop3d dovecot-managesieved vsftpd slapd ldap-utils \

@@ -108,6 +108,14 @@ const struct cs_opt cs_cli_options[] = {
      .complete = CS_COMPLETE_WORDS, .words = "text csv json jsonl prom nagios",
      .help = "format of the report on standard output", .deflt = "text"},
     {"help", 'h', CS_ARG_NONE, .action = CS_CLI_HELP, .help = "this help, then exit"},
+    {"history", 0, CS_ARG_STRING, TO(history), .metavar = "FILE.db", .complete = CS_COMPLETE_FILE,
+     .help = "append this scan to a SQLite history (made if missing); each record gets change "
+             "and first_seen, the summary the endpoints gone since the last scan",
+     .deflt = ""},
+    {"history-keep", 0, CS_ARG_DAYS, 1, 36500, TO(history_keep_secs), .metavar = "DAYS",
+     .help = "delete the scans of the --history database that started more than DAYS days "
+             "before this one",
+     .deflt = "keep every scan"},
     {"ipv4", '4', CS_ARG_NONE, TO(ipv4),
      .help = "IPv4 only: names resolve to A records, an IPv6 target is a bad line"},
     {"ipv6", '6', CS_ARG_NONE, TO(ipv6),
@@ -1092,6 +1100,8 @@ static enum cs_cli_result check_combinations(struct parse_state *ps)
         if (seen[index_of(fetch_opts[i])] && !o->ocsp && !o->crl)
             warn(ps, "--%s has no effect without --ocsp or --crl (nothing is fetched)",
                  fetch_opts[i]);
+    if (seen[index_of("history-keep")] && !o->history)
+        warn(ps, "--history-keep has no effect without --history");
     return CS_CLI_OK;
 }
 

@@ -4,12 +4,13 @@
 
 #include <string.h>
 
-extern const struct cs_command cs_command_diff, cs_command_merge;
+extern const struct cs_command cs_command_diff, cs_command_history, cs_command_merge;
 
 static const struct cs_command *const commands[] = {
-    &cs_command_diff,  /* cmd_diff.c */
-    &cs_command_merge, /* cmd_merge.c */
-    NULL,              /* the list ends here */
+    &cs_command_diff,    /* cmd_diff.c */
+    &cs_command_history, /* cmd_history.c */
+    &cs_command_merge,   /* cmd_merge.c */
+    NULL,                /* the list ends here */
 };
 
 const struct cs_command *cs_command_find(const char *argv1)

@@ -22,6 +22,7 @@
 #include "scanner/expect.h"
 #include "scanner/error.h"
 #include "scanner/notify.h"
+#include "scanner/history.h"
 #include "scanner/options.h"
 #include "scanner/targets.h"
 #include "version.h"
@@ -39,8 +40,27 @@ struct sink {
     struct report *reports;
     size_t n;
     struct cs_summary summary;
-    struct cs_notify *notify; /* --notify, --mail-to: NULL without */
+    struct cs_notify *notify;   /* --notify, --mail-to: NULL without */
+    struct cs_history *history; /* --history; NULL without it or once it failed */
+    int history_rc;             /* the exit code a history failure asks for, or 0 */
 };
+
+static int history_exit_code(enum cs_history_fault fault)
+{
+    return fault == CS_HISTORY_NOTOURS ? CS_EXIT_NOINPUT
+           : fault == CS_HISTORY_WRITE ? CS_EXIT_IOERR
+                                       : CS_EXIT_CANTCREAT;
+}
+
+/* A history that fails is said once and dropped; the scan and its reports
+   go on without it. */
+static void history_failed(struct sink *s, const char *err, enum cs_history_fault fault)
+{
+    fprintf(stderr, "certsweep: %s; the scan goes on without history\n", err);
+    s->history_rc = s->history_rc ? s->history_rc : history_exit_code(fault);
+    cs_history_close(s->history);
+    s->history = NULL;
+}
 
 static const char *report_name(const struct report *r)
 {
@@ -56,9 +76,25 @@ static void report_failed(struct report *r, int err)
     }
 }
 
-static void on_result(void *arg, const struct cs_result *res)
+static void on_result(void *arg, const struct cs_result *rec)
 {
     struct sink *s = arg;
+    struct cs_result with_change; /* rec, borrowed, with the history's fields */
+    const struct cs_result *res = rec;
+    enum cs_change change;
+    int64_t first_seen;
+    char err[512];
+    if (s->history) {
+        int hrc = cs_history_observe(s->history, rec, &change, &first_seen, err, sizeof(err));
+        if (hrc < 0)
+            history_failed(s, err, CS_HISTORY_WRITE);
+        else if (hrc > 0) {
+            with_change = *rec;
+            with_change.change = (char *)cs_change_name(change);
+            with_change.first_seen = first_seen;
+            res = &with_change;
+        }
+    }
     s->summary.count[res->status]++;
     s->summary.targets++;
     if (s->notify)
@@ -337,6 +373,13 @@ int main(int argc, char **argv)
             report_failed(r, wrc);
     }
 
+    if (opt.history) {
+        enum cs_history_fault fault;
+        sink.history = cs_history_open(opt.history, &opt, &info, &fault, err, sizeof(err));
+        if (!sink.history)
+            history_failed(&sink, err, fault);
+    }
+
     struct cs_engine_stats stats = {0};
     fit_concurrency(&opt);
     catch_interrupts(true);
@@ -351,6 +394,16 @@ int main(int argc, char **argv)
     sink.summary.crl_fetches = stats.crl_fetches;
     sink.summary.ocsp_fetches = stats.ocsp_fetches;
     info.targets = sink.summary.targets;
+    struct cs_history_summary hsum = {0};
+    if (sink.history) {
+        if (cs_history_finish(sink.history, &sink.summary, opt.history_keep_secs, &hsum, err,
+                              sizeof(err)) == 0)
+            sink.summary.history = &hsum;
+        else
+            history_failed(&sink, err, CS_HISTORY_WRITE);
+        cs_history_close(sink.history);
+        sink.history = NULL;
+    }
     for (size_t i = 0; i < sink.n; i++) {
         struct report *r = &sink.reports[i];
         int wrc = cs_writer_close(&r->w, &sink.summary); /* frees the writer's state */
@@ -388,6 +441,7 @@ int main(int argc, char **argv)
     cs_expect_free(expect);
     X509_STORE_free(store);
     free(sink.reports);
+    cs_history_summary_free(&hsum);
 
     switch (st) {
     case CS_ENGINE_OK:
@@ -408,8 +462,15 @@ int main(int argc, char **argv)
         rc = CS_EXIT_SOFTWARE;
         break;
     }
-    if (rc < CS_EXIT_USAGE && (in_rc || out_rc || notify_rc))
-        rc = in_rc ? in_rc : out_rc ? out_rc : notify_rc; /* 66, 73, 74, then 75 replace 0-3 */
+    int file_rc = in_rc;
+    if (sink.history_rc && (!file_rc || sink.history_rc < file_rc))
+        file_rc = sink.history_rc;
+    if (out_rc && (!file_rc || out_rc < file_rc))
+        file_rc = out_rc;
+    if (!file_rc)
+        file_rc = notify_rc;
+    if (rc < CS_EXIT_USAGE && file_rc)
+        rc = file_rc; /* 66, then 73, then 74, then 75 replace 0-3 */
     cs_options_free(&opt);
     return rc;
 }

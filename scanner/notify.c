@@ -56,6 +56,7 @@ struct topk {
 
 struct cs_notify {
     int change_field; /* the index of the "change" field, or -1 */
+    bool history;     /* some record had a change: the scan kept a history */
     uint64_t count[CS_STATUS_COUNT];
     uint64_t changed;          /* records whose change is not "same" */
     uint64_t change_counts[6]; /* by rank */
@@ -217,6 +218,7 @@ void cs_notify_record(struct cs_notify *n, const struct cs_result *r)
         struct entry e = entry_of(r, change);
         topk_offer(&n->problems, &e, problem_cmp);
     }
+    n->history |= change != NULL;
     if (change && strcmp(change, "same") != 0) {
         n->changed++;
         n->change_counts[change_rank(change)]++;
@@ -287,7 +289,7 @@ static void headline(struct cs_buf *b, const struct cs_notify *n, const struct c
     else
         snprintf(tmp, sizeof(tmp), "%" PRIu64 " endpoint%s OK", total, total == 1 ? "" : "s");
     cs_buf_puts(b, tmp);
-    if (n->change_field >= 0 && n->changed) {
+    if (n->history && n->changed) {
         snprintf(tmp, sizeof(tmp), "; %" PRIu64 " changed", n->changed);
         cs_buf_puts(b, tmp);
     }
@@ -471,7 +473,7 @@ char *cs_notify_json(const struct cs_notify *n, const struct cs_scan_info *info,
     json_object_set_new(o, "problems", entries_json(&n->problems, problem_cmp));
     json_object_set_new(o, "problems_omitted",
                         json_integer((json_int_t)(n->problems.seen - n->problems.n)));
-    if (n->change_field >= 0) {
+    if (n->history) {
         json_object_set_new(o, "changed", json_integer((json_int_t)n->changed));
         json_object_set_new(o, "changes", entries_json(&n->changes, change_cmp));
         json_object_set_new(o, "changes_omitted",

@@ -95,6 +95,8 @@ struct cs_options {
     char *sendmail;   /* --sendmail: the sendmail program, NULL for /usr/sbin/sendmail */
     unsigned shard_k; /* --shard K/N: scan only the targets whose identity hashes to */
     unsigned shard_n; /* shard K of N (0 <= K < N); N 0: every target */
+    char *history;    /* --history: the SQLite database scans are appended to; NULL: none */
+    int64_t history_keep_secs; /* --history-keep: scans older than this are pruned; 0: kept */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints

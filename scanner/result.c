@@ -122,6 +122,17 @@ void cs_result_init(struct cs_result *r)
     r->revoked_at = CS_INT_NONE;
     r->revocation_this_update = CS_INT_NONE;
     r->revocation_next_update = CS_INT_NONE;
+    r->first_seen = CS_INT_NONE;
+}
+
+const char *cs_change_name(enum cs_change c)
+{
+    static const char *const names[CS_CHANGE_COUNT] = {
+#define X(id, name) name,
+        CS_CHANGE_MAP(X)
+#undef X
+    };
+    return (unsigned)c < CS_CHANGE_COUNT ? names[c] : "?";
 }
 
 static void copy_list(struct cs_strlist *d, const struct cs_strlist *s)

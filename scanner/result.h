@@ -88,6 +88,11 @@ struct cs_result {
     char *source; /* a certificate file: its path; NULL for an endpoint */
     int deployed; /* --expect: 1 the newest certificate on disk for the name is
                        served, 0 an older one is, -1 null (nothing on disk covers it) */
+    /* --history (scanner/history.h): what changed since the endpoint's
+       previous observation ("new", "same", ...; NULL without history) and
+       when it was first observed (CS_INT_NONE without). */
+    char *change;
+    int64_t first_seen;
     /* Not a field of the table: the presented chain, only with --chain
        (JSON, JSONL and text show it; CSV keeps one row per endpoint). */
     struct cs_chain_cert *chain;
@@ -134,7 +139,9 @@ enum cs_field_kind { CS_FK_STR, CS_FK_INT, CS_FK_TIME, CS_FK_LIST, CS_FK_BOOL, C
     X(PROTOCOL, "protocol", CS_FK_STR, protocol)                                                   \
     X(FINDINGS, "findings", CS_FK_LIST, findings)                                                  \
     X(SOURCE, "source", CS_FK_STR, source)                                                         \
-    X(DEPLOYED, "deployed", CS_FK_BOOL, deployed)
+    X(DEPLOYED, "deployed", CS_FK_BOOL, deployed)                                                  \
+    X(CHANGE, "change", CS_FK_STR, change)                                                         \
+    X(FIRST_SEEN, "first_seen", CS_FK_TIME, first_seen)
 
 enum cs_field {
 #define X(id, name, kind, member) CS_F_##id,
@@ -209,6 +216,50 @@ struct cs_summary {
     bool complete;         /* false when the scan was interrupted */
     uint64_t crl_fetches;  /* CRLs fetched (once per URL) */
     uint64_t ocsp_fetches; /* OCSP requests sent */
+    /* --history: the changes since the previous scan; NULL without it */
+    const struct cs_history_summary *history;
 };
+
+/* What --history adds to a scan's summary (scanner/history.c fills it). */
+#define CS_CHANGE_MAP(X)                                                                           \
+    X(NEW, "new")                                                                                  \
+    X(SAME, "same")                                                                                \
+    X(RENEWED, "renewed")                                                                          \
+    X(REPLACED, "replaced")                                                                        \
+    X(WORSE, "worse")                                                                              \
+    X(BETTER, "better")
+
+enum cs_change {
+#define X(id, name) CS_CHANGE_##id,
+    CS_CHANGE_MAP(X)
+#undef X
+        CS_CHANGE_COUNT
+};
+
+/* An endpoint of the previous complete scan that this scan did not see. */
+struct cs_gone {
+    char *host;
+    int64_t port;
+    char *sni;
+    char *protocol;
+    char *address;         /* as last observed */
+    enum cs_status status; /* as last observed */
+    int64_t not_after;     /* CS_INT_NONE: no certificate */
+    int64_t last_seen;     /* start of the scan that saw it last */
+};
+
+#define CS_GONE_LIST_MAX 1000 /* gone endpoints listed in a report; all are counted */
+
+struct cs_history_summary {
+    int64_t scan_id;          /* this scan's row */
+    int64_t previous_scan_id; /* the previous complete scan, 0 if none */
+    uint64_t changes[CS_CHANGE_COUNT];
+    bool gone_known;           /* false when this scan is partial: gone cannot be told */
+    uint64_t gone;             /* endpoints gone, all of them */
+    struct cs_gone *gone_list; /* the first CS_GONE_LIST_MAX, by host and port */
+    size_t gone_n;
+};
+
+const char *cs_change_name(enum cs_change c);
 
 #endif

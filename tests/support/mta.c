@@ -190,7 +190,8 @@ size_t mta_wait(const struct mta *m, size_t n, int timeout_s)
 {
     int have = 0;
     for (int i = 0; i <= timeout_s * 10; i++) {
-        free_list(messages(m, &have), have);
+        struct dirent **list = messages(m, &have); /* have is set here, before it is read */
+        free_list(list, have);
         if ((size_t)have >= n)
             break;
         usleep(100 * 1000);

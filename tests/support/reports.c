@@ -124,6 +124,8 @@ const char *const expected_fields[] = {
     "findings",
     "source",
     "deployed",
+    "change",
+    "first_seen",
 };
 const size_t n_expected_fields = sizeof expected_fields / sizeof expected_fields[0];
 
