@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "report/json_record.h"
 #include "report/outfile.h"
@@ -21,6 +22,7 @@
 #include "report/report.h"
 #include "scanner/commands.h"
 #include "scanner/error.h"
+#include "scanner/history.h"
 #include "scanner/options.h"
 #include "scanner/targets.h"
 
@@ -493,6 +495,107 @@ static int diff_read_old(struct diff_state *d, const char *path)
     return 0;
 }
 
+/* One record of NEW, matched with OLD's. */
+static void diff_take_new(struct diff_state *d, const struct cs_result *r, struct diff_report *rp)
+{
+    struct diff_ep cur;
+    ep_from(&cur, r);
+    struct diff_ep *old = diff_match(d, r);
+    enum diff_kind kind = DIFF_NEW;
+    if (old) {
+        old->matched = true;
+        kind = diff_classify(old, &cur);
+    }
+    diff_note(d, kind, old, &cur, r->reason);
+    if (kind == DIFF_SAME)
+        free(cur.blob);
+    rp->endpoints++;
+}
+
+/* OLD's endpoints NEW did not have (unless NEW is partial). */
+static void diff_gone(struct diff_state *d, struct diff_report *rp)
+{
+    for (size_t i = 0; i < d->n && !rp->partial; i++)
+        if (!d->eps[i].matched) {
+            diff_note(d, DIFF_GONE, &d->eps[i], NULL, "");
+            rp->endpoints++;
+        }
+}
+
+/* The observations of one scan of a history database, each to take(). */
+static int history_scan(sqlite3 *db, int64_t scan, struct diff_state *d, struct diff_report *rp)
+{
+    static const char sql[] =
+        "SELECT e.host, e.port, e.sni, e.protocol, o.address, o.status, o.reason, o.not_after,"
+        " o.serial, o.sha256, o.issuer FROM observations o"
+        " JOIN endpoints e ON e.id = o.endpoint_id WHERE o.scan_id = ?1 ORDER BY o.id";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, scan);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct cs_result r;
+        cs_result_init(&r);
+        char **str[] = {&r.host,   NULL, &r.sni,    &r.protocol, &r.address, NULL,
+                        &r.reason, NULL, &r.serial, &r.sha256,   &r.issuer};
+        for (int c = 0; c < 11; c++) {
+            const unsigned char *t = sqlite3_column_text(st, c);
+            if (str[c] && t) {
+                free(*str[c]);
+                *str[c] = cs_strdup((const char *)t);
+            }
+        }
+        r.port = sqlite3_column_int64(st, 1);
+        const unsigned char *status = sqlite3_column_text(st, 5);
+        int status_v = status ? cs_status_parse((const char *)status) : -1;
+        r.status = status_v >= 0 ? (enum cs_status)status_v : CS_ERROR;
+        r.not_after =
+            sqlite3_column_type(st, 7) == SQLITE_NULL ? CS_INT_NONE : sqlite3_column_int64(st, 7);
+        if (rp)
+            diff_take_new(d, &r, rp);
+        else
+            diff_add_old(d, &r);
+        cs_result_free(&r);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* --history FILE.db: its last two complete scans, as OLD and NEW. */
+static int diff_read_history(struct diff_state *d, const char *path, struct diff_report *rp)
+{
+    enum cs_history_fault fault;
+    char err[1024];
+    sqlite3 *db = cs_history_open_readonly(path, &fault, err, sizeof(err));
+    if (!db) {
+        fprintf(stderr, "certsweep: %s\n", err);
+        return CS_EXIT_NOINPUT;
+    }
+    int64_t scans[2];
+    int n = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT id FROM scans WHERE complete = 1 ORDER BY id DESC LIMIT 2",
+                           -1, &st, NULL) == SQLITE_OK) {
+        while (n < 2 && sqlite3_step(st) == SQLITE_ROW)
+            scans[n++] = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    int rc = 0;
+    if (n < 2) {
+        fprintf(stderr, "certsweep: %s: %d complete scan%s recorded; diff needs two\n", path, n,
+                n == 1 ? "" : "s");
+        rc = CS_EXIT_NOINPUT;
+    } else if (history_scan(db, scans[1], d, NULL) < 0 || history_scan(db, scans[0], d, rp) < 0) {
+        fprintf(stderr, "certsweep: %s: cannot be read: %s\n", path, sqlite3_errmsg(db));
+        rc = CS_EXIT_NOINPUT;
+    } else {
+        diff_gone(d, rp);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
 static int diff_read_new(struct diff_state *d, const char *path, struct diff_report *rp)
 {
     char err[1024];
@@ -505,18 +608,7 @@ static int diff_read_new(struct diff_state *d, const char *path, struct diff_rep
     struct cs_result r;
     int got;
     while ((got = cs_report_next(rd, &r, err, sizeof(err))) > 0) {
-        struct diff_ep cur;
-        ep_from(&cur, &r);
-        struct diff_ep *old = diff_match(d, &r);
-        enum diff_kind kind = DIFF_NEW;
-        if (old) {
-            old->matched = true;
-            kind = diff_classify(old, &cur);
-        }
-        diff_note(d, kind, old, &cur, r.reason);
-        if (kind == DIFF_SAME)
-            free(cur.blob);
-        rp->endpoints++;
+        diff_take_new(d, &r, rp);
         cs_result_free(&r);
     }
     cs_report_close(rd);
@@ -524,11 +616,7 @@ static int diff_read_new(struct diff_state *d, const char *path, struct diff_rep
         fprintf(stderr, "certsweep: %s\n", err);
         return CS_EXIT_NOINPUT;
     }
-    for (size_t i = 0; i < d->n && !rp->partial; i++)
-        if (!d->eps[i].matched) {
-            diff_note(d, DIFF_GONE, &d->eps[i], NULL, "");
-            rp->endpoints++;
-        }
+    diff_gone(d, rp);
     return 0;
 }
 
@@ -549,9 +637,11 @@ static void diff_free(struct diff_state *d)
 static void diff_usage(FILE *out)
 {
     fputs("usage: certsweep diff OLD NEW [-o FILE]... [-F FORMAT] [-q]\n"
+          "       certsweep diff --history FILE.db [-o FILE]... [-F FORMAT] [-q]\n"
           "What changed between two reports (JSON, JSON Lines or CSV, any mix): endpoints "
           "that got worse, better, renewed, replaced, new and gone, with their old and new "
-          "status and notAfter.  Exit 1 when an endpoint got worse, 0 otherwise.\n",
+          "status and notAfter; with --history, the last two complete scans of a history "
+          "database.  Exit 1 when an endpoint got worse, 0 otherwise.\n",
           out);
 }
 
@@ -593,7 +683,7 @@ static int diff_write(const struct cs_options *o, const struct diff_report *rp)
 
 static int diff_run(int argc, char **argv)
 {
-    static const char *const allowed[] = {"format", "help", "output", "quiet", NULL};
+    static const char *const allowed[] = {"format", "help", "history", "output", "quiet", NULL};
     struct cs_options o;
     cs_options_init(&o);
     struct cs_cli_notes notes;
@@ -601,7 +691,11 @@ static int diff_run(int argc, char **argv)
     if (what == CS_CLI_USAGE)
         fprintf(stderr, "certsweep diff: %s (see certsweep diff --help)\n", notes.error);
     cs_cli_notes_free(&notes);
-    if (what == CS_CLI_OK && o.n_targets != 2) {
+    if (what == CS_CLI_OK && o.history && o.n_targets) {
+        fprintf(stderr, "certsweep diff: --history or two reports, not both (see certsweep diff "
+                        "--help)\n");
+        what = CS_CLI_USAGE;
+    } else if (what == CS_CLI_OK && !o.history && o.n_targets != 2) {
         fprintf(stderr,
                 "certsweep diff: %s (give two reports: OLD NEW; see certsweep diff --help)\n",
                 o.n_targets < 2 ? "too few reports" : "too many reports");
@@ -615,9 +709,12 @@ static int diff_run(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     struct diff_state d = {0};
-    struct diff_report rp = {.old_name = o.targets[0], .new_name = o.targets[1], .d = &d};
-    int rc = diff_read_old(&d, o.targets[0]);
-    if (!rc)
+    char old_name[64] = "the scan before the last", new_name[64] = "the last scan";
+    struct diff_report rp = {.old_name = o.history ? old_name : o.targets[0],
+                             .new_name = o.history ? new_name : o.targets[1],
+                             .d = &d};
+    int rc = o.history ? diff_read_history(&d, o.history, &rp) : diff_read_old(&d, o.targets[0]);
+    if (!rc && !o.history)
         rc = diff_read_new(&d, o.targets[1], &rp);
     if (!rc) {
         if (rp.partial)

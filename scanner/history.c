@@ -431,9 +431,19 @@ static int insert_observation(struct cs_history *h, const struct cs_result *r, i
     bind_text_or_null(st, 7, r->serial);
     bind_text_or_null(st, 8, r->sha256);
     bind_text_or_null(st, 9, r->issuer);
-    /* 10, labels: a JSON object once records carry labels; NULL until then */
+    char *labels = NULL; /* 10: the record's labels as a JSON object, NULL without */
+    if (r->labels.n) {
+        json_t *o = json_object();
+        for (size_t i = 0; i < r->labels.n; i++)
+            json_object_set_new(o, r->labels.name[i], json_string(r->labels.value[i]));
+        labels = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+    }
+    bind_text_or_null(st, 10, labels);
     sqlite3_bind_text(st, 11, cs_change_name(change), -1, SQLITE_STATIC);
-    return step_done(st);
+    int rc = step_done(st);
+    free(labels);
+    return rc;
 }
 
 static int move_endpoint(struct cs_history *h, int64_t endpoint, int64_t observation)

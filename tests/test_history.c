@@ -765,3 +765,81 @@ Test(history, interrupted_scan_is_partial)
     free(out);
     free(json);
 }
+
+/* certsweep diff --history: the last two complete scans of the database,
+   the same changes as diffing the two scans' own reports. */
+Test(history, diff_of_the_last_two_scans)
+{
+    char *db = path_in("d.db"), *j1 = path_in("d1.json"), *j2 = path_in("d2.json");
+    struct run_result r;
+    const char *only_one[] = {"diff", "--history", db, NULL};
+    scan(&r, db, SCAN1, "-o", j1, NULL);
+    run_result_free(&r);
+    run_args(&r, only_one);
+    cr_assert_eq(r.status, 66, "one scan: exit %d: %s", r.status, r.err);
+    cr_assert(strstr(r.err, "1 complete scan recorded; diff needs two"), "%s", r.err);
+    run_result_free(&r);
+    scan(&r, db, SCAN2, "-o", j2, NULL);
+    run_result_free(&r);
+
+    const char *from_db[] = {"diff", "--history", db, "-F", "json", NULL};
+    const char *from_reports[] = {"diff", j1, j2, "-F", "json", NULL};
+    struct run_result a, b;
+    run_args(&a, from_db);
+    run_args(&b, from_reports);
+    cr_assert_eq(a.status, 1, "something got worse: exit %d: %s", a.status, a.err);
+    cr_assert_eq(b.status, 1, "exit %d: %s", b.status, b.err);
+    json_error_t e;
+    json_t *da = json_loads(a.out, 0, &e), *db_ = json_loads(b.out, 0, &e);
+    cr_assert_not_null(da, "%s", a.out);
+    cr_assert_not_null(db_, "%s", b.out);
+    const char *kinds[] = {"worse", "better", "renewed", "replaced", "new", "gone"};
+    for (size_t k = 0; k < 6; k++) {
+        json_int_t n =
+            json_integer_value(json_object_get(json_object_get(da, "summary"), kinds[k]));
+        cr_assert_eq(n, 1, "%s: %lld", kinds[k], (long long)n);
+        cr_assert_eq(n,
+                     json_integer_value(json_object_get(json_object_get(db_, "summary"), kinds[k])),
+                     "%s", kinds[k]);
+    }
+    cr_assert_eq(json_array_size(json_object_get(da, "changes")),
+                 json_array_size(json_object_get(db_, "changes")));
+    json_decref(da);
+    json_decref(db_);
+    run_result_free(&a);
+    run_result_free(&b);
+
+    const char *both[] = {"diff", "--history", db, j1, j2, NULL};
+    run_args(&r, both);
+    cr_assert_eq(r.status, 64, "exit %d: %s", r.status, r.err);
+    run_result_free(&r);
+    free(db);
+    free(j1);
+    free(j2);
+}
+
+/* A target's labels are kept with each observation, as a JSON object. */
+Test(history, labels_are_kept)
+{
+    char *db = path_in("l.db"), *targets = path_in("labelled.txt"), *json = path_in("l.json");
+    cr_assert_eq(spit(targets, "127.0.0.1:1 owner=payments team=edge\n127.0.0.1:2\n"), 0);
+    const char *args[] = {"-q", "-o",           json,          "--fail-on", "never", "--history",
+                          db,   "--dns-server", "127.0.0.1:9", "-f",        targets, NULL};
+    struct run_result r;
+    run_args(&r, args);
+    run_result_free(&r);
+    sqlite3 *h = open_db(db);
+    cr_assert_eq(q_int(h, "SELECT count(*) FROM observations"), 2);
+    char *labels = q_text(h, "SELECT o.labels FROM observations o JOIN endpoints e"
+                             " ON e.id = o.endpoint_id WHERE e.port = 1");
+    cr_assert_not_null(labels);
+    cr_assert_str_eq(labels, "{\"owner\":\"payments\",\"team\":\"edge\"}");
+    free(labels);
+    cr_assert_eq(q_int(h, "SELECT count(*) FROM observations o JOIN endpoints e"
+                          " ON e.id = o.endpoint_id WHERE e.port = 2 AND o.labels IS NULL"),
+                 1, "no labels: NULL");
+    sqlite3_close(h);
+    free(db);
+    free(targets);
+    free(json);
+}
