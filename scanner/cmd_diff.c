@@ -722,7 +722,8 @@ static int diff_run(int argc, char **argv)
                     "certsweep: %s: its scan was interrupted (\"complete\": false): endpoints "
                     "it lacks are not called gone\n",
                     o.targets[1]);
-        qsort(d.changes, d.n_changes, sizeof(*d.changes), chg_cmp);
+        if (d.n_changes) /* qsort wants an array, even of none */
+            qsort(d.changes, d.n_changes, sizeof(*d.changes), chg_cmp);
         rc = diff_write(&o, &rp);
         if (!rc && d.count[DIFF_WORSE])
             rc = 1; /* the regression gate */
