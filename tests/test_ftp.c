@@ -16,6 +16,7 @@
 #include "probes/probe.h"
 #include "probes/starttls.h"
 #include "tests/support/ftpd.h"
+#include "tests/support/e2e.h"
 #include "tests/support/pki.h"
 #include "tests/support/runner.h"
 #include "tests/support/wire.h"
@@ -395,92 +396,36 @@ TestSuite(ftp_vsftpd, .init = e2e_setup, .fini = e2e_teardown, .timeout = 120);
    left for a resolver; the reports it wrote, read back. */
 static void scan(struct report_scan *s, const char *target, uint16_t port, const char *starttls)
 {
-    char pin[64], dns_guard[] = "127.0.0.1:9";
-    snprintf(pin, sizeof pin, HOST ":%u:127.0.0.1", port);
-    char *csv = path_in("r.csv"), *json = path_in("r.json"), *root_pem = path_in("root.pem");
-    unlink(csv);
-    unlink(json);
-    const char *args[20];
-    size_t n = 0;
-    if (starttls) {
-        args[n++] = "--starttls";
-        args[n++] = starttls;
-    }
-    const char *fixed[] = {"--ca-file", root_pem, "--resolve", pin, "--dns-server", dns_guard,
-                           "-o",        json,     "-o",        csv, "-q",           target};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        args[n++] = fixed[i];
-    args[n] = NULL;
-    cr_assert_eq(run_binary(CS_BINARY, args, NULL, 120, &s->run), 0);
-    char err[8192];
-    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
-                 s->run.status, s->run.err);
-    cr_assert_eq(check_record_layout(&s->csv, s->json, err, sizeof err), 0, "%s", err);
+    char *root_pem = path_in("root.pem");
+    e2e_scan(s, &(struct e2e_scan_args){
+                    .dir = dir,
+                    .ca_file = root_pem,
+                    .host = HOST,
+                    .ports = (const uint16_t[]){port, 0},
+                    .extra = starttls ? (const char *const[]){"--starttls", starttls, NULL} : NULL,
+                    .targets = (const char *const[]){target, NULL}});
     cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
-    free(csv);
-    free(json);
     free(root_pem);
-}
-
-static const char *cell(const struct report_scan *s, const char *column)
-{
-    const char *v = csv_doc_get(&s->csv, 1, column);
-    cr_assert_not_null(v, "no %s cell", column);
-    return v;
-}
-
-static json_t *record(const struct report_scan *s, uint16_t port)
-{
-    json_t *r = json_find_record(json_object_get(s->json, "results"), HOST, port);
-    cr_assert_not_null(r, "no JSON record for " HOST ":%u", port);
-    return r;
 }
 
 Test(ftp_vsftpd, auth_tls_reaches_the_certificate)
 {
     struct report_scan s;
-    char target[64], want[256], portstr[8];
+    char target[64];
     snprintf(target, sizeof target, "ftp://" HOST ":%u", ftpd.port);
-    snprintf(portstr, sizeof portstr, "%u", ftpd.port);
     scan(&s, target, ftpd.port, NULL);
     cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
 
-    cr_assert_str_eq(cell(&s, "status"), "OK", "%s", cell(&s, "reason"));
-    cr_assert_str_eq(cell(&s, "reason"), "expires in 300 days");
-    cr_assert_str_eq(cell(&s, "error"), "");
-    cr_assert_str_eq(cell(&s, "protocol"), "ftp");
-    cr_assert_str_eq(cell(&s, "host"), HOST);
-    cr_assert_str_eq(cell(&s, "port"), portstr);
-    cr_assert_str_eq(cell(&s, "address"), "127.0.0.1");
-    cr_assert_str_eq(cell(&s, "sni"), HOST);
-    cr_assert_str_eq(cell(&s, "subject"), "CN=" HOST);
-    cr_assert_str_eq(cell(&s, "issuer"), "CN=certsweep ftp Intermediate");
-    cr_assert_str_eq(cell(&s, "sans"), HOST);
-    pki_serial_hex(leaf.x509, want, sizeof want);
-    cr_assert_str_eq(cell(&s, "serial"), want);
-    char sha[65];
-    pki_sha256_hex(leaf.x509, sha);
-    cr_assert_str_eq(cell(&s, "sha256"), sha);
-    pki_iso_time(pki_not_after(leaf.x509), want);
-    cr_assert_str_eq(cell(&s, "not_after"), want);
-    cr_assert_str_eq(cell(&s, "chain_not_after"), want, "the leaf ends first");
-    cr_assert_str_eq(cell(&s, "days_remaining"), "300");
-    cr_assert_str_eq(cell(&s, "key"), "EC-256");
-    cr_assert_str_eq(cell(&s, "verify"), "ok");
-    cr_assert_str_eq(cell(&s, "hostname_match"), "true");
-    cr_assert_str_eq(cell(&s, "key_proven"), "true");
-    cr_assert_str_eq(cell(&s, "tls_version"), "TLSv1.3");
-
-    /* the JSON record: the same values, typed */
-    json_t *r = record(&s, ftpd.port);
-    static const char *const same[] = {"status", "reason",    "protocol", "subject",    "serial",
-                                       "sha256", "not_after", "verify",   "tls_version"};
-    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
-        cr_assert_str_eq(json_string_value(json_object_get(r, same[i])), cell(&s, same[i]), "%s",
-                         same[i]);
-    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 300);
-    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
-    cr_assert(json_is_true(json_object_get(r, "key_proven")));
+    e2e_expect_leaf(&s, &(struct e2e_leaf_want){.host = HOST,
+                                                .port = ftpd.port,
+                                                .protocol = "ftp",
+                                                .subject = "CN=" HOST,
+                                                .issuer = "CN=certsweep ftp Intermediate",
+                                                .sans = HOST,
+                                                .key = "EC-256",
+                                                .days = 300,
+                                                .tls_version = "TLSv1.3",
+                                                .leaf = leaf.x509});
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(s.json, "summary"), "OK")), 1);
     report_scan_free(&s);
 }
@@ -498,15 +443,8 @@ Test(ftp_vsftpd, tls_off_is_refused_in_its_words)
     snprintf(target, sizeof target, HOST ":%u", plain_ftpd.port);
     scan(&s, target, plain_ftpd.port, "ftp");
     cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
-    cr_assert_str_eq(cell(&s, "status"), "ERROR");
-    cr_assert_str_eq(cell(&s, "reason"),
-                     "starttls: server refused: \"530 Please login with USER and PASS.\"");
-    cr_assert_str_eq(cell(&s, "error"), cell(&s, "reason"));
-    cr_assert_str_eq(cell(&s, "protocol"), "ftp");
-    cr_assert_str_eq(cell(&s, "address"), "127.0.0.1");
-    cr_assert_str_eq(cell(&s, "sha256"), "");
-    json_t *r = record(&s, plain_ftpd.port);
-    cr_assert_str_eq(json_string_value(json_object_get(r, "reason")), cell(&s, "reason"));
-    cr_assert(json_is_null(json_object_get(r, "key_proven")));
+    e2e_expect_refused(&s, HOST, plain_ftpd.port, "ftp",
+                       "starttls: server refused: \"530 Please login with USER and PASS.\"");
+    cr_assert_str_eq(e2e_cell(&s, HOST, plain_ftpd.port, "address"), "127.0.0.1");
     report_scan_free(&s);
 }

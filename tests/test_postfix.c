@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/support/e2e.h"
 #include "tests/support/pki.h"
 #include "tests/support/postfix.h"
 #include "tests/support/runner.h"
@@ -32,12 +33,6 @@ static char *path_in(const char *name)
     char *p;
     cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
     return p;
-}
-
-/* run_certsweep() without depending on the working directory. */
-static int certsweep(const char *const *args, struct run_result *r)
-{
-    return run_binary(CS_BINARY, args, NULL, 120, r);
 }
 
 static void make_pki(void)
@@ -118,114 +113,45 @@ TestSuite(postfix, .init = setup, .fini = teardown, .timeout = 180);
    pinned to 127.0.0.1, with extra options first. */
 static void scan(struct report_scan *s, const char *const *extra, const char *const *targets)
 {
-    char *csv = path_in("out.csv"), *json = path_in("out.json"), *ca = path_in("root.pem");
-    char pins[N_SERVICES][64];
-    const char *args[64];
-    size_t n = 0;
-    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
-        args[n++] = extra[i];
-    for (size_t k = 0; k < N_SERVICES; k++) {
-        snprintf(pins[k], sizeof pins[k], MX ":%u:127.0.0.1", (unsigned)mta.ports[k]);
-        args[n++] = "--resolve";
-        args[n++] = pins[k];
-    }
-    const char *fixed[] = {"--dns-server", "127.0.0.1:9", "--ca-file", ca,  "-o",
-                           json,           "-o",          csv,         "-q"};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        args[n++] = fixed[i];
-    for (size_t i = 0; targets[i] != NULL; i++)
-        args[n++] = targets[i];
-    args[n] = NULL;
-    cr_assert_lt(n, sizeof args / sizeof args[0]);
-    cr_assert_eq(certsweep(args, &s->run), 0);
-    char err[8192];
-    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
-                 s->run.status, s->run.err);
-    char layout[512];
-    cr_assert_eq(check_record_layout(&s->csv, s->json, layout, sizeof layout), 0, "%s", layout);
-    free(csv);
-    free(json);
+    char *ca = path_in("root.pem");
+    uint16_t ports[N_SERVICES + 1] = {0};
+    for (size_t k = 0; k < N_SERVICES; k++)
+        ports[k] = mta.ports[k];
+    e2e_scan(s, &(struct e2e_scan_args){.dir = dir,
+                                        .ca_file = ca,
+                                        .host = MX,
+                                        .ports = ports,
+                                        .extra = extra,
+                                        .targets = targets});
     free(ca);
 }
 
 static const char *cell(const struct report_scan *s, uint16_t port, const char *column)
 {
-    char p[8];
-    snprintf(p, sizeof p, "%u", (unsigned)port);
-    size_t row = csv_doc_find(&s->csv, "port", p);
-    cr_assert(row > 0, "no CSV row for port %s:\n%s", p, s->csv_text);
-    const char *v = csv_doc_get(&s->csv, row, column);
-    cr_assert_not_null(v, "port %s: no %s cell", p, column);
-    return v;
+    return e2e_cell(s, MX, port, column);
 }
 
-static json_t *record(const struct report_scan *s, uint16_t port)
-{
-    json_t *r = json_find_record(json_object_get(s->json, "results"), MX, port);
-    cr_assert_not_null(r, "no JSON record for " MX ":%u", (unsigned)port);
-    return r;
-}
-
-static const char *jstr(const struct report_scan *s, uint16_t port, const char *key)
-{
-    json_t *v = json_object_get(record(s, port), key);
-    cr_assert(json_is_string(v), "port %u: JSON %s is not a string", (unsigned)port, key);
-    return json_string_value(v);
-}
-
-/* The record of a port Postfix served its certificate on, CSV and JSON. */
+/* The record of a port Postfix served its certificate on, CSV and JSON
+   (key_proven: Postfix signed the handshake with the leaf's key). */
 static void check_served(const struct report_scan *s, uint16_t port, const char *protocol)
 {
-    char want[256], sha[65];
-    cr_assert_str_eq(cell(s, port, "status"), "OK", "port %u: %s (%s)", (unsigned)port,
-                     cell(s, port, "status"), cell(s, port, "reason"));
-    cr_assert_str_eq(cell(s, port, "protocol"), protocol);
-    cr_assert_str_eq(cell(s, port, "host"), MX);
-    cr_assert_str_eq(cell(s, port, "address"), "127.0.0.1");
-    cr_assert_str_eq(cell(s, port, "sni"), MX);
-    cr_assert_str_eq(cell(s, port, "reason"), "expires in 200 days");
-    cr_assert_str_eq(cell(s, port, "issuer"), "CN=certsweep postfix Intermediate");
-    cr_assert_str_eq(cell(s, port, "key"), "EC-256");
-    cr_assert_str_eq(cell(s, port, "tls_version"), "TLSv1.3");
-    cr_assert_str_eq(cell(s, port, "subject"), "CN=" MX);
-    cr_assert_str_eq(cell(s, port, "sans"), MX);
-    pki_serial_hex(leaf.x509, want, sizeof want);
-    cr_assert_str_eq(cell(s, port, "serial"), want);
-    pki_sha256_hex(leaf.x509, sha);
-    cr_assert_str_eq(cell(s, port, "sha256"), sha);
-    pki_iso_time(pki_not_after(leaf.x509), want);
-    cr_assert_str_eq(cell(s, port, "not_after"), want);
-    cr_assert_str_eq(cell(s, port, "days_remaining"), "200");
-    cr_assert_str_eq(cell(s, port, "verify"), "ok");
-    cr_assert_str_eq(cell(s, port, "hostname_match"), "true");
-    /* Postfix signed the handshake with the leaf's key */
-    cr_assert_str_eq(cell(s, port, "key_proven"), "true");
-    cr_assert_str_eq(cell(s, port, "error"), "");
-
-    json_t *r = record(s, port);
-    cr_assert_str_eq(jstr(s, port, "protocol"), protocol);
-    cr_assert_str_eq(jstr(s, port, "status"), "OK");
-    cr_assert_str_eq(jstr(s, port, "serial"), cell(s, port, "serial"));
-    cr_assert_str_eq(jstr(s, port, "sha256"), sha);
-    cr_assert_str_eq(jstr(s, port, "not_after"), want);
-    cr_assert_str_eq(jstr(s, port, "verify"), "ok");
-    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
-    cr_assert(json_is_true(json_object_get(r, "key_proven")));
-    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 200);
+    e2e_expect_leaf(s, &(struct e2e_leaf_want){.host = MX,
+                                               .port = port,
+                                               .protocol = protocol,
+                                               .subject = "CN=" MX,
+                                               .issuer = "CN=certsweep postfix Intermediate",
+                                               .sans = MX,
+                                               .key = "EC-256",
+                                               .days = 200,
+                                               .tls_version = "TLSv1.3",
+                                               .leaf = leaf.x509});
 }
 
 /* A port where the preamble failed: ERROR with exactly this reason. */
 static void check_failed(const struct report_scan *s, uint16_t port, const char *protocol,
                          const char *reason)
 {
-    cr_assert_str_eq(cell(s, port, "status"), "ERROR", "port %u: %s (%s)", (unsigned)port,
-                     cell(s, port, "status"), cell(s, port, "reason"));
-    cr_assert_str_eq(cell(s, port, "reason"), reason);
-    cr_assert_str_eq(cell(s, port, "error"), reason);
-    cr_assert_str_eq(cell(s, port, "protocol"), protocol);
-    cr_assert_str_eq(cell(s, port, "sha256"), "");
-    cr_assert_str_eq(jstr(s, port, "reason"), reason);
-    cr_assert_str_eq(jstr(s, port, "status"), "ERROR");
+    e2e_expect_refused(s, MX, port, protocol, reason);
 }
 
 /* Lines of Postfix's mail log that contain needle. */

@@ -19,6 +19,7 @@
 
 #include "probes/probe.h"
 #include "probes/starttls.h"
+#include "tests/support/e2e.h"
 #include "tests/support/pki.h"
 #include "tests/support/prosody.h"
 #include "tests/support/runner.h"
@@ -536,6 +537,7 @@ Test(xmpp, registered)
 
 #define DAY 86400
 #define XMPP_HOST "xmpp.test.example"
+#define OTHER_HOST "chat.other.example" /* a host Prosody does not serve */
 
 static char *dir;
 static struct pki_cert root, inter, leaf;
@@ -606,102 +608,43 @@ static void prosody_teardown(void)
 
 TestSuite(prosody, .init = prosody_setup, .fini = prosody_teardown, .timeout = 120);
 
-/* Scans targets (URLs to XMPP_HOST or other hosts at the given ports, all
-   pinned to 127.0.0.1) and reads back the reports. */
-static void scan(struct report_scan *s, const char *const *targets, const char *const *pins)
+/* Scans targets (URLs to host at the server's two ports, both pinned to
+   127.0.0.1) and reads back the reports. */
+static void scan(struct report_scan *s, const char *host, const char *const *targets)
 {
-    char *csv = path_in("r.csv"), *json = path_in("r.json"), *ca = path_in("root.pem");
-    unlink(csv);
-    unlink(json);
-    const char *args[32];
-    size_t n = 0;
-    const char *fixed[] = {"--ca-file", ca,  "--dns-server", "127.0.0.1:9", "-o", json, "-o",
-                           csv,         "-q"};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        args[n++] = fixed[i];
-    for (size_t i = 0; pins[i]; i++) {
-        args[n++] = "--resolve";
-        args[n++] = pins[i];
-    }
-    for (size_t i = 0; targets[i]; i++)
-        args[n++] = targets[i];
-    args[n] = NULL;
-    cr_assert_eq(run_binary(CS_BINARY, args, NULL, 120, &s->run), 0);
-    char err[8192];
-    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
-                 s->run.status, s->run.err);
-    free(csv);
-    free(json);
+    char *ca = path_in("root.pem");
+    e2e_scan(
+        s, &(struct e2e_scan_args){.dir = dir,
+                                   .ca_file = ca,
+                                   .host = host,
+                                   .ports = (const uint16_t[]){server.c2s_port, server.s2s_port, 0},
+                                   .targets = targets});
+    cr_assert_eq(s->csv.nrows, 3, "%s", s->csv_text);
     free(ca);
-}
-
-static const char *cell(const struct report_scan *s, uint16_t port, const char *column)
-{
-    char portstr[8];
-    snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
-    for (size_t row = 1; row < s->csv.nrows; row++) {
-        const char *p = csv_doc_get(&s->csv, row, "port");
-        if (p && strcmp(p, portstr) == 0) {
-            const char *v = csv_doc_get(&s->csv, row, column);
-            cr_assert_not_null(v, "no %s column", column);
-            return v;
-        }
-    }
-    cr_assert_fail("no CSV row for port %u:\n%s", (unsigned)port, s->csv_text);
-    return NULL;
 }
 
 /* Every certificate field of the record for XMPP_HOST:port, CSV and JSON. */
 static void check_leaf(const struct report_scan *s, uint16_t port, const char *protocol)
 {
-    char want[256], sha[65];
-    cr_assert_str_eq(cell(s, port, "status"), "OK", "%s: %s", protocol, cell(s, port, "reason"));
-    cr_assert_str_eq(cell(s, port, "reason"), "expires in 90 days");
-    cr_assert_str_eq(cell(s, port, "protocol"), protocol);
-    cr_assert_str_eq(cell(s, port, "host"), XMPP_HOST);
-    cr_assert_str_eq(cell(s, port, "sni"), XMPP_HOST);
-    cr_assert_str_eq(cell(s, port, "address"), "127.0.0.1");
-    cr_assert_str_eq(cell(s, port, "subject"), "CN=" XMPP_HOST);
-    cr_assert_str_eq(cell(s, port, "issuer"), "CN=certsweep xmpp Intermediate");
-    cr_assert_str_eq(cell(s, port, "sans"), XMPP_HOST);
-    pki_serial_hex(leaf.x509, want, sizeof want);
-    cr_assert_str_eq(cell(s, port, "serial"), want);
-    pki_sha256_hex(leaf.x509, sha);
-    cr_assert_str_eq(cell(s, port, "sha256"), sha);
-    pki_iso_time(pki_not_after(leaf.x509), want);
-    cr_assert_str_eq(cell(s, port, "not_after"), want);
-    pki_iso_time(pki_not_before(leaf.x509), want);
-    cr_assert_str_eq(cell(s, port, "not_before"), want);
-    cr_assert_str_eq(cell(s, port, "days_remaining"), "90");
-    cr_assert_str_eq(cell(s, port, "key"), "EC-256");
-    cr_assert_str_eq(cell(s, port, "verify"), "ok");
-    cr_assert_str_eq(cell(s, port, "hostname_match"), "true");
-    cr_assert_str_eq(cell(s, port, "key_proven"), "true", "%s: Prosody did not prove its key",
-                     protocol);
-    cr_assert_str_eq(cell(s, port, "error"), "");
-
-    json_t *r = json_find_record(json_object_get(s->json, "results"), XMPP_HOST, port);
-    cr_assert_not_null(r, "no JSON record for %s:%u", XMPP_HOST, (unsigned)port);
-    cr_assert_str_eq(json_string_value(json_object_get(r, "protocol")), protocol);
-    cr_assert_str_eq(json_string_value(json_object_get(r, "status")), "OK");
-    cr_assert_str_eq(json_string_value(json_object_get(r, "sha256")), sha);
-    cr_assert_str_eq(json_string_value(json_object_get(r, "verify")), "ok");
-    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
-    cr_assert(json_is_true(json_object_get(r, "key_proven")));
-    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 90);
+    e2e_expect_leaf(s, &(struct e2e_leaf_want){.host = XMPP_HOST,
+                                               .port = port,
+                                               .protocol = protocol,
+                                               .subject = "CN=" XMPP_HOST,
+                                               .issuer = "CN=certsweep xmpp Intermediate",
+                                               .sans = XMPP_HOST,
+                                               .key = "EC-256",
+                                               .days = 90,
+                                               .leaf = leaf.x509});
 }
 
 Test(prosody, c2s_and_s2s)
 {
-    char c2s[96], s2s[96], pin_c2s[96], pin_s2s[96];
+    char c2s[96], s2s[96];
     snprintf(c2s, sizeof c2s, "xmpp://" XMPP_HOST ":%u", (unsigned)server.c2s_port);
     snprintf(s2s, sizeof s2s, "xmpp-server://" XMPP_HOST ":%u", (unsigned)server.s2s_port);
-    snprintf(pin_c2s, sizeof pin_c2s, XMPP_HOST ":%u:127.0.0.1", (unsigned)server.c2s_port);
-    snprintf(pin_s2s, sizeof pin_s2s, XMPP_HOST ":%u:127.0.0.1", (unsigned)server.s2s_port);
     struct report_scan s;
-    scan(&s, (const char *const[]){c2s, s2s, NULL}, (const char *const[]){pin_c2s, pin_s2s, NULL});
+    scan(&s, XMPP_HOST, (const char *const[]){c2s, s2s, NULL});
     cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
-    cr_assert_eq(s.csv.nrows, 3, "%s", s.csv_text);
     check_leaf(&s, server.c2s_port, "xmpp");
     check_leaf(&s, server.s2s_port, "xmpp-server");
     report_scan_free(&s);
@@ -710,25 +653,17 @@ Test(prosody, c2s_and_s2s)
 /* A stream to a host Prosody does not serve: its stream error, quoted. */
 Test(prosody, unknown_host)
 {
-    char c2s[96], s2s[96], pin_c2s[96], pin_s2s[96];
-    snprintf(c2s, sizeof c2s, "xmpp://chat.other.example:%u", (unsigned)server.c2s_port);
-    snprintf(s2s, sizeof s2s, "xmpp-server://chat.other.example:%u", (unsigned)server.s2s_port);
-    snprintf(pin_c2s, sizeof pin_c2s, "chat.other.example:%u:127.0.0.1", (unsigned)server.c2s_port);
-    snprintf(pin_s2s, sizeof pin_s2s, "chat.other.example:%u:127.0.0.1", (unsigned)server.s2s_port);
+    char c2s[96], s2s[96];
+    snprintf(c2s, sizeof c2s, "xmpp://" OTHER_HOST ":%u", (unsigned)server.c2s_port);
+    snprintf(s2s, sizeof s2s, "xmpp-server://" OTHER_HOST ":%u", (unsigned)server.s2s_port);
     struct report_scan s;
-    scan(&s, (const char *const[]){c2s, s2s, NULL}, (const char *const[]){pin_c2s, pin_s2s, NULL});
-    cr_assert_eq(s.csv.nrows, 3, "%s", s.csv_text);
-    cr_assert_str_eq(cell(&s, server.c2s_port, "status"), "ERROR");
-    cr_assert_str_eq(cell(&s, server.c2s_port, "reason"),
-                     "starttls: server refused: \"stream error host-unknown: This server does not "
-                     "serve chat.other.example\"");
-    cr_assert_str_eq(cell(&s, server.c2s_port, "protocol"), "xmpp");
-    cr_assert_str_eq(cell(&s, server.c2s_port, "sha256"), "");
-    cr_assert_str_eq(cell(&s, server.s2s_port, "status"), "ERROR");
-    cr_assert_str_eq(cell(&s, server.s2s_port, "reason"),
-                     "starttls: server refused: \"stream error host-unknown: This host does not "
-                     "serve chat.other.example\"");
-    cr_assert_str_eq(cell(&s, server.s2s_port, "protocol"), "xmpp-server");
+    scan(&s, OTHER_HOST, (const char *const[]){c2s, s2s, NULL});
+    e2e_expect_refused(&s, OTHER_HOST, server.c2s_port, "xmpp",
+                       "starttls: server refused: \"stream error host-unknown: This server does "
+                       "not serve " OTHER_HOST "\"");
+    e2e_expect_refused(&s, OTHER_HOST, server.s2s_port, "xmpp-server",
+                       "starttls: server refused: \"stream error host-unknown: This host does not "
+                       "serve " OTHER_HOST "\"");
     cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s", s.run.status, s.run.err);
     report_scan_free(&s);
 }
