@@ -179,11 +179,9 @@ Test(ftp, endless_multi_line_reply)
     struct wire w;
     wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
     wire_say(&w, "220-banner\r\n");
-    int i;
-    for (i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "220-X\r\n");
+    size_t lines = wire_say_until_end(&w, "220-X\r\n", 5000);
     cr_assert_eq(w.ends, 1);
-    cr_assert_eq(i, 1000, "ended after %d more lines", i);
+    cr_assert_eq(lines, 1000, "ended after %zu more lines", lines);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"220-X\")");
     cr_assert_eq(w.sent_len, 0);
     wire_close(&w);
@@ -191,8 +189,7 @@ Test(ftp, endless_multi_line_reply)
     /* free text lines count the same */
     wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
     wire_say(&w, "220 ok\r\n234-go\r\n");
-    for (i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "text\r\n");
+    wire_say_until_end(&w, "text\r\n", 5000);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"text\")");
     cr_assert(!w.conn.ssl);
     wire_close(&w);
@@ -204,10 +201,8 @@ Test(ftp, endless_120_replies)
 {
     struct wire w;
     wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
-    size_t sent = 0;
     static const char wait[] = "120 Service ready in 1 minute.\r\n";
-    for (int i = 0; i < 100000 && w.ends == 0; i++, sent += sizeof wait - 1)
-        wire_say(&w, wait);
+    size_t sent = wire_say_until_end(&w, wait, 100000) * (sizeof wait - 1);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: server sent more than 65536 bytes before TLS (last \"120 "
                             "Service ready in 1 minute.\")");
@@ -220,14 +215,7 @@ Test(ftp, megabyte_line)
 {
     struct wire w;
     wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
-    char *line = malloc(1 << 20);
-    cr_assert_not_null(line);
-    memset(line, 'A', 1 << 20);
-    memcpy(line, "220 ", 4);
-    size_t off;
-    for (off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, line + off, 8192);
-    free(line);
+    size_t off = wire_feed_megabyte_line(&w, "220 ");
     cr_assert_eq(w.ends, 1);
     cr_assert_eq(off, 8192, "read on past the cap (%zu bytes)", off);
     cr_assert_str_eq(w.why, "starttls: server line longer than 4096 bytes (\"220 "

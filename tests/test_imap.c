@@ -240,8 +240,7 @@ Test(imap, endless_untagged_lines)
     struct wire w;
     wire_open(&w, &cs_probe_imap, "mail.example.net", NULL);
     wire_say(&w, greeting);
-    for (int i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "* OK x\r\n");
+    wire_say_until_end(&w, "* OK x\r\n", 5000);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"* OK x\")");
     wire_close(&w);
@@ -250,8 +249,7 @@ Test(imap, endless_untagged_lines)
     wire_open(&w, &cs_probe_imap, "mail.example.net", NULL);
     wire_say(&w, greeting);
     wire_say(&w, capability);
-    for (int i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "* CAPABILITY STARTTLS\r\n");
+    wire_say_until_end(&w, "* CAPABILITY STARTTLS\r\n", 5000);
     cr_assert_str_eq(w.why,
                      "starttls: reply longer than 1000 lines (last \"* CAPABILITY STARTTLS\")");
     cr_assert(!w.conn.ssl);
@@ -262,12 +260,7 @@ Test(imap, megabyte_line)
 {
     struct wire w;
     wire_open(&w, &cs_probe_imap, "mail.example.net", NULL);
-    char *line = malloc(1 << 20);
-    memset(line, 'A', 1 << 20);
-    memcpy(line, "* OK ", 5);
-    for (size_t off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, line + off, 8192);
-    free(line);
+    wire_feed_megabyte_line(&w, "* OK ");
     cr_assert_eq(w.ends, 1);
     cr_assert(strncmp(w.why, "starttls: server line longer than 4096 bytes (\"* OK AAAA", 55) == 0,
               "%s", w.why);

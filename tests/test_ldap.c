@@ -286,28 +286,20 @@ Test(ldap, garbage_and_megabytes)
     expect_end(ssh, sizeof ssh - 1, "starttls: not an LDAP message (first byte 0x53)");
 
     /* a megabyte of noise, and a megabyte message: both end at their head */
-    unsigned char *mb = malloc(1 << 20);
-    cr_assert_not_null(mb);
-    memset(mb, 0xa5, 1 << 20);
     struct wire w;
     open_sent(&w);
-    size_t off;
-    for (off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, mb + off, 8192);
+    size_t off = wire_feed_megabyte(&w, "", 0, 0xa5, 8192);
     cr_assert_eq(off, 8192);
     cr_assert_str_eq(w.why, "starttls: not an LDAP message (first byte 0xA5)");
     wire_close(&w);
 
     static const unsigned char head[] = {0x30, 0x83, 0x10, 0x00, 0x00};
-    memcpy(mb, head, sizeof head);
     open_sent(&w);
-    for (off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, mb + off, 8192);
+    off = wire_feed_megabyte(&w, head, sizeof head, 0xa5, 8192);
     cr_assert_eq(off, 8192);
     cr_assert_str_eq(w.why,
                      "starttls: server announces an LDAP message of 1048581 bytes, more than 4096");
     wire_close(&w);
-    free(mb);
 }
 
 /* An ldaps port: the server answers the plaintext request with a TLS

@@ -152,8 +152,7 @@ Test(pop3, endless_capa_list)
     wire_open(&w, &cs_probe_pop3, "mail.example.net", NULL);
     wire_say(&w, greeting);
     wire_say(&w, "+OK\r\n");
-    for (int i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "STLS\r\n");
+    wire_say_until_end(&w, "STLS\r\n", 5000);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"STLS\")");
     cr_assert_str_eq(wire_preamble(&w), "CAPA\r\n");
@@ -164,12 +163,7 @@ Test(pop3, megabyte_line)
 {
     struct wire w;
     wire_open(&w, &cs_probe_pop3, "mail.example.net", NULL);
-    char *line = malloc(1 << 20);
-    memset(line, 'A', 1 << 20);
-    memcpy(line, "+OK ", 4);
-    for (size_t off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, line + off, 8192);
-    free(line);
+    wire_feed_megabyte_line(&w, "+OK ");
     cr_assert_eq(w.ends, 1);
     cr_assert(strncmp(w.why, "starttls: server line longer than 4096 bytes (\"+OK AAAA", 54) == 0,
               "%s", w.why);

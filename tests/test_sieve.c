@@ -111,8 +111,7 @@ Test(sieve, oversized_literals)
     /* a literal that fits, on a line that does not */
     wire_open(&w, &cs_probe_sieve, "mail.example.net", NULL);
     wire_say(&w, "\"X\" {4090}\r\n");
-    for (int i = 0; i < 4090 && w.ends == 0; i++)
-        wire_say(&w, "x");
+    wire_say_until_end(&w, "x", 4090);
     cr_assert_str_eq(w.why, "starttls: server message longer than 4096 bytes");
     wire_close(&w);
 }
@@ -205,8 +204,7 @@ Test(sieve, endless_capability_lines)
 {
     struct wire w;
     wire_open(&w, &cs_probe_sieve, "mail.example.net", NULL);
-    for (int i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "\"STARTTLS\"\r\n");
+    wire_say_until_end(&w, "\"STARTTLS\"\r\n", 5000);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"\\x22STARTTLS\\x22\")");
     cr_assert_eq(w.sent_len, 0);
@@ -215,8 +213,7 @@ Test(sieve, endless_capability_lines)
     /* and after STARTTLS too */
     wire_open(&w, &cs_probe_sieve, "mail.example.net", NULL);
     wire_say(&w, greeting);
-    for (int i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "\"X\"\r\n");
+    wire_say_until_end(&w, "\"X\"\r\n", 5000);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"\\x22X\\x22\")");
     cr_assert(!w.conn.ssl);
     wire_close(&w);
@@ -226,12 +223,7 @@ Test(sieve, megabyte_line)
 {
     struct wire w;
     wire_open(&w, &cs_probe_sieve, "mail.example.net", NULL);
-    char *line = malloc(1 << 20);
-    memset(line, 'A', 1 << 20);
-    memcpy(line, "\"IMPLEMENTATION\" \"", 18);
-    for (size_t off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, line + off, 8192);
-    free(line);
+    wire_feed_megabyte_line(&w, "\"IMPLEMENTATION\" \"");
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: server message longer than 4096 bytes");
     cr_assert_eq(w.sent_len, 0);

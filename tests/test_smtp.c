@@ -146,8 +146,7 @@ Test(smtp, endless_multiline_reply)
     struct wire w;
     wire_open(&w, &cs_probe_smtp, "mx.example.net", NULL);
     wire_say(&w, "220 mx ESMTP\r\n");
-    for (int i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "250-X\r\n");
+    wire_say_until_end(&w, "250-X\r\n", 5000);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"250-X\")");
     wire_close(&w);
@@ -157,12 +156,7 @@ Test(smtp, megabyte_line)
 {
     struct wire w;
     wire_open(&w, &cs_probe_smtp, "mx.example.net", NULL);
-    char *line = malloc(1 << 20);
-    memset(line, 'A', 1 << 20);
-    memcpy(line, "220 ", 4);
-    for (size_t off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, line + off, 8192);
-    free(line);
+    wire_feed_megabyte_line(&w, "220 ");
     cr_assert_eq(w.ends, 1);
     cr_assert(strncmp(w.why, "starttls: server line longer than 4096 bytes (\"220 AAAA", 54) == 0,
               "%s", w.why);
@@ -179,9 +173,7 @@ Test(smtp, total_bytes_capped)
     memset(line, 'x', sizeof line);
     memcpy(line, "220-", 4);
     memcpy(line + sizeof line - 2, "\r\n", 2);
-    size_t sent = 0;
-    for (int i = 0; i < 900 && w.ends == 0; i++, sent += sizeof line)
-        wire_feed(&w, line, sizeof line);
+    size_t sent = wire_feed_until_end(&w, line, sizeof line, 900) * sizeof line;
     cr_assert_eq(w.ends, 1);
     cr_assert(strncmp(w.why, "starttls: server sent more than 65536 bytes before TLS", 54) == 0,
               "%s", w.why);

@@ -350,9 +350,7 @@ Test(xmpp, endless_stream)
     struct wire w;
     wire_open(&w, &cs_probe_xmpp, "xmpp.test.example", NULL);
     wire_say(&w, prosody_header);
-    size_t sent = strlen(prosody_header);
-    for (int i = 0; i < 10000 && w.ends == 0; i++, sent += 12)
-        wire_say(&w, " <x/>\n<y/>\r\n");
+    size_t sent = strlen(prosody_header) + wire_say_until_end(&w, " <x/>\n<y/>\r\n", 10000) * 12;
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why,
                      "starttls: server sent more than 65536 bytes before TLS (last \"<y/>\")");
@@ -363,8 +361,7 @@ Test(xmpp, endless_stream)
     wire_say(&w, prosody_header);
     char spaces[4096];
     memset(spaces, ' ', sizeof spaces);
-    for (int i = 0; i < 100 && w.ends == 0; i++)
-        wire_feed(&w, spaces, sizeof spaces);
+    wire_feed_until_end(&w, spaces, sizeof spaces, 100);
     cr_assert(starts(w.why, "starttls: server sent more than 65536 bytes before TLS"), "%s", w.why);
     wire_close(&w);
 }
@@ -377,12 +374,7 @@ Test(xmpp, megabyte_attribute)
     wire_open(&w, &cs_probe_xmpp, "xmpp.test.example", NULL);
     wire_say(&w, prosody_header);
     wire_say(&w, "<stream:features v='");
-    char *a = malloc(1 << 20);
-    memset(a, 'A', 1 << 20);
-    size_t sent = 0;
-    for (; sent < (1 << 20) && w.ends == 0; sent += 1000)
-        wire_feed(&w, a + sent, 1000);
-    free(a);
+    size_t sent = wire_feed_megabyte(&w, "", 0, 'A', 1000);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: server XML token longer than 4096 bytes (\"<stream:features "
                             "v='AAAAAAAAAAAAAAAAAAAA...\")");
@@ -394,8 +386,7 @@ Test(xmpp, megabyte_attribute)
     wire_say(&w, "<stream:stream id='");
     char b[512];
     memset(b, 'b', sizeof b);
-    for (int i = 0; i < 100 && w.ends == 0; i++)
-        wire_feed(&w, b, sizeof b);
+    wire_feed_until_end(&w, b, sizeof b, 100);
     cr_assert(starts(w.why, "starttls: server XML token longer than 4096 bytes (\"<stream:stream "
                             "id='bbb"),
               "%s", w.why);
@@ -445,8 +436,7 @@ Test(xmpp, nesting_capped)
     struct wire w;
     wire_open(&w, &cs_probe_xmpp, "xmpp.test.example", NULL);
     wire_say(&w, prosody_header);
-    for (int i = 0; i < 20 && w.ends == 0; i++)
-        wire_say(&w, "<a>");
+    wire_say_until_end(&w, "<a>", 20);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: XML nested deeper than 16 elements (\"<a>\")");
     wire_close(&w);
