@@ -24,7 +24,7 @@
 #define HOST "mail.dovecot.test"
 
 static char *dir;
-static struct pki_cert root, inter, leaf;
+static struct e2e_pki pki;
 static struct dovecot tls_on = {.pid = -1}, tls_off = {.pid = -1};
 static char *root_pem;
 
@@ -33,33 +33,6 @@ static char *path_in(const char *name)
     char *p;
     cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
     return p;
-}
-
-static void make_pki(void)
-{
-    int64_t now = (int64_t)time(NULL);
-    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep dovecot Root",
-                                           "certsweep dovecot Intermediate", now),
-                 0);
-    /* notAfter half a day past a whole number of days: days_remaining does
-       not depend on how long the scan takes */
-    cr_assert_eq(pki_issue(&leaf,
-                           &(struct pki_spec){
-                               .subject = (const char *const[]){"CN", HOST, NULL},
-                               .not_before = now - 10 * DAY,
-                               .not_after = now + 200 * DAY + DAY / 2,
-                               .key = PKI_EC256,
-                               .sans = (const char *const[]){"DNS:" HOST, NULL},
-                           },
-                           &inter),
-                 0);
-    root_pem = path_in("root.pem");
-    cr_assert_eq(pki_write_pem(root_pem, (X509 *const[]){root.x509}, 1), 0);
-    char *chain = path_in("chain.pem"), *key = path_in("leaf.key");
-    cr_assert_eq(pki_write_pem(chain, (X509 *const[]){leaf.x509, inter.x509}, 2), 0);
-    cr_assert_eq(pki_write_key(key, leaf.key), 0);
-    free(chain);
-    free(key);
 }
 
 /* A dovecot of its own in dir/name: with the PKI's leaf, or ssl = no. */
@@ -84,7 +57,11 @@ static void setup(void)
                              "(apt-get install dovecot-imapd dovecot-pop3d dovecot-managesieved)");
     dir = temp_dir();
     cr_assert_not_null(dir);
-    make_pki();
+    e2e_pki_make(
+        &pki, dir,
+        &(struct e2e_pki_spec){
+            .name = "dovecot", .host = HOST, .days_before = 10, .days = 200, .key = PKI_EC256});
+    root_pem = path_in("root.pem");
     start(&tls_on, "tls", true);
 }
 
@@ -92,9 +69,7 @@ static void teardown(void)
 {
     dovecot_stop(&tls_on);
     dovecot_stop(&tls_off);
-    pki_cert_free(&leaf);
-    pki_cert_free(&inter);
-    pki_cert_free(&root);
+    e2e_pki_free(&pki);
     free(root_pem);
     root_pem = NULL;
     if (dir)
@@ -136,7 +111,7 @@ static void check_leaf(const struct report_scan *s, uint16_t port, const char *p
                                                .sans = HOST,
                                                .key = "EC-256",
                                                .days = 200,
-                                               .leaf = leaf.x509});
+                                               .leaf = pki.leaf.x509});
 }
 
 Test(dovecot, starttls_by_url_scheme)

@@ -320,7 +320,7 @@ Test(ftp, auth_tls_sent_once)
 #define HOST "ftp.test.example"
 
 static char *dir;
-static struct pki_cert root, inter, leaf;
+static struct e2e_pki pki;
 static struct vsftpd ftpd = {.pid = -1}, plain_ftpd = {.pid = -1};
 
 static char *path_in(const char *name)
@@ -337,30 +337,14 @@ static void e2e_setup(void)
                             "(apt-get install vsftpd)");
     dir = temp_dir();
     cr_assert_not_null(dir);
-    int64_t now = (int64_t)time(NULL);
-    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep ftp Root",
-                                           "certsweep ftp Intermediate", now),
-                 0);
-    /* notAfter half a day past a whole number of days, so days_remaining
-       does not depend on how many seconds pass before the scan */
-    cr_assert_eq(pki_issue(&leaf,
-                           &(struct pki_spec){
-                               .subject = (const char *const[]){"CN", HOST, NULL},
-                               .not_before = now - 30 * DAY,
-                               .not_after = now + 300 * DAY + DAY / 2,
-                               .key = PKI_EC256,
-                               .sans = (const char *const[]){"DNS:" HOST, NULL},
-                           },
-                           &inter),
-                 0);
-    char *root_pem = path_in("root.pem"), *chain = path_in("chain.pem"), *key = path_in("leaf.key");
-    cr_assert_eq(pki_write_pem(root_pem, &root.x509, 1), 0);
-    cr_assert_eq(pki_write_pem(chain, (X509 *const[]){leaf.x509, inter.x509}, 2), 0);
-    cr_assert_eq(pki_write_key(key, leaf.key), 0);
+    e2e_pki_make(
+        &pki, dir,
+        &(struct e2e_pki_spec){
+            .name = "ftp", .host = HOST, .days_before = 30, .days = 300, .key = PKI_EC256});
+    char *chain = path_in("chain.pem"), *key = path_in("leaf.key");
     char *tls_dir = path_in("vsftpd-tls"), err[8192];
     cr_assert_eq(vsftpd_start(&ftpd, tls_dir, chain, key, err, sizeof err), 0, "%s", err);
     free(tls_dir);
-    free(root_pem);
     free(chain);
     free(key);
 }
@@ -369,9 +353,7 @@ static void e2e_teardown(void)
 {
     vsftpd_stop(&ftpd);
     vsftpd_stop(&plain_ftpd);
-    pki_cert_free(&leaf);
-    pki_cert_free(&inter);
-    pki_cert_free(&root);
+    e2e_pki_free(&pki);
     if (dir)
         remove_tree(dir);
     free(dir);
@@ -413,7 +395,7 @@ Test(ftp_vsftpd, auth_tls_reaches_the_certificate)
                                                 .key = "EC-256",
                                                 .days = 300,
                                                 .tls_version = "TLSv1.3",
-                                                .leaf = leaf.x509});
+                                                .leaf = pki.leaf.x509});
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(s.json, "summary"), "OK")), 1);
     report_scan_free(&s);
 }

@@ -362,7 +362,7 @@ Test(ldap, bytes_after_success_are_injection)
 #define HOST "ldap.test.example"
 
 static char *dir;
-static struct pki_cert root, inter, leaf;
+static struct e2e_pki pki;
 static struct slapd ldapd = {.pid = -1}, plain_ldapd = {.pid = -1};
 
 static char *path_in(const char *name)
@@ -379,32 +379,19 @@ static void e2e_setup(void)
                            "(apt-get install slapd)");
     dir = temp_dir();
     cr_assert_not_null(dir);
-    int64_t now = (int64_t)time(NULL);
-    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep ldap Root",
-                                           "certsweep ldap Intermediate", now),
-                 0);
-    /* notAfter half a day past a whole number of days, so days_remaining
-       does not depend on how many seconds pass before the scan; an RSA key,
-       as many directories have */
-    cr_assert_eq(
-        pki_issue(&leaf,
-                  &(struct pki_spec){
-                      .subject = (const char *const[]){"CN", HOST, "O", "certsweep tests", NULL},
-                      .not_before = now - 30 * DAY,
-                      .not_after = now + 250 * DAY + DAY / 2,
-                      .key = PKI_RSA2048,
-                      .sans = (const char *const[]){"DNS:" HOST, NULL},
-                  },
-                  &inter),
-        0);
-    char *root_pem = path_in("root.pem"), *chain = path_in("chain.pem"), *key = path_in("leaf.key");
-    cr_assert_eq(pki_write_pem(root_pem, &root.x509, 1), 0);
-    cr_assert_eq(pki_write_pem(chain, (X509 *const[]){leaf.x509, inter.x509}, 2), 0);
-    cr_assert_eq(pki_write_key(key, leaf.key), 0);
+    /* an RSA key, as many directories have */
+    e2e_pki_make(&pki, dir,
+                 &(struct e2e_pki_spec){
+                     .name = "ldap",
+                     .host = HOST,
+                     .subject = (const char *const[]){"CN", HOST, "O", "certsweep tests", NULL},
+                     .days_before = 30,
+                     .days = 250,
+                     .key = PKI_RSA2048});
+    char *chain = path_in("chain.pem"), *key = path_in("leaf.key");
     char *tls_dir = path_in("slapd-tls"), err[8192];
     cr_assert_eq(slapd_start(&ldapd, tls_dir, chain, key, err, sizeof err), 0, "%s", err);
     free(tls_dir);
-    free(root_pem);
     free(chain);
     free(key);
 }
@@ -413,9 +400,7 @@ static void e2e_teardown(void)
 {
     slapd_stop(&ldapd);
     slapd_stop(&plain_ldapd);
-    pki_cert_free(&leaf);
-    pki_cert_free(&inter);
-    pki_cert_free(&root);
+    e2e_pki_free(&pki);
     if (dir)
         remove_tree(dir);
     free(dir);
@@ -457,7 +442,7 @@ Test(ldap_slapd, starttls_reaches_the_certificate)
                                                 .key = "RSA-2048",
                                                 .days = 250,
                                                 .tls_version = "TLSv1.3",
-                                                .leaf = leaf.x509});
+                                                .leaf = pki.leaf.x509});
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(s.json, "summary"), "OK")), 1);
     report_scan_free(&s);
 }

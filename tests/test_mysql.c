@@ -379,7 +379,7 @@ Test(mysql, registered)
 #define DB_HOST "db.test.example"
 
 static char *dir;
-static struct pki_cert root, inter, leaf;
+static struct e2e_pki pki;
 static struct dbserver my = {.pid = -1};
 
 static char *path_in(const char *name)
@@ -389,35 +389,6 @@ static char *path_in(const char *name)
     return p;
 }
 
-/* A root, an intermediate and the server's leaf (EC P-256, 60 days and a
-   half left: days_remaining does not depend on when the scan runs). */
-static void make_pki(void)
-{
-    int64_t now = (int64_t)time(NULL);
-    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep db Root",
-                                           "certsweep db Intermediate", now),
-                 0);
-    cr_assert_eq(pki_issue(&leaf,
-                           &(struct pki_spec){
-                               .subject = (const char *const[]){"CN", DB_HOST, NULL},
-                               .not_before = now - DAY,
-                               .not_after = now + 60 * DAY + DAY / 2,
-                               .key = PKI_EC256,
-                               .sans = (const char *const[]){"DNS:" DB_HOST, NULL},
-                           },
-                           &inter),
-                 0);
-    char *p = path_in("root.pem");
-    cr_assert_eq(pki_write_pem(p, (X509 *const[]){root.x509}, 1), 0);
-    free(p);
-    p = path_in("chain.pem");
-    cr_assert_eq(pki_write_pem(p, (X509 *const[]){leaf.x509, inter.x509}, 2), 0);
-    free(p);
-    p = path_in("leaf.key");
-    cr_assert_eq(pki_write_key(p, leaf.key), 0);
-    free(p);
-}
-
 static void server_setup(void)
 {
     cr_assert(access(MARIADBD_BINARY, X_OK) == 0 && access(MARIADB_INSTALL_DB, X_OK) == 0,
@@ -425,15 +396,17 @@ static void server_setup(void)
                               "end-to-end tests need them (apt-get install mariadb-server)");
     dir = temp_dir();
     cr_assert_not_null(dir);
-    make_pki();
+    /* EC P-256, 60 days and a half left */
+    e2e_pki_make(
+        &pki, dir,
+        &(struct e2e_pki_spec){
+            .name = "db", .host = DB_HOST, .days_before = 1, .days = 60, .key = PKI_EC256});
 }
 
 static void server_teardown(void)
 {
     dbserver_stop(&my);
-    pki_cert_free(&leaf);
-    pki_cert_free(&inter);
-    pki_cert_free(&root);
+    e2e_pki_free(&pki);
     if (dir != NULL)
         remove_tree(dir);
     free(dir);
@@ -488,7 +461,7 @@ Test(mariadb_server, ssl_on_every_field)
                                                 .key = "EC-256",
                                                 .days = 60,
                                                 .tls_version = "TLSv1.3",
-                                                .leaf = leaf.x509});
+                                                .leaf = pki.leaf.x509});
     report_scan_free(&s);
 }
 

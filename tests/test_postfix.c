@@ -25,7 +25,8 @@
 enum { RELAY, SUBMISSION, PLAIN, BROKEN, N_SERVICES };
 
 static char *dir;
-static struct pki_cert root, inter, leaf, stranger;
+static struct e2e_pki pki;
+static struct pki_cert stranger;
 static struct postfix mta = {.master = -1};
 
 static char *path_in(const char *name)
@@ -35,14 +36,15 @@ static char *path_in(const char *name)
     return p;
 }
 
+/* The PKI, and a stranger: a certificate like the leaf whose key does not
+   go with the leaf's (dir/stranger.key). */
 static void make_pki(void)
 {
+    e2e_pki_make(
+        &pki, dir,
+        &(struct e2e_pki_spec){
+            .name = "postfix", .host = MX, .days_before = 30, .days = 200, .key = PKI_EC256});
     int64_t now = (int64_t)time(NULL);
-    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep postfix Root",
-                                           "certsweep postfix Intermediate", now),
-                 0);
-    /* notAfter half a day past a whole number of days: days_remaining does
-       not depend on how long the scan takes */
     struct pki_spec spec = {
         .subject = (const char *const[]){"CN", MX, NULL},
         .not_before = now - 30 * DAY,
@@ -50,20 +52,8 @@ static void make_pki(void)
         .key = PKI_EC256,
         .sans = (const char *const[]){"DNS:" MX, NULL},
     };
-    cr_assert_eq(pki_issue(&leaf, &spec, &inter), 0);
-    cr_assert_eq(pki_issue(&stranger, &spec, &inter), 0);
-    char *p = path_in("root.pem");
-    X509 *const roots[] = {root.x509};
-    cr_assert_eq(pki_write_pem(p, roots, 1), 0);
-    free(p);
-    p = path_in("mx.pem");
-    X509 *const chain[] = {leaf.x509, inter.x509};
-    cr_assert_eq(pki_write_pem(p, chain, 2), 0);
-    free(p);
-    p = path_in("mx.key");
-    cr_assert_eq(pki_write_key(p, leaf.key), 0);
-    free(p);
-    p = path_in("stranger.key");
+    cr_assert_eq(pki_issue(&stranger, &spec, &pki.inter), 0);
+    char *p = path_in("stranger.key");
     cr_assert_eq(pki_write_key(p, stranger.key), 0);
     free(p);
 }
@@ -76,8 +66,8 @@ static void setup(void)
     char *extra, *broken_key;
     cr_assert(asprintf(&extra,
                        "myhostname = " MX "\n"
-                       "smtpd_tls_cert_file = %s/mx.pem\n"
-                       "smtpd_tls_key_file = %s/mx.key\n"
+                       "smtpd_tls_cert_file = %s/chain.pem\n"
+                       "smtpd_tls_key_file = %s/leaf.key\n"
                        "smtpd_tls_security_level = may\n",
                        dir, dir) > 0);
     cr_assert(asprintf(&broken_key, "smtpd_tls_key_file=%s/stranger.key", dir) > 0);
@@ -99,9 +89,7 @@ static void teardown(void)
 {
     postfix_stop(&mta);
     pki_cert_free(&stranger);
-    pki_cert_free(&leaf);
-    pki_cert_free(&inter);
-    pki_cert_free(&root);
+    e2e_pki_free(&pki);
     remove_tree(dir);
     free(dir);
     dir = NULL;
@@ -144,7 +132,7 @@ static void check_served(const struct report_scan *s, uint16_t port, const char 
                                                .key = "EC-256",
                                                .days = 200,
                                                .tls_version = "TLSv1.3",
-                                               .leaf = leaf.x509});
+                                               .leaf = pki.leaf.x509});
 }
 
 /* A port where the preamble failed: ERROR with exactly this reason. */

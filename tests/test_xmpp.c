@@ -530,7 +530,7 @@ Test(xmpp, registered)
 #define OTHER_HOST "chat.other.example" /* a host Prosody does not serve */
 
 static char *dir;
-static struct pki_cert root, inter, leaf;
+static struct e2e_pki pki;
 static struct prosody server = {.pid = -1};
 
 static char *path_in(const char *name)
@@ -540,34 +540,6 @@ static char *path_in(const char *name)
     return p;
 }
 
-static void make_pki(void)
-{
-    int64_t now = (int64_t)time(NULL);
-    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep xmpp Root",
-                                           "certsweep xmpp Intermediate", now),
-                 0);
-    /* notAfter half a day past a whole number of days: days_remaining does
-       not depend on when the scan runs */
-    cr_assert_eq(pki_issue(&leaf,
-                           &(struct pki_spec){
-                               .subject = (const char *const[]){"CN", XMPP_HOST, NULL},
-                               .not_before = now - 10 * DAY,
-                               .not_after = now + 90 * DAY + DAY / 2,
-                               .key = PKI_EC256,
-                               .sans = (const char *const[]){"DNS:" XMPP_HOST, NULL},
-                           },
-                           &inter),
-                 0);
-    char *chain = path_in("chain.pem"), *key = path_in("key.pem"), *ca = path_in("root.pem");
-    X509 *const certs[] = {leaf.x509, inter.x509};
-    cr_assert_eq(pki_write_pem(chain, certs, 2), 0);
-    cr_assert_eq(pki_write_key(key, leaf.key), 0);
-    cr_assert_eq(pki_write_pem(ca, &root.x509, 1), 0);
-    free(chain);
-    free(key);
-    free(ca);
-}
-
 static void prosody_setup(void)
 {
     cr_assert(access(PROSODY_BINARY, X_OK) == 0,
@@ -575,8 +547,11 @@ static void prosody_setup(void)
                              "(apt-get install prosody)");
     dir = temp_dir();
     cr_assert_not_null(dir);
-    make_pki();
-    char *chain = path_in("chain.pem"), *key = path_in("key.pem");
+    e2e_pki_make(
+        &pki, dir,
+        &(struct e2e_pki_spec){
+            .name = "xmpp", .host = XMPP_HOST, .days_before = 10, .days = 90, .key = PKI_EC256});
+    char *chain = path_in("chain.pem"), *key = path_in("leaf.key");
     char err[8192];
     int rc = prosody_start(&server, dir, XMPP_HOST, chain, key, err, sizeof err);
     free(chain);
@@ -587,9 +562,7 @@ static void prosody_setup(void)
 static void prosody_teardown(void)
 {
     prosody_stop(&server);
-    pki_cert_free(&leaf);
-    pki_cert_free(&inter);
-    pki_cert_free(&root);
+    e2e_pki_free(&pki);
     if (dir)
         remove_tree(dir);
     free(dir);
@@ -624,7 +597,7 @@ static void check_leaf(const struct report_scan *s, uint16_t port, const char *p
                                                .sans = XMPP_HOST,
                                                .key = "EC-256",
                                                .days = 90,
-                                               .leaf = leaf.x509});
+                                               .leaf = pki.leaf.x509});
 }
 
 Test(prosody, c2s_and_s2s)

@@ -6,10 +6,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/support/pki.h"
 #include "tests/support/runner.h"
+
+#define DAY 86400
+
+void e2e_pki_make(struct e2e_pki *p, const char *dir, const struct e2e_pki_spec *spec)
+{
+    int64_t now = (int64_t)time(NULL);
+    char root_cn[128], inter_cn[128], san[300];
+    snprintf(root_cn, sizeof root_cn, "certsweep %s Root", spec->name);
+    snprintf(inter_cn, sizeof inter_cn, "certsweep %s Intermediate", spec->name);
+    snprintf(san, sizeof san, "DNS:%s", spec->host);
+    cr_assert_eq(pki_root_and_intermediate(&p->root, &p->inter, root_cn, inter_cn, now), 0);
+    const char *const cn[] = {"CN", spec->host, NULL};
+    cr_assert_eq(pki_issue(&p->leaf,
+                           &(struct pki_spec){
+                               .subject = spec->subject != NULL ? spec->subject : cn,
+                               .not_before = now - spec->days_before * DAY,
+                               .not_after = now + spec->days * DAY + DAY / 2,
+                               .key = spec->key,
+                               .sans = (const char *const[]){san, NULL},
+                           },
+                           &p->inter),
+                 0, "cannot issue the leaf for %s", spec->host);
+    char *root_pem, *chain, *key;
+    cr_assert(asprintf(&root_pem, "%s/root.pem", dir) > 0);
+    cr_assert(asprintf(&chain, "%s/chain.pem", dir) > 0);
+    cr_assert(asprintf(&key, "%s/leaf.key", dir) > 0);
+    cr_assert_eq(pki_write_pem(root_pem, &p->root.x509, 1), 0, "%s", root_pem);
+    cr_assert_eq(pki_write_pem(chain, (X509 *const[]){p->leaf.x509, p->inter.x509}, 2), 0, "%s",
+                 chain);
+    cr_assert_eq(pki_write_key(key, p->leaf.key), 0, "%s", key);
+    free(root_pem);
+    free(chain);
+    free(key);
+}
+
+void e2e_pki_free(struct e2e_pki *p)
+{
+    pki_cert_free(&p->leaf);
+    pki_cert_free(&p->inter);
+    pki_cert_free(&p->root);
+}
 
 void e2e_scan(struct report_scan *s, const struct e2e_scan_args *a)
 {

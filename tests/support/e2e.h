@@ -11,7 +11,29 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "tests/support/pki.h"
 #include "tests/support/reports.h"
+
+/* A suite's throw-away PKI: a root, an intermediate and the server's leaf. */
+struct e2e_pki {
+    struct pki_cert root, inter, leaf;
+};
+
+struct e2e_pki_spec {
+    const char *name;           /* "certsweep NAME Root", "certsweep NAME Intermediate" */
+    const char *host;           /* the leaf's one name (DNS:host) */
+    const char *const *subject; /* pairs as in pki_spec; NULL: CN=host */
+    long days_before;           /* notBefore that many days ago */
+    /* notAfter half a day past that many days from now: days_remaining does
+       not depend on how long the scan takes */
+    long days;
+    enum pki_key key;
+};
+
+/* Makes the PKI and writes dir/root.pem (the root), dir/chain.pem (leaf and
+   intermediate) and dir/leaf.key. */
+void e2e_pki_make(struct e2e_pki *p, const char *dir, const struct e2e_pki_spec *spec);
+void e2e_pki_free(struct e2e_pki *p);
 
 struct e2e_scan_args {
     const char *dir;            /* r.csv and r.json are written here */
