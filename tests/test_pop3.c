@@ -29,9 +29,7 @@ Test(pop3, capa_then_stls)
     wire_say(&w, "+OK Begin TLS negotiation now.\r\n");
     cr_assert(wire_tls_started(&w), "no ClientHello after the go-ahead");
     cr_assert_eq(w.ends, 0, "%s", w.why);
-    cs_conn_eof(&w.conn, 0);
-    cr_assert_eq(w.ends, 1);
-    cr_assert(strncmp(w.why, "handshake: ", 11) == 0, "%s", w.why);
+    cr_assert(wire_hang_up_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -48,8 +46,7 @@ Test(pop3, split_delivery)
                                  "..\n"
                                  ".\n"
                                  "+OK go\n";
-    for (size_t i = 0; i < sizeof(script) - 1; i++)
-        wire_feed(&w, script + i, 1);
+    wire_feed_bytewise(&w, script, sizeof(script) - 1);
     cr_assert_str_eq(wire_preamble(&w), "CAPA\r\nSTLS\r\n");
     cr_assert(wire_tls_started(&w), "%s", w.why);
     wire_close(&w);
@@ -140,9 +137,7 @@ Test(pop3, go_ahead_but_no_tls)
     wire_say(&w, capa);
     wire_say(&w, "+OK Begin TLS negotiation now.\r\n");
     cr_assert(wire_tls_started(&w));
-    cs_conn_timeout(&w.conn);
-    cr_assert_eq(w.ends, 1);
-    cr_assert_str_eq(w.why, "timeout during handshake");
+    cr_assert(wire_time_out_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 

@@ -61,6 +61,25 @@ void wire_say(struct wire *w, const char *text)
     wire_feed(w, text, strlen(text));
 }
 
+void wire_feed_bytewise(struct wire *w, const void *buf, size_t len)
+{
+    const unsigned char *b = buf;
+    for (size_t i = 0; i < len && w->ends == 0; i++)
+        wire_feed(w, b + i, 1);
+}
+
+bool wire_hang_up_in_handshake(struct wire *w)
+{
+    cs_conn_eof(&w->conn, 0);
+    return w->ends == 1 && strncmp(w->why, "handshake: ", 11) == 0;
+}
+
+bool wire_time_out_in_handshake(struct wire *w)
+{
+    cs_conn_timeout(&w->conn);
+    return w->ends == 1 && strcmp(w->why, "timeout during handshake") == 0;
+}
+
 size_t wire_feed_until_end(struct wire *w, const void *buf, size_t len, size_t max_times)
 {
     size_t n = 0;
