@@ -26,7 +26,6 @@
 static char *dir;
 static struct e2e_pki pki;
 static struct dovecot tls_on = {.pid = -1}, tls_off = {.pid = -1};
-static char *root_pem;
 
 static char *path_in(const char *name)
 {
@@ -61,7 +60,6 @@ static void setup(void)
         &pki, dir,
         &(struct e2e_pki_spec){
             .name = "dovecot", .host = HOST, .days_before = 10, .days = 200, .key = PKI_EC256});
-    root_pem = path_in("root.pem");
     start(&tls_on, "tls", true);
 }
 
@@ -70,8 +68,6 @@ static void teardown(void)
     dovecot_stop(&tls_on);
     dovecot_stop(&tls_off);
     e2e_pki_free(&pki);
-    free(root_pem);
-    root_pem = NULL;
     if (dir)
         remove_tree(dir);
     free(dir);
@@ -87,7 +83,6 @@ static void scan(struct report_scan *s, const struct dovecot *d, const char *con
                  const char *const *targets)
 {
     e2e_scan(s, &(struct e2e_scan_args){.dir = dir,
-                                        .ca_file = root_pem,
                                         .host = HOST,
                                         .ports = (const uint16_t[]){d->imap, d->pop3, d->sieve, 0},
                                         .extra = extra,

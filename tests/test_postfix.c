@@ -101,17 +101,11 @@ TestSuite(postfix, .init = setup, .fini = teardown, .timeout = 180);
    pinned to 127.0.0.1, with extra options first. */
 static void scan(struct report_scan *s, const char *const *extra, const char *const *targets)
 {
-    char *ca = path_in("root.pem");
     uint16_t ports[N_SERVICES + 1] = {0};
     for (size_t k = 0; k < N_SERVICES; k++)
         ports[k] = mta.ports[k];
-    e2e_scan(s, &(struct e2e_scan_args){.dir = dir,
-                                        .ca_file = ca,
-                                        .host = MX,
-                                        .ports = ports,
-                                        .extra = extra,
-                                        .targets = targets});
-    free(ca);
+    e2e_scan(s, &(struct e2e_scan_args){
+                    .dir = dir, .host = MX, .ports = ports, .extra = extra, .targets = targets});
 }
 
 static const char *cell(const struct report_scan *s, uint16_t port, const char *column)

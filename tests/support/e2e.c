@@ -55,7 +55,9 @@ void e2e_pki_free(struct e2e_pki *p)
 
 void e2e_scan(struct report_scan *s, const struct e2e_scan_args *a)
 {
-    char *csv, *json;
+    char *csv, *json, *ca = NULL;
+    if (a->ca_file == NULL)
+        cr_assert(asprintf(&ca, "%s/root.pem", a->dir) > 0);
     cr_assert(asprintf(&csv, "%s/r.csv", a->dir) > 0);
     cr_assert(asprintf(&json, "%s/r.json", a->dir) > 0);
     unlink(csv);
@@ -63,7 +65,8 @@ void e2e_scan(struct report_scan *s, const struct e2e_scan_args *a)
     char pins[8][300];
     const char *args[64];
     size_t n = 0;
-    const char *fixed[] = {"--ca-file", a->ca_file, "--dns-server", "127.0.0.1:9", "-o", json, "-o",
+    const char *ca_file = ca != NULL ? ca : a->ca_file;
+    const char *fixed[] = {"--ca-file", ca_file, "--dns-server", "127.0.0.1:9", "-o", json, "-o",
                            csv,         "-q"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         args[n++] = fixed[i];
@@ -90,6 +93,7 @@ void e2e_scan(struct report_scan *s, const struct e2e_scan_args *a)
               s->run.status, s->run.err);
     free(csv);
     free(json);
+    free(ca);
 }
 
 const char *e2e_cell(const struct report_scan *s, const char *host, uint16_t port,

@@ -37,7 +37,7 @@ void e2e_pki_free(struct e2e_pki *p);
 
 struct e2e_scan_args {
     const char *dir;            /* r.csv and r.json are written here */
-    const char *ca_file;        /* --ca-file */
+    const char *ca_file;        /* --ca-file; NULL: dir/root.pem (e2e_pki_make's) */
     const char *host;           /* pinned to 127.0.0.1 ... */
     const uint16_t *ports;      /* ... at each of these ports (0 ends the list) */
     const char *const *extra;   /* options before the targets; NULL: none */
