@@ -54,10 +54,8 @@ static void setup(void)
     cr_assert(access(DOVECOT_BINARY, X_OK) == 0,
               DOVECOT_BINARY " is not installed: the dovecot end-to-end tests need it "
                              "(apt-get install dovecot-imapd dovecot-pop3d dovecot-managesieved)");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
-    e2e_pki_make(
-        &pki, dir,
+    dir = e2e_dir_with_pki(
+        &pki,
         &(struct e2e_pki_spec){
             .name = "dovecot", .host = HOST, .days_before = 10, .days = 200, .key = PKI_EC256});
     start(&tls_on, "tls", true);
@@ -67,11 +65,7 @@ static void teardown(void)
 {
     dovecot_stop(&tls_on);
     dovecot_stop(&tls_off);
-    e2e_pki_free(&pki);
-    if (dir)
-        remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    e2e_dir_free(&dir, &pki);
 }
 
 TestSuite(dovecot, .init = setup, .fini = teardown, .timeout = 120);

@@ -331,12 +331,9 @@ static void e2e_setup(void)
     cr_assert(access(VSFTPD_BINARY, X_OK) == 0,
               VSFTPD_BINARY " is not installed: the ftp end-to-end tests need it "
                             "(apt-get install vsftpd)");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
-    e2e_pki_make(
-        &pki, dir,
-        &(struct e2e_pki_spec){
-            .name = "ftp", .host = HOST, .days_before = 30, .days = 300, .key = PKI_EC256});
+    dir = e2e_dir_with_pki(
+        &pki, &(struct e2e_pki_spec){
+                  .name = "ftp", .host = HOST, .days_before = 30, .days = 300, .key = PKI_EC256});
     char *chain = path_in("chain.pem"), *key = path_in("leaf.key");
     char *tls_dir = path_in("vsftpd-tls"), err[8192];
     cr_assert_eq(vsftpd_start(&ftpd, tls_dir, chain, key, err, sizeof err), 0, "%s", err);
@@ -349,11 +346,7 @@ static void e2e_teardown(void)
 {
     vsftpd_stop(&ftpd);
     vsftpd_stop(&plain_ftpd);
-    e2e_pki_free(&pki);
-    if (dir)
-        remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    e2e_dir_free(&dir, &pki);
 }
 
 TestSuite(ftp_vsftpd, .init = e2e_setup, .fini = e2e_teardown, .timeout = 120);

@@ -373,17 +373,15 @@ static void e2e_setup(void)
     cr_assert(access(SLAPD_BINARY, X_OK) == 0,
               SLAPD_BINARY " is not installed: the ldap end-to-end tests need it "
                            "(apt-get install slapd)");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
     /* an RSA key, as many directories have */
-    e2e_pki_make(&pki, dir,
-                 &(struct e2e_pki_spec){
-                     .name = "ldap",
-                     .host = HOST,
-                     .subject = (const char *const[]){"CN", HOST, "O", "certsweep tests", NULL},
-                     .days_before = 30,
-                     .days = 250,
-                     .key = PKI_RSA2048});
+    dir = e2e_dir_with_pki(
+        &pki, &(struct e2e_pki_spec){
+                  .name = "ldap",
+                  .host = HOST,
+                  .subject = (const char *const[]){"CN", HOST, "O", "certsweep tests", NULL},
+                  .days_before = 30,
+                  .days = 250,
+                  .key = PKI_RSA2048});
     char *chain = path_in("chain.pem"), *key = path_in("leaf.key");
     char *tls_dir = path_in("slapd-tls"), err[8192];
     cr_assert_eq(slapd_start(&ldapd, tls_dir, chain, key, err, sizeof err), 0, "%s", err);
@@ -396,11 +394,7 @@ static void e2e_teardown(void)
 {
     slapd_stop(&ldapd);
     slapd_stop(&plain_ldapd);
-    e2e_pki_free(&pki);
-    if (dir)
-        remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    e2e_dir_free(&dir, &pki);
 }
 
 TestSuite(ldap_slapd, .init = e2e_setup, .fini = e2e_teardown, .timeout = 120);

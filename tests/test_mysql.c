@@ -391,23 +391,16 @@ static void server_setup(void)
     cr_assert(access(MARIADBD_BINARY, X_OK) == 0 && access(MARIADB_INSTALL_DB, X_OK) == 0,
               MARIADBD_BINARY " or " MARIADB_INSTALL_DB " is not installed: the mysql "
                               "end-to-end tests need them (apt-get install mariadb-server)");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
     /* EC P-256, 60 days and a half left */
-    e2e_pki_make(
-        &pki, dir,
-        &(struct e2e_pki_spec){
-            .name = "db", .host = DB_HOST, .days_before = 1, .days = 60, .key = PKI_EC256});
+    dir = e2e_dir_with_pki(
+        &pki, &(struct e2e_pki_spec){
+                  .name = "db", .host = DB_HOST, .days_before = 1, .days = 60, .key = PKI_EC256});
 }
 
 static void server_teardown(void)
 {
     dbserver_stop(&my);
-    e2e_pki_free(&pki);
-    if (dir != NULL)
-        remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    e2e_dir_free(&dir, &pki);
 }
 
 TestSuite(mariadb_server, .init = server_setup, .fini = server_teardown, .timeout = 300);

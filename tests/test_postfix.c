@@ -36,14 +36,13 @@ static char *path_in(const char *name)
     return p;
 }
 
-/* The PKI, and a stranger: a certificate like the leaf whose key does not
-   go with the leaf's (dir/stranger.key). */
+/* dir with the PKI in it, and a stranger: a certificate like the leaf
+   whose key does not go with the leaf's (dir/stranger.key). */
 static void make_pki(void)
 {
-    e2e_pki_make(
-        &pki, dir,
-        &(struct e2e_pki_spec){
-            .name = "postfix", .host = MX, .days_before = 30, .days = 200, .key = PKI_EC256});
+    dir = e2e_dir_with_pki(
+        &pki, &(struct e2e_pki_spec){
+                  .name = "postfix", .host = MX, .days_before = 30, .days = 200, .key = PKI_EC256});
     int64_t now = (int64_t)time(NULL);
     struct pki_spec spec = {
         .subject = (const char *const[]){"CN", MX, NULL},
@@ -60,8 +59,6 @@ static void make_pki(void)
 
 static void setup(void)
 {
-    dir = temp_dir();
-    cr_assert_not_null(dir);
     make_pki();
     char *extra, *broken_key;
     cr_assert(asprintf(&extra,
@@ -89,10 +86,7 @@ static void teardown(void)
 {
     postfix_stop(&mta);
     pki_cert_free(&stranger);
-    e2e_pki_free(&pki);
-    remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    e2e_dir_free(&dir, &pki);
 }
 
 TestSuite(postfix, .init = setup, .fini = teardown, .timeout = 180);

@@ -355,23 +355,16 @@ static void server_setup(void)
     cr_assert_eq(postgres_bindir(bin, sizeof bin), 0,
                  "PostgreSQL is not installed (no " POSTGRES_BIN_GLOB "): the postgres "
                  "end-to-end tests need it (apt-get install postgresql)");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
     /* EC P-256, 60 days and a half left */
-    e2e_pki_make(
-        &pki, dir,
-        &(struct e2e_pki_spec){
-            .name = "db", .host = DB_HOST, .days_before = 1, .days = 60, .key = PKI_EC256});
+    dir = e2e_dir_with_pki(
+        &pki, &(struct e2e_pki_spec){
+                  .name = "db", .host = DB_HOST, .days_before = 1, .days = 60, .key = PKI_EC256});
 }
 
 static void server_teardown(void)
 {
     dbserver_stop(&pg);
-    e2e_pki_free(&pki);
-    if (dir != NULL)
-        remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    e2e_dir_free(&dir, &pki);
 }
 
 TestSuite(postgres_server, .init = server_setup, .fini = server_teardown, .timeout = 300);

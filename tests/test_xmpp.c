@@ -542,10 +542,8 @@ static void prosody_setup(void)
     cr_assert(access(PROSODY_BINARY, X_OK) == 0,
               PROSODY_BINARY " is not installed: the xmpp end-to-end tests need it "
                              "(apt-get install prosody)");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
-    e2e_pki_make(
-        &pki, dir,
+    dir = e2e_dir_with_pki(
+        &pki,
         &(struct e2e_pki_spec){
             .name = "xmpp", .host = XMPP_HOST, .days_before = 10, .days = 90, .key = PKI_EC256});
     char *chain = path_in("chain.pem"), *key = path_in("leaf.key");
@@ -559,11 +557,7 @@ static void prosody_setup(void)
 static void prosody_teardown(void)
 {
     prosody_stop(&server);
-    e2e_pki_free(&pki);
-    if (dir)
-        remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    e2e_dir_free(&dir, &pki);
 }
 
 TestSuite(prosody, .init = prosody_setup, .fini = prosody_teardown, .timeout = 120);

@@ -53,6 +53,23 @@ void e2e_pki_free(struct e2e_pki *p)
     pki_cert_free(&p->root);
 }
 
+char *e2e_dir_with_pki(struct e2e_pki *p, const struct e2e_pki_spec *spec)
+{
+    char *dir = temp_dir();
+    cr_assert_not_null(dir, "no temporary directory");
+    e2e_pki_make(p, dir, spec);
+    return dir;
+}
+
+void e2e_dir_free(char **dir, struct e2e_pki *p)
+{
+    e2e_pki_free(p);
+    if (*dir != NULL)
+        remove_tree(*dir);
+    free(*dir);
+    *dir = NULL;
+}
+
 void e2e_scan(struct report_scan *s, const struct e2e_scan_args *a)
 {
     char *csv, *json, *ca = NULL;

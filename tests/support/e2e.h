@@ -34,6 +34,10 @@ struct e2e_pki_spec {
    intermediate) and dir/leaf.key. */
 void e2e_pki_make(struct e2e_pki *p, const char *dir, const struct e2e_pki_spec *spec);
 void e2e_pki_free(struct e2e_pki *p);
+/* A fresh directory (temp_dir) holding that PKI (e2e_pki_make): its path. */
+char *e2e_dir_with_pki(struct e2e_pki *p, const struct e2e_pki_spec *spec);
+/* Frees the PKI, removes *dir and frees it (NULL: nothing to remove). */
+void e2e_dir_free(char **dir, struct e2e_pki *p);
 
 struct e2e_scan_args {
     const char *dir;            /* r.csv and r.json are written here */
