@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tests/support/dovecot.h"
@@ -20,7 +19,6 @@
 #include "tests/support/pki.h"
 #include "tests/support/runner.h"
 
-#define DAY 86400
 #define HOST "mail.dovecot.test"
 
 static char *dir;

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "probes/probe.h"
@@ -312,7 +311,6 @@ Test(ftp, auth_tls_sent_once)
 
 /* ---- end to end, against vsftpd ---- */
 
-#define DAY 86400
 #define HOST "ftp.test.example"
 
 static char *dir;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "probes/probe.h"
@@ -354,7 +353,6 @@ Test(ldap, bytes_after_success_are_injection)
 
 /* ---- end to end, against slapd ---- */
 
-#define DAY 86400
 #define HOST "ldap.test.example"
 
 static char *dir;

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -372,7 +371,6 @@ Test(mysql, registered)
 
 /* ---- a real MariaDB ---- */
 
-#define DAY 86400
 #define DB_HOST "db.test.example"
 
 static char *dir;

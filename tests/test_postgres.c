@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "probes/probe.h"
@@ -335,7 +334,6 @@ Test(postgres, registered)
 
 /* ---- a real PostgreSQL ---- */
 
-#define DAY 86400
 #define DB_HOST "db.test.example"
 
 static char *dir;

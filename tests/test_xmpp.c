@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "probes/probe.h"
@@ -522,7 +521,6 @@ Test(xmpp, registered)
 
 /* ---- a real Prosody ------------------------------------------------------ */
 
-#define DAY 86400
 #define XMPP_HOST "xmpp.test.example"
 #define OTHER_HOST "chat.other.example" /* a host Prosody does not serve */
 
