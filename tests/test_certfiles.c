@@ -7,7 +7,6 @@
  * its JSON and CSV reports are compared with what the PKI put in. */
 #include <criterion/criterion.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,20 +31,8 @@ static int64_t now;
 static struct pki_cert root, inter, leaf;
 static struct httpd *web;
 
-static const char *in_dir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *in_dir(const char *fmt, ...)
-{
-    static char bufs[16][1024];
-    static int next;
-    char name[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    char *b = bufs[next++ % 16];
-    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-    return b;
-}
+/* dir/NAME (dir_path) */
+#define in_dir(...) dir_path(dir, __VA_ARGS__)
 
 static struct pki_cert issue(const char *cn, int64_t from, int64_t to, const char *crl_uri)
 {

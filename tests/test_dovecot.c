@@ -12,59 +12,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tests/support/dovecot.h"
+#include "tests/support/e2e.h"
 #include "tests/support/pki.h"
 #include "tests/support/runner.h"
 
-#define DAY 86400
 #define HOST "mail.dovecot.test"
 
 static char *dir;
-static struct pki_cert root, inter, leaf;
+static struct e2e_pki pki;
 static struct dovecot tls_on = {.pid = -1}, tls_off = {.pid = -1};
-static char *root_pem;
 
 static char *path_in(const char *name)
 {
     char *p;
     cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
     return p;
-}
-
-/* The certsweep binary this build made, whatever the working directory. */
-static int certsweep(const char *const *args, struct run_result *r)
-{
-    return run_binary(CS_BINARY, args, NULL, 120, r);
-}
-
-static void make_pki(void)
-{
-    int64_t now = (int64_t)time(NULL);
-    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep dovecot Root",
-                                           "certsweep dovecot Intermediate", now),
-                 0);
-    /* notAfter half a day past a whole number of days: days_remaining does
-       not depend on how long the scan takes */
-    cr_assert_eq(pki_issue(&leaf,
-                           &(struct pki_spec){
-                               .subject = (const char *const[]){"CN", HOST, NULL},
-                               .not_before = now - 10 * DAY,
-                               .not_after = now + 200 * DAY + DAY / 2,
-                               .key = PKI_EC256,
-                               .sans = (const char *const[]){"DNS:" HOST, NULL},
-                           },
-                           &inter),
-                 0);
-    root_pem = path_in("root.pem");
-    cr_assert_eq(pki_write_pem(root_pem, (X509 *const[]){root.x509}, 1), 0);
-    char *chain = path_in("chain.pem"), *key = path_in("leaf.key");
-    cr_assert_eq(pki_write_pem(chain, (X509 *const[]){leaf.x509, inter.x509}, 2), 0);
-    cr_assert_eq(pki_write_key(key, leaf.key), 0);
-    free(chain);
-    free(key);
 }
 
 /* A dovecot of its own in dir/name: with the PKI's leaf, or ssl = no. */
@@ -87,9 +52,10 @@ static void setup(void)
     cr_assert(access(DOVECOT_BINARY, X_OK) == 0,
               DOVECOT_BINARY " is not installed: the dovecot end-to-end tests need it "
                              "(apt-get install dovecot-imapd dovecot-pop3d dovecot-managesieved)");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
-    make_pki();
+    dir = e2e_dir_with_pki(
+        &pki,
+        &(struct e2e_pki_spec){
+            .name = "dovecot", .host = HOST, .days_before = 10, .days = 200, .key = PKI_EC256});
     start(&tls_on, "tls", true);
 }
 
@@ -97,15 +63,7 @@ static void teardown(void)
 {
     dovecot_stop(&tls_on);
     dovecot_stop(&tls_off);
-    pki_cert_free(&leaf);
-    pki_cert_free(&inter);
-    pki_cert_free(&root);
-    free(root_pem);
-    root_pem = NULL;
-    if (dir)
-        remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    e2e_dir_free(&dir, &pki);
 }
 
 TestSuite(dovecot, .init = setup, .fini = teardown, .timeout = 120);
@@ -116,105 +74,31 @@ TestSuite(dovecot, .init = setup, .fini = teardown, .timeout = 120);
 static void scan(struct report_scan *s, const struct dovecot *d, const char *const *extra,
                  const char *const *targets)
 {
-    char *csv = path_in("r.csv"), *json = path_in("r.json");
-    unlink(csv);
-    unlink(json);
-    char pins[3][64];
-    const uint16_t ports[] = {d->imap, d->pop3, d->sieve};
-    const char *args[40];
-    size_t n = 0;
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(pins[i], sizeof pins[i], HOST ":%u:127.0.0.1", ports[i]);
-        args[n++] = "--resolve";
-        args[n++] = pins[i];
-    }
-    const char *fixed[] = {"--dns-server", "127.0.0.1:9", "--ca-file", root_pem, "-o",
-                           json,           "-o",          csv,         "-q"};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        args[n++] = fixed[i];
-    for (size_t i = 0; extra && extra[i]; i++)
-        args[n++] = extra[i];
-    for (size_t i = 0; targets[i]; i++)
-        args[n++] = targets[i];
-    args[n] = NULL;
-    cr_assert_eq(certsweep(args, &s->run), 0);
-    char err[8192];
-    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
-                 s->run.status, s->run.err);
-    cr_assert(json_is_true(json_object_get(s->json, "complete")));
-    free(csv);
-    free(json);
+    e2e_scan(s, &(struct e2e_scan_args){.dir = dir,
+                                        .host = HOST,
+                                        .ports = (const uint16_t[]){d->imap, d->pop3, d->sieve, 0},
+                                        .extra = extra,
+                                        .targets = targets});
 }
 
 static const char *cell(const struct report_scan *s, uint16_t port, const char *column)
 {
-    char p[8];
-    snprintf(p, sizeof p, "%u", port);
-    size_t row = csv_doc_find(&s->csv, "port", p);
-    cr_assert(row > 0, "no CSV row for port %u:\n%s", port, s->csv_text);
-    const char *v = csv_doc_get(&s->csv, row, column);
-    cr_assert_not_null(v, "port %u: no %s cell", port, column);
-    return v;
-}
-
-static json_t *record(const struct report_scan *s, uint16_t port)
-{
-    json_t *r = json_find_record(json_object_get(s->json, "results"), HOST, port);
-    cr_assert_not_null(r, "no JSON record for " HOST ":%u", port);
-    return r;
-}
-
-static const char *jstr(const struct report_scan *s, uint16_t port, const char *key)
-{
-    json_t *v = json_object_get(record(s, port), key);
-    cr_assert(json_is_string(v), "port %u: JSON %s is not a string", port, key);
-    return json_string_value(v);
+    return e2e_cell(s, HOST, port, column);
 }
 
 /* The record of port: the PKI's leaf, reached through protocol, in the CSV
    and in the JSON. */
 static void check_leaf(const struct report_scan *s, uint16_t port, const char *protocol)
 {
-    char want[256], sha[65];
-    const char *status = cell(s, port, "status");
-    cr_assert_str_eq(status, "OK", "port %u (%s): %s: %s", port, protocol, status,
-                     cell(s, port, "reason"));
-    cr_assert_str_eq(cell(s, port, "protocol"), protocol);
-    cr_assert_str_eq(cell(s, port, "host"), HOST);
-    cr_assert_str_eq(cell(s, port, "sni"), HOST);
-    cr_assert_str_eq(cell(s, port, "address"), "127.0.0.1");
-    cr_assert_str_eq(cell(s, port, "reason"), "expires in 200 days", "%s", protocol);
-    cr_assert_str_eq(cell(s, port, "days_remaining"), "200", "%s", protocol);
-    cr_assert_str_eq(cell(s, port, "subject"), "CN=" HOST, "%s", protocol);
-    cr_assert_str_eq(cell(s, port, "issuer"), "CN=certsweep dovecot Intermediate", "%s", protocol);
-    cr_assert_str_eq(cell(s, port, "sans"), HOST, "%s", protocol);
-    pki_serial_hex(leaf.x509, want, sizeof want);
-    cr_assert_str_eq(cell(s, port, "serial"), want, "%s", protocol);
-    pki_sha256_hex(leaf.x509, sha);
-    cr_assert_str_eq(cell(s, port, "sha256"), sha, "%s", protocol);
-    pki_iso_time(pki_not_after(leaf.x509), want);
-    cr_assert_str_eq(cell(s, port, "not_after"), want, "%s", protocol);
-    pki_iso_time(pki_not_before(leaf.x509), want);
-    cr_assert_str_eq(cell(s, port, "not_before"), want, "%s", protocol);
-    cr_assert_str_eq(cell(s, port, "key"), "EC-256", "%s", protocol);
-    cr_assert_str_eq(cell(s, port, "verify"), "ok", "%s", protocol);
-    cr_assert_str_eq(cell(s, port, "hostname_match"), "true", "%s", protocol);
-    cr_assert_str_eq(cell(s, port, "key_proven"), "true", "%s", protocol);
-    cr_assert_str_eq(cell(s, port, "error"), "", "%s", protocol);
-    const char *version = cell(s, port, "tls_version");
-    cr_assert(strncmp(version, "TLSv1.", 6) == 0, "%s: tls_version \"%s\"", protocol, version);
-
-    /* the JSON record says the same, typed */
-    json_t *r = record(s, port);
-    static const char *const strings[] = {"status", "protocol",  "subject",     "serial",
-                                          "sha256", "not_after", "tls_version", "verify",
-                                          "reason", "error",     "issuer",      "not_before"};
-    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
-        cr_assert_str_eq(jstr(s, port, strings[i]), cell(s, port, strings[i]), "%s: %s", protocol,
-                         strings[i]);
-    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 200, "%s", protocol);
-    cr_assert(json_is_true(json_object_get(r, "hostname_match")), "%s", protocol);
-    cr_assert(json_is_true(json_object_get(r, "key_proven")), "%s", protocol);
+    e2e_expect_leaf(s, &(struct e2e_leaf_want){.host = HOST,
+                                               .port = port,
+                                               .protocol = protocol,
+                                               .subject = "CN=" HOST,
+                                               .issuer = "CN=certsweep dovecot Intermediate",
+                                               .sans = HOST,
+                                               .key = "EC-256",
+                                               .days = 200,
+                                               .leaf = pki.leaf.x509});
 }
 
 Test(dovecot, starttls_by_url_scheme)
@@ -226,8 +110,6 @@ Test(dovecot, starttls_by_url_scheme)
     struct report_scan s;
     scan(&s, &tls_on, NULL, (const char *const[]){imap, pop3, sieve, NULL});
     cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
-    char err[512];
-    cr_assert_eq(check_record_layout(&s.csv, s.json, err, sizeof err), 0, "%s", err);
     cr_assert_eq(s.csv.nrows, 4, "%s", s.csv_text);
     check_leaf(&s, tls_on.imap, "imap");
     check_leaf(&s, tls_on.pop3, "pop3");
@@ -295,12 +177,7 @@ Test(dovecot, starttls_not_offered)
         "starttls: server does not offer STARTTLS (\"OK \\x22Dovecot (Debian) ready.\\x22\")",
     };
     for (size_t i = 0; i < 3; i++) {
-        cr_assert_str_eq(cell(&s, ports[i], "status"), "ERROR", "%s", protos[i]);
-        cr_assert_str_eq(cell(&s, ports[i], "protocol"), protos[i]);
-        cr_assert_str_eq(cell(&s, ports[i], "reason"), reasons[i], "%s", protos[i]);
-        cr_assert_str_eq(cell(&s, ports[i], "error"), reasons[i], "%s", protos[i]);
-        cr_assert_str_eq(jstr(&s, ports[i], "reason"), reasons[i], "%s", protos[i]);
-        cr_assert_str_eq(cell(&s, ports[i], "sha256"), "", "%s", protos[i]);
+        e2e_expect_refused(&s, HOST, ports[i], protos[i], reasons[i]);
         cr_assert_str_eq(cell(&s, ports[i], "tls_version"), "", "%s", protos[i]);
     }
     report_scan_free(&s);

@@ -7,7 +7,6 @@
  * what the PKI put where. */
 #include <criterion/criterion.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,20 +29,8 @@ static struct fleet *fleet;
 enum { OLD_A, NEW_A, NEW_B, OTHER_C, OLD_D, NEW_D, N_CERTS };
 static struct pki_cert certs[N_CERTS];
 
-static const char *in_dir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *in_dir(const char *fmt, ...)
-{
-    static char bufs[16][1024];
-    static int next;
-    char name[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    char *b = bufs[next++ % 16];
-    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-    return b;
-}
+/* dir/NAME (dir_path) */
+#define in_dir(...) dir_path(dir, __VA_ARGS__)
 
 static void issue(struct pki_cert *c, const char *name, int64_t from, int64_t to)
 {

@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "probes/probe.h"
 #include "probes/starttls.h"
 #include "tests/support/ftpd.h"
+#include "tests/support/e2e.h"
 #include "tests/support/pki.h"
 #include "tests/support/runner.h"
 #include "tests/support/wire.h"
@@ -33,9 +33,7 @@ Test(ftp, auth_tls_after_the_greeting)
     cr_assert_eq(w.ends, 0, "%s", w.why);
     cr_assert_str_eq(wire_preamble(&w), "AUTH TLS\r\n", "nothing else before TLS");
     /* from now on the bytes are TLS: a server that hangs up is a handshake error */
-    cs_conn_eof(&w.conn, 0);
-    cr_assert_eq(w.ends, 1);
-    cr_assert(strncmp(w.why, "handshake: ", 11) == 0, "%s", w.why);
+    cr_assert(wire_hang_up_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -178,11 +176,9 @@ Test(ftp, endless_multi_line_reply)
     struct wire w;
     wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
     wire_say(&w, "220-banner\r\n");
-    int i;
-    for (i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "220-X\r\n");
+    size_t lines = wire_say_until_end(&w, "220-X\r\n", 5000);
     cr_assert_eq(w.ends, 1);
-    cr_assert_eq(i, 1000, "ended after %d more lines", i);
+    cr_assert_eq(lines, 1000, "ended after %zu more lines", lines);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"220-X\")");
     cr_assert_eq(w.sent_len, 0);
     wire_close(&w);
@@ -190,8 +186,7 @@ Test(ftp, endless_multi_line_reply)
     /* free text lines count the same */
     wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
     wire_say(&w, "220 ok\r\n234-go\r\n");
-    for (i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "text\r\n");
+    wire_say_until_end(&w, "text\r\n", 5000);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"text\")");
     cr_assert(!w.conn.ssl);
     wire_close(&w);
@@ -203,10 +198,8 @@ Test(ftp, endless_120_replies)
 {
     struct wire w;
     wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
-    size_t sent = 0;
     static const char wait[] = "120 Service ready in 1 minute.\r\n";
-    for (int i = 0; i < 100000 && w.ends == 0; i++, sent += sizeof wait - 1)
-        wire_say(&w, wait);
+    size_t sent = wire_say_until_end(&w, wait, 100000) * (sizeof wait - 1);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: server sent more than 65536 bytes before TLS (last \"120 "
                             "Service ready in 1 minute.\")");
@@ -219,14 +212,7 @@ Test(ftp, megabyte_line)
 {
     struct wire w;
     wire_open(&w, &cs_probe_ftp, "ftp.example.net", NULL);
-    char *line = malloc(1 << 20);
-    cr_assert_not_null(line);
-    memset(line, 'A', 1 << 20);
-    memcpy(line, "220 ", 4);
-    size_t off;
-    for (off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, line + off, 8192);
-    free(line);
+    size_t off = wire_feed_megabyte_line(&w, "220 ");
     cr_assert_eq(w.ends, 1);
     cr_assert_eq(off, 8192, "read on past the cap (%zu bytes)", off);
     cr_assert_str_eq(w.why, "starttls: server line longer than 4096 bytes (\"220 "
@@ -284,9 +270,7 @@ Test(ftp, go_ahead_but_no_tls)
     wire_say(&w, "220 ready\r\n");
     wire_say(&w, "234 Proceed with negotiation.\r\n");
     cr_assert(wire_tls_started(&w));
-    cs_conn_timeout(&w.conn);
-    cr_assert_eq(w.ends, 1);
-    cr_assert_str_eq(w.why, "timeout during handshake");
+    cr_assert(wire_time_out_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -327,11 +311,10 @@ Test(ftp, auth_tls_sent_once)
 
 /* ---- end to end, against vsftpd ---- */
 
-#define DAY 86400
 #define HOST "ftp.test.example"
 
 static char *dir;
-static struct pki_cert root, inter, leaf;
+static struct e2e_pki pki;
 static struct vsftpd ftpd = {.pid = -1}, plain_ftpd = {.pid = -1};
 
 static char *path_in(const char *name)
@@ -346,32 +329,13 @@ static void e2e_setup(void)
     cr_assert(access(VSFTPD_BINARY, X_OK) == 0,
               VSFTPD_BINARY " is not installed: the ftp end-to-end tests need it "
                             "(apt-get install vsftpd)");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
-    int64_t now = (int64_t)time(NULL);
-    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep ftp Root",
-                                           "certsweep ftp Intermediate", now),
-                 0);
-    /* notAfter half a day past a whole number of days, so days_remaining
-       does not depend on how many seconds pass before the scan */
-    cr_assert_eq(pki_issue(&leaf,
-                           &(struct pki_spec){
-                               .subject = (const char *const[]){"CN", HOST, NULL},
-                               .not_before = now - 30 * DAY,
-                               .not_after = now + 300 * DAY + DAY / 2,
-                               .key = PKI_EC256,
-                               .sans = (const char *const[]){"DNS:" HOST, NULL},
-                           },
-                           &inter),
-                 0);
-    char *root_pem = path_in("root.pem"), *chain = path_in("chain.pem"), *key = path_in("leaf.key");
-    cr_assert_eq(pki_write_pem(root_pem, &root.x509, 1), 0);
-    cr_assert_eq(pki_write_pem(chain, (X509 *const[]){leaf.x509, inter.x509}, 2), 0);
-    cr_assert_eq(pki_write_key(key, leaf.key), 0);
+    dir = e2e_dir_with_pki(
+        &pki, &(struct e2e_pki_spec){
+                  .name = "ftp", .host = HOST, .days_before = 30, .days = 300, .key = PKI_EC256});
+    char *chain = path_in("chain.pem"), *key = path_in("leaf.key");
     char *tls_dir = path_in("vsftpd-tls"), err[8192];
     cr_assert_eq(vsftpd_start(&ftpd, tls_dir, chain, key, err, sizeof err), 0, "%s", err);
     free(tls_dir);
-    free(root_pem);
     free(chain);
     free(key);
 }
@@ -380,13 +344,7 @@ static void e2e_teardown(void)
 {
     vsftpd_stop(&ftpd);
     vsftpd_stop(&plain_ftpd);
-    pki_cert_free(&leaf);
-    pki_cert_free(&inter);
-    pki_cert_free(&root);
-    if (dir)
-        remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    e2e_dir_free(&dir, &pki);
 }
 
 TestSuite(ftp_vsftpd, .init = e2e_setup, .fini = e2e_teardown, .timeout = 120);
@@ -395,92 +353,33 @@ TestSuite(ftp_vsftpd, .init = e2e_setup, .fini = e2e_teardown, .timeout = 120);
    left for a resolver; the reports it wrote, read back. */
 static void scan(struct report_scan *s, const char *target, uint16_t port, const char *starttls)
 {
-    char pin[64], dns_guard[] = "127.0.0.1:9";
-    snprintf(pin, sizeof pin, HOST ":%u:127.0.0.1", port);
-    char *csv = path_in("r.csv"), *json = path_in("r.json"), *root_pem = path_in("root.pem");
-    unlink(csv);
-    unlink(json);
-    const char *args[20];
-    size_t n = 0;
-    if (starttls) {
-        args[n++] = "--starttls";
-        args[n++] = starttls;
-    }
-    const char *fixed[] = {"--ca-file", root_pem, "--resolve", pin, "--dns-server", dns_guard,
-                           "-o",        json,     "-o",        csv, "-q",           target};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        args[n++] = fixed[i];
-    args[n] = NULL;
-    cr_assert_eq(run_binary(CS_BINARY, args, NULL, 120, &s->run), 0);
-    char err[8192];
-    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
-                 s->run.status, s->run.err);
-    cr_assert_eq(check_record_layout(&s->csv, s->json, err, sizeof err), 0, "%s", err);
+    e2e_scan(s, &(struct e2e_scan_args){
+                    .dir = dir,
+                    .host = HOST,
+                    .ports = (const uint16_t[]){port, 0},
+                    .extra = starttls ? (const char *const[]){"--starttls", starttls, NULL} : NULL,
+                    .targets = (const char *const[]){target, NULL}});
     cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
-    free(csv);
-    free(json);
-    free(root_pem);
-}
-
-static const char *cell(const struct report_scan *s, const char *column)
-{
-    const char *v = csv_doc_get(&s->csv, 1, column);
-    cr_assert_not_null(v, "no %s cell", column);
-    return v;
-}
-
-static json_t *record(const struct report_scan *s, uint16_t port)
-{
-    json_t *r = json_find_record(json_object_get(s->json, "results"), HOST, port);
-    cr_assert_not_null(r, "no JSON record for " HOST ":%u", port);
-    return r;
 }
 
 Test(ftp_vsftpd, auth_tls_reaches_the_certificate)
 {
     struct report_scan s;
-    char target[64], want[256], portstr[8];
+    char target[64];
     snprintf(target, sizeof target, "ftp://" HOST ":%u", ftpd.port);
-    snprintf(portstr, sizeof portstr, "%u", ftpd.port);
     scan(&s, target, ftpd.port, NULL);
     cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
 
-    cr_assert_str_eq(cell(&s, "status"), "OK", "%s", cell(&s, "reason"));
-    cr_assert_str_eq(cell(&s, "reason"), "expires in 300 days");
-    cr_assert_str_eq(cell(&s, "error"), "");
-    cr_assert_str_eq(cell(&s, "protocol"), "ftp");
-    cr_assert_str_eq(cell(&s, "host"), HOST);
-    cr_assert_str_eq(cell(&s, "port"), portstr);
-    cr_assert_str_eq(cell(&s, "address"), "127.0.0.1");
-    cr_assert_str_eq(cell(&s, "sni"), HOST);
-    cr_assert_str_eq(cell(&s, "subject"), "CN=" HOST);
-    cr_assert_str_eq(cell(&s, "issuer"), "CN=certsweep ftp Intermediate");
-    cr_assert_str_eq(cell(&s, "sans"), HOST);
-    pki_serial_hex(leaf.x509, want, sizeof want);
-    cr_assert_str_eq(cell(&s, "serial"), want);
-    char sha[65];
-    pki_sha256_hex(leaf.x509, sha);
-    cr_assert_str_eq(cell(&s, "sha256"), sha);
-    pki_iso_time(pki_not_after(leaf.x509), want);
-    cr_assert_str_eq(cell(&s, "not_after"), want);
-    cr_assert_str_eq(cell(&s, "chain_not_after"), want, "the leaf ends first");
-    cr_assert_str_eq(cell(&s, "days_remaining"), "300");
-    cr_assert_str_eq(cell(&s, "key"), "EC-256");
-    cr_assert_str_eq(cell(&s, "verify"), "ok");
-    cr_assert_str_eq(cell(&s, "hostname_match"), "true");
-    cr_assert_str_eq(cell(&s, "key_proven"), "true");
-    cr_assert_str_eq(cell(&s, "tls_version"), "TLSv1.3");
-
-    /* the JSON record: the same values, typed */
-    json_t *r = record(&s, ftpd.port);
-    static const char *const same[] = {"status", "reason",    "protocol", "subject",    "serial",
-                                       "sha256", "not_after", "verify",   "tls_version"};
-    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
-        cr_assert_str_eq(json_string_value(json_object_get(r, same[i])), cell(&s, same[i]), "%s",
-                         same[i]);
-    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 300);
-    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
-    cr_assert(json_is_true(json_object_get(r, "key_proven")));
+    e2e_expect_leaf(&s, &(struct e2e_leaf_want){.host = HOST,
+                                                .port = ftpd.port,
+                                                .protocol = "ftp",
+                                                .subject = "CN=" HOST,
+                                                .issuer = "CN=certsweep ftp Intermediate",
+                                                .sans = HOST,
+                                                .key = "EC-256",
+                                                .days = 300,
+                                                .tls_version = "TLSv1.3",
+                                                .leaf = pki.leaf.x509});
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(s.json, "summary"), "OK")), 1);
     report_scan_free(&s);
 }
@@ -498,15 +397,8 @@ Test(ftp_vsftpd, tls_off_is_refused_in_its_words)
     snprintf(target, sizeof target, HOST ":%u", plain_ftpd.port);
     scan(&s, target, plain_ftpd.port, "ftp");
     cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
-    cr_assert_str_eq(cell(&s, "status"), "ERROR");
-    cr_assert_str_eq(cell(&s, "reason"),
-                     "starttls: server refused: \"530 Please login with USER and PASS.\"");
-    cr_assert_str_eq(cell(&s, "error"), cell(&s, "reason"));
-    cr_assert_str_eq(cell(&s, "protocol"), "ftp");
-    cr_assert_str_eq(cell(&s, "address"), "127.0.0.1");
-    cr_assert_str_eq(cell(&s, "sha256"), "");
-    json_t *r = record(&s, plain_ftpd.port);
-    cr_assert_str_eq(json_string_value(json_object_get(r, "reason")), cell(&s, "reason"));
-    cr_assert(json_is_null(json_object_get(r, "key_proven")));
+    e2e_expect_refused(&s, HOST, plain_ftpd.port, "ftp",
+                       "starttls: server refused: \"530 Please login with USER and PASS.\"");
+    cr_assert_str_eq(e2e_cell(&s, HOST, plain_ftpd.port, "address"), "127.0.0.1");
     report_scan_free(&s);
 }

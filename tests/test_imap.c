@@ -31,9 +31,7 @@ Test(imap, capability_then_starttls)
     wire_say(&w, "a2 OK Begin TLS negotiation now.\r\n");
     cr_assert(wire_tls_started(&w), "no ClientHello after the go-ahead");
     cr_assert_eq(w.ends, 0, "%s", w.why);
-    cs_conn_eof(&w.conn, 0);
-    cr_assert_eq(w.ends, 1);
-    cr_assert(strncmp(w.why, "handshake: ", 11) == 0, "%s", w.why);
+    cr_assert(wire_hang_up_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -50,8 +48,7 @@ Test(imap, split_delivery)
                                  "a1 ok done\n"
                                  "* OK still here\n"
                                  "a2 ok go\n";
-    for (size_t i = 0; i < sizeof(script) - 1; i++)
-        wire_feed(&w, script + i, 1);
+    wire_feed_bytewise(&w, script, sizeof(script) - 1);
     cr_assert_str_eq(wire_preamble(&w), "a1 CAPABILITY\r\na2 STARTTLS\r\n");
     cr_assert(wire_tls_started(&w), "%s", w.why);
     wire_close(&w);
@@ -228,9 +225,7 @@ Test(imap, go_ahead_but_no_tls)
     wire_say(&w, capability);
     wire_say(&w, "a2 OK Begin TLS negotiation now.\r\n");
     cr_assert(wire_tls_started(&w));
-    cs_conn_timeout(&w.conn);
-    cr_assert_eq(w.ends, 1);
-    cr_assert_str_eq(w.why, "timeout during handshake");
+    cr_assert(wire_time_out_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -240,8 +235,7 @@ Test(imap, endless_untagged_lines)
     struct wire w;
     wire_open(&w, &cs_probe_imap, "mail.example.net", NULL);
     wire_say(&w, greeting);
-    for (int i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "* OK x\r\n");
+    wire_say_until_end(&w, "* OK x\r\n", 5000);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"* OK x\")");
     wire_close(&w);
@@ -250,8 +244,7 @@ Test(imap, endless_untagged_lines)
     wire_open(&w, &cs_probe_imap, "mail.example.net", NULL);
     wire_say(&w, greeting);
     wire_say(&w, capability);
-    for (int i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "* CAPABILITY STARTTLS\r\n");
+    wire_say_until_end(&w, "* CAPABILITY STARTTLS\r\n", 5000);
     cr_assert_str_eq(w.why,
                      "starttls: reply longer than 1000 lines (last \"* CAPABILITY STARTTLS\")");
     cr_assert(!w.conn.ssl);
@@ -262,12 +255,7 @@ Test(imap, megabyte_line)
 {
     struct wire w;
     wire_open(&w, &cs_probe_imap, "mail.example.net", NULL);
-    char *line = malloc(1 << 20);
-    memset(line, 'A', 1 << 20);
-    memcpy(line, "* OK ", 5);
-    for (size_t off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, line + off, 8192);
-    free(line);
+    wire_feed_megabyte_line(&w, "* OK ");
     cr_assert_eq(w.ends, 1);
     cr_assert(strncmp(w.why, "starttls: server line longer than 4096 bytes (\"* OK AAAA", 55) == 0,
               "%s", w.why);

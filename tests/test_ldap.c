@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "probes/probe.h"
 #include "probes/starttls.h"
+#include "tests/support/e2e.h"
 #include "tests/support/pki.h"
 #include "tests/support/runner.h"
 #include "tests/support/slapd.h"
@@ -88,9 +88,7 @@ Test(ldap, starttls_success)
     cr_assert(wire_tls_started(&w), "no ClientHello after the go-ahead: %s", w.why);
     cr_assert_eq(w.ends, 0, "%s", w.why);
     cr_assert_eq(w.preamble_len, sizeof request, "nothing else before TLS");
-    cs_conn_eof(&w.conn, 0);
-    cr_assert_eq(w.ends, 1);
-    cr_assert(strncmp(w.why, "handshake: ", 11) == 0, "%s", w.why);
+    cr_assert(wire_hang_up_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -285,28 +283,20 @@ Test(ldap, garbage_and_megabytes)
     expect_end(ssh, sizeof ssh - 1, "starttls: not an LDAP message (first byte 0x53)");
 
     /* a megabyte of noise, and a megabyte message: both end at their head */
-    unsigned char *mb = malloc(1 << 20);
-    cr_assert_not_null(mb);
-    memset(mb, 0xa5, 1 << 20);
     struct wire w;
     open_sent(&w);
-    size_t off;
-    for (off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, mb + off, 8192);
+    size_t off = wire_feed_megabyte(&w, "", 0, 0xa5, 8192);
     cr_assert_eq(off, 8192);
     cr_assert_str_eq(w.why, "starttls: not an LDAP message (first byte 0xA5)");
     wire_close(&w);
 
     static const unsigned char head[] = {0x30, 0x83, 0x10, 0x00, 0x00};
-    memcpy(mb, head, sizeof head);
     open_sent(&w);
-    for (off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, mb + off, 8192);
+    off = wire_feed_megabyte(&w, head, sizeof head, 0xa5, 8192);
     cr_assert_eq(off, 8192);
     cr_assert_str_eq(w.why,
                      "starttls: server announces an LDAP message of 1048581 bytes, more than 4096");
     wire_close(&w);
-    free(mb);
 }
 
 /* An ldaps port: the server answers the plaintext request with a TLS
@@ -336,9 +326,7 @@ Test(ldap, success_but_no_tls)
     open_sent(&w);
     wire_feed(&w, success, sizeof success);
     cr_assert(wire_tls_started(&w));
-    cs_conn_timeout(&w.conn);
-    cr_assert_eq(w.ends, 1);
-    cr_assert_str_eq(w.why, "timeout during handshake");
+    cr_assert(wire_time_out_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -365,11 +353,10 @@ Test(ldap, bytes_after_success_are_injection)
 
 /* ---- end to end, against slapd ---- */
 
-#define DAY 86400
 #define HOST "ldap.test.example"
 
 static char *dir;
-static struct pki_cert root, inter, leaf;
+static struct e2e_pki pki;
 static struct slapd ldapd = {.pid = -1}, plain_ldapd = {.pid = -1};
 
 static char *path_in(const char *name)
@@ -384,34 +371,19 @@ static void e2e_setup(void)
     cr_assert(access(SLAPD_BINARY, X_OK) == 0,
               SLAPD_BINARY " is not installed: the ldap end-to-end tests need it "
                            "(apt-get install slapd)");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
-    int64_t now = (int64_t)time(NULL);
-    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep ldap Root",
-                                           "certsweep ldap Intermediate", now),
-                 0);
-    /* notAfter half a day past a whole number of days, so days_remaining
-       does not depend on how many seconds pass before the scan; an RSA key,
-       as many directories have */
-    cr_assert_eq(
-        pki_issue(&leaf,
-                  &(struct pki_spec){
-                      .subject = (const char *const[]){"CN", HOST, "O", "certsweep tests", NULL},
-                      .not_before = now - 30 * DAY,
-                      .not_after = now + 250 * DAY + DAY / 2,
-                      .key = PKI_RSA2048,
-                      .sans = (const char *const[]){"DNS:" HOST, NULL},
-                  },
-                  &inter),
-        0);
-    char *root_pem = path_in("root.pem"), *chain = path_in("chain.pem"), *key = path_in("leaf.key");
-    cr_assert_eq(pki_write_pem(root_pem, &root.x509, 1), 0);
-    cr_assert_eq(pki_write_pem(chain, (X509 *const[]){leaf.x509, inter.x509}, 2), 0);
-    cr_assert_eq(pki_write_key(key, leaf.key), 0);
+    /* an RSA key, as many directories have */
+    dir = e2e_dir_with_pki(
+        &pki, &(struct e2e_pki_spec){
+                  .name = "ldap",
+                  .host = HOST,
+                  .subject = (const char *const[]){"CN", HOST, "O", "certsweep tests", NULL},
+                  .days_before = 30,
+                  .days = 250,
+                  .key = PKI_RSA2048});
+    char *chain = path_in("chain.pem"), *key = path_in("leaf.key");
     char *tls_dir = path_in("slapd-tls"), err[8192];
     cr_assert_eq(slapd_start(&ldapd, tls_dir, chain, key, err, sizeof err), 0, "%s", err);
     free(tls_dir);
-    free(root_pem);
     free(chain);
     free(key);
 }
@@ -420,13 +392,7 @@ static void e2e_teardown(void)
 {
     slapd_stop(&ldapd);
     slapd_stop(&plain_ldapd);
-    pki_cert_free(&leaf);
-    pki_cert_free(&inter);
-    pki_cert_free(&root);
-    if (dir)
-        remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    e2e_dir_free(&dir, &pki);
 }
 
 TestSuite(ldap_slapd, .init = e2e_setup, .fini = e2e_teardown, .timeout = 120);
@@ -435,92 +401,33 @@ TestSuite(ldap_slapd, .init = e2e_setup, .fini = e2e_teardown, .timeout = 120);
    left for a resolver; the reports it wrote, read back. */
 static void scan(struct report_scan *s, const char *target, uint16_t port, const char *starttls)
 {
-    char pin[64], dns_guard[] = "127.0.0.1:9";
-    snprintf(pin, sizeof pin, HOST ":%u:127.0.0.1", port);
-    char *csv = path_in("r.csv"), *json = path_in("r.json"), *root_pem = path_in("root.pem");
-    unlink(csv);
-    unlink(json);
-    const char *args[20];
-    size_t n = 0;
-    if (starttls) {
-        args[n++] = "--starttls";
-        args[n++] = starttls;
-    }
-    const char *fixed[] = {"--ca-file", root_pem, "--resolve", pin, "--dns-server", dns_guard,
-                           "-o",        json,     "-o",        csv, "-q",           target};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        args[n++] = fixed[i];
-    args[n] = NULL;
-    cr_assert_eq(run_binary(CS_BINARY, args, NULL, 120, &s->run), 0);
-    char err[8192];
-    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
-                 s->run.status, s->run.err);
-    cr_assert_eq(check_record_layout(&s->csv, s->json, err, sizeof err), 0, "%s", err);
+    e2e_scan(s, &(struct e2e_scan_args){
+                    .dir = dir,
+                    .host = HOST,
+                    .ports = (const uint16_t[]){port, 0},
+                    .extra = starttls ? (const char *const[]){"--starttls", starttls, NULL} : NULL,
+                    .targets = (const char *const[]){target, NULL}});
     cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
-    free(csv);
-    free(json);
-    free(root_pem);
-}
-
-static const char *cell(const struct report_scan *s, const char *column)
-{
-    const char *v = csv_doc_get(&s->csv, 1, column);
-    cr_assert_not_null(v, "no %s cell", column);
-    return v;
-}
-
-static json_t *record(const struct report_scan *s, uint16_t port)
-{
-    json_t *r = json_find_record(json_object_get(s->json, "results"), HOST, port);
-    cr_assert_not_null(r, "no JSON record for " HOST ":%u", port);
-    return r;
 }
 
 Test(ldap_slapd, starttls_reaches_the_certificate)
 {
     struct report_scan s;
-    char target[64], want[256], portstr[8];
+    char target[64];
     snprintf(target, sizeof target, "ldap://" HOST ":%u", ldapd.port);
-    snprintf(portstr, sizeof portstr, "%u", ldapd.port);
     scan(&s, target, ldapd.port, NULL);
     cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
 
-    cr_assert_str_eq(cell(&s, "status"), "OK", "%s", cell(&s, "reason"));
-    cr_assert_str_eq(cell(&s, "reason"), "expires in 250 days");
-    cr_assert_str_eq(cell(&s, "error"), "");
-    cr_assert_str_eq(cell(&s, "protocol"), "ldap");
-    cr_assert_str_eq(cell(&s, "host"), HOST);
-    cr_assert_str_eq(cell(&s, "port"), portstr);
-    cr_assert_str_eq(cell(&s, "address"), "127.0.0.1");
-    cr_assert_str_eq(cell(&s, "sni"), HOST);
-    cr_assert_str_eq(cell(&s, "subject"), "O=certsweep tests,CN=" HOST);
-    cr_assert_str_eq(cell(&s, "issuer"), "CN=certsweep ldap Intermediate");
-    cr_assert_str_eq(cell(&s, "sans"), HOST);
-    pki_serial_hex(leaf.x509, want, sizeof want);
-    cr_assert_str_eq(cell(&s, "serial"), want);
-    char sha[65];
-    pki_sha256_hex(leaf.x509, sha);
-    cr_assert_str_eq(cell(&s, "sha256"), sha);
-    pki_iso_time(pki_not_after(leaf.x509), want);
-    cr_assert_str_eq(cell(&s, "not_after"), want);
-    cr_assert_str_eq(cell(&s, "chain_not_after"), want, "the leaf ends first");
-    cr_assert_str_eq(cell(&s, "days_remaining"), "250");
-    cr_assert_str_eq(cell(&s, "key"), "RSA-2048");
-    cr_assert_str_eq(cell(&s, "verify"), "ok");
-    cr_assert_str_eq(cell(&s, "hostname_match"), "true");
-    cr_assert_str_eq(cell(&s, "key_proven"), "true");
-    cr_assert_str_eq(cell(&s, "tls_version"), "TLSv1.3");
-
-    /* the JSON record: the same values, typed */
-    json_t *r = record(&s, ldapd.port);
-    static const char *const same[] = {"status", "reason",    "protocol", "subject",    "serial",
-                                       "sha256", "not_after", "verify",   "tls_version"};
-    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
-        cr_assert_str_eq(json_string_value(json_object_get(r, same[i])), cell(&s, same[i]), "%s",
-                         same[i]);
-    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 250);
-    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
-    cr_assert(json_is_true(json_object_get(r, "key_proven")));
+    e2e_expect_leaf(&s, &(struct e2e_leaf_want){.host = HOST,
+                                                .port = ldapd.port,
+                                                .protocol = "ldap",
+                                                .subject = "O=certsweep tests,CN=" HOST,
+                                                .issuer = "CN=certsweep ldap Intermediate",
+                                                .sans = HOST,
+                                                .key = "RSA-2048",
+                                                .days = 250,
+                                                .tls_version = "TLSv1.3",
+                                                .leaf = pki.leaf.x509});
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(s.json, "summary"), "OK")), 1);
     report_scan_free(&s);
 }
@@ -538,15 +445,9 @@ Test(ldap_slapd, tls_off_is_refused_in_its_words)
     snprintf(target, sizeof target, HOST ":%u", plain_ldapd.port);
     scan(&s, target, plain_ldapd.port, "ldap");
     cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
-    cr_assert_str_eq(cell(&s, "status"), "ERROR");
-    cr_assert_str_eq(cell(&s, "reason"),
-                     "starttls: server refused: \"protocolError: unsupported extended operation\"");
-    cr_assert_str_eq(cell(&s, "error"), cell(&s, "reason"));
-    cr_assert_str_eq(cell(&s, "protocol"), "ldap");
-    cr_assert_str_eq(cell(&s, "address"), "127.0.0.1");
-    cr_assert_str_eq(cell(&s, "sha256"), "");
-    json_t *r = record(&s, plain_ldapd.port);
-    cr_assert_str_eq(json_string_value(json_object_get(r, "reason")), cell(&s, "reason"));
-    cr_assert(json_is_null(json_object_get(r, "key_proven")));
+    e2e_expect_refused(
+        &s, HOST, plain_ldapd.port, "ldap",
+        "starttls: server refused: \"protocolError: unsupported extended operation\"");
+    cr_assert_str_eq(e2e_cell(&s, HOST, plain_ldapd.port, "address"), "127.0.0.1");
     report_scan_free(&s);
 }

@@ -49,14 +49,7 @@ static void scan(bool (*pick)(const struct fleet_scenario *), const char *extra,
     cr_assert(asprintf(&json, "%s/out.json", dir) > 0);
     const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t", "3", "-o",
                            json, "-F",    "nagios"};
-    const char **argv = calloc(args.n + 32, sizeof(*argv));
-    size_t a = 0;
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-        argv[a++] = fixed[i];
-    for (size_t i = 0; i < args.n; i++)
-        argv[a++] = args.v[i];
-    for (size_t i = 0; more && more[i]; i++)
-        argv[a++] = more[i];
+    const char **argv = fleet_args_join(fixed, sizeof(fixed) / sizeof(fixed[0]), &args, more);
     cr_assert_eq(run_certsweep(argv, NULL, r), 0);
     json_error_t jerr;
     *doc = json_load_file(json, 0, &jerr);

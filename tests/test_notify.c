@@ -15,15 +15,16 @@
 #include "tests/support/fleet.h"
 #include "tests/support/fleet_targets.h"
 #include "tests/support/httpd.h"
-#include "tests/support/mta.h"
+#include "tests/support/postfix.h"
 #include "tests/support/runner.h"
 
 #define HOOK "/services/T000/B000/SECRETTOKEN"
 
 static struct fleet *fleet;
 static struct httpd *httpd;
-static struct mta mta = {.master = -1};
+static struct postfix mta = {.master = -1};
 static char *dir;
+static char *mta_dir; /* the private Postfix's, outside dir: its mail owner must get in */
 
 static void setup(void)
 {
@@ -37,7 +38,11 @@ static void setup(void)
 
 static void teardown(void)
 {
-    mta_stop(&mta);
+    postfix_stop(&mta);
+    if (mta_dir != NULL)
+        remove_tree(mta_dir);
+    free(mta_dir);
+    mta_dir = NULL;
     httpd_stop(httpd);
     httpd = NULL;
     fleet_stop(fleet);
@@ -76,14 +81,7 @@ static void scan(bool (*pick)(const struct fleet_scenario *), const char *extra,
     remove(json);
     const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t", "3",
                            "-o", json,    "-q"};
-    const char **argv = calloc(args.n + 32, sizeof(*argv));
-    size_t a = 0;
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-        argv[a++] = fixed[i];
-    for (size_t i = 0; i < args.n; i++)
-        argv[a++] = args.v[i];
-    for (size_t i = 0; more && more[i]; i++)
-        argv[a++] = more[i];
+    const char **argv = fleet_args_join(fixed, sizeof(fixed) / sizeof(fixed[0]), &args, more);
     cr_assert_eq(run_certsweep(argv, NULL, r), 0);
     if (doc) {
         json_error_t jerr;
@@ -341,37 +339,45 @@ Test(notify, what_the_command_line_refuses)
 
 /* ---- mail through a real Postfix ------------------------------------------------------------ */
 
+/* A Postfix without an smtpd: mail comes in through sendmail. */
 static void start_mta(void)
 {
-    char err[8192];
-    cr_assert_eq(mta_start(&mta, err, sizeof(err)), 0, "%s", err);
-    setenv("MAIL_CONFIG", mta_dir(&mta), 1); /* sendmail finds the private Postfix */
+    char err[16384];
+    mta_dir = temp_dir();
+    cr_assert_not_null(mta_dir);
+    cr_assert_eq(postfix_start(&mta, mta_dir, "myhostname = certsweep-test.invalid", NULL, 0, err,
+                               sizeof(err)),
+                 0, "%s", err);
+    setenv("MAIL_CONFIG", mta.dir, 1); /* sendmail finds the private Postfix */
 }
 
 Test(notify, mail_through_postfix)
 {
     start_mta();
-    const char *more[] = {"--mail-to", "ops@" MTA_DOMAIN, "--mail-to", "audit@" MTA_DOMAIN, NULL};
+    const char *more[] = {"--mail-to", "ops@" POSTFIX_DOMAIN, "--mail-to", "audit@" POSTFIX_DOMAIN,
+                          NULL};
     struct run_result r;
     json_t *doc;
     scan(mixed, "bad\x1b[31mline\n", more, &r, &doc);
     cr_assert_eq(r.status, 2, "exit %d: %s", r.status, r.err);
     cr_assert_null(strstr(r.err, "certsweep:"), "%s", r.err);
-    size_t got = mta_wait(&mta, 2, 60);
-    char *log = mta_log(&mta);
+    size_t got = postfix_wait(&mta, 2, 60);
+    char path[4200];
+    char *log = slurp(postfix_log(&mta, path, sizeof(path)), NULL);
     cr_assert_eq(got, 2, "%zu messages delivered; mail log:\n%s", got, log ? log : "-");
-    cr_assert_not_null(strstr(log, "to=<ops@" MTA_DOMAIN ">"), "%s", log);
-    cr_assert_not_null(strstr(log, "to=<audit@" MTA_DOMAIN ">"), "%s", log);
+    cr_assert_not_null(strstr(log, "to=<ops@" POSTFIX_DOMAIN ">"), "%s", log);
+    cr_assert_not_null(strstr(log, "to=<audit@" POSTFIX_DOMAIN ">"), "%s", log);
     cr_assert_not_null(strstr(log, "status=sent (delivered to maildir)"), "%s", log);
     free(log);
 
-    char *msg = mta_message(&mta, 0);
+    char *msg = postfix_message(&mta, 0);
     cr_assert_not_null(msg);
     char *body = strstr(msg, "\n\n");
     cr_assert_not_null(body);
     *body = '\0';
     body += 2;
-    cr_assert_not_null(strstr(msg, "\nTo: ops@" MTA_DOMAIN ", audit@" MTA_DOMAIN "\n"), "%s", msg);
+    cr_assert_not_null(strstr(msg, "\nTo: ops@" POSTFIX_DOMAIN ", audit@" POSTFIX_DOMAIN "\n"),
+                       "%s", msg);
     cr_assert_not_null(
         strstr(msg,
                "\nSubject: certsweep: EXPIRED - 1 expired, 1 warning, 2 error of 5 endpoints\n"),
@@ -411,8 +417,8 @@ Test(notify, mail_through_postfix)
 
 Test(notify, mail_failures_exit_75)
 {
-    const char *missing[] = {"--mail-to", "ops@" MTA_DOMAIN, "--sendmail", "/nonexistent/sendmail",
-                             NULL};
+    const char *missing[] = {"--mail-to", "ops@" POSTFIX_DOMAIN, "--sendmail",
+                             "/nonexistent/sendmail", NULL};
     struct run_result r;
     json_t *doc;
     scan(mixed, NULL, missing, &r, &doc);
@@ -422,7 +428,7 @@ Test(notify, mail_failures_exit_75)
     json_decref(doc);
     run_result_free(&r);
 
-    const char *refuses[] = {"--mail-to", "ops@" MTA_DOMAIN, "--sendmail", "/bin/false", NULL};
+    const char *refuses[] = {"--mail-to", "ops@" POSTFIX_DOMAIN, "--sendmail", "/bin/false", NULL};
     scan(mixed, NULL, refuses, &r, &doc);
     cr_assert_eq(r.status, 75, "exit %d: %s", r.status, r.err);
     cr_assert_not_null(strstr(r.err, "mail: /bin/false exited with 1"), "%s", r.err);

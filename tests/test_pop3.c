@@ -29,9 +29,7 @@ Test(pop3, capa_then_stls)
     wire_say(&w, "+OK Begin TLS negotiation now.\r\n");
     cr_assert(wire_tls_started(&w), "no ClientHello after the go-ahead");
     cr_assert_eq(w.ends, 0, "%s", w.why);
-    cs_conn_eof(&w.conn, 0);
-    cr_assert_eq(w.ends, 1);
-    cr_assert(strncmp(w.why, "handshake: ", 11) == 0, "%s", w.why);
+    cr_assert(wire_hang_up_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -48,8 +46,7 @@ Test(pop3, split_delivery)
                                  "..\n"
                                  ".\n"
                                  "+OK go\n";
-    for (size_t i = 0; i < sizeof(script) - 1; i++)
-        wire_feed(&w, script + i, 1);
+    wire_feed_bytewise(&w, script, sizeof(script) - 1);
     cr_assert_str_eq(wire_preamble(&w), "CAPA\r\nSTLS\r\n");
     cr_assert(wire_tls_started(&w), "%s", w.why);
     wire_close(&w);
@@ -140,9 +137,7 @@ Test(pop3, go_ahead_but_no_tls)
     wire_say(&w, capa);
     wire_say(&w, "+OK Begin TLS negotiation now.\r\n");
     cr_assert(wire_tls_started(&w));
-    cs_conn_timeout(&w.conn);
-    cr_assert_eq(w.ends, 1);
-    cr_assert_str_eq(w.why, "timeout during handshake");
+    cr_assert(wire_time_out_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -152,8 +147,7 @@ Test(pop3, endless_capa_list)
     wire_open(&w, &cs_probe_pop3, "mail.example.net", NULL);
     wire_say(&w, greeting);
     wire_say(&w, "+OK\r\n");
-    for (int i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "STLS\r\n");
+    wire_say_until_end(&w, "STLS\r\n", 5000);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"STLS\")");
     cr_assert_str_eq(wire_preamble(&w), "CAPA\r\n");
@@ -164,12 +158,7 @@ Test(pop3, megabyte_line)
 {
     struct wire w;
     wire_open(&w, &cs_probe_pop3, "mail.example.net", NULL);
-    char *line = malloc(1 << 20);
-    memset(line, 'A', 1 << 20);
-    memcpy(line, "+OK ", 4);
-    for (size_t off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, line + off, 8192);
-    free(line);
+    wire_feed_megabyte_line(&w, "+OK ");
     cr_assert_eq(w.ends, 1);
     cr_assert(strncmp(w.why, "starttls: server line longer than 4096 bytes (\"+OK AAAA", 54) == 0,
               "%s", w.why);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/support/e2e.h"
 #include "tests/support/pki.h"
 #include "tests/support/postfix.h"
 #include "tests/support/runner.h"
@@ -24,7 +25,8 @@
 enum { RELAY, SUBMISSION, PLAIN, BROKEN, N_SERVICES };
 
 static char *dir;
-static struct pki_cert root, inter, leaf, stranger;
+static struct e2e_pki pki;
+static struct pki_cert stranger;
 static struct postfix mta = {.master = -1};
 
 static char *path_in(const char *name)
@@ -34,20 +36,14 @@ static char *path_in(const char *name)
     return p;
 }
 
-/* run_certsweep() without depending on the working directory. */
-static int certsweep(const char *const *args, struct run_result *r)
-{
-    return run_binary(CS_BINARY, args, NULL, 120, r);
-}
-
+/* dir with the PKI in it, and a stranger: a certificate like the leaf
+   whose key does not go with the leaf's (dir/stranger.key). */
 static void make_pki(void)
 {
+    dir = e2e_dir_with_pki(
+        &pki, &(struct e2e_pki_spec){
+                  .name = "postfix", .host = MX, .days_before = 30, .days = 200, .key = PKI_EC256});
     int64_t now = (int64_t)time(NULL);
-    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep postfix Root",
-                                           "certsweep postfix Intermediate", now),
-                 0);
-    /* notAfter half a day past a whole number of days: days_remaining does
-       not depend on how long the scan takes */
     struct pki_spec spec = {
         .subject = (const char *const[]){"CN", MX, NULL},
         .not_before = now - 30 * DAY,
@@ -55,34 +51,20 @@ static void make_pki(void)
         .key = PKI_EC256,
         .sans = (const char *const[]){"DNS:" MX, NULL},
     };
-    cr_assert_eq(pki_issue(&leaf, &spec, &inter), 0);
-    cr_assert_eq(pki_issue(&stranger, &spec, &inter), 0);
-    char *p = path_in("root.pem");
-    X509 *const roots[] = {root.x509};
-    cr_assert_eq(pki_write_pem(p, roots, 1), 0);
-    free(p);
-    p = path_in("mx.pem");
-    X509 *const chain[] = {leaf.x509, inter.x509};
-    cr_assert_eq(pki_write_pem(p, chain, 2), 0);
-    free(p);
-    p = path_in("mx.key");
-    cr_assert_eq(pki_write_key(p, leaf.key), 0);
-    free(p);
-    p = path_in("stranger.key");
+    cr_assert_eq(pki_issue(&stranger, &spec, &pki.inter), 0);
+    char *p = path_in("stranger.key");
     cr_assert_eq(pki_write_key(p, stranger.key), 0);
     free(p);
 }
 
 static void setup(void)
 {
-    dir = temp_dir();
-    cr_assert_not_null(dir);
     make_pki();
     char *extra, *broken_key;
     cr_assert(asprintf(&extra,
                        "myhostname = " MX "\n"
-                       "smtpd_tls_cert_file = %s/mx.pem\n"
-                       "smtpd_tls_key_file = %s/mx.key\n"
+                       "smtpd_tls_cert_file = %s/chain.pem\n"
+                       "smtpd_tls_key_file = %s/leaf.key\n"
                        "smtpd_tls_security_level = may\n",
                        dir, dir) > 0);
     cr_assert(asprintf(&broken_key, "smtpd_tls_key_file=%s/stranger.key", dir) > 0);
@@ -104,12 +86,7 @@ static void teardown(void)
 {
     postfix_stop(&mta);
     pki_cert_free(&stranger);
-    pki_cert_free(&leaf);
-    pki_cert_free(&inter);
-    pki_cert_free(&root);
-    remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    e2e_dir_free(&dir, &pki);
 }
 
 TestSuite(postfix, .init = setup, .fini = teardown, .timeout = 180);
@@ -118,114 +95,39 @@ TestSuite(postfix, .init = setup, .fini = teardown, .timeout = 180);
    pinned to 127.0.0.1, with extra options first. */
 static void scan(struct report_scan *s, const char *const *extra, const char *const *targets)
 {
-    char *csv = path_in("out.csv"), *json = path_in("out.json"), *ca = path_in("root.pem");
-    char pins[N_SERVICES][64];
-    const char *args[64];
-    size_t n = 0;
-    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
-        args[n++] = extra[i];
-    for (size_t k = 0; k < N_SERVICES; k++) {
-        snprintf(pins[k], sizeof pins[k], MX ":%u:127.0.0.1", (unsigned)mta.ports[k]);
-        args[n++] = "--resolve";
-        args[n++] = pins[k];
-    }
-    const char *fixed[] = {"--dns-server", "127.0.0.1:9", "--ca-file", ca,  "-o",
-                           json,           "-o",          csv,         "-q"};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        args[n++] = fixed[i];
-    for (size_t i = 0; targets[i] != NULL; i++)
-        args[n++] = targets[i];
-    args[n] = NULL;
-    cr_assert_lt(n, sizeof args / sizeof args[0]);
-    cr_assert_eq(certsweep(args, &s->run), 0);
-    char err[8192];
-    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
-                 s->run.status, s->run.err);
-    char layout[512];
-    cr_assert_eq(check_record_layout(&s->csv, s->json, layout, sizeof layout), 0, "%s", layout);
-    free(csv);
-    free(json);
-    free(ca);
+    uint16_t ports[N_SERVICES + 1] = {0};
+    for (size_t k = 0; k < N_SERVICES; k++)
+        ports[k] = mta.ports[k];
+    e2e_scan(s, &(struct e2e_scan_args){
+                    .dir = dir, .host = MX, .ports = ports, .extra = extra, .targets = targets});
 }
 
 static const char *cell(const struct report_scan *s, uint16_t port, const char *column)
 {
-    char p[8];
-    snprintf(p, sizeof p, "%u", (unsigned)port);
-    size_t row = csv_doc_find(&s->csv, "port", p);
-    cr_assert(row > 0, "no CSV row for port %s:\n%s", p, s->csv_text);
-    const char *v = csv_doc_get(&s->csv, row, column);
-    cr_assert_not_null(v, "port %s: no %s cell", p, column);
-    return v;
+    return e2e_cell(s, MX, port, column);
 }
 
-static json_t *record(const struct report_scan *s, uint16_t port)
-{
-    json_t *r = json_find_record(json_object_get(s->json, "results"), MX, port);
-    cr_assert_not_null(r, "no JSON record for " MX ":%u", (unsigned)port);
-    return r;
-}
-
-static const char *jstr(const struct report_scan *s, uint16_t port, const char *key)
-{
-    json_t *v = json_object_get(record(s, port), key);
-    cr_assert(json_is_string(v), "port %u: JSON %s is not a string", (unsigned)port, key);
-    return json_string_value(v);
-}
-
-/* The record of a port Postfix served its certificate on, CSV and JSON. */
+/* The record of a port Postfix served its certificate on, CSV and JSON
+   (key_proven: Postfix signed the handshake with the leaf's key). */
 static void check_served(const struct report_scan *s, uint16_t port, const char *protocol)
 {
-    char want[256], sha[65];
-    cr_assert_str_eq(cell(s, port, "status"), "OK", "port %u: %s (%s)", (unsigned)port,
-                     cell(s, port, "status"), cell(s, port, "reason"));
-    cr_assert_str_eq(cell(s, port, "protocol"), protocol);
-    cr_assert_str_eq(cell(s, port, "host"), MX);
-    cr_assert_str_eq(cell(s, port, "address"), "127.0.0.1");
-    cr_assert_str_eq(cell(s, port, "sni"), MX);
-    cr_assert_str_eq(cell(s, port, "reason"), "expires in 200 days");
-    cr_assert_str_eq(cell(s, port, "issuer"), "CN=certsweep postfix Intermediate");
-    cr_assert_str_eq(cell(s, port, "key"), "EC-256");
-    cr_assert_str_eq(cell(s, port, "tls_version"), "TLSv1.3");
-    cr_assert_str_eq(cell(s, port, "subject"), "CN=" MX);
-    cr_assert_str_eq(cell(s, port, "sans"), MX);
-    pki_serial_hex(leaf.x509, want, sizeof want);
-    cr_assert_str_eq(cell(s, port, "serial"), want);
-    pki_sha256_hex(leaf.x509, sha);
-    cr_assert_str_eq(cell(s, port, "sha256"), sha);
-    pki_iso_time(pki_not_after(leaf.x509), want);
-    cr_assert_str_eq(cell(s, port, "not_after"), want);
-    cr_assert_str_eq(cell(s, port, "days_remaining"), "200");
-    cr_assert_str_eq(cell(s, port, "verify"), "ok");
-    cr_assert_str_eq(cell(s, port, "hostname_match"), "true");
-    /* Postfix signed the handshake with the leaf's key */
-    cr_assert_str_eq(cell(s, port, "key_proven"), "true");
-    cr_assert_str_eq(cell(s, port, "error"), "");
-
-    json_t *r = record(s, port);
-    cr_assert_str_eq(jstr(s, port, "protocol"), protocol);
-    cr_assert_str_eq(jstr(s, port, "status"), "OK");
-    cr_assert_str_eq(jstr(s, port, "serial"), cell(s, port, "serial"));
-    cr_assert_str_eq(jstr(s, port, "sha256"), sha);
-    cr_assert_str_eq(jstr(s, port, "not_after"), want);
-    cr_assert_str_eq(jstr(s, port, "verify"), "ok");
-    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
-    cr_assert(json_is_true(json_object_get(r, "key_proven")));
-    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 200);
+    e2e_expect_leaf(s, &(struct e2e_leaf_want){.host = MX,
+                                               .port = port,
+                                               .protocol = protocol,
+                                               .subject = "CN=" MX,
+                                               .issuer = "CN=certsweep postfix Intermediate",
+                                               .sans = MX,
+                                               .key = "EC-256",
+                                               .days = 200,
+                                               .tls_version = "TLSv1.3",
+                                               .leaf = pki.leaf.x509});
 }
 
 /* A port where the preamble failed: ERROR with exactly this reason. */
 static void check_failed(const struct report_scan *s, uint16_t port, const char *protocol,
                          const char *reason)
 {
-    cr_assert_str_eq(cell(s, port, "status"), "ERROR", "port %u: %s (%s)", (unsigned)port,
-                     cell(s, port, "status"), cell(s, port, "reason"));
-    cr_assert_str_eq(cell(s, port, "reason"), reason);
-    cr_assert_str_eq(cell(s, port, "error"), reason);
-    cr_assert_str_eq(cell(s, port, "protocol"), protocol);
-    cr_assert_str_eq(cell(s, port, "sha256"), "");
-    cr_assert_str_eq(jstr(s, port, "reason"), reason);
-    cr_assert_str_eq(jstr(s, port, "status"), "ERROR");
+    e2e_expect_refused(s, MX, port, protocol, reason);
 }
 
 /* Lines of Postfix's mail log that contain needle. */

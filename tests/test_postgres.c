@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "probes/probe.h"
 #include "probes/starttls.h"
 #include "scanner/targets.h"
 #include "tests/support/dbservers.h"
+#include "tests/support/e2e.h"
 #include "tests/support/pki.h"
 #include "tests/support/runner.h"
 #include "tests/support/wire.h"
@@ -66,9 +66,7 @@ Test(postgres, s_starts_tls)
     cr_assert(wire_tls_started(&w), "no ClientHello after 'S': %s", w.why);
     cr_assert_eq(w.ends, 0, "%s", w.why);
     cr_assert_eq(w.preamble_len, sizeof ssl_request, "nothing else before TLS");
-    cs_conn_eof(&w.conn, 0);
-    cr_assert_eq(w.ends, 1);
-    cr_assert(strncmp(w.why, "handshake: ", 11) == 0, "%s", w.why);
+    cr_assert(wire_hang_up_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -98,8 +96,7 @@ Test(postgres, error_response_message_is_quoted)
 
     /* the same a byte at a time */
     open_pg(&w);
-    for (size_t i = 0; i < n; i++)
-        wire_feed(&w, msg + i, 1);
+    wire_feed_bytewise(&w, msg, n);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: server refused: \"unsupported frontend protocol "
                             "1234.5679: server supports 3.0 to 3.0\"");
@@ -278,9 +275,7 @@ Test(postgres, go_ahead_but_no_tls)
     open_pg(&w);
     wire_feed(&w, "S", 1);
     cr_assert(wire_tls_started(&w));
-    cs_conn_timeout(&w.conn);
-    cr_assert_eq(w.ends, 1);
-    cr_assert_str_eq(w.why, "timeout during handshake");
+    cr_assert(wire_time_out_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -339,11 +334,10 @@ Test(postgres, registered)
 
 /* ---- a real PostgreSQL ---- */
 
-#define DAY 86400
 #define DB_HOST "db.test.example"
 
 static char *dir;
-static struct pki_cert root, inter, leaf;
+static struct e2e_pki pki;
 static struct dbserver pg = {.pid = -1};
 
 static char *path_in(const char *name)
@@ -353,56 +347,22 @@ static char *path_in(const char *name)
     return p;
 }
 
-/* A root, an intermediate and the server's leaf (EC P-256, 60 days and a
-   half left: days_remaining does not depend on when the scan runs). */
-static void make_pki(void)
-{
-    int64_t now = (int64_t)time(NULL);
-    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep db Root",
-                                           "certsweep db Intermediate", now),
-                 0);
-    cr_assert_eq(pki_issue(&leaf,
-                           &(struct pki_spec){
-                               .subject = (const char *const[]){"CN", DB_HOST, NULL},
-                               .not_before = now - DAY,
-                               .not_after = now + 60 * DAY + DAY / 2,
-                               .key = PKI_EC256,
-                               .sans = (const char *const[]){"DNS:" DB_HOST, NULL},
-                           },
-                           &inter),
-                 0);
-    char *p = path_in("root.pem");
-    cr_assert_eq(pki_write_pem(p, (X509 *const[]){root.x509}, 1), 0);
-    free(p);
-    p = path_in("chain.pem");
-    cr_assert_eq(pki_write_pem(p, (X509 *const[]){leaf.x509, inter.x509}, 2), 0);
-    free(p);
-    p = path_in("leaf.key");
-    cr_assert_eq(pki_write_key(p, leaf.key), 0);
-    free(p);
-}
-
 static void server_setup(void)
 {
     char bin[4096];
     cr_assert_eq(postgres_bindir(bin, sizeof bin), 0,
                  "PostgreSQL is not installed (no " POSTGRES_BIN_GLOB "): the postgres "
                  "end-to-end tests need it (apt-get install postgresql)");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
-    make_pki();
+    /* EC P-256, 60 days and a half left */
+    dir = e2e_dir_with_pki(
+        &pki, &(struct e2e_pki_spec){
+                  .name = "db", .host = DB_HOST, .days_before = 1, .days = 60, .key = PKI_EC256});
 }
 
 static void server_teardown(void)
 {
     dbserver_stop(&pg);
-    pki_cert_free(&leaf);
-    pki_cert_free(&inter);
-    pki_cert_free(&root);
-    if (dir != NULL)
-        remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    e2e_dir_free(&dir, &pki);
 }
 
 TestSuite(postgres_server, .init = server_setup, .fini = server_teardown, .timeout = 300);
@@ -420,29 +380,13 @@ static void start_pg(bool ssl)
    127.0.0.1 with nothing left for a resolver. */
 static void scan(const char *scheme, struct report_scan *s)
 {
-    char target[128], pin[128];
+    char target[128];
     snprintf(target, sizeof target, "%s://" DB_HOST ":%u", scheme, pg.port);
-    snprintf(pin, sizeof pin, DB_HOST ":%u:127.0.0.1", pg.port);
-    char *json = path_in("r.json"), *csv = path_in("r.csv"), *ca = path_in("root.pem");
-    unlink(json);
-    unlink(csv);
-    const char *args[] = {"--ca-file", ca,   "--resolve", pin,  "--dns-server", "127.0.0.1:9", "-o",
-                          json,        "-o", csv,         "-q", target,         NULL};
-    cr_assert_eq(run_binary(CS_BINARY, args, NULL, 120, &s->run), 0);
-    char err[8192];
-    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
-                 s->run.status, s->run.err);
-    free(json);
-    free(csv);
-    free(ca);
-}
-
-static const char *cell(const struct report_scan *s, const char *column)
-{
+    e2e_scan(s, &(struct e2e_scan_args){.dir = dir,
+                                        .host = DB_HOST,
+                                        .ports = (const uint16_t[]){pg.port, 0},
+                                        .targets = (const char *const[]){target, NULL}});
     cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
-    const char *v = csv_doc_get(&s->csv, 1, column);
-    cr_assert_not_null(v, "no %s cell", column);
-    return v;
 }
 
 Test(postgres_server, ssl_on_every_field)
@@ -451,47 +395,17 @@ Test(postgres_server, ssl_on_every_field)
     struct report_scan s;
     scan("postgres", &s);
     cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
-    char want[128], sha[65], port[8];
-    snprintf(port, sizeof port, "%u", pg.port);
-    cr_assert_str_eq(cell(&s, "status"), "OK", "%s", cell(&s, "reason"));
-    cr_assert_str_eq(cell(&s, "reason"), "expires in 60 days");
-    cr_assert_str_eq(cell(&s, "protocol"), "postgres");
-    cr_assert_str_eq(cell(&s, "host"), DB_HOST);
-    cr_assert_str_eq(cell(&s, "port"), port);
-    cr_assert_str_eq(cell(&s, "address"), "127.0.0.1");
-    cr_assert_str_eq(cell(&s, "sni"), DB_HOST);
-    cr_assert_str_eq(cell(&s, "subject"), "CN=" DB_HOST);
-    cr_assert_str_eq(cell(&s, "issuer"), "CN=certsweep db Intermediate");
-    cr_assert_str_eq(cell(&s, "sans"), DB_HOST);
-    pki_serial_hex(leaf.x509, want, sizeof want);
-    cr_assert_str_eq(cell(&s, "serial"), want);
-    pki_sha256_hex(leaf.x509, sha);
-    cr_assert_str_eq(cell(&s, "sha256"), sha);
-    pki_iso_time(pki_not_after(leaf.x509), want);
-    cr_assert_str_eq(cell(&s, "not_after"), want);
-    cr_assert_str_eq(cell(&s, "chain_not_after"), want);
-    cr_assert_str_eq(cell(&s, "days_remaining"), "60");
-    cr_assert_str_eq(cell(&s, "key"), "EC-256");
-    cr_assert_str_eq(cell(&s, "verify"), "ok");
-    cr_assert_str_eq(cell(&s, "hostname_match"), "true");
-    cr_assert_str_eq(cell(&s, "key_proven"), "true");
-    cr_assert_str_eq(cell(&s, "error"), "");
     /* PostgreSQL 15 speaks TLS 1.2 and 1.3; OpenSSL agrees on 1.3 */
-    cr_assert_str_eq(cell(&s, "tls_version"), "TLSv1.3");
-
-    char err[512];
-    cr_assert_eq(check_record_layout(&s.csv, s.json, err, sizeof err), 0, "%s", err);
-    json_t *r = json_find_record(json_object_get(s.json, "results"), DB_HOST, pg.port);
-    cr_assert_not_null(r, "no JSON record");
-    cr_assert_str_eq(json_string_value(json_object_get(r, "protocol")), "postgres");
-    cr_assert_str_eq(json_string_value(json_object_get(r, "status")), "OK");
-    cr_assert_str_eq(json_string_value(json_object_get(r, "sha256")), sha);
-    cr_assert_str_eq(json_string_value(json_object_get(r, "serial")), cell(&s, "serial"));
-    cr_assert_str_eq(json_string_value(json_object_get(r, "not_after")), want);
-    cr_assert_str_eq(json_string_value(json_object_get(r, "verify")), "ok");
-    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
-    cr_assert(json_is_true(json_object_get(r, "key_proven")));
-    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 60);
+    e2e_expect_leaf(&s, &(struct e2e_leaf_want){.host = DB_HOST,
+                                                .port = pg.port,
+                                                .protocol = "postgres",
+                                                .subject = "CN=" DB_HOST,
+                                                .issuer = "CN=certsweep db Intermediate",
+                                                .sans = DB_HOST,
+                                                .key = "EC-256",
+                                                .days = 60,
+                                                .tls_version = "TLSv1.3",
+                                                .leaf = pki.leaf.x509});
     report_scan_free(&s);
 }
 
@@ -502,14 +416,7 @@ Test(postgres_server, ssl_off_is_refused)
     struct report_scan s;
     scan("postgresql", &s);
     cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
-    cr_assert_str_eq(cell(&s, "status"), "ERROR");
-    cr_assert_str_eq(cell(&s, "reason"), "starttls: server refused: \"N\" (SSL not enabled)");
-    cr_assert_str_eq(cell(&s, "error"), cell(&s, "reason"));
-    cr_assert_str_eq(cell(&s, "protocol"), "postgres");
-    cr_assert_str_eq(cell(&s, "sha256"), "");
-    json_t *r = json_find_record(json_object_get(s.json, "results"), DB_HOST, pg.port);
-    cr_assert_not_null(r, "no JSON record");
-    cr_assert_str_eq(json_string_value(json_object_get(r, "reason")), cell(&s, "reason"));
-    cr_assert_str_eq(json_string_value(json_object_get(r, "protocol")), "postgres");
+    e2e_expect_refused(&s, DB_HOST, pg.port, "postgres",
+                       "starttls: server refused: \"N\" (SSL not enabled)");
     report_scan_free(&s);
 }

@@ -237,12 +237,7 @@ Test(prom, fleet_with_hostile_names)
     cr_assert(asprintf(&json, "%s/out.json", dir) > 0);
     const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t", "5", "-o", prom,
                            "-o", json,    "-q"};
-    const char **argv = calloc(args.n + 16, sizeof(*argv));
-    size_t a = 0;
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-        argv[a++] = fixed[i];
-    for (size_t i = 0; i < args.n; i++)
-        argv[a++] = args.v[i];
+    const char **argv = fleet_args_join(fixed, sizeof(fixed) / sizeof(fixed[0]), &args, NULL);
     struct run_result r;
     cr_assert_eq(run_certsweep(argv, NULL, &r), 0);
     cr_assert_eq(r.status, 2, "exit %d: %s", r.status, r.err);

@@ -15,7 +15,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -62,20 +61,8 @@ static size_t n_held;
 
 /* ---- small helpers ---- */
 
-/* dir/name in one of a few static buffers (no frees to forget). */
-static const char *in_dir(const char *fmt, ...)
-{
-    static char bufs[16][4096];
-    static unsigned next;
-    char name[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    char *b = bufs[next++ % 16];
-    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-    return b;
-}
+/* dir/NAME (dir_path) */
+#define in_dir(...) dir_path(dir, __VA_ARGS__)
 
 static int64_t parse_iso(const char *s)
 {

@@ -37,9 +37,7 @@ Test(sieve, greeting_then_starttls)
     wire_say(&w, go);
     cr_assert(wire_tls_started(&w), "no ClientHello after the go-ahead");
     cr_assert_eq(w.ends, 0, "%s", w.why);
-    cs_conn_eof(&w.conn, 0);
-    cr_assert_eq(w.ends, 1);
-    cr_assert(strncmp(w.why, "handshake: ", 11) == 0, "%s", w.why);
+    cr_assert(wire_hang_up_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -53,8 +51,7 @@ Test(sieve, split_delivery)
                                  "\"SIEVE\" {9}\nfileinto \n"
                                  "ok\n"
                                  "Ok \"go\"\n";
-    for (size_t i = 0; i < sizeof(script) - 1; i++)
-        wire_feed(&w, script + i, 1);
+    wire_feed_bytewise(&w, script, sizeof(script) - 1);
     cr_assert_str_eq(wire_preamble(&w), "STARTTLS\r\n");
     cr_assert(wire_tls_started(&w), "%s", w.why);
     wire_close(&w);
@@ -111,8 +108,7 @@ Test(sieve, oversized_literals)
     /* a literal that fits, on a line that does not */
     wire_open(&w, &cs_probe_sieve, "mail.example.net", NULL);
     wire_say(&w, "\"X\" {4090}\r\n");
-    for (int i = 0; i < 4090 && w.ends == 0; i++)
-        wire_say(&w, "x");
+    wire_say_until_end(&w, "x", 4090);
     cr_assert_str_eq(w.why, "starttls: server message longer than 4096 bytes");
     wire_close(&w);
 }
@@ -195,9 +191,7 @@ Test(sieve, go_ahead_but_no_tls)
     wire_say(&w, greeting);
     wire_say(&w, go);
     cr_assert(wire_tls_started(&w));
-    cs_conn_timeout(&w.conn);
-    cr_assert_eq(w.ends, 1);
-    cr_assert_str_eq(w.why, "timeout during handshake");
+    cr_assert(wire_time_out_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -205,8 +199,7 @@ Test(sieve, endless_capability_lines)
 {
     struct wire w;
     wire_open(&w, &cs_probe_sieve, "mail.example.net", NULL);
-    for (int i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "\"STARTTLS\"\r\n");
+    wire_say_until_end(&w, "\"STARTTLS\"\r\n", 5000);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"\\x22STARTTLS\\x22\")");
     cr_assert_eq(w.sent_len, 0);
@@ -215,8 +208,7 @@ Test(sieve, endless_capability_lines)
     /* and after STARTTLS too */
     wire_open(&w, &cs_probe_sieve, "mail.example.net", NULL);
     wire_say(&w, greeting);
-    for (int i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "\"X\"\r\n");
+    wire_say_until_end(&w, "\"X\"\r\n", 5000);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"\\x22X\\x22\")");
     cr_assert(!w.conn.ssl);
     wire_close(&w);
@@ -226,12 +218,7 @@ Test(sieve, megabyte_line)
 {
     struct wire w;
     wire_open(&w, &cs_probe_sieve, "mail.example.net", NULL);
-    char *line = malloc(1 << 20);
-    memset(line, 'A', 1 << 20);
-    memcpy(line, "\"IMPLEMENTATION\" \"", 18);
-    for (size_t off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, line + off, 8192);
-    free(line);
+    wire_feed_megabyte_line(&w, "\"IMPLEMENTATION\" \"");
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: server message longer than 4096 bytes");
     cr_assert_eq(w.sent_len, 0);
@@ -273,8 +260,7 @@ Test(sieve, garbage_and_tls_instead_of_text)
     /* a ServerHello's record header, even a byte at a time */
     wire_open(&w, &cs_probe_sieve, "mail.example.net", NULL);
     static const unsigned char hello[] = {0x16, 0x03, 0x03, 0x00, 0x5a, 0x02, 0x00};
-    for (size_t i = 0; i < sizeof hello && w.ends == 0; i++)
-        wire_feed(&w, hello + i, 1);
+    wire_feed_bytewise(&w, hello, sizeof hello);
     cr_assert(strncmp(w.why, "starttls: server speaks TLS at once", 35) == 0, "%s", w.why);
     wire_close(&w);
 }

@@ -35,9 +35,7 @@ Test(smtp, starttls_after_ehlo)
     cr_assert(wire_tls_started(&w), "no ClientHello after the go-ahead");
     cr_assert_eq(w.ends, 0, "%s", w.why);
     /* from now on the bytes are TLS: a server that hangs up is a handshake error */
-    cs_conn_eof(&w.conn, 0);
-    cr_assert_eq(w.ends, 1);
-    cr_assert(strncmp(w.why, "handshake: ", 11) == 0, "%s", w.why);
+    cr_assert(wire_hang_up_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -48,8 +46,7 @@ Test(smtp, byte_by_byte_and_bare_lf)
     wire_open(&w, &cs_probe_submission, "mail.example.org", NULL);
     static const char script[] = "220 mail.example.org ESMTP\n250-mail.example.org\n"
                                  "250-starttls\n250 8BITMIME\n220 go ahead\n";
-    for (size_t i = 0; i < sizeof(script) - 1; i++)
-        wire_feed(&w, script + i, 1);
+    wire_feed_bytewise(&w, script, sizeof(script) - 1);
     cr_assert_str_eq(wire_preamble(&w), "EHLO mail.example.org\r\nSTARTTLS\r\n");
     cr_assert(wire_tls_started(&w), "%s", w.why);
     wire_close(&w);
@@ -135,9 +132,7 @@ Test(smtp, go_ahead_but_no_tls)
     wire_say(&w, ehlo_reply);
     wire_say(&w, "220 2.0.0 Ready to start TLS\r\n");
     cr_assert(wire_tls_started(&w));
-    cs_conn_timeout(&w.conn);
-    cr_assert_eq(w.ends, 1);
-    cr_assert_str_eq(w.why, "timeout during handshake");
+    cr_assert(wire_time_out_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -146,8 +141,7 @@ Test(smtp, endless_multiline_reply)
     struct wire w;
     wire_open(&w, &cs_probe_smtp, "mx.example.net", NULL);
     wire_say(&w, "220 mx ESMTP\r\n");
-    for (int i = 0; i < 5000 && w.ends == 0; i++)
-        wire_say(&w, "250-X\r\n");
+    wire_say_until_end(&w, "250-X\r\n", 5000);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: reply longer than 1000 lines (last \"250-X\")");
     wire_close(&w);
@@ -157,12 +151,7 @@ Test(smtp, megabyte_line)
 {
     struct wire w;
     wire_open(&w, &cs_probe_smtp, "mx.example.net", NULL);
-    char *line = malloc(1 << 20);
-    memset(line, 'A', 1 << 20);
-    memcpy(line, "220 ", 4);
-    for (size_t off = 0; off < (1 << 20) && w.ends == 0; off += 8192)
-        wire_feed(&w, line + off, 8192);
-    free(line);
+    wire_feed_megabyte_line(&w, "220 ");
     cr_assert_eq(w.ends, 1);
     cr_assert(strncmp(w.why, "starttls: server line longer than 4096 bytes (\"220 AAAA", 54) == 0,
               "%s", w.why);
@@ -179,9 +168,7 @@ Test(smtp, total_bytes_capped)
     memset(line, 'x', sizeof line);
     memcpy(line, "220-", 4);
     memcpy(line + sizeof line - 2, "\r\n", 2);
-    size_t sent = 0;
-    for (int i = 0; i < 900 && w.ends == 0; i++, sent += sizeof line)
-        wire_feed(&w, line, sizeof line);
+    size_t sent = wire_feed_until_end(&w, line, sizeof line, 900) * sizeof line;
     cr_assert_eq(w.ends, 1);
     cr_assert(strncmp(w.why, "starttls: server sent more than 65536 bytes before TLS", 54) == 0,
               "%s", w.why);

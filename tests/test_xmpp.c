@@ -14,11 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "probes/probe.h"
 #include "probes/starttls.h"
+#include "tests/support/e2e.h"
 #include "tests/support/pki.h"
 #include "tests/support/prosody.h"
 #include "tests/support/runner.h"
@@ -141,8 +141,7 @@ Test(xmpp, byte_by_byte)
     wire_open(&w, &cs_probe_xmpp, "xmpp.test.example", NULL);
     char all[1024];
     snprintf(all, sizeof all, "%s%s%s", prosody_header, prosody_features, PROCEED);
-    for (size_t i = 0; all[i] && w.ends == 0; i++)
-        wire_feed(&w, all + i, 1);
+    wire_feed_bytewise(&w, all, strlen(all));
     cr_assert_eq(w.ends, 0, "%s", w.why);
     cr_assert_str_eq(wire_preamble(&w), CLIENT_HEADER("xmpp.test.example") STARTTLS);
     cr_assert(wire_tls_started(&w));
@@ -274,9 +273,7 @@ Test(xmpp, proceed_but_no_tls)
     open_features(&w);
     wire_say(&w, PROCEED);
     cr_assert(wire_tls_started(&w));
-    cs_conn_timeout(&w.conn);
-    cr_assert_eq(w.ends, 1);
-    cr_assert_str_eq(w.why, "timeout during handshake");
+    cr_assert(wire_time_out_in_handshake(&w), "%d end(s): %s", w.ends, w.why);
     wire_close(&w);
 }
 
@@ -349,9 +346,7 @@ Test(xmpp, endless_stream)
     struct wire w;
     wire_open(&w, &cs_probe_xmpp, "xmpp.test.example", NULL);
     wire_say(&w, prosody_header);
-    size_t sent = strlen(prosody_header);
-    for (int i = 0; i < 10000 && w.ends == 0; i++, sent += 12)
-        wire_say(&w, " <x/>\n<y/>\r\n");
+    size_t sent = strlen(prosody_header) + wire_say_until_end(&w, " <x/>\n<y/>\r\n", 10000) * 12;
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why,
                      "starttls: server sent more than 65536 bytes before TLS (last \"<y/>\")");
@@ -362,8 +357,7 @@ Test(xmpp, endless_stream)
     wire_say(&w, prosody_header);
     char spaces[4096];
     memset(spaces, ' ', sizeof spaces);
-    for (int i = 0; i < 100 && w.ends == 0; i++)
-        wire_feed(&w, spaces, sizeof spaces);
+    wire_feed_until_end(&w, spaces, sizeof spaces, 100);
     cr_assert(starts(w.why, "starttls: server sent more than 65536 bytes before TLS"), "%s", w.why);
     wire_close(&w);
 }
@@ -376,12 +370,7 @@ Test(xmpp, megabyte_attribute)
     wire_open(&w, &cs_probe_xmpp, "xmpp.test.example", NULL);
     wire_say(&w, prosody_header);
     wire_say(&w, "<stream:features v='");
-    char *a = malloc(1 << 20);
-    memset(a, 'A', 1 << 20);
-    size_t sent = 0;
-    for (; sent < (1 << 20) && w.ends == 0; sent += 1000)
-        wire_feed(&w, a + sent, 1000);
-    free(a);
+    size_t sent = wire_feed_megabyte(&w, "", 0, 'A', 1000);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: server XML token longer than 4096 bytes (\"<stream:features "
                             "v='AAAAAAAAAAAAAAAAAAAA...\")");
@@ -393,8 +382,7 @@ Test(xmpp, megabyte_attribute)
     wire_say(&w, "<stream:stream id='");
     char b[512];
     memset(b, 'b', sizeof b);
-    for (int i = 0; i < 100 && w.ends == 0; i++)
-        wire_feed(&w, b, sizeof b);
+    wire_feed_until_end(&w, b, sizeof b, 100);
     cr_assert(starts(w.why, "starttls: server XML token longer than 4096 bytes (\"<stream:stream "
                             "id='bbb"),
               "%s", w.why);
@@ -444,8 +432,7 @@ Test(xmpp, nesting_capped)
     struct wire w;
     wire_open(&w, &cs_probe_xmpp, "xmpp.test.example", NULL);
     wire_say(&w, prosody_header);
-    for (int i = 0; i < 20 && w.ends == 0; i++)
-        wire_say(&w, "<a>");
+    wire_say_until_end(&w, "<a>", 20);
     cr_assert_eq(w.ends, 1);
     cr_assert_str_eq(w.why, "starttls: XML nested deeper than 16 elements (\"<a>\")");
     wire_close(&w);
@@ -534,11 +521,11 @@ Test(xmpp, registered)
 
 /* ---- a real Prosody ------------------------------------------------------ */
 
-#define DAY 86400
 #define XMPP_HOST "xmpp.test.example"
+#define OTHER_HOST "chat.other.example" /* a host Prosody does not serve */
 
 static char *dir;
-static struct pki_cert root, inter, leaf;
+static struct e2e_pki pki;
 static struct prosody server = {.pid = -1};
 
 static char *path_in(const char *name)
@@ -548,43 +535,16 @@ static char *path_in(const char *name)
     return p;
 }
 
-static void make_pki(void)
-{
-    int64_t now = (int64_t)time(NULL);
-    cr_assert_eq(pki_root_and_intermediate(&root, &inter, "certsweep xmpp Root",
-                                           "certsweep xmpp Intermediate", now),
-                 0);
-    /* notAfter half a day past a whole number of days: days_remaining does
-       not depend on when the scan runs */
-    cr_assert_eq(pki_issue(&leaf,
-                           &(struct pki_spec){
-                               .subject = (const char *const[]){"CN", XMPP_HOST, NULL},
-                               .not_before = now - 10 * DAY,
-                               .not_after = now + 90 * DAY + DAY / 2,
-                               .key = PKI_EC256,
-                               .sans = (const char *const[]){"DNS:" XMPP_HOST, NULL},
-                           },
-                           &inter),
-                 0);
-    char *chain = path_in("chain.pem"), *key = path_in("key.pem"), *ca = path_in("root.pem");
-    X509 *const certs[] = {leaf.x509, inter.x509};
-    cr_assert_eq(pki_write_pem(chain, certs, 2), 0);
-    cr_assert_eq(pki_write_key(key, leaf.key), 0);
-    cr_assert_eq(pki_write_pem(ca, &root.x509, 1), 0);
-    free(chain);
-    free(key);
-    free(ca);
-}
-
 static void prosody_setup(void)
 {
     cr_assert(access(PROSODY_BINARY, X_OK) == 0,
               PROSODY_BINARY " is not installed: the xmpp end-to-end tests need it "
                              "(apt-get install prosody)");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
-    make_pki();
-    char *chain = path_in("chain.pem"), *key = path_in("key.pem");
+    dir = e2e_dir_with_pki(
+        &pki,
+        &(struct e2e_pki_spec){
+            .name = "xmpp", .host = XMPP_HOST, .days_before = 10, .days = 90, .key = PKI_EC256});
+    char *chain = path_in("chain.pem"), *key = path_in("leaf.key");
     char err[8192];
     int rc = prosody_start(&server, dir, XMPP_HOST, chain, key, err, sizeof err);
     free(chain);
@@ -595,113 +555,45 @@ static void prosody_setup(void)
 static void prosody_teardown(void)
 {
     prosody_stop(&server);
-    pki_cert_free(&leaf);
-    pki_cert_free(&inter);
-    pki_cert_free(&root);
-    if (dir)
-        remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    e2e_dir_free(&dir, &pki);
 }
 
 TestSuite(prosody, .init = prosody_setup, .fini = prosody_teardown, .timeout = 120);
 
-/* Scans targets (URLs to XMPP_HOST or other hosts at the given ports, all
-   pinned to 127.0.0.1) and reads back the reports. */
-static void scan(struct report_scan *s, const char *const *targets, const char *const *pins)
+/* Scans targets (URLs to host at the server's two ports, both pinned to
+   127.0.0.1) and reads back the reports. */
+static void scan(struct report_scan *s, const char *host, const char *const *targets)
 {
-    char *csv = path_in("r.csv"), *json = path_in("r.json"), *ca = path_in("root.pem");
-    unlink(csv);
-    unlink(json);
-    const char *args[32];
-    size_t n = 0;
-    const char *fixed[] = {"--ca-file", ca,  "--dns-server", "127.0.0.1:9", "-o", json, "-o",
-                           csv,         "-q"};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        args[n++] = fixed[i];
-    for (size_t i = 0; pins[i]; i++) {
-        args[n++] = "--resolve";
-        args[n++] = pins[i];
-    }
-    for (size_t i = 0; targets[i]; i++)
-        args[n++] = targets[i];
-    args[n] = NULL;
-    cr_assert_eq(run_binary(CS_BINARY, args, NULL, 120, &s->run), 0);
-    char err[8192];
-    cr_assert_eq(read_reports(s, csv, json, err, sizeof err), 0, "%s (exit %d); stderr: %s", err,
-                 s->run.status, s->run.err);
-    free(csv);
-    free(json);
-    free(ca);
-}
-
-static const char *cell(const struct report_scan *s, uint16_t port, const char *column)
-{
-    char portstr[8];
-    snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
-    for (size_t row = 1; row < s->csv.nrows; row++) {
-        const char *p = csv_doc_get(&s->csv, row, "port");
-        if (p && strcmp(p, portstr) == 0) {
-            const char *v = csv_doc_get(&s->csv, row, column);
-            cr_assert_not_null(v, "no %s column", column);
-            return v;
-        }
-    }
-    cr_assert_fail("no CSV row for port %u:\n%s", (unsigned)port, s->csv_text);
-    return NULL;
+    e2e_scan(
+        s, &(struct e2e_scan_args){.dir = dir,
+                                   .host = host,
+                                   .ports = (const uint16_t[]){server.c2s_port, server.s2s_port, 0},
+                                   .targets = targets});
+    cr_assert_eq(s->csv.nrows, 3, "%s", s->csv_text);
 }
 
 /* Every certificate field of the record for XMPP_HOST:port, CSV and JSON. */
 static void check_leaf(const struct report_scan *s, uint16_t port, const char *protocol)
 {
-    char want[256], sha[65];
-    cr_assert_str_eq(cell(s, port, "status"), "OK", "%s: %s", protocol, cell(s, port, "reason"));
-    cr_assert_str_eq(cell(s, port, "reason"), "expires in 90 days");
-    cr_assert_str_eq(cell(s, port, "protocol"), protocol);
-    cr_assert_str_eq(cell(s, port, "host"), XMPP_HOST);
-    cr_assert_str_eq(cell(s, port, "sni"), XMPP_HOST);
-    cr_assert_str_eq(cell(s, port, "address"), "127.0.0.1");
-    cr_assert_str_eq(cell(s, port, "subject"), "CN=" XMPP_HOST);
-    cr_assert_str_eq(cell(s, port, "issuer"), "CN=certsweep xmpp Intermediate");
-    cr_assert_str_eq(cell(s, port, "sans"), XMPP_HOST);
-    pki_serial_hex(leaf.x509, want, sizeof want);
-    cr_assert_str_eq(cell(s, port, "serial"), want);
-    pki_sha256_hex(leaf.x509, sha);
-    cr_assert_str_eq(cell(s, port, "sha256"), sha);
-    pki_iso_time(pki_not_after(leaf.x509), want);
-    cr_assert_str_eq(cell(s, port, "not_after"), want);
-    pki_iso_time(pki_not_before(leaf.x509), want);
-    cr_assert_str_eq(cell(s, port, "not_before"), want);
-    cr_assert_str_eq(cell(s, port, "days_remaining"), "90");
-    cr_assert_str_eq(cell(s, port, "key"), "EC-256");
-    cr_assert_str_eq(cell(s, port, "verify"), "ok");
-    cr_assert_str_eq(cell(s, port, "hostname_match"), "true");
-    cr_assert_str_eq(cell(s, port, "key_proven"), "true", "%s: Prosody did not prove its key",
-                     protocol);
-    cr_assert_str_eq(cell(s, port, "error"), "");
-
-    json_t *r = json_find_record(json_object_get(s->json, "results"), XMPP_HOST, port);
-    cr_assert_not_null(r, "no JSON record for %s:%u", XMPP_HOST, (unsigned)port);
-    cr_assert_str_eq(json_string_value(json_object_get(r, "protocol")), protocol);
-    cr_assert_str_eq(json_string_value(json_object_get(r, "status")), "OK");
-    cr_assert_str_eq(json_string_value(json_object_get(r, "sha256")), sha);
-    cr_assert_str_eq(json_string_value(json_object_get(r, "verify")), "ok");
-    cr_assert(json_is_true(json_object_get(r, "hostname_match")));
-    cr_assert(json_is_true(json_object_get(r, "key_proven")));
-    cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")), 90);
+    e2e_expect_leaf(s, &(struct e2e_leaf_want){.host = XMPP_HOST,
+                                               .port = port,
+                                               .protocol = protocol,
+                                               .subject = "CN=" XMPP_HOST,
+                                               .issuer = "CN=certsweep xmpp Intermediate",
+                                               .sans = XMPP_HOST,
+                                               .key = "EC-256",
+                                               .days = 90,
+                                               .leaf = pki.leaf.x509});
 }
 
 Test(prosody, c2s_and_s2s)
 {
-    char c2s[96], s2s[96], pin_c2s[96], pin_s2s[96];
+    char c2s[96], s2s[96];
     snprintf(c2s, sizeof c2s, "xmpp://" XMPP_HOST ":%u", (unsigned)server.c2s_port);
     snprintf(s2s, sizeof s2s, "xmpp-server://" XMPP_HOST ":%u", (unsigned)server.s2s_port);
-    snprintf(pin_c2s, sizeof pin_c2s, XMPP_HOST ":%u:127.0.0.1", (unsigned)server.c2s_port);
-    snprintf(pin_s2s, sizeof pin_s2s, XMPP_HOST ":%u:127.0.0.1", (unsigned)server.s2s_port);
     struct report_scan s;
-    scan(&s, (const char *const[]){c2s, s2s, NULL}, (const char *const[]){pin_c2s, pin_s2s, NULL});
+    scan(&s, XMPP_HOST, (const char *const[]){c2s, s2s, NULL});
     cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
-    cr_assert_eq(s.csv.nrows, 3, "%s", s.csv_text);
     check_leaf(&s, server.c2s_port, "xmpp");
     check_leaf(&s, server.s2s_port, "xmpp-server");
     report_scan_free(&s);
@@ -710,25 +602,17 @@ Test(prosody, c2s_and_s2s)
 /* A stream to a host Prosody does not serve: its stream error, quoted. */
 Test(prosody, unknown_host)
 {
-    char c2s[96], s2s[96], pin_c2s[96], pin_s2s[96];
-    snprintf(c2s, sizeof c2s, "xmpp://chat.other.example:%u", (unsigned)server.c2s_port);
-    snprintf(s2s, sizeof s2s, "xmpp-server://chat.other.example:%u", (unsigned)server.s2s_port);
-    snprintf(pin_c2s, sizeof pin_c2s, "chat.other.example:%u:127.0.0.1", (unsigned)server.c2s_port);
-    snprintf(pin_s2s, sizeof pin_s2s, "chat.other.example:%u:127.0.0.1", (unsigned)server.s2s_port);
+    char c2s[96], s2s[96];
+    snprintf(c2s, sizeof c2s, "xmpp://" OTHER_HOST ":%u", (unsigned)server.c2s_port);
+    snprintf(s2s, sizeof s2s, "xmpp-server://" OTHER_HOST ":%u", (unsigned)server.s2s_port);
     struct report_scan s;
-    scan(&s, (const char *const[]){c2s, s2s, NULL}, (const char *const[]){pin_c2s, pin_s2s, NULL});
-    cr_assert_eq(s.csv.nrows, 3, "%s", s.csv_text);
-    cr_assert_str_eq(cell(&s, server.c2s_port, "status"), "ERROR");
-    cr_assert_str_eq(cell(&s, server.c2s_port, "reason"),
-                     "starttls: server refused: \"stream error host-unknown: This server does not "
-                     "serve chat.other.example\"");
-    cr_assert_str_eq(cell(&s, server.c2s_port, "protocol"), "xmpp");
-    cr_assert_str_eq(cell(&s, server.c2s_port, "sha256"), "");
-    cr_assert_str_eq(cell(&s, server.s2s_port, "status"), "ERROR");
-    cr_assert_str_eq(cell(&s, server.s2s_port, "reason"),
-                     "starttls: server refused: \"stream error host-unknown: This host does not "
-                     "serve chat.other.example\"");
-    cr_assert_str_eq(cell(&s, server.s2s_port, "protocol"), "xmpp-server");
+    scan(&s, OTHER_HOST, (const char *const[]){c2s, s2s, NULL});
+    e2e_expect_refused(&s, OTHER_HOST, server.c2s_port, "xmpp",
+                       "starttls: server refused: \"stream error host-unknown: This server does "
+                       "not serve " OTHER_HOST "\"");
+    e2e_expect_refused(&s, OTHER_HOST, server.s2s_port, "xmpp-server",
+                       "starttls: server refused: \"stream error host-unknown: This host does not "
+                       "serve " OTHER_HOST "\"");
     cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s", s.run.status, s.run.err);
     report_scan_free(&s);
 }

@@ -15,59 +15,21 @@
 # Needs: a built certsweep and certsweep-fleet, jq, GNU time, awk, sort, join.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-smoke=0
-build="$root/build"
-out=""
-keep=0
-cmdline="tests/bench/diff.sh${*:+ $*}"
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --smoke) smoke=1 ;;
-    --build) build=$(cd "$2" && pwd); shift ;;
-    --out) out=$2; shift ;;
-    --keep) keep=1 ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "diff.sh: unknown option $1 (try --help)" >&2; exit 64 ;;
-    esac
-    shift
-done
-cs="$build/certsweep"
-fleet_bin="$build/certsweep-fleet"
-for b in "$cs" "$fleet_bin"; do
-    [ -x "$b" ] || { echo "diff.sh: $b not built: cmake -S . -B build && cmake --build build" >&2; exit 66; }
-done
+# shellcheck source=tests/bench/common.sh
+. "$(dirname "$0")/common.sh"
 for t in jq join sort awk; do
     command -v $t >/dev/null || { echo "diff.sh: needs $t (samples/install-deps.sh)" >&2; exit 66; }
 done
-[ -x /usr/bin/time ] || { echo "diff.sh: needs GNU time (/usr/bin/time)" >&2; exit 66; }
-[ -n "$out" ] || { [ $smoke = 1 ] || out="$here/DIFF.md"; }
+bench_default_out DIFF.md
 N=1000000
 [ $smoke = 0 ] || N=20000
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/certsweep-bench-diff.XXXXXX")
-fleet_pid=""
-cleanup() {
-    [ -z "$fleet_pid" ] || { kill "$fleet_pid" 2>/dev/null || true; wait "$fleet_pid" 2>/dev/null || true; }
-    if [ $keep = 0 ]; then rm -rf "$work"; else echo "diff.sh: kept $work" >&2; fi
-}
-trap cleanup EXIT
-load=$(cut -d" " -f1-3 /proc/loadavg)
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-
 # ---- one real record, the template -------------------------------------------
 log "one real record from the bench fleet"
-"$fleet_bin" --dir "$work/fleet" --bulk 1 >"$work/fleet.log" 2>&1 &
-fleet_pid=$!
-for ((i = 0; i < 600; i++)); do
-    grep -q '^ready' "$work/fleet.log" 2>/dev/null && break
-    sleep 0.1
-done
-grep -q '^ready' "$work/fleet.log" || { cat "$work/fleet.log" >&2; exit 70; }
+fleet_start --bulk 1
 ep=$(grep -E '^127\.0\.0\.1:[0-9]+$' "$work/fleet/targets.txt" | head -1)
 "$cs" --ca-file "$work/fleet/ca.pem" -F jsonl "$ep" >"$work/one.jsonl" || true
-kill "$fleet_pid"; wait "$fleet_pid" 2>/dev/null || true; fleet_pid=""
+fleet_stop
 grep -q '"sha256":"[0-9A-F]' "$work/one.jsonl" || { echo "diff.sh: the fleet gave no certificate" >&2; exit 70; }
 # placeholders: @H@ host (and SNI), @S@ status, @N@ not_after, @X@ sha256
 sed -e 's/"host":"[^"]*"/"host":"@H@"/' -e 's/"sni":"[^"]*"/"sni":"@H@"/' \

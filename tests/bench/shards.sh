@@ -16,58 +16,19 @@
 # goes to 127.0.0.0/8.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-smoke=0
-build="$root/build"
-out=""
-keep=0
-cmdline="tests/bench/shards.sh${*:+ $*}"
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --smoke) smoke=1 ;;
-    --build) build=$(cd "$2" && pwd); shift ;;
-    --out) out=$2; shift ;;
-    --keep) keep=1 ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "shards.sh: unknown option $1 (try --help)" >&2; exit 64 ;;
-    esac
-    shift
-done
-cs="$build/certsweep"
-fleet_bin="$build/certsweep-fleet"
-for b in "$cs" "$fleet_bin"; do
-    [ -x "$b" ] || { echo "shards.sh: $b not built: cmake -S . -B build && cmake --build build" >&2; exit 66; }
-done
-[ -x /usr/bin/time ] || { echo "shards.sh: needs GNU time (/usr/bin/time)" >&2; exit 66; }
-[ -n "$out" ] || { [ $smoke = 1 ] || out="$here/SHARDS.md"; }
+# shellcheck source=tests/bench/common.sh
+. "$(dirname "$0")/common.sh"
+bench_default_out SHARDS.md
 if [ $smoke = 1 ]; then N_ADDR=20; N_PORTS=100; else N_ADDR=40; N_PORTS=250; fi
 N_EP=$((N_ADDR * N_PORTS))
 J=2000
 BASE=27000
 ulimit -n "$(ulimit -Hn)"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/certsweep-bench-shards.XXXXXX")
-fleet_pid=""
-cleanup() {
-    [ -z "$fleet_pid" ] || { kill "$fleet_pid" 2>/dev/null || true; wait "$fleet_pid" 2>/dev/null || true; }
-    if [ $keep = 0 ]; then rm -rf "$work"; else echo "shards.sh: kept $work" >&2; fi
-}
-trap cleanup EXIT
-load=$(cut -d" " -f1-3 /proc/loadavg)
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", ($1) }"; }
 
 log "starting a fleet of $N_EP endpoints"
-"$fleet_bin" --dir "$work/fleet" --bulk "$N_EP" --bulk-addresses "$N_ADDR" \
-    --bulk-port-base $BASE --threads 2 >"$work/fleet.log" 2>&1 &
-fleet_pid=$!
-for ((i = 0; i < 1200; i++)); do
-    grep -q '^ready' "$work/fleet.log" 2>/dev/null && break
-    kill -0 "$fleet_pid" 2>/dev/null || break
-    sleep 0.1
-done
-grep -q '^ready' "$work/fleet.log" || { cat "$work/fleet.log" >&2; exit 70; }
+fleet_start --bulk "$N_EP" --bulk-addresses "$N_ADDR" --bulk-port-base $BASE --threads 2
 grep -E '^127\.0\.1\.[0-9]+:[0-9]+$' "$work/fleet/targets.txt" >"$work/all.txt" || true
 [ "$(wc -l <"$work/all.txt")" = "$N_EP" ] || { echo "shards.sh: fleet wrote too few endpoints" >&2; exit 70; }
 common=(-q --ca-file "$work/fleet/ca.pem" -j $J --per-address $J --fail-on never -f "$work/all.txt")

@@ -60,3 +60,22 @@ char *fleet_targets_write(const struct fleet *f, const char *dir,
     }
     return path;
 }
+
+const char **fleet_args_join(const char *const *fixed, size_t n, const struct fleet_args *pins,
+                             const char *const *more)
+{
+    size_t n_more = 0;
+    while (more != NULL && more[n_more] != NULL)
+        n_more++;
+    const char **argv = calloc(n + pins->n + n_more + 1, sizeof(*argv));
+    if (argv == NULL)
+        abort();
+    size_t a = 0;
+    for (size_t i = 0; i < n; i++)
+        argv[a++] = fixed[i];
+    for (size_t i = 0; i < pins->n; i++)
+        argv[a++] = pins->v[i];
+    for (size_t i = 0; i < n_more; i++)
+        argv[a++] = more[i];
+    return argv;
+}

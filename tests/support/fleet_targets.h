@@ -24,5 +24,9 @@ char *fleet_targets_write(const struct fleet *f, const char *dir,
                           struct fleet_args *pins);
 void fleet_args_add(struct fleet_args *a, const char *arg);
 void fleet_args_free(struct fleet_args *a);
+/* certsweep's arguments: the n of fixed, then pins, then more (NULL-terminated,
+   or NULL), NULL-terminated; the caller frees the array (not the strings). */
+const char **fleet_args_join(const char *const *fixed, size_t n, const struct fleet_args *pins,
+                             const char *const *more);
 
 #endif

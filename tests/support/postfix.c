@@ -1,6 +1,7 @@
 /* A private Postfix on 127.0.0.1 (see postfix.h). */
 #include "tests/support/postfix.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
@@ -12,6 +13,10 @@
 #include <unistd.h>
 
 #include "tests/support/runner.h"
+
+/* virtual(8) delivers as this user: nobody, above virtual_minimum_uid */
+#define MAIL_UID 65534
+#define MAIL_GID 65534
 
 /* The internal services a master.cf of Debian's lists, none chrooted (the
    queue lives in a temp dir with nothing copied into it). */
@@ -29,7 +34,9 @@ static const char internal_services[] = "pickup    unix  n - n 60    1 pickup\n"
                                         "smtp      unix  - - n -     - smtp\n"
                                         "showq     unix  n - n -     - showq\n"
                                         "error     unix  - - n -     - error\n"
+                                        "retry     unix  - - n -     - error\n"
                                         "discard   unix  - - n -     - discard\n"
+                                        "virtual   unix  - n n -     - virtual\n"
                                         "anvil     unix  - - n -     1 anvil\n"
                                         "scache    unix  - - n -     1 scache\n"
                                         "postlog   unix-dgram n - n - 1 postlogd\n";
@@ -57,14 +64,20 @@ static int write_main_cf(const struct postfix *p, const char *extra)
             "inet_interfaces = 127.0.0.1\n"
             "inet_protocols = ipv4\n"
             "mydestination =\n"
+            "relayhost =\n"
             "alias_maps =\n"
             "alias_database =\n"
+            "virtual_mailbox_domains = " POSTFIX_DOMAIN "\n"
+            "virtual_mailbox_base = %s/mail\n"
+            "virtual_mailbox_maps = static:inbox/\n"
+            "virtual_uid_maps = static:%d\n"
+            "virtual_gid_maps = static:%d\n"
             "maillog_file_prefixes = %s\n"
             "maillog_file = %s/maillog\n"
             /* every command a loopback client sends, in the mail log */
             "debug_peer_list = 127.0.0.1\n"
             "%s\n",
-            d, d, d, d, extra != NULL ? extra : "");
+            d, d, d, MAIL_UID, MAIL_GID, d, d, extra != NULL ? extra : "");
     return fclose(fp) == 0 ? 0 : -1;
 }
 
@@ -86,7 +99,8 @@ static int write_master_cf(const struct postfix *p, const struct postfix_service
 }
 
 /* The queue directory belongs to root (postfix makes what is inside); the
-   data directory to the mail owner. */
+   data directory to the mail owner; the maildir's to virtual(8)'s user, who
+   must get to it through dir. */
 static int make_dirs(const struct postfix *p, char *err, size_t errlen)
 {
     struct passwd *pw = getpwnam("postfix");
@@ -94,13 +108,15 @@ static int make_dirs(const struct postfix *p, char *err, size_t errlen)
         snprintf(err, errlen, "no postfix user (is the postfix package installed?)");
         return -1;
     }
-    char queue[4200], data[4200];
+    char queue[4200], data[4200], mail[4200];
     snprintf(queue, sizeof queue, "%s/queue", p->dir);
     snprintf(data, sizeof data, "%s/data", p->dir);
+    snprintf(mail, sizeof mail, "%s/mail", p->dir);
     if ((mkdir(queue, 0755) != 0 && errno != EEXIST) ||
         (mkdir(data, 0700) != 0 && errno != EEXIST) || chown(data, pw->pw_uid, (gid_t)-1) != 0 ||
+        (mkdir(mail, 0755) != 0 && errno != EEXIST) || chown(mail, MAIL_UID, MAIL_GID) != 0 ||
         chmod(p->dir, 0755) != 0) {
-        snprintf(err, errlen, "cannot make %s and %s: %s", queue, data, strerror(errno));
+        snprintf(err, errlen, "cannot make %s, %s and %s: %s", queue, data, mail, strerror(errno));
         return -1;
     }
     return 0;
@@ -234,4 +250,59 @@ void postfix_stop(struct postfix *p)
     if (getpgid(pid) == pid)
         kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int not_dot(const struct dirent *d)
+{
+    return d->d_name[0] != '.';
+}
+
+/* The maildir's messages (new/), sorted; n gets the count. */
+static struct dirent **messages(const struct postfix *p, int *n)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/mail/inbox/new", p->dir);
+    struct dirent **list = NULL;
+    *n = scandir(path, &list, not_dot, by_name);
+    if (*n < 0)
+        *n = 0;
+    return list;
+}
+
+static void free_list(struct dirent **list, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+size_t postfix_wait(const struct postfix *p, size_t n, int timeout_s)
+{
+    int have = 0;
+    for (int i = 0; i <= timeout_s * 10; i++) {
+        free_list(messages(p, &have), have);
+        if ((size_t)have >= n)
+            break;
+        usleep(100 * 1000);
+    }
+    return (size_t)have;
+}
+
+char *postfix_message(const struct postfix *p, size_t i)
+{
+    int n;
+    struct dirent **list = messages(p, &n);
+    char *text = NULL;
+    if (i < (size_t)n) {
+        char path[4600];
+        snprintf(path, sizeof path, "%s/mail/inbox/new/%s", p->dir, list[i]->d_name);
+        text = slurp(path, NULL);
+    }
+    free_list(list, n);
+    return text;
 }

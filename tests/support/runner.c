@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,4 +290,18 @@ fail:
     if (c >= 0)
         close(c);
     return -1;
+}
+
+const char *dir_path(const char *dir, const char *fmt, ...)
+{
+    static char bufs[16][4096];
+    static unsigned next;
+    char name[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    char *b = bufs[next++ % 16];
+    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
+    return b;
 }

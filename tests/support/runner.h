@@ -51,6 +51,9 @@ void stop_child(pid_t *pid);
 char *temp_dir(void);
 /* rm -r of a directory made by temp_dir(). */
 void remove_tree(const char *dir);
+/* dir/NAME, NAME made from fmt, in one of 16 static buffers used in turn (no
+   frees to forget; good for 16 paths at a time). */
+const char *dir_path(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #include "tests/support/reports.h"
 

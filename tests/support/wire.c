@@ -61,6 +61,65 @@ void wire_say(struct wire *w, const char *text)
     wire_feed(w, text, strlen(text));
 }
 
+void wire_feed_bytewise(struct wire *w, const void *buf, size_t len)
+{
+    const unsigned char *b = buf;
+    for (size_t i = 0; i < len && w->ends == 0; i++)
+        wire_feed(w, b + i, 1);
+}
+
+bool wire_hang_up_in_handshake(struct wire *w)
+{
+    cs_conn_eof(&w->conn, 0);
+    return w->ends == 1 && strncmp(w->why, "handshake: ", 11) == 0;
+}
+
+bool wire_time_out_in_handshake(struct wire *w)
+{
+    cs_conn_timeout(&w->conn);
+    return w->ends == 1 && strcmp(w->why, "timeout during handshake") == 0;
+}
+
+size_t wire_feed_until_end(struct wire *w, const void *buf, size_t len, size_t max_times)
+{
+    size_t n = 0;
+    for (; n < max_times && w->ends == 0; n++)
+        wire_feed(w, buf, len);
+    return n;
+}
+
+size_t wire_say_until_end(struct wire *w, const char *text, size_t max_times)
+{
+    return wire_feed_until_end(w, text, strlen(text), max_times);
+}
+
+#define MEGABYTE ((size_t)1 << 20)
+
+size_t wire_feed_megabyte(struct wire *w, const void *prefix, size_t prefix_len, unsigned char fill,
+                          size_t piece)
+{
+    unsigned char *mb = malloc(MEGABYTE);
+    if (mb == NULL || prefix_len > MEGABYTE || piece == 0) {
+        fprintf(stderr, "wire: cannot make a megabyte in pieces of %zu bytes\n", piece);
+        abort();
+    }
+    memset(mb, fill, MEGABYTE);
+    memcpy(mb, prefix, prefix_len);
+    size_t off = 0;
+    while (off < MEGABYTE && w->ends == 0) {
+        size_t n = MEGABYTE - off < piece ? MEGABYTE - off : piece;
+        wire_feed(w, mb + off, n);
+        off += n;
+    }
+    free(mb);
+    return off;
+}
+
+size_t wire_feed_megabyte_line(struct wire *w, const char *prefix)
+{
+    return wire_feed_megabyte(w, prefix, strlen(prefix), 'A', 8192);
+}
+
 bool wire_tls_started(const struct wire *w)
 {
     if (w->ends)

@@ -32,6 +32,24 @@ void wire_open(struct wire *w, const struct cs_probe *p, const char *host, const
 void wire_feed(struct wire *w, const void *buf, size_t len);
 /* The server says a NUL-terminated text. */
 void wire_say(struct wire *w, const char *text);
+/* The server says len bytes a byte at a time, until the probe ends. */
+void wire_feed_bytewise(struct wire *w, const void *buf, size_t len);
+/* The server hangs up (times out) once TLS has started: whether that ended
+   the probe, once, as a handshake error ("handshake: ...", "timeout during
+   handshake").  On false, w->ends and w->why say what happened instead. */
+bool wire_hang_up_in_handshake(struct wire *w);
+bool wire_time_out_in_handshake(struct wire *w);
+/* The hostile transcripts: the server sends buf (len bytes) again and
+   again, at most max_times, until the probe ends; how many times it did. */
+size_t wire_feed_until_end(struct wire *w, const void *buf, size_t len, size_t max_times);
+/* The same with a NUL-terminated text. */
+size_t wire_say_until_end(struct wire *w, const char *text, size_t max_times);
+/* The server sends 1 MiB: prefix (prefix_len bytes), then fill, piece bytes
+   at a time, until the probe ends; how many bytes it sent. */
+size_t wire_feed_megabyte(struct wire *w, const void *prefix, size_t prefix_len, unsigned char fill,
+                          size_t piece);
+/* A 1 MiB line: prefix, then 'A's, 8 KiB at a time. */
+size_t wire_feed_megabyte_line(struct wire *w, const char *prefix);
 /* TLS has started (the probe said go and the driver sent a ClientHello);
    after the end, whether it had.  done releases the connection (probe
    state, SSL) at once, as the engine does. */
