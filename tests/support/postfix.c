@@ -285,7 +285,8 @@ size_t postfix_wait(const struct postfix *p, size_t n, int timeout_s)
 {
     int have = 0;
     for (int i = 0; i <= timeout_s * 10; i++) {
-        free_list(messages(p, &have), have);
+        struct dirent **list = messages(p, &have); /* have is set here, before it is read */
+        free_list(list, have);
         if ((size_t)have >= n)
             break;
         usleep(100 * 1000);
