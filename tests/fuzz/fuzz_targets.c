@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "scanner/certfiles.h"
 #include "scanner/targets.h"
 
 #define FUZZ_CHECK(cond)                                                                           \
@@ -39,6 +40,10 @@ static void fuzz_check_target(const struct cs_target *t, const char *sni, bool a
         FUZZ_CHECK(strlen(t->host) <= 253);
         for (const char *p = t->host; *p; p++)
             FUZZ_CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+        return;
+    }
+    if (t->probe && strcmp(t->probe, CS_FILE_PROBE) == 0) { /* file:PATH: a path, no port */
+        FUZZ_CHECK(t->host[0] != '\0' && t->port == 0 && t->family == 0);
         return;
     }
     FUZZ_CHECK(t->port != 0);
