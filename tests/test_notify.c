@@ -436,3 +436,35 @@ Test(notify, mail_failures_exit_75)
     json_decref(doc);
     run_result_free(&r);
 }
+
+/* --notify-on changes with a history: a new endpoint is a change and is
+   told, an unchanged one is not; the changes are named in the summary. */
+Test(notify, changes_from_the_history)
+{
+    static const char hook[] = "/hooks/changes";
+    httpd_route_text(httpd, hook, 200, "ok");
+    char *url, *db;
+    cr_assert(asprintf(&url, "http://127.0.0.1:%u%s", httpd_port(httpd), hook) > 0);
+    cr_assert(asprintf(&db, "%s/changes.db", dir) > 0);
+    const char *more[] = {"--notify", url, "--notify-on", "changes", "--history", db, NULL};
+    struct run_result r;
+    scan(ok_only, NULL, more, &r, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_eq(httpd_requests(httpd, hook), 1, "the first scan: one new endpoint");
+    char *head;
+    json_t *o = posted(hook, &head);
+    json_t *changes = json_object_get(o, "changes");
+    cr_assert_eq(json_array_size(changes), 1, "%s", head);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(changes, 0), "change")),
+                     "new");
+    free(head);
+    json_decref(o);
+    run_result_free(&r);
+
+    scan(ok_only, NULL, more, &r, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_eq(httpd_requests(httpd, hook), 1, "the same endpoint again: nothing to tell");
+    run_result_free(&r);
+    free(url);
+    free(db);
+}
