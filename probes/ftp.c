@@ -9,26 +9,13 @@
 
 enum { GREETING, AUTH_SENT };
 
-/* The reply code of an FTP line: 100-599, and *more says the reply goes on
-   ("220-"); -1 when the line starts no FTP reply. */
-static int reply_code(const char *line, size_t len, bool *more)
-{
-    if (len < 3 || line[0] < '1' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
-        line[2] < '0' || line[2] > '9')
-        return -1;
-    if (len > 3 && line[3] != '-' && line[3] != ' ')
-        return -1;
-    *more = len > 3 && line[3] == '-';
-    return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-}
-
 /* One line of a reply: 0 while the reply goes on, 1 at its last line, -1
    once the connection has been ended.  p->tag keeps the reply's code. */
 static int reply_line(struct cs_conn *conn, const char *line, size_t len)
 {
     struct cs_preamble *p = conn->preamble;
     bool more = false;
-    int code = reply_code(line, len, &more);
+    int code = cs_preamble_reply_code(line, len, &more);
     if (p->lines == 0) {
         if (code < 0) {
             cs_preamble_fail(conn, "not an FTP reply (\"%s\")", p->last);

@@ -10,19 +10,6 @@
 
 enum { GREETING, EHLO_SENT, STARTTLS_SENT };
 
-/* The reply code of an SMTP line: 100-599, and *more says a continuation
-   follows ("250-"); -1 when the line is no SMTP reply. */
-static int reply_code(const char *line, size_t len, bool *more)
-{
-    if (len < 3 || line[0] < '1' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
-        line[2] < '0' || line[2] > '9')
-        return -1;
-    if (len > 3 && line[3] != '-' && line[3] != ' ')
-        return -1;
-    *more = len > 3 && line[3] == '-';
-    return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-}
-
 /* Does this EHLO line announce the STARTTLS extension? */
 static bool offers_starttls(const char *line, size_t len)
 {
@@ -43,7 +30,7 @@ static int on_line(struct cs_conn *conn, const char *line, size_t len)
 {
     struct cs_preamble *p = conn->preamble;
     bool more;
-    int code = reply_code(line, len, &more);
+    int code = cs_preamble_reply_code(line, len, &more);
     if (code < 0 || (p->lines > 0 && code != p->tag)) {
         cs_preamble_fail(conn, "not an SMTP reply (\"%s\")", p->last);
         return 1;

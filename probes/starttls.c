@@ -53,6 +53,17 @@ void cs_preamble_refused(struct cs_conn *conn, const char *line, size_t len)
     cs_preamble_fail(conn, "server refused: \"%s\"", q);
 }
 
+int cs_preamble_reply_code(const char *line, size_t len, bool *more)
+{
+    if (len < 3 || line[0] < '1' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
+        line[2] < '0' || line[2] > '9')
+        return -1;
+    if (len > 3 && line[3] != '-' && line[3] != ' ')
+        return -1;
+    *more = len > 3 && line[3] == '-';
+    return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+}
+
 int cs_preamble_send(struct cs_conn *conn, const void *buf, size_t len)
 {
     int rc = conn->write(conn, buf, len);

@@ -64,6 +64,11 @@ int cs_preamble_bytes(struct cs_conn *conn, const char *buf, size_t len,
    connection once a reply runs past CS_PREAMBLE_REPLY_LINES. */
 int cs_preamble_count_line(struct cs_conn *conn);
 
+/* The reply code of a line of a three-digit protocol (SMTP, FTP): 100-599,
+   with *more saying whether the reply goes on ("250-"); -1 when the line
+   starts no such reply. */
+int cs_preamble_reply_code(const char *line, size_t len, bool *more);
+
 /* Sends len bytes (a command); 0, or -1 after ending the connection. */
 int cs_preamble_send(struct cs_conn *conn, const void *buf, size_t len);
 /* Sends a NUL-terminated command. */
