@@ -16,6 +16,9 @@
  * After the fields, a column per label name the scan knew before the first
  * record (cs_scan_info.label_names): the record's value, or an empty cell;
  * label cells are text cells, defused and cut as any other.
+ * --sort holds the rows back (report/order.h, at most CS_ORDER_MAX_BYTES)
+ * and writes them in its order at close; without it each row is written as
+ * its endpoint completes.
  * Local names start with csvw_: csv_ is libcsv's namespace. */
 #include "report/report.h"
 
@@ -24,6 +27,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "report/order.h"
 
 #define CSVW_CELL_MAX 32767 /* characters in a spreadsheet cell (Excel, LibreOffice) */
 #define CSVW_TAIL_MAX 48    /* room kept for the "... (+N more characters)" tail */
@@ -36,6 +41,8 @@
 struct csvw_state {
     struct cs_buf cell;              /* the cell being built, reused for every cell */
     const struct cs_strlist *labels; /* the label columns, or NULL */
+    enum cs_sort sort;               /* --sort: rows wait in `sorted` until close */
+    struct cs_order_buf sorted;
 };
 
 static bool csvw_needs_quotes(const char *s, size_t n)
@@ -222,41 +229,61 @@ static int csvw_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *
     struct csvw_state *st = cs_xcalloc(1, sizeof(*st));
     cs_buf_init(&st->cell, CSVW_CELL_BYTES);
     st->labels = labels;
+    st->sort = (enum cs_sort)info->sort;
+    cs_order_buf_init(&st->sorted, CS_ORDER_MAX_BYTES);
     w->state = st;
     return 0;
 }
 
-static int csvw_record(struct cs_writer *w, const struct cs_result *r)
+static int csvw_row(struct cs_writer *w, FILE *out, const struct cs_result *r)
 {
     struct csvw_state *st = w->state;
     for (int f = 0; f < CS_FIELD_COUNT; f++) {
-        if (f > 0 && fputc(',', w->out) == EOF)
+        if (f > 0 && fputc(',', out) == EOF)
             return -EIO;
         int rc = csvw_format_field(st, r, (enum cs_field)f, (w->flags & CS_WRITER_CSV_RAW) != 0);
         if (rc < 0)
             return rc;
-        if (csvw_put_cell(w->out, st->cell.p, st->cell.len) < 0)
+        if (csvw_put_cell(out, st->cell.p, st->cell.len) < 0)
             return -EIO;
     }
     for (size_t i = 0; st->labels != NULL && i < st->labels->n; i++) {
         int rc = csvw_format_label(st, r, st->labels->v[i], (w->flags & CS_WRITER_CSV_RAW) != 0);
         if (rc < 0)
             return rc;
-        if (fputc(',', w->out) == EOF || csvw_put_cell(w->out, st->cell.p, st->cell.len) < 0)
+        if (fputc(',', out) == EOF || csvw_put_cell(out, st->cell.p, st->cell.len) < 0)
             return -EIO;
     }
-    return csvw_end_row(w->out);
+    return csvw_end_row(out);
+}
+
+static int csvw_record(struct cs_writer *w, const struct cs_result *r)
+{
+    struct csvw_state *st = w->state;
+    if (st->sort == CS_SORT_NONE)
+        return csvw_row(w, w->out, r);
+    FILE *row = cs_order_row_begin(&st->sorted);
+    if (row == NULL)
+        return -ENOMEM;
+    int rc = csvw_row(w, row, r);
+    int kept = cs_order_row_end(&st->sorted, r);
+    return rc < 0 ? rc : kept;
 }
 
 static int csvw_close(struct cs_writer *w, const struct cs_summary *s)
 {
     (void)s;
     struct csvw_state *st = w->state;
-    if (st != NULL)
+    int rc = 0;
+    if (st != NULL) {
+        cs_order_buf_sort(&st->sorted, st->sort);
+        rc = cs_order_buf_write(&st->sorted, w->out);
+        cs_order_buf_free(&st->sorted);
         cs_buf_free(&st->cell);
+    }
     free(st);
     w->state = NULL;
-    if (fflush(w->out) == EOF || ferror(w->out))
+    if (rc < 0 || fflush(w->out) == EOF || ferror(w->out))
         return -EIO;
     return 0;
 }

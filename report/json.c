@@ -2,7 +2,8 @@
  *   {"scan": {...}, "summary": {...}, "complete": true, "results": [...]}
  * written at close, indented by two spaces.  Until then each record is kept
  * as its compact JSON text (a few hundred bytes), not as a jansson object
- * tree (several times that), so a scan of 10^6 endpoints stays affordable.
+ * tree (several times that), so a scan of 10^6 endpoints stays affordable;
+ * --sort orders them at close (completion order without it).
  * Also home of the record -> json_t conversion the jsonl writer shares.
  * Local names start with jsonw_: json_ is jansson's namespace. */
 #include "report/report.h"
@@ -12,11 +13,10 @@
 #include <string.h>
 
 #include "report/json_record.h"
+#include "report/order.h"
 
 struct jsonw_state {
-    char **rec; /* compact JSON text of each record, in completion order */
-    size_t n;
-    size_t cap;
+    struct cs_order_buf rec; /* compact JSON text of each record, in completion order */
 };
 
 /* A copy of s with every byte that is not part of a valid UTF-8 sequence
@@ -170,6 +170,19 @@ static int jsonw_put_nested(FILE *out, const json_t *j, int depth)
     return ferror(out) ? -EIO : 0;
 }
 
+/* --only's statuses, in the summary's order. */
+static json_t *jsonw_only(unsigned only)
+{
+    json_t *a = json_array();
+    for (int i = 0; a != NULL && i < CS_STATUS_COUNT; i++)
+        if ((only & (1u << i)) &&
+            json_array_append_new(a, json_string(cs_status_name((enum cs_status)i))) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    return a;
+}
+
 static json_t *jsonw_scan(const struct cs_scan_info *info, const struct cs_summary *s)
 {
     json_t *th = json_object();
@@ -211,6 +224,8 @@ static json_t *jsonw_scan(const struct cs_scan_info *info, const struct cs_summa
     rc |= json_object_set_new(scan, "thresholds", th);
     rc |= json_object_set_new(scan, "revocation", rev);
     rc |= json_object_set_new(scan, "targets", json_integer((json_int_t)targets));
+    if (info->only) /* --only: results holds these statuses; summary counts every one */
+        rc |= json_object_set_new(scan, "only", jsonw_only(info->only));
     if (rc != 0) {
         json_decref(scan);
         return NULL;
@@ -284,9 +299,7 @@ static void jsonw_state_free(struct jsonw_state *st)
 {
     if (st == NULL)
         return;
-    for (size_t i = 0; i < st->n; i++)
-        free(st->rec[i]);
-    free(st->rec);
+    cs_order_buf_free(&st->rec);
     free(st);
 }
 
@@ -294,7 +307,9 @@ static int jsonw_open(struct cs_writer *w, FILE *out, const struct cs_scan_info 
 {
     (void)out;
     (void)info;
-    w->state = cs_xcalloc(1, sizeof(struct jsonw_state));
+    struct jsonw_state *st = cs_xcalloc(1, sizeof(*st));
+    cs_order_buf_init(&st->rec, 0); /* as before --sort: bounded by the targets only */
+    w->state = st;
     return 0;
 }
 
@@ -308,30 +323,25 @@ static int jsonw_record(struct cs_writer *w, const struct cs_result *r)
     json_decref(rec);
     if (text == NULL)
         return -ENOMEM;
-    if (st->n == st->cap) {
-        st->cap = st->cap ? 2 * st->cap : 64;
-        st->rec = cs_xrealloc(st->rec, st->cap * sizeof(*st->rec));
-    }
-    st->rec[st->n++] = text;
-    return 0;
+    return cs_order_add(&st->rec, r, text, strlen(text));
 }
 
-static int jsonw_write_results(FILE *out, const struct jsonw_state *st)
+static int jsonw_write_results(FILE *out, const struct cs_order_buf *b)
 {
-    if (st->n == 0) {
+    if (b->n == 0) {
         fputs("[]", out);
         return 0;
     }
     fputs("[\n    ", out);
-    for (size_t i = 0; i < st->n; i++) {
-        json_t *rec = json_loads(st->rec[i], 0, NULL);
+    for (size_t i = 0; i < b->n; i++) {
+        json_t *rec = json_loads(b->items[i].text, 0, NULL);
         if (rec == NULL)
             return -ENOMEM; /* we wrote that text ourselves: only memory can fail */
         int rc = jsonw_put_nested(out, rec, 2);
         json_decref(rec);
         if (rc < 0)
             return rc;
-        fputs(i + 1 < st->n ? ",\n    " : "\n  ]", out);
+        fputs(i + 1 < b->n ? ",\n    " : "\n  ]", out);
     }
     return 0;
 }
@@ -360,7 +370,8 @@ static int jsonw_close(struct cs_writer *w, const struct cs_summary *s)
     }
     if (rc == 0) {
         fprintf(out, ",\n  \"complete\": %s,\n  \"results\": ", s->complete ? "true" : "false");
-        rc = jsonw_write_results(out, st);
+        cs_order_buf_sort(&st->rec, (enum cs_sort)w->info->sort);
+        rc = jsonw_write_results(out, &st->rec);
     }
     if (rc == 0)
         fputs("\n}\n", out);

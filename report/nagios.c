@@ -13,9 +13,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/order.h"
 #include "scanner/options.h"
 
 /* Hard cap of one endpoint's line (a host and a reason are far shorter). */
@@ -23,8 +25,8 @@
 
 struct nagios_row {
     enum cs_status status;
-    int64_t days; /* CS_INT_NONE when absent */
-    char *line;   /* "host:port - reason", escaped */
+    char *line;              /* "host:port - reason", escaped */
+    struct cs_order_key key; /* most urgent first, as the plugin guidelines have it */
 };
 
 struct nagios_state {
@@ -112,29 +114,13 @@ static int nagios_record(struct cs_writer *w, const struct cs_result *r)
         st->cap = st->cap ? 2 * st->cap : 16;
         st->rows = cs_xrealloc(st->rows, st->cap * sizeof(*st->rows));
     }
-    st->rows[st->n++] = (struct nagios_row){
+    st->rows[st->n] = (struct nagios_row){
         .status = r->status,
-        .days = r->days_remaining,
         .line = cs_strndup(st->b.p, st->b.len),
     };
+    cs_order_key_set(&st->rows[st->n].key, r, st->n);
+    st->n++;
     return 0;
-}
-
-/* Most urgent first, then fewest days left, then by line. */
-static int nagios_compare(const void *pa, const void *pb)
-{
-    const struct nagios_row *a = pa, *b = pb;
-    int ua = cs_status_urgency(a->status), ub = cs_status_urgency(b->status);
-    if (ua != ub)
-        return ua < ub ? -1 : 1;
-    if (a->days != b->days) {
-        if (a->days == CS_INT_NONE)
-            return 1;
-        if (b->days == CS_INT_NONE)
-            return -1;
-        return a->days < b->days ? -1 : 1;
-    }
-    return strcmp(a->line, b->line);
 }
 
 /* The exit code certsweep gives these counts (scanner/main.c): a bad target
@@ -189,8 +175,10 @@ static void nagios_put_status(FILE *out, const struct nagios_state *st,
 
 static void nagios_state_free(struct nagios_state *st)
 {
-    for (size_t i = 0; i < st->n; i++)
+    for (size_t i = 0; i < st->n; i++) {
         free(st->rows[i].line);
+        cs_order_key_free(&st->rows[i].key);
+    }
     free(st->rows);
     cs_buf_free(&st->b);
     free(st);
@@ -202,8 +190,8 @@ static int nagios_close(struct cs_writer *w, const struct cs_summary *s)
     int rc = st->err;
     if (rc == 0) {
         nagios_put_status(w->out, st, w->info, s);
-        if (st->n > 0)
-            qsort(st->rows, st->n, sizeof(*st->rows), nagios_compare);
+        cs_order_sort(st->rows, st->n, sizeof(*st->rows), offsetof(struct nagios_row, key),
+                      CS_SORT_URGENCY);
         for (size_t i = 0; i < st->n; i++)
             fprintf(w->out, "%s: %s\n", cs_status_name(st->rows[i].status), st->rows[i].line);
         rc = fflush(w->out) == EOF || ferror(w->out) ? -EIO : 0;
@@ -219,4 +207,5 @@ const struct cs_writer_ops cs_writer_nagios = {
     .open = nagios_open,
     .record = nagios_record,
     .close = nagios_close,
+    .every_record = true,
 };

@@ -284,4 +284,5 @@ const struct cs_writer_ops cs_writer_prom = {
     .open = prom_open,
     .record = prom_record,
     .close = prom_close,
+    .every_record = true,
 };

@@ -21,6 +21,9 @@ struct cs_writer_ops {
     /* Called once after the last record; writes any trailer and frees the
        writer's state (but not w itself and not the FILE). */
     int (*close)(struct cs_writer *w, const struct cs_summary *s);
+    /* Sees every record whatever --only says (prom, nagios: monitoring
+       wants the whole scan); false: only the statuses --only keeps. */
+    bool every_record;
 };
 
 /* struct cs_writer flags */

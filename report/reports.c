@@ -65,6 +65,11 @@ int cs_writer_record(struct cs_writer *w, const struct cs_result *r)
 {
     if (w->ops == NULL)
         return -EINVAL;
+    /* --only, once for every writer: the summary is counted by the caller
+       from every record, the rows here only from those kept */
+    unsigned only = w->info->only;
+    if (only && !w->ops->every_record && !(only & (1u << r->status)))
+        return 0;
     return w->ops->record(w, r);
 }
 

@@ -10,10 +10,13 @@
 #include "report/report.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "report/order.h"
 
 #define TEXT_HOST_CAP 48
 #define TEXT_ISSUER_CAP 32
@@ -54,11 +57,12 @@ struct text_row {
     int64_t days;      /* days_remaining, CS_INT_NONE when absent */
     int64_t not_after; /* CS_INT_NONE when absent */
     char *host;
-    char *issuer;     /* the issuer's CN, or the whole issuer; NULL when absent */
-    char *revocation; /* the record's revocation, or NULL */
-    char *reason;     /* reason, or error when reason is "" */
-    char *chain;      /* --chain: the certificates' lines, escaped, or NULL */
-    char **labels;    /* the value of each --label, NULL when the record has none */
+    char *issuer;            /* the issuer's CN, or the whole issuer; NULL when absent */
+    char *revocation;        /* the record's revocation, or NULL */
+    char *reason;            /* reason, or error when reason is "" */
+    char *chain;             /* --chain: the certificates' lines, escaped, or NULL */
+    char **labels;           /* the value of each --label, NULL when the record has none */
+    struct cs_order_key key; /* where the row goes (--sort, urgency by default) */
 };
 
 struct text_state {
@@ -70,7 +74,8 @@ struct text_state {
     bool revocation;     /* show the REVOCATION column */
     char *const *labels; /* --label names: a column each (ids TEXT_C_COUNT + k) */
     size_t nlabels;
-    int err; /* the first failure (CS_ETOOBIG), reported by close */
+    int err;           /* the first failure (CS_ETOOBIG), reported by close */
+    enum cs_sort sort; /* --sort; urgency when not given */
 };
 
 /* Appends to b, noting a failure in *err (the first one is kept). */
@@ -285,25 +290,11 @@ static size_t text_label_header(struct cs_buf *b, const char *name, int *err)
     return text_render(b, up, TEXT_LABEL_CAP, err);
 }
 
-static int text_compare(const void *pa, const void *pb)
+/* The table's order: --sort's, most urgent first when it is not given. */
+static void text_sort(struct text_state *st)
 {
-    const struct text_row *a = pa, *b = pb;
-    int ua = cs_status_urgency(a->status), ub = cs_status_urgency(b->status);
-    if (ua != ub)
-        return ua < ub ? -1 : 1;
-    if (a->days != b->days) {
-        if (a->days == CS_INT_NONE)
-            return 1;
-        if (b->days == CS_INT_NONE)
-            return -1;
-        return a->days < b->days ? -1 : 1;
-    }
-    int c = strcmp(a->host, b->host);
-    if (c != 0)
-        return c;
-    if (a->port != b->port) /* CS_INT_NONE is INT64_MIN: a missing port sorts first */
-        return a->port < b->port ? -1 : 1;
-    return 0;
+    cs_order_sort(st->rows, st->n, sizeof(*st->rows), offsetof(struct text_row, key),
+                  st->sort != CS_SORT_NONE ? st->sort : CS_SORT_URGENCY);
 }
 
 static void text_pad(struct cs_buf *line, size_t n, int *err)
@@ -460,6 +451,7 @@ static void text_state_free(struct text_state *st)
         for (size_t k = 0; st->rows[i].labels && k < st->nlabels; k++)
             free(st->rows[i].labels[k]);
         free(st->rows[i].labels);
+        cs_order_key_free(&st->rows[i].key);
     }
     free(st->rows);
     cs_buf_free(&st->cell);
@@ -476,6 +468,7 @@ static int text_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *
     st->revocation = info->ocsp || info->crl;
     st->labels = info->text_labels;
     st->nlabels = info->text_labels ? info->n_text_labels : 0;
+    st->sort = (enum cs_sort)info->sort;
     w->state = st;
     return 0;
 }
@@ -526,6 +519,7 @@ static int text_record(struct cs_writer *w, const struct cs_result *r)
         .revocation = cs_strdup(r->revocation),
         .chain = r->chain_n ? text_chain_lines(r, &st->err) : NULL,
     };
+    cs_order_key_set(&st->rows[st->n - 1].key, r, st->n - 1);
     if (st->nlabels) {
         char **v = cs_xcalloc(st->nlabels, sizeof(*v));
         for (size_t k = 0; k < st->nlabels; k++)
@@ -539,7 +533,7 @@ static int text_close(struct cs_writer *w, const struct cs_summary *s)
 {
     struct text_state *st = w->state;
     if (st->n > 0) {
-        qsort(st->rows, st->n, sizeof(*st->rows), text_compare);
+        text_sort(st);
         text_put_table(w->out, st, (w->flags & CS_WRITER_COLOR) != 0);
     }
     if (st->err == 0)

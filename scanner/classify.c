@@ -1,5 +1,8 @@
 /* Classification (see classify.h).  Thresholds compare seconds, never the
- * floored days_remaining. */
+ * rounded days_remaining.  Every span of time a reason names is written by
+ * one function (classify_span) with one rule, the one days_remaining uses:
+ * whole units rounded toward zero, so DAYS and REASON always say the same
+ * number, and under a day the reason counts hours, minutes or seconds. */
 #include "scanner/classify.h"
 
 #include <stdio.h>
@@ -8,20 +11,36 @@
 
 #define DAY 86400
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 int64_t cs_days_left(int64_t not_after, int64_t now)
 {
-    return floor_div(not_after - now, DAY);
+    return (not_after - now) / DAY; /* C division rounds toward zero */
 }
 
-static const char *plural(int64_t n)
+/* "N days" (or hours, minutes, seconds under a day) in the span `secs`
+   (its magnitude), rounded toward zero in the largest unit that is not 0. */
+static void classify_span(int64_t secs, char *buf, size_t len)
 {
-    return n == 1 || n == -1 ? "" : "s";
+    static const struct {
+        int64_t secs;
+        const char *name;
+    } units[] = {{DAY, "day"}, {3600, "hour"}, {60, "minute"}, {1, "second"}};
+    uint64_t mag = secs < 0 ? -(uint64_t)secs : (uint64_t)secs;
+    size_t u = 0;
+    while (u + 1 < sizeof(units) / sizeof(units[0]) && mag < (uint64_t)units[u].secs)
+        u++;
+    uint64_t n = mag / (uint64_t)units[u].secs;
+    snprintf(buf, len, "%llu %s%s", (unsigned long long)n, units[u].name, n == 1 ? "" : "s");
+}
+
+/* "expires in N days" or "expired N days ago" for the span from now to t. */
+static void classify_when(int64_t t, int64_t now, char *buf, size_t len)
+{
+    char span[48];
+    classify_span(t - now, span, sizeof(span));
+    if (t > now)
+        snprintf(buf, len, "expires in %s", span);
+    else
+        snprintf(buf, len, "expired %s ago", span);
 }
 
 static void set(struct cs_result *r, enum cs_status s, char *reason)
@@ -43,20 +62,19 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
 {
     int64_t left = r->not_after - now;
     int64_t lifetime = r->not_after - r->not_before;
-    r->days_remaining = floor_div(left, DAY);
+    char span[80];
+    r->days_remaining = cs_days_left(r->not_after, now);
     if (lifetime < 0)
         lifetime = 0;
 
     if (left <= 0) {
-        int64_t ago = floor_div(-left, DAY);
-        set(r, CS_EXPIRED, cs_asprintf("expired %lld day%s ago", (long long)ago, plural(ago)));
+        classify_when(r->not_after, now, span, sizeof(span));
+        set(r, CS_EXPIRED, cs_strdup(span));
         return;
     }
     if (f->expired_name[0]) {
-        int64_t ago = floor_div(now - f->expired_at, DAY);
-        set(r, CS_EXPIRED,
-            cs_asprintf("intermediate \"%s\" expired %lld day%s ago", f->expired_name,
-                        (long long)ago, plural(ago)));
+        classify_when(f->expired_at, now, span, sizeof(span)); /* expired_at <= now */
+        set(r, CS_EXPIRED, cs_asprintf("intermediate \"%s\" %s", f->expired_name, span));
         return;
     }
     if (r->revocation && strcmp(r->revocation, "revoked") == 0) {
@@ -113,7 +131,6 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
             crit_life = true;
         }
     }
-    int64_t days = r->days_remaining;
     int64_t life_days = (lifetime + DAY / 2) / DAY;
     enum cs_status status = CS_OK;
     const char *why = NULL; /* which lifetime rule fired, if one did */
@@ -124,26 +141,27 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
         status = CS_WARNING;
         why = warn_life ? "renewal overdue: <1/3" : NULL;
     }
+    classify_when(r->not_after, now, span, sizeof(span));
     if (why)
         set(r, status,
-            cs_asprintf("expires in %lld day%s (%s of %lld-day lifetime left)", (long long)days,
-                        plural(days), why, (long long)life_days));
+            cs_asprintf("%s (%s of %lld-day lifetime left)", span, why, (long long)life_days));
     else
-        set(r, status, cs_asprintf("expires in %lld day%s", (long long)days, plural(days)));
+        set(r, status, cs_strdup(span));
     /* chain health: an intermediate that expires before the leaf is named;
        within -w/-c (default 30/7 days) it sets the status */
     if (f->soonest_at != CS_INT_NONE && f->soonest_at < r->not_after) {
-        int64_t ileft = f->soonest_at - now, idays = floor_div(ileft, DAY);
+        int64_t ileft = f->soonest_at - now;
         int64_t iwarn = th->warn_secs >= 0 ? th->warn_secs : 30 * DAY;
         int64_t icrit = th->crit_secs >= 0 ? th->crit_secs : 7 * DAY;
         enum cs_status ist = ileft <= icrit ? CS_CRITICAL : ileft <= iwarn ? CS_WARNING : CS_OK;
-        char *reason;
+        char *reason, ispan[48];
+        classify_span(ileft, ispan, sizeof(ispan));
         if (ist > r->status)
-            reason = cs_asprintf("intermediate \"%s\" expires in %lld day%s; leaf %s",
-                                 f->soonest_name, (long long)idays, plural(idays), r->reason);
+            reason = cs_asprintf("intermediate \"%s\" expires in %s; leaf %s", f->soonest_name,
+                                 ispan, r->reason);
         else
-            reason = cs_asprintf("%s; intermediate \"%s\" expires first, in %lld day%s", r->reason,
-                                 f->soonest_name, (long long)idays, plural(idays));
+            reason = cs_asprintf("%s; intermediate \"%s\" expires first, in %s", r->reason,
+                                 f->soonest_name, ispan);
         set(r, ist > r->status ? ist : r->status, reason);
     }
     if (f->extra_expired[0]) {

@@ -21,7 +21,9 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *facts, int64_
    (notBefore) at renewed.  Says so in the reason and raises an OK status to
    WARNING; a worse one stays (expiry within -c is CRITICAL already). */
 void cs_classify_not_deployed(struct cs_result *r, const char *path, int64_t renewed);
-/* Whole days from now to not_after, rounded down (negative once expired). */
+/* Whole days from now to not_after, rounded toward zero (3.5 days past is
+   -3; under a day either way is 0): the record's days_remaining, and the
+   number every reason in days says. */
 int64_t cs_days_left(int64_t not_after, int64_t now);
 /* Makes r an ERROR record: reason and error both say why. */
 void cs_classify_error(struct cs_result *r, const char *why);

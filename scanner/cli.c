@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "probes/probe.h"
+#include "report/order.h"
 #include "scanner/cli.h"
 #include "scanner/notify.h"
 #include "scanner/options.h"
@@ -42,7 +43,7 @@
 static cs_opt_parse_fn parse_format, parse_output, parse_targets_file, parse_dns_server, parse_now,
     parse_fail_on_opt, parse_resolve, parse_sni, parse_starttls, parse_ehlo, parse_policy,
     parse_policy_file, parse_label, parse_targets_format, parse_certs, parse_expect, parse_notify,
-    parse_notify_on, parse_mail_to, parse_shard;
+    parse_notify_on, parse_mail_to, parse_shard, parse_only, parse_sort;
 
 #define MAX_SECS_MS ((uint64_t)CS_DAY_SECS * 1000)
 
@@ -143,6 +144,12 @@ const struct cs_opt cs_cli_options[] = {
     {"ocsp", 0, CS_ARG_NONE, TO(ocsp),
      .help = "ask each leaf's OCSP responder (AIA) whether it is revoked (a stapled OCSP "
              "response is always asked for and checked)"},
+    {"only", 0, CS_ARG_CUSTOM, .parse = parse_only, .metavar = "STATUSES",
+     .complete = CS_COMPLETE_WORDS, .words = "problems ok warning critical expired error",
+     .help = "only these records in the text table, CSV, JSON and JSON Lines: problems (every "
+             "status but OK) or statuses joined by commas (expired,critical); the summary, the "
+             "exit code, history, notifications, Prometheus and Nagios still count every one",
+     .deflt = "every record"},
     {"output", 'o', CS_ARG_CUSTOM, .parse = parse_output, .metavar = "FILE", .flags = CS_OPT_REPEAT,
      .complete = CS_COMPLETE_FILE,
      .help = "write a report to FILE, its format from the extension (.csv .json .jsonl .txt "
@@ -191,6 +198,12 @@ const struct cs_opt cs_cli_options[] = {
     {"sni", 0, CS_ARG_CUSTOM, .parse = parse_sni, .metavar = "NAME",
      .help = "server name sent to every target, an internationalised one as its xn-- form",
      .deflt = "the target's host name"},
+    {"sort", 0, CS_ARG_CUSTOM, .parse = parse_sort, .metavar = "KEY", .complete = CS_COMPLETE_WORDS,
+     .words = "urgency host not_after",
+     .help = "order of the text table, JSON, CSV and JSON Lines: urgency (status, then days "
+             "left), host (then port) or not_after (soonest first); CSV and JSON Lines then "
+             "wait for the end of the scan",
+     .deflt = "urgency for the text table, completion order for the others"},
     {"starttls", 0, CS_ARG_CUSTOM, .parse = parse_starttls, .metavar = "PROTO",
      .complete = CS_COMPLETE_WORDS, .words = CS_STARTTLS_WORDS,
      .help = "speak PROTO's plaintext preamble before TLS to every target without a URL scheme; "
@@ -450,6 +463,40 @@ static const char *parse_fail_on_opt(const struct cs_opt *op, struct cs_options 
             return NULL;
         }
     return one_of(op, buf, len);
+}
+
+/* --only: "problems" or statuses, joined by commas, in any case. */
+static const char *parse_only(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                              char *buf, size_t len)
+{
+    unsigned mask = 0;
+    for (const char *p = arg;; p++) {
+        size_t n = strcspn(p, ",");
+        char word[16];
+        int st = -1;
+        if (n > 0 && n < sizeof(word)) {
+            memcpy(word, p, n);
+            word[n] = '\0';
+            st = strcasecmp(word, "problems") == 0 ? CS_STATUS_COUNT : cs_status_parse(word);
+        }
+        if (st < 0) {
+            snprintf(buf, len, "not problems or statuses joined by commas (%s)", op->words);
+            return buf;
+        }
+        mask |= st == CS_STATUS_COUNT ? ((1u << CS_STATUS_COUNT) - 1) & ~(1u << CS_OK) : 1u << st;
+        p += n;
+        if (*p == '\0')
+            break;
+    }
+    o->only = mask;
+    return NULL;
+}
+
+static const char *parse_sort(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                              char *buf, size_t len)
+{
+    o->sort = cs_sort_parse(arg);
+    return o->sort != CS_SORT_NONE ? NULL : one_of(op, buf, len);
 }
 
 static const char *parse_now(const struct cs_opt *op, struct cs_options *o, const char *arg,

@@ -96,7 +96,7 @@ static bool merge_bad_line(const struct cs_result *r)
 static void merge_usage(FILE *out)
 {
     fputs("usage: certsweep merge SHARD... [-o FILE]... [-F FORMAT] [-q] [--fail-on LEVEL] "
-          "[--csv-raw]\n"
+          "[--csv-raw] [--only STATUSES] [--sort KEY]\n"
           "The reports of the shards of one scan (certsweep --shard K/N, any mix of JSON, JSON "
           "Lines and CSV) as the reports of one scan: every format, the summary, the order and "
           "the exit code.\n",
@@ -228,8 +228,8 @@ static int merge_shards(const struct cs_options *o, struct cs_report_reader *fir
 
 static int merge_run(int argc, char **argv)
 {
-    static const char *const allowed[] = {"csv-raw", "fail-on", "format", "help",
-                                          "output",  "quiet",   NULL};
+    static const char *const allowed[] = {"csv-raw", "fail-on", "format", "help", "only",
+                                          "output",  "quiet",   "sort",   NULL};
     struct cs_options o;
     cs_options_init(&o);
     struct cs_cli_notes notes;
@@ -267,7 +267,9 @@ static int merge_run(int argc, char **argv)
                                 .started_at = CS_INT_NONE,
                                 .now = CS_INT_NONE,
                                 .warn_secs = -1,
-                                .crit_secs = -1};
+                                .crit_secs = -1,
+                                .only = o.only,
+                                .sort = o.sort};
     struct cs_summary sum = {.complete = true, .finished_at = CS_INT_NONE};
     merge_meta(&info, &sum, true, cs_report_meta(first));
     struct merge_out *outs = cs_xcalloc(o.n_outputs + 1, sizeof(*outs));

@@ -35,7 +35,10 @@
     X(ETOOBIG, -1, "value exceeds its size limit")                                                 \
     X(EFORMAT, -2, "malformed input")                                                              \
     X(ETLS, -3, "TLS library failure")                                                             \
-    X(EINTERNAL, -4, "internal error")
+    X(EINTERNAL, -4, "internal error")                                                             \
+    X(ESORTBUF, -5,                                                                                \
+      "--sort holds CSV and JSON Lines rows in memory and this report passed its 2 GiB: drop "     \
+      "--sort and sort the file afterwards")
 
 enum cs_error {
 #define X(name, off, text) CS_##name = CS_ERR_BASE + (off),

@@ -336,6 +336,8 @@ int main(int argc, char **argv)
         .crl = opt.crl,
         .require_revocation = opt.require_revocation,
         .fail_on = opt.fail_on,
+        .only = opt.only, /* --only and --sort: the writers' (report/order.h) */
+        .sort = opt.sort,
     };
     struct sink sink = {0};
     if (opt.notify || opt.n_mail_to)

@@ -97,6 +97,10 @@ struct cs_options {
     unsigned shard_n; /* shard K of N (0 <= K < N); N 0: every target */
     char *history;    /* --history: the SQLite database scans are appended to; NULL: none */
     int64_t history_keep_secs; /* --history-keep: scans older than this are pruned; 0: kept */
+    /* --only, --sort (report/order.h): which records the row-per-endpoint
+       reports show, and in which order */
+    unsigned only; /* bit (1 << status) per status shown; 0: every record */
+    unsigned sort; /* enum cs_sort; 0: not given */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints

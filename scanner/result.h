@@ -207,6 +207,11 @@ struct cs_scan_info {
     char *const *text_labels;
     size_t n_text_labels;
     unsigned fail_on; /* --fail-on: bit (1 << status) per counted status (nagios) */
+    /* --only: bit (1 << status) per status the row-per-endpoint reports keep
+       (cs_writer_record drops the others; writers with every_record see all);
+       0: every record */
+    unsigned only;
+    unsigned sort; /* --sort: enum cs_sort (report/order.h); 0: not given */
 };
 
 struct cs_summary {

@@ -23,9 +23,10 @@ struct case_ {
     int64_t revoked_at; /* relative to NOW; 0: null */
     const char *staple_problem;
     bool require_revocation;
-    const char *sni;   /* the SNI sent; NULL: none (an IP-literal target) */
-    const char *host;  /* the target; NULL: "www.example.com" */
-    bool no_dns_names; /* the leaf has no DNS subjectAltName */
+    const char *sni;     /* the SNI sent; NULL: none (an IP-literal target) */
+    const char *host;    /* the target; NULL: "www.example.com" */
+    bool no_dns_names;   /* the leaf has no DNS subjectAltName */
+    int64_t expired_ago; /* when expired_name expired, seconds before NOW; 0: 2 days */
 };
 
 static void run(const struct case_ *c, enum cs_status want, const char *reason)
@@ -47,7 +48,7 @@ static void run(const struct case_ *c, enum cs_status want, const char *reason)
     f.no_dns_names = c->no_dns_names;
     if (c->expired_name) {
         strcpy(f.expired_name, c->expired_name);
-        f.expired_at = NOW - 2 * DAY;
+        f.expired_at = NOW - (c->expired_ago ? c->expired_ago : 2 * DAY);
     }
     if (c->extra_expired)
         strcpy(f.extra_expired, c->extra_expired);
@@ -77,7 +78,7 @@ Test(classify, rules_in_order)
     run(&(struct case_){.nb = -300 * DAY, .na = 3 * DAY}, CS_CRITICAL, "expires in 3 days");
     run(&(struct case_){.nb = -300 * DAY, .na = DAY}, CS_CRITICAL, "expires in 1 day");
     run(&(struct case_){.nb = -300 * DAY, .na = -3 * DAY}, CS_EXPIRED, "expired 3 days ago");
-    run(&(struct case_){.nb = -300 * DAY, .na = 0}, CS_EXPIRED, "expired 0 days ago");
+    run(&(struct case_){.nb = -300 * DAY, .na = 0}, CS_EXPIRED, "expired 0 seconds ago");
     run(&(struct case_){.nb = -300 * DAY, .na = 100 * DAY, .expired_name = "R11"}, CS_EXPIRED,
         "intermediate \"R11\" expired 2 days ago");
     run(&(struct case_){.nb = 5 * DAY, .na = 300 * DAY}, CS_CRITICAL,
@@ -164,7 +165,7 @@ Test(classify, lifetime_aware_thresholds)
     run(&(struct case_){.nb = -(6 * DAY - 1.5 * DAY), .na = 1.5 * DAY}, CS_WARNING,
         "expires in 1 day (renewal overdue: <1/3 of 6-day lifetime left)");
     run(&(struct case_){.nb = -(6 * DAY - DAY / 2), .na = DAY / 2}, CS_CRITICAL,
-        "expires in 0 days (renewal failing: <1/10 of 6-day lifetime left)");
+        "expires in 12 hours (renewal failing: <1/10 of 6-day lifetime left)");
     /* 47-day certificate with 12 days left */
     run(&(struct case_){.nb = -35 * DAY, .na = 12 * DAY}, CS_WARNING,
         "expires in 12 days (renewal overdue: <1/3 of 47-day lifetime left)");
@@ -282,4 +283,112 @@ Test(classify, untrustworthy_staple_warns)
                         .na = 3 * DAY,
                         .staple_problem = "signature does not verify"},
         CS_CRITICAL, "expires in 3 days; stapled OCSP response signature does not verify");
+}
+
+/* The record for a leaf valid from 300 days before NOW to NOW + na,
+   classified with lifetime-aware thresholds. */
+static struct cs_result classified(int64_t na)
+{
+    struct cs_result r;
+    cs_result_init(&r);
+    r.not_before = NOW - 300 * DAY;
+    r.not_after = NOW + na;
+    r.hostname_match = 1;
+    free(r.verify);
+    r.verify = cs_strdup("ok");
+    struct cs_chain_facts f;
+    memset(&f, 0, sizeof(f));
+    f.verify_ok = true;
+    f.soonest_at = CS_INT_NONE;
+    struct cs_thresholds th = {-1, -1, true, false};
+    cs_classify(&r, &f, NOW, &th);
+    return r;
+}
+
+/* The whole days a reason says ("expires in 3 days", "expired 1 day ago");
+   0 when it counts hours, minutes or seconds. */
+static long long reason_days(const char *reason)
+{
+    long long n = 0;
+    char unit[16] = "";
+    if (sscanf(reason, "expires in %lld %15s", &n, unit) != 2 &&
+        sscanf(reason, "expired %lld %15s", &n, unit) != 2)
+        cr_assert_fail("no span in \"%s\"", reason);
+    if (strncmp(unit, "day", 3) != 0)
+        return 0;
+    return strncmp(reason, "expired", 7) == 0 ? -n : n;
+}
+
+struct wording {
+    int64_t na; /* seconds from NOW to notAfter */
+    enum cs_status status;
+    int64_t days; /* days_remaining */
+    const char *reason;
+};
+
+/* One rounding rule for DAYS and REASON: whole units toward zero; under a
+   day the reason counts hours, then minutes, then seconds. */
+Test(classify, days_and_reason_agree_at_the_boundaries)
+{
+    static const struct wording cases[] = {
+        {60, CS_CRITICAL, 0, "expires in 1 minute"},
+        {61, CS_CRITICAL, 0, "expires in 1 minute"},
+        {119, CS_CRITICAL, 0, "expires in 1 minute"},
+        {120, CS_CRITICAL, 0, "expires in 2 minutes"},
+        {59, CS_CRITICAL, 0, "expires in 59 seconds"},
+        {1, CS_CRITICAL, 0, "expires in 1 second"},
+        {3600, CS_CRITICAL, 0, "expires in 1 hour"},
+        {5 * 3600, CS_CRITICAL, 0, "expires in 5 hours"},
+        {5 * 3600 + 3599, CS_CRITICAL, 0, "expires in 5 hours"},
+        {DAY - 1, CS_CRITICAL, 0, "expires in 23 hours"},
+        {DAY, CS_CRITICAL, 1, "expires in 1 day"},
+        {2 * DAY - 1, CS_CRITICAL, 1, "expires in 1 day"},
+        {2 * DAY, CS_CRITICAL, 2, "expires in 2 days"},
+        {0, CS_EXPIRED, 0, "expired 0 seconds ago"},
+        {-1, CS_EXPIRED, 0, "expired 1 second ago"},
+        {-60, CS_EXPIRED, 0, "expired 1 minute ago"},
+        {-20 * 60, CS_EXPIRED, 0, "expired 20 minutes ago"},
+        {-20 * 60 - 59, CS_EXPIRED, 0, "expired 20 minutes ago"},
+        {-3600, CS_EXPIRED, 0, "expired 1 hour ago"},
+        {-(DAY - 1), CS_EXPIRED, 0, "expired 23 hours ago"},
+        {-DAY, CS_EXPIRED, -1, "expired 1 day ago"},
+        {-(DAY + DAY / 2), CS_EXPIRED, -1, "expired 1 day ago"},
+        {-(3 * DAY + DAY / 2), CS_EXPIRED, -3, "expired 3 days ago"},
+        {-4 * DAY, CS_EXPIRED, -4, "expired 4 days ago"},
+        {19 * DAY + DAY / 2, CS_WARNING, 19, "expires in 19 days"},
+        {199 * DAY + 23 * 3600, CS_OK, 199, "expires in 199 days"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct wording *c = &cases[i];
+        struct cs_result r = classified(c->na);
+        cr_assert_eq(r.status, c->status, "%lld s: status %s", (long long)c->na,
+                     cs_status_name(r.status));
+        cr_assert_str_eq(r.reason, c->reason, "%lld s", (long long)c->na);
+        cr_assert_eq(r.days_remaining, c->days, "%lld s: days_remaining %lld, want %lld",
+                     (long long)c->na, (long long)r.days_remaining, (long long)c->days);
+        cr_assert_eq(reason_days(r.reason), r.days_remaining, "%lld s: \"%s\" beside DAYS %lld",
+                     (long long)c->na, r.reason, (long long)r.days_remaining);
+        cr_assert_eq(cs_days_left(r.not_after, NOW), r.days_remaining);
+        cs_result_free(&r);
+    }
+}
+
+/* Intermediates are worded by the same rule. */
+Test(classify, intermediates_follow_the_same_rounding)
+{
+    run(&(struct case_){.nb = -10 * DAY, .na = 80 * DAY, .intermediate_na = 5 * 3600}, CS_CRITICAL,
+        "intermediate \"R11\" expires in 5 hours; leaf expires in 80 days");
+    run(&(struct case_){.nb = -10 * DAY, .na = 80 * DAY, .intermediate_na = 2 * DAY + 3600},
+        CS_CRITICAL, "intermediate \"R11\" expires in 2 days; leaf expires in 80 days");
+    run(&(struct case_){.nb = -10 * DAY, .na = 80 * DAY, .intermediate_na = 60}, CS_CRITICAL,
+        "intermediate \"R11\" expires in 1 minute; leaf expires in 80 days");
+    run(&(struct case_){.nb = -10 * DAY,
+                        .na = 80 * DAY,
+                        .expired_name = "R11",
+                        .expired_ago = 3 * DAY + DAY / 2},
+        CS_EXPIRED, "intermediate \"R11\" expired 3 days ago");
+    run(
+        &(struct case_){
+            .nb = -10 * DAY, .na = 80 * DAY, .expired_name = "R11", .expired_ago = 1200},
+        CS_EXPIRED, "intermediate \"R11\" expired 20 minutes ago");
 }
