@@ -10,8 +10,8 @@
 #include "report/report.h"
 
 #include <errno.h>
-#include <stddef.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -57,12 +57,14 @@ struct text_row {
     int64_t days;      /* days_remaining, CS_INT_NONE when absent */
     int64_t not_after; /* CS_INT_NONE when absent */
     char *host;
-    char *issuer;            /* the issuer's CN, or the whole issuer; NULL when absent */
-    char *revocation;        /* the record's revocation, or NULL */
-    char *reason;            /* reason, or error when reason is "" */
-    char *chain;             /* --chain: the certificates' lines, escaped, or NULL */
-    char **labels;           /* the value of each --label, NULL when the record has none */
-    struct cs_order_key key; /* where the row goes (--sort, urgency by default) */
+    char *issuer;     /* the issuer's CN, or the whole issuer; NULL when absent */
+    char *revocation; /* the record's revocation, or NULL */
+    char *reason;     /* reason, or error when reason is "" */
+    char *chain;      /* --chain: the certificates' lines, escaped, or NULL */
+    char **labels;    /* the value of each --label, NULL when the record has none */
+
+    /* where the row goes (--sort, urgency by default) */
+    struct cs_order_key key;
 };
 
 struct text_state {
@@ -74,8 +76,10 @@ struct text_state {
     bool revocation;     /* show the REVOCATION column */
     char *const *labels; /* --label names: a column each (ids TEXT_C_COUNT + k) */
     size_t nlabels;
-    int err;           /* the first failure (CS_ETOOBIG), reported by close */
-    enum cs_sort sort; /* --sort; urgency when not given */
+    int err; /* the first failure (CS_ETOOBIG), reported by close */
+
+    /* --sort; urgency when not given */
+    enum cs_sort sort;
 };
 
 /* Appends to b, noting a failure in *err (the first one is kept). */
