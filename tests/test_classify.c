@@ -182,7 +182,7 @@ Test(classify, explicit_thresholds_are_fixed)
         "expires in 20 days");
     run(&(struct case_){.nb = -300 * DAY, .na = 20 * DAY, .warn = 30 * DAY, .crit = 21 * DAY},
         CS_CRITICAL, "expires in 20 days");
-    /* seconds, not floored days: 7 days and 1 second left is not within -c 7 */
+    /* seconds, not rounded days: 7 days and 1 second left is not within -c 7 */
     run(&(struct case_){.nb = -300 * DAY, .na = 7 * DAY + 1, .warn = 8 * DAY, .crit = 7 * DAY},
         CS_WARNING, "expires in 7 days");
 }
