@@ -24,6 +24,17 @@ static const char *plural(int64_t n)
     return n == 1 || n == -1 ? "" : "s";
 }
 
+char *cs_classify_expiry(int64_t not_after, int64_t now)
+{
+    int64_t left = not_after - now;
+    if (left <= 0) {
+        int64_t ago = floor_div(-left, DAY);
+        return cs_asprintf("expired %lld day%s ago", (long long)ago, plural(ago));
+    }
+    int64_t days = floor_div(left, DAY);
+    return cs_asprintf("expires in %lld day%s", (long long)days, plural(days));
+}
+
 static void set(struct cs_result *r, enum cs_status s, char *reason)
 {
     r->status = s;
@@ -48,8 +59,7 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
         lifetime = 0;
 
     if (left <= 0) {
-        int64_t ago = floor_div(-left, DAY);
-        set(r, CS_EXPIRED, cs_asprintf("expired %lld day%s ago", (long long)ago, plural(ago)));
+        set(r, CS_EXPIRED, cs_classify_expiry(r->not_after, now));
         return;
     }
     if (f->expired_name[0]) {
@@ -113,7 +123,6 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
             crit_life = true;
         }
     }
-    int64_t days = r->days_remaining;
     int64_t life_days = (lifetime + DAY / 2) / DAY;
     enum cs_status status = CS_OK;
     const char *why = NULL; /* which lifetime rule fired, if one did */
@@ -124,12 +133,13 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *f, int64_t no
         status = CS_WARNING;
         why = warn_life ? "renewal overdue: <1/3" : NULL;
     }
-    if (why)
+    char *expiry = cs_classify_expiry(r->not_after, now);
+    if (why) {
         set(r, status,
-            cs_asprintf("expires in %lld day%s (%s of %lld-day lifetime left)", (long long)days,
-                        plural(days), why, (long long)life_days));
-    else
-        set(r, status, cs_asprintf("expires in %lld day%s", (long long)days, plural(days)));
+            cs_asprintf("%s (%s of %lld-day lifetime left)", expiry, why, (long long)life_days));
+        free(expiry);
+    } else
+        set(r, status, expiry);
     /* chain health: an intermediate that expires before the leaf is named;
        within -w/-c (default 30/7 days) it sets the status */
     if (f->soonest_at != CS_INT_NONE && f->soonest_at < r->not_after) {

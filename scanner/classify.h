@@ -23,6 +23,9 @@ void cs_classify(struct cs_result *r, const struct cs_chain_facts *facts, int64_
 void cs_classify_not_deployed(struct cs_result *r, const char *path, int64_t renewed);
 /* Whole days from now to not_after, rounded down (negative once expired). */
 int64_t cs_days_left(int64_t not_after, int64_t now);
+/* The leaf's expiry as a reason says it ("expires in 199 days", "expired 3
+   days ago"), for any certificate's notAfter; free it. */
+char *cs_classify_expiry(int64_t not_after, int64_t now);
 /* Makes r an ERROR record: reason and error both say why. */
 void cs_classify_error(struct cs_result *r, const char *why);
 

@@ -14,6 +14,7 @@ struct cs_expect;
 #include "report/report.h"
 
 struct cs_policy;
+struct cs_assess_input;
 
 struct cs_pin {
     char *host; /* a name, "*" (any) or "*.domain" (any below) */
@@ -97,6 +98,11 @@ struct cs_options {
     unsigned shard_n; /* shard K of N (0 <= K < N); N 0: every target */
     char *history;    /* --history: the SQLite database scans are appended to; NULL: none */
     int64_t history_keep_secs; /* --history-keep: scans older than this are pruned; 0: kept */
+    /* certsweep show (cmd_show.c), not an option: told what each connection
+       brought (the chain as sent, the key proof) as it is assessed, on the
+       worker's thread; NULL in a scan */
+    void (*observe)(void *arg, const struct cs_assess_input *in);
+    void *observe_arg;
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints
