@@ -33,7 +33,7 @@
 #include "version.h"
 
 #define USAGE "HOST[:PORT] [OPTIONS]"
-#define SHOW_LINE_MAX ((size_t)4 << 20) /* one printed value: a 1 MiB chain escaped */
+#define SHOW_LINE_MAX ((size_t)8 << 20) /* one value escaped: a 1 MiB chain at 4 bytes a byte */
 #define SHOW_LABEL 14                   /* the width of a field's name */
 
 static const char *const show_allowed[] = {

@@ -41,8 +41,14 @@ static void setup(void)
     const char *subject[] = {"CN", "hostile.show.test", "O", hostile_o, NULL};
     const char *sans[] = {"DNS:hostile.show.test", "IP:127.0.0.1", "email:ops@show.test",
                           "URI:https://show.test/x", NULL};
+    /* a DNS name with a NUL inside, which C strings would cut short */
+    static const char nul_san[] = "good.show.test\0.evil.example";
+    const char *raw_sans[] = {nul_san, NULL};
+    const size_t raw_lens[] = {sizeof(nul_san) - 1};
     cr_assert_eq(pki_issue(&hostile,
                            &(struct pki_spec){.subject = subject,
+                                              .raw_sans = raw_sans,
+                                              .raw_san_lens = raw_lens,
                                               .not_before = now - 86400,
                                               .not_after = now + 50 * 86400,
                                               .key = PKI_EC256,
@@ -430,7 +436,7 @@ Test(show, hostile_names_are_escaped_and_unused_certificates_named)
                      "O=\\1B[2J\\1B[31mRed\\07 \\u009B1mC1 \\u202Edesrever,CN=hostile.show.test");
     cr_expect_str_eq(field(r.out, "Chain as sent", 0, "SANs:"),
                      "DNS:hostile.show.test, IP:127.0.0.1, email:ops@show.test, "
-                     "URI:https://show.test/x");
+                     "URI:https://show.test/x, DNS:good.show.test\\x00.evil.example");
     cr_expect_str_eq(field(r.out, "Chain as sent", 0, "OCSP:"), "none");
     /* the path: the root the server sent is the trust store's anchor; the
        stray self-signed certificate is sent but unused */
