@@ -754,7 +754,6 @@ static int show_run(int argc, char **argv)
 const struct cs_command cs_command_show = {
     .name = "show",
     .usage = USAGE,
-    .summary = "one endpoint in full: the chain as sent, the verified path, the proof of key "
-               "possession, revocation and the verdict",
+    .summary = "one endpoint in full: chain as sent, verified path, key proof, revocation",
     .run = show_run,
 };
