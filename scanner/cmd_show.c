@@ -503,18 +503,18 @@ static void show_proof(struct show_out *o, const struct show_scan *s, const stru
     if (opt->cert_only)
         fputs("nothing: --cert-only takes the chain and stops\n", o->f);
     else if (s->proof == CS_PROOF_SIGNATURE) {
-        fputs(s->proof_tls13 ? "CertificateVerify, the server's signature over the handshake "
-                               "transcript, "
+        fputs(s->proof_tls13 ? "CertificateVerify, the server's signature over the transcript\n"
                              : "ServerKeyExchange, the server's signature over both randoms "
-                               "and its key-exchange parameters, ",
+                               "and its key share\n",
               o->f);
+        show_label(o, 2, "scheme:");
         const char *name = show_scheme_name(s->scheme);
         if (s->scheme == 0) /* TLS 1.0 and 1.1 fix the algorithm by the key's type */
             fputs(r->key && strncmp(r->key, "RSA", 3) == 0 ? "RSA over MD5+SHA-1 (TLS 1.0/1.1)"
                                                            : "SHA-1 (TLS 1.0/1.1)",
                   o->f);
         else
-            fprintf(o->f, "scheme %s (0x%04X)", name ? name : "unknown", s->scheme);
+            fprintf(o->f, "%s (0x%04X)", name ? name : "unknown", s->scheme);
         fputs(", with the leaf's key", o->f);
         if (r->key) {
             fputs(" (", o->f);
@@ -524,8 +524,8 @@ static void show_proof(struct show_out *o, const struct show_scan *s, const stru
         fputc('\n', o->f);
     } else if (s->proof == CS_PROOF_FINISHED)
         fprintf(o->f,
-                "RSA key transport: nothing is signed; the server's Finished shows it "
-                "decrypted the client's key exchange (%s)\n",
+                "the server's Finished (RSA key transport signs nothing: it shows the server "
+                "decrypted the client's key exchange); %s\n",
                 s->handshake_complete ? "it came" : "it did not come");
     else
         fputs("nothing: no proof came from the server\n", o->f);
