@@ -382,8 +382,8 @@ static void show_chain_free(struct show_chain *c)
 static void show_sent(struct show_out *o, const struct show_chain *c, const struct cs_result *r,
                       int64_t now)
 {
-    fprintf(o->f, "\nChain as sent (%zu certificate%s, in the order of the wire)\n", c->n,
-            c->n == 1 ? "" : "s");
+    fprintf(o->f, "\nChain as sent (%zu certificate%s, in the order of the %s)\n", c->n,
+            c->n == 1 ? "" : "s", r->source ? "file" : "wire");
     for (size_t i = 0; i < c->n; i++) {
         fprintf(o->f, "  [%zu] %s\n", i, i == 0 ? "leaf" : "sent after the leaf");
         if (!c->sent[i])
@@ -447,13 +447,15 @@ static void show_path(struct show_out *o, const struct show_chain *c,
             used = X509_cmp(sk_X509_value(p.path, k), c->sent[i]) == 0;
         if (used)
             continue;
-        fprintf(o->f, "%s[%zu] ", unused++ ? ", " : "", i);
+        fprintf(o->f, "%*s[%zu] ", unused++ ? 2 + SHOW_LABEL + 1 : 0, "", i);
         char *s = c->sent[i] ? cs_name_string(X509_get_subject_name(c->sent[i]))
                              : cs_strdup("(cannot be parsed)");
         show_text(o, s);
+        fputc('\n', o->f);
         free(s);
     }
-    fputs(unused ? "\n" : "none\n", o->f);
+    if (!unused)
+        fputs("none\n", o->f);
     cs_verified_path_free(&p);
 }
 
@@ -498,6 +500,10 @@ static void show_proof(struct show_out *o, const struct show_scan *s, const stru
                        const struct cs_options *opt)
 {
     fputs("\nProof of key possession\n", o->f);
+    if (r->source) {
+        fputs("  none: a certificate read from a file has no handshake\n", o->f);
+        return;
+    }
     show_field(o, 2, "TLS version:", r->tls_version && r->tls_version[0] ? r->tls_version : "-");
     show_label(o, 2, "checked:");
     if (opt->cert_only)
@@ -564,7 +570,7 @@ static void show_revocation(struct show_out *o, const struct show_scan *s,
     if (s->staple_len)
         fprintf(o->f, "sent (%zu bytes)\n", s->staple_len);
     else
-        fputs(s->observed && s->chain.n ? "not sent\n" : "-\n", o->f);
+        fputs(s->observed && s->chain.n && !r->source ? "not sent\n" : "-\n", o->f);
     show_field(o, 2, "responder:",
                opt->ocsp ? "asked unless a valid staple answered (--ocsp)"
                          : "not asked (--ocsp asks)");
@@ -696,8 +702,7 @@ static int show_run(int argc, char **argv)
     int64_t started = (int64_t)time(NULL);
     int64_t now = opt.has_now ? opt.now : started;
     struct show_scan s = {0};
-    uv_mutex_init(&s.lock);
-    cs_result_init(&s.rec);
+    uv_mutex_init(&s.lock); /* s.rec is filled by the first record's copy */
     opt.workers = 1;
     opt.chain = true; /* the JSON forms carry the chain */
     opt.observe = show_observe;
@@ -743,7 +748,8 @@ static int show_run(int argc, char **argv)
         fputs("certsweep show: writing to standard output failed\n", stderr);
         rc = CS_EXIT_IOERR;
     }
-    cs_result_free(&s.rec);
+    if (s.records)
+        cs_result_free(&s.rec);
     cs_raw_chain_free(&s.chain);
     uv_mutex_destroy(&s.lock);
     X509_STORE_free(store);
