@@ -23,6 +23,14 @@ const struct cs_command *cs_command_find(const char *argv1)
     return NULL;
 }
 
+const struct cs_command *cs_command_at(size_t i)
+{
+    for (size_t k = 0; commands[k]; k++)
+        if (k == i)
+            return commands[k];
+    return NULL;
+}
+
 void cs_command_list(FILE *out)
 {
     for (size_t i = 0; commands[i]; i++)

@@ -542,3 +542,28 @@ Test(show, usage_errors_and_a_host_named_show)
     json_decref(rec);
     run_result_free(&r);
 }
+
+Test(show, listed_in_help_and_the_man_page)
+{
+    struct run_result r;
+    const char *help[] = {"--help", NULL};
+    cr_assert_eq(run_certsweep(help, NULL, &r), 0);
+    cr_expect_eq(r.status, 0);
+    cr_expect(strstr(r.out, "\n  certsweep show HOST[:PORT] [OPTIONS]\n") != NULL, "%s", r.out);
+    run_result_free(&r);
+    const char *man[] = {"--print-man", NULL};
+    cr_assert_eq(run_certsweep(man, NULL, &r), 0);
+    cr_expect_eq(r.status, 0);
+    cr_expect(strstr(r.out, ".SH COMMANDS\n") != NULL);
+    cr_expect(strstr(r.out, ".TP\n\\fBcertsweep show\\fR HOST[:PORT] [OPTIONS]\none endpoint in "
+                            "full") != NULL,
+              "%s", r.out);
+    run_result_free(&r);
+    const char *own[] = {"show", "--help", NULL};
+    cr_assert_eq(run_certsweep(own, NULL, &r), 0);
+    cr_expect_eq(r.status, 0);
+    cr_expect(strncmp(r.out, "usage: certsweep show HOST[:PORT] [OPTIONS]\n", 44) == 0, "%s",
+              r.out);
+    cr_expect(strstr(r.out, "--ca-file") != NULL);
+    run_result_free(&r);
+}
