@@ -379,6 +379,15 @@ Test(show, tls12_proof_is_the_server_key_exchange)
                      "ecdsa_secp256r1_sha256 (0x0403), with the leaf's key (EC-256)");
     cr_expect_str_eq(field(r.out, "Proof of key possession", -1, "result:"), "proven");
     run_result_free(&r);
+
+    /* --cert-only asks for no proof, and says so */
+    show(&r, fleet_ca_file(fleet), target_of("tls12"), "--cert-only", NULL);
+    cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
+    cr_expect_str_eq(field(r.out, "Proof of key possession", -1, "checked:"),
+                     "nothing: --cert-only takes the chain and stops");
+    cr_expect_str_eq(field(r.out, "Proof of key possession", -1, "result:"),
+                     "not asked (--cert-only)");
+    run_result_free(&r);
 }
 
 Test(show, untrusted_chains_say_why)
