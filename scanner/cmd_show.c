@@ -17,7 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 #include <uv.h>
 
@@ -33,7 +32,7 @@
 #include "version.h"
 
 #define USAGE "HOST[:PORT] [OPTIONS]"
-#define SHOW_LINE_MAX ((size_t)8 << 20) /* one value escaped: a 1 MiB chain at 4 bytes a byte */
+#define SHOW_LINE_MAX ((size_t)8 << 20) /* one escaped value: more than 4x the 1 MiB chain */
 #define SHOW_LABEL 14                   /* the width of a field's name */
 
 static const char *const show_allowed[] = {
