@@ -401,6 +401,20 @@ static int show_sent_index(const struct show_chain *c, X509 *x)
     return -1;
 }
 
+/* Whether x is one of the store's certificates (those a lookup brought in,
+   for a hashed directory): a trust anchor.  The scan is over: nothing else
+   uses the store now. */
+static bool show_in_store(X509_STORE *store, X509 *x)
+{
+    STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+    for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+        X509 *a = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+        if (a && X509_cmp(a, x) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void show_path(struct show_out *o, const struct show_chain *c,
                       const struct cs_verify_input *vin)
 {
@@ -422,7 +436,7 @@ static void show_path(struct show_out *o, const struct show_chain *c,
     for (int k = 0; k < n; k++) {
         X509 *x = sk_X509_value(p.path, k);
         int at = show_sent_index(c, x);
-        bool anchor = ok && k == n - 1;
+        bool anchor = k == n - 1 && show_in_store(vin->store, x);
         fprintf(o->f, "  [%d] %s", k, k == 0 ? "leaf, " : "");
         if (anchor)
             fputs("trust anchor, from the trust store", o->f);
@@ -436,8 +450,8 @@ static void show_path(struct show_out *o, const struct show_chain *c,
         free(s);
         fputc('\n', o->f);
     }
-    if (!ok)
-        fputs("  (the path as far as verification got)\n", o->f);
+    if (!ok && !(n > 0 && show_in_store(vin->store, sk_X509_value(p.path, n - 1))))
+        fputs("  (the path as far as verification got: no trust anchor)\n", o->f);
     show_label(o, 2, "sent, unused:");
     int unused = 0;
     for (size_t i = 1; i < c->n; i++) {

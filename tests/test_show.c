@@ -401,8 +401,22 @@ Test(show, untrusted_chains_say_why)
     cr_expect_str_eq(path_line(r.out, 0),
                      "leaf, sent as [0]: O=certsweep test fleet,CN=self-signed.fleet.test");
     cr_expect_str_eq(path_line(r.out, 1), "");
+    cr_expect(strstr(r.out, "\n  (the path as far as verification got: no trust anchor)\n") != NULL,
+              "%s", r.out);
     cr_expect_str_eq(field(r.out, "Verdict", -1, "status:"), "CRITICAL");
     cr_expect_str_eq(field(r.out, "Verdict", -1, "reason:"), "untrusted: self-signed certificate");
+    run_result_free(&r);
+
+    /* an expired leaf fails verification with the whole path to the anchor */
+    show(&r, fleet_ca_file(fleet), target_of("expired"), NULL);
+    cr_assert_eq(r.status, 2, "exit %d\n%s\n%s", r.status, r.out, r.err);
+    cr_expect_str_eq(field(r.out, "Verified path", -1, "verification:"),
+                     "failed: certificate has expired (OpenSSL error 10 at [0]: certificate has "
+                     "expired)");
+    cr_expect_str_eq(path_line(r.out, 2), "trust anchor, from the trust store: O=certsweep test "
+                                          "fleet,CN=certsweep Test Root");
+    cr_expect(strstr(r.out, "no trust anchor") == NULL, "%s", r.out);
+    cr_expect_str_eq(field(r.out, "Verdict", -1, "status:"), "EXPIRED");
     run_result_free(&r);
 
     /* an intermediate nobody trusts: the path stops at it */
