@@ -51,6 +51,13 @@ int cs_writer_open(struct cs_writer *w, const struct cs_writer_ops *ops, FILE *o
 int cs_writer_record(struct cs_writer *w, const struct cs_result *r);
 int cs_writer_close(struct cs_writer *w, const struct cs_summary *s);
 
+/* Appends s to b as the text table shows a cell: control characters (C0,
+   DEL, C1, bidi controls) and invalid UTF-8 escaped as \xNN / \uNNNN, so
+   that nothing in a certificate moves the cursor or recolours a terminal;
+   cut to cap columns with "..." (0: no limit).  Returns the columns
+   appended; a failed append (b's cap) is noted in *err.  (text.c) */
+size_t cs_text_escape(struct cs_buf *b, const char *s, size_t cap, int *err);
+
 extern const struct cs_writer_ops cs_writer_csv;
 extern const struct cs_writer_ops cs_writer_json;
 extern const struct cs_writer_ops cs_writer_jsonl;

@@ -167,6 +167,12 @@ static size_t text_render(struct cs_buf *b, const char *s, size_t cap, int *err)
     return width;
 }
 
+/* The same escaping for other text that reaches a terminal (report.h). */
+size_t cs_text_escape(struct cs_buf *b, const char *s, size_t cap, int *err)
+{
+    return text_render(b, s, cap, err);
+}
+
 static int text_hexval(char c)
 {
     if (c >= '0' && c <= '9')

@@ -21,6 +21,8 @@ void cs_assess_ctx_init(struct cs_assess_ctx *ctx, const struct cs_options *opt,
         .chains = chains,
         .policy = opt->policy,
         .expect = opt->expect_set,
+        .observe = opt->observe,
+        .observe_arg = opt->observe_arg,
     };
 }
 
@@ -108,6 +110,8 @@ bool cs_assess(const struct cs_assess_ctx *ctx, const struct cs_assess_input *in
 {
     const struct cs_target *t = in->target;
     memset(a, 0, sizeof(*a));
+    if (ctx->observe)
+        ctx->observe(ctx->observe_arg, in);
     set_str(&r->host, t->unicode ? t->unicode : t->host);
     r->port = in->source ? CS_INT_NONE : t->port;
     if (in->source) { /* a file: no address, ever */

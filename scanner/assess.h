@@ -34,6 +34,9 @@ struct cs_assess_ctx {
     /* --policy, --policy-file; NULL: off */
     const struct cs_policy *policy;
     const struct cs_expect *expect; /* --expect: what endpoints should serve, or NULL */
+    /* certsweep show: told each input before it is assessed (options.h) */
+    void (*observe)(void *arg, const struct cs_assess_input *in);
+    void *observe_arg;
 };
 
 /* The context from the options; chains stays the caller's. */

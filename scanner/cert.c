@@ -278,6 +278,30 @@ static char *verify_phrase(const struct verify_error *e)
     return cs_asprintf("%s signed with %s", where, sig ? sig : "a weak algorithm");
 }
 
+/* Verifies the presented chain at in's time, level and for the TLS server
+   purpose, going on past errors; first gets the first error.  The context
+   (its get0_chain is the path built), or NULL; free it. */
+static X509_STORE_CTX *verify_run(X509 *leaf, STACK_OF(X509) * presented,
+                                  const struct cs_verify_input *in, struct verify_error *first)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    if (ctx && X509_STORE_CTX_init(ctx, in->store, leaf, presented) == 1) {
+        X509_STORE_CTX_set_app_data(ctx, first);
+        X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+        X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+        X509_STORE_CTX_set_time(ctx, 0, (time_t)in->now);
+        X509_VERIFY_PARAM_set_auth_level(X509_STORE_CTX_get0_param(ctx), in->level);
+        if (X509_verify_cert(ctx) != 1 && first->err == X509_V_OK)
+            first->err = X509_STORE_CTX_get_error(ctx);
+    } else {
+        first->err = X509_V_ERR_UNSPECIFIED;
+        X509_STORE_CTX_free(ctx);
+        ctx = NULL;
+    }
+    ERR_clear_error();
+    return ctx;
+}
+
 static bool in_stack(STACK_OF(X509) * sk, int from, int to, X509 *x)
 {
     for (int i = from; i < to; i++)
@@ -389,21 +413,8 @@ int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(
     r->signature = cs_strdup(sig ? sig : "unknown");
 
     struct verify_error first = {X509_V_OK, -1, NULL};
-    STACK_OF(X509) *verified = NULL;
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    if (ctx && X509_STORE_CTX_init(ctx, in->store, leaf, presented) == 1) {
-        X509_STORE_CTX_set_app_data(ctx, &first);
-        X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
-        X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
-        X509_STORE_CTX_set_time(ctx, 0, (time_t)in->now);
-        X509_VERIFY_PARAM_set_auth_level(X509_STORE_CTX_get0_param(ctx), in->level);
-        if (X509_verify_cert(ctx) != 1 && first.err == X509_V_OK)
-            first.err = X509_STORE_CTX_get_error(ctx);
-        verified = X509_STORE_CTX_get0_chain(ctx);
-    } else {
-        first.err = X509_V_ERR_UNSPECIFIED;
-    }
-    ERR_clear_error();
+    X509_STORE_CTX *ctx = verify_run(leaf, presented, in, &first);
+    STACK_OF(X509) *verified = ctx ? X509_STORE_CTX_get0_chain(ctx) : NULL;
     r->chain_n = (size_t)sk_X509_num(presented);
     r->chain = cs_xcalloc(r->chain_n, sizeof(*r->chain));
     for (size_t i = 0; i < r->chain_n; i++) {
@@ -431,4 +442,54 @@ int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(
     ERR_clear_error();
     X509_STORE_CTX_free(ctx);
     return 0;
+}
+
+/* ---- certsweep show: one certificate's fields as the record writes them, and
+   the path verification builds ------------------------------------------------ */
+
+char *cs_cert_key_name(X509 *x)
+{
+    return key_string(x);
+}
+
+char *cs_cert_serial(X509 *x)
+{
+    return serial_string(x);
+}
+
+char *cs_cert_fingerprint(X509 *x, const EVP_MD *md)
+{
+    unsigned char fp[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    return X509_digest(x, md, fp, &len) ? hex_upper(fp, len) : cs_strdup("");
+}
+
+int cs_cert_verify_path(STACK_OF(X509) * presented, const struct cs_verify_input *in,
+                        struct cs_verified_path *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->depth = -1;
+    X509 *leaf = sk_X509_value(presented, 0);
+    if (!leaf)
+        return CS_EFORMAT;
+    struct verify_error first = {X509_V_OK, -1, NULL};
+    X509_STORE_CTX *ctx = verify_run(leaf, presented, in, &first);
+    STACK_OF(X509) *built = ctx ? X509_STORE_CTX_get0_chain(ctx) : NULL;
+    out->path = built ? X509_chain_up_ref(built) : sk_X509_new_null();
+    if (!built && out->path && sk_X509_push(out->path, leaf))
+        X509_up_ref(leaf);
+    out->error = first.err;
+    out->depth = first.err == X509_V_OK ? -1 : first.depth;
+    out->verify = verify_phrase(&first);
+    X509_free(first.cert);
+    X509_STORE_CTX_free(ctx);
+    ERR_clear_error();
+    return 0;
+}
+
+void cs_verified_path_free(struct cs_verified_path *p)
+{
+    sk_X509_pop_free(p->path, X509_free);
+    free(p->verify);
+    memset(p, 0, sizeof(*p));
 }

@@ -63,4 +63,27 @@ char *cs_name_string(const X509_NAME *name);
 /* notBefore/notAfter as unix seconds; CS_INT_NONE when unreadable. */
 int64_t cs_asn1_time(const ASN1_TIME *t);
 
+/* ---- certsweep show: one certificate's fields as the record writes them, and
+   the path verification builds (cs_cert_analyse's own verification) ---- */
+
+/* The key as the record's key field names it ("EC-256", "RSA-2048",
+   "ED25519"), the serial as its serial field writes it, and the
+   fingerprint of x's DER with md in uppercase hex as its sha256; free each. */
+char *cs_cert_key_name(X509 *x);
+char *cs_cert_serial(X509 *x);
+char *cs_cert_fingerprint(X509 *x, const EVP_MD *md);
+
+struct cs_verified_path {
+    STACK_OF(X509) * path; /* leaf first: to the trust anchor when verification
+                              succeeded, else as far as it got (owned) */
+    int error;             /* OpenSSL's first verification error, or X509_V_OK */
+    int depth;             /* the path index it is about, -1 without one */
+    char *verify;          /* the record's verify phrase ("ok", ...) */
+};
+/* Verifies presented (leaf first) exactly as cs_cert_analyse does and keeps
+   the path.  0, or CS_EFORMAT without a leaf. */
+int cs_cert_verify_path(STACK_OF(X509) * presented, const struct cs_verify_input *in,
+                        struct cs_verified_path *out);
+void cs_verified_path_free(struct cs_verified_path *p);
+
 #endif

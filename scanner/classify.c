@@ -43,6 +43,13 @@ static void classify_when(int64_t t, int64_t now, char *buf, size_t len)
         snprintf(buf, len, "expired %s ago", span);
 }
 
+char *cs_classify_expiry(int64_t not_after, int64_t now)
+{
+    char when[64];
+    classify_when(not_after, now, when, sizeof(when));
+    return cs_strdup(when);
+}
+
 static void set(struct cs_result *r, enum cs_status s, char *reason)
 {
     r->status = s;

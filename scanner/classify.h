@@ -25,6 +25,9 @@ void cs_classify_not_deployed(struct cs_result *r, const char *path, int64_t ren
    -3; under a day either way is 0): the record's days_remaining, and the
    number every reason in days says. */
 int64_t cs_days_left(int64_t not_after, int64_t now);
+/* The leaf's expiry as a reason says it ("expires in 199 days", "expired 3
+   days ago"), for any certificate's notAfter; free it. */
+char *cs_classify_expiry(int64_t not_after, int64_t now);
 /* Makes r an ERROR record: reason and error both say why. */
 void cs_classify_error(struct cs_result *r, const char *why);
 

@@ -273,6 +273,20 @@ void cs_cli_write_man(FILE *out)
         roff(out, text);
         fputc('\n', out);
     }
+    /* the subcommands, from their registry (commands.c) */
+    fputs(".SH COMMANDS\nThe first argument may name another job than a scan (a host of that "
+          "name is scanned as \\fBcertsweep \\-\\- NAME\\fR):\n",
+          out);
+    const struct cs_command *cmd;
+    for (size_t i = 0; (cmd = cs_command_at(i)); i++) {
+        fputs(".TP\n\\fBcertsweep ", out);
+        roff(out, cmd->name);
+        fputs("\\fR ", out);
+        roff(out, cmd->usage);
+        fputc('\n', out);
+        roff(out, cmd->summary);
+        fputc('\n', out);
+    }
     fputs(".SH EXIT STATUS\n", out);
     for (size_t i = 0; i < sizeof(exit_codes) / sizeof(exit_codes[0]); i++) {
         fprintf(out, ".TP\n.B %d\n", exit_codes[i].code);

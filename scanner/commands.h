@@ -8,6 +8,7 @@
 #ifndef CS_COMMANDS_H
 #define CS_COMMANDS_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 struct cs_command {
@@ -24,5 +25,7 @@ const struct cs_command *cs_command_find(const char *argv1);
 /* One line per subcommand for --help: two spaces, "certsweep NAME USAGE",
    and its summary. */
 void cs_command_list(FILE *out);
+/* The i-th subcommand of the registry, or NULL past the end (the man page). */
+const struct cs_command *cs_command_at(size_t i);
 
 #endif

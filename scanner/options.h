@@ -14,6 +14,7 @@ struct cs_expect;
 #include "report/report.h"
 
 struct cs_policy;
+struct cs_assess_input;
 
 struct cs_pin {
     char *host; /* a name, "*" (any) or "*.domain" (any below) */
@@ -101,6 +102,11 @@ struct cs_options {
        reports show, and in which order */
     unsigned only; /* bit (1 << status) per status shown; 0: every record */
     unsigned sort; /* enum cs_sort; 0: not given */
+    /* certsweep show (cmd_show.c), not an option: told what each connection
+       brought (the chain as sent, the key proof) as it is assessed, on the
+       worker's thread; NULL in a scan */
+    void (*observe)(void *arg, const struct cs_assess_input *in);
+    void *observe_arg;
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints
