@@ -14,6 +14,7 @@ struct cs_expect;
 #include "report/report.h"
 
 struct cs_policy;
+struct cs_progress;
 
 struct cs_pin {
     char *host; /* a name, "*" (any) or "*.domain" (any below) */
@@ -97,6 +98,11 @@ struct cs_options {
     unsigned shard_n; /* shard K of N (0 <= K < N); N 0: every target */
     char *history;    /* --history: the SQLite database scans are appended to; NULL: none */
     int64_t history_keep_secs; /* --history-keep: scans older than this are pruned; 0: kept */
+    /* At the terminal (scanner/progress.h) */
+    unsigned progress;                  /* --progress: enum cs_progress_mode */
+    bool stats;                         /* --stats: one summary line on stderr at the end */
+    struct cs_progress *progress_board; /* where the engine publishes its progress, made
+                                           by the caller; NULL: none (no cost) */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints
