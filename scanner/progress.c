@@ -344,9 +344,16 @@ static struct cs_progress *progress_new(int fd)
     return p;
 }
 
+/* auto: a terminal that can move its cursor (a dumb one prints the escapes) */
+static bool progress_terminal(int fd)
+{
+    const char *term = getenv("TERM");
+    return isatty(fd) && !(term && strcmp(term, "dumb") == 0);
+}
+
 struct cs_progress *cs_progress_start(int fd, enum cs_progress_mode mode)
 {
-    if (mode == CS_PROGRESS_NEVER || (mode == CS_PROGRESS_AUTO && !isatty(fd)))
+    if (mode == CS_PROGRESS_NEVER || (mode == CS_PROGRESS_AUTO && !progress_terminal(fd)))
         return NULL;
     struct cs_progress *p = progress_new(fd);
     if (p && uv_thread_create(&p->thread, progress_main, p) < 0) {

@@ -146,11 +146,16 @@ static void shell_add(char **cmd, const char *word)
     *cmd = next;
 }
 
-/* Runs certsweep with args in a fresh pane of PANE_COLUMNS x 30; it prints
+/* Runs certsweep with args in a fresh pane of PANE_COLUMNS x 30, with the
+   environment variable env (NAME=VALUE) set unless NULL; it prints
    "certsweep-exit=N" when it ends and the pane stays. */
-static void tmux_run(const char *const *args)
+static void tmux_run(const char *env, const char *const *args)
 {
     char *cmd = NULL;
+    if (env) {
+        shell_add(&cmd, "env");
+        shell_add(&cmd, env);
+    }
     shell_add(&cmd, CS_BINARY);
     for (size_t i = 0; args[i]; i++)
         shell_add(&cmd, args[i]);
@@ -196,7 +201,7 @@ Test(progress, drawn_on_the_terminal_while_waiting_and_erased_before_the_table)
 {
     tmux_find();
     const char **args = scan_args("8", NULL);
-    tmux_run(args);
+    tmux_run(NULL, args);
     free(args);
 
     /* while the silent endpoint holds the scan: done/total, in flight, and it */
@@ -350,7 +355,7 @@ Test(progress, records_streamed_to_the_terminal_stay_whole_beside_it)
     tmux_find();
     const char *more[] = {"-F", "jsonl", NULL};
     const char **args = scan_args("4", more);
-    tmux_run(args);
+    tmux_run(NULL, args);
     free(args);
     char *text = NULL;
     bool seen = false; /* the progress below the records already out */
@@ -387,12 +392,12 @@ Test(progress, records_streamed_to_the_terminal_stay_whole_beside_it)
     free(text);
 }
 
-Test(progress, never_draws_even_on_a_terminal)
+/* The pane of a scan that must draw no progress: its table. */
+static void check_no_progress(const char *env, const char *const *more)
 {
     tmux_find();
-    const char *more[] = {"--progress", "never", NULL};
     const char **args = scan_args("3", more);
-    tmux_run(args);
+    tmux_run(env, args);
     free(args);
     char *text = NULL;
     bool seen = false;
@@ -405,9 +410,20 @@ Test(progress, never_draws_even_on_a_terminal)
         usleep(100000);
     }
     cr_assert_not_null(strstr(text, "certsweep-exit=2\n"), "the scan did not end:\n%s", text);
-    cr_assert_not(seen, "progress drawn with --progress never");
+    cr_assert_not(seen, "progress drawn where none belongs");
     cr_assert(strncmp(text, "STATUS ", 7) == 0, "%s", text);
     free(text);
+}
+
+Test(progress, never_draws_even_on_a_terminal)
+{
+    const char *more[] = {"--progress", "never", NULL};
+    check_no_progress(NULL, more);
+}
+
+Test(progress, auto_does_not_draw_on_a_dumb_terminal)
+{
+    check_no_progress("TERM=dumb", NULL);
 }
 
 /* ---- the pieces ---- */
