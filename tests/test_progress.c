@@ -523,3 +523,15 @@ Test(progress_pieces, render_never_fills_a_line_of_the_terminal)
     cr_assert_eq(strlen(small), 9);
     cr_assert_eq(small[10], 'x');
 }
+
+Test(progress, a_mode_that_is_not_one_is_a_usage_error)
+{
+    const char *args[] = {"--progress", "sometimes", "127.0.0.1:9", NULL};
+    struct run_result r;
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    cr_assert_eq(r.status, 64, "%s", r.err);
+    cr_assert_str_eq(r.err, "certsweep: --progress: 'sometimes' is not a progress mode (auto, "
+                            "always or never) (see certsweep --help)\n");
+    cr_assert_str_eq(r.out, "");
+    run_result_free(&r);
+}
