@@ -28,6 +28,7 @@ struct progress_slot {
 
 struct cs_progress {
     int fd;
+    bool tty;         /* fd is a terminal: drawn only while in its foreground */
     unsigned columns; /* $COLUMNS, for a stream that is not a terminal; 0: 80 */
     uint64_t start_ns;
     atomic_uint_fast64_t done[CS_STATUS_COUNT];
@@ -255,6 +256,17 @@ static void write_all(int fd, const char *buf, size_t len)
     }
 }
 
+/* A terminal's background job (certsweep ... &, or stopped and resumed with
+   bg) leaves it to the shell and the foreground job: whatever it drew there
+   is theirs now, and is left alone. */
+static bool progress_foreground(struct cs_progress *p)
+{
+    if (!p->tty || tcgetpgrp(p->fd) == getpgrp())
+        return true;
+    p->drawn = 0;
+    return false;
+}
+
 /* The sequence that erases our lines and leaves the cursor where the first
    began, into buf (at least 8 bytes a line). */
 static size_t erase_sequence(unsigned lines, char *buf)
@@ -274,6 +286,8 @@ static size_t erase_sequence(unsigned lines, char *buf)
 /* Under p->lock. */
 static void progress_erase(struct cs_progress *p)
 {
+    if (!progress_foreground(p))
+        return;
     char seq[32];
     size_t n = erase_sequence(p->drawn, seq);
     write_all(p->fd, seq, n);
@@ -291,6 +305,8 @@ static unsigned progress_width(const struct cs_progress *p)
 /* Under p->lock: one write, so that the terminal never shows half a redraw. */
 static void progress_draw(struct cs_progress *p)
 {
+    if (!progress_foreground(p))
+        return;
     struct cs_progress_view v;
     progress_snapshot(p, &v);
     char buf[DRAW_MAX_BYTES + 32];
@@ -323,6 +339,7 @@ static struct cs_progress *progress_new(int fd)
 {
     struct cs_progress *p = cs_xcalloc(1, sizeof(*p));
     p->fd = fd;
+    p->tty = isatty(fd);
     const char *columns = getenv("COLUMNS");
     long c = columns ? strtol(columns, NULL, 10) : 0;
     p->columns = c > 0 && c < 10000 ? (unsigned)c : 0;

@@ -149,7 +149,8 @@ static void shell_add(char **cmd, const char *word)
 /* Runs certsweep with args in a fresh pane of PANE_COLUMNS x 30, with the
    environment variable env (NAME=VALUE) set unless NULL; it prints
    "certsweep-exit=N" when it ends and the pane stays. */
-static void tmux_run(const char *env, const char *const *args)
+/* The shell command for certsweep with args, env (NAME=VALUE) set unless NULL. */
+static char *certsweep_command(const char *env, const char *const *args)
 {
     char *cmd = NULL;
     if (env) {
@@ -159,12 +160,24 @@ static void tmux_run(const char *env, const char *const *args)
     shell_add(&cmd, CS_BINARY);
     for (size_t i = 0; args[i]; i++)
         shell_add(&cmd, args[i]);
+    return cmd;
+}
+
+/* Runs the shell command line in a fresh pane of PANE_COLUMNS x 30. */
+static void tmux_run_line(const char *line)
+{
+    tmux_started = true;
+    const char *new_session[] = {"new-session", "-d", "-x", PANE_COLUMNS, "-y", "30", line, NULL};
+    free(tmux(new_session));
+}
+
+static void tmux_run(const char *env, const char *const *args)
+{
+    char *cmd = certsweep_command(env, args);
     char *full;
     cr_assert(asprintf(&full, "%s; echo certsweep-exit=$?; sleep 600", cmd) > 0);
     free(cmd);
-    tmux_started = true;
-    const char *new_session[] = {"new-session", "-d", "-x", PANE_COLUMNS, "-y", "30", full, NULL};
-    free(tmux(new_session));
+    tmux_run_line(full);
     free(full);
 }
 
@@ -392,13 +405,9 @@ Test(progress, records_streamed_to_the_terminal_stay_whole_beside_it)
     free(text);
 }
 
-/* The pane of a scan that must draw no progress: its table. */
-static void check_no_progress(const char *env, const char *const *more)
+/* Waits for the end of a scan that must draw no progress; its table. */
+static void check_pane_without_progress(void)
 {
-    tmux_find();
-    const char **args = scan_args("3", more);
-    tmux_run(env, args);
-    free(args);
     char *text = NULL;
     bool seen = false;
     for (int i = 0; i < WAIT_SECS * 10; i++) {
@@ -415,6 +424,17 @@ static void check_no_progress(const char *env, const char *const *more)
     free(text);
 }
 
+/* A scan with more arguments (NULL-terminated), env set unless NULL, that
+   must draw no progress. */
+static void check_no_progress(const char *env, const char *const *more)
+{
+    tmux_find();
+    const char **args = scan_args("3", more);
+    tmux_run(env, args);
+    free(args);
+    check_pane_without_progress();
+}
+
 Test(progress, never_draws_even_on_a_terminal)
 {
     const char *more[] = {"--progress", "never", NULL};
@@ -424,6 +444,28 @@ Test(progress, never_draws_even_on_a_terminal)
 Test(progress, auto_does_not_draw_on_a_dumb_terminal)
 {
     check_no_progress("TERM=dumb", NULL);
+}
+
+Test(progress, a_background_job_leaves_the_terminal_alone)
+{
+    /* a shell with job control runs it with & (its own process group, not
+       the terminal's foreground one) and waits */
+    tmux_find();
+    const char **args = scan_args("3", NULL);
+    char *cmd = certsweep_command(NULL, args);
+    free(args);
+    char *script;
+    cr_assert(asprintf(&script, "set -m\n%s &\nwait $!\necho certsweep-exit=$?\nsleep 600\n", cmd) >
+              0);
+    free(cmd);
+    const char *path = dir_path(dir, "background.sh");
+    cr_assert_eq(spit(path, script), 0);
+    free(script);
+    char *line;
+    cr_assert(asprintf(&line, "bash --norc --noprofile '%s'", path) > 0);
+    tmux_run_line(line);
+    free(line);
+    check_pane_without_progress();
 }
 
 /* ---- the pieces ---- */
