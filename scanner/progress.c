@@ -146,7 +146,9 @@ static void render_counts(const struct cs_progress_view *v, char *line, size_t *
         line_add(line, o, "certsweep: %llu/? done (%llu read)", (unsigned long long)done,
                  (unsigned long long)v->read);
     line_add(line, o, ", %.1f/s", rate);
-    if (v->read_all && rate > 0 && v->read > done) {
+    /* once every target left has started, the end is up to the probes in
+       flight (at most --timeout): the waits below say who holds it */
+    if (v->read_all && rate > 0 && v->read > done && v->read - done > v->in_flight) {
         char eta[32];
         fmt_duration(eta, sizeof(eta), (double)(v->read - done) / rate);
         line_add(line, o, ", ETA %s", eta);

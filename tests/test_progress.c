@@ -509,7 +509,7 @@ static void view_fill(struct cs_progress_view *v, bool read_all)
     v->read = 25;
     v->read_all = read_all;
     v->elapsed = 4.0;
-    v->in_flight = 13;
+    v->in_flight = 5;
     for (size_t i = 0; i < CS_PROGRESS_SLOWEST; i++) {
         memset(v->slowest[i].where, 'h', CS_PROGRESS_WHERE - 1);
         v->slowest[i].where[CS_PROGRESS_WHERE - 1] = '\0';
@@ -530,7 +530,7 @@ Test(progress_pieces, render_says_done_total_rate_eta_and_the_waits)
     hs[CS_PROGRESS_WHERE - 1] = '\0';
     char *want;
     cr_assert(asprintf(&want,
-                       "certsweep: 12/25 done, 3.0/s, ETA 4s, 13 in flight | 7 OK, 2 WARNING, 3 "
+                       "certsweep: 12/25 done, 3.0/s, ETA 4s, 5 in flight | 7 OK, 2 WARNING, 3 "
                        "EXPIRED\n  waiting longest: slow.example:443 9.0s, %s 8.0s, %s 7.0s",
                        hs, hs) > 0);
     cr_assert_str_eq(buf, want);
@@ -538,8 +538,15 @@ Test(progress_pieces, render_says_done_total_rate_eta_and_the_waits)
     view_fill(&v, false);
     v.n_slowest = 0;
     cr_assert_eq(cs_progress_render(&v, 1000, buf, sizeof(buf)), 1);
-    cr_assert_str_eq(buf, "certsweep: 12/? done (25 read), 3.0/s, 13 in flight | 7 OK, 2 "
+    cr_assert_str_eq(buf, "certsweep: 12/? done (25 read), 3.0/s, 5 in flight | 7 OK, 2 "
                           "WARNING, 3 EXPIRED");
+    /* every target left is in flight: no ETA, the waits tell */
+    view_fill(&v, true);
+    v.in_flight = 13;
+    v.n_slowest = 0;
+    cs_progress_render(&v, 1000, buf, sizeof(buf));
+    cr_assert_str_eq(buf,
+                     "certsweep: 12/25 done, 3.0/s, 13 in flight | 7 OK, 2 WARNING, 3 EXPIRED");
 }
 
 Test(progress_pieces, render_never_fills_a_line_of_the_terminal)
