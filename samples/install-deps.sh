@@ -11,6 +11,7 @@ nginx dnsmasq-base openssl jq \
 valgrind clang libclang-rt-14-dev clang-format-14 groff-base \
 postfix dovecot-imapd dovecot-pop3d dovecot-managesieved vsftpd slapd ldap-utils \
 postgresql mariadb-server prosody prometheus \
+tmux \
 python3-cryptography bc"
 as_root=""
 if [ "$(id -u)" -ne 0 ]; then

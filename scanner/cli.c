@@ -43,7 +43,7 @@
 static cs_opt_parse_fn parse_format, parse_output, parse_targets_file, parse_dns_server, parse_now,
     parse_fail_on_opt, parse_resolve, parse_sni, parse_starttls, parse_ehlo, parse_policy,
     parse_policy_file, parse_label, parse_targets_format, parse_certs, parse_expect, parse_notify,
-    parse_notify_on, parse_mail_to, parse_shard, parse_only, parse_sort;
+    parse_notify_on, parse_mail_to, parse_shard, parse_only, parse_sort, parse_progress;
 
 #define MAX_SECS_MS ((uint64_t)CS_DAY_SECS * 1000)
 
@@ -176,6 +176,11 @@ const struct cs_opt cs_cli_options[] = {
      .help = "write the manual page (roff)"},
     {"print-zsh-completion", 0, CS_ARG_NONE, .action = CS_CLI_ZSH, .flags = CS_OPT_HIDDEN,
      .help = "write the zsh completion script"},
+    {"progress", 0, CS_ARG_CUSTOM, .parse = parse_progress, .metavar = "WHEN",
+     .complete = CS_COMPLETE_WORDS, .words = "auto always never",
+     .help = "redraw done/total, rate, ETA, probes in flight and the endpoints waiting longest "
+             "on standard error while scanning: auto when it is a terminal, always, or never",
+     .deflt = "auto"},
     {"quiet", 'q', CS_ARG_NONE, TO(quiet),
      .help = "nothing on standard output: reports go only to -o files"},
     {"rate", 0, CS_ARG_UINT, 1, 10000000, TO(rate), .metavar = "N",
@@ -209,6 +214,9 @@ const struct cs_opt cs_cli_options[] = {
      .help = "speak PROTO's plaintext preamble before TLS to every target without a URL scheme; "
              "auto picks it by port (25 smtp, 143 imap, ...; other ports TLS at once)",
      .deflt = "TLS at once"},
+    {"stats", 0, CS_ARG_NONE, TO(stats),
+     .help = "at the end, one line on standard error: endpoints scanned, wall time, rate and "
+             "the count of each status"},
     {"strict-input", 0, CS_ARG_NONE, TO(strict_input),
      .help = "a bad target line is a usage error (exit 64), found before anything is scanned"},
     {"targets", 'f', CS_ARG_CUSTOM, .parse = parse_targets_file, .metavar = "FILE",
@@ -534,6 +542,19 @@ static const char *parse_targets_format(const struct cs_opt *op, struct cs_optio
     else
         return "not a targets format (csv or text)";
     return NULL;
+}
+
+static const char *parse_progress(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                                  char *buf, size_t len)
+{
+    (void)op, (void)buf, (void)len;
+    static const char *const modes[] = {"auto", "always", "never"}; /* enum cs_progress_mode */
+    for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+        if (strcmp(arg, modes[i]) == 0) {
+            o->progress = i;
+            return NULL;
+        }
+    return "not a progress mode (auto, always or never)";
 }
 
 static const char *parse_label(const struct cs_opt *op, struct cs_options *o, const char *arg,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scanner/progress.h"
 #include "scanner/scan.h"
 
 #define CHAIN_CACHE_ENTRIES 8192
@@ -17,6 +18,7 @@
 void scan_emit(struct scan *s, const struct cs_result *r)
 {
     cs_record_sink_put(&s->records, r);
+    cs_progress_done(s->opt->progress_board, r->status);
 }
 
 static unsigned default_workers(void)
@@ -137,6 +139,7 @@ static int scan_open(struct scan *s, struct cs_targets *targets)
         cs_record_sink_destroy(&s->records);
         return -1;
     }
+    s->intake.progress = s->opt->progress_board;
     s->workers = cs_xcalloc(s->n_workers, sizeof(*s->workers));
     s->chains = cs_chain_cache_new(CHAIN_CACHE_ENTRIES);
     cs_assess_ctx_init(&s->assess, s->opt, s->now, s->store, s->chains);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scanner/progress.h"
 #include "scanner/result.h"
 
 int cs_intake_init(struct cs_intake *in, struct cs_targets *targets, bool strict, unsigned n_takers)
@@ -56,6 +57,7 @@ static void reader_main(void *arg)
         wake_starved(in);
         bool done = in->eof;
         uv_mutex_unlock(&in->lock);
+        cs_progress_read(in->progress, !done, done);
         if (done)
             break;
     }

@@ -13,6 +13,8 @@
 
 #include "scanner/targets.h"
 
+struct cs_progress;
+
 #define CS_INTAKE_AHEAD 1024 /* targets parsed ahead of the workers */
 
 /* A worker as the intake sees it. */
@@ -34,7 +36,8 @@ struct cs_intake {
     struct cs_intake_taker *takers;
     unsigned n_takers;
     uv_thread_t thread;
-    bool running; /* the thread was made (and is not joined yet) */
+    bool running;                 /* the thread was made (and is not joined yet) */
+    struct cs_progress *progress; /* told each target read and the end; NULL: none */
 };
 
 /* 0, or a UV_E* code.  takers[i].wake is set by the caller before the start. */

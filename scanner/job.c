@@ -461,6 +461,7 @@ static struct job *job_new(struct worker *w, struct cs_target *t)
     uv_timer_init(&w->loop, &j->timer);
     j->timer.data = j;
     j->handles = 1;
+    j->created_ms = uv_now(&w->loop);
     j->next = w->jobs;
     if (w->jobs)
         w->jobs->prev = j;

@@ -24,6 +24,7 @@
 #include "scanner/notify.h"
 #include "scanner/history.h"
 #include "scanner/options.h"
+#include "scanner/progress.h"
 #include "scanner/targets.h"
 #include "version.h"
 
@@ -43,7 +44,12 @@ struct sink {
     struct cs_notify *notify;   /* --notify, --mail-to: NULL without */
     struct cs_history *history; /* --history; NULL without it or once it failed */
     int history_rc;             /* the exit code a history failure asks for, or 0 */
+    bool hold_progress;         /* a report streams to the terminal the progress is on */
 };
+
+/* The progress on stderr while the scan runs (NULL: none): whatever else
+   goes to the terminal meanwhile erases it first. */
+static struct cs_progress *progress;
 
 static int history_exit_code(enum cs_history_fault fault)
 {
@@ -56,7 +62,9 @@ static int history_exit_code(enum cs_history_fault fault)
    go on without it. */
 static void history_failed(struct sink *s, const char *err, enum cs_history_fault fault)
 {
+    cs_progress_hold(progress);
     fprintf(stderr, "certsweep: %s; the scan goes on without history\n", err);
+    cs_progress_release(progress);
     s->history_rc = s->history_rc ? s->history_rc : history_exit_code(fault);
     cs_history_close(s->history);
     s->history = NULL;
@@ -99,6 +107,8 @@ static void on_result(void *arg, const struct cs_result *rec)
     s->summary.targets++;
     if (s->notify)
         cs_notify_record(s->notify, res);
+    if (s->hold_progress)
+        cs_progress_hold(progress);
     for (size_t i = 0; i < s->n; i++) {
         struct report *r = &s->reports[i];
         if (r->failed)
@@ -106,6 +116,10 @@ static void on_result(void *arg, const struct cs_result *rec)
         int rc = cs_writer_record(&r->w, res);
         if (rc < 0 || ferror(r->f))
             report_failed(r, rc);
+    }
+    if (s->hold_progress) {
+        fflush(stdout); /* the record whole on the terminal before the progress returns */
+        cs_progress_release(progress);
     }
 }
 
@@ -173,11 +187,13 @@ static void catch_interrupts(bool on)
 static void say_notice(void *arg, enum cs_notice kind, const char *line)
 {
     (void)arg;
+    cs_progress_hold(progress);
     fprintf(stderr, "%s%s\n",
             kind == CS_NOTICE_BAD_LINE ? ""
             : kind == CS_NOTICE_LABEL  ? "certsweep: warning: "
                                        : "certsweep: ",
             line);
+    cs_progress_release(progress);
 }
 
 /* The targets of o, or NULL after saying why */
@@ -385,8 +401,18 @@ int main(int argc, char **argv)
     struct cs_engine_stats stats = {0};
     fit_concurrency(&opt);
     catch_interrupts(true);
+    /* progress and --stats (scanner/progress.h): erased before anything follows */
+    uint64_t scan_ns = uv_hrtime();
+    progress = cs_progress_start(STDERR_FILENO, (enum cs_progress_mode)opt.progress);
+    opt.progress_board = progress;
+    /* the text table waits for the end; other formats write each record as it comes */
+    sink.hold_progress =
+        progress && (to_stdout || (!opt.quiet && opt.stdout_format != &cs_writer_text));
     enum cs_engine_status st =
         cs_engine_run(&opt, info.now, targets, store, on_result, &sink, &interrupt, &stats);
+    cs_progress_stop(progress);
+    progress = opt.progress_board = NULL;
+    double scan_secs = (double)(uv_hrtime() - scan_ns) / 1e9;
     catch_interrupts(false);
     if (stats.error[0])
         fprintf(stderr, "certsweep: %s\n", stats.error);
@@ -421,6 +447,8 @@ int main(int argc, char **argv)
             out_rc = out_rc ? out_rc : CS_EXIT_IOERR;
         }
     }
+    if (opt.stats)
+        cs_progress_summary(stderr, &sink.summary, scan_secs);
     /* A broken inventory fails closed: a file not read to its end, or no
        target at all, is an input error (said on stderr) */
     int in_rc = cs_targets_failed(targets) ? CS_EXIT_NOINPUT : 0;

@@ -15,6 +15,7 @@ struct cs_expect;
 
 struct cs_policy;
 struct cs_assess_input;
+struct cs_progress;
 
 struct cs_pin {
     char *host; /* a name, "*" (any) or "*.domain" (any below) */
@@ -107,6 +108,11 @@ struct cs_options {
        worker's thread; NULL in a scan */
     void (*observe)(void *arg, const struct cs_assess_input *in);
     void *observe_arg;
+    /* At the terminal (scanner/progress.h) */
+    unsigned progress;                  /* --progress: enum cs_progress_mode */
+    bool stats;                         /* --stats: one summary line on stderr at the end */
+    struct cs_progress *progress_board; /* where the engine publishes its progress, made
+                                           by the caller; NULL: none (no cost) */
 };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints

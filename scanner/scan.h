@@ -136,6 +136,7 @@ struct worker {
     bool running; /* the thread was made (and is not joined yet) */
     uint64_t probes;
     unsigned peak;
+    uv_timer_t progress_timer; /* with a progress board: publishes to it (unreferenced) */
     char read_buf[READ_BUF_BYTES];
 };
 
@@ -157,6 +158,7 @@ struct job {
     union cs_sockaddr addrs[CS_RESOLVE_MAX_ADDRS];
     size_t n_addrs, cur_addr;
     uint64_t started_ns;  /* first connect attempt */
+    uint64_t created_ms;  /* loop time it entered the window (progress: how long it waits) */
     uint64_t deadline_ms; /* loop time */
     bool tcp_open, reading, resolving, finished;
     bool status_wait; /* TLS 1.2: waiting for the CertificateStatus */

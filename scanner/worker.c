@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "scanner/classify.h"
+#include "scanner/progress.h"
 #include "scanner/scan.h"
 
 /* the largest chain a server may send, 1 MiB (SSL_CTX_set_max_cert_list) */
@@ -116,6 +117,7 @@ void spawn_add(struct worker *w, const struct cs_target *t, const union cs_socka
     struct spawn *sp = cs_xcalloc(1, sizeof(*sp));
     cs_target_copy(&sp->target, t);
     sp->addr = *a;
+    cs_progress_read(w->scan->opt->progress_board, 1, false); /* one more record to come */
     *w->spawns_tail = sp;
     w->spawns_tail = &sp->next;
 }
@@ -202,6 +204,39 @@ static int take_token(struct worker *w)
     return 0;
 }
 
+/* ---- progress (with a board only) ---- */
+
+/* Publishes the window and its oldest jobs.  The jobs are newest first, so
+   the oldest are the last few: a walk of this worker's share of -j, a few
+   times a second, and nothing per probe. */
+static void progress_tick(uv_timer_t *t)
+{
+    struct worker *w = t->data;
+    struct job *ring[CS_PROGRESS_SLOWEST];
+    size_t seen = 0;
+    for (struct job *j = w->jobs; j; j = j->next)
+        ring[seen++ % CS_PROGRESS_SLOWEST] = j;
+    size_t n = seen < CS_PROGRESS_SLOWEST ? seen : CS_PROGRESS_SLOWEST;
+    struct cs_progress_wait waits[CS_PROGRESS_SLOWEST];
+    uint64_t now = uv_now(&w->loop);
+    for (size_t k = 0; k < n; k++) {
+        const struct job *j = ring[(seen - 1 - k) % CS_PROGRESS_SLOWEST];
+        cs_progress_where(waits[k].where, j->target.host, j->target.port);
+        waits[k].age_ms = now > j->created_ms ? now - j->created_ms : 0;
+    }
+    cs_progress_publish(w->scan->opt->progress_board, w->index, w->in_flight, waits, n);
+}
+
+static void progress_timer_start(struct worker *w)
+{
+    if (!w->scan->opt->progress_board)
+        return;
+    uv_timer_init(&w->loop, &w->progress_timer);
+    w->progress_timer.data = w;
+    uv_timer_start(&w->progress_timer, progress_tick, CS_PROGRESS_TICK_MS, CS_PROGRESS_TICK_MS);
+    uv_unref((uv_handle_t *)&w->progress_timer); /* never what keeps the loop running */
+}
+
 static void worker_close(struct worker *w)
 {
     if (w->closed)
@@ -209,6 +244,10 @@ static void worker_close(struct worker *w)
     w->closed = true;
     uv_close((uv_handle_t *)&w->wake, NULL);
     uv_close((uv_handle_t *)&w->rate_timer, NULL);
+    if (w->scan->opt->progress_board) {
+        uv_close((uv_handle_t *)&w->progress_timer, NULL);
+        cs_progress_publish(w->scan->opt->progress_board, w->index, 0, NULL, 0);
+    }
 }
 
 void fill(struct worker *w)
@@ -323,6 +362,7 @@ int worker_init(struct scan *s, struct worker *w, unsigned index, unsigned windo
     w->tokens = 1;
     w->tokens_at = uv_now(&w->loop);
     w->spawns_tail = &w->spawns;
+    progress_timer_start(w);
     return 0;
 }
 
