@@ -270,7 +270,8 @@ int validate_reports(const char *const *kinds, const char *const *paths, size_t 
     const char *args[2 * REPORTS_VALIDATE_MAX + 3];
     size_t k = 0;
     args[k++] = CS_SOURCE_DIR "/tests/support/validate_report.py";
-    args[k++] = CS_SOURCE_DIR "/report/schema";
+    const char *schema_dir = getenv("CS_TEST_SCHEMA_DIR");
+    args[k++] = schema_dir != NULL ? schema_dir : CS_SOURCE_DIR "/report/schema";
     for (size_t i = 0; i < n; i++) {
         args[k++] = kinds[i];
         args[k++] = paths[i];

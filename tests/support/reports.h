@@ -59,7 +59,9 @@ void report_scan_free(struct report_scan *s);
    the schema fails the test that made it, with the validator's message. */
 
 /* Validates n reports: kinds[i] "json" (a document) or "jsonl" (JSON Lines),
-   at paths[i].  0, or -1 with the validator's lines in err. */
+   at paths[i], against the schemas in $CS_TEST_SCHEMA_DIR (a test's own
+   variant), else report/schema/.  0, or -1 with the validator's lines in
+   err. */
 int validate_reports(const char *const *kinds, const char *const *paths, size_t n, char *err,
                      size_t errlen);
 /* Validates what a certsweep run with args (as given to run_binary, without
