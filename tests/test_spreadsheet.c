@@ -6,7 +6,8 @@
  * certsweep wrote (no formula ran), non-ASCII names arrive byte for byte,
  * port, days_remaining and elapsed_ms are numbers with the written value,
  * and with --csv-excel not_before/not_after are date cells holding the
- * certificate's times; the plain CSV keeps them as ISO 8601 text.  --csv-raw
+ * certificate's times (and certsweep merge reads them back); the plain CSV
+ * keeps them as ISO 8601 text.  --csv-raw
  * shows the harness can see a formula when there is one. */
 #include <criterion/criterion.h>
 
@@ -504,9 +505,35 @@ Test(spreadsheet, plain_csv_cells_as_written)
     check_csv("plain", (const char *[]){NULL}, false);
 }
 
+/* certsweep reads its --csv-excel CSV back (merge, diff): the BOM skipped,
+   the spreadsheet times parsed as the certificate's. */
+static void expect_merge_reads(const char *csv)
+{
+    const char *json = dir_path(dir, "merged.json");
+    const char *args[] = {"merge", csv, "-o", json, "-q", NULL};
+    struct run_result r;
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    cr_assert_eq(r.status, 2, "merge: exit %d: %s", r.status, r.err);
+    run_result_free(&r);
+    json_error_t je;
+    json_t *doc = json_load_file(json, 0, &je);
+    cr_assert_not_null(doc, "%s", je.text);
+    json_t *results = json_object_get(doc, "results");
+    cr_assert_eq(json_array_size(results), N_E);
+    for (size_t e = 0; e < N_E; e++) {
+        json_t *rec = json_find_record(results, host_of(e), fleet_custom_port(fleet, e, 0));
+        cr_assert_not_null(rec, "merge lost %s", host_of(e));
+        char iso[24];
+        pki_iso_time(pki_not_after(leafs[e].x509), iso);
+        cr_assert_str_eq(json_string_value(json_object_get(rec, "not_after")), iso);
+    }
+    json_decref(doc);
+}
+
 Test(spreadsheet, csv_excel_bom_crlf_and_dates)
 {
     check_csv("excel", (const char *[]){"--csv-excel", NULL}, true);
+    expect_merge_reads(dir_path(dir, "excel.csv"));
 }
 
 /* The harness sees a formula when there is one: without the defusing
