@@ -284,8 +284,8 @@ int validate_reports(const char *const *kinds, const char *const *paths, size_t 
     }
     int rc = v.status == 0 ? 0 : -1;
     if (rc < 0)
-        snprintf(err, errlen, "report schema (report/schema/): exit %d: %s%s", v.status, v.out,
-                 v.err);
+        snprintf(err, errlen, "not what the JSON Schema in %s allows (exit %d):\n%s%s", args[1],
+                 v.status, v.out, v.err);
     run_result_free(&v);
     return rc;
 }
