@@ -2,10 +2,10 @@
  * completion order (README.md, "Reports").  RFC 4180 quoting is
  * libcsv's (csv_fwrite); a field is quoted only when it needs it.  Rows end in
  * LF, not RFC 4180's CRLF: Excel, LibreOffice and every CSV library read
- * both, and LF is what Unix tools (grep, cut, diff) expect (--csv-excel: CRLF,
- * below).  Lists are joined
- * with a single space (findings, phrases with spaces, with "; "), booleans
- * are true/false, null is an empty cell.
+ * both, and LF is what Unix tools (grep, cut, diff) expect (--csv-excel
+ * writes CRLF, below).  Lists are joined with a single space (findings,
+ * phrases with spaces, with "; "), booleans are true/false, null is an empty
+ * cell.
  * A text cell that a spreadsheet would run as a formula (starting with
  * = + - @ TAB or CR) gets a leading apostrophe (OWASP "CSV injection"),
  * unless the writer has CS_WRITER_CSV_RAW (--csv-raw); numeric cells never
@@ -147,8 +147,8 @@ static int csvw_put_cell(FILE *out, const char *s, size_t n)
 }
 
 /* Appends time t ("YYYY-MM-DDTHH:MM:SSZ") as a spreadsheet reads a date:
- * "YYYY-MM-DD HH:MM:SS", the zone (always UTC) left to the header's
- * documentation.  0 or CS_ETOOBIG. */
+ * "YYYY-MM-DD HH:MM:SS", without the zone (a cell has none; the README says
+ * it is UTC).  0 or CS_ETOOBIG. */
 static int csvw_put_excel_time(struct csvw_state *st, const char *t)
 {
     size_t n = strlen(t);
