@@ -195,6 +195,8 @@ static void soffice_convert(const char *name)
     }
     kill(-pid, SIGKILL); /* anything it left behind in its session */
     soffice_pgid = -1;
+    cr_assert(!WIFEXITED(st) || WEXITSTATUS(st) != 127,
+              "no soffice to run: install libreoffice-calc-nogui (samples/install-deps.sh)");
     char *out = slurp(log, NULL);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "soffice failed (status %d): %s", st,
               out ? out : "");
@@ -443,8 +445,29 @@ static void expect_time(const struct sheet *s, size_t e, const char *column, int
     cr_assert_str_eq(c->value, iso, "%s %s", host_of(e), column);
 }
 
+/* The scan's classification time, from the JSON report of the same run. */
+static int64_t scan_now(void)
+{
+    json_error_t je;
+    json_t *doc = json_load_file(dir_path(dir, "report.json"), 0, &je);
+    cr_assert_not_null(doc, "report.json: %s", je.text);
+    int64_t now;
+    const char *t = json_string_value(json_object_get(json_object_get(doc, "scan"), "now"));
+    cr_assert(t != NULL && cs_parse_time(t, &now) == 0, "scan.now: %s", t ? t : "none");
+    json_decref(doc);
+    return now;
+}
+
+/* floor((not_after - now) / 1 day), the README's days_remaining */
+static long long days_left(int64_t not_after, int64_t now)
+{
+    int64_t d = not_after - now;
+    return (long long)(d >= 0 ? d / 86400 : -((-d + 86399) / 86400));
+}
+
 static void expect_sheet(const struct sheet *s, const struct csv_doc *csv, bool excel)
 {
+    int64_t now = scan_now();
     cr_assert_eq(s->nrows >= 1 + N_E + 1 + N_BAD, true, "%zu sheet rows", s->nrows);
     /* the header row: every field name as text, the first without a BOM */
     for (size_t i = 0; i < n_expected_fields; i++) {
@@ -461,6 +484,7 @@ static void expect_sheet(const struct sheet *s, const struct csv_doc *csv, bool 
         cr_assert_eq(expect_number(s, csv, e, "port"), fleet_custom_port(fleet, e, 0));
         expect_number(s, csv, e, "elapsed_ms");
         long long days = expect_number(s, csv, e, "days_remaining");
+        cr_assert_eq(days, days_left(pki_not_after(leafs[e].x509), now), "%s", host_of(e));
         cr_assert(e == E_EXPIRED ? days < 0 : days > 0, "%s: %lld days", host_of(e), days);
         expect_time(s, e, "not_before", pki_not_before(leafs[e].x509), excel);
         expect_time(s, e, "not_after", pki_not_after(leafs[e].x509), excel);
