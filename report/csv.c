@@ -2,9 +2,10 @@
  * completion order (README.md, "Reports").  RFC 4180 quoting is
  * libcsv's (csv_fwrite); a field is quoted only when it needs it.  Rows end in
  * LF, not RFC 4180's CRLF: Excel, LibreOffice and every CSV library read
- * both, and LF is what Unix tools (grep, cut, diff) expect.  Lists are joined
- * with a single space (findings, phrases with spaces, with "; "), booleans
- * are true/false, null is an empty cell.
+ * both, and LF is what Unix tools (grep, cut, diff) expect (--csv-excel
+ * writes CRLF, below).  Lists are joined with a single space (findings,
+ * phrases with spaces, with "; "), booleans are true/false, null is an empty
+ * cell.
  * A text cell that a spreadsheet would run as a formula (starting with
  * = + - @ TAB or CR) gets a leading apostrophe (OWASP "CSV injection"),
  * unless the writer has CS_WRITER_CSV_RAW (--csv-raw); numeric cells never
@@ -19,6 +20,12 @@
  * --sort holds the rows back (report/order.h, at most CS_ORDER_MAX_BYTES)
  * and writes them in its order at close; without it each row is written as
  * its endpoint completes.
+ * With CS_WRITER_CSV_EXCEL (--csv-excel) the same cells are written for
+ * spreadsheets: a UTF-8 byte order mark first (without it Excel on Windows
+ * reads the file in the system's ANSI code page and garbles every non-ASCII
+ * name), rows end in CRLF (RFC 4180), and times are "YYYY-MM-DD HH:MM:SS",
+ * UTC: Excel and LibreOffice make that a date cell, while ISO 8601 with its
+ * "Z" stays text in both.
  * Local names start with csvw_: csv_ is libcsv's namespace. */
 #include "report/report.h"
 
@@ -38,8 +45,11 @@
    cell never reaches it; reaching it fails the record rather than growing */
 #define CSVW_CELL_BYTES (4 * CSVW_CELL_MAX + 64)
 
+#define CSVW_BOM "\xEF\xBB\xBF"
+
 struct csvw_state {
     struct cs_buf cell;              /* the cell being built, reused for every cell */
+    bool excel;                      /* CS_WRITER_CSV_EXCEL */
     const struct cs_strlist *labels; /* the label columns, or NULL */
     enum cs_sort sort;               /* --sort: rows wait in `sorted` until close */
     struct cs_order_buf sorted;
@@ -143,6 +153,19 @@ static int csvw_put_cell(FILE *out, const char *s, size_t n)
     return fwrite(s, 1, n, out) == n ? 0 : -EIO;
 }
 
+/* Appends time t ("YYYY-MM-DDTHH:MM:SSZ") as a spreadsheet reads a date:
+ * "YYYY-MM-DD HH:MM:SS", without the zone (a cell has none; the README says
+ * it is UTC).  0 or CS_ETOOBIG. */
+static int csvw_put_excel_time(struct csvw_state *st, const char *t)
+{
+    size_t n = strlen(t);
+    if (n != 20 || t[10] != 'T' || t[19] != 'Z')
+        return cs_buf_puts(&st->cell, t); /* not ours to reshape */
+    if (cs_buf_append(&st->cell, t, 10) < 0 || cs_buf_puts(&st->cell, " ") < 0)
+        return CS_ETOOBIG;
+    return cs_buf_append(&st->cell, t + 11, 8) < 0 ? CS_ETOOBIG : 0;
+}
+
 /* Builds field f of r as cell text into st->cell.p; raw: no formula defusing.
  * 0 or CS_ETOOBIG (the cell is then incomplete). */
 static int csvw_format_field(struct csvw_state *st, const struct cs_result *r, enum cs_field f,
@@ -166,7 +189,9 @@ static int csvw_format_field(struct csvw_state *st, const struct cs_result *r, e
         }
         return csvw_put_text(st, v.s, st->cell.len);
     case CS_FK_TIME:
-        return v.null ? 0 : cs_buf_puts(&st->cell, v.s);
+        if (v.null)
+            return 0;
+        return st->excel ? csvw_put_excel_time(st, v.s) : cs_buf_puts(&st->cell, v.s);
     case CS_FK_INT:
         if (v.null)
             return 0;
@@ -202,9 +227,9 @@ static int csvw_format_label(struct csvw_state *st, const struct cs_result *r, c
     return csvw_put_text(st, v, st->cell.len);
 }
 
-static int csvw_end_row(FILE *out)
+static int csvw_end_row(FILE *out, bool excel)
 {
-    if (fputc('\n', out) == EOF || ferror(out))
+    if ((excel && fputc('\r', out) == EOF) || fputc('\n', out) == EOF || ferror(out))
         return -EIO;
     return 0;
 }
@@ -212,6 +237,9 @@ static int csvw_end_row(FILE *out)
 static int csvw_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *info)
 {
     w->state = NULL;
+    bool excel = (w->flags & CS_WRITER_CSV_EXCEL) != 0;
+    if (excel && fputs(CSVW_BOM, out) == EOF)
+        return -EIO;
     for (int f = 0; f < CS_FIELD_COUNT; f++) {
         if (f > 0 && fputc(',', out) == EOF)
             return -EIO;
@@ -224,13 +252,14 @@ static int csvw_open(struct cs_writer *w, FILE *out, const struct cs_scan_info *
     for (size_t i = 0; labels != NULL && i < labels->n; i++)
         if (fputc(',', out) == EOF || csvw_put_cell(out, labels->v[i], strlen(labels->v[i])) < 0)
             return -EIO;
-    if (csvw_end_row(out) < 0)
+    if (csvw_end_row(out, excel) < 0)
         return -EIO;
     struct csvw_state *st = cs_xcalloc(1, sizeof(*st));
     cs_buf_init(&st->cell, CSVW_CELL_BYTES);
     st->labels = labels;
     st->sort = (enum cs_sort)info->sort;
     cs_order_buf_init(&st->sorted, CS_ORDER_MAX_BYTES);
+    st->excel = excel;
     w->state = st;
     return 0;
 }
@@ -254,7 +283,7 @@ static int csvw_row(struct cs_writer *w, FILE *out, const struct cs_result *r)
         if (fputc(',', out) == EOF || csvw_put_cell(out, st->cell.p, st->cell.len) < 0)
             return -EIO;
     }
-    return csvw_end_row(out);
+    return csvw_end_row(out, st->excel);
 }
 
 static int csvw_record(struct cs_writer *w, const struct cs_result *r)

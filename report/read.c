@@ -537,6 +537,9 @@ static void rd_csv_cell(void *s, size_t len, void *data)
 static void rd_csv_header(struct rd_csv *c)
 {
     bool host = false, status = false;
+    /* a UTF-8 byte order mark, as --csv-excel and spreadsheets write it */
+    if (c->n_cells > 0 && strncmp(c->cells[0], "\xEF\xBB\xBF", 3) == 0)
+        memmove(c->cells[0], c->cells[0] + 3, strlen(c->cells[0] + 3) + 1);
     for (size_t j = 0; j < c->n_cells; j++) {
         c->col_field[j] = -1;
         for (int f = 0; f < CS_FIELD_COUNT; f++)

@@ -29,6 +29,9 @@ struct cs_writer_ops {
 /* struct cs_writer flags */
 #define CS_WRITER_COLOR 0x1u   /* text: use ANSI colours */
 #define CS_WRITER_CSV_RAW 0x2u /* csv: cells as they are, no formula defusing (--csv-raw) */
+/* csv: for spreadsheets (--csv-excel): a UTF-8 BOM, CRLF rows, times as
+   "YYYY-MM-DD HH:MM:SS" (UTC) */
+#define CS_WRITER_CSV_EXCEL 0x4u
 
 struct cs_writer {
     const struct cs_writer_ops *ops;

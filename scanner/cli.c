@@ -80,6 +80,9 @@ const struct cs_opt cs_cli_options[] = {
      .help = "fetch each leaf's CRL (distribution point) and look the certificate up"},
     {"crl-max-size", 0, CS_ARG_SIZE, 1024, (uint64_t)4 << 30, TO(crl_max_bytes), .metavar = "SIZE",
      .help = "largest CRL (or OCSP response) fetched, in bytes or with K, M or G"},
+    {"csv-excel", 0, CS_ARG_NONE, TO(csv_excel),
+     .help = "CSV for spreadsheets (Excel on Windows, LibreOffice): a UTF-8 byte order mark, "
+             "CRLF line ends, times as YYYY-MM-DD HH:MM:SS (UTC) so they open as dates"},
     {"csv-raw", 0, CS_ARG_NONE, TO(csv_raw),
      .help = "CSV cells as found: no ' before a leading = + - @ TAB CR (for programs, not "
              "spreadsheets)"},
@@ -1146,6 +1149,8 @@ static enum cs_cli_result check_combinations(struct parse_state *ps)
                  "label)");
     if (o->csv_raw && !writes(o, &cs_writer_csv, on_stdout))
         warn(ps, "--csv-raw has no effect: no report is CSV");
+    if (o->csv_excel && !writes(o, &cs_writer_csv, on_stdout))
+        warn(ps, "--csv-excel has no effect: no report is CSV");
     if (o->chain && !writes(o, &cs_writer_json, on_stdout) &&
         !writes(o, &cs_writer_jsonl, on_stdout) && !writes(o, &cs_writer_text, on_stdout))
         warn(ps, "--chain has no effect: no report is JSON, JSON Lines or text (CSV has no "

@@ -133,6 +133,7 @@ static int merge_open_outputs(const struct cs_options *o, struct merge_out *outs
                               const struct cs_scan_info *info)
 {
     unsigned flags = o->csv_raw ? CS_WRITER_CSV_RAW : 0;
+    flags |= o->csv_excel ? CS_WRITER_CSV_EXCEL : 0;
     bool to_stdout = false;
     for (size_t i = 0; i < o->n_outputs; i++) {
         struct merge_out *m = &outs[*n];

@@ -361,6 +361,7 @@ int main(int argc, char **argv)
     sink.reports = cs_xcalloc(opt.n_outputs + 1, sizeof(*sink.reports));
     int out_rc = 0;
     unsigned flags = opt.csv_raw ? CS_WRITER_CSV_RAW : 0;
+    flags |= opt.csv_excel ? CS_WRITER_CSV_EXCEL : 0;
     bool to_stdout = false; /* an -o FORMAT:- replaces the standard output table */
     for (size_t i = 0; i < opt.n_outputs; i++) {
         struct report *r = &sink.reports[sink.n];

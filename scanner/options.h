@@ -39,7 +39,8 @@ struct cs_options {
     struct cs_output *outputs;
     size_t n_outputs;
     const struct cs_writer_ops *stdout_format;
-    bool csv_raw; /* --csv-raw: no formula defusing in CSV cells */
+    bool csv_raw;   /* --csv-raw: no formula defusing in CSV cells */
+    bool csv_excel; /* --csv-excel: CSV for spreadsheets (BOM, CRLF, date cells) */
     unsigned concurrency;
     unsigned workers;     /* event loops (threads); 0: one per online CPU */
     double rate;          /* new connections per second, 0: unlimited */

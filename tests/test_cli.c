@@ -1100,7 +1100,7 @@ Test(cli, unknown_abbreviated_and_ambiguous_options)
         NAMES("--c", "x.example"),
         "unknown option '--c': ambiguous, could be --ca-file, --ca-path, "
         "--cert-only, --certs, --chain, --concurrency, --connect-timeout, --crit-days, "
-        "--crl, --crl-max-size, --csv-raw");
+        "--crl, --crl-max-size, --csv-excel, --csv-raw");
     expect_usage_line(NAMES("--cr", "x.example"),
                       "unknown option '--cr': ambiguous, could be --crit-days, --crl, "
                       "--crl-max-size");

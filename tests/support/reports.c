@@ -6,8 +6,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "scanner/commands.h"
 #include "scanner/result.h"
+
+#ifndef CS_SOURCE_DIR
+#define CS_SOURCE_DIR "."
+#endif
+
+/* Debian's python3 (python3-jsonschema), whatever else is first on PATH */
+#define REPORTS_PYTHON "/usr/bin/python3"
+#define REPORTS_VALIDATE_MAX 32 /* reports validated per run */
+#define REPORTS_VALIDATE_TIMEOUT_S 120
 
 struct csv_state {
     struct csv_doc *d;
@@ -208,6 +220,11 @@ int read_reports(struct report_scan *s, const char *csv_path, const char *json_p
         snprintf(err, errlen, "the JSON does not parse: %s", jerr.text);
         goto fail;
     }
+    if (validate_reports((const char *[]){"json"}, &json_path, 1, err, errlen) < 0) {
+        json_decref(s->json);
+        s->json = NULL;
+        goto fail;
+    }
     return 0;
 fail:
     csv_doc_free(&s->csv);
@@ -238,4 +255,135 @@ json_t *json_find_record(json_t *results, const char *host, long port)
             return rec;
     }
     return NULL;
+}
+
+int validate_reports(const char *const *kinds, const char *const *paths, size_t n, char *err,
+                     size_t errlen)
+{
+    if (n == 0)
+        return 0;
+    if (n > REPORTS_VALIDATE_MAX) {
+        snprintf(err, errlen, "%zu reports to validate at once, at most %d", n,
+                 REPORTS_VALIDATE_MAX);
+        return -1;
+    }
+    const char *args[2 * REPORTS_VALIDATE_MAX + 3];
+    size_t k = 0;
+    args[k++] = CS_SOURCE_DIR "/tests/support/validate_report.py";
+    const char *schema_dir = getenv("CS_TEST_SCHEMA_DIR");
+    args[k++] = schema_dir != NULL ? schema_dir : CS_SOURCE_DIR "/report/schema";
+    for (size_t i = 0; i < n; i++) {
+        args[k++] = kinds[i];
+        args[k++] = paths[i];
+    }
+    args[k] = NULL;
+    struct run_result v = {0};
+    if (run_binary(REPORTS_PYTHON, args, NULL, REPORTS_VALIDATE_TIMEOUT_S, &v) < 0) {
+        snprintf(err, errlen, "cannot run %s (install python3-jsonschema)", REPORTS_PYTHON);
+        return -1;
+    }
+    int rc = v.status == 0 ? 0 : -1;
+    if (rc < 0)
+        snprintf(err, errlen, "not what the JSON Schema in %s allows (exit %d):\n%s%s", args[1],
+                 v.status, v.out, v.err);
+    run_result_free(&v);
+    return rc;
+}
+
+/* "json" or "jsonl" for an -o value (FORMAT:PATH, or PATH by its extension),
+   with *path set; NULL for other formats. */
+static const char *reports_output_kind(const char *arg, const char **path)
+{
+    *path = arg;
+    const char *colon = strchr(arg, ':');
+    if (colon != NULL) {
+        size_t n = (size_t)(colon - arg);
+        *path = colon + 1;
+        if (n == 4 && strncmp(arg, "json", 4) == 0)
+            return "json";
+        if (n == 5 && strncmp(arg, "jsonl", 5) == 0)
+            return "jsonl";
+        if (n <= 6 && strspn(arg, "abcdefghijklmnopqrstuvwxyz") == n)
+            return NULL; /* another format's name */
+        *path = arg;
+    }
+    size_t len = strlen(arg);
+    if (len > 6 && strcmp(arg + len - 6, ".jsonl") == 0)
+        return "jsonl";
+    if (len > 5 && strcmp(arg + len - 5, ".json") == 0)
+        return "json";
+    return NULL;
+}
+
+/* The value of option short_name/long_name at args[*i] ("-o X", "-oX",
+   "--output X", "--output=X"), advancing *i past it; NULL if args[*i] is
+   not that option. */
+static const char *reports_opt_value(const char *const *args, size_t *i, const char *short_name,
+                                     const char *long_name)
+{
+    const char *a = args[*i];
+    size_t ll = strlen(long_name);
+    if (strcmp(a, short_name) == 0 || strcmp(a, long_name) == 0)
+        return args[*i + 1] != NULL ? args[++*i] : NULL;
+    if (strncmp(a, long_name, ll) == 0 && a[ll] == '=')
+        return a + ll + 1;
+    if (strncmp(a, short_name, 2) == 0 && a[1] != '-' && a[2] != '\0')
+        return a + 2;
+    return NULL;
+}
+
+static bool reports_is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int validate_run_reports(const char *const *args, const struct run_result *r, char *err,
+                         size_t errlen)
+{
+    if (r->status == 137)
+        return 0; /* killed: what it left is not a finished report */
+    const struct cs_command *cmd = args[0] != NULL ? cs_command_find(args[0]) : NULL;
+    if (cmd != NULL && strcmp(cmd->name, "merge") != 0)
+        return 0; /* diff and history print their own shapes, not reports */
+    const char *kinds[REPORTS_VALIDATE_MAX], *paths[REPORTS_VALIDATE_MAX];
+    const char *stdout_kind = NULL;
+    size_t n = 0;
+    for (size_t i = 0; args[i] != NULL && strcmp(args[i], "--") != 0; i++) {
+        const char *v, *path;
+        if ((v = reports_opt_value(args, &i, "-F", "--format")) != NULL) {
+            stdout_kind = strcmp(v, "json") == 0 || strcmp(v, "jsonl") == 0 ? v : NULL;
+        } else if ((v = reports_opt_value(args, &i, "-o", "--output")) != NULL) {
+            const char *kind = reports_output_kind(v, &path);
+            if (kind == NULL)
+                continue;
+            if (strcmp(path, "-") == 0 || strcmp(path, "/dev/stdout") == 0)
+                stdout_kind = kind;
+            else if (reports_is_file(path) && n < REPORTS_VALIDATE_MAX) {
+                kinds[n] = kind;
+                paths[n++] = path;
+            }
+        }
+    }
+    char tmp[] = "/tmp/certsweep-stdout-XXXXXX";
+    int fd = -1;
+    if (stdout_kind != NULL && r->out != NULL && r->out[0] != '\0' && n < REPORTS_VALIDATE_MAX) {
+        fd = mkstemp(tmp);
+        size_t len = strlen(r->out);
+        if (fd < 0 || write(fd, r->out, len) != (ssize_t)len) {
+            snprintf(err, errlen, "cannot keep standard output to validate it: %s",
+                     strerror(errno));
+            if (fd >= 0)
+                close(fd), unlink(tmp);
+            return -1;
+        }
+        kinds[n] = stdout_kind;
+        paths[n++] = tmp;
+    }
+    int rc = validate_reports(kinds, paths, n, err, errlen);
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmp);
+    }
+    return rc;
 }

@@ -51,6 +51,27 @@ int read_reports(struct report_scan *s, const char *csv_path, const char *json_p
 /* Frees the run and its reports. */
 void report_scan_free(struct report_scan *s);
 
+/* JSON Schema validation (report/schema/, by tests/support/validate_report.py
+   with python3-jsonschema): every JSON and JSON Lines report the tests make
+   is checked against the shipped schemas.  read_reports validates the JSON it
+   loads, and run_binary validates every JSON and JSON Lines report a
+   certsweep run wrote (validate_run_reports), so a report that drifts from
+   the schema fails the test that made it, with the validator's message. */
+
+/* Validates n reports: kinds[i] "json" (a document) or "jsonl" (JSON Lines),
+   at paths[i], against the schemas in $CS_TEST_SCHEMA_DIR (a test's own
+   variant), else report/schema/.  0, or -1 with the validator's lines in
+   err. */
+int validate_reports(const char *const *kinds, const char *const *paths, size_t n, char *err,
+                     size_t errlen);
+/* Validates what a certsweep run with args (as given to run_binary, without
+   the program name) wrote as JSON or JSON Lines: each -o/--output report by
+   its FORMAT: prefix or extension, and standard output with -F json/jsonl or
+   -o FORMAT:-.  Runs that were killed, subcommands other than merge, and
+   reports that were not written are skipped.  0, or -1 with why in err. */
+int validate_run_reports(const char *const *args, const struct run_result *r, char *err,
+                         size_t errlen);
+
 /* The record in a JSON document's "results" (or a JSONL array of records)
    whose host and port match; NULL if none. */
 json_t *json_find_record(json_t *results, const char *host, long port);

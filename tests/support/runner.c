@@ -35,6 +35,22 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Every JSON and JSON Lines report a certsweep run wrote must match the
+   shipped schema (reports.h, validate_run_reports): 0, or -1 with the
+   validator's message on stderr. */
+static int runner_check_reports(const char *binary, const char *const *args,
+                                const struct run_result *r)
+{
+    const char *base = strrchr(binary, '/');
+    if (strcmp(base != NULL ? base + 1 : binary, "certsweep") != 0)
+        return 0;
+    char err[8192];
+    if (validate_run_reports(args, r, err, sizeof(err)) == 0)
+        return 0;
+    fprintf(stderr, "%s\n", err);
+    return -1;
+}
+
 int run_binary(const char *binary, const char *const *args, const char *stdin_text, int timeout_s,
                struct run_result *r)
 {
@@ -119,7 +135,7 @@ int run_binary(const char *binary, const char *const *args, const char *stdin_te
     r->status = killed ? 137 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     r->out = bo.p;
     r->err = be.p;
-    return 0;
+    return runner_check_reports(binary, args, r);
 }
 
 int run_certsweep(const char *const *args, const char *stdin_text, struct run_result *r)
