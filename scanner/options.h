@@ -97,7 +97,13 @@ struct cs_options {
     unsigned shard_n; /* shard K of N (0 <= K < N); N 0: every target */
     char *history;    /* --history: the SQLite database scans are appended to; NULL: none */
     int64_t history_keep_secs; /* --history-keep: scans older than this are pruned; 0: kept */
+    unsigned color;            /* --color: enum cs_color_when */
+    bool wide;                 /* --wide: the text table cuts no cell */
 };
+
+/* --color: auto colours the text table on a terminal unless NO_COLOR (not
+   empty) or TERM=dumb says not to (scanner/terminal.h). */
+enum cs_color_when { CS_COLOR_AUTO, CS_COLOR_ALWAYS, CS_COLOR_NEVER };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints
    the notes and decides the exit code. */

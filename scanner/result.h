@@ -207,6 +207,13 @@ struct cs_scan_info {
     char *const *text_labels;
     size_t n_text_labels;
     unsigned fail_on; /* --fail-on: bit (1 << status) per counted status (nagios) */
+    /* The text table's width in terminal columns (0: 80): text_width_stdout
+       for the table on standard output (COLUMNS, else the terminal's width),
+       text_width for a -o FILE.txt (COLUMNS, else 80); text_wide (--wide):
+       no cell is cut, whatever the width. */
+    unsigned text_width;
+    unsigned text_width_stdout;
+    bool text_wide;
 };
 
 struct cs_summary {
