@@ -235,7 +235,7 @@ static size_t text_render(struct cs_buf *b, const char *s, size_t cap, int *err)
 }
 
 /* Appends s to b, escaped; past `cap` columns (0: no limit) its middle gives
-   way to one ellipsis, a third of the room kept for the head and the rest
+   way to one ellipsis, a quarter of the room kept for the head and the rest
    for the tail, where a host name keeps its domain and port.  Returns the
    columns appended. */
 static size_t text_render_middle(struct cs_buf *b, const char *s, size_t cap, int *err)
@@ -243,7 +243,7 @@ static size_t text_render_middle(struct cs_buf *b, const char *s, size_t cap, in
     size_t total = text_measure(s);
     if (cap == 0 || total <= cap)
         return text_render(b, s, 0, err);
-    size_t keep = cap - 1, head = keep / 3, tail = keep - head, width = 0, skipped = 0;
+    size_t keep = cap - 1, head = keep / 4, tail = keep - head, width = 0, skipped = 0;
     const unsigned char *p = (const unsigned char *)s;
     struct text_unit u;
     for (; *p != '\0'; p += u.step) { /* the head: whole units that fit */
@@ -525,8 +525,8 @@ static void text_fit(const struct text_state *st, const size_t *natural, const s
         size_t cap, min;
         text_bounds(c, &cap, &min);
         lay->colw[c] = cap != 0 && natural[c] > cap ? cap : natural[c];
-        if (min < header[c])
-            min = header[c];
+        if (min != 0 && min < header[c])
+            min = header[c]; /* a header is never cut */
         minw[c] = min != 0 && lay->colw[c] > min ? min : lay->colw[c];
         used += lay->colw[c];
         shown++;
@@ -625,14 +625,14 @@ static void text_put_table(FILE *out, struct text_state *st, int color)
     free(lay.colw);
 }
 
-/* When the scan ran and the time it judged expiry by (--now may set it
-   apart), so that a report read later is not misread. */
+/* When the scan ran and the time its days are counted from (--now may set
+   it apart), so that a report read later is not misread. */
 static void text_put_when(FILE *out, const struct text_state *st)
 {
     char started[24], now[24];
     cs_format_time(st->started_at, started);
     cs_format_time(st->now, now);
-    fprintf(out, "scan started %s; expiry judged as of %s\n", started, now);
+    fprintf(out, "scanned at %s, days counted from %s\n", started, now);
 }
 
 static void text_put_summary(FILE *out, const struct cs_summary *s)
