@@ -26,12 +26,17 @@
 
 #include "scanner/targets.h"
 
-/* Column caps and the minimums a column shrinks to when the width is short */
+/* Column caps; the widths a column gives up room down to before REASON is
+   cut (_EASE), and the minimums it shrinks to when REASON would get less
+   than TEXT_REASON_MIN */
 #define TEXT_HOST_CAP 64
+#define TEXT_HOST_EASE 32
 #define TEXT_HOST_MIN 20
 #define TEXT_ISSUER_CAP 32
+#define TEXT_ISSUER_EASE 16
 #define TEXT_ISSUER_MIN 8
 #define TEXT_REVOCATION_CAP 40
+#define TEXT_REVOCATION_EASE 16
 #define TEXT_REVOCATION_MIN 8
 #define TEXT_LABEL_CAP 32 /* label columns do not shrink below it */
 #define TEXT_REASON_MIN 20
@@ -471,28 +476,31 @@ static bool text_shown(const struct text_state *st, int c)
     return c != TEXT_C_REVOCATION || st->revocation;
 }
 
-/* The cap of column c and the width it may shrink to; both 0 for a column
-   that keeps the width of its longest value (STATUS, DAYS, NOT AFTER). */
-static void text_bounds(int c, size_t *cap, size_t *min)
+/* The cap of column c, the width it gives room back down to for REASON and
+   the width it may shrink to; all 0 for a column that keeps the width of its
+   longest value (STATUS, DAYS, NOT AFTER). */
+struct text_bounds {
+    size_t cap, ease, min;
+};
+
+static struct text_bounds text_bounds(int c)
 {
     switch (c) {
     case TEXT_C_HOST:
-        *cap = TEXT_HOST_CAP, *min = TEXT_HOST_MIN;
-        return;
+        return (struct text_bounds){TEXT_HOST_CAP, TEXT_HOST_EASE, TEXT_HOST_MIN};
     case TEXT_C_ISSUER:
-        *cap = TEXT_ISSUER_CAP, *min = TEXT_ISSUER_MIN;
-        return;
+        return (struct text_bounds){TEXT_ISSUER_CAP, TEXT_ISSUER_EASE, TEXT_ISSUER_MIN};
     case TEXT_C_REVOCATION:
-        *cap = TEXT_REVOCATION_CAP, *min = TEXT_REVOCATION_MIN;
-        return;
+        return (struct text_bounds){TEXT_REVOCATION_CAP, TEXT_REVOCATION_EASE,
+                                    TEXT_REVOCATION_MIN};
     case TEXT_C_STATUS:
     case TEXT_C_DAYS:
     case TEXT_C_NOT_AFTER:
     case TEXT_C_REASON:
-        *cap = *min = 0;
-        return;
+        return (struct text_bounds){0, 0, 0};
     }
-    *cap = *min = TEXT_LABEL_CAP; /* inventory text keeps what it had */
+    /* inventory text keeps what it had */
+    return (struct text_bounds){TEXT_LABEL_CAP, TEXT_LABEL_CAP, TEXT_LABEL_CAP};
 }
 
 /* Takes columns from the widest shrinkable one down, one at a time, until
@@ -512,30 +520,42 @@ static void text_shrink(size_t *colw, const size_t *minw, size_t ncols, size_t *
     }
 }
 
+/* A floor below the width a column has: the smaller of the two, and never
+   below its header (0: none). */
+static size_t text_floor(size_t colw, size_t floor, size_t header)
+{
+    if (floor == 0)
+        return colw;
+    floor = floor > header ? floor : header;
+    return colw < floor ? colw : floor;
+}
+
 /* The width of each column from the widths its values need (natural) and
-   its header's, below which it does not shrink. */
+   its header's, below which it does not shrink: the other columns give room
+   to REASON down to their ease, then REASON is cut down to its minimum, then
+   they shrink to theirs; if that is still too little, REASON goes under its
+   row and the row takes what it can. */
 static void text_fit(const struct text_state *st, const size_t *natural, const size_t *header,
                      size_t ncols, struct text_layout *lay)
 {
+    size_t *ease = cs_xcalloc(ncols, sizeof(*ease));
     size_t *minw = cs_xcalloc(ncols, sizeof(*minw));
     size_t used = 0, shown = 0;
     for (int c = 0; c < (int)ncols; c++) {
         if (!text_shown(st, c) || c == TEXT_C_REASON)
             continue;
-        size_t cap, min;
-        text_bounds(c, &cap, &min);
-        lay->colw[c] = cap != 0 && natural[c] > cap ? cap : natural[c];
-        if (min != 0 && min < header[c])
-            min = header[c]; /* a header is never cut */
-        minw[c] = min != 0 && lay->colw[c] > min ? min : lay->colw[c];
+        struct text_bounds bd = text_bounds(c);
+        lay->colw[c] = bd.cap != 0 && natural[c] > bd.cap ? bd.cap : natural[c];
+        ease[c] = text_floor(lay->colw[c], bd.ease, header[c]);
+        minw[c] = text_floor(lay->colw[c], bd.min, header[c]);
         used += lay->colw[c];
         shown++;
     }
     used += strlen(TEXT_SEP) * shown; /* each column's, and the one before REASON */
     size_t reason = natural[TEXT_C_REASON];
     size_t need = reason < TEXT_REASON_MIN ? reason : TEXT_REASON_MIN;
-    if (used + reason > st->width)
-        text_shrink(lay->colw, minw, ncols, &used, st->width > need ? st->width - need : 0);
+    text_shrink(lay->colw, ease, ncols, &used, st->width > reason ? st->width - reason : 0);
+    text_shrink(lay->colw, minw, ncols, &used, st->width > need ? st->width - need : 0);
     if (used + need <= st->width) {
         lay->colw[TEXT_C_REASON] = st->width - used;
     } else { /* REASON under the row, which fits without it if it can */
@@ -543,6 +563,7 @@ static void text_fit(const struct text_state *st, const size_t *natural, const s
         used -= strlen(TEXT_SEP);
         text_shrink(lay->colw, minw, ncols, &used, st->width);
     }
+    free(ease);
     free(minw);
 }
 
