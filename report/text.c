@@ -491,8 +491,7 @@ static struct text_bounds text_bounds(int c)
     case TEXT_C_ISSUER:
         return (struct text_bounds){TEXT_ISSUER_CAP, TEXT_ISSUER_EASE, TEXT_ISSUER_MIN};
     case TEXT_C_REVOCATION:
-        return (struct text_bounds){TEXT_REVOCATION_CAP, TEXT_REVOCATION_EASE,
-                                    TEXT_REVOCATION_MIN};
+        return (struct text_bounds){TEXT_REVOCATION_CAP, TEXT_REVOCATION_EASE, TEXT_REVOCATION_MIN};
     case TEXT_C_STATUS:
     case TEXT_C_DAYS:
     case TEXT_C_NOT_AFTER:
@@ -505,8 +504,7 @@ static struct text_bounds text_bounds(int c)
 
 /* Takes columns from the widest shrinkable one down, one at a time, until
    *used is at most target or every column is at its minimum. */
-static void text_shrink(size_t *colw, const size_t *minw, size_t ncols, size_t *used,
-                        size_t target)
+static void text_shrink(size_t *colw, const size_t *minw, size_t ncols, size_t *used, size_t target)
 {
     while (*used > target) {
         size_t widest = ncols;
@@ -532,11 +530,12 @@ static size_t text_floor(size_t colw, size_t floor, size_t header)
 
 /* The width of each column from the widths its values need (natural) and
    its header's, below which it does not shrink: the other columns give room
-   to REASON down to their ease, then REASON is cut down to its minimum, then
-   they shrink to theirs; if that is still too little, REASON goes under its
-   row and the row takes what it can. */
+   to REASON down to their ease, as much as the typical reason needs (an
+   outlier does not squeeze every host), then REASON is cut down to its
+   minimum, then they shrink to theirs; if that is still too little, REASON
+   goes under its row and the row takes what it can. */
 static void text_fit(const struct text_state *st, const size_t *natural, const size_t *header,
-                     size_t ncols, struct text_layout *lay)
+                     size_t ncols, size_t typical, struct text_layout *lay)
 {
     size_t *ease = cs_xcalloc(ncols, sizeof(*ease));
     size_t *minw = cs_xcalloc(ncols, sizeof(*minw));
@@ -554,7 +553,7 @@ static void text_fit(const struct text_state *st, const size_t *natural, const s
     used += strlen(TEXT_SEP) * shown; /* each column's, and the one before REASON */
     size_t reason = natural[TEXT_C_REASON];
     size_t need = reason < TEXT_REASON_MIN ? reason : TEXT_REASON_MIN;
-    text_shrink(lay->colw, ease, ncols, &used, st->width > reason ? st->width - reason : 0);
+    text_shrink(lay->colw, ease, ncols, &used, st->width > typical ? st->width - typical : 0);
     text_shrink(lay->colw, minw, ncols, &used, st->width > need ? st->width - need : 0);
     if (used + need <= st->width) {
         lay->colw[TEXT_C_REASON] = st->width - used;
@@ -565,6 +564,26 @@ static void text_fit(const struct text_state *st, const size_t *natural, const s
     }
     free(ease);
     free(minw);
+}
+
+static int text_size_compare(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    return a < b ? -1 : a > b;
+}
+
+/* The width that shows nine reasons in ten whole. */
+static size_t text_typical_reason(const struct text_state *st)
+{
+    if (st->n == 0)
+        return 0;
+    size_t *w = cs_xcalloc(st->n, sizeof(*w));
+    for (size_t i = 0; i < st->n; i++)
+        w[i] = text_measure(st->rows[i].reason);
+    qsort(w, st->n, sizeof(*w), text_size_compare);
+    size_t typical = w[(st->n * 9 + 9) / 10 - 1];
+    free(w);
+    return typical;
 }
 
 /* The widths the columns' headers and values need, uncut, then the layout
@@ -594,7 +613,7 @@ static void text_layout(struct text_state *st, size_t ncols, struct text_layout 
     if (st->width == 0)
         memcpy(lay->colw, natural, ncols * sizeof(*natural));
     else
-        text_fit(st, natural, header, ncols, lay);
+        text_fit(st, natural, header, ncols, text_typical_reason(st), lay);
     free(natural);
     free(header);
 }

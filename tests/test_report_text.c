@@ -111,7 +111,8 @@ Test(text, most_urgent_first_and_summary)
     cr_assert_not_null(strstr(out, "  2026-05-20  ")); /* NOT AFTER, date only */
     cr_assert_null(strstr(out, " \n"), "trailing blanks in:\n%s", out);
     const char *last = nth_line(out, 8);
-    cr_assert_str_eq(last, "7 endpoints: 1 OK, 3 WARNING, 1 CRITICAL, 1 EXPIRED, 1 ERROR\n" WHEN_LINE);
+    cr_assert_str_eq(last,
+                     "7 endpoints: 1 OK, 3 WARNING, 1 CRITICAL, 1 EXPIRED, 1 ERROR\n" WHEN_LINE);
     free(out);
     free_all(recs, 7);
 }
@@ -146,7 +147,8 @@ Test(text, revocation_column_only_when_asked)
 Test(text, zero_records_print_only_the_summary)
 {
     char *out = run_writer(&cs_writer_text, &test_info, 1, NULL, 0, NULL);
-    cr_assert_str_eq(out, "0 endpoints: 0 OK, 0 WARNING, 0 CRITICAL, 0 EXPIRED, 0 ERROR\n" WHEN_LINE);
+    cr_assert_str_eq(out,
+                     "0 endpoints: 0 OK, 0 WARNING, 0 CRITICAL, 0 EXPIRED, 0 ERROR\n" WHEN_LINE);
     free(out);
 }
 
