@@ -68,6 +68,12 @@ static void tmux_stop(void)
     struct run_result r;
     if (tmux && run_binary(tmux, args, NULL, 30, &r) == 0)
         run_result_free(&r);
+    /* the socket file stays behind a killed server */
+    const char *tmp = getenv("TMUX_TMPDIR");
+    char path[600];
+    snprintf(path, sizeof(path), "%s/tmux-%u/%s", tmp && tmp[0] ? tmp : "/tmp", (unsigned)getuid(),
+             tmux_socket);
+    unlink(path);
     tmux_socket[0] = '\0';
 }
 
