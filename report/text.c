@@ -26,20 +26,22 @@
 
 #include "scanner/targets.h"
 
-/* Column caps; the widths a column gives up room down to before REASON is
-   cut (_EASE), and the minimums it shrinks to when REASON would get less
-   than TEXT_REASON_MIN */
+/* Column caps, the widths columns shrink to at most when the width is short,
+   and their weights: when columns must shrink, the one widest for its
+   weight gives a column first, so REASON keeps 5/2 of ISSUER's width and
+   HOST:PORT twice it, down to their minimums. */
 #define TEXT_HOST_CAP 64
-#define TEXT_HOST_EASE 32
 #define TEXT_HOST_MIN 20
+#define TEXT_HOST_WEIGHT 4
 #define TEXT_ISSUER_CAP 32
-#define TEXT_ISSUER_EASE 16
 #define TEXT_ISSUER_MIN 8
+#define TEXT_ISSUER_WEIGHT 2
 #define TEXT_REVOCATION_CAP 40
-#define TEXT_REVOCATION_EASE 16
 #define TEXT_REVOCATION_MIN 8
-#define TEXT_LABEL_CAP 32 /* label columns do not shrink below it */
+#define TEXT_REVOCATION_WEIGHT 2
 #define TEXT_REASON_MIN 20
+#define TEXT_REASON_WEIGHT 5
+#define TEXT_LABEL_CAP 32 /* label columns do not shrink below it */
 #define TEXT_DEFAULT_WIDTH 80
 #define TEXT_BELOW_INDENT "    " /* a REASON under its row */
 #define TEXT_SEP "  "
@@ -476,40 +478,45 @@ static bool text_shown(const struct text_state *st, int c)
     return c != TEXT_C_REVOCATION || st->revocation;
 }
 
-/* The cap of column c, the width it gives room back down to for REASON and
-   the width it may shrink to; all 0 for a column that keeps the width of its
-   longest value (STATUS, DAYS, NOT AFTER). */
+/* The cap of column c, the width it may shrink to and its weight; all 0 for
+   a column that keeps the width of its longest value (STATUS, DAYS, NOT
+   AFTER).  REASON has no cap: it gets what is left. */
 struct text_bounds {
-    size_t cap, ease, min;
+    size_t cap, min, weight;
 };
 
 static struct text_bounds text_bounds(int c)
 {
     switch (c) {
     case TEXT_C_HOST:
-        return (struct text_bounds){TEXT_HOST_CAP, TEXT_HOST_EASE, TEXT_HOST_MIN};
+        return (struct text_bounds){TEXT_HOST_CAP, TEXT_HOST_MIN, TEXT_HOST_WEIGHT};
     case TEXT_C_ISSUER:
-        return (struct text_bounds){TEXT_ISSUER_CAP, TEXT_ISSUER_EASE, TEXT_ISSUER_MIN};
+        return (struct text_bounds){TEXT_ISSUER_CAP, TEXT_ISSUER_MIN, TEXT_ISSUER_WEIGHT};
     case TEXT_C_REVOCATION:
-        return (struct text_bounds){TEXT_REVOCATION_CAP, TEXT_REVOCATION_EASE, TEXT_REVOCATION_MIN};
+        return (struct text_bounds){TEXT_REVOCATION_CAP, TEXT_REVOCATION_MIN,
+                                    TEXT_REVOCATION_WEIGHT};
+    case TEXT_C_REASON:
+        return (struct text_bounds){0, TEXT_REASON_MIN, TEXT_REASON_WEIGHT};
     case TEXT_C_STATUS:
     case TEXT_C_DAYS:
     case TEXT_C_NOT_AFTER:
-    case TEXT_C_REASON:
         return (struct text_bounds){0, 0, 0};
     }
     /* inventory text keeps what it had */
-    return (struct text_bounds){TEXT_LABEL_CAP, TEXT_LABEL_CAP, TEXT_LABEL_CAP};
+    return (struct text_bounds){TEXT_LABEL_CAP, 0, 0};
 }
 
-/* Takes columns from the widest shrinkable one down, one at a time, until
-   *used is at most target or every column is at its minimum. */
-static void text_shrink(size_t *colw, const size_t *minw, size_t ncols, size_t *used, size_t target)
+/* Takes one column at a time from the column widest for its weight (among
+   those above their minimum) until *used is at most target or every column
+   is at its minimum. */
+static void text_shrink(size_t *colw, const size_t *minw, const size_t *weight, size_t ncols,
+                        size_t *used, size_t target)
 {
     while (*used > target) {
         size_t widest = ncols;
         for (size_t c = 0; c < ncols; c++)
-            if (colw[c] > minw[c] && (widest == ncols || colw[c] > colw[widest]))
+            if (weight[c] != 0 && colw[c] > minw[c] &&
+                (widest == ncols || colw[c] * weight[widest] > colw[widest] * weight[c]))
                 widest = c;
         if (widest == ncols)
             return;
@@ -518,52 +525,56 @@ static void text_shrink(size_t *colw, const size_t *minw, size_t ncols, size_t *
     }
 }
 
-/* A floor below the width a column has: the smaller of the two, and never
-   below its header (0: none). */
-static size_t text_floor(size_t colw, size_t floor, size_t header)
+/* A minimum below the width a column has: the smaller of the two, and never
+   below its header. */
+static size_t text_floor(size_t colw, size_t min, size_t header)
 {
-    if (floor == 0)
-        return colw;
-    floor = floor > header ? floor : header;
-    return colw < floor ? colw : floor;
+    min = min > header ? min : header;
+    return colw < min ? colw : min;
 }
 
-/* The width of each column from the widths its values need (natural) and
-   its header's, below which it does not shrink: the other columns give room
-   to REASON down to their ease, as much as the typical reason needs (an
-   outlier does not squeeze every host), then REASON is cut down to its
-   minimum, then they shrink to theirs; if that is still too little, REASON
-   goes under its row and the row takes what it can. */
-static void text_fit(const struct text_state *st, const size_t *natural, const size_t *header,
-                     size_t ncols, size_t typical, struct text_layout *lay)
+/* Sets the columns (REASON too, unless below) to what their values need,
+   capped, REASON to what nine reasons in ten need (an outlier does not
+   squeeze every host), then shrinks them by weight to the width; returns
+   the columns the line then takes. */
+static size_t text_fill(const struct text_state *st, const size_t *natural, const size_t *header,
+                        size_t ncols, size_t typical, bool below, struct text_layout *lay)
 {
-    size_t *ease = cs_xcalloc(ncols, sizeof(*ease));
     size_t *minw = cs_xcalloc(ncols, sizeof(*minw));
+    size_t *weight = cs_xcalloc(ncols, sizeof(*weight));
     size_t used = 0, shown = 0;
     for (int c = 0; c < (int)ncols; c++) {
-        if (!text_shown(st, c) || c == TEXT_C_REASON)
+        if (!text_shown(st, c) || (c == TEXT_C_REASON && below))
             continue;
         struct text_bounds bd = text_bounds(c);
-        lay->colw[c] = bd.cap != 0 && natural[c] > bd.cap ? bd.cap : natural[c];
-        ease[c] = text_floor(lay->colw[c], bd.ease, header[c]);
+        size_t want = c != TEXT_C_REASON ? natural[c] : typical > header[c] ? typical : header[c];
+        lay->colw[c] = bd.cap != 0 && want > bd.cap ? bd.cap : want;
         minw[c] = text_floor(lay->colw[c], bd.min, header[c]);
+        weight[c] = bd.weight;
         used += lay->colw[c];
         shown++;
     }
-    used += strlen(TEXT_SEP) * shown; /* each column's, and the one before REASON */
-    size_t reason = natural[TEXT_C_REASON];
-    size_t need = reason < TEXT_REASON_MIN ? reason : TEXT_REASON_MIN;
-    text_shrink(lay->colw, ease, ncols, &used, st->width > typical ? st->width - typical : 0);
-    text_shrink(lay->colw, minw, ncols, &used, st->width > need ? st->width - need : 0);
-    if (used + need <= st->width) {
-        lay->colw[TEXT_C_REASON] = st->width - used;
-    } else { /* REASON under the row, which fits without it if it can */
-        lay->reason_below = true;
-        used -= strlen(TEXT_SEP);
-        text_shrink(lay->colw, minw, ncols, &used, st->width);
-    }
-    free(ease);
+    used += strlen(TEXT_SEP) * (shown - 1);
+    text_shrink(lay->colw, minw, weight, ncols, &used, st->width);
     free(minw);
+    free(weight);
+    return used;
+}
+
+/* The width of each column from the widths its values and its header need
+   (a header is never cut).  What is left after the fill goes to REASON,
+   whose outliers may then show whole.  When even the minimums do not fit,
+   REASON goes under its row and the row takes what it can. */
+static void text_fit(const struct text_state *st, const size_t *natural, const size_t *header,
+                     size_t ncols, size_t typical, struct text_layout *lay)
+{
+    size_t used = text_fill(st, natural, header, ncols, typical, false, lay);
+    if (used <= st->width) {
+        lay->colw[TEXT_C_REASON] += st->width - used;
+        return;
+    }
+    lay->reason_below = true;
+    text_fill(st, natural, header, ncols, typical, true, lay);
 }
 
 static int text_size_compare(const void *pa, const void *pb)
@@ -672,7 +683,11 @@ static void text_put_when(FILE *out, const struct text_state *st)
     char started[24], now[24];
     cs_format_time(st->started_at, started);
     cs_format_time(st->now, now);
-    fprintf(out, "scanned at %s, days counted from %s\n", started, now);
+    char line[96];
+    int n = snprintf(line, sizeof(line), "scanned at %s, days counted from %s\n", started, now);
+    if (st->width != 0 && (size_t)n - 1 > st->width) /* two lines on a narrow terminal */
+        snprintf(line, sizeof(line), "scanned at %s\ndays counted from %s\n", started, now);
+    fputs(line, out);
 }
 
 static void text_put_summary(FILE *out, const struct cs_summary *s)
