@@ -10,10 +10,10 @@
  *
  * The table fits the width it is given (cs_scan_info: the terminal's, or 80):
  * STATUS, DAYS and NOT AFTER keep their width; HOST:PORT, ISSUER and
- * REVOCATION take what their longest value needs up to a cap, and give room
- * back (widest first) down to a minimum; REASON gets what is left.  When even
- * the minimums leave REASON too little, it goes under its row, indented and
- * wrapped.  A host is shortened in the middle ("api-\u2026.example.com:443")
+ * REVOCATION take what their longest value needs up to a cap; REASON gets
+ * what is left.  When the line is too long, the columns and REASON give room
+ * back by weight, down to a minimum each; when even the minimums do not fit,
+ * REASON goes under its row, indented and wrapped.  A host is shortened in the middle ("api-\u2026.example.com:443")
  * so that its domain and port stay; other cells are cut at the end with
  * "...".  --wide cuts nothing. */
 #include "report/report.h"
@@ -548,6 +548,8 @@ static size_t text_fill(const struct text_state *st, const size_t *natural, cons
             continue;
         struct text_bounds bd = text_bounds(c);
         size_t want = c != TEXT_C_REASON ? natural[c] : typical > header[c] ? typical : header[c];
+        if (want > st->width)
+            want = st->width; /* no column is wider than the line */
         lay->colw[c] = bd.cap != 0 && want > bd.cap ? bd.cap : want;
         minw[c] = text_floor(lay->colw[c], bd.min, header[c]);
         weight[c] = bd.weight;
