@@ -80,6 +80,8 @@ struct text_row {
     int64_t not_after; /* CS_INT_NONE when absent */
     char *host;
     char *host_cell;  /* "host:port", "[v6]:port", an IDN's " (xn--...)" after */
+    size_t host_tail; /* columns the middle cut keeps at the end: an IDN's
+                         ":port (xn--...)", so its A-label stays whole */
     char *issuer;     /* the issuer's CN, or the whole issuer; NULL when absent */
     char *revocation; /* the record's revocation, or NULL */
     char *reason;     /* reason, or error when reason is "" */
@@ -243,14 +245,19 @@ static size_t text_render(struct cs_buf *b, const char *s, size_t cap, int *err)
 
 /* Appends s to b, escaped; past `cap` columns (0: no limit) its middle gives
    way to one ellipsis, a quarter of the room kept for the head and the rest
-   for the tail, where a host name keeps its domain and port.  Returns the
-   columns appended. */
-static size_t text_render_middle(struct cs_buf *b, const char *s, size_t cap, int *err)
+   for the tail (at least min_tail columns when there is room for them), where
+   a host name keeps its domain and port.  Returns the columns appended. */
+static size_t text_render_middle(struct cs_buf *b, const char *s, size_t cap, size_t min_tail,
+                                 int *err)
 {
     size_t total = text_measure(s);
     if (cap == 0 || total <= cap)
         return text_render(b, s, 0, err);
     size_t keep = cap - 1, head = keep / 4, tail = keep - head, width = 0, skipped = 0;
+    if (min_tail > tail && min_tail < keep) { /* a column of head at least */
+        tail = min_tail;
+        head = keep - tail;
+    }
     const unsigned char *p = (const unsigned char *)s;
     struct text_unit u;
     for (; *p != '\0'; p += u.step) { /* the head: whole units that fit */
@@ -366,7 +373,7 @@ static size_t text_cell(struct cs_buf *b, const struct text_row *row, int c, siz
     case TEXT_C_STATUS:
         return text_render(b, cs_status_name(row->status), 0, err);
     case TEXT_C_HOST:
-        return text_render_middle(b, row->host_cell, cap, err);
+        return text_render_middle(b, row->host_cell, cap, row->host_tail, err);
     case TEXT_C_DAYS:
         if (row->days == CS_INT_NONE)
             return text_render(b, "-", 0, err);
@@ -807,7 +814,7 @@ static char *text_chain_lines(const struct cs_result *r, int *err)
 /* The HOST:PORT cell, unescaped: an IPv6 literal in brackets, and a name
    written with non-ASCII letters followed by its A-label (the xn-- form the
    scan sent), since such a name can read exactly like another one. */
-static char *text_host_cell(const struct cs_result *r)
+static char *text_host_cell(const struct cs_result *r, size_t *tail)
 {
     const char *host = r->host ? r->host : "";
     bool v6 = text_is_ipv6(host);
@@ -825,6 +832,7 @@ static char *text_host_cell(const struct cs_result *r)
     char *cell = cs_xmalloc(n);
     snprintf(cell, n, "%s%s%s%s%s%s%s", v6 ? "[" : "", host, v6 ? "]" : "", port,
              alabel ? " (" : "", alabel ? alabel : "", alabel ? ")" : "");
+    *tail = alabel ? strlen(port) + strlen(alabel) + 3 : 0; /* ASCII: a byte a column */
     free(alabel);
     return cell;
 }
@@ -837,13 +845,16 @@ static int text_record(struct cs_writer *w, const struct cs_result *r)
         st->rows = cs_xrealloc(st->rows, st->cap * sizeof(*st->rows));
     }
     const char *reason = r->reason && r->reason[0] ? r->reason : r->error;
+    size_t host_tail = 0;
+    char *host_cell = text_host_cell(r, &host_tail); /* before: initialisers are unsequenced */
     st->rows[st->n++] = (struct text_row){
         .status = r->status,
         .port = r->port,
         .days = r->days_remaining,
         .not_after = r->not_after,
         .host = cs_strdup(r->host ? r->host : ""),
-        .host_cell = text_host_cell(r),
+        .host_cell = host_cell,
+        .host_tail = host_tail,
         .issuer = r->issuer ? text_issuer_cn(r->issuer) : NULL,
         .reason = cs_strdup(reason ? reason : ""),
         .revocation = cs_strdup(r->revocation),

@@ -549,3 +549,21 @@ Test(text, an_ascii_name_has_no_a_label)
     free(out);
     cs_result_free(&r);
 }
+
+/* A name in non-ASCII letters cut to fit keeps its port and its whole
+   A-label: the cut falls in the name as written. */
+Test(text, a_cut_idn_name_keeps_its_a_label)
+{
+    struct cs_result r;
+    make_status(&r, "\xd1\x95\xd1\x80\xd0\xbe\xd0\xbe\xd2\x93-payments-gateway.example", CS_OK, 30);
+    set_str(&r.reason, "expires in 30 days (this reason leaves little room for the host)");
+    struct cs_scan_info info = info_width(160);
+    char *out = run_writer(&cs_writer_text, &info, 0, &r, 1, NULL);
+    assert_lines_fit(out, 160);
+    /* the A-label as idn2(1) writes it */
+    char *row = row_with(out, ELLIPSIS ":443 (xn---payments-gateway-ycoa2b68ar9b.example)  ");
+    cr_assert_not_null(strstr(row, "OK      \xd1\x95\xd1\x80\xd0\xbe\xd0\xbe\xd2\x93-"), "%s", row);
+    free(row);
+    free(out);
+    cs_result_free(&r);
+}
