@@ -2,9 +2,11 @@
 # Installs what certsweep needs to build and test on Debian 12 (bookworm) or
 # later: the libraries it links, the test framework, and the real servers the
 # tests talk to on loopback (and promtool, from prometheus, that checks the
-# Prometheus report), clang for the fuzzers and valgrind; python3-jsonschema
-# validates every JSON report the tests make against report/schema/, and
-# LibreOffice (headless Calc) opens the CSV reports in test_spreadsheet.  Run as root,
+# Prometheus report), tmux (a real terminal for the text table and the
+# progress) and idn2 (A-labels computed apart from certsweep), clang for the
+# fuzzers and valgrind; python3-jsonschema validates every JSON report the
+# tests make against report/schema/, and LibreOffice (headless Calc) opens
+# the CSV reports in test_spreadsheet.  Run as root,
 # or as a user who may use sudo.
 set -eu
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev libcsv-dev \
@@ -13,7 +15,7 @@ nginx dnsmasq-base openssl jq \
 valgrind clang libclang-rt-14-dev clang-format-14 groff-base \
 postfix dovecot-imapd dovecot-pop3d dovecot-managesieved vsftpd slapd ldap-utils \
 postgresql mariadb-server prosody prometheus \
-tmux python3-cryptography bc \
+tmux idn2 python3-cryptography bc \
 python3-jsonschema libreoffice-calc-nogui"
 as_root=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -43,7 +43,8 @@
 static cs_opt_parse_fn parse_format, parse_output, parse_targets_file, parse_dns_server, parse_now,
     parse_fail_on_opt, parse_resolve, parse_sni, parse_starttls, parse_ehlo, parse_policy,
     parse_policy_file, parse_label, parse_targets_format, parse_certs, parse_expect, parse_notify,
-    parse_notify_on, parse_mail_to, parse_shard, parse_only, parse_sort, parse_progress;
+    parse_notify_on, parse_mail_to, parse_shard, parse_only, parse_sort, parse_progress,
+    parse_color;
 
 #define MAX_SECS_MS ((uint64_t)CS_DAY_SECS * 1000)
 
@@ -69,6 +70,11 @@ const struct cs_opt cs_cli_options[] = {
              "recursively: *.pem *.crt *.cer *.der *.p12 *.pfx); repeatable"},
     {"chain", 0, CS_ARG_NONE, TO(chain),
      .help = "every certificate the server sent, in JSON and text reports"},
+    {"color", 0, CS_ARG_CUSTOM, .parse = parse_color, .metavar = "WHEN",
+     .complete = CS_COMPLETE_WORDS, .words = "auto always never",
+     .help = "colour the text table: auto on a terminal unless NO_COLOR is set and not empty "
+             "or TERM is dumb; always (even into a pipe); never",
+     .deflt = "auto"},
     {"concurrency", 'j', CS_ARG_UINT, 1, CS_MAX_CONCURRENCY, TO(concurrency), .metavar = "N",
      .help = "probes in flight at most"},
     {"connect-timeout", 0, CS_ARG_SECS, 1, MAX_SECS_MS, TO(connect_timeout_ms), .metavar = "SECS",
@@ -240,6 +246,9 @@ const struct cs_opt cs_cli_options[] = {
     {"warn-days", 'w', CS_ARG_DAYS, 0, 3650, TO(warn_secs), .metavar = "N",
      .help = "WARNING when at most N days are left, for every certificate",
      .deflt = "lifetime-aware, at most 30"},
+    {"wide", 0, CS_ARG_NONE, TO(wide),
+     .help = "the text table cuts no cell, however wide it gets (else it fits the terminal, "
+             "COLUMNS or 80 columns)"},
     {"workers", 'T', CS_ARG_UINT, 1, CS_MAX_WORKERS, TO(workers), .metavar = "N",
      .help = "event loops, one thread each", .deflt = "one per CPU"},
 };
@@ -893,6 +902,19 @@ static const char *parse_notify_on(const struct cs_opt *op, struct cs_options *o
     for (unsigned i = 0; i < sizeof(whens) / sizeof(whens[0]); i++)
         if (strcmp(arg, whens[i]) == 0) {
             o->notify_on = i;
+            return NULL;
+        }
+    return one_of(op, buf, len);
+}
+
+static const char *parse_color(const struct cs_opt *op, struct cs_options *o, const char *arg,
+                               char *buf, size_t len)
+{
+    static const char *const whens[] = {
+        [CS_COLOR_AUTO] = "auto", [CS_COLOR_ALWAYS] = "always", [CS_COLOR_NEVER] = "never"};
+    for (unsigned i = 0; i < sizeof(whens) / sizeof(whens[0]); i++)
+        if (strcmp(arg, whens[i]) == 0) {
+            o->color = i;
             return NULL;
         }
     return one_of(op, buf, len);

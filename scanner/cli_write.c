@@ -296,7 +296,13 @@ void cs_cli_write_man(FILE *out)
     fputs(".TP\n.B 130, 143\ninterrupted by SIGINT or SIGTERM; the reports say they are "
           "partial\n",
           out);
-    fputs(".SH ENVIRONMENT\n.TP\n.B NO_COLOR\nno colour in the text table on a terminal\n", out);
+    fputs(".SH ENVIRONMENT\n.TP\n.B NO_COLOR\nset and not empty: no colour in the text table "
+          "(\\-\\-color always still colours; set but empty changes nothing)\n"
+          ".TP\n.B TERM\n\\fBdumb\\fR: no colour in the text table (unless \\-\\-color "
+          "always)\n"
+          ".TP\n.B COLUMNS\nthe width the text table fits, instead of the terminal's (80 "
+          "when neither is known, as for files and pipes)\n",
+          out);
     fputs(".SH EXAMPLES\n.nf\ncertsweep example.com example.org:8443\n"
           "certsweep \\-f domains.txt \\-o report.csv \\-o report.json \\-q\n"
           "certsweep \\-\\-ocsp \\-\\-crl \\-\\-fail\\-on critical \\-f domains.txt\n.fi\n",

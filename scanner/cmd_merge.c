@@ -24,6 +24,7 @@
 #include "scanner/commands.h"
 #include "scanner/error.h"
 #include "scanner/options.h"
+#include "scanner/terminal.h"
 #include "version.h"
 
 struct merge_out {
@@ -151,7 +152,10 @@ static int merge_open_outputs(const struct cs_options *o, struct merge_out *outs
     if (!o->quiet && !to_stdout) {
         struct merge_out *m = &outs[(*n)++];
         m->f = stdout;
-        m->err = cs_writer_open(&m->w, o->stdout_format, stdout, info, flags);
+        bool color =
+            o->stdout_format == &cs_writer_text && cs_terminal_color(o->color, STDOUT_FILENO);
+        m->err = cs_writer_open(&m->w, o->stdout_format, stdout, info,
+                                flags | (color ? CS_WRITER_COLOR : 0));
     }
     return 0;
 }
@@ -229,8 +233,9 @@ static int merge_shards(const struct cs_options *o, struct cs_report_reader *fir
 
 static int merge_run(int argc, char **argv)
 {
-    static const char *const allowed[] = {"csv-raw", "fail-on", "format", "help", "only",
-                                          "output",  "quiet",   "sort",   NULL};
+    static const char *const allowed[] = {"color",  "csv-excel", "csv-raw", "fail-on",
+                                          "format", "help",      "only",    "output",
+                                          "quiet",  "sort",      "wide",    NULL};
     struct cs_options o;
     cs_options_init(&o);
     struct cs_cli_notes notes;
@@ -270,7 +275,11 @@ static int merge_run(int argc, char **argv)
                                 .warn_secs = -1,
                                 .crit_secs = -1,
                                 .only = o.only,
-                                .sort = o.sort};
+                                .sort = o.sort,
+                                /* the table as a scan's (scanner/terminal.h) */
+                                .text_width = cs_terminal_columns(-1),
+                                .text_width_stdout = cs_terminal_columns(STDOUT_FILENO),
+                                .text_wide = o.wide};
     struct cs_summary sum = {.complete = true, .finished_at = CS_INT_NONE};
     merge_meta(&info, &sum, true, cs_report_meta(first));
     struct merge_out *outs = cs_xcalloc(o.n_outputs + 1, sizeof(*outs));

@@ -26,6 +26,7 @@
 #include "scanner/options.h"
 #include "scanner/progress.h"
 #include "scanner/targets.h"
+#include "scanner/terminal.h"
 #include "version.h"
 
 struct report {
@@ -354,6 +355,10 @@ int main(int argc, char **argv)
         .fail_on = opt.fail_on,
         .only = opt.only, /* --only and --sort: the writers' (report/order.h) */
         .sort = opt.sort,
+        /* the text table's width (--wide, COLUMNS, the terminal's) */
+        .text_width = cs_terminal_columns(-1),
+        .text_width_stdout = cs_terminal_columns(STDOUT_FILENO),
+        .text_wide = opt.wide,
     };
     struct sink sink = {0};
     if (opt.notify || opt.n_mail_to)
@@ -384,7 +389,7 @@ int main(int argc, char **argv)
     if (!opt.quiet && !to_stdout) {
         struct report *r = &sink.reports[sink.n++];
         const struct cs_writer_ops *ops = opt.stdout_format;
-        int color = ops == &cs_writer_text && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+        int color = ops == &cs_writer_text && cs_terminal_color(opt.color, STDOUT_FILENO);
         r->f = stdout;
         setvbuf(stdout, NULL, _IOLBF, 0); /* each record as it finishes: can be followed */
         int wrc = cs_writer_open(&r->w, ops, stdout, &info, flags | (color ? CS_WRITER_COLOR : 0));

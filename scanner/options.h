@@ -114,7 +114,13 @@ struct cs_options {
     bool stats;                         /* --stats: one summary line on stderr at the end */
     struct cs_progress *progress_board; /* where the engine publishes its progress, made
                                            by the caller; NULL: none (no cost) */
+    unsigned color;                     /* --color: enum cs_color_when */
+    bool wide;                          /* --wide: the text table cuts no cell */
 };
+
+/* --color: auto colours the text table on a terminal unless NO_COLOR (not
+   empty) or TERM=dumb says not to (scanner/terminal.h). */
+enum cs_color_when { CS_COLOR_AUTO, CS_COLOR_ALWAYS, CS_COLOR_NEVER };
 
 /* What the command line asks for.  cs_cli_parse prints nothing: main prints
    the notes and decides the exit code. */

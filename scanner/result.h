@@ -212,6 +212,13 @@ struct cs_scan_info {
        0: every record */
     unsigned only;
     unsigned sort; /* --sort: enum cs_sort (report/order.h); 0: not given */
+    /* The text table's width in terminal columns (0: 80): text_width_stdout
+       for the table on standard output (COLUMNS, else the terminal's width),
+       text_width for a -o FILE.txt (COLUMNS, else 80); text_wide (--wide):
+       no cell is cut, whatever the width. */
+    unsigned text_width;
+    unsigned text_width_stdout;
+    bool text_wide;
 };
 
 struct cs_summary {

@@ -1099,7 +1099,7 @@ Test(cli, unknown_abbreviated_and_ambiguous_options)
     expect_usage_line(
         NAMES("--c", "x.example"),
         "unknown option '--c': ambiguous, could be --ca-file, --ca-path, "
-        "--cert-only, --certs, --chain, --concurrency, --connect-timeout, --crit-days, "
+        "--cert-only, --certs, --chain, --color, --concurrency, --connect-timeout, --crit-days, "
         "--crl, --crl-max-size, --csv-excel, --csv-raw");
     expect_usage_line(NAMES("--cr", "x.example"),
                       "unknown option '--cr': ambiguous, could be --crit-days, --crl, "

@@ -289,6 +289,7 @@ Test(labels, text_table_label_columns)
                           "-f",        in_dir("t.txt"),
                           "--label",   "env",
                           "--label",   "owner",
+                          "--wide", /* every column on one line, REASON too */
                           NULL};
     struct run_result r;
     cr_assert_eq(run_binary(CS_BINARY, args, NULL, RUN_LIMIT_S, &r), 0);

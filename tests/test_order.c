@@ -185,7 +185,8 @@ static void scan(bool (*pick)(const struct fleet_scenario *), const char *const 
     struct fleet_args args = {0};
     char *targets = fleet_targets_write(fleet, dir, pick, NULL, &args);
     cr_assert_not_null(targets);
-    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t", "3"};
+    /* --wide: the table's cells whole, to compare with the JSON */
+    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t", "3", "--wide"};
     const char **argv = fleet_args_join(fixed, sizeof(fixed) / sizeof(fixed[0]), &args, more);
     cr_assert_eq(run_certsweep(argv, NULL, r), 0);
     cr_assert_lt(r->status, 4, "exit %d: %s", r->status, r->err);
@@ -577,7 +578,8 @@ Test(order_fleet, sort_merge)
     for (size_t o = 0; o < 3; o++) {
         const char *json = dir_path(dir, "merged.json");
         const char *args[] = {"merge", s0,   s1,          "--sort", cs_sort_name(orders[o]),
-                              "-o",    json, "--fail-on", "never",  NULL};
+                              "-o",    json, "--fail-on", "never",  "--wide",
+                              NULL};
         cr_assert_eq(run_certsweep(args, NULL, &r), 0);
         cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
         json_t *doc = load_json(json);

@@ -10,10 +10,14 @@
 #include "scanner/result.h"
 #include "tests/support/report_fixture.h"
 
+#define ELLIPSIS "\xe2\x80\xa6"
+#define WHEN_LINE "scanned at 2026-03-01T00:00:00Z, days counted from 2026-03-01T00:00:00Z\n"
+
 /* ---- text -------------------------------------------------------------- */
 
 /* Terminal columns of the first `bytes` bytes of s (test inputs hold only
- * ASCII, 2-byte Latin and 3-byte CJK characters). */
+ * ASCII, 2-byte Latin and Cyrillic, the ellipsis U+2026, and 3-byte CJK
+ * characters). */
 static size_t visible_cols(const char *s, size_t bytes)
 {
     size_t cols = 0;
@@ -26,11 +30,19 @@ static size_t visible_cols(const char *s, size_t bytes)
             cols++;
             i += 2;
         } else {
-            cols += 2;
+            cols += strncmp(s + i, ELLIPSIS, 3) == 0 ? 1 : 2;
             i += 3;
         }
     }
     return cols;
+}
+
+/* The scan information with the table this many columns wide. */
+static struct cs_scan_info info_width(unsigned width)
+{
+    struct cs_scan_info info = test_info;
+    info.text_width = width;
+    return info;
 }
 
 static size_t count_lines(const char *s)
@@ -78,11 +90,12 @@ Test(text, most_urgent_first_and_summary)
     make_status(&recs[5], "exp.example", CS_EXPIRED, -1);
     make_status(&recs[6], "aaa-warn10.example", CS_WARNING, 10);
     set_str(&recs[0].reason, ""); /* an empty last column leaves no padding behind */
-    char *out = run_writer(&cs_writer_text, &test_info, 0, recs, 7, NULL);
+    struct cs_scan_info info = info_width(120);
+    char *out = run_writer(&cs_writer_text, &info, 0, recs, 7, NULL);
 
     const char *order[] = {"exp.example",    "crit.example", "warn5.example", "aaa-warn10.example",
                            "warn10.example", "err.example",  "ok.example"};
-    cr_assert_eq(count_lines(out), 1 + 7 + 1, "%s", out);
+    cr_assert_eq(count_lines(out), 1 + 7 + 2, "%s", out);
     cr_assert_eq(strncmp(out, "STATUS", 6), 0);
     for (size_t i = 0; i < 7; i++) {
         const char *line = nth_line(out, 1 + i);
@@ -98,7 +111,8 @@ Test(text, most_urgent_first_and_summary)
     cr_assert_not_null(strstr(out, "  2026-05-20  ")); /* NOT AFTER, date only */
     cr_assert_null(strstr(out, " \n"), "trailing blanks in:\n%s", out);
     const char *last = nth_line(out, 8);
-    cr_assert_str_eq(last, "7 endpoints: 1 OK, 3 WARNING, 1 CRITICAL, 1 EXPIRED, 1 ERROR\n");
+    cr_assert_str_eq(last,
+                     "7 endpoints: 1 OK, 3 WARNING, 1 CRITICAL, 1 EXPIRED, 1 ERROR\n" WHEN_LINE);
     free(out);
     free_all(recs, 7);
 }
@@ -115,7 +129,7 @@ Test(text, revocation_column_only_when_asked)
     cr_assert_null(strstr(out, "timed out"), "%s", out);
     free(out);
 
-    struct cs_scan_info info = test_info;
+    struct cs_scan_info info = info_width(120);
     info.crl = true;
     out = run_writer(&cs_writer_text, &info, 0, recs, 2, NULL);
     cr_assert_eq(strncmp(out, "STATUS", 6), 0);
@@ -133,7 +147,8 @@ Test(text, revocation_column_only_when_asked)
 Test(text, zero_records_print_only_the_summary)
 {
     char *out = run_writer(&cs_writer_text, &test_info, 1, NULL, 0, NULL);
-    cr_assert_str_eq(out, "0 endpoints: 0 OK, 0 WARNING, 0 CRITICAL, 0 EXPIRED, 0 ERROR\n");
+    cr_assert_str_eq(out,
+                     "0 endpoints: 0 OK, 0 WARNING, 0 CRITICAL, 0 EXPIRED, 0 ERROR\n" WHEN_LINE);
     free(out);
 }
 
@@ -143,7 +158,7 @@ Test(text, one_endpoint_is_singular)
     make_ok(&r);
     char *out = run_writer(&cs_writer_text, &test_info, 0, &r, 1, NULL);
     cr_assert_str_eq(nth_line(out, 2),
-                     "1 endpoint: 1 OK, 0 WARNING, 0 CRITICAL, 0 EXPIRED, 0 ERROR\n");
+                     "1 endpoint: 1 OK, 0 WARNING, 0 CRITICAL, 0 EXPIRED, 0 ERROR\n" WHEN_LINE);
     free(out);
     cs_result_free(&r);
 }
@@ -156,7 +171,8 @@ Test(text, hostile_values_cannot_reach_the_terminal)
                              "CSI");
     set_str(&recs[2].host, "evil\x1b]8;;http://x\x07link");
     set_str(&recs[1].error, "e\x7f");
-    char *out = run_writer(&cs_writer_text, &test_info, 0, recs, NREC, NULL);
+    struct cs_scan_info info = info_width(200);
+    char *out = run_writer(&cs_writer_text, &info, 0, recs, NREC, NULL);
     for (const unsigned char *p = (const unsigned char *)out; *p; p++) {
         cr_assert(*p == '\n' || (*p >= 0x20 && *p != 0x7f), "raw control byte 0x%02x in:\n%s", *p,
                   out);
@@ -203,7 +219,8 @@ Test(text, columns_align_by_visible_width)
 {
     struct cs_result recs[NREC];
     make_all(recs);
-    char *out = run_writer(&cs_writer_text, &test_info, 0, recs, NREC, NULL);
+    struct cs_scan_info info = info_width(200);
+    char *out = run_writer(&cs_writer_text, &info, 0, recs, NREC, NULL);
     /* "NOT AFTER" and every row's date start in the same terminal column */
     const char *hdr_at = strstr(out, "NOT AFTER");
     cr_assert_not_null(hdr_at);
@@ -225,7 +242,9 @@ Test(text, columns_align_by_visible_width)
                      i, at + bytes);
     }
     cr_assert_not_null(strstr(out, "[2001:db8::1]:443"));
-    cr_assert_not_null(strstr(out, "\xc3\xa9t\xc3\xa9.example:8443"));
+    /* a name in non-ASCII letters, and its A-label (as idn2(1) writes it) */
+    cr_assert_not_null(strstr(out, "  \xc3\xa9t\xc3\xa9.example:8443 (xn--t-9fab.example)  "), "%s",
+                       out);
     free(out);
     free_all(recs, NREC);
 }
@@ -238,7 +257,8 @@ Test(text, only_ipv6_literals_are_bracketed)
     make_status(&recs[2], "bad:line here", CS_ERROR, CS_INT_NONE);
     recs[2].port = CS_INT_NONE;
     make_status(&recs[3], "192.0.2.9", CS_OK, 12);
-    char *out = run_writer(&cs_writer_text, &test_info, 0, recs, 4, NULL);
+    struct cs_scan_info info = info_width(120);
+    char *out = run_writer(&cs_writer_text, &info, 0, recs, 4, NULL);
     cr_assert_not_null(strstr(out, "  [fe80::1%eth0]:443  "), "%s", out);
     cr_assert_not_null(strstr(out, "  [::ffff:192.0.2.1]:443  "), "%s", out);
     cr_assert_not_null(strstr(out, "  bad:line here  "), "%s", out);
@@ -271,14 +291,41 @@ Test(text, long_values_are_cut)
     set_str(&r.reason, long_reason);
     set_str(&r.host, long_host);
     set_str(&r.issuer, "O=No Common Name Org,C=US");
-    char *out = run_writer(&cs_writer_text, &test_info, 0, &r, 1, NULL);
+    struct cs_scan_info info = info_width(200);
+    char *out = run_writer(&cs_writer_text, &info, 0, &r, 1, NULL);
     const char *row = nth_line(out, 1);
-    char want_host[64], want_reason[64];
-    snprintf(want_host, sizeof(want_host), "%.45s...:443  ", long_host);
-    snprintf(want_reason, sizeof(want_reason), "  %.57s...\n", long_reason);
+    /* the host at its cap of 64: 15 columns of head, the ellipsis, 48 of
+       tail; the issuer whole; REASON the rest */
+    char want_host[96];
+    snprintf(want_host, sizeof(want_host), "  %.15s" ELLIPSIS "%.44s:443  ", long_host, long_host);
     cr_assert_not_null(strstr(row, want_host), "%s", row);
-    cr_assert_not_null(strstr(row, want_reason), "%s", row);
-    cr_assert_not_null(strstr(row, "O=No Common Name Org,C=US"));
+    cr_assert_not_null(strstr(row, "  O=No Common Name Org,C=US  "), "%s", row);
+    /* REASON takes the rest of the 200 columns, cut with "..." */
+    const char *nl = strchr(row, '\n');
+    cr_assert_eq(visible_cols(row, (size_t)(nl - row)), 200, "%s", row);
+    cr_assert_eq(strncmp(nl - 3, "...", 3), 0, "%s", row);
+    cr_assert_eq(nl[-4], 'r');
+    free(out);
+
+    r.reason[60] = '\0'; /* with room for the whole reason, the host has its cap of 64 */
+    out = run_writer(&cs_writer_text, &info, 0, &r, 1, NULL);
+    row = nth_line(out, 1);
+    snprintf(want_host, sizeof(want_host), "  %.15s" ELLIPSIS "%.44s:443  ", long_host, long_host);
+    cr_assert_not_null(strstr(row, want_host), "%s", row);
+    cr_assert_not_null(strstr(row, "  O=No Common Name Org,C=US  "), "%s", row);
+    cr_assert_not_null(strstr(row, "  rrrrrrrrrr"), "%s", row);
+    cr_assert_eq(strlen(strstr(row, "  rrrrrrrrrr")), 2 + 60 + 1 + strlen(nth_line(out, 2)));
+    free(out);
+
+    info.text_wide = true; /* --wide: nothing cut */
+    out = run_writer(&cs_writer_text, &info, 0, &r, 1, NULL);
+    row = nth_line(out, 1);
+    char want[320];
+    snprintf(want, sizeof(want), "  %s:443  ", long_host);
+    cr_assert_not_null(strstr(row, want), "%s", row);
+    snprintf(want, sizeof(want), "  %s\n", r.reason);
+    cr_assert_not_null(strstr(row, want), "%s", row);
+    cr_assert_null(strstr(out, ELLIPSIS));
     free(out);
     cs_result_free(&r);
 }
@@ -288,7 +335,8 @@ Test(text, issuer_cn_unescaped)
     struct cs_result r;
     make_ok(&r);
     set_str(&r.issuer, "C=US,O=Acme,CN=Acme\\, Inc. \\22Root\\22 CA+OU=x");
-    char *out = run_writer(&cs_writer_text, &test_info, 0, &r, 1, NULL);
+    struct cs_scan_info info = info_width(120);
+    char *out = run_writer(&cs_writer_text, &info, 0, &r, 1, NULL);
     cr_assert_not_null(strstr(out, "  Acme, Inc. \"Root\" CA  "), "%s", out);
     free(out);
     cs_result_free(&r);
@@ -319,5 +367,203 @@ Test(text, a_cell_past_its_byte_cap_fails_the_report)
     cr_assert_eq(fclose(f), 0);
     cr_assert_eq(size, 0, "%zu bytes written", size);
     free(buf);
+    cs_result_free(&r);
+}
+
+/* ---- fitting the width ------------------------------------------------- */
+
+#define LONG_HOST "api-gateway-internal-eu-west-1-production-cluster.services.example.com"
+#define LONG_REASON "hostname mismatch: api.example.org not in the certificate's names"
+
+/* Four endpoints as a fleet has them: a long host, a long reason, a long
+   issuer, and a short one. */
+static void make_fleet(struct cs_result recs[4])
+{
+    make_status(&recs[0], LONG_HOST, CS_CRITICAL, 199);
+    set_str(&recs[0].reason, LONG_REASON);
+    make_status(&recs[1], "warning.example", CS_WARNING, 19);
+    set_str(&recs[1].reason, "expires in 19 days (renewal overdue: <1/3 of 90-day lifetime left)");
+    make_status(&recs[2], "ok.example", CS_OK, 80);
+    set_str(&recs[2].issuer, "CN=An Issuing Certification Authority With A Long Name G2,O=X");
+    set_str(&recs[2].reason, "expires in 80 days");
+    make_status(&recs[3], "silent.example", CS_ERROR, CS_INT_NONE);
+}
+
+/* Asserts that no line of out is wider than width columns; returns the
+   widest. */
+static size_t assert_lines_fit(const char *out, size_t width)
+{
+    size_t widest = 0;
+    for (const char *line = out; *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        cr_assert_not_null(nl);
+        size_t cols = visible_cols(line, (size_t)(nl - line));
+        cr_assert_leq(cols, width, "a line of %zu columns at %zu:\n%s", cols, width, out);
+        widest = cols > widest ? cols : widest;
+        line = nl + 1;
+    }
+    return widest;
+}
+
+/* The row (a copy, without its newline) that holds needle. */
+static char *row_with(const char *out, const char *needle)
+{
+    const char *at = strstr(out, needle);
+    cr_assert_not_null(at, "no %s in:\n%s", needle, out);
+    const char *start = at;
+    while (start > out && start[-1] != '\n')
+        start--;
+    return cs_strndup(start, (size_t)(strchr(at, '\n') - start));
+}
+
+Test(text, the_table_fits_80_120_and_200_columns)
+{
+    struct cs_result recs[4];
+    make_fleet(recs);
+    static const size_t widths[] = {80, 120, 200};
+    for (size_t k = 0; k < 3; k++) {
+        struct cs_scan_info info = info_width((unsigned)widths[k]);
+        char *out = run_writer(&cs_writer_text, &info, 0, recs, 4, NULL);
+        size_t widest = assert_lines_fit(out, widths[k]);
+        cr_assert_gt(widest, widths[k] - 10, "the table leaves room unused at %zu:\n%s", widths[k],
+                     out);
+        /* the host keeps its end: the domain and the port */
+        char *row = row_with(out, "example.com:443  ");
+        cr_assert_eq(strncmp(row, "CRITICAL  api-", 14), 0, "%s", row);
+        cr_assert_not_null(strstr(row, ELLIPSIS), "%s", row);
+        if (widths[k] > 80)
+            cr_assert_not_null(strstr(row, "services.example.com:443  "), "%s", row);
+        free(row);
+        if (widths[k] >= 120) { /* room for the shorter reasons */
+            cr_assert_not_null(strstr(out, "  timeout during handshake\n"), "%s", out);
+            cr_assert_not_null(strstr(out, "  expires in 80 days\n"), "%s", out);
+        }
+        if (widths[k] == 200) { /* and for every one */
+            cr_assert_not_null(strstr(out, "  expires in 19 days (renewal overdue: <1/3 of 90-day "
+                                           "lifetime left)\n"),
+                               "%s", out);
+            cr_assert_not_null(strstr(out, "  " LONG_REASON "\n"), "%s", out);
+            cr_assert_not_null(strstr(out, "  An Issuing Certification Auth...  "), "%s", out);
+        }
+        free(out);
+    }
+    free_all(recs, 4);
+}
+
+Test(text, wide_cuts_nothing)
+{
+    struct cs_result recs[4];
+    make_fleet(recs);
+    struct cs_scan_info info = info_width(80);
+    info.text_wide = true;
+    char *out = run_writer(&cs_writer_text, &info, 0, recs, 4, NULL);
+    cr_assert_null(strstr(out, ELLIPSIS), "%s", out);
+    cr_assert_null(strstr(out, "..."), "%s", out);
+    char *row = row_with(out, LONG_HOST ":443  ");
+    cr_assert_not_null(strstr(row, "  " LONG_REASON), "%s", row);
+    free(row);
+    cr_assert_not_null(strstr(out, "  An Issuing Certification Authority With A Long Name G2  "));
+    free(out);
+    free_all(recs, 4);
+}
+
+/* When even the narrowest columns leave REASON too little, it goes under its
+   row, indented and wrapped at blanks, all of it. */
+Test(text, reason_goes_under_its_row_when_the_width_is_short)
+{
+    struct cs_result recs[4];
+    make_fleet(recs);
+    struct cs_scan_info info = info_width(64);
+    char *out = run_writer(&cs_writer_text, &info, 0, recs, 4, NULL);
+    assert_lines_fit(out, 64);
+    cr_assert_null(strstr(out, "REASON"), "%s", out);
+    const char *row = strstr(out, "\nCRITICAL  ");
+    cr_assert_not_null(row, "%s", out);
+    /* the reason's lines, joined again: at the blank a line was broken at,
+       or as they are after a word longer than a line, cut at the width */
+    char joined[512] = "";
+    const char *line = strchr(row + 1, '\n') + 1;
+    size_t n_lines = 0, last_cols = 0;
+    for (; strncmp(line, "    ", 4) == 0; line = strchr(line, '\n') + 1, n_lines++) {
+        const char *nl = strchr(line, '\n');
+        cr_assert_neq(line[4], ' ', "%s", out);
+        if (joined[0] && last_cols < 64)
+            strcat(joined, " ");
+        strncat(joined, line + 4, (size_t)(nl - line - 4));
+        last_cols = (size_t)(nl - line);
+    }
+    cr_assert_str_eq(joined, LONG_REASON);
+    cr_assert_eq(n_lines, 2, "%s", out);
+    cr_assert_eq(strncmp(line, "WARNING   ", 10), 0, "%s", out);
+    free(out);
+    free_all(recs, 4);
+}
+
+/* A host cut in the middle loses whole characters and whole escapes: never
+   a part of a UTF-8 sequence (which would show as \xNN) or of an escape. */
+Test(text, the_middle_cut_keeps_characters_and_escapes_whole)
+{
+    struct cs_result r[2];
+    make_status(&r[0], "", CS_OK, 30);
+    /* 70 Cyrillic letters (2 bytes each): not a valid name, so no A-label */
+    char cyr[141 + 16] = "";
+    for (int i = 0; i < 70; i++)
+        strcat(cyr, i % 2 ? "\xd0\xb4" : "\xd0\xb6"); /* д ж */
+    strcat(cyr, ".e");
+    set_str(&r[0].host, cyr);
+    r[0].source = cs_strdup("/certs/a.pem"); /* a file: its path, never an A-label */
+    make_status(&r[1], "", CS_OK, 40);
+    /* escapes of 4 columns on both sides of where the cut falls */
+    set_str(&r[1].host, "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+                        "\x01\x01.example");
+    struct cs_scan_info info = info_width(200);
+    char *out = run_writer(&cs_writer_text, &info, 0, r, 2, NULL);
+    /* 64 columns: 15 of head, the ellipsis, 48 of tail */
+    char want[512] = "\nOK      ";
+    for (int i = 0; i < 15; i++)
+        strcat(want, i % 2 ? "\xd0\xb4" : "\xd0\xb6");
+    strcat(want, ELLIPSIS);
+    for (int i = 70 - 42; i < 70; i++)
+        strcat(want, i % 2 ? "\xd0\xb4" : "\xd0\xb6");
+    strcat(want, ".e:443  ");
+    cr_assert_not_null(strstr(out, want), "want %s in:\n%s", want, out);
+    /* 15 columns of head hold three whole escapes (12); 48 of tail, nine
+       and ".example:443"; the cell is 61 columns, padded to 64 */
+    cr_assert_not_null(strstr(out, "\nOK      \\x01\\x01\\x01" ELLIPSIS
+                                   "\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01.example:443     "
+                                   "  40  "),
+                       "%s", out);
+    cr_assert_null(strstr(out, "\\xD0"), "a cut inside a character:\n%s", out);
+    free(out);
+    free_all(r, 2);
+}
+
+Test(text, an_ascii_name_has_no_a_label)
+{
+    struct cs_result r;
+    make_status(&r, "xn--n1aae7f7o.example", CS_OK, 30);
+    struct cs_scan_info info = info_width(120);
+    char *out = run_writer(&cs_writer_text, &info, 0, &r, 1, NULL);
+    cr_assert_not_null(strstr(out, "  xn--n1aae7f7o.example:443  "), "%s", out);
+    cr_assert_null(strstr(out, "("), "%s", out);
+    free(out);
+    cs_result_free(&r);
+}
+
+/* A name in non-ASCII letters cut to fit keeps its port and its whole
+   A-label: the cut falls in the name as written. */
+Test(text, a_cut_idn_name_keeps_its_a_label)
+{
+    struct cs_result r;
+    make_status(&r, "\xd1\x95\xd1\x80\xd0\xbe\xd0\xbe\xd2\x93-payments-gateway.example", CS_OK, 30);
+    set_str(&r.reason, "expires in 30 days (this reason leaves little room for the host)");
+    struct cs_scan_info info = info_width(160);
+    char *out = run_writer(&cs_writer_text, &info, 0, &r, 1, NULL);
+    assert_lines_fit(out, 160);
+    /* the A-label as idn2(1) writes it */
+    char *row = row_with(out, ELLIPSIS ":443 (xn---payments-gateway-ycoa2b68ar9b.example)  ");
+    cr_assert_not_null(strstr(row, "OK      \xd1\x95\xd1\x80\xd0\xbe\xd0\xbe\xd2\x93-"), "%s", row);
+    free(row);
+    free(out);
     cs_result_free(&r);
 }
