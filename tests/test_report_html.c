@@ -25,16 +25,16 @@
 #include "scanner/result.h"
 #include "tests/support/fleet.h"
 #include "tests/support/pki.h"
+#include "tests/support/report_fixture.h"
 #include "tests/support/runner.h"
 
 #define CHROMIUM "/usr/bin/chromium"
 #define PYTHON "/usr/bin/python3"
 #define BROWSER_TIMEOUT_S 300
-#define DAY 86400
 #define WINDOW_DAYS 90
 
 /* What a certificate or a target may carry into the page. */
-#define EVIL_ISSUER "<script>alert(1)</script> & \"Co\" 'Intermediate'"
+#define EVIL_ISSUER "<script>alert(1)</script> &lt;b&gt; & \"Co\" 'Intermediate'"
 #define EVIL_CN "\"><img src=x onerror=alert(2)>"
 #define EVIL_O "<script>alert(4)</script>"
 #define EVIL_TARGET "<img src=x onerror=alert(3)>"
@@ -680,4 +680,108 @@ Test(html, screenshot)
     cr_assert_eq(json_integer_value(json_object_get(png, "height")), 1600);
     check_colours(png);
     json_decref(png);
+}
+
+/* ---- the writer alone, on records made in memory ---- */
+
+TestSuite(html_writer, .timeout = 60);
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* Every text of a record is escaped for HTML, in text and in attributes;
+   control characters, bidi controls and invalid UTF-8 arrive as visible
+   escapes, never as themselves. */
+Test(html_writer, record_text_is_escaped)
+{
+    struct cs_result recs[2];
+    make_hostile(&recs[0]);
+    make_ok(&recs[1]);
+    set_str(&recs[1].host, "'\"<b>&amp;x");
+    set_str(&recs[1].subject, "CN=\"><img src=x onerror=alert(1)> 'single'");
+    set_str(&recs[1].reason, "<i>it's</i> \xe2\x80\xae\xff\x7f");
+    set_str(&recs[1].revocation, "<script>alert(2)</script>");
+    struct cs_scan_info info = test_info;
+    info.crl = true; /* the revocation column */
+    char *out = run_writer(&cs_writer_html, &info, 0, recs, 2, NULL);
+    cr_assert_eq(count(out, "<script"), 1, "only the page's own script");
+    cr_assert_eq(count(out, "<img"), 0);
+    cr_assert_null(strstr(out, "<b>&"));
+    cr_assert_eq(count(out, "<i>"), 0);
+    cr_assert_not_null(strstr(out, ">&#39;&quot;&lt;b&gt;&amp;amp;x:443<"), "%s", out);
+    cr_assert_not_null(
+        strstr(out, " title=\"CN=&quot;&gt;&lt;img src=x onerror=alert(1)&gt; &#39;single&#39;\""));
+    cr_assert_not_null(strstr(out, "&lt;i&gt;it&#39;s&lt;/i&gt; \\u202E\\xFF\\x7F<"));
+    cr_assert_not_null(strstr(out, "&lt;script&gt;alert(2)&lt;/script&gt;"));
+    cr_assert_not_null(strstr(out, "\\x1B[31mred"));            /* the hostile subject's ESC */
+    cr_assert_not_null(strstr(out, "CN=line1\\x0Aline2\\x0D")); /* its newline and CR */
+    for (const unsigned char *p = (const unsigned char *)out; *p; p++)
+        cr_assert(*p >= 0x20 || *p == '\n', "a raw control byte 0x%02X at %zu", *p,
+                  (size_t)((const char *)p - out));
+    cr_assert_null(strstr(out, "\xc2\x9b"));     /* C1 CSI */
+    cr_assert_null(strstr(out, "\xe2\x80\xae")); /* right-to-left override */
+    free(out);
+    free_all(recs, 2);
+}
+
+/* A kept text is cut: a huge name costs a bounded cell. */
+Test(html_writer, long_texts_are_cut)
+{
+    struct cs_result r;
+    make_ok(&r);
+    char *big = malloc(100001);
+    memset(big, 'a', 100000);
+    big[100000] = '\0';
+    set_str(&r.host, big);
+    set_str(&r.reason, big);
+    set_str(&r.subject, big);
+    size_t len = 0;
+    char *out = run_writer(&cs_writer_html, &test_info, 0, &r, 1, &len);
+    cr_assert_lt(len, 40000u, "%zu bytes", len);
+    char want[300];
+    memset(want, 'a', 256);
+    strcpy(want + 256, "\xe2\x80\xa6<");
+    cr_assert_not_null(strstr(out, want));
+    memset(want, 'a', 257);
+    want[257] = '\0';
+    cr_assert_null(strstr(out, want));
+    free(out);
+    free(big);
+    cs_result_free(&r);
+}
+
+/* Twenty certificates on one day: twelve marks stacked, "+8" above them. */
+Test(html_writer, crowded_day)
+{
+    struct cs_result recs[20];
+    for (size_t i = 0; i < 20; i++) {
+        make_ok(&recs[i]);
+        recs[i].port = (int64_t)(1000 + i);
+        recs[i].not_after = T_2026_03_01 + 10 * DAY + DAY / 2;
+        recs[i].days_remaining = 10;
+    }
+    char *out = run_writer(&cs_writer_html, &test_info, 0, recs, 20, NULL);
+    cr_assert_eq(count(out, "<rect class=\"mark s-OK\""), 12, "%s", out);
+    cr_assert_eq(count(out, "data-day=\"10\""), 12);
+    cr_assert_not_null(strstr(out, ">+8<title>8 more on this day"));
+    cr_assert_eq(count(out, "<tr class="), 20); /* the table has them all */
+    free(out);
+    free_all(recs, 20);
+}
+
+/* No records: a page all the same, every count 0. */
+Test(html_writer, empty_scan)
+{
+    char *out = run_writer(&cs_writer_html, &test_info, 0, NULL, 0, NULL);
+    cr_assert_not_null(strstr(out, "<b id=\"total\">0</b> endpoints"));
+    cr_assert_not_null(strstr(out, "<b id=\"cal-expired\">0</b>"));
+    cr_assert_not_null(strstr(out, "</tbody>\n</table>"));
+    cr_assert_eq(count(out, "<rect"), 0);
+    cr_assert_not_null(strstr(out, "</html>\n"));
+    free(out);
 }
