@@ -547,8 +547,8 @@ static const char *parse_output(const struct cs_opt *op, struct cs_options *o, c
     if (!out.ops) {
         snprintf(buf, len,
                  "not a report: cannot tell its format; name it .csv, .json, .jsonl, "
-                 ".txt or .prom, or give FORMAT:%s (csv, json, jsonl, text, prom, "
-                 "nagios)",
+                 ".txt, .prom or .html, or give FORMAT:%s (csv, json, jsonl, text, prom, "
+                 "nagios, html)",
                  shown(arg, esc, sizeof(esc)));
         return buf;
     }
