@@ -479,7 +479,7 @@ static void html_put_calendar(FILE *out, struct html_state *st, int64_t now)
             fprintf(out,
                     "<text class=\"more\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">+%zu"
                     "<title>%zu more on this day (see the table)</title></text>\n",
-                    HTML_X0 + d * HTML_DAY_W + HTML_DAY_W / 2, HTML_TOP - 2,
+                    HTML_X0 + d * HTML_DAY_W + HTML_DAY_W / 2, HTML_TOP + 1,
                     stack[d] - HTML_STACK_MAX, stack[d] - HTML_STACK_MAX);
     fprintf(out,
             "</g>\n</svg>\n<p class=\"notes\"><b id=\"cal-expired\">%" PRIu64
