@@ -307,7 +307,8 @@ static void html_put_endpoint(FILE *out, struct html_state *st, const struct htm
 /* The UTC calendar day of t (days since the epoch, rounded down). */
 static int64_t html_day(int64_t t)
 {
-    return t >= 0 ? t / HTML_DAY_SECS : -((-t + HTML_DAY_SECS - 1) / HTML_DAY_SECS);
+    int64_t q = t / HTML_DAY_SECS; /* no overflow at INT64_MIN, unlike negating t */
+    return t % HTML_DAY_SECS < 0 ? q - 1 : q;
 }
 
 /* "sha256-BASE64" of s, for the policy. */
@@ -354,7 +355,10 @@ static void html_put_head(FILE *out, const struct cs_scan_info *info)
     char style_hash[64], script_hash[64], started[24];
     html_csp_hash(html_style, style_hash);
     html_csp_hash(html_script, script_hash);
-    cs_format_time(info->started_at, started);
+    if (info->started_at == CS_INT_NONE)
+        strcpy(started, "(merged)");
+    else
+        cs_format_time(info->started_at, started);
     fprintf(out,
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -365,20 +369,29 @@ static void html_put_head(FILE *out, const struct cs_scan_info *info)
             style_hash, script_hash, started, html_style);
 }
 
+/* A scan-wide time, or "unknown" (merged reports that did not carry it). */
+static void html_put_time(FILE *out, const char *id, int64_t t)
+{
+    char when[24];
+    if (t == CS_INT_NONE) {
+        fprintf(out, "<b id=\"%s\">unknown</b>", id);
+        return;
+    }
+    cs_format_time(t, when);
+    fprintf(out, "<b><time id=\"%s\" datetime=\"%s\">%s</time></b>", id, when, when);
+}
+
 static void html_put_header(FILE *out, struct html_state *st, const struct cs_scan_info *info,
                             const struct cs_summary *s)
 {
-    char started[24], now[24];
     uint64_t total = 0;
     for (int i = 0; i < CS_STATUS_COUNT; i++)
         total += s->count[i];
-    cs_format_time(info->started_at, started);
-    cs_format_time(info->now, now);
-    fputs("<body>\n<header>\n<h1>Certificate expiry report</h1>\n<p class=\"meta\">", out);
-    fprintf(out,
-            "Scanned <b><time id=\"started\" datetime=\"%s\">%s</time></b>, "
-            "classified as of <b><time id=\"now\" datetime=\"%s\">%s</time></b> by certsweep ",
-            started, started, now, now);
+    fputs("<body>\n<header>\n<h1>Certificate expiry report</h1>\n<p class=\"meta\">Scanned ", out);
+    html_put_time(out, "started", info->started_at);
+    fputs(", classified as of ", out);
+    html_put_time(out, "now", info->now);
+    fputs(" by certsweep ", out);
     html_put(out, st, info->version ? info->version : "");
     fprintf(out, ": <b id=\"total\">%" PRIu64 "</b> endpoint%s", total, total == 1 ? "" : "s");
     if (!s->complete)
@@ -435,6 +448,12 @@ static void html_put_calendar(FILE *out, struct html_state *st, int64_t now)
     int64_t first_day = html_day(now);
     size_t stack[HTML_DAYS] = {0};
     uint64_t expired = 0, beyond = 0, none = 0;
+    if (now == CS_INT_NONE) {
+        fputs("<section id=\"calendar\">\n<h2>Expiry calendar</h2>\n<p class=\"notes\">None: "
+              "the reports merged do not say when they were classified.</p>\n</section>\n",
+              out);
+        return;
+    }
     fprintf(out,
             "<section id=\"calendar\">\n<h2>Expiry calendar: the next %d days</h2>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"calendar-svg\" width=\"%d\" "
@@ -456,7 +475,7 @@ static void html_put_calendar(FILE *out, struct html_state *st, int64_t now)
             continue;
         }
         int64_t d = html_day(r->not_after) - first_day;
-        if (d >= HTML_DAYS) {
+        if (d < 0 || d >= HTML_DAYS) { /* d < 0 cannot be once not_after >= now */
             beyond++;
             continue;
         }

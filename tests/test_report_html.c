@@ -785,3 +785,32 @@ Test(html_writer, empty_scan)
     cr_assert_not_null(strstr(out, "</html>\n"));
     free(out);
 }
+
+/* Merged JSON Lines carry no scan time: the header says so, the calendar
+   is left out, and no notAfter, however far out, draws outside it. */
+Test(html_writer, no_classification_time)
+{
+    struct cs_result recs[3];
+    make_ok(&recs[0]);
+    make_ok(&recs[1]);
+    recs[1].not_after = INT64_MIN + 1;
+    make_ok(&recs[2]);
+    recs[2].not_after = INT64_MAX;
+    struct cs_scan_info info = test_info;
+    info.now = CS_INT_NONE;
+    info.started_at = CS_INT_NONE;
+    char *out = run_writer(&cs_writer_html, &info, 0, recs, 3, NULL);
+    cr_assert_not_null(strstr(out, "Scanned <b id=\"started\">unknown</b>, classified as of "
+                                   "<b id=\"now\">unknown</b>"));
+    cr_assert_null(strstr(out, "<svg"));
+    cr_assert_eq(count(out, "<tr class="), 3);
+    free(out);
+
+    info = test_info; /* with a time, the extremes fall before and after the window */
+    out = run_writer(&cs_writer_html, &info, 0, recs, 3, NULL);
+    cr_assert_eq(count(out, "<rect"), 1); /* make_ok's, 80 days out */
+    cr_assert_not_null(strstr(out, "<b id=\"cal-expired\">1</b>"));
+    cr_assert_not_null(strstr(out, "<b id=\"cal-beyond\">1</b>"));
+    free(out);
+    free_all(recs, 3);
+}
