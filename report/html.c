@@ -629,7 +629,8 @@ static int html_close(struct cs_writer *w, const struct cs_summary *s)
 {
     struct html_state *st = w->state;
     FILE *out = w->out;
-    qsort(st->rows, st->n, sizeof(*st->rows), html_compare);
+    if (st->n > 1) /* rows is NULL without records */
+        qsort(st->rows, st->n, sizeof(*st->rows), html_compare);
     html_put_head(out, w->info);
     html_put_header(out, st, w->info, s);
     html_put_calendar(out, st, w->info->now);
