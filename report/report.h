@@ -10,7 +10,7 @@
 struct cs_writer;
 
 struct cs_writer_ops {
-    const char *name;      /* "csv", "json", "jsonl", "text", "prom", "nagios" */
+    const char *name;      /* "csv", "json", "jsonl", "text", "prom", "nagios", "html" */
     const char *extension; /* ".csv", ... : picks the format of an -o file */
     /* Called once before any record; info stays valid until close.  Returns 0
        or a negative errno-style code. */
@@ -67,5 +67,6 @@ extern const struct cs_writer_ops cs_writer_jsonl;
 extern const struct cs_writer_ops cs_writer_text;
 extern const struct cs_writer_ops cs_writer_prom;
 extern const struct cs_writer_ops cs_writer_nagios;
+extern const struct cs_writer_ops cs_writer_html;
 
 #endif

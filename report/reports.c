@@ -8,8 +8,8 @@
 #include <strings.h>
 
 static const struct cs_writer_ops *const writers[] = {
-    &cs_writer_text,  &cs_writer_csv,  &cs_writer_json,
-    &cs_writer_jsonl, &cs_writer_prom, &cs_writer_nagios,
+    &cs_writer_text, &cs_writer_csv,    &cs_writer_json, &cs_writer_jsonl,
+    &cs_writer_prom, &cs_writer_nagios, &cs_writer_html,
 };
 
 #define WRITER_COUNT (sizeof(writers) / sizeof(writers[0]))

@@ -115,7 +115,7 @@ const struct cs_opt cs_cli_options[] = {
     {"fetch-timeout", 0, CS_ARG_SECS, 1, MAX_SECS_MS, TO(fetch_timeout_ms), .metavar = "SECS",
      .help = "deadline of one OCSP or CRL fetch"},
     {"format", 'F', CS_ARG_CUSTOM, .parse = parse_format, .metavar = "FMT",
-     .complete = CS_COMPLETE_WORDS, .words = "text csv json jsonl prom nagios",
+     .complete = CS_COMPLETE_WORDS, .words = "text csv json jsonl prom nagios html",
      .help = "format of the report on standard output", .deflt = "text"},
     {"help", 'h', CS_ARG_NONE, .action = CS_CLI_HELP, .help = "this help, then exit"},
     {"history", 0, CS_ARG_STRING, TO(history), .metavar = "FILE.db", .complete = CS_COMPLETE_FILE,
@@ -162,7 +162,7 @@ const struct cs_opt cs_cli_options[] = {
     {"output", 'o', CS_ARG_CUSTOM, .parse = parse_output, .metavar = "FILE", .flags = CS_OPT_REPEAT,
      .complete = CS_COMPLETE_FILE,
      .help = "write a report to FILE, its format from the extension (.csv .json .jsonl .txt "
-             ".prom) "
+             ".prom .html) "
              "or named as FORMAT:FILE ('-' is standard output, e.g. jsonl:-, "
              "csv:/dev/stdout); repeatable"},
     {"per-address", 0, CS_ARG_UINT, 1, CS_MAX_CONCURRENCY, TO(per_address), .metavar = "N",
@@ -627,8 +627,8 @@ static const char *parse_output(const struct cs_opt *op, struct cs_options *o, c
     if (!out.ops) {
         snprintf(buf, len,
                  "not a report: cannot tell its format; name it .csv, .json, .jsonl, "
-                 ".txt or .prom, or give FORMAT:%s (csv, json, jsonl, text, prom, "
-                 "nagios)",
+                 ".txt, .prom or .html, or give FORMAT:%s (csv, json, jsonl, text, prom, "
+                 "nagios, html)",
                  shown(arg, esc, sizeof(esc)));
         return buf;
     }

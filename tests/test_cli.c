@@ -1147,7 +1147,7 @@ Test(cli, bound_messages)
                       "--crl-max-size: '5G' is not a size (bytes, or with K, M or G) from 1K "
                       "to 4G");
     expect_usage_line(NAMES("-F", "xml", "x.example"),
-                      "--format: 'xml' is not one of text, csv, json, jsonl, prom or nagios");
+                      "--format: 'xml' is not one of text, csv, json, jsonl, prom, nagios or html");
     expect_usage_line(NAMES("--fail-on", "x\ny", "x.example"),
                       "--fail-on: 'x\\x0Ay' is not one of warning, error, critical or never");
 }

@@ -23,6 +23,7 @@ Test(reports, lookup)
     cr_assert_eq(cs_writer_by_name("text"), &cs_writer_text);
     cr_assert_eq(cs_writer_by_name("prom"), &cs_writer_prom);
     cr_assert_eq(cs_writer_by_name("nagios"), &cs_writer_nagios);
+    cr_assert_eq(cs_writer_by_name("html"), &cs_writer_html);
     cr_assert_null(cs_writer_by_name("xml"));
     cr_assert_null(cs_writer_by_name(""));
     cr_assert_eq(cs_writer_by_filename("out/report.csv"), &cs_writer_csv);
@@ -31,6 +32,8 @@ Test(reports, lookup)
     cr_assert_eq(cs_writer_by_filename("report.jsonl"), &cs_writer_jsonl);
     cr_assert_eq(cs_writer_by_filename("/tmp/report.txt"), &cs_writer_text);
     cr_assert_eq(cs_writer_by_filename("/var/lib/node_exporter/certs.prom"), &cs_writer_prom);
+    cr_assert_eq(cs_writer_by_filename("/srv/www/Report.HTML"), &cs_writer_html);
+    cr_assert_null(cs_writer_by_filename("report.htm"));
     cr_assert_null(cs_writer_by_filename("report"));
     cr_assert_null(cs_writer_by_filename("reports.csv/out"));
     cr_assert_null(cs_writer_by_filename(".csv"));
@@ -45,7 +48,7 @@ Test(reports, list)
     cs_writer_list(f);
     fclose(f);
     cr_assert_str_eq(buf, "  text     .txt\n  csv      .csv\n  json     .json\n  jsonl    .jsonl\n"
-                          "  prom     .prom\n  nagios   .nagios\n");
+                          "  prom     .prom\n  nagios   .nagios\n  html     .html\n");
     free(buf);
 }
 
