@@ -2,7 +2,8 @@
 # Installs what certsweep needs to build and test on Debian 12 (bookworm) or
 # later: the libraries it links, the test framework, and the real servers the
 # tests talk to on loopback (and promtool, from prometheus, that checks the
-# Prometheus report), clang for the fuzzers and valgrind.  Run as root,
+# Prometheus report), clang for the fuzzers and valgrind; dpkg-dev and file
+# for the .deb (cpack), zsh and fish to check the completions.  Run as root,
 # or as a user who may use sudo.
 set -eu
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev libcsv-dev \
@@ -11,7 +12,8 @@ nginx dnsmasq-base openssl jq \
 valgrind clang libclang-rt-14-dev clang-format-14 groff-base \
 postfix dovecot-imapd dovecot-pop3d dovecot-managesieved vsftpd slapd ldap-utils \
 postgresql mariadb-server prosody prometheus \
-python3-cryptography bc"
+python3-cryptography bc \
+dpkg-dev file zsh fish"
 as_root=""
 if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null 2>&1 || {
