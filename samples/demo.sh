@@ -10,20 +10,23 @@
 # configured with (-DCS_TESTS=OFF included).  The fleet and the reports go to
 # samples/demo/run (or DEMO_OUT).  Exits with the scan's exit code.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 build=${BUILD_DIR:-build}
 out=${DEMO_OUT:-samples/demo/run}
 if [ ! -x "$build/certsweep" ] || [ ! -x "$build/certsweep-fleet" ]; then
     echo "demo: building certsweep and certsweep-fleet in $build" >&2
     # -DCS_DEMO=ON: the fleet server even where its option was turned off;
-    # every other setting of the build stays as it was
-    cmake -S . -B "$build" -DCS_DEMO=ON >/dev/null &&
-        cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" --target certsweep certsweep-fleet \
-            >/dev/null || {
+    # every other setting of a configured build stays as it was, and a new
+    # one needs nothing of the test suite
+    config=(-DCS_DEMO=ON)
+    [ -f "$build/CMakeCache.txt" ] || config+=(-DCS_TESTS=OFF)
+    if ! { cmake -S . -B "$build" "${config[@]}" >/dev/null &&
+        cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" \
+            --target certsweep certsweep-fleet >/dev/null; }; then
         echo "demo: could not build in $build; run: cmake -S . -B $build -DCS_DEMO=ON &&" \
             "cmake --build $build --target certsweep certsweep-fleet" >&2
         exit 1
-    }
+    fi
 fi
 rm -rf "$out"
 mkdir -p "$out"
