@@ -5,14 +5,29 @@
 # CRL and OCSP responder, scans it with certsweep (revocation
 # checks included), shows the table, writes CSV and JSON reports, and stops
 # the fleet.
-# Expects a build in ./build (see the README's first command).
+# Uses the build in ./build (or BUILD_DIR), and builds there what it lacks:
+# certsweep and the fleet server certsweep-fleet, whatever the build was
+# configured with (-DCS_TESTS=OFF included).  The fleet and the reports go to
+# samples/demo/run (or DEMO_OUT).  Exits with the scan's exit code.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 build=${BUILD_DIR:-build}
-out=samples/demo/run
-for bin in "$build/certsweep" "$build/certsweep-fleet"; do
-    [ -x "$bin" ] || { echo "demo: $bin is missing; build first (see README)" >&2; exit 1; }
-done
+out=${DEMO_OUT:-samples/demo/run}
+if [ ! -x "$build/certsweep" ] || [ ! -x "$build/certsweep-fleet" ]; then
+    echo "demo: building certsweep and certsweep-fleet in $build" >&2
+    # -DCS_DEMO=ON: the fleet server even where its option was turned off;
+    # every other setting of a configured build stays as it was, and a new
+    # one needs nothing of the test suite
+    config=(-DCS_DEMO=ON)
+    [ -f "$build/CMakeCache.txt" ] || config+=(-DCS_TESTS=OFF)
+    if ! { cmake -S . -B "$build" "${config[@]}" >/dev/null &&
+        cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" \
+            --target certsweep certsweep-fleet >/dev/null; }; then
+        echo "demo: could not build in $build; run: cmake -S . -B $build -DCS_DEMO=ON &&" \
+            "cmake --build $build --target certsweep certsweep-fleet" >&2
+        exit 1
+    fi
+fi
 rm -rf "$out"
 mkdir -p "$out"
 
@@ -36,3 +51,4 @@ status=$?
 echo
 echo "exit code $status (0 OK, 1 WARNING, 2 CRITICAL/EXPIRED, 3 ERROR)"
 echo "reports: $out/report.csv $out/report.json"
+exit "$status"

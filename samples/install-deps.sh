@@ -7,7 +7,8 @@
 # fuzzers and valgrind; python3-jsonschema validates every JSON report the
 # tests make against report/schema/, LibreOffice (headless Calc) opens the
 # CSV reports in test_spreadsheet, and Chromium loads the HTML report
-# headless in test_report_html.  Run as root,
+# headless in test_report_html; dpkg-dev and file build the .deb (cpack),
+# zsh and fish check the completions.  Run as root,
 # or as a user who may use sudo.
 set -eu
 packages="build-essential cmake pkg-config libuv1-dev libssl-dev libcsv-dev \
@@ -17,7 +18,8 @@ valgrind clang libclang-rt-14-dev clang-format-14 groff-base \
 postfix dovecot-imapd dovecot-pop3d dovecot-managesieved vsftpd slapd ldap-utils \
 postgresql mariadb-server prosody prometheus \
 tmux idn2 python3 python3-cryptography bc \
-python3-jsonschema libreoffice-calc-nogui chromium"
+python3-jsonschema libreoffice-calc-nogui chromium \
+dpkg-dev file zsh fish"
 as_root=""
 if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null 2>&1 || {

@@ -181,6 +181,8 @@ const struct cs_opt cs_cli_options[] = {
      .help = "port of targets that name none", .deflt = "the probe's, 443 for tls"},
     {"print-bash-completion", 0, CS_ARG_NONE, .action = CS_CLI_BASH, .flags = CS_OPT_HIDDEN,
      .help = "write the bash completion script"},
+    {"print-fish-completion", 0, CS_ARG_NONE, .action = CS_CLI_FISH, .flags = CS_OPT_HIDDEN,
+     .help = "write the fish completion script"},
     {"print-man", 0, CS_ARG_NONE, .action = CS_CLI_MAN, .flags = CS_OPT_HIDDEN,
      .help = "write the manual page (roff)"},
     {"print-zsh-completion", 0, CS_ARG_NONE, .action = CS_CLI_ZSH, .flags = CS_OPT_HIDDEN,

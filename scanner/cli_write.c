@@ -1,11 +1,19 @@
 /* What is written from the option table: --help, --version, the man page
- * (roff) and the bash and zsh completion scripts.  The build runs the
- * binary's hidden --print-* options to make the last three. */
+ * (roff) and the bash, zsh and fish completion scripts.  The build runs the
+ * binary's hidden --print-* options to make the last four. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <ares.h>
+#include <csv.h>
+#include <curl/curl.h>
+#include <expat.h>
+#include <idn2.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
+#include <sqlite3.h>
+#include <uv.h>
 
 #include "scanner/cli.h"
 #include "scanner/commands.h"
@@ -220,9 +228,23 @@ void cs_cli_write_help(FILE *out)
          HELP_WIDTH);
 }
 
+/* The version, then each library as the dynamic linker found it: what the
+   library says of itself at run time (a bug report needs the copy in use,
+   not the headers it was built with).  libcsv has no such call: its line
+   says it is the version built against. */
 void cs_cli_write_version(FILE *out)
 {
-    fprintf(out, "certsweep %s (%s)\n", CS_VERSION, OpenSSL_version(OPENSSL_VERSION));
+    XML_Expat_Version expat = XML_ExpatVersionInfo();
+    fprintf(out, "certsweep %s\n", CS_VERSION);
+    fprintf(out, "  %s\n", OpenSSL_version(OPENSSL_VERSION));
+    fprintf(out, "  libuv %s\n", uv_version_string());
+    fprintf(out, "  c-ares %s\n", ares_version(NULL));
+    fprintf(out, "  libcurl %s\n", curl_version_info(CURLVERSION_NOW)->version);
+    fprintf(out, "  SQLite %s\n", sqlite3_libversion());
+    fprintf(out, "  expat %d.%d.%d\n", expat.major, expat.minor, expat.micro);
+    fprintf(out, "  jansson %s\n", jansson_version_str());
+    fprintf(out, "  libidn2 %s\n", idn2_check_version(NULL));
+    fprintf(out, "  libcsv %d.%d.%d (built with)\n", CSV_MAJOR, CSV_MINOR, CSV_RELEASE);
 }
 
 /* Text for roff: backslashes and hyphens escaped, a leading dot or quote defused. */
@@ -348,12 +370,12 @@ void cs_cli_write_bash_completion(FILE *out)
           out);
 }
 
+static size_t first_clause(const char *s);
+
 /* A help text for zsh's brackets: its first clause, with ' [ ] : escaped. */
 static void zsh_text(FILE *out, const char *s)
 {
-    size_t n = strcspn(s, "(;:");
-    while (n && s[n - 1] == ' ')
-        n--;
+    size_t n = first_clause(s);
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\'')
             fputs("'\\''", out);
@@ -399,4 +421,59 @@ void cs_cli_write_zsh_completion(FILE *out)
         fputs("' \\\n", out);
     }
     fputs("  '*:target:_hosts'\n", out);
+}
+
+/* Text for a single-quoted fish string: \\ and \' escaped. */
+static void fish_quoted(FILE *out, const char *s, size_t n)
+{
+    fputc('\'', out);
+    for (size_t i = 0; i < n && s[i]; i++) {
+        if (s[i] == '\\' || s[i] == '\'')
+            fputc('\\', out);
+        fputc(s[i], out);
+    }
+    fputc('\'', out);
+}
+
+/* A help text's first clause, as zsh_text takes it, for a description. */
+static size_t first_clause(const char *s)
+{
+    size_t n = strcspn(s, "(;:");
+    while (n && s[n - 1] == ' ')
+        n--;
+    return n;
+}
+
+/* One complete line per option: -x for an argument that is no file (fish
+   would offer files otherwise), -r -F for a file, the directories or the
+   table's words as candidates. */
+void cs_cli_write_fish_completion(FILE *out)
+{
+    fputs("# fish completion for certsweep, written from its option table\n"
+          "complete -c certsweep -f -a '(__fish_print_hostnames)'\n",
+          out);
+    for (size_t i = 0; i < cs_cli_n_options; i++) {
+        const struct cs_opt *op = &cs_cli_options[i];
+        if (op->flags & CS_OPT_HIDDEN)
+            continue;
+        fputs("complete -c certsweep", out);
+        if (op->letter)
+            fprintf(out, " -s %c", op->letter);
+        fprintf(out, " -l %s", op->name);
+        if (op->arg != CS_ARG_NONE) {
+            if (op->complete == CS_COMPLETE_FILE) {
+                fputs(" -r -F", out);
+            } else if (op->complete == CS_COMPLETE_DIR) {
+                fputs(" -x -a '(__fish_complete_directories)'", out);
+            } else if (op->complete == CS_COMPLETE_WORDS) {
+                fputs(" -x -a ", out);
+                fish_quoted(out, op->words, strlen(op->words));
+            } else {
+                fputs(" -x", out);
+            }
+        }
+        fputs(" -d ", out);
+        fish_quoted(out, op->help, first_clause(op->help));
+        fputc('\n', out);
+    }
 }

@@ -159,6 +159,9 @@ static int print_and_exit(enum cs_cli_result what)
     case CS_CLI_BASH:
         cs_cli_write_bash_completion(stdout);
         break;
+    case CS_CLI_FISH:
+        cs_cli_write_fish_completion(stdout);
+        break;
     default:
         cs_cli_write_zsh_completion(stdout);
         break;

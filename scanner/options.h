@@ -132,6 +132,7 @@ enum cs_cli_result {
     CS_CLI_MAN,     /* --print-man (hidden): cs_cli_write_man */
     CS_CLI_BASH,    /* --print-bash-completion (hidden) */
     CS_CLI_ZSH,     /* --print-zsh-completion (hidden) */
+    CS_CLI_FISH,    /* --print-fish-completion (hidden) */
 };
 
 /* What parsing has to say: one usage error, or warnings about pointless
@@ -165,6 +166,7 @@ void cs_cli_write_version(FILE *out);
 void cs_cli_write_man(FILE *out);
 void cs_cli_write_bash_completion(FILE *out);
 void cs_cli_write_zsh_completion(FILE *out);
+void cs_cli_write_fish_completion(FILE *out);
 
 /* Exit code for the given counts (CS_EXIT_OK to CS_EXIT_ERROR), as the
    README's "Exit codes" says. */
