@@ -255,6 +255,101 @@ Test(merge, three_shards_are_one_scan)
     free(targets);
 }
 
+/* Runs the fleet's scan with base's options and more (NULL-ended): its exit. */
+static int scan_with(const char **base, size_t nb, const char *const *more)
+{
+    const char *args[200];
+    memcpy(args, base, nb * sizeof(*args));
+    size_t n = nb;
+    while (*more)
+        args[n++] = *more++;
+    args[n++] = "-q";
+    args[n] = NULL;
+    struct run_result r;
+    run_ok(args, &r);
+    cr_assert(r.status <= 3, "scan: exit %d: %s", r.status, r.err);
+    int status = r.status;
+    run_result_free(&r);
+    return status;
+}
+
+static json_t *load_doc(const char *path)
+{
+    json_error_t je;
+    json_t *doc = json_load_file(path, 0, &je);
+    cr_assert_not_null(doc, "%s: %s", path, je.text);
+    return doc;
+}
+
+/* Shards written with --only: the merge is the filtered single scan (its
+   rows, its summary of every record, its scan.only, its exit code); a
+   shard filtered another way is refused, and so is a merge --only that
+   keeps nothing of the shards' filter. */
+Test(merge, filtered_shards)
+{
+    char *targets = path_of("targets.txt");
+    const char *base[160];
+    char *owned[80];
+    size_t n_owned = 0;
+    size_t nb = fleet_args(base, owned, &n_owned, targets);
+    char *single = path_of("single.json"), *s0 = path_of("s0.json"), *s1 = path_of("s1.json");
+    char *whole1 = path_of("whole1.json"), *merged = path_of("m.json");
+    int want_status =
+        scan_with(base, nb, (const char *const[]){"--only", "problems", "-o", single, NULL});
+    scan_with(base, nb,
+              (const char *const[]){"--shard", "0/2", "--only", "problems", "-o", s0, NULL});
+    scan_with(base, nb,
+              (const char *const[]){"--shard", "1/2", "--only", "problems", "-o", s1, NULL});
+    scan_with(base, nb, (const char *const[]){"--shard", "1/2", "-o", whole1, NULL});
+
+    const char *margs[] = {"merge", s0, s1, "-o", merged, "-q", NULL};
+    struct run_result m;
+    run_ok(margs, &m);
+    cr_assert_eq(m.status, want_status, "merge exit %d, single scan %d: %s", m.status, want_status,
+                 m.err);
+    cr_assert_str_eq(m.err, "");
+    json_t *want = load_doc(single), *got = load_doc(merged);
+    json_t *wscan = json_object_get(want, "scan"), *gscan = json_object_get(got, "scan");
+    cr_assert(json_equal(json_object_get(wscan, "only"), json_object_get(gscan, "only")),
+              "the merged report does not carry the shards' filter");
+    cr_assert_eq(json_array_size(json_object_get(wscan, "only")), 4, "problems: 4 statuses");
+    cr_assert(json_equal(json_object_get(want, "summary"), json_object_get(got, "summary")),
+              "the merged summary does not count every record");
+    cr_assert_gt(json_integer_value(json_object_get(json_object_get(got, "summary"), "OK")), 0,
+                 "no OK endpoint counted: the test shows nothing");
+    cr_assert(json_equal(json_object_get(wscan, "targets"), json_object_get(gscan, "targets")));
+    same_records(json_object_get(want, "results"), json_object_get(got, "results"),
+                 "merged filtered JSON");
+    run_result_free(&m);
+
+    /* filtered and whole shards do not mix, in either order */
+    const char *mixed[][7] = {{"merge", s0, whole1, "-o", merged, "-q", NULL},
+                              {"merge", whole1, s0, "-o", merged, "-q", NULL}};
+    for (int i = 0; i < 2; i++) {
+        run_ok(mixed[i], &m);
+        cr_assert_eq(m.status, 66, "mixed filters %d: exit %d: %s", i, m.status, m.err);
+        cr_assert(strstr(m.err, "--only problems") && strstr(m.err, "no --only"), "%s", m.err);
+        cr_assert_eq(strchr(m.err, '\n'), m.err + strlen(m.err) - 1, "not one line: %s", m.err);
+        run_result_free(&m);
+    }
+    const char *none[] = {"merge", s0, s1, "--only", "ok", "-o", merged, "-q", NULL};
+    run_ok(none, &m);
+    cr_assert_eq(m.status, 64, "--only ok of problems: exit %d: %s", m.status, m.err);
+    cr_assert(strstr(m.err, "keeps none of the records"), "%s", m.err);
+    run_result_free(&m);
+
+    json_decref(want);
+    json_decref(got);
+    free(single);
+    free(s0);
+    free(s1);
+    free(whole1);
+    free(merged);
+    for (size_t i = 0; i < n_owned; i++)
+        free(owned[i]);
+    free(targets);
+}
+
 /* Targets that need no server: each ends in a DNS error at once. */
 static void dns_args(const char **args, size_t *n, const char *file)
 {
