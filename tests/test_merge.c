@@ -42,32 +42,43 @@ static char *path_of(const char *name)
     return p;
 }
 
-/* Writes the targets file (every scenario, a duplicate, two bad lines) and
-   the --resolve pins into args; returns the number of args used. */
-static size_t fleet_args(const char **args, char **owned, size_t *n_owned, const char *targets)
+/* The options of a scan of the whole fleet: a targets file (every scenario,
+   a duplicate, two bad lines) and the --resolve pins. */
+struct fleet_args {
+    char *targets;
+    const char *v[160];
+    size_t n;
+    char *owned[80];
+    size_t n_owned;
+};
+
+static void fleet_args(struct fleet_args *a)
 {
-    size_t n = 0;
-    FILE *f = fopen(targets, "w");
+    memset(a, 0, sizeof(*a));
+    a->targets = path_of("targets.txt");
+    FILE *f = fopen(a->targets, "w");
     cr_assert_not_null(f);
     for (size_t i = 0; i < fleet_count(fleet); i++) {
         const struct fleet_scenario *s = fleet_at(fleet, i);
         fprintf(f, "%s:%u\n", s->host, s->port);
-        cr_assert(asprintf(&owned[*n_owned], "%s:%u:127.0.0.1", s->host, s->port) > 0);
-        args[n++] = "--resolve";
-        args[n++] = owned[(*n_owned)++];
+        cr_assert(asprintf(&a->owned[a->n_owned], "%s:%u:127.0.0.1", s->host, s->port) > 0);
+        a->v[a->n++] = "--resolve";
+        a->v[a->n++] = a->owned[a->n_owned++];
     }
     fprintf(f, "ok.fleet.test:%u\nbad target line\nnot-a-port.example:99999\n",
             fleet_get(fleet, "ok")->port);
     fclose(f);
-    args[n++] = "--ca-file";
-    args[n++] = fleet_ca_file(fleet);
-    args[n++] = "--now";
-    args[n++] = now;
-    args[n++] = "-t";
-    args[n++] = "3";
-    args[n++] = "-f";
-    args[n++] = targets;
-    return n;
+    const char *const rest[] = {"--ca-file", fleet_ca_file(fleet), "--now", now, "-t", "3", "-f",
+                                a->targets};
+    for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++)
+        a->v[a->n++] = rest[i];
+}
+
+static void fleet_args_free(struct fleet_args *a)
+{
+    for (size_t i = 0; i < a->n_owned; i++)
+        free(a->owned[i]);
+    free(a->targets);
 }
 
 /* A JSON Lines file as an array of records. */
@@ -138,16 +149,13 @@ static void run_ok(const char *const *args, struct run_result *r)
 
 Test(merge, three_shards_are_one_scan)
 {
-    char *targets = path_of("targets.txt");
-    const char *base[160];
-    char *owned[80];
-    size_t n_owned = 0;
-    size_t nb = fleet_args(base, owned, &n_owned, targets);
+    struct fleet_args fa;
+    fleet_args(&fa);
     char *single[4] = {path_of("single.jsonl"), path_of("single.json"), path_of("single.csv"),
                        path_of("single.txt")};
     const char *args[200];
-    memcpy(args, base, nb * sizeof(*args));
-    size_t n = nb;
+    memcpy(args, fa.v, fa.n * sizeof(*args));
+    size_t n = fa.n;
     for (int i = 0; i < 4; i++) {
         args[n++] = "-o";
         args[n++] = single[i];
@@ -165,7 +173,7 @@ Test(merge, three_shards_are_one_scan)
     for (int k = 0; k < 3; k++) {
         char spec[8];
         snprintf(spec, sizeof(spec), "%d/3", k);
-        n = nb;
+        n = fa.n;
         args[n++] = "--shard";
         args[n++] = spec;
         args[n++] = "-o";
@@ -250,17 +258,15 @@ Test(merge, three_shards_are_one_scan)
     }
     for (int k = 0; k < 3; k++)
         free(shard[k]);
-    for (size_t i = 0; i < n_owned; i++)
-        free(owned[i]);
-    free(targets);
+    fleet_args_free(&fa);
 }
 
-/* Runs the fleet's scan with base's options and more (NULL-ended): its exit. */
-static int scan_with(const char **base, size_t nb, const char *const *more)
+/* Runs the fleet's scan with its options and more (NULL-ended): its exit. */
+static int scan_with(const struct fleet_args *fa, const char *const *more)
 {
     const char *args[200];
-    memcpy(args, base, nb * sizeof(*args));
-    size_t n = nb;
+    memcpy(args, fa->v, fa->n * sizeof(*args));
+    size_t n = fa->n;
     while (*more)
         args[n++] = *more++;
     args[n++] = "-q";
@@ -287,20 +293,15 @@ static json_t *load_doc(const char *path)
    keeps nothing of the shards' filter. */
 Test(merge, filtered_shards)
 {
-    char *targets = path_of("targets.txt");
-    const char *base[160];
-    char *owned[80];
-    size_t n_owned = 0;
-    size_t nb = fleet_args(base, owned, &n_owned, targets);
+    struct fleet_args fa;
+    fleet_args(&fa);
     char *single = path_of("single.json"), *s0 = path_of("s0.json"), *s1 = path_of("s1.json");
     char *whole1 = path_of("whole1.json"), *merged = path_of("m.json");
     int want_status =
-        scan_with(base, nb, (const char *const[]){"--only", "problems", "-o", single, NULL});
-    scan_with(base, nb,
-              (const char *const[]){"--shard", "0/2", "--only", "problems", "-o", s0, NULL});
-    scan_with(base, nb,
-              (const char *const[]){"--shard", "1/2", "--only", "problems", "-o", s1, NULL});
-    scan_with(base, nb, (const char *const[]){"--shard", "1/2", "-o", whole1, NULL});
+        scan_with(&fa, (const char *const[]){"--only", "problems", "-o", single, NULL});
+    scan_with(&fa, (const char *const[]){"--shard", "0/2", "--only", "problems", "-o", s0, NULL});
+    scan_with(&fa, (const char *const[]){"--shard", "1/2", "--only", "problems", "-o", s1, NULL});
+    scan_with(&fa, (const char *const[]){"--shard", "1/2", "-o", whole1, NULL});
 
     const char *margs[] = {"merge", s0, s1, "-o", merged, "-q", NULL};
     struct run_result m;
@@ -345,9 +346,7 @@ Test(merge, filtered_shards)
     free(s1);
     free(whole1);
     free(merged);
-    for (size_t i = 0; i < n_owned; i++)
-        free(owned[i]);
-    free(targets);
+    fleet_args_free(&fa);
 }
 
 /* Targets that need no server: each ends in a DNS error at once. */

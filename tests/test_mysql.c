@@ -356,17 +356,8 @@ Test(mysql, silence)
 /* Reached by name, by --starttls auto at its port, and by its URL scheme. */
 Test(mysql, registered)
 {
-    cr_assert_eq(cs_probe_by_name("mysql"), &cs_probe_mysql);
     cr_assert_eq(cs_probe_mysql.default_port, 3306);
-    cr_assert_eq(cs_probe_for(NULL, "auto", 3306), &cs_probe_mysql);
-    cr_assert_eq(cs_probe_for(NULL, "mysql", 443), &cs_probe_mysql);
-    struct cs_target t;
-    const char *why;
-    why = cs_target_parse("mysql://db.example.net", 443, NULL, &t);
-    cr_assert_null(why, "%s", why);
-    cr_assert_str_eq(t.probe, "mysql");
-    cr_assert_eq(t.port, 3306, "the probe's port is the scheme's default");
-    cs_target_free(&t);
+    e2e_expect_registered(&cs_probe_mysql, (const char *const[]){"mysql", NULL});
 }
 
 /* ---- a real MariaDB ---- */
@@ -376,13 +367,6 @@ Test(mysql, registered)
 static char *dir;
 static struct e2e_pki pki;
 static struct dbserver my = {.pid = -1};
-
-static char *path_in(const char *name)
-{
-    char *p;
-    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
-    return p;
-}
 
 static void server_setup(void)
 {
@@ -406,7 +390,7 @@ TestSuite(mariadb_server, .init = server_setup, .fini = server_teardown, .timeou
 static void start_my(bool ssl, const char *const *extra)
 {
     char err[8192];
-    char *cert = path_in("chain.pem"), *key = path_in("leaf.key");
+    char *cert = e2e_path(dir, "chain.pem"), *key = e2e_path(dir, "leaf.key");
     cr_assert_eq(mariadb_start(&my, dir, ssl ? cert : NULL, key, extra, err, sizeof err), 0, "%s",
                  err);
     free(cert);
@@ -419,11 +403,7 @@ static void scan(const char *scheme, struct report_scan *s)
 {
     char target[128];
     snprintf(target, sizeof target, "%s://" DB_HOST ":%u", scheme, my.port);
-    e2e_scan(s, &(struct e2e_scan_args){.dir = dir,
-                                        .host = DB_HOST,
-                                        .ports = (const uint16_t[]){my.port, 0},
-                                        .targets = (const char *const[]){target, NULL}});
-    cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
+    e2e_scan_one(s, dir, DB_HOST, my.port, target, NULL);
 }
 
 static const char *cell(const struct report_scan *s, const char *column)

@@ -311,25 +311,12 @@ Test(postgres, garbage_and_tls_bytes)
     wire_close(&w);
 }
 
-/* Reached by name, by --starttls auto at its port, and by its URL scheme. */
+/* Reached by name, by --starttls auto at its port, and by its URL schemes. */
 Test(postgres, registered)
 {
-    cr_assert_eq(cs_probe_by_name("postgres"), &cs_probe_postgres);
     cr_assert_eq(cs_probe_postgres.default_port, 5432);
-    cr_assert_eq(cs_probe_for(NULL, "auto", 5432), &cs_probe_postgres);
-    cr_assert_eq(cs_probe_for(NULL, "postgres", 443), &cs_probe_postgres);
-    struct cs_target t;
-    const char *why;
-    why = cs_target_parse("postgres://db.example.net", 443, NULL, &t);
-    cr_assert_null(why, "%s", why);
-    cr_assert_str_eq(t.probe, "postgres");
-    cr_assert_eq(t.port, 5432, "the probe's port is the scheme's default");
-    cs_target_free(&t);
-    why = cs_target_parse("postgresql://db.example.net", 443, NULL, &t);
-    cr_assert_null(why, "%s", why);
-    cr_assert_str_eq(t.probe, "postgres");
-    cr_assert_eq(t.port, 5432, "the probe's port is the scheme's default");
-    cs_target_free(&t);
+    e2e_expect_registered(&cs_probe_postgres,
+                          (const char *const[]){"postgres", "postgresql", NULL});
 }
 
 /* ---- a real PostgreSQL ---- */
@@ -339,13 +326,6 @@ Test(postgres, registered)
 static char *dir;
 static struct e2e_pki pki;
 static struct dbserver pg = {.pid = -1};
-
-static char *path_in(const char *name)
-{
-    char *p;
-    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
-    return p;
-}
 
 static void server_setup(void)
 {
@@ -370,7 +350,7 @@ TestSuite(postgres_server, .init = server_setup, .fini = server_teardown, .timeo
 static void start_pg(bool ssl)
 {
     char err[8192];
-    char *cert = path_in("chain.pem"), *key = path_in("leaf.key");
+    char *cert = e2e_path(dir, "chain.pem"), *key = e2e_path(dir, "leaf.key");
     cr_assert_eq(postgres_start(&pg, dir, ssl ? cert : NULL, key, err, sizeof err), 0, "%s", err);
     free(cert);
     free(key);
@@ -382,11 +362,7 @@ static void scan(const char *scheme, struct report_scan *s)
 {
     char target[128];
     snprintf(target, sizeof target, "%s://" DB_HOST ":%u", scheme, pg.port);
-    e2e_scan(s, &(struct e2e_scan_args){.dir = dir,
-                                        .host = DB_HOST,
-                                        .ports = (const uint16_t[]){pg.port, 0},
-                                        .targets = (const char *const[]){target, NULL}});
-    cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
+    e2e_scan_one(s, dir, DB_HOST, pg.port, target, NULL);
 }
 
 Test(postgres_server, ssl_on_every_field)
