@@ -27,6 +27,16 @@ static void open_pg(struct wire *w)
     cr_assert(memcmp(w->sent, ssl_request, sizeof ssl_request) == 0, "not an SSLRequest");
 }
 
+/* Feeds len bytes to a fresh connection and expects it to end with why. */
+static void expect_why(const void *bytes, size_t len, const char *why)
+{
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, bytes, len);
+    cr_assert_str_eq(w.why, why, "after %zu bytes", len);
+    wire_close(&w);
+}
+
 /* An ErrorResponse: 'E', its length, then each "Xvalue" field, then 0. */
 static size_t error_response(unsigned char *out, size_t cap, const char *const *fields)
 {
@@ -107,49 +117,33 @@ Test(postgres, error_response_message_is_quoted)
 Test(postgres, old_text_error)
 {
     static const char old[] = "EFATAL:  unsupported frontend protocol\n";
-    struct wire w;
-    open_pg(&w);
-    wire_feed(&w, old, sizeof old);
-    cr_assert_str_eq(w.why,
-                     "starttls: server refused: \"FATAL:  unsupported frontend protocol\\x0A\"");
-    wire_close(&w);
+    expect_why(old, sizeof old,
+               "starttls: server refused: \"FATAL:  unsupported frontend protocol\\x0A\"");
 }
 
 Test(postgres, malformed_error_responses)
 {
     unsigned char msg[512];
-    struct wire w;
 
     /* no M field */
     size_t n = error_response(msg, sizeof msg, (const char *const[]){"SFATAL", "C0A000", NULL});
-    open_pg(&w);
-    wire_feed(&w, msg, n);
-    cr_assert_str_eq(w.why, "starttls: server refused SSLRequest with an ErrorResponse and no "
-                            "message");
-    wire_close(&w);
+    expect_why(msg, n,
+               "starttls: server refused SSLRequest with an ErrorResponse and no "
+               "message");
 
     /* the last field runs past the length (no terminator inside) */
     n = error_response(msg, sizeof msg, unsupported);
     msg[n - 2] = 'x';
     msg[n - 1] = 'x';
-    open_pg(&w);
-    wire_feed(&w, msg, n);
-    cr_assert_str_eq(w.why, "starttls: malformed PostgreSQL ErrorResponse");
-    wire_close(&w);
+    expect_why(msg, n, "starttls: malformed PostgreSQL ErrorResponse");
 
     /* fields but no final 0 */
     n = error_response(msg, sizeof msg, (const char *const[]){"Mshort", NULL});
     msg[4]--; /* the length leaves the final 0 out */
-    open_pg(&w);
-    wire_feed(&w, msg, n - 1);
-    cr_assert_str_eq(w.why, "starttls: malformed PostgreSQL ErrorResponse");
-    wire_close(&w);
+    expect_why(msg, n - 1, "starttls: malformed PostgreSQL ErrorResponse");
 
     /* a length too short for any field */
-    open_pg(&w);
-    wire_feed(&w, "E\0\0\0\x04", 5);
-    cr_assert_str_eq(w.why, "starttls: PostgreSQL ErrorResponse of 4 bytes (the cap is 4095)");
-    wire_close(&w);
+    expect_why("E\0\0\0\x04", 5, "starttls: PostgreSQL ErrorResponse of 4 bytes (the cap is 4095)");
 }
 
 /* The length is checked when its 4 bytes arrive: nothing waits for, or
@@ -200,10 +194,7 @@ Test(postgres, error_response_at_the_cap)
     text[CS_PREAMBLE_LINE_MAX - 1 - 4 - 1] = '\0';
     n = error_response(msg, sizeof msg, (const char *const[]){text, NULL});
     cr_assert_eq(n, CS_PREAMBLE_LINE_MAX + 1);
-    open_pg(&w);
-    wire_feed(&w, msg, n);
-    cr_assert_str_eq(w.why, "starttls: PostgreSQL ErrorResponse of 4096 bytes (the cap is 4095)");
-    wire_close(&w);
+    expect_why(msg, n, "starttls: PostgreSQL ErrorResponse of 4096 bytes (the cap is 4095)");
 }
 
 /* An endless old-style text error: the message cap ends it. */
