@@ -9,7 +9,7 @@
  * that cannot be read to its end, and then no -o report is left in place.
  * An endpoint found in two shards (a shard given twice, or reports of
  * different scans) is refused the same way.  Shards written with --only
- * (a JSON document's scan.only) lists some records only: the merged reports
+ * (a JSON document's scan.only) list some records only: the merged reports
  * keep the first shard's filter and take the counts from the shards' own
  * summaries, and a shard whose header says another filter is refused. */
 #include <errno.h>
@@ -272,8 +272,10 @@ static int merge_shards(const struct cs_options *o, struct cs_report_reader *fir
    status in common (said). */
 static unsigned merge_only(const struct cs_options *o, const char *first_path, unsigned shards)
 {
-    if (!shards || !o->only || (shards & o->only))
-        return shards && o->only ? shards & o->only : shards | o->only;
+    if (!shards || !o->only)
+        return shards | o->only; /* one filter, or none */
+    if (shards & o->only)
+        return shards & o->only;
     char words[64];
     cs_report_only_words(shards, words, sizeof(words));
     fprintf(stderr,

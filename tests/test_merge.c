@@ -333,6 +333,22 @@ Test(merge, filtered_shards)
         cr_assert_eq(strchr(m.err, '\n'), m.err + strlen(m.err) - 1, "not one line: %s", m.err);
         run_result_free(&m);
     }
+    /* merge's own --only narrows the shards' filter; the counts stay whole */
+    const char *narrow[] = {"merge", s0, s1, "--only", "expired", "-o", merged, "-q", NULL};
+    run_ok(narrow, &m);
+    cr_assert_eq(m.status, want_status, "narrowed: exit %d: %s", m.status, m.err);
+    run_result_free(&m);
+    json_t *narrowed = load_doc(merged);
+    json_t *only = json_object_get(json_object_get(narrowed, "scan"), "only");
+    cr_assert_eq(json_array_size(only), 1);
+    cr_assert_str_eq(json_string_value(json_array_get(only, 0)), "EXPIRED");
+    json_t *rows = json_object_get(narrowed, "results");
+    cr_assert_gt(json_array_size(rows), 0);
+    for (size_t i = 0; i < json_array_size(rows); i++)
+        cr_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, i), "status")),
+                         "EXPIRED");
+    cr_assert(json_equal(json_object_get(want, "summary"), json_object_get(narrowed, "summary")));
+    json_decref(narrowed);
     const char *none[] = {"merge", s0, s1, "--only", "ok", "-o", merged, "-q", NULL};
     run_ok(none, &m);
     cr_assert_eq(m.status, 64, "--only ok of problems: exit %d: %s", m.status, m.err);
