@@ -475,7 +475,8 @@ static int write_report(FILE *out, const char *format, const struct diff_report 
 
 /* Opens a report to compare.  One written with --only lists some endpoints
    only: the others would read as gone or new, and an endpoint that left the
-   filter as gone rather than better, so it is refused (NULL, said). */
+   filter as gone rather than renewed or better, so it is refused (NULL,
+   said). */
 static struct cs_report_reader *diff_open(const char *path)
 {
     char err[1024];
