@@ -51,21 +51,12 @@ static int on_line(struct cs_conn *conn, const char *line, size_t len)
     return 1;
 }
 
-static int ftp_start(struct cs_conn *conn)
-{
-    cs_preamble_open(conn);
-    return 0; /* the server speaks first */
-}
-
-static int ftp_read(struct cs_conn *conn, const char *buf, size_t len)
-{
-    return cs_preamble_lines(conn, buf, len, on_line);
-}
+CS_PREAMBLE_READER(ftp_read, cs_preamble_lines, on_line)
 
 const struct cs_probe cs_probe_ftp = {
     .name = "ftp",
     .default_port = 21,
     .helptext = "FTP, AUTH TLS after the greeting (ftp://)",
-    .start = ftp_start,
+    .start = cs_preamble_start, /* the server speaks first */
     .on_read = ftp_read,
 };

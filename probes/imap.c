@@ -180,21 +180,12 @@ static int on_line(struct cs_conn *conn, const char *line, size_t len)
     return 1;
 }
 
-static int imap_start(struct cs_conn *conn)
-{
-    cs_preamble_open(conn);
-    return 0; /* the server speaks first */
-}
-
-static int imap_read(struct cs_conn *conn, const char *buf, size_t len)
-{
-    return cs_preamble_lines(conn, buf, len, on_line);
-}
+CS_PREAMBLE_READER(imap_read, cs_preamble_lines, on_line)
 
 const struct cs_probe cs_probe_imap = {
     .name = "imap",
     .default_port = 143,
     .helptext = "IMAP, CAPABILITY then STARTTLS (imap://)",
-    .start = imap_start,
+    .start = cs_preamble_start, /* the server speaks first */
     .on_read = imap_read,
 };

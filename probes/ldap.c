@@ -270,10 +270,7 @@ static int ldap_start(struct cs_conn *conn)
     return 0;
 }
 
-static int ldap_read(struct cs_conn *conn, const char *buf, size_t len)
-{
-    return cs_preamble_bytes(conn, buf, len, on_bytes);
-}
+CS_PREAMBLE_READER(ldap_read, cs_preamble_bytes, on_bytes)
 
 const struct cs_probe cs_probe_ldap = {
     .name = "ldap",

@@ -147,21 +147,12 @@ static long on_bytes(struct cs_conn *conn, const unsigned char *data, size_t len
     return conn->ended ? -1 : (long)(PACKET_HEADER + n);
 }
 
-static int mysql_start(struct cs_conn *conn)
-{
-    cs_preamble_open(conn);
-    return 0; /* the server speaks first */
-}
-
-static int mysql_read(struct cs_conn *conn, const char *buf, size_t len)
-{
-    return cs_preamble_bytes(conn, buf, len, on_bytes);
-}
+CS_PREAMBLE_READER(mysql_read, cs_preamble_bytes, on_bytes)
 
 const struct cs_probe cs_probe_mysql = {
     .name = "mysql",
     .default_port = 3306,
     .helptext = "MySQL and MariaDB, greeting then SSLRequest (mysql://)",
-    .start = mysql_start,
+    .start = cs_preamble_start, /* the server speaks first */
     .on_read = mysql_read,
 };

@@ -67,21 +67,12 @@ static int on_line(struct cs_conn *conn, const char *line, size_t len)
     return 1;
 }
 
-static int pop3_start(struct cs_conn *conn)
-{
-    cs_preamble_open(conn);
-    return 0; /* the server speaks first */
-}
-
-static int pop3_read(struct cs_conn *conn, const char *buf, size_t len)
-{
-    return cs_preamble_lines(conn, buf, len, on_line);
-}
+CS_PREAMBLE_READER(pop3_read, cs_preamble_lines, on_line)
 
 const struct cs_probe cs_probe_pop3 = {
     .name = "pop3",
     .default_port = 110,
     .helptext = "POP3, CAPA then STLS (pop3://)",
-    .start = pop3_start,
+    .start = cs_preamble_start, /* the server speaks first */
     .on_read = pop3_read,
 };

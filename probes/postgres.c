@@ -126,10 +126,7 @@ static int postgres_start(struct cs_conn *conn)
     return 0;
 }
 
-static int postgres_read(struct cs_conn *conn, const char *buf, size_t len)
-{
-    return cs_preamble_bytes(conn, buf, len, on_bytes);
-}
+CS_PREAMBLE_READER(postgres_read, cs_preamble_bytes, on_bytes)
 
 const struct cs_probe cs_probe_postgres = {
     .name = "postgres",

@@ -155,21 +155,12 @@ static long on_bytes(struct cs_conn *conn, const unsigned char *d, size_t len)
     return on_reply_line(conn, d, text) < 0 ? -1 : n;
 }
 
-static int sieve_start(struct cs_conn *conn)
-{
-    cs_preamble_open(conn);
-    return 0; /* the server speaks first */
-}
-
-static int sieve_read(struct cs_conn *conn, const char *buf, size_t len)
-{
-    return cs_preamble_bytes(conn, buf, len, on_bytes);
-}
+CS_PREAMBLE_READER(sieve_read, cs_preamble_bytes, on_bytes)
 
 const struct cs_probe cs_probe_sieve = {
     .name = "sieve",
     .default_port = 4190,
     .helptext = "ManageSieve, STARTTLS after the greeting (sieve://)",
-    .start = sieve_start,
+    .start = cs_preamble_start, /* the server speaks first */
     .on_read = sieve_read,
 };

@@ -68,22 +68,13 @@ static int on_line(struct cs_conn *conn, const char *line, size_t len)
     return 1;
 }
 
-static int smtp_start(struct cs_conn *conn)
-{
-    cs_preamble_open(conn);
-    return 0; /* the server speaks first */
-}
-
-static int smtp_read(struct cs_conn *conn, const char *buf, size_t len)
-{
-    return cs_preamble_lines(conn, buf, len, on_line);
-}
+CS_PREAMBLE_READER(smtp_read, cs_preamble_lines, on_line)
 
 const struct cs_probe cs_probe_smtp = {
     .name = "smtp",
     .default_port = 25,
     .helptext = "SMTP relay, EHLO then STARTTLS (smtp://)",
-    .start = smtp_start,
+    .start = cs_preamble_start, /* the server speaks first */
     .on_read = smtp_read,
 };
 
@@ -91,6 +82,6 @@ const struct cs_probe cs_probe_submission = {
     .name = "submission",
     .default_port = 587,
     .helptext = "mail submission, as smtp (submission://)",
-    .start = smtp_start,
+    .start = cs_preamble_start, /* the server speaks first */
     .on_read = smtp_read,
 };

@@ -15,6 +15,12 @@ void cs_preamble_open(struct cs_conn *conn)
         conn->preamble = cs_xcalloc(1, sizeof(*conn->preamble));
 }
 
+int cs_preamble_start(struct cs_conn *conn)
+{
+    cs_preamble_open(conn);
+    return 0;
+}
+
 void cs_preamble_quote(const char *s, size_t len, size_t max, char *out, size_t outlen)
 {
     size_t o = 0, shown = 0;

@@ -4,7 +4,8 @@
  *
  * A STARTTLS probe (smtp.c, imap.c, ...) is a state machine over what the
  * server says.  Its start() calls cs_preamble_open and sends what the
- * protocol sends first (if anything); its on_read() passes the bytes to
+ * protocol sends first (cs_preamble_start when the server speaks first);
+ * its on_read() (CS_PREAMBLE_READER) passes the bytes to
  * cs_preamble_lines (a text protocol: one call per complete line) or
  * cs_preamble_bytes (a binary one: the probe says how much it consumed),
  * and its callbacks answer with cs_preamble_say, end the connection with
@@ -40,6 +41,19 @@ struct cs_preamble {
 
 /* Gives conn its preamble state (freed by cs_conn_release). */
 void cs_preamble_open(struct cs_conn *conn);
+
+/* The start of a probe whose server speaks first: the preamble state, and
+   nothing sent (its cs_probe's .start). */
+int cs_preamble_start(struct cs_conn *conn);
+
+/* Defines a probe's on_read, `static int name(conn, buf, len)`, that hands
+   the bytes to feed (cs_preamble_lines or cs_preamble_bytes) with the
+   probe's callback: the one thing every STARTTLS probe's on_read does. */
+#define CS_PREAMBLE_READER(name, feed, callback)                                                   \
+    static int name(struct cs_conn *conn, const char *buf, size_t len)                             \
+    {                                                                                              \
+        return feed(conn, buf, len, callback);                                                     \
+    }
 
 /* A text protocol's bytes: each complete line (CRLF or LF, stripped) goes to
    on_line, which returns 0 to go on, or non-zero once it ended the

@@ -452,10 +452,7 @@ static long on_bytes(struct cs_conn *conn, const unsigned char *data, size_t len
     return (long)len;
 }
 
-static int xmpp_read(struct cs_conn *conn, const char *buf, size_t len)
-{
-    return cs_preamble_bytes(conn, buf, len, on_bytes);
-}
+CS_PREAMBLE_READER(xmpp_read, cs_preamble_bytes, on_bytes)
 
 const struct cs_probe cs_probe_xmpp = {
     .name = "xmpp",

@@ -3,6 +3,7 @@
 #include "report/read.h"
 
 #include <csv.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -337,6 +338,46 @@ static size_t rd_json_feed(void *buffer, size_t buflen, void *data)
     return n;
 }
 
+/* scan.only: an array of status names (json.c's jsonw_only).  0, or -1 and
+   why (a filter this reader cannot name would be read as no filter). */
+static int rd_only(const json_t *scan, unsigned *only, char *why, size_t len)
+{
+    const json_t *a = json_object_get(scan, "only");
+    *only = 0;
+    if (a == NULL || json_is_null(a))
+        return 0;
+    if (!json_is_array(a) || json_array_size(a) == 0) {
+        snprintf(why, len, "\"scan.only\" is %s, not a list of statuses", rd_json_type(a));
+        return -1;
+    }
+    size_t i;
+    const json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        int st = json_is_string(v) ? cs_status_parse(json_string_value(v)) : -1;
+        if (st < 0) {
+            snprintf(why, len, "\"scan.only\" names no status certsweep knows (item %zu)", i);
+            return -1;
+        }
+        *only |= 1u << st;
+    }
+    return 0;
+}
+
+void cs_report_only_words(unsigned only, char *buf, size_t len)
+{
+    unsigned problems = ((1u << CS_STATUS_COUNT) - 1) & ~(1u << CS_OK);
+    snprintf(buf, len, "%s", only == problems ? "problems" : "");
+    for (int i = 0; only != problems && i < CS_STATUS_COUNT; i++)
+        if (only & (1u << i)) {
+            size_t used = strlen(buf);
+            snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+                     cs_status_name((enum cs_status)i));
+        }
+    for (char *p = buf; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+}
+
 static void rd_meta_from_doc(struct cs_report_meta *m, const json_t *doc)
 {
     const json_t *scan = json_object_get(doc, "scan");
@@ -399,6 +440,11 @@ static int rd_open_doc(struct cs_report_reader *rd, char *err, size_t errlen)
         return -1;
     }
     rd_meta_from_doc(&rd->meta, rd->doc);
+    char why[256];
+    if (rd_only(json_object_get(rd->doc, "scan"), &rd->meta.only, why, sizeof(why)) < 0) {
+        rd_fail(err, errlen, rd, "%s", why);
+        return -1;
+    }
     return 0;
 }
 

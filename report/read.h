@@ -46,6 +46,10 @@ struct cs_report_meta {
     bool ocsp, crl, require_revocation;
     uint64_t ocsp_fetches, crl_fetches;
     uint64_t summary[CS_STATUS_COUNT]; /* the document's own summary */
+    /* scan.only: bit (1 << status) per status the document's results were
+       filtered to by --only (its summary still counts every record); 0:
+       not filtered, or a format that cannot say (JSON Lines, CSV) */
+    unsigned only;
 };
 
 struct cs_report_reader;
@@ -59,5 +63,9 @@ const struct cs_report_meta *cs_report_meta(const struct cs_report_reader *rd);
    or -1 and "FILE: line N: why" in err (the reader is then done). */
 int cs_report_next(struct cs_report_reader *rd, struct cs_result *r, char *err, size_t errlen);
 void cs_report_close(struct cs_report_reader *rd);
+
+/* --only's words for a filter: "problems" for every status but OK, else the
+   statuses joined by commas ("expired,critical"); "" for 0. */
+void cs_report_only_words(unsigned only, char *buf, size_t len);
 
 #endif

@@ -473,14 +473,38 @@ static int write_report(FILE *out, const char *format, const struct diff_report 
 
 /* ---- reading and matching ----------------------------------------------------------------- */
 
-static int diff_read_old(struct diff_state *d, const char *path)
+/* Opens a report to compare.  One written with --only lists some endpoints
+   only: the others would read as gone or new, and an endpoint that left the
+   filter as gone rather than renewed or better, so it is refused (NULL,
+   said). */
+static struct cs_report_reader *diff_open(const char *path)
 {
     char err[1024];
     struct cs_report_reader *rd = cs_report_open(path, err, sizeof(err));
     if (!rd) {
         fprintf(stderr, "certsweep: %s\n", err);
-        return CS_EXIT_NOINPUT;
+        return NULL;
     }
+    unsigned only = cs_report_meta(rd)->only;
+    if (only) {
+        char words[64];
+        cs_report_only_words(only, words, sizeof(words));
+        fprintf(stderr,
+                "certsweep: %s: written with --only %s, so it lists some endpoints only: diff "
+                "reports of scans without --only\n",
+                path, words);
+        cs_report_close(rd);
+        return NULL;
+    }
+    return rd;
+}
+
+static int diff_read_old(struct diff_state *d, const char *path)
+{
+    char err[1024];
+    struct cs_report_reader *rd = diff_open(path);
+    if (!rd)
+        return CS_EXIT_NOINPUT;
     struct cs_result r;
     int got;
     while ((got = cs_report_next(rd, &r, err, sizeof(err))) > 0) {
@@ -599,11 +623,9 @@ static int diff_read_history(struct diff_state *d, const char *path, struct diff
 static int diff_read_new(struct diff_state *d, const char *path, struct diff_report *rp)
 {
     char err[1024];
-    struct cs_report_reader *rd = cs_report_open(path, err, sizeof(err));
-    if (!rd) {
-        fprintf(stderr, "certsweep: %s\n", err);
+    struct cs_report_reader *rd = diff_open(path);
+    if (!rd)
         return CS_EXIT_NOINPUT;
-    }
     rp->partial = !cs_report_meta(rd)->complete;
     struct cs_result r;
     int got;

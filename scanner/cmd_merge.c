@@ -8,7 +8,10 @@
  * makes the merged reports partial and the exit code 66; so does a shard
  * that cannot be read to its end, and then no -o report is left in place.
  * An endpoint found in two shards (a shard given twice, or reports of
- * different scans) is refused the same way. */
+ * different scans) is refused the same way.  Shards written with --only
+ * (a JSON document's scan.only) list some records only: the merged reports
+ * keep the first shard's filter and take the counts from the shards' own
+ * summaries, and a shard whose header says another filter is refused. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -184,6 +187,35 @@ static int merge_close_outputs(struct merge_out *outs, size_t n, const struct cs
     return rc;
 }
 
+/* Refuses a shard whose --only (from its JSON header) is not the first
+   shard's: the merged counts and rows would mix filtered and whole scans.
+   0, or CS_EXIT_NOINPUT after saying why. */
+static int merge_same_filter(const char *path, const struct cs_report_meta *m,
+                             const char *first_path, unsigned first_only)
+{
+    if (!m->has_scan || m->only == first_only)
+        return 0;
+    char words[64], first_words[64];
+    cs_report_only_words(m->only, words, sizeof(words));
+    cs_report_only_words(first_only, first_words, sizeof(first_words));
+    fprintf(stderr,
+            "certsweep: %s: written with %s%s but %s with %s%s: merge shards filtered the same "
+            "way (the same --only, or none)\n",
+            path, m->only ? "--only " : "no --only", words, first_path,
+            first_only ? "--only " : "no --only", first_words);
+    return CS_EXIT_NOINPUT;
+}
+
+/* A filtered shard's counts are its summary's (every record, as the scan
+   counted them); an unfiltered one's are counted from its records. */
+static void merge_count_summary(struct cs_summary *sum, const struct cs_report_meta *m)
+{
+    for (int st = 0; st < CS_STATUS_COUNT; st++) {
+        sum->count[st] += m->summary[st];
+        sum->targets += m->summary[st];
+    }
+}
+
 /* Reads every shard into the reports.  0, or CS_EXIT_NOINPUT after saying
    why on stderr. */
 static int merge_shards(const struct cs_options *o, struct cs_report_reader *first,
@@ -193,6 +225,7 @@ static int merge_shards(const struct cs_options *o, struct cs_report_reader *fir
     struct merge_seen seen = {0};
     char err[1024];
     int rc = 0;
+    unsigned first_only = cs_report_meta(first)->only; /* first is closed in the loop */
     for (size_t i = 0; i < o->n_targets && !rc; i++) {
         struct cs_report_reader *rd = i ? cs_report_open(o->targets[i], err, sizeof(err)) : first;
         if (!rd) {
@@ -200,8 +233,14 @@ static int merge_shards(const struct cs_options *o, struct cs_report_reader *fir
             rc = CS_EXIT_NOINPUT;
             break;
         }
-        if (i) /* the first one's header was taken before the reports were opened */
-            merge_meta(info, sum, false, cs_report_meta(rd));
+        const struct cs_report_meta *m = cs_report_meta(rd);
+        if (i) { /* the first one's header was taken before the reports were opened */
+            merge_meta(info, sum, false, m);
+            rc = merge_same_filter(o->targets[i], m, o->targets[0], first_only);
+        }
+        bool filtered = !rc && m->only != 0;
+        if (filtered)
+            merge_count_summary(sum, m);
         struct cs_result r;
         int got = 0;
         while (!rc && (got = cs_report_next(rd, &r, err, sizeof(err))) > 0) {
@@ -214,8 +253,10 @@ static int merge_shards(const struct cs_options *o, struct cs_report_reader *fir
                         o->targets[i], r.host, (long long)r.port, r.protocol ? r.protocol : "tls");
                 rc = CS_EXIT_NOINPUT;
             }
-            sum->count[r.status]++;
-            sum->targets++;
+            if (!filtered) {
+                sum->count[r.status]++;
+                sum->targets++;
+            }
             for (size_t k = 0; !rc && k < n_outs; k++)
                 if (!outs[k].err)
                     outs[k].err = cs_writer_record(&outs[k].w, &r);
@@ -229,6 +270,24 @@ static int merge_shards(const struct cs_options *o, struct cs_report_reader *fir
     }
     free(seen.keys);
     return rc;
+}
+
+/* The merged reports' filter: the shards' (the first one's header), narrowed
+   by merge's own --only.  0 when there is none, or when the two keep no
+   status in common (said). */
+static unsigned merge_only(const struct cs_options *o, const char *first_path, unsigned shards)
+{
+    if (!shards || !o->only)
+        return shards | o->only; /* one filter, or none */
+    if (shards & o->only)
+        return shards & o->only;
+    char words[64];
+    cs_report_only_words(shards, words, sizeof(words));
+    fprintf(stderr,
+            "certsweep merge: --only keeps none of the records of %s, written with --only %s "
+            "(give statuses among those)\n",
+            first_path, words);
+    return 0;
 }
 
 static int merge_run(int argc, char **argv)
@@ -268,13 +327,19 @@ static int merge_run(int argc, char **argv)
         cs_options_free(&o);
         return CS_EXIT_NOINPUT;
     }
+    unsigned only = merge_only(&o, o.targets[0], cs_report_meta(first)->only);
+    if (only == 0 && o.only) {
+        cs_report_close(first);
+        cs_options_free(&o);
+        return CS_EXIT_USAGE;
+    }
     struct cs_scan_info info = {.tool = "certsweep",
                                 .version = CS_VERSION,
                                 .started_at = CS_INT_NONE,
                                 .now = CS_INT_NONE,
                                 .warn_secs = -1,
                                 .crit_secs = -1,
-                                .only = o.only,
+                                .only = only,
                                 .sort = o.sort,
                                 /* the table as a scan's (scanner/terminal.h) */
                                 .text_width = cs_terminal_columns(-1),

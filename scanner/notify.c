@@ -26,18 +26,16 @@
 #include <unistd.h>
 
 #include "report/json_record.h"
+#include "report/order.h"
 #include "version.h"
 
 extern char **environ;
 
 /* One endpoint as the summary names it. */
 struct entry {
-    enum cs_status status;
-    int64_t port;
-    int64_t days;
-    int64_t not_after;
-    int rank;   /* changes: how notable (worse first) */
-    char *host; /* escaped for one line */
+    struct cs_order_key key; /* status, days, notAfter, port, the host as received */
+    int rank;                /* changes: how notable (worse first) */
+    char *host;              /* escaped for one line */
     char *sni;
     char *address;
     char *protocol;
@@ -60,6 +58,7 @@ struct cs_notify {
     uint64_t count[CS_STATUS_COUNT];
     uint64_t changed;          /* records whose change is not "same" */
     uint64_t change_counts[6]; /* by rank */
+    uint64_t records;          /* seen so far: each entry's completion order */
     struct topk problems, changes;
 };
 
@@ -105,6 +104,7 @@ static char *one_line(const char *s)
 
 static void entry_free(struct entry *e)
 {
+    cs_order_key_free(&e->key);
     free(e->host);
     free(e->sni);
     free(e->address);
@@ -114,28 +114,12 @@ static void entry_free(struct entry *e)
     memset(e, 0, sizeof(*e));
 }
 
-static int cmp_i64(int64_t a, int64_t b)
-{
-    if (a == b)
-        return 0;
-    if (a == CS_INT_NONE)
-        return 1; /* absent last */
-    if (b == CS_INT_NONE)
-        return -1;
-    return a < b ? -1 : 1;
-}
-
-/* Problems: most urgent first, then fewest days left, then by name. */
+/* Problems in the report's urgency order (report/order.h), so the
+   message lists them as the table does. */
 static int problem_cmp(const void *pa, const void *pb)
 {
     const struct entry *a = pa, *b = pb;
-    int ua = cs_status_urgency(a->status), ub = cs_status_urgency(b->status);
-    if (ua != ub)
-        return ua < ub ? -1 : 1;
-    int c = cmp_i64(a->days, b->days);
-    if (c == 0)
-        c = strcmp(a->host, b->host);
-    return c ? c : cmp_i64(a->port, b->port);
+    return cs_order_compare(&a->key, &b->key, CS_SORT_URGENCY);
 }
 
 /* Changes: the most notable kind first (worse, new, ...), then by name. */
@@ -144,8 +128,7 @@ static int change_cmp(const void *pa, const void *pb)
     const struct entry *a = pa, *b = pb;
     if (a->rank != b->rank)
         return a->rank < b->rank ? -1 : 1;
-    int c = strcmp(a->host, b->host);
-    return c ? c : cmp_i64(a->port, b->port);
+    return cs_order_compare(&a->key, &b->key, CS_SORT_HOST);
 }
 
 /* Keeps e (taking it) if it is among the CS_NOTIFY_MAX_LISTED smallest. */
@@ -191,13 +174,9 @@ static const char *record_change(const struct cs_notify *n, const struct cs_resu
     return v.null || v.s == NULL || *v.s == '\0' ? NULL : v.s;
 }
 
-static struct entry entry_of(const struct cs_result *r, const char *change)
+static struct entry entry_of(const struct cs_result *r, const char *change, uint64_t seq)
 {
-    return (struct entry){
-        .status = r->status,
-        .port = r->port,
-        .days = r->days_remaining,
-        .not_after = r->not_after,
+    struct entry e = {
         .host = one_line(r->host),
         .sni = one_line(r->sni),
         .address = one_line(r->address),
@@ -206,6 +185,8 @@ static struct entry entry_of(const struct cs_result *r, const char *change)
         .change = change ? one_line(change) : NULL,
         .rank = change ? change_rank(change) : 0,
     };
+    cs_order_key_set(&e.key, r, seq);
+    return e;
 }
 
 void cs_notify_record(struct cs_notify *n, const struct cs_result *r)
@@ -213,16 +194,17 @@ void cs_notify_record(struct cs_notify *n, const struct cs_result *r)
     if ((unsigned)r->status >= CS_STATUS_COUNT)
         return;
     n->count[r->status]++;
+    uint64_t seq = n->records++;
     const char *change = record_change(n, r);
     if (r->status != CS_OK) {
-        struct entry e = entry_of(r, change);
+        struct entry e = entry_of(r, change, seq);
         topk_offer(&n->problems, &e, problem_cmp);
     }
     n->history |= change != NULL;
     if (change && strcmp(change, "same") != 0) {
         n->changed++;
         n->change_counts[change_rank(change)]++;
-        struct entry e = entry_of(r, change);
+        struct entry e = entry_of(r, change, seq);
         topk_offer(&n->changes, &e, change_cmp);
     }
 }
@@ -321,13 +303,13 @@ static void put_value(struct cs_buf *b, const char *s, bool chat)
 /* "host:port" ([host]:port for an IPv6 literal) as one value. */
 static void put_endpoint(struct cs_buf *b, const struct entry *e, bool chat)
 {
-    bool v6 = strchr(e->host, ':') != NULL && e->port != CS_INT_NONE;
+    bool v6 = strchr(e->host, ':') != NULL && e->key.port != CS_INT_NONE;
     cs_buf_puts(b, v6 ? "[" : "");
     put_value(b, e->host, chat);
     cs_buf_puts(b, v6 ? "]" : "");
-    if (e->port != CS_INT_NONE) {
+    if (e->key.port != CS_INT_NONE) {
         char tmp[24];
-        snprintf(tmp, sizeof(tmp), ":%" PRId64, e->port);
+        snprintf(tmp, sizeof(tmp), ":%" PRId64, e->key.port);
         cs_buf_puts(b, tmp);
     }
 }
@@ -358,7 +340,7 @@ static char *summary_text(const struct cs_notify *n, const struct cs_summary *s,
     struct entry *p = sorted(&n->problems, problem_cmp);
     size_t shown = n->problems.n < max ? n->problems.n : max;
     for (size_t i = 0; i < shown; i++) {
-        cs_buf_puts(&b, cs_status_name(p[i].status));
+        cs_buf_puts(&b, cs_status_name(p[i].key.status));
         cs_buf_puts(&b, " ");
         cs_buf_puts(&b, q);
         put_endpoint(&b, &p[i], chat);
@@ -391,7 +373,7 @@ static char *summary_text(const struct cs_notify *n, const struct cs_summary *s,
             put_endpoint(&b, &c[i], chat);
             cs_buf_puts(&b, q);
             cs_buf_puts(&b, " now ");
-            cs_buf_puts(&b, cs_status_name(c[i].status));
+            cs_buf_puts(&b, cs_status_name(c[i].key.status));
             cs_buf_puts(&b, "\n");
         }
         free(c);
@@ -426,14 +408,14 @@ static json_t *entry_json(const struct entry *e)
 {
     json_t *o = json_object();
     json_object_set_new(o, "host", cs__json_string(e->host));
-    json_object_set_new(o, "port", int_json(e->port));
+    json_object_set_new(o, "port", int_json(e->key.port));
     json_object_set_new(o, "sni", cs__json_string(e->sni));
     json_object_set_new(o, "address", cs__json_string(e->address));
     json_object_set_new(o, "protocol", cs__json_string(e->protocol));
-    json_object_set_new(o, "status", json_string(cs_status_name(e->status)));
+    json_object_set_new(o, "status", json_string(cs_status_name(e->key.status)));
     json_object_set_new(o, "reason", cs__json_string(e->reason));
-    json_object_set_new(o, "days_remaining", int_json(e->days));
-    json_object_set_new(o, "not_after", time_json(e->not_after));
+    json_object_set_new(o, "days_remaining", int_json(e->key.days));
+    json_object_set_new(o, "not_after", time_json(e->key.not_after));
     if (e->change)
         json_object_set_new(o, "change", cs__json_string(e->change));
     return o;

@@ -50,7 +50,8 @@ struct pinned {
 
 /* Scans the named scenarios as of fleet time + days, each pinned to its
    address, writing the reports named (NULL-ended). */
-static void scan(const struct pinned *eps, size_t n, int days, const char *const *reports)
+static void scan_more(const struct pinned *eps, size_t n, int days, const char *more,
+                      const char *const *reports)
 {
     const char *args[96];
     char *owned[64];
@@ -62,6 +63,10 @@ static void scan(const struct pinned *eps, size_t n, int days, const char *const
     args[a++] = "--now";
     args[a++] = now;
     args[a++] = "-q";
+    if (more) {
+        args[a++] = "--only";
+        args[a++] = more;
+    }
     for (size_t i = 0; i < n; i++) {
         const struct fleet_scenario *s = fleet_get(fleet, eps[i].name);
         cr_assert_not_null(s);
@@ -82,6 +87,11 @@ static void scan(const struct pinned *eps, size_t n, int days, const char *const
     run_result_free(&r);
     for (size_t i = 0; i < o; i++)
         free(owned[i]);
+}
+
+static void scan(const struct pinned *eps, size_t n, int days, const char *const *reports)
+{
+    scan_more(eps, n, days, NULL, reports);
 }
 
 /* The change of host in a diff's JSON document; NULL if none. */
@@ -392,6 +402,40 @@ Test(diff, hostile_reports)
 
 /* A name that a spreadsheet would run (a bad target line keeps its text as
    the host) is defused in the CSV change report, as in a scan's CSV. */
+/* A report written with --only lists some endpoints only: diff refuses it on
+   either side, naming it and its filter, rather than calling the others
+   gone.  The same scans written whole compare. */
+Test(diff, filtered_reports_are_refused)
+{
+    char *old_r = path_of("old.json"), *filtered = path_of("problems.json");
+    char *whole = path_of("whole.json");
+    scan(old_fleet, 4, 0, (const char *const[]){old_r, NULL});
+    scan_more(new_fleet, 4, 15, "expired,critical", (const char *const[]){filtered, NULL});
+    scan(new_fleet, 4, 15, (const char *const[]){whole, NULL});
+    const char *pairs[][2] = {{old_r, filtered}, {filtered, old_r}};
+    for (int i = 0; i < 2; i++) {
+        const char *args[] = {"diff", pairs[i][0], pairs[i][1], "-q", NULL};
+        struct run_result r;
+        cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+        cr_assert_eq(r.status, 66, "exit %d: %s", r.status, r.err);
+        cr_assert(strstr(r.err, "problems.json: written with --only critical,expired"), "%s",
+                  r.err);
+        cr_assert_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "not one line: %s", r.err);
+        cr_assert_str_eq(r.out, "");
+        run_result_free(&r);
+    }
+    const char *args[] = {"diff", old_r, whole, "-q", NULL};
+    struct run_result r;
+    cr_assert_eq(run_certsweep(args, NULL, &r), 0);
+    cr_assert_eq(r.status, 1, "whole reports: exit %d: %s", r.status, r.err);
+    run_result_free(&r);
+    expect_refused("badonly.json", "{\"scan\": {\"only\": [\"SOON\"]}, \"results\": []}\n",
+                   "badonly.json: \"scan.only\" names no status certsweep knows");
+    free(old_r);
+    free(filtered);
+    free(whole);
+}
+
 Test(diff, csv_defuses_formulas)
 {
     char *old = path_of("old.jsonl"), *cur = path_of("new.jsonl");

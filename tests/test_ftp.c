@@ -317,13 +317,6 @@ static char *dir;
 static struct e2e_pki pki;
 static struct vsftpd ftpd = {.pid = -1}, plain_ftpd = {.pid = -1};
 
-static char *path_in(const char *name)
-{
-    char *p;
-    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
-    return p;
-}
-
 static void e2e_setup(void)
 {
     cr_assert(access(VSFTPD_BINARY, X_OK) == 0,
@@ -332,8 +325,8 @@ static void e2e_setup(void)
     dir = e2e_dir_with_pki(
         &pki, &(struct e2e_pki_spec){
                   .name = "ftp", .host = HOST, .days_before = 30, .days = 300, .key = PKI_EC256});
-    char *chain = path_in("chain.pem"), *key = path_in("leaf.key");
-    char *tls_dir = path_in("vsftpd-tls"), err[8192];
+    char *chain = e2e_path(dir, "chain.pem"), *key = e2e_path(dir, "leaf.key");
+    char *tls_dir = e2e_path(dir, "vsftpd-tls"), err[8192];
     cr_assert_eq(vsftpd_start(&ftpd, tls_dir, chain, key, err, sizeof err), 0, "%s", err);
     free(tls_dir);
     free(chain);
@@ -349,25 +342,12 @@ static void e2e_teardown(void)
 
 TestSuite(ftp_vsftpd, .init = e2e_setup, .fini = e2e_teardown, .timeout = 120);
 
-/* certsweep on one target at port, HOST pinned to 127.0.0.1 and no name
-   left for a resolver; the reports it wrote, read back. */
-static void scan(struct report_scan *s, const char *target, uint16_t port, const char *starttls)
-{
-    e2e_scan(s, &(struct e2e_scan_args){
-                    .dir = dir,
-                    .host = HOST,
-                    .ports = (const uint16_t[]){port, 0},
-                    .extra = starttls ? (const char *const[]){"--starttls", starttls, NULL} : NULL,
-                    .targets = (const char *const[]){target, NULL}});
-    cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
-}
-
 Test(ftp_vsftpd, auth_tls_reaches_the_certificate)
 {
     struct report_scan s;
     char target[64];
     snprintf(target, sizeof target, "ftp://" HOST ":%u", ftpd.port);
-    scan(&s, target, ftpd.port, NULL);
+    e2e_scan_one(&s, dir, HOST, ftpd.port, target, NULL);
     cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
 
     e2e_expect_leaf(&s, &(struct e2e_leaf_want){.host = HOST,
@@ -389,13 +369,13 @@ Test(ftp_vsftpd, auth_tls_reaches_the_certificate)
    this time, for a target with no scheme. */
 Test(ftp_vsftpd, tls_off_is_refused_in_its_words)
 {
-    char *plain_dir = path_in("vsftpd-plain"), err[8192];
+    char *plain_dir = e2e_path(dir, "vsftpd-plain"), err[8192];
     cr_assert_eq(vsftpd_start(&plain_ftpd, plain_dir, NULL, NULL, err, sizeof err), 0, "%s", err);
     free(plain_dir);
     struct report_scan s;
     char target[64];
     snprintf(target, sizeof target, HOST ":%u", plain_ftpd.port);
-    scan(&s, target, plain_ftpd.port, "ftp");
+    e2e_scan_one(&s, dir, HOST, plain_ftpd.port, target, "ftp");
     cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
     e2e_expect_refused(&s, HOST, plain_ftpd.port, "ftp",
                        "starttls: server refused: \"530 Please login with USER and PASS.\"");

@@ -359,13 +359,6 @@ static char *dir;
 static struct e2e_pki pki;
 static struct slapd ldapd = {.pid = -1}, plain_ldapd = {.pid = -1};
 
-static char *path_in(const char *name)
-{
-    char *p;
-    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
-    return p;
-}
-
 static void e2e_setup(void)
 {
     cr_assert(access(SLAPD_BINARY, X_OK) == 0,
@@ -380,8 +373,8 @@ static void e2e_setup(void)
                   .days_before = 30,
                   .days = 250,
                   .key = PKI_RSA2048});
-    char *chain = path_in("chain.pem"), *key = path_in("leaf.key");
-    char *tls_dir = path_in("slapd-tls"), err[8192];
+    char *chain = e2e_path(dir, "chain.pem"), *key = e2e_path(dir, "leaf.key");
+    char *tls_dir = e2e_path(dir, "slapd-tls"), err[8192];
     cr_assert_eq(slapd_start(&ldapd, tls_dir, chain, key, err, sizeof err), 0, "%s", err);
     free(tls_dir);
     free(chain);
@@ -397,25 +390,12 @@ static void e2e_teardown(void)
 
 TestSuite(ldap_slapd, .init = e2e_setup, .fini = e2e_teardown, .timeout = 120);
 
-/* certsweep on one target at port, HOST pinned to 127.0.0.1 and no name
-   left for a resolver; the reports it wrote, read back. */
-static void scan(struct report_scan *s, const char *target, uint16_t port, const char *starttls)
-{
-    e2e_scan(s, &(struct e2e_scan_args){
-                    .dir = dir,
-                    .host = HOST,
-                    .ports = (const uint16_t[]){port, 0},
-                    .extra = starttls ? (const char *const[]){"--starttls", starttls, NULL} : NULL,
-                    .targets = (const char *const[]){target, NULL}});
-    cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
-}
-
 Test(ldap_slapd, starttls_reaches_the_certificate)
 {
     struct report_scan s;
     char target[64];
     snprintf(target, sizeof target, "ldap://" HOST ":%u", ldapd.port);
-    scan(&s, target, ldapd.port, NULL);
+    e2e_scan_one(&s, dir, HOST, ldapd.port, target, NULL);
     cr_assert_eq(s.run.status, 0, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
 
     e2e_expect_leaf(&s, &(struct e2e_leaf_want){.host = HOST,
@@ -437,13 +417,13 @@ Test(ldap_slapd, starttls_reaches_the_certificate)
    target with no scheme. */
 Test(ldap_slapd, tls_off_is_refused_in_its_words)
 {
-    char *plain_dir = path_in("slapd-plain"), err[8192];
+    char *plain_dir = e2e_path(dir, "slapd-plain"), err[8192];
     cr_assert_eq(slapd_start(&plain_ldapd, plain_dir, NULL, NULL, err, sizeof err), 0, "%s", err);
     free(plain_dir);
     struct report_scan s;
     char target[64];
     snprintf(target, sizeof target, HOST ":%u", plain_ldapd.port);
-    scan(&s, target, plain_ldapd.port, "ldap");
+    e2e_scan_one(&s, dir, HOST, plain_ldapd.port, target, "ldap");
     cr_assert_eq(s.run.status, 3, "exit %d; stderr: %s\n%s", s.run.status, s.run.err, s.csv_text);
     e2e_expect_refused(
         &s, HOST, plain_ldapd.port, "ldap",

@@ -42,32 +42,43 @@ static char *path_of(const char *name)
     return p;
 }
 
-/* Writes the targets file (every scenario, a duplicate, two bad lines) and
-   the --resolve pins into args; returns the number of args used. */
-static size_t fleet_args(const char **args, char **owned, size_t *n_owned, const char *targets)
+/* The options of a scan of the whole fleet: a targets file (every scenario,
+   a duplicate, two bad lines) and the --resolve pins. */
+struct fleet_args {
+    char *targets;
+    const char *v[160];
+    size_t n;
+    char *owned[80];
+    size_t n_owned;
+};
+
+static void fleet_args(struct fleet_args *a)
 {
-    size_t n = 0;
-    FILE *f = fopen(targets, "w");
+    memset(a, 0, sizeof(*a));
+    a->targets = path_of("targets.txt");
+    FILE *f = fopen(a->targets, "w");
     cr_assert_not_null(f);
     for (size_t i = 0; i < fleet_count(fleet); i++) {
         const struct fleet_scenario *s = fleet_at(fleet, i);
         fprintf(f, "%s:%u\n", s->host, s->port);
-        cr_assert(asprintf(&owned[*n_owned], "%s:%u:127.0.0.1", s->host, s->port) > 0);
-        args[n++] = "--resolve";
-        args[n++] = owned[(*n_owned)++];
+        cr_assert(asprintf(&a->owned[a->n_owned], "%s:%u:127.0.0.1", s->host, s->port) > 0);
+        a->v[a->n++] = "--resolve";
+        a->v[a->n++] = a->owned[a->n_owned++];
     }
     fprintf(f, "ok.fleet.test:%u\nbad target line\nnot-a-port.example:99999\n",
             fleet_get(fleet, "ok")->port);
     fclose(f);
-    args[n++] = "--ca-file";
-    args[n++] = fleet_ca_file(fleet);
-    args[n++] = "--now";
-    args[n++] = now;
-    args[n++] = "-t";
-    args[n++] = "3";
-    args[n++] = "-f";
-    args[n++] = targets;
-    return n;
+    const char *const rest[] = {"--ca-file", fleet_ca_file(fleet), "--now", now, "-t", "3", "-f",
+                                a->targets};
+    for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++)
+        a->v[a->n++] = rest[i];
+}
+
+static void fleet_args_free(struct fleet_args *a)
+{
+    for (size_t i = 0; i < a->n_owned; i++)
+        free(a->owned[i]);
+    free(a->targets);
 }
 
 /* A JSON Lines file as an array of records. */
@@ -138,16 +149,13 @@ static void run_ok(const char *const *args, struct run_result *r)
 
 Test(merge, three_shards_are_one_scan)
 {
-    char *targets = path_of("targets.txt");
-    const char *base[160];
-    char *owned[80];
-    size_t n_owned = 0;
-    size_t nb = fleet_args(base, owned, &n_owned, targets);
+    struct fleet_args fa;
+    fleet_args(&fa);
     char *single[4] = {path_of("single.jsonl"), path_of("single.json"), path_of("single.csv"),
                        path_of("single.txt")};
     const char *args[200];
-    memcpy(args, base, nb * sizeof(*args));
-    size_t n = nb;
+    memcpy(args, fa.v, fa.n * sizeof(*args));
+    size_t n = fa.n;
     for (int i = 0; i < 4; i++) {
         args[n++] = "-o";
         args[n++] = single[i];
@@ -165,7 +173,7 @@ Test(merge, three_shards_are_one_scan)
     for (int k = 0; k < 3; k++) {
         char spec[8];
         snprintf(spec, sizeof(spec), "%d/3", k);
-        n = nb;
+        n = fa.n;
         args[n++] = "--shard";
         args[n++] = spec;
         args[n++] = "-o";
@@ -254,9 +262,111 @@ Test(merge, three_shards_are_one_scan)
     }
     for (int k = 0; k < 3; k++)
         free(shard[k]);
-    for (size_t i = 0; i < n_owned; i++)
-        free(owned[i]);
-    free(targets);
+    fleet_args_free(&fa);
+}
+
+/* Runs the fleet's scan with its options and more (NULL-ended): its exit. */
+static int scan_with(const struct fleet_args *fa, const char *const *more)
+{
+    const char *args[200];
+    memcpy(args, fa->v, fa->n * sizeof(*args));
+    size_t n = fa->n;
+    while (*more)
+        args[n++] = *more++;
+    args[n++] = "-q";
+    args[n] = NULL;
+    struct run_result r;
+    run_ok(args, &r);
+    cr_assert(r.status <= 3, "scan: exit %d: %s", r.status, r.err);
+    int status = r.status;
+    run_result_free(&r);
+    return status;
+}
+
+static json_t *load_doc(const char *path)
+{
+    json_error_t je;
+    json_t *doc = json_load_file(path, 0, &je);
+    cr_assert_not_null(doc, "%s: %s", path, je.text);
+    return doc;
+}
+
+/* Shards written with --only: the merge is the filtered single scan (its
+   rows, its summary of every record, its scan.only, its exit code); a
+   shard filtered another way is refused, and so is a merge --only that
+   keeps nothing of the shards' filter. */
+Test(merge, filtered_shards)
+{
+    struct fleet_args fa;
+    fleet_args(&fa);
+    char *single = path_of("single.json"), *s0 = path_of("s0.json"), *s1 = path_of("s1.json");
+    char *whole1 = path_of("whole1.json"), *merged = path_of("m.json");
+    int want_status =
+        scan_with(&fa, (const char *const[]){"--only", "problems", "-o", single, NULL});
+    scan_with(&fa, (const char *const[]){"--shard", "0/2", "--only", "problems", "-o", s0, NULL});
+    scan_with(&fa, (const char *const[]){"--shard", "1/2", "--only", "problems", "-o", s1, NULL});
+    scan_with(&fa, (const char *const[]){"--shard", "1/2", "-o", whole1, NULL});
+
+    const char *margs[] = {"merge", s0, s1, "-o", merged, "-q", NULL};
+    struct run_result m;
+    run_ok(margs, &m);
+    cr_assert_eq(m.status, want_status, "merge exit %d, single scan %d: %s", m.status, want_status,
+                 m.err);
+    cr_assert_str_eq(m.err, "");
+    json_t *want = load_doc(single), *got = load_doc(merged);
+    json_t *wscan = json_object_get(want, "scan"), *gscan = json_object_get(got, "scan");
+    cr_assert(json_equal(json_object_get(wscan, "only"), json_object_get(gscan, "only")),
+              "the merged report does not carry the shards' filter");
+    cr_assert_eq(json_array_size(json_object_get(wscan, "only")), 4, "problems: 4 statuses");
+    cr_assert(json_equal(json_object_get(want, "summary"), json_object_get(got, "summary")),
+              "the merged summary does not count every record");
+    cr_assert_gt(json_integer_value(json_object_get(json_object_get(got, "summary"), "OK")), 0,
+                 "no OK endpoint counted: the test shows nothing");
+    cr_assert(json_equal(json_object_get(wscan, "targets"), json_object_get(gscan, "targets")));
+    same_records(json_object_get(want, "results"), json_object_get(got, "results"),
+                 "merged filtered JSON");
+    run_result_free(&m);
+
+    /* filtered and whole shards do not mix, in either order */
+    const char *mixed[][7] = {{"merge", s0, whole1, "-o", merged, "-q", NULL},
+                              {"merge", whole1, s0, "-o", merged, "-q", NULL}};
+    for (int i = 0; i < 2; i++) {
+        run_ok(mixed[i], &m);
+        cr_assert_eq(m.status, 66, "mixed filters %d: exit %d: %s", i, m.status, m.err);
+        cr_assert(strstr(m.err, "--only problems") && strstr(m.err, "no --only"), "%s", m.err);
+        cr_assert_eq(strchr(m.err, '\n'), m.err + strlen(m.err) - 1, "not one line: %s", m.err);
+        run_result_free(&m);
+    }
+    /* merge's own --only narrows the shards' filter; the counts stay whole */
+    const char *narrow[] = {"merge", s0, s1, "--only", "expired", "-o", merged, "-q", NULL};
+    run_ok(narrow, &m);
+    cr_assert_eq(m.status, want_status, "narrowed: exit %d: %s", m.status, m.err);
+    run_result_free(&m);
+    json_t *narrowed = load_doc(merged);
+    json_t *only = json_object_get(json_object_get(narrowed, "scan"), "only");
+    cr_assert_eq(json_array_size(only), 1);
+    cr_assert_str_eq(json_string_value(json_array_get(only, 0)), "EXPIRED");
+    json_t *rows = json_object_get(narrowed, "results");
+    cr_assert_gt(json_array_size(rows), 0);
+    for (size_t i = 0; i < json_array_size(rows); i++)
+        cr_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, i), "status")),
+                         "EXPIRED");
+    cr_assert(json_equal(json_object_get(want, "summary"), json_object_get(narrowed, "summary")));
+    json_decref(narrowed);
+    const char *none[] = {"merge", s0, s1, "--only", "ok", "-o", merged, "-q", NULL};
+    run_ok(none, &m);
+    cr_assert_eq(m.status, 64, "--only ok of problems: exit %d: %s", m.status, m.err);
+    cr_assert(strstr(m.err, "keeps none of the records"), "%s", m.err);
+    run_result_free(&m);
+
+    json_decref(want);
+    json_decref(got);
+    free(single);
+    free(s0);
+    free(s1);
+    free(whole1);
+    free(merged);
+    fleet_args_free(&fa);
 }
 
 /* Targets that need no server: each ends in a DNS error at once. */

@@ -80,6 +80,16 @@ static void open_my(struct wire *w)
     cr_assert_eq(w->sent_len, 0, "the server speaks first");
 }
 
+/* Feeds len bytes to a fresh connection and expects it to end with why. */
+static void expect_why(const void *bytes, size_t len, const char *why)
+{
+    struct wire w;
+    open_my(&w);
+    wire_feed(&w, bytes, len);
+    cr_assert_str_eq(w.why, why, "after %zu bytes", len);
+    wire_close(&w);
+}
+
 /* A greeting with TLS: exactly the SSLRequest, then a ClientHello. */
 static void starts_tls(const unsigned char *greeting, size_t len, size_t step)
 {
@@ -165,16 +175,11 @@ Test(mysql, error_packet_is_quoted)
     memset(pkt, 0, sizeof pkt);
     pkt[0] = sizeof many - 1;
     memcpy(pkt + 4, many, sizeof many - 1);
-    open_my(&w);
-    wire_feed(&w, pkt, 4 + sizeof many - 1);
-    cr_assert_str_eq(w.why, "starttls: server refused: \"Too many connections\" (error 1040)");
-    wire_close(&w);
+    expect_why(pkt, 4 + sizeof many - 1,
+               "starttls: server refused: \"Too many connections\" (error 1040)");
 
     /* too short for a code */
-    open_my(&w);
-    wire_feed(&w, "\x02\0\0\0\xff\x10", 6);
-    cr_assert_str_eq(w.why, "starttls: malformed MySQL error packet");
-    wire_close(&w);
+    expect_why("\x02\0\0\0\xff\x10", 6, "starttls: malformed MySQL error packet");
 }
 
 Test(mysql, protocol_version_9)
@@ -209,10 +214,7 @@ Test(mysql, truncated_greetings)
     /* the version has no end inside the packet */
     memcpy(g, mariadb_10_11, 20);
     g[0] = 16;
-    open_my(&w);
-    wire_feed(&w, g, 20);
-    cr_assert_str_eq(w.why, "starttls: malformed MySQL greeting (no end to the server version)");
-    wire_close(&w);
+    expect_why(g, 20, "starttls: malformed MySQL greeting (no end to the server version)");
 
     /* half the greeting, then silence, or a hang-up */
     open_my(&w);
@@ -228,10 +230,7 @@ Test(mysql, truncated_greetings)
     wire_close(&w);
 
     /* an empty packet */
-    open_my(&w);
-    wire_feed(&w, "\0\0\0\0\x0a", 5);
-    cr_assert_str_eq(w.why, "starttls: empty MySQL packet where the greeting belongs");
-    wire_close(&w);
+    expect_why("\0\0\0\0\x0a", 5, "starttls: empty MySQL packet where the greeting belongs");
 }
 
 /* The length is judged when the header arrives: nothing waits for, or
@@ -303,10 +302,7 @@ Test(mysql, garbage_and_tls_bytes)
     unsigned char g[sizeof mysql_8];
     memcpy(g, mysql_8, sizeof g);
     g[3] = 1;
-    open_my(&w);
-    wire_feed(&w, g, 5);
-    cr_assert_str_eq(w.why, "starttls: not a MySQL greeting (\"J\\x00\\x00\\x01\\x0A\")");
-    wire_close(&w);
+    expect_why(g, 5, "starttls: not a MySQL greeting (\"J\\x00\\x00\\x01\\x0A\")");
 
     /* a ServerHello's record header, split */
     static const unsigned char hello[] = {0x16, 0x03, 0x03, 0x00, 0x5a, 0x02, 0x00};
@@ -356,17 +352,8 @@ Test(mysql, silence)
 /* Reached by name, by --starttls auto at its port, and by its URL scheme. */
 Test(mysql, registered)
 {
-    cr_assert_eq(cs_probe_by_name("mysql"), &cs_probe_mysql);
     cr_assert_eq(cs_probe_mysql.default_port, 3306);
-    cr_assert_eq(cs_probe_for(NULL, "auto", 3306), &cs_probe_mysql);
-    cr_assert_eq(cs_probe_for(NULL, "mysql", 443), &cs_probe_mysql);
-    struct cs_target t;
-    const char *why;
-    why = cs_target_parse("mysql://db.example.net", 443, NULL, &t);
-    cr_assert_null(why, "%s", why);
-    cr_assert_str_eq(t.probe, "mysql");
-    cr_assert_eq(t.port, 3306, "the probe's port is the scheme's default");
-    cs_target_free(&t);
+    e2e_expect_registered(&cs_probe_mysql, (const char *const[]){"mysql", NULL});
 }
 
 /* ---- a real MariaDB ---- */
@@ -376,13 +363,6 @@ Test(mysql, registered)
 static char *dir;
 static struct e2e_pki pki;
 static struct dbserver my = {.pid = -1};
-
-static char *path_in(const char *name)
-{
-    char *p;
-    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
-    return p;
-}
 
 static void server_setup(void)
 {
@@ -406,7 +386,7 @@ TestSuite(mariadb_server, .init = server_setup, .fini = server_teardown, .timeou
 static void start_my(bool ssl, const char *const *extra)
 {
     char err[8192];
-    char *cert = path_in("chain.pem"), *key = path_in("leaf.key");
+    char *cert = e2e_path(dir, "chain.pem"), *key = e2e_path(dir, "leaf.key");
     cr_assert_eq(mariadb_start(&my, dir, ssl ? cert : NULL, key, extra, err, sizeof err), 0, "%s",
                  err);
     free(cert);
@@ -419,11 +399,7 @@ static void scan(const char *scheme, struct report_scan *s)
 {
     char target[128];
     snprintf(target, sizeof target, "%s://" DB_HOST ":%u", scheme, my.port);
-    e2e_scan(s, &(struct e2e_scan_args){.dir = dir,
-                                        .host = DB_HOST,
-                                        .ports = (const uint16_t[]){my.port, 0},
-                                        .targets = (const char *const[]){target, NULL}});
-    cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
+    e2e_scan_one(s, dir, DB_HOST, my.port, target, NULL);
 }
 
 static const char *cell(const struct report_scan *s, const char *column)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "scanner/result.h"
 #include "tests/support/fleet.h"
@@ -25,6 +26,23 @@ static struct httpd *httpd;
 static struct postfix mta = {.master = -1};
 static char *dir;
 static char *mta_dir; /* the private Postfix's, outside dir: its mail owner must get in */
+
+/* Whether problem a may come before b in the report's urgency order:
+   status, then fewest days left (none last), then host. */
+static bool urgency_le(json_t *a, json_t *b)
+{
+    int ua = cs_status_urgency(cs_status_parse(json_string_value(json_object_get(a, "status"))));
+    int ub = cs_status_urgency(cs_status_parse(json_string_value(json_object_get(b, "status"))));
+    if (ua != ub)
+        return ua < ub;
+    json_t *da = json_object_get(a, "days_remaining"), *db = json_object_get(b, "days_remaining");
+    if (json_is_integer(da) != json_is_integer(db))
+        return json_is_integer(da);
+    if (json_is_integer(da) && json_integer_value(da) != json_integer_value(db))
+        return json_integer_value(da) < json_integer_value(db);
+    return strcasecmp(json_string_value(json_object_get(a, "host")),
+                      json_string_value(json_object_get(b, "host"))) <= 0;
+}
 
 static void setup(void)
 {
@@ -163,6 +181,9 @@ Test(notify, webhook_posts_the_summary)
     cr_assert_null(json_object_get(o, "changes"), "records carry no change field");
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(problems, 0), "status")),
                      "EXPIRED", "most urgent first");
+    for (size_t i = 1; i < json_array_size(problems); i++)
+        cr_assert(urgency_le(json_array_get(problems, i - 1), json_array_get(problems, i)),
+                  "problems %zu and %zu are out of the table's urgency order", i - 1, i);
     for (size_t i = 0; i < json_array_size(problems); i++) {
         json_t *p = json_array_get(problems, i);
         json_t *rec = NULL;

@@ -27,6 +27,16 @@ static void open_pg(struct wire *w)
     cr_assert(memcmp(w->sent, ssl_request, sizeof ssl_request) == 0, "not an SSLRequest");
 }
 
+/* Feeds len bytes to a fresh connection and expects it to end with why. */
+static void expect_why(const void *bytes, size_t len, const char *why)
+{
+    struct wire w;
+    open_pg(&w);
+    wire_feed(&w, bytes, len);
+    cr_assert_str_eq(w.why, why, "after %zu bytes", len);
+    wire_close(&w);
+}
+
 /* An ErrorResponse: 'E', its length, then each "Xvalue" field, then 0. */
 static size_t error_response(unsigned char *out, size_t cap, const char *const *fields)
 {
@@ -107,49 +117,33 @@ Test(postgres, error_response_message_is_quoted)
 Test(postgres, old_text_error)
 {
     static const char old[] = "EFATAL:  unsupported frontend protocol\n";
-    struct wire w;
-    open_pg(&w);
-    wire_feed(&w, old, sizeof old);
-    cr_assert_str_eq(w.why,
-                     "starttls: server refused: \"FATAL:  unsupported frontend protocol\\x0A\"");
-    wire_close(&w);
+    expect_why(old, sizeof old,
+               "starttls: server refused: \"FATAL:  unsupported frontend protocol\\x0A\"");
 }
 
 Test(postgres, malformed_error_responses)
 {
     unsigned char msg[512];
-    struct wire w;
 
     /* no M field */
     size_t n = error_response(msg, sizeof msg, (const char *const[]){"SFATAL", "C0A000", NULL});
-    open_pg(&w);
-    wire_feed(&w, msg, n);
-    cr_assert_str_eq(w.why, "starttls: server refused SSLRequest with an ErrorResponse and no "
-                            "message");
-    wire_close(&w);
+    expect_why(msg, n,
+               "starttls: server refused SSLRequest with an ErrorResponse and no "
+               "message");
 
     /* the last field runs past the length (no terminator inside) */
     n = error_response(msg, sizeof msg, unsupported);
     msg[n - 2] = 'x';
     msg[n - 1] = 'x';
-    open_pg(&w);
-    wire_feed(&w, msg, n);
-    cr_assert_str_eq(w.why, "starttls: malformed PostgreSQL ErrorResponse");
-    wire_close(&w);
+    expect_why(msg, n, "starttls: malformed PostgreSQL ErrorResponse");
 
     /* fields but no final 0 */
     n = error_response(msg, sizeof msg, (const char *const[]){"Mshort", NULL});
     msg[4]--; /* the length leaves the final 0 out */
-    open_pg(&w);
-    wire_feed(&w, msg, n - 1);
-    cr_assert_str_eq(w.why, "starttls: malformed PostgreSQL ErrorResponse");
-    wire_close(&w);
+    expect_why(msg, n - 1, "starttls: malformed PostgreSQL ErrorResponse");
 
     /* a length too short for any field */
-    open_pg(&w);
-    wire_feed(&w, "E\0\0\0\x04", 5);
-    cr_assert_str_eq(w.why, "starttls: PostgreSQL ErrorResponse of 4 bytes (the cap is 4095)");
-    wire_close(&w);
+    expect_why("E\0\0\0\x04", 5, "starttls: PostgreSQL ErrorResponse of 4 bytes (the cap is 4095)");
 }
 
 /* The length is checked when its 4 bytes arrive: nothing waits for, or
@@ -200,10 +194,7 @@ Test(postgres, error_response_at_the_cap)
     text[CS_PREAMBLE_LINE_MAX - 1 - 4 - 1] = '\0';
     n = error_response(msg, sizeof msg, (const char *const[]){text, NULL});
     cr_assert_eq(n, CS_PREAMBLE_LINE_MAX + 1);
-    open_pg(&w);
-    wire_feed(&w, msg, n);
-    cr_assert_str_eq(w.why, "starttls: PostgreSQL ErrorResponse of 4096 bytes (the cap is 4095)");
-    wire_close(&w);
+    expect_why(msg, n, "starttls: PostgreSQL ErrorResponse of 4096 bytes (the cap is 4095)");
 }
 
 /* An endless old-style text error: the message cap ends it. */
@@ -311,25 +302,12 @@ Test(postgres, garbage_and_tls_bytes)
     wire_close(&w);
 }
 
-/* Reached by name, by --starttls auto at its port, and by its URL scheme. */
+/* Reached by name, by --starttls auto at its port, and by its URL schemes. */
 Test(postgres, registered)
 {
-    cr_assert_eq(cs_probe_by_name("postgres"), &cs_probe_postgres);
     cr_assert_eq(cs_probe_postgres.default_port, 5432);
-    cr_assert_eq(cs_probe_for(NULL, "auto", 5432), &cs_probe_postgres);
-    cr_assert_eq(cs_probe_for(NULL, "postgres", 443), &cs_probe_postgres);
-    struct cs_target t;
-    const char *why;
-    why = cs_target_parse("postgres://db.example.net", 443, NULL, &t);
-    cr_assert_null(why, "%s", why);
-    cr_assert_str_eq(t.probe, "postgres");
-    cr_assert_eq(t.port, 5432, "the probe's port is the scheme's default");
-    cs_target_free(&t);
-    why = cs_target_parse("postgresql://db.example.net", 443, NULL, &t);
-    cr_assert_null(why, "%s", why);
-    cr_assert_str_eq(t.probe, "postgres");
-    cr_assert_eq(t.port, 5432, "the probe's port is the scheme's default");
-    cs_target_free(&t);
+    e2e_expect_registered(&cs_probe_postgres,
+                          (const char *const[]){"postgres", "postgresql", NULL});
 }
 
 /* ---- a real PostgreSQL ---- */
@@ -339,13 +317,6 @@ Test(postgres, registered)
 static char *dir;
 static struct e2e_pki pki;
 static struct dbserver pg = {.pid = -1};
-
-static char *path_in(const char *name)
-{
-    char *p;
-    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
-    return p;
-}
 
 static void server_setup(void)
 {
@@ -370,7 +341,7 @@ TestSuite(postgres_server, .init = server_setup, .fini = server_teardown, .timeo
 static void start_pg(bool ssl)
 {
     char err[8192];
-    char *cert = path_in("chain.pem"), *key = path_in("leaf.key");
+    char *cert = e2e_path(dir, "chain.pem"), *key = e2e_path(dir, "leaf.key");
     cr_assert_eq(postgres_start(&pg, dir, ssl ? cert : NULL, key, err, sizeof err), 0, "%s", err);
     free(cert);
     free(key);
@@ -382,11 +353,7 @@ static void scan(const char *scheme, struct report_scan *s)
 {
     char target[128];
     snprintf(target, sizeof target, "%s://" DB_HOST ":%u", scheme, pg.port);
-    e2e_scan(s, &(struct e2e_scan_args){.dir = dir,
-                                        .host = DB_HOST,
-                                        .ports = (const uint16_t[]){pg.port, 0},
-                                        .targets = (const char *const[]){target, NULL}});
-    cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
+    e2e_scan_one(s, dir, DB_HOST, pg.port, target, NULL);
 }
 
 Test(postgres_server, ssl_on_every_field)

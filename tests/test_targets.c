@@ -19,6 +19,31 @@
 
 TestSuite(targets);
 
+/* Options whose TARGET arguments or -f files are the test's own array
+   (borrowed: options_done gives it back before freeing the rest). */
+static void options_targets(struct cs_options *o, char **targets, size_t n)
+{
+    cs_options_init(o);
+    o->targets = targets;
+    o->n_targets = n;
+}
+
+static void options_files(struct cs_options *o, char **files, size_t n)
+{
+    cs_options_init(o);
+    o->files = files;
+    o->n_files = n;
+}
+
+static void options_done(struct cs_options *o)
+{
+    o->targets = NULL;
+    o->n_targets = 0;
+    o->files = NULL;
+    o->n_files = 0;
+    cs_options_free(o);
+}
+
 static void expect_ok(const char *text, const char *host, unsigned port, const char *sni,
                       int family)
 {
@@ -208,7 +233,6 @@ Test(targets, internationalised_rejects)
 Test(targets, internationalised_duplicates_by_a_label)
 {
     struct cs_options o;
-    cs_options_init(&o);
     char *args[] = {"b\xc3\xbc"
                     "cher.example",
                     "xn--bcher-kva.example:443",
@@ -216,8 +240,7 @@ Test(targets, internationalised_duplicates_by_a_label)
                     "CHER.example.",
                     "b\xc3\xbc"
                     "cher.example:444"};
-    o.targets = args;
-    o.n_targets = 4;
+    options_targets(&o, args, 4);
     struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
     cr_assert_not_null(ts);
     struct cs_target t;
@@ -232,9 +255,7 @@ Test(targets, internationalised_duplicates_by_a_label)
     cs_target_free(&t);
     cr_assert_eq(cs_targets_next(ts, &t), 0);
     cs_targets_close(ts);
-    o.targets = NULL;
-    o.n_targets = 0;
-    cs_options_free(&o);
+    options_done(&o);
 }
 
 Test(targets, url_scheme_names_the_probe)
@@ -267,10 +288,8 @@ Test(targets, url_scheme_names_the_probe)
 
     /* the same endpoint through the same probe is one target, URL or not */
     struct cs_options o;
-    cs_options_init(&o);
     char *args[] = {"https://www.example/", "www.example", "tls://www.example:443"};
-    o.targets = args;
-    o.n_targets = 3;
+    options_targets(&o, args, 3);
     struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
     cr_assert_not_null(ts);
     cr_assert_eq(cs_targets_next(ts, &t), 1);
@@ -278,9 +297,7 @@ Test(targets, url_scheme_names_the_probe)
     cs_target_free(&t);
     cr_assert_eq(cs_targets_next(ts, &t), 0);
     cs_targets_close(ts);
-    o.targets = NULL;
-    o.n_targets = 0;
-    cs_options_free(&o);
+    options_done(&o);
 }
 
 Test(targets, sni_override)
@@ -354,10 +371,8 @@ Test(targets, file_format)
                                "last.example.com"; /* no final newline */
     char *path = write_file(dir, "t.txt", data, sizeof(data) - 1);
     struct cs_options o;
-    cs_options_init(&o);
     char *files[] = {path};
-    o.files = files;
-    o.n_files = 1;
+    options_files(&o, files, 1);
     struct collected c;
     collect(&o, &c);
     cr_assert_eq(c.n, 6, "got %zu targets", c.n);
@@ -373,9 +388,7 @@ Test(targets, file_format)
     cr_assert_str_eq(c.text[4], "::1|8443|-");
     cr_assert_str_eq(c.text[5], "last.example.com|443|last.example.com");
     collected_free(&c);
-    o.files = NULL;
-    o.n_files = 0;
-    cs_options_free(&o);
+    options_done(&o);
     free(path);
     remove_tree(dir);
     free(dir);
@@ -390,10 +403,8 @@ Test(targets, long_line_and_bad_port_kept)
     strcpy(data + n, "\nok.example:1\n");
     char *path = write_file(dir, "long.txt", data, strlen(data));
     struct cs_options o;
-    cs_options_init(&o);
     char *files[] = {path};
-    o.files = files;
-    o.n_files = 1;
+    options_files(&o, files, 1);
     struct collected c;
     collect(&o, &c);
     cr_assert_eq(c.n, 2);
@@ -401,9 +412,7 @@ Test(targets, long_line_and_bad_port_kept)
     cr_assert_eq(strlen(c.text[0]), 253);
     cr_assert_str_eq(c.text[1], "ok.example|1|ok.example");
     collected_free(&c);
-    o.files = NULL;
-    o.n_files = 0;
-    cs_options_free(&o);
+    options_done(&o);
     free(data);
     free(path);
     remove_tree(dir);
@@ -413,17 +422,13 @@ Test(targets, long_line_and_bad_port_kept)
 Test(targets, unreadable_file)
 {
     struct cs_options o;
-    cs_options_init(&o);
     char *files[] = {"/nonexistent/targets.txt"};
-    o.files = files;
-    o.n_files = 1;
+    options_files(&o, files, 1);
     char err[256];
     cr_assert_null(cs_targets_open(&o, err, sizeof(err)));
     cr_assert_str_eq(err, "/nonexistent/targets.txt: No such file or directory (check the path "
                           "given to -f)");
-    o.files = NULL;
-    o.n_files = 0;
-    cs_options_free(&o);
+    options_done(&o);
 }
 
 /* Appends each notice to the string *arg, a line each, its kind first. */
@@ -449,10 +454,8 @@ Test(targets, read_error_part_way)
     close(in);
 
     struct cs_options o;
-    cs_options_init(&o);
     char *files[] = {"-", dir, next};
-    o.files = files;
-    o.n_files = 3;
+    options_files(&o, files, 3);
     struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
     cr_assert_not_null(ts);
     char *err = NULL;
@@ -483,9 +486,7 @@ Test(targets, read_error_part_way)
     cr_assert_str_eq(err, expect);
     free(expect);
     free(err);
-    o.files = NULL;
-    o.n_files = 0;
-    cs_options_free(&o);
+    options_done(&o);
     free(next);
     remove_tree(dir);
     free(dir);
@@ -494,11 +495,9 @@ Test(targets, read_error_part_way)
 Test(targets, duplicates_across_args_and_ports)
 {
     struct cs_options o;
-    cs_options_init(&o);
     char *args[] = {"a.example",     "a.example:443", "A.EXAMPLE",
                     "a.example:444", "127.0.0.1",     "127.0.0.1:443"};
-    o.targets = args;
-    o.n_targets = 6;
+    options_targets(&o, args, 6);
     struct collected c;
     collect(&o, &c);
     cr_assert_eq(c.n, 3);
@@ -506,9 +505,7 @@ Test(targets, duplicates_across_args_and_ports)
     cr_assert_str_eq(c.text[1], "a.example|444|a.example");
     cr_assert_str_eq(c.text[2], "127.0.0.1|443|-");
     collected_free(&c);
-    o.targets = NULL;
-    o.n_targets = 0;
-    cs_options_free(&o);
+    options_done(&o);
 }
 
 /* ---- a 1,000,000-line file --------------------------------------------- */
@@ -599,10 +596,8 @@ Test(targets, million_lines_one_record_per_target, .timeout = 120)
     char *dir = temp_dir();
     char *path = write_big_file(dir, ports, BIG_LINES, true);
     struct cs_options o;
-    cs_options_init(&o);
     char *files[] = {path};
-    o.files = files;
-    o.n_files = 1;
+    options_files(&o, files, 1);
     struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
     cr_assert_not_null(ts);
 
@@ -642,9 +637,7 @@ Test(targets, million_lines_one_record_per_target, .timeout = 120)
     cr_assert_eq(cs_targets_count(ts), 3 + BIG_PORTS + BIG_LINES / BIG_BAD_EVERY);
     cr_assert_eq(cs_targets_bad(ts), BIG_LINES / BIG_BAD_EVERY);
     cs_targets_close(ts);
-    o.files = NULL;
-    o.n_files = 0;
-    cs_options_free(&o);
+    options_done(&o);
     free(path);
     remove_tree(dir);
     free(dir);
@@ -881,10 +874,8 @@ Test(targets, csv_inventory_columns)
         "\"b.example.com\",\"\",,,,\"a,\"\"b\"\"\nc\",,,\n";           /* 15-16 */
     char *path = write_file(dir, "inv.csv", data, sizeof(data) - 1);
     struct cs_options o;
-    cs_options_init(&o);
     char *files[] = {path};
-    o.files = files;
-    o.n_files = 1;
+    options_files(&o, files, 1);
     char got[32][LBUF];
     size_t n = collect_labelled(&o, got, 32);
     static const char *const want[] = {
@@ -940,10 +931,8 @@ Test(targets, csv_inventory_header_refused)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *path = write_file(dir, "h.csv", cases[i].data, strlen(cases[i].data));
         struct cs_options o;
-        cs_options_init(&o);
         char *files[] = {path};
-        o.files = files;
-        o.n_files = 1;
+        options_files(&o, files, 1);
         char err[LBUF] = "";
         struct cs_targets *ts = cs_targets_open(&o, err, sizeof(err));
         cr_assert_null(ts, "case %zu opened", i);
@@ -958,10 +947,8 @@ Test(targets, csv_inventory_header_refused)
     strcat(header, "\nexample.com\n");
     char *path = write_file(dir, "h.csv", header, strlen(header));
     struct cs_options o;
-    cs_options_init(&o);
     char *files[] = {path};
-    o.files = files;
-    o.n_files = 1;
+    options_files(&o, files, 1);
     char err[LBUF] = "";
     struct cs_targets *ts = cs_targets_open(&o, err, sizeof(err));
     cr_assert_not_null(ts, "%s", err);
@@ -1007,10 +994,8 @@ Test(targets, csv_inventory_row_caps)
     char *path = write_file(dir, "caps.csv", data, len);
     free(data);
     struct cs_options o;
-    cs_options_init(&o);
     char *files[] = {path};
-    o.files = files;
-    o.n_files = 1;
+    options_files(&o, files, 1);
     char got[8][LBUF];
     size_t n = collect_labelled(&o, got, 8);
     cr_assert_eq(n, 6, "%zu targets", n);
@@ -1037,10 +1022,8 @@ Test(targets, label_names_known_before_the_first_target)
     char *p1 = write_file(dir, "a.csv", inv, sizeof(inv) - 1);
     char *p2 = write_file(dir, "b.txt", txt, sizeof(txt) - 1);
     struct cs_options o;
-    cs_options_init(&o);
     char *files[] = {p1, p2};
-    o.files = files;
-    o.n_files = 2;
+    options_files(&o, files, 2);
     struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
     cr_assert_not_null(ts);
     struct cs_strlist names;
@@ -1082,10 +1065,8 @@ Test(targets, label_names_capped_per_scan)
     len += (size_t)snprintf(data + len, sizeof(data) - len, "last.example.com n0=again\n");
     char *path = write_file(dir, "many.txt", data, len);
     struct cs_options o;
-    cs_options_init(&o);
     char *files[] = {path};
-    o.files = files;
-    o.n_files = 1;
+    options_files(&o, files, 1);
     struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
     cr_assert_not_null(ts);
     struct cs_strlist names;
@@ -1135,10 +1116,8 @@ Test(targets, csv_inventory_row_cap_exact)
         }
         char *path = write_file(dir, "exact.csv", data, len);
         struct cs_options o;
-        cs_options_init(&o);
         char *files[] = {path};
-        o.files = files;
-        o.n_files = 1;
+        options_files(&o, files, 1);
         static char got[4][LBUF];
         size_t n = collect_labelled(&o, got, 4);
         cr_assert_eq(n, 2, "%zu targets", n);
@@ -1158,10 +1137,8 @@ Test(targets, labels_of_a_range_line_reach_each_target)
                                "mx.example:25,587 owner=mail\n";
     char *path = write_file(dir, "t.txt", text, sizeof(text) - 1);
     struct cs_options o;
-    cs_options_init(&o);
     char *files[] = {path};
-    o.files = files;
-    o.n_files = 1;
+    options_files(&o, files, 1);
     struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
     cr_assert_not_null(ts);
     struct cs_target t;
@@ -1179,9 +1156,7 @@ Test(targets, labels_of_a_range_line_reach_each_target)
     }
     cr_assert_eq(n, 6, "%zu targets", n);
     cs_targets_close(ts);
-    o.files = NULL;
-    o.n_files = 0;
-    cs_options_free(&o);
+    options_done(&o);
     free(path);
     remove_tree(dir);
     free(dir);
@@ -1191,11 +1166,9 @@ Test(targets, labels_of_a_range_line_reach_each_target)
 Test(targets, file_paths_are_not_ranges)
 {
     struct cs_options o;
-    cs_options_init(&o);
     char *args[] = {"file:/srv/certs-2026/a,b-1.pem?name=www.example",
                     "file:/srv/10.0.0.0-10.0.0.9/c.pem"};
-    o.targets = args;
-    o.n_targets = 2;
+    options_targets(&o, args, 2);
     struct cs_targets *ts = cs_targets_open(&o, NULL, 0);
     cr_assert_not_null(ts);
     struct cs_target t;
@@ -1210,7 +1183,5 @@ Test(targets, file_paths_are_not_ranges)
     cs_target_free(&t);
     cr_assert_eq(cs_targets_next(ts, &t), 0);
     cs_targets_close(ts);
-    o.targets = NULL;
-    o.n_targets = 0;
-    cs_options_free(&o);
+    options_done(&o);
 }

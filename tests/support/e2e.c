@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scanner/targets.h"
 #include "tests/support/pki.h"
 #include "tests/support/runner.h"
 
@@ -33,10 +34,8 @@ void e2e_pki_make(struct e2e_pki *p, const char *dir, const struct e2e_pki_spec 
                            },
                            &p->inter),
                  0, "cannot issue the leaf for %s", spec->host);
-    char *root_pem, *chain, *key;
-    cr_assert(asprintf(&root_pem, "%s/root.pem", dir) > 0);
-    cr_assert(asprintf(&chain, "%s/chain.pem", dir) > 0);
-    cr_assert(asprintf(&key, "%s/leaf.key", dir) > 0);
+    char *root_pem = e2e_path(dir, "root.pem"), *chain = e2e_path(dir, "chain.pem");
+    char *key = e2e_path(dir, "leaf.key");
     cr_assert_eq(pki_write_pem(root_pem, &p->root.x509, 1), 0, "%s", root_pem);
     cr_assert_eq(pki_write_pem(chain, (X509 *const[]){p->leaf.x509, p->inter.x509}, 2), 0, "%s",
                  chain);
@@ -72,11 +71,8 @@ void e2e_dir_free(char **dir, struct e2e_pki *p)
 
 void e2e_scan(struct report_scan *s, const struct e2e_scan_args *a)
 {
-    char *csv, *json, *ca = NULL;
-    if (a->ca_file == NULL)
-        cr_assert(asprintf(&ca, "%s/root.pem", a->dir) > 0);
-    cr_assert(asprintf(&csv, "%s/r.csv", a->dir) > 0);
-    cr_assert(asprintf(&json, "%s/r.json", a->dir) > 0);
+    char *csv = e2e_path(a->dir, "r.csv"), *json = e2e_path(a->dir, "r.json");
+    char *ca = a->ca_file == NULL ? e2e_path(a->dir, "root.pem") : NULL;
     unlink(csv);
     unlink(json);
     char pins[8][300];
@@ -245,4 +241,41 @@ void e2e_expect_refused(const struct report_scan *s, const char *host, uint16_t 
     expect_jstr(s, host, port, "protocol", protocol);
     cr_assert(json_is_null(json_object_get(e2e_record(s, host, port), "key_proven")),
               "%s:%u: JSON key_proven is not null", host, (unsigned)port);
+}
+
+char *e2e_path(const char *dir, const char *name)
+{
+    char *p;
+    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
+    return p;
+}
+
+void e2e_scan_one(struct report_scan *s, const char *dir, const char *host, uint16_t port,
+                  const char *target, const char *starttls)
+{
+    e2e_scan(s, &(struct e2e_scan_args){
+                    .dir = dir,
+                    .host = host,
+                    .ports = (const uint16_t[]){port, 0},
+                    .extra = starttls ? (const char *const[]){"--starttls", starttls, NULL} : NULL,
+                    .targets = (const char *const[]){target, NULL}});
+    cr_assert_eq(s->csv.nrows, 2, "%s", s->csv_text);
+}
+
+void e2e_expect_registered(const struct cs_probe *probe, const char *const *schemes)
+{
+    uint16_t port = probe->default_port;
+    cr_assert_eq(cs_probe_by_name(probe->name), probe);
+    cr_assert_eq(cs_probe_for(NULL, "auto", port), probe, "--starttls auto at %u", port);
+    cr_assert_eq(cs_probe_for(NULL, probe->name, 443), probe);
+    for (size_t i = 0; schemes[i]; i++) {
+        char url[64];
+        snprintf(url, sizeof url, "%s://db.example.net", schemes[i]);
+        struct cs_target t;
+        const char *why = cs_target_parse(url, 443, NULL, &t);
+        cr_assert_null(why, "%s: %s", url, why);
+        cr_assert_str_eq(t.probe, probe->name, "%s", url);
+        cr_assert_eq(t.port, port, "%s: the probe's port is the scheme's default", url);
+        cs_target_free(&t);
+    }
 }

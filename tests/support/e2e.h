@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "probes/probe.h"
 #include "tests/support/pki.h"
 #include "tests/support/reports.h"
 
@@ -38,6 +39,8 @@ void e2e_pki_free(struct e2e_pki *p);
 char *e2e_dir_with_pki(struct e2e_pki *p, const struct e2e_pki_spec *spec);
 /* Frees the PKI, removes *dir and frees it (NULL: nothing to remove). */
 void e2e_dir_free(char **dir, struct e2e_pki *p);
+/* dir/name (free it). */
+char *e2e_path(const char *dir, const char *name);
 
 struct e2e_scan_args {
     const char *dir;            /* r.csv and r.json are written here */
@@ -52,6 +55,15 @@ struct e2e_scan_args {
    127.0.0.1:9 -o json -o csv -q EXTRA... TARGETS...; the reports are read
    back into s, have the record's layout and say the scan is complete. */
 void e2e_scan(struct report_scan *s, const struct e2e_scan_args *a);
+/* e2e_scan of one target, host pinned at port, the probe named by
+   --starttls when starttls is not NULL; asserts the reports hold its one
+   record. */
+void e2e_scan_one(struct report_scan *s, const char *dir, const char *host, uint16_t port,
+                  const char *target, const char *starttls);
+
+/* A probe is reached by its name (--starttls NAME), by --starttls auto at its
+   default port, and by each URL scheme of schemes (NULL-ended) at that port. */
+void e2e_expect_registered(const struct cs_probe *probe, const char *const *schemes);
 
 /* The CSV cell of host:port's row in column; asserts both exist. */
 const char *e2e_cell(const struct report_scan *s, const char *host, uint16_t port,
