@@ -185,6 +185,9 @@ static void fuzz_record(struct cs_result *r, struct fuzz_reader *rd)
 
 /* ---- running a writer --------------------------------------------------- */
 
+/* The text table's width for this input: 0 (--wide) or 1..255 columns. */
+static unsigned fuzz_text_width;
+
 static char *fuzz_write(const struct cs_writer_ops *ops, unsigned flags,
                         const struct cs_result *recs, size_t n, size_t *len)
 {
@@ -192,7 +195,7 @@ static char *fuzz_write(const struct cs_writer_ops *ops, unsigned flags,
     if (!columns.n)
         for (size_t i = 0; i < FUZZ_LABEL_COLUMNS; i++)
             cs_strlist_add(&columns, fuzz_label_columns[i]);
-    static const struct cs_scan_info info = {
+    const struct cs_scan_info info = {
         .label_names = &columns,
         .text_labels = (char *const *)fuzz_label_columns,
         .n_text_labels = FUZZ_LABEL_COLUMNS,
@@ -202,6 +205,8 @@ static char *fuzz_write(const struct cs_writer_ops *ops, unsigned flags,
         .now = 1772323200,
         .warn_secs = -1,
         .crit_secs = -1,
+        .text_width = fuzz_text_width, /* the table's shrinking and wrapping too */
+        .text_wide = fuzz_text_width == 0,
     };
     char *buf = NULL;
     size_t size = 0;
@@ -450,12 +455,28 @@ static void fuzz_check_text(const char *out, size_t len, bool color)
     }
 }
 
+/* The HTML page: whatever the records hold, the page's own script is its
+   only one, no record text makes a tag, and no control character but the
+   line feed reaches the file. */
+static void fuzz_check_html(const char *out, size_t len)
+{
+    size_t scripts = 0;
+    for (const char *p = out; (p = strstr(p, "<script")) != NULL; p++)
+        scripts++;
+    FUZZ_CHECK(scripts == 1);
+    FUZZ_CHECK(strstr(out, "<img") == NULL);
+    for (size_t i = 0; i < len; i++)
+        FUZZ_CHECK((unsigned char)out[i] >= 0x20 || out[i] == '\n');
+    FUZZ_CHECK(len >= 8 && strcmp(out + len - 8, "</html>\n") == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fuzz_reader rd = {data, size};
     uint8_t mode = fuzz_byte(&rd);
+    fuzz_text_width = fuzz_byte(&rd);
     struct cs_result recs[FUZZ_MAX_RECORDS];
     size_t n = 0;
     while (n < FUZZ_MAX_RECORDS && (n == 0 || rd.n > 0))
@@ -477,6 +498,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(out);
     out = fuzz_write(&cs_writer_text, CS_WRITER_COLOR, recs, n, &len);
     fuzz_check_text(out, len, true);
+    free(out);
+    out = fuzz_write(&cs_writer_html, 0, recs, n, &len);
+    fuzz_check_html(out, len);
     free(out);
 
     for (size_t i = 0; i < n; i++)
