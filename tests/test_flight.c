@@ -290,6 +290,26 @@ Test(flight, garbage_and_caps)
     cs_flight_feed(&f, (const unsigned char *)"HTTP/1.1 400 Bad Request\r\n", 26);
     cr_assert_str_eq(f.error, "handshake: not a TLS record");
     cs_flight_free(&f);
+    /* the record buffer is sized to the record announced, up to the largest
+       TLS allows (16384 + 2048 bytes of ciphertext); one byte more is no TLS */
+    cs_flight_init(&f, 1 << 20);
+    static const unsigned char small[] = {22, 3, 3, 0x01, 0x2C};   /* 300 bytes */
+    static const unsigned char largest[] = {22, 3, 3, 0x48, 0x00}; /* 18432 */
+    static const unsigned char over[] = {22, 3, 3, 0x48, 0x01};    /* 18433 */
+    cs_flight_feed(&f, small, sizeof small);
+    cr_assert_str_eq(f.error, "");
+    cr_assert_eq(f.rec_cap, 512, "a 300-byte record takes %zu bytes", f.rec_cap);
+    cs_flight_free(&f);
+    cs_flight_init(&f, 1 << 20);
+    cs_flight_feed(&f, largest, sizeof largest);
+    cr_assert_str_eq(f.error, "");
+    cr_assert_eq(f.rec_cap, 18432);
+    cs_flight_free(&f);
+    cs_flight_init(&f, 1 << 20);
+    cs_flight_feed(&f, over, sizeof over);
+    cr_assert_str_eq(f.error, "handshake: not a TLS record");
+    cr_assert_null(f.rec);
+    cs_flight_free(&f);
     /* a handshake message over the cap is refused before it is buffered */
     cs_flight_init(&f, 1000);
     static const unsigned char big[] = {22, 3, 3, 0, 4, 2, 0, 0x10, 0};
