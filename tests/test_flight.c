@@ -58,6 +58,7 @@ struct pair {
     bool done;
     char error[256];
     size_t chunk; /* bytes per feed; 0: all at once */
+    bool ssl_gone_early; /* the client's SSL was freed before the handshake ended */
 };
 
 static int to_server(struct cs_conn *conn, const void *buf, size_t len)
@@ -98,11 +99,14 @@ static void handshake(struct pair *p, SSL_CTX *sctx, bool cert_only)
         char *data;
         long n = BIO_get_mem_data(out, &data);
         size_t step = p->chunk ? p->chunk : (size_t)n;
-        for (long off = 0; off < n && !p->done; off += (long)step)
+        for (long off = 0; off < n && !p->done; off += (long)step) {
             cs__tls_feed(&p->conn, data + off, (size_t)(n - off) < step ? (size_t)(n - off) : step);
+            p->ssl_gone_early |= !p->conn.ssl && !p->done;
+        }
         (void)BIO_reset(out);
     }
     cr_assert(p->done, "the client never ended the handshake");
+    cr_assert_null(p->conn.ssl, "OpenSSL's state outlived the handshake");
     SSL_CTX_free(cctx);
     X509_STORE_free(store);
 }
@@ -166,6 +170,9 @@ Test(flight, tls13_each_suite_whole_and_byte_by_byte)
             struct pair p = {.chunk = chunk};
             handshake(&p, sctx, false);
             cr_assert_str_eq(p.conn.tls_version, "TLSv1.3", "%s", suites[i]);
+            /* OpenSSL's part ends at the ServerHello: its state (some 40 KiB)
+               is freed then, while the reader still waits for the flight */
+            cr_assert(!chunk || p.ssl_gone_early, "the SSL lived until the end");
             expect_proof(&p, &leaf_ec, true);
             pair_free(&p);
             SSL_CTX_free(sctx);
@@ -196,10 +203,28 @@ Test(flight, tls12_server_key_exchange_byte_by_byte)
         struct pair p = {.chunk = 1};
         handshake(&p, sctx, false);
         cr_assert_str_eq(p.conn.tls_version, "TLSv1.2");
+        cr_assert(p.ssl_gone_early, "the SSL lived until the end");
         expect_proof(&p, leafs[i], false);
         pair_free(&p);
         SSL_CTX_free(sctx);
     }
+}
+
+Test(flight, tls12_rsa_key_transport_runs_to_the_finished)
+{
+    /* only here does OpenSSL run past the ServerHello: its state lives until
+       the server's Finished, then goes */
+    SSL_CTX *sctx = server_ctx(&leaf_rsa, TLS1_2_VERSION, NULL, NULL);
+    cr_assert_eq(SSL_CTX_set_cipher_list(sctx, "AES128-GCM-SHA256"), 1);
+    struct pair p = {0};
+    handshake(&p, sctx, false);
+    cr_assert_str_eq(p.error, "");
+    cr_assert_str_eq(p.conn.tls_version, "TLSv1.2");
+    cr_assert(p.conn.handshake_complete, "the server's Finished was not read");
+    cr_assert_eq(p.conn.proof.kind, CS_PROOF_FINISHED);
+    cr_assert_eq(p.conn.chain.n, 2);
+    pair_free(&p);
+    SSL_CTX_free(sctx);
 }
 
 Test(flight, cert_only_takes_the_chain_and_no_proof)
