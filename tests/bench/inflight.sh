@@ -17,6 +17,7 @@
 # git (for --baseline).  Every connection goes to 127.0.0.1.
 set -euo pipefail
 
+all_args="$*"
 n_opt=""
 rounds=2
 baseline_rev=""
@@ -33,6 +34,7 @@ done
 # shellcheck source=tests/bench/common.sh
 . "$(dirname "$0")/common.sh" "${rest[@]+"${rest[@]}"}"
 bench_default_out INFLIGHT.md
+cmdline="tests/bench/inflight.sh${all_args:+ $all_args}"
 if [ $smoke = 1 ]; then N=1000; HOLD_MS=2000; else N=10000; HOLD_MS=5000; fi
 [ -z "$n_opt" ] || N=$n_opt
 case "$N$rounds" in *[!0-9]*) echo "inflight.sh: --n and --rounds take numbers" >&2; exit 64 ;; esac
