@@ -57,7 +57,7 @@ struct pair {
     struct cs_conn conn;
     bool done;
     char error[256];
-    size_t chunk; /* bytes per feed; 0: all at once */
+    size_t chunk;        /* bytes per feed; 0: all at once */
     bool ssl_gone_early; /* the client's SSL was freed before the handshake ended */
 };
 
