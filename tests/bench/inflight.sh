@@ -60,6 +60,17 @@ if [ -n "$baseline_rev" ]; then
     bin[baseline]="$work/base-build/certsweep"
     bins=(baseline current)
 fi
+# After the ServerHello: tests/bench/after_hello.c, built against each code's core.
+declare -A ah
+ah[current]="$build/certsweep-bench-after-hello"
+[ -x "${ah[current]}" ] || { echo "inflight.sh: ${ah[current]} not built" >&2; exit 66; }
+if [ -n "$baseline_rev" ]; then
+    # shellcheck disable=SC2046 # the libraries' flags, word by word
+    cc -O2 -I"$work/base-src" -I"$work/base-build" "$here/after_hello.c" "$work/base-build/libcertsweep_core.a" \
+        $(pkg-config --libs libssl libcrypto libuv libcares jansson libidn2 libcurl expat sqlite3) -lm -lpthread \
+        -o "$work/after-hello-baseline"
+    ah[baseline]="$work/after-hello-baseline"
+fi
 
 # ---- the fleets: one holds each ClientHello, one answers at once -----------------
 log "starting the fleets ($PORTS wildcard ports each; one holds ${HOLD_MS} ms)"
@@ -106,10 +117,14 @@ for ((r = 1; r <= rounds; r++)); do
         run "one.$b.$r" "${bin[$b]}" "$work/hold/ca.pem" "$work/hold1.txt" "$N"
         run "hold.$b.$r" "${bin[$b]}" "$work/hold/ca.pem" "$work/hold.txt" "$N"
         run "fast.$b.$r" "${bin[$b]}" "$work/fast/ca.pem" "$work/fast.txt" $J_FAST
+        "${ah[$b]}" "$N" >"$work/ah13.$b.$r"
+        "${ah[$b]}" "$N" tls12 >"$work/ah12.$b.$r"
     done
 done
 stop_fleets
 
+# ah_mean KIND CODE: the mean heap bytes per probe after the ServerHello over the rounds
+ah_mean() { cat "$work/$1.$2".* | awk '{ s += $4; n++ } END { printf "%.0f", s / n }'; }
 # field KEY N: the Nth of "wall user sys maxrss certs"
 field() { local a; read -ra a <"$work/m.$1"; echo "${a[$(($2 - 1))]}"; }
 
@@ -152,17 +167,39 @@ report() {
             echo "| $name | $r | $(field "hold.$b.$r" 5) / $N | $(calc "$one / 1024" 1) | $(calc "$peak / 1024" 1) | $per | $(field "fast.$b.$r" 5) / $N | $(field "fast.$b.$r" 1) | $cpu |"
         done
     done
+    echo
+    echo "**After the ServerHello** (\`tests/bench/after_hello.c\`, in one process): $N client handshakes of"
+    echo "the TLS driver, each against an in-memory OpenSSL server of its own, fed the server's first"
+    echo "record only (the ServerHello) and held there, as a probe waits for the rest of a slow"
+    echo "server's flight; heap (mallinfo2) and RSS held per probe, the servers' side freed first"
+    echo "(the engine's job, about 2 KB, is not in it)."
+    echo
+    echo "| code | round | protocol | heap bytes per probe | RSS bytes per probe | OpenSSL state still held |"
+    echo "| --- | ---: | --- | ---: | ---: | ---: |"
+    local v a
+    for b in "${bins[@]}"; do
+        for ((r = 1; r <= rounds; r++)); do
+            for v in ah13 ah12; do
+                read -ra a <"$work/$v.$b.$r"
+                local name=$b
+                [ "$b" = baseline ] && name="baseline ($baseline_rev)"
+                echo "| $name | $r | ${a[1]} | ${a[3]} | ${a[4]} | ${a[5]} of ${a[2]} |"
+            done
+        done
+    done
     if [ -n "$baseline_rev" ]; then
         echo
         echo "Over the $rounds rounds, current against the baseline ($baseline_rev):"
         echo
         echo "| | baseline | current | ratio (current / baseline) |"
         echo "| --- | ---: | ---: | ---: |"
-        for k in peak per cpu; do
+        for k in peak per ah13 ah12 cpu; do
             local bl cu label
             case $k in
             peak) label="peak RSS MB, $N in flight"; bl=$(calc "${sum_peak[baseline]} / $rounds / 1024" 1); cu=$(calc "${sum_peak[current]} / $rounds / 1024" 1) ;;
             per) label="bytes per in-flight probe"; bl=$(calc "${sum_per[baseline]} / $rounds" 0); cu=$(calc "${sum_per[current]} / $rounds" 0) ;;
+            ah13 | ah12) label="heap bytes per probe after the ServerHello, $([ $k = ah13 ] && echo 'TLS 1.3' || echo 'TLS 1.2')"
+                bl=$(ah_mean "$k" baseline); cu=$(ah_mean "$k" current) ;;
             cpu) label="client CPU ms per handshake"; bl=$(calc "${sum_cpu[baseline]} / $rounds" 3); cu=$(calc "${sum_cpu[current]} / $rounds" 3) ;;
             esac
             echo "| $label | $bl | $cu | $(calc "$cu / $bl" 3) |"
