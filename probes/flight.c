@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #define RECORD_MAX (16384 + 2048) /* the largest record TLS allows (TLS 1.2 ciphertext) */
+#define REC_MIN 512               /* the record buffer's first size: a ServerHello record fits */
 #define TAG_LEN 16
 #define HS_HEADER 4
 
@@ -676,6 +677,23 @@ static void record(struct cs_flight *f)
         fail(f, type < 0 ? "record does not decrypt" : "unexpected record type");
 }
 
+/* Room for the record announced in f->head (at most RECORD_MAX, checked
+   before): the buffer grows to the largest record seen, not to what TLS
+   allows, so a probe holds a few hundred bytes for a ServerHello record, not
+   18 KiB. */
+static bool rec_room(struct cs_flight *f)
+{
+    size_t want = f->rec_need > REC_MIN ? f->rec_need : REC_MIN;
+    if (want <= f->rec_cap)
+        return true;
+    unsigned char *r = OPENSSL_realloc(f->rec, want);
+    if (!r)
+        return false;
+    f->rec = r;
+    f->rec_cap = want;
+    return true;
+}
+
 void cs_flight_feed_tls13_plaintext(struct cs_flight *f, const unsigned char *p, size_t len)
 {
     if (!f->seen_hello) { /* as after a ServerHello that chose TLS_AES_128_GCM_SHA256 */
@@ -706,7 +724,7 @@ void cs_flight_feed(struct cs_flight *f, const unsigned char *p, size_t len)
                 fail(f, "not a TLS record");
                 return;
             }
-            if (!f->rec && !(f->rec = OPENSSL_malloc(RECORD_MAX))) {
+            if (!rec_room(f)) {
                 fail(f, "out of memory");
                 return;
             }
@@ -724,6 +742,7 @@ void cs_flight_feed(struct cs_flight *f, const unsigned char *p, size_t len)
     if (f->done || f->error[0]) { /* what is left is not needed */
         OPENSSL_free(f->rec);
         f->rec = NULL;
+        f->rec_cap = 0;
         OPENSSL_free(f->msg);
         f->msg = NULL;
         f->msg_cap = f->msg_len = 0;

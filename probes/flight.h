@@ -94,8 +94,9 @@ struct cs_flight {
     bool keyed;
     unsigned char head[5]; /* the record header being read */
     size_t head_len;
-    unsigned char *rec; /* the record body being read */
-    size_t rec_len, rec_need;
+    unsigned char *rec; /* the record body being read (rec_cap bytes: the largest
+                           record so far, at most the largest TLS allows) */
+    size_t rec_len, rec_need, rec_cap;
     unsigned char *msg; /* the handshake message being assembled */
     size_t msg_len, msg_cap;
 };

@@ -40,7 +40,8 @@ struct cs_probe {
 struct cs_conn {
     const struct cs_probe *probe;
     SSL_CTX *ssl_ctx; /* shared by every probe of the engine */
-    SSL *ssl;         /* set by cs__tls_start, freed by cs__tls_free */
+    SSL *ssl;         /* set by cs__tls_start, freed as soon as OpenSSL's part ends */
+    bool tls;         /* cs__tls_start ran: bytes, EOF and timeouts go to the driver */
     bool cert_only;   /* take the chain and stop: no proof of key possession */
     const char *in;   /* bytes from the peer not yet read by OpenSSL */
     size_t in_len;

@@ -87,7 +87,7 @@ void cs_conn_feed(struct cs_conn *conn, const char *buf, size_t len)
 {
     if (conn->ended)
         return;
-    if (conn->ssl)
+    if (conn->tls)
         cs__tls_feed(conn, buf, len);
     else if (conn->probe->on_read(conn, buf, len) < 0)
         cs_conn_end(conn, "starttls: unexpected reply");
@@ -97,7 +97,7 @@ void cs_conn_eof(struct cs_conn *conn, int err)
 {
     if (conn->ended)
         return;
-    if (conn->ssl) {
+    if (conn->tls) {
         cs__tls_eof(conn, err);
         return;
     }
@@ -113,7 +113,7 @@ void cs_conn_timeout(struct cs_conn *conn)
 {
     if (conn->ended)
         return;
-    if (conn->ssl) {
+    if (conn->tls) {
         cs__tls_timeout(conn);
         return;
     }
@@ -125,7 +125,7 @@ void cs_conn_timeout(struct cs_conn *conn)
 
 void cs_conn_release(struct cs_conn *conn)
 {
-    if (conn->ssl)
+    if (conn->tls)
         cs__tls_free(conn);
     free(conn->preamble);
     conn->preamble = NULL;

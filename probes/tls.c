@@ -244,6 +244,21 @@ static void tls_ctx_setup(SSL_CTX *ctx)
                                   "TLS_AES_256_GCM_SHA384");
 }
 
+/* OpenSSL's part is over: its handshake state (a 16 KiB message buffer, a
+   buffering BIO, the SSL itself: some 40 KiB) goes now, not when the
+   connection closes, so a probe waiting for the rest of the server's flight
+   holds only the reader's state.  The protocol it chose is all that is still
+   asked of it. */
+static void tls_release_ssl(struct cs_conn *conn)
+{
+    if (!conn->ssl)
+        return;
+    if (!conn->tls_version[0])
+        snprintf(conn->tls_version, sizeof(conn->tls_version), "%s", SSL_get_version(conn->ssl));
+    SSL_free(conn->ssl); /* frees the BIO */
+    conn->ssl = NULL;
+}
+
 /* Ends the handshake: what the reader took moves to the conn. */
 static void tls_finish(struct cs_conn *conn, const char *error)
 {
@@ -257,8 +272,7 @@ static void tls_finish(struct cs_conn *conn, const char *error)
     memset(&f->chain, 0, sizeof(f->chain));
     memset(&f->proof, 0, sizeof(f->proof));
     conn->await_status = false;
-    if (conn->ssl && !conn->tls_version[0])
-        snprintf(conn->tls_version, sizeof(conn->tls_version), "%s", SSL_get_version(conn->ssl));
+    tls_release_ssl(conn);
     cs_conn_end(conn, error);
 }
 
@@ -269,21 +283,22 @@ static void tls_step(struct cs_conn *conn)
         return;
     ERR_clear_error();
     int r = SSL_do_handshake(conn->ssl);
+    int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(conn->ssl, r);
     if (r == 1) {
         conn->ssl_over = conn->handshake_complete = true;
-        return;
-    }
-    int e = SSL_get_error(conn->ssl, r);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    } else if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
         conn->ssl_over = conn->stopped; /* past the ServerHello: OpenSSL's part is done */
-        return;
+    } else {
+        conn->ssl_over = true;
+        if (e == SSL_ERROR_ZERO_RETURN)
+            snprintf(conn->ssl_error, sizeof(conn->ssl_error),
+                     "handshake: connection closed by peer");
+        else
+            tls_error_text(conn, conn->ssl_error, sizeof(conn->ssl_error), "protocol error");
+        ERR_clear_error();
     }
-    conn->ssl_over = true;
-    if (e == SSL_ERROR_ZERO_RETURN)
-        snprintf(conn->ssl_error, sizeof(conn->ssl_error), "handshake: connection closed by peer");
-    else
-        tls_error_text(conn, conn->ssl_error, sizeof(conn->ssl_error), "protocol error");
-    ERR_clear_error();
+    if (conn->ssl_over)
+        tls_release_ssl(conn);
 }
 
 /* Whether what OpenSSL and the reader have is enough to end the handshake,
@@ -323,6 +338,7 @@ int cs__tls_start(struct cs_conn *conn)
         conn->ssl = NULL;
         return UV_ENOMEM;
     }
+    conn->tls = true;
     cs_flight_init(&conn->flight, (size_t)SSL_CTX_get_max_cert_list(conn->ssl_ctx));
     conn->flight.chain_only = conn->cert_only;
     BIO_set_data(bio, conn);

@@ -57,7 +57,8 @@ struct pair {
     struct cs_conn conn;
     bool done;
     char error[256];
-    size_t chunk; /* bytes per feed; 0: all at once */
+    size_t chunk;        /* bytes per feed; 0: all at once */
+    bool ssl_gone_early; /* the client's SSL was freed before the handshake ended */
 };
 
 static int to_server(struct cs_conn *conn, const void *buf, size_t len)
@@ -98,11 +99,14 @@ static void handshake(struct pair *p, SSL_CTX *sctx, bool cert_only)
         char *data;
         long n = BIO_get_mem_data(out, &data);
         size_t step = p->chunk ? p->chunk : (size_t)n;
-        for (long off = 0; off < n && !p->done; off += (long)step)
+        for (long off = 0; off < n && !p->done; off += (long)step) {
             cs__tls_feed(&p->conn, data + off, (size_t)(n - off) < step ? (size_t)(n - off) : step);
+            p->ssl_gone_early |= !p->conn.ssl && !p->done;
+        }
         (void)BIO_reset(out);
     }
     cr_assert(p->done, "the client never ended the handshake");
+    cr_assert_null(p->conn.ssl, "OpenSSL's state outlived the handshake");
     SSL_CTX_free(cctx);
     X509_STORE_free(store);
 }
@@ -166,6 +170,9 @@ Test(flight, tls13_each_suite_whole_and_byte_by_byte)
             struct pair p = {.chunk = chunk};
             handshake(&p, sctx, false);
             cr_assert_str_eq(p.conn.tls_version, "TLSv1.3", "%s", suites[i]);
+            /* OpenSSL's part ends at the ServerHello: its state (some 40 KiB)
+               is freed then, while the reader still waits for the flight */
+            cr_assert(!chunk || p.ssl_gone_early, "the SSL lived until the end");
             expect_proof(&p, &leaf_ec, true);
             pair_free(&p);
             SSL_CTX_free(sctx);
@@ -196,10 +203,28 @@ Test(flight, tls12_server_key_exchange_byte_by_byte)
         struct pair p = {.chunk = 1};
         handshake(&p, sctx, false);
         cr_assert_str_eq(p.conn.tls_version, "TLSv1.2");
+        cr_assert(p.ssl_gone_early, "the SSL lived until the end");
         expect_proof(&p, leafs[i], false);
         pair_free(&p);
         SSL_CTX_free(sctx);
     }
+}
+
+Test(flight, tls12_rsa_key_transport_runs_to_the_finished)
+{
+    /* only here does OpenSSL run past the ServerHello: its state lives until
+       the server's Finished, then goes */
+    SSL_CTX *sctx = server_ctx(&leaf_rsa, TLS1_2_VERSION, NULL, NULL);
+    cr_assert_eq(SSL_CTX_set_cipher_list(sctx, "AES128-GCM-SHA256"), 1);
+    struct pair p = {0};
+    handshake(&p, sctx, false);
+    cr_assert_str_eq(p.error, "");
+    cr_assert_str_eq(p.conn.tls_version, "TLSv1.2");
+    cr_assert(p.conn.handshake_complete, "the server's Finished was not read");
+    cr_assert_eq(p.conn.proof.kind, CS_PROOF_FINISHED);
+    cr_assert_eq(p.conn.chain.n, 2);
+    pair_free(&p);
+    SSL_CTX_free(sctx);
 }
 
 Test(flight, cert_only_takes_the_chain_and_no_proof)
@@ -289,6 +314,26 @@ Test(flight, garbage_and_caps)
     cs_flight_init(&f, 1 << 20);
     cs_flight_feed(&f, (const unsigned char *)"HTTP/1.1 400 Bad Request\r\n", 26);
     cr_assert_str_eq(f.error, "handshake: not a TLS record");
+    cs_flight_free(&f);
+    /* the record buffer is sized to the record announced, up to the largest
+       TLS allows (16384 + 2048 bytes of ciphertext); one byte more is no TLS */
+    cs_flight_init(&f, 1 << 20);
+    static const unsigned char small[] = {22, 3, 3, 0x01, 0x2C};   /* 300 bytes */
+    static const unsigned char largest[] = {22, 3, 3, 0x48, 0x00}; /* 18432 */
+    static const unsigned char over[] = {22, 3, 3, 0x48, 0x01};    /* 18433 */
+    cs_flight_feed(&f, small, sizeof small);
+    cr_assert_str_eq(f.error, "");
+    cr_assert_eq(f.rec_cap, 512, "a 300-byte record takes %zu bytes", f.rec_cap);
+    cs_flight_free(&f);
+    cs_flight_init(&f, 1 << 20);
+    cs_flight_feed(&f, largest, sizeof largest);
+    cr_assert_str_eq(f.error, "");
+    cr_assert_eq(f.rec_cap, 18432);
+    cs_flight_free(&f);
+    cs_flight_init(&f, 1 << 20);
+    cs_flight_feed(&f, over, sizeof over);
+    cr_assert_str_eq(f.error, "handshake: not a TLS record");
+    cr_assert_null(f.rec);
     cs_flight_free(&f);
     /* a handshake message over the cap is refused before it is buffered */
     cs_flight_init(&f, 1000);

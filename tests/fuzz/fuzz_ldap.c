@@ -85,10 +85,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(f.ends == 0);
     for (size_t off = 0; off < size && !f.conn.ended; off += step) {
         size_t n = size - off < step ? size - off : step;
-        bool had_ssl = f.conn.ssl != NULL;
+        bool had_ssl = f.conn.tls;
         f.fed += n;
         cs_conn_feed(&f.conn, (const char *)data + off, n);
-        if (!had_ssl && f.conn.ssl)
+        if (!had_ssl && f.conn.tls)
             f.fed_at_tls = f.fed;
     }
     if (hang_up)
@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                strncmp(f.why, "timeout during ", 15) == 0);
     FUZZ_CHECK(strchr(f.why, '\n') == NULL);
     FUZZ_CHECK(f.preamble_sent == 31); /* the StartTLS request, and nothing else */
-    if (f.conn.ssl) {
+    if (f.conn.tls) {
         /* the go-ahead was a whole message, the feed it ended, and the cap */
         FUZZ_CHECK(size > 0 && data[0] == 0x30);
         FUZZ_CHECK(f.fed_at_tls <= CS_PREAMBLE_LINE_MAX);

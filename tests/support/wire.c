@@ -124,7 +124,7 @@ bool wire_tls_started(const struct wire *w)
 {
     if (w->ends)
         return w->tls_started;
-    return w->conn.ssl && w->sent_len > w->preamble_len + 5 &&
+    return w->conn.tls && w->sent_len > w->preamble_len + 5 &&
            (unsigned char)w->sent[w->preamble_len] == 0x16 &&
            (unsigned char)w->sent[w->preamble_len + 1] == 0x03;
 }
