@@ -501,6 +501,20 @@ static void check_table_matches(const char *out, const struct seen *v, size_t n)
     free_rows(&t);
 }
 
+/* The JSON document at json (the 11 spread endpoints) in `by` order, and
+   the table on out in the same order; v gets its records (pointing into the
+   returned document: decref it after v). */
+static json_t *check_sorted(const char *json, const char *out, enum cs_sort by, const char *what,
+                            struct seen v[32], size_t *n)
+{
+    json_t *doc = load_json(json);
+    *n = json_seen(json_object_get(doc, "results"), v, 32);
+    cr_assert_eq(*n, 11);
+    check_order(v, *n, by, what);
+    check_table_matches(out, v, *n);
+    return doc;
+}
+
 Test(order_fleet, sort_text_json_csv_jsonl)
 {
     const enum cs_sort orders[] = {CS_SORT_URGENCY, CS_SORT_HOST, CS_SORT_NOT_AFTER};
@@ -511,12 +525,9 @@ Test(order_fleet, sort_text_json_csv_jsonl)
                               NULL};
         struct run_result r;
         scan(pick_spread, more, &r);
-        json_t *doc = load_json(json);
         struct seen v[32];
-        size_t n = json_seen(json_object_get(doc, "results"), v, 32);
-        cr_assert_eq(n, 11);
-        check_order(v, n, orders[o], "JSON");
-        check_table_matches(r.out, v, n);
+        size_t n;
+        json_t *doc = check_sorted(json, r.out, orders[o], "JSON", v, &n);
 
         size_t len;
         char *text = slurp(csv, &len);
@@ -566,12 +577,9 @@ Test(order_fleet, sort_merge)
                               NULL};
         cr_assert_eq(run_certsweep(args, NULL, &r), 0);
         cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
-        json_t *doc = load_json(json);
         struct seen v[32];
-        size_t n = json_seen(json_object_get(doc, "results"), v, 32);
-        cr_assert_eq(n, 11);
-        check_order(v, n, orders[o], "merge JSON");
-        check_table_matches(r.out, v, n);
+        size_t n;
+        json_t *doc = check_sorted(json, r.out, orders[o], "merge JSON", v, &n);
         json_decref(doc);
         run_result_free(&r);
     }
