@@ -237,68 +237,10 @@ static char *html_clip(const char *s)
     return out;
 }
 
-static int html_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* The value of the first CN attribute of an RFC 4514 name (its escapes
-   undone), or NULL when it has none or it hides a NUL: the cell shows it,
-   the tooltip the whole name. */
-static char *html_first_cn(const char *dn)
-{
-    const char *p = dn;
-    while (*p != '\0') {
-        while (*p == ' ')
-            p++;
-        if (strncasecmp(p, "CN=", 3) == 0) {
-            char *out = cs_xmalloc(strlen(p) + 1);
-            size_t o = 0;
-            for (p += 3; *p != '\0' && *p != ',' && *p != '+'; p++) {
-                int hi = *p == '\\' ? html_hexval(p[1]) : -1;
-                int lo = hi >= 0 ? html_hexval(p[2]) : -1;
-                if (lo >= 0) {
-                    out[o++] = (char)(hi << 4 | lo);
-                    p += 2;
-                } else if (*p == '\\' && p[1] != '\0') {
-                    out[o++] = *++p;
-                } else {
-                    out[o++] = *p;
-                }
-            }
-            out[o] = '\0';
-            if (o > 0 && strlen(out) == o)
-                return out;
-            free(out);
-            return NULL;
-        }
-        for (; *p != '\0' && *p != ',' && *p != '+'; p++)
-            if (*p == '\\' && p[1] != '\0')
-                p++;
-        if (*p != '\0')
-            p++;
-    }
-    return NULL;
-}
-
-/* An IPv6 literal (optionally with a %zone), which needs brackets before
-   ":port". */
-static bool html_is_ipv6(const char *host)
-{
-    size_t n = strspn(host, "0123456789abcdefABCDEF:.");
-    return memchr(host, ':', n) != NULL && (host[n] == '\0' || host[n] == '%');
-}
-
 /* host:port, escaped ("[v6]:port"). */
 static void html_put_endpoint(FILE *out, struct html_state *st, const struct html_row *r)
 {
-    bool v6 = html_is_ipv6(r->host);
+    bool v6 = cs_is_ipv6_literal(r->host);
     if (v6)
         fputc('[', out);
     html_put(out, st, r->host);
@@ -592,7 +534,7 @@ static int html_record(struct cs_writer *w, const struct cs_result *r)
         st->rows = cs_xrealloc(st->rows, st->cap * sizeof(*st->rows));
     }
     const char *reason = r->reason && r->reason[0] ? r->reason : r->error;
-    char *cn = r->issuer ? html_first_cn(r->issuer) : NULL;
+    char *cn = r->issuer ? cs_dn_first_cn(r->issuer) : NULL;
     st->rows[st->n++] = (struct html_row){
         .status = r->status,
         .port = r->port,

@@ -316,65 +316,11 @@ static void text_render_wrapped(struct cs_buf *b, const char *s, const char *ind
     }
 }
 
-static int text_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* The value of the first CN attribute of an RFC 4514 name, unescaped, or a
- * copy of the whole name when it has none. */
+/* The issuer's cell: its first CN, or the whole name when it has none. */
 static char *text_issuer_cn(const char *dn)
 {
-    size_t n = strlen(dn);
-    bool at_start = true;
-    for (size_t i = 0; i < n; i++) {
-        if (at_start) {
-            while (dn[i] == ' ')
-                i++;
-            at_start = false;
-            if (strncasecmp(dn + i, "CN=", 3) == 0) {
-                char *out = cs_xmalloc(n + 1);
-                size_t o = 0;
-                for (i += 3; i < n && dn[i] != ',' && dn[i] != '+'; i++) {
-                    if (dn[i] == '\\' && i + 1 < n) {
-                        int hi = text_hexval(dn[i + 1]), lo = text_hexval(dn[i + 2]);
-                        if (hi >= 0 && lo >= 0) {
-                            out[o++] = (char)(hi << 4 | lo);
-                            i += 2;
-                        } else {
-                            out[o++] = dn[++i];
-                        }
-                    } else {
-                        out[o++] = dn[i];
-                    }
-                }
-                out[o] = '\0';
-                if (o > 0 && strlen(out) == o) /* an escaped NUL would hide the rest */
-                    return out;
-                free(out);
-                break;
-            }
-        }
-        if (dn[i] == '\\')
-            i++;
-        else if (dn[i] == ',' || dn[i] == '+')
-            at_start = true;
-    }
-    return cs_strdup(dn);
-}
-
-/* An IPv6 literal (optionally with a %zone), which needs brackets before
- * ":port"; a bad input line that merely contains ':' does not. */
-static bool text_is_ipv6(const char *host)
-{
-    size_t n = strspn(host, "0123456789abcdefABCDEF:.");
-    return memchr(host, ':', n) != NULL && (host[n] == '\0' || host[n] == '%');
+    char *cn = cs_dn_first_cn(dn);
+    return cn ? cn : cs_strdup(dn);
 }
 
 /* Renders column c of row into b (which is reset), cut to cap columns (0:
@@ -819,7 +765,7 @@ static char *text_chain_lines(const struct cs_result *r, int *err)
 static char *text_host_cell(const struct cs_result *r, size_t *tail)
 {
     const char *host = r->host ? r->host : "";
-    bool v6 = text_is_ipv6(host);
+    bool v6 = cs_is_ipv6_literal(host);
     char port[32] = "";
     if (r->port != CS_INT_NONE)
         snprintf(port, sizeof(port), ":%" PRId64, r->port);

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <string.h>
@@ -115,41 +116,72 @@ static int collect_sans(struct cs_result *r, X509 *leaf)
             dns++;
             add_escaped(&r->sans, ASN1_STRING_get0_data(g->d.dNSName),
                         ASN1_STRING_length(g->d.dNSName));
-        } else if (g->type == GEN_IPADD) {
-            int len = ASN1_STRING_length(g->d.iPAddress);
-            const unsigned char *p = ASN1_STRING_get0_data(g->d.iPAddress);
-            if ((len == 4 && inet_ntop(AF_INET, p, ip, sizeof(ip))) ||
-                (len == 16 && inet_ntop(AF_INET6, p, ip, sizeof(ip))))
-                cs_strlist_add(&r->sans, ip);
+        } else if (g->type == GEN_IPADD && cs_cert_ip_text(g->d.iPAddress, ip)) {
+            cs_strlist_add(&r->sans, ip);
         }
     }
     GENERAL_NAMES_free(gens);
     return dns;
 }
 
-static void collect_uris(struct cs_result *r, X509 *leaf)
+bool cs_cert_ip_text(const ASN1_OCTET_STRING *ip, char out[INET6_ADDRSTRLEN])
 {
-    STACK_OF(OPENSSL_STRING) *ocsp = X509_get1_ocsp(leaf);
-    for (int i = 0; i < sk_OPENSSL_STRING_num(ocsp); i++) {
+    int len = ASN1_STRING_length(ip);
+    const unsigned char *p = ASN1_STRING_get0_data(ip);
+    return (len == 4 && inet_ntop(AF_INET, p, out, INET6_ADDRSTRLEN)) ||
+           (len == 16 && inet_ntop(AF_INET6, p, out, INET6_ADDRSTRLEN));
+}
+
+int cs_cert_ocsp_uris(X509 *x, cs_cert_uri_fn *fn, void *arg)
+{
+    STACK_OF(OPENSSL_STRING) *ocsp = X509_get1_ocsp(x);
+    int n = sk_OPENSSL_STRING_num(ocsp);
+    for (int i = 0; i < n; i++) {
         const char *u = sk_OPENSSL_STRING_value(ocsp, i);
-        add_escaped(&r->ocsp_uris, (const unsigned char *)u, (int)strlen(u));
+        fn(arg, (const unsigned char *)u, strlen(u));
     }
     X509_email_free(ocsp);
+    return n > 0 ? n : 0;
+}
 
-    CRL_DIST_POINTS *dps = X509_get_ext_d2i(leaf, NID_crl_distribution_points, NULL, NULL);
+int cs_cert_crl_uris(X509 *x, cs_cert_uri_fn *fn, void *arg)
+{
+    CRL_DIST_POINTS *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
+    int n = 0;
     for (int i = 0; i < sk_DIST_POINT_num(dps); i++) {
         DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
         if (!dp->distpoint || dp->distpoint->type != 0)
-            continue;
+            continue; /* a name relative to the issuer is no URI */
         GENERAL_NAMES *names = dp->distpoint->name.fullname;
         for (int j = 0; j < sk_GENERAL_NAME_num(names); j++) {
             GENERAL_NAME *g = sk_GENERAL_NAME_value(names, j);
-            if (g->type == GEN_URI)
-                add_escaped(&r->crl_uris, ASN1_STRING_get0_data(g->d.uniformResourceIdentifier),
-                            ASN1_STRING_length(g->d.uniformResourceIdentifier));
+            if (g->type != GEN_URI)
+                continue;
+            const ASN1_STRING *v = g->d.uniformResourceIdentifier;
+            fn(arg, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v));
+            n++;
         }
     }
     CRL_DIST_POINTS_free(dps);
+    return n;
+}
+
+/* cs_cert_uri_fn adding to the cs_strlist arg, escaped */
+static void add_uri(void *arg, const unsigned char *uri, size_t len)
+{
+    add_escaped(arg, uri, len > INT_MAX ? INT_MAX : (int)len);
+}
+
+static void collect_uris(struct cs_result *r, X509 *leaf)
+{
+    cs_cert_ocsp_uris(leaf, add_uri, &r->ocsp_uris);
+    cs_cert_crl_uris(leaf, add_uri, &r->crl_uris);
+}
+
+const char *cs_cert_signature_name(X509 *x)
+{
+    const char *sig = OBJ_nid2ln(X509_get_signature_nid(x));
+    return sig ? sig : "unknown";
 }
 
 static char *hex_upper(const unsigned char *p, size_t n)
@@ -409,8 +441,7 @@ int cs_cert_analyse(struct cs_result *r, struct cs_chain_facts *facts, STACK_OF(
     free(r->key);
     r->key = key_string(leaf);
     free(r->signature);
-    const char *sig = OBJ_nid2ln(X509_get_signature_nid(leaf));
-    r->signature = cs_strdup(sig ? sig : "unknown");
+    r->signature = cs_strdup(cs_cert_signature_name(leaf));
 
     struct verify_error first = {X509_V_OK, -1, NULL};
     X509_STORE_CTX *ctx = verify_run(leaf, presented, in, &first);

@@ -4,6 +4,8 @@
 #ifndef CS_CERT_H
 #define CS_CERT_H
 
+#include <netinet/in.h>
+
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -72,6 +74,20 @@ int64_t cs_asn1_time(const ASN1_TIME *t);
 char *cs_cert_key_name(X509 *x);
 char *cs_cert_serial(X509 *x);
 char *cs_cert_fingerprint(X509 *x, const EVP_MD *md);
+/* The signature algorithm as the record's signature field names it
+   ("ecdsa-with-SHA256", or "unknown"); static. */
+const char *cs_cert_signature_name(X509 *x);
+
+/* The OCSP responder URIs (authorityInfoAccess) or the CRL distribution
+   point URIs (full names only) of x, in the certificate's order: fn gets
+   each as the certificate holds its bytes (a CRL URI may hold NUL).  The
+   record's ocsp/crl fields and show both walk them here.  Return how many. */
+typedef void cs_cert_uri_fn(void *arg, const unsigned char *uri, size_t len);
+int cs_cert_ocsp_uris(X509 *x, cs_cert_uri_fn *fn, void *arg);
+int cs_cert_crl_uris(X509 *x, cs_cert_uri_fn *fn, void *arg);
+/* An iPAddress name as text ("192.0.2.1", "2001:db8::1") in out; false when
+   it is neither 4 nor 16 bytes long. */
+bool cs_cert_ip_text(const ASN1_OCTET_STRING *ip, char out[INET6_ADDRSTRLEN]);
 
 struct cs_verified_path {
     STACK_OF(X509) * path; /* leaf first: to the trust anchor when verification

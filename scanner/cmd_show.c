@@ -10,7 +10,6 @@
  * escaped as the text table escapes it (cs_text_escape): a hostile name
  * cannot move the cursor.  -F json or jsonl writes the record with its chain
  * instead. */
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,12 +242,9 @@ static void show_sans(struct show_out *o, X509 *x)
         fputs(shown++ ? ", " : "", o->f);
         fputs(kind, o->f);
         if (g->type == GEN_IPADD) {
-            char ip[INET6_ADDRSTRLEN] = "?";
-            int len = ASN1_STRING_length(g->d.iPAddress);
-            const unsigned char *p = ASN1_STRING_get0_data(g->d.iPAddress);
-            if (!(len == 4 && inet_ntop(AF_INET, p, ip, sizeof(ip))) &&
-                !(len == 16 && inet_ntop(AF_INET6, p, ip, sizeof(ip))))
-                snprintf(ip, sizeof(ip), "(%d bytes)", len);
+            char ip[INET6_ADDRSTRLEN];
+            if (!cs_cert_ip_text(g->d.iPAddress, ip))
+                snprintf(ip, sizeof(ip), "(%d bytes)", ASN1_STRING_length(g->d.iPAddress));
             fputs(ip, o->f);
         } else {
             const ASN1_STRING *v = g->d.ia5; /* dNSName, rfc822Name, URI: IA5String */
@@ -261,36 +257,27 @@ static void show_sans(struct show_out *o, X509 *x)
     GENERAL_NAMES_free(gens);
 }
 
+/* The URIs of one kind, on one line after label */
+struct show_uri_list {
+    struct show_out *o;
+    int n;
+};
+
+static void show_uri(void *arg, const unsigned char *uri, size_t len)
+{
+    struct show_uri_list *l = arg;
+    fputs(l->n++ ? ", " : "", l->o->f);
+    show_bytes(l->o, uri, len);
+}
+
 static void show_uris(struct show_out *o, X509 *x)
 {
-    STACK_OF(OPENSSL_STRING) *ocsp = X509_get1_ocsp(x);
+    struct show_uri_list l = {.o = o};
     show_label(o, 6, "OCSP:");
-    for (int i = 0; i < sk_OPENSSL_STRING_num(ocsp); i++) {
-        fputs(i ? ", " : "", o->f);
-        show_text(o, sk_OPENSSL_STRING_value(ocsp, i));
-    }
-    fputs(sk_OPENSSL_STRING_num(ocsp) > 0 ? "\n" : "none\n", o->f);
-    X509_email_free(ocsp);
-
-    CRL_DIST_POINTS *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
+    fputs(cs_cert_ocsp_uris(x, show_uri, &l) ? "\n" : "none\n", o->f);
+    l.n = 0;
     show_label(o, 6, "CRL:");
-    int n = 0;
-    for (int i = 0; i < sk_DIST_POINT_num(dps); i++) {
-        DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
-        if (!dp->distpoint || dp->distpoint->type != 0)
-            continue;
-        GENERAL_NAMES *names = dp->distpoint->name.fullname;
-        for (int j = 0; j < sk_GENERAL_NAME_num(names); j++) {
-            GENERAL_NAME *g = sk_GENERAL_NAME_value(names, j);
-            if (g->type != GEN_URI)
-                continue;
-            fputs(n++ ? ", " : "", o->f);
-            const ASN1_STRING *v = g->d.uniformResourceIdentifier;
-            show_bytes(o, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v));
-        }
-    }
-    fputs(n ? "\n" : "none\n", o->f);
-    CRL_DIST_POINTS_free(dps);
+    fputs(cs_cert_crl_uris(x, show_uri, &l) ? "\n" : "none\n", o->f);
 }
 
 static void show_ca(struct show_out *o, X509 *x)
@@ -326,8 +313,7 @@ static void show_cert(struct show_out *o, X509 *x, int64_t now, int64_t leaf_day
         free(when);
     }
     show_key(o, x);
-    const char *sig = OBJ_nid2ln(X509_get_signature_nid(x));
-    show_field(o, 6, "signature:", sig ? sig : "unknown");
+    show_field(o, 6, "signature:", cs_cert_signature_name(x));
     show_sans(o, x);
     char *serial = cs_cert_serial(x);
     char *sha256 = cs_cert_fingerprint(x, EVP_sha256());

@@ -1,6 +1,6 @@
 /* The small helpers every module uses, apart from the record: owned strings
- * and allocators, string lists, the capped growable buffer, UTF-8 decoding
- * and the record's time format. */
+ * and allocators, string lists, the capped growable buffer, UTF-8 decoding,
+ * the record's time format and what the reports read out of its names. */
 #include "scanner/util.h"
 
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Days from civil date (proleptic Gregorian), after H. Hinnant's algorithm. */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -259,4 +260,63 @@ void cs_strlist_free(struct cs_strlist *l)
     free(l->v);
     l->v = NULL;
     l->n = 0;
+}
+
+static int util_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The value at p (just past "CN="), up to the next unescaped ',' or '+',
+   unescaped; NULL when empty or when it holds an escaped NUL. */
+static char *util_dn_value(const char *p)
+{
+    char *out = cs_xmalloc(strlen(p) + 1);
+    size_t o = 0;
+    for (; *p != '\0' && *p != ',' && *p != '+'; p++) {
+        int hi = *p == '\\' ? util_hexval(p[1]) : -1;
+        int lo = hi >= 0 ? util_hexval(p[2]) : -1;
+        if (lo >= 0) {
+            out[o++] = (char)(hi << 4 | lo);
+            p += 2;
+        } else if (*p == '\\' && p[1] != '\0') {
+            out[o++] = *++p;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+    if (o > 0 && strlen(out) == o)
+        return out;
+    free(out);
+    return NULL;
+}
+
+char *cs_dn_first_cn(const char *dn)
+{
+    const char *p = dn;
+    while (*p != '\0') {
+        while (*p == ' ')
+            p++;
+        if (strncasecmp(p, "CN=", 3) == 0)
+            return util_dn_value(p + 3);
+        for (; *p != '\0' && *p != ',' && *p != '+'; p++)
+            if (*p == '\\' && p[1] != '\0')
+                p++;
+        if (*p != '\0')
+            p++;
+    }
+    return NULL;
+}
+
+bool cs_is_ipv6_literal(const char *host)
+{
+    size_t n = strspn(host, "0123456789abcdefABCDEF:.");
+    return memchr(host, ':', n) != NULL && (host[n] == '\0' || host[n] == '%');
 }

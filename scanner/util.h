@@ -1,9 +1,11 @@
 /* The small helpers every module uses, apart from the record: owned strings
  * and allocators, string lists, a growable buffer with a hard cap, UTF-8
- * decoding and the record's time format.  result.h includes this header. */
+ * decoding, the record's time format, and what the reports read out of
+ * the record's names.  result.h includes this header. */
 #ifndef CS_UTIL_H
 #define CS_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,5 +61,13 @@ void cs_format_time(int64_t t, char buf[24]);
 /* Parses that format (also "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM:SS" with an
  * optional Z); returns 0 and sets *t, or -1. */
 int cs_parse_time(const char *s, int64_t *t);
+
+/* The value of the first CN attribute of an RFC 4514 name (dn as the record
+   writes subject and issuer), its escapes undone; NULL when it has none or
+   when an escaped NUL would hide the rest of it.  Free it. */
+char *cs_dn_first_cn(const char *dn);
+/* true for an IPv6 literal (optionally with a %zone), which needs brackets
+   before ":port"; a bad input line that merely contains ':' is not one. */
+bool cs_is_ipv6_literal(const char *host);
 
 #endif

@@ -19,36 +19,22 @@
 #include <openssl/ssl.h>
 
 #include "tests/support/fleet.h"
+#include "tests/support/fleet_fixture.h"
 #include "tests/support/runner.h"
 #include "tests/support/servers.h"
 
 #define BULK 4
 
-static struct fleet *fleet;
-static char *dir;
-
 static void setup(void)
 {
-    fleet = fleet_start(&(struct fleet_options){.mail = true, .bulk = BULK, .bulk_smtp = true});
-    cr_assert_not_null(fleet);
-    dir = temp_dir();
-    cr_assert_not_null(dir);
+    fx_setup_with(&(struct fleet_options){.mail = true, .bulk = BULK, .bulk_smtp = true});
 }
 
-static void teardown(void)
-{
-    fleet_stop(fleet);
-    fleet = NULL;
-    remove_tree(dir);
-    free(dir);
-    dir = NULL;
-}
-
-TestSuite(fleet_mail, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(fleet_mail, .init = setup, .fini = fx_teardown, .timeout = 120);
 
 static uint16_t port_of(const char *name)
 {
-    const struct fleet_scenario *s = fleet_get(fleet, name);
+    const struct fleet_scenario *s = fleet_get(fx_fleet, name);
     cr_assert_not_null(s, "no scenario %s", name);
     return s->port;
 }
@@ -102,7 +88,7 @@ static void handshake(int fd, const char *name, X509 *want)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     cr_assert_not_null(ctx);
-    cr_assert_eq(SSL_CTX_load_verify_locations(ctx, fleet_ca_file(fleet), NULL), 1);
+    cr_assert_eq(SSL_CTX_load_verify_locations(ctx, fleet_ca_file(fx_fleet), NULL), 1);
     SSL *ssl = SSL_new(ctx);
     cr_assert_not_null(ssl);
     SSL_set_tlsext_host_name(ssl, name);
@@ -142,9 +128,9 @@ Test(fleet_mail, smtp_preamble_then_tls)
     /* a command pipelined behind STARTTLS is dropped, not read as TLS */
     say(fd, "starttls\r\nEHLO injected.example\r\n");
     expect(fd, "220 2.0.0 Ready to start TLS\r\n");
-    handshake(fd, "smtp.fleet.test", fleet_get(fleet, "smtp-starttls")->leaf.x509);
+    handshake(fd, "smtp.fleet.test", fleet_get(fx_fleet, "smtp-starttls")->leaf.x509);
     close(fd);
-    cr_assert_eq(fleet_accepted(fleet, "smtp-starttls"), 1);
+    cr_assert_eq(fleet_accepted(fx_fleet, "smtp-starttls"), 1);
 }
 
 Test(fleet_mail, smtp_quit)
@@ -206,7 +192,7 @@ Test(fleet_mail, imap_preamble_then_tls)
     expect(fd, "a3 BAD command unknown or arguments invalid\r\n");
     say(fd, "a4 STARTTLS\r\na5 injected\r\n");
     expect(fd, "a4 OK Begin TLS negotiation now\r\n");
-    handshake(fd, "imap.fleet.test", fleet_get(fleet, "imap-starttls")->leaf.x509);
+    handshake(fd, "imap.fleet.test", fleet_get(fx_fleet, "imap-starttls")->leaf.x509);
     close(fd);
 }
 
@@ -234,13 +220,13 @@ Test(fleet_mail, imap_logout_and_caps)
    ports with --starttls smtp. */
 Test(fleet_mail, certsweep_over_smtp)
 {
-    const struct fleet_scenario *s = fleet_get(fleet, "smtp-starttls");
+    const struct fleet_scenario *s = fleet_get(fx_fleet, "smtp-starttls");
     char target[96], pin[96], json[4200];
     snprintf(target, sizeof target, "smtp://smtp.fleet.test:%u", (unsigned)s->port);
     snprintf(pin, sizeof pin, "smtp.fleet.test:%u:127.0.0.1", (unsigned)s->port);
-    snprintf(json, sizeof json, "%s/out.json", dir);
+    snprintf(json, sizeof json, "%s/out.json", fx_dir);
     char bulk[BULK][32];
-    const char *args[32] = {"--ca-file",    fleet_ca_file(fleet),
+    const char *args[32] = {"--ca-file",    fleet_ca_file(fx_fleet),
                             "--resolve",    pin,
                             "--dns-server", "127.0.0.1:9",
                             "-o",           json,
@@ -249,7 +235,7 @@ Test(fleet_mail, certsweep_over_smtp)
     args[n++] = "--starttls";
     args[n++] = "smtp";
     for (size_t i = 0; i < BULK; i++) {
-        snprintf(bulk[i], sizeof bulk[i], "127.0.0.1:%u", (unsigned)fleet_bulk_port(fleet, i));
+        snprintf(bulk[i], sizeof bulk[i], "127.0.0.1:%u", (unsigned)fleet_bulk_port(fx_fleet, i));
         args[n++] = bulk[i];
     }
     struct run_result r;
@@ -275,14 +261,14 @@ Test(fleet_mail, certsweep_over_smtp)
 
     static const char *const want[] = {"OK", "WARNING", "CRITICAL", "EXPIRED"};
     for (size_t i = 0; i < BULK; i++) {
-        rec = json_find_record(results, "127.0.0.1", fleet_bulk_port(fleet, i));
+        rec = json_find_record(results, "127.0.0.1", fleet_bulk_port(fx_fleet, i));
         cr_assert_not_null(rec, "bulk port %zu", i);
         cr_assert_str_eq(json_string_value(json_object_get(rec, "status")), want[i % 4],
                          "bulk %zu: %s", i, json_string_value(json_object_get(rec, "reason")));
         cr_assert_str_eq(json_string_value(json_object_get(rec, "protocol")), "smtp");
-        pki_sha256_hex(fleet_bulk_scenario(fleet, i)->leaf.x509, sha);
+        pki_sha256_hex(fleet_bulk_scenario(fx_fleet, i)->leaf.x509, sha);
         cr_assert_str_eq(json_string_value(json_object_get(rec, "sha256")), sha);
-        cr_assert_eq(fleet_bulk_accepted(fleet, i), 1);
+        cr_assert_eq(fleet_bulk_accepted(fx_fleet, i), 1);
     }
     cr_assert_eq(r.status, 2, "exit %d: %s", r.status, r.err); /* CRITICAL and EXPIRED */
     json_decref(doc);
@@ -293,7 +279,7 @@ Test(fleet_mail, certsweep_over_smtp)
 /* The IMAP endpoint as openssl sees it after its own STARTTLS preamble. */
 Test(fleet_mail, openssl_over_imap)
 {
-    const struct fleet_scenario *s = fleet_get(fleet, "imap-starttls");
+    const struct fleet_scenario *s = fleet_get(fx_fleet, "imap-starttls");
     char connect[32];
     snprintf(connect, sizeof connect, "127.0.0.1:%u", (unsigned)s->port);
     const char *args[] = {"s_client",
@@ -304,7 +290,7 @@ Test(fleet_mail, openssl_over_imap)
                           "-servername",
                           "imap.fleet.test",
                           "-CAfile",
-                          fleet_ca_file(fleet),
+                          fleet_ca_file(fx_fleet),
                           "-verify_hostname",
                           "imap.fleet.test",
                           "-verify_return_error",
@@ -322,6 +308,6 @@ Test(fleet_mail, openssl_over_imap)
     cr_assert_eq(X509_cmp(got, s->leaf.x509), 0);
     X509_free(got);
     BIO_free(bio);
-    cr_assert_eq(fleet_accepted(fleet, "imap-starttls"), 1);
+    cr_assert_eq(fleet_accepted(fx_fleet, "imap-starttls"), 1);
     run_result_free(&r);
 }

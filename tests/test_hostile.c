@@ -14,12 +14,10 @@
 
 #include "scanner/result.h"
 #include "tests/support/fleet.h"
+#include "tests/support/fleet_fixture.h"
 #include "tests/support/runner.h"
 
 #define DEADLINE_MS 3000
-
-static struct fleet *fleet;
-static char *dir;
 
 /* Scanned alongside the hostile ones; must not notice them. */
 static const char *const good[] = {"ok", "rsa", "warning", "expired", "tls12"};
@@ -28,28 +26,15 @@ static const char *const good[] = {"ok", "rsa", "warning", "expired", "tls12"};
 static void setup(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    fleet = fleet_start(&(struct fleet_options){.hostile = true});
-    cr_assert_not_null(fleet, "the hostile test fleet did not start");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
+    fx_setup_with(&(struct fleet_options){.hostile = true});
 }
 
-static void teardown(void)
-{
-    fleet_stop(fleet);
-    fleet = NULL;
-    if (dir != NULL)
-        remove_tree(dir);
-    free(dir);
-    dir = NULL;
-}
-
-TestSuite(hostile, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(hostile, .init = setup, .fini = fx_teardown, .timeout = 120);
 
 static char *path_in(const char *name)
 {
     char *p;
-    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
+    cr_assert(asprintf(&p, "%s/%s", fx_dir, name) > 0);
     return p;
 }
 
@@ -76,12 +61,12 @@ static void scan(struct scan *sc, const char *tag, const struct fleet_scenario *
     const char **args = calloc(2 * n + 32, sizeof *args);
     char **pins = calloc(n, sizeof *pins);
     char now[24];
-    cs_format_time(fleet_now(fleet), now);
+    cs_format_time(fleet_now(fx_fleet), now);
     size_t a = 0;
     const char *fixed[] = {"-f",
                            targets,
                            "--ca-file",
-                           fleet_ca_file(fleet),
+                           fleet_ca_file(fx_fleet),
                            "--now",
                            now,
                            "-t",
@@ -202,7 +187,7 @@ static bool valid_utf8(const unsigned char *p, size_t n)
 
 static void expect(const struct scan *sc, const char *name, const char *status, const char *reason)
 {
-    const struct fleet_scenario *s = fleet_get(fleet, name);
+    const struct fleet_scenario *s = fleet_get(fx_fleet, name);
     cr_assert_not_null(s, "%s", name);
     json_t *r = record(sc, s);
     cr_assert_str_eq(str(r, "status"), status, "%s: %s (%s)", name, str(r, "status"),
@@ -214,15 +199,15 @@ static void expect(const struct scan *sc, const char *name, const char *status, 
 /* Days as the record's reason counts them for a date in the past. */
 static long long days_ago(int64_t t)
 {
-    return (long long)((fleet_now(fleet) - t) / 86400);
+    return (long long)((fleet_now(fx_fleet) - t) / 86400);
 }
 
 Test(hostile, one_run_with_good_endpoints)
 {
     const struct fleet_scenario *list[64];
     size_t n = 0;
-    for (size_t i = 0; i < fleet_count(fleet); i++) {
-        const struct fleet_scenario *s = fleet_at(fleet, i);
+    for (size_t i = 0; i < fleet_count(fx_fleet); i++) {
+        const struct fleet_scenario *s = fleet_at(fx_fleet, i);
         if (s->hostile || strcmp(s->name, "silent") == 0 || strcmp(s->name, "http") == 0 ||
             strcmp(s->name, "reset") == 0)
             list[n++] = s;
@@ -231,7 +216,7 @@ Test(hostile, one_run_with_good_endpoints)
     cr_assert_geq(n_hostile, 24, "%zu hostile scenarios", n_hostile);
     const struct fleet_scenario *good_list[N_GOOD];
     for (size_t i = 0; i < N_GOOD; i++) {
-        good_list[i] = fleet_get(fleet, good[i]);
+        good_list[i] = fleet_get(fx_fleet, good[i]);
         list[n++] = good_list[i];
     }
 
@@ -278,8 +263,8 @@ Test(hostile, one_run_with_good_endpoints)
            never accepts: nothing to count) */
         uint64_t want = i < n_hostile ? 1 : 2;
         if (s->behaviour != FLEET_BACKLOG)
-            cr_assert_eq(fleet_accepted(fleet, s->name), want, "%s accepted %llu times", s->name,
-                         (unsigned long long)fleet_accepted(fleet, s->name));
+            cr_assert_eq(fleet_accepted(fx_fleet, s->name), want, "%s accepted %llu times", s->name,
+                         (unsigned long long)fleet_accepted(fx_fleet, s->name));
     }
 
     /* The good endpoints come out exactly as without the hostile ones. */
@@ -311,21 +296,21 @@ Test(hostile, one_run_with_good_endpoints)
     const char *why;
     for (size_t i = 0; i < sizeof not_tls / sizeof not_tls[0]; i++) {
         expect(&all, not_tls[i], "ERROR", NULL);
-        why = str(record(&all, fleet_get(fleet, not_tls[i])), "reason");
+        why = str(record(&all, fleet_get(fx_fleet, not_tls[i])), "reason");
         cr_assert(strncmp(why, "handshake: not TLS (peer sent \"", 31) == 0, "%s: %s", not_tls[i],
                   why);
     }
-    why = str(record(&all, fleet_get(fleet, "ssh")), "reason");
+    why = str(record(&all, fleet_get(fx_fleet, "ssh")), "reason");
     cr_assert(strstr(why, "(peer sent \"SSH-2.0-"), "%s", why);
-    why = str(record(&all, fleet_get(fleet, "smtp")), "reason");
+    why = str(record(&all, fleet_get(fx_fleet, "smtp")), "reason");
     cr_assert(strstr(why, "(peer sent \"220 "), "%s", why);
     /* the slow peers were cut at the deadline, the full backlog at the connect timeout */
-    json_int_t ms =
-        json_integer_value(json_object_get(record(&all, fleet_get(fleet, "drip")), "elapsed_ms"));
+    json_int_t ms = json_integer_value(
+        json_object_get(record(&all, fleet_get(fx_fleet, "drip")), "elapsed_ms"));
     cr_assert_geq(ms, DEADLINE_MS - 100, "drip ended after %lld ms", (long long)ms);
     json_int_t drip_ms = ms;
     ms = json_integer_value(
-        json_object_get(record(&all, fleet_get(fleet, "backlog")), "elapsed_ms"));
+        json_object_get(record(&all, fleet_get(fx_fleet, "backlog")), "elapsed_ms"));
     /* the 1 s connect timeout ended it ("timeout during connect" above), not
        the 3 s deadline that ended the drip */
     cr_assert(ms >= 900 && ms < drip_ms, "backlog ended after %lld ms, the drip after %lld ms",
@@ -333,11 +318,11 @@ Test(hostile, one_run_with_good_endpoints)
 
     /* Certificates. */
     expect(&all, "long-chain", "CRITICAL", "untrusted: certificate chain too long");
-    cr_assert_eq(fleet_get(fleet, "long-chain")->chain_len, 110);
-    cr_assert_str_eq(str(record(&all, fleet_get(fleet, "long-chain")), "verify"),
+    cr_assert_eq(fleet_get(fx_fleet, "long-chain")->chain_len, 110);
+    cr_assert_str_eq(str(record(&all, fleet_get(fx_fleet, "long-chain")), "verify"),
                      "certificate chain too long");
 
-    const struct fleet_scenario *s = fleet_get(fleet, "big-chain");
+    const struct fleet_scenario *s = fleet_get(fx_fleet, "big-chain");
     size_t bytes = (size_t)i2d_X509(s->leaf.x509, NULL);
     for (size_t i = 0; i < s->chain_len; i++)
         bytes += (size_t)i2d_X509(s->chain[i], NULL);
@@ -348,7 +333,7 @@ Test(hostile, one_run_with_good_endpoints)
     cr_assert_str_eq(str(record(&all, s), "sha256"), sha);
 
     /* 10,000 SANs: all of them in JSON, a capped CSV cell that says how many are left out */
-    s = fleet_get(fleet, "many-sans");
+    s = fleet_get(fx_fleet, "many-sans");
     expect(&all, "many-sans", "OK", "expires in 200 days");
     json_t *sans = json_object_get(record(&all, s), "sans");
     cr_assert_eq(json_array_size(sans), 10000);
@@ -367,7 +352,7 @@ Test(hostile, one_run_with_good_endpoints)
     cr_assert_eq(listed + left_out, 10000, "%zu listed + %lu more", listed, left_out);
 
     /* NUL in the CN: no match for good.example, the NUL shown escaped */
-    s = fleet_get(fleet, "nul-cn");
+    s = fleet_get(fx_fleet, "nul-cn");
     expect(&all, "nul-cn", "CRITICAL", "hostname mismatch: certificate has no DNS names");
     json_t *r = record(&all, s);
     cr_assert(json_is_false(json_object_get(r, "hostname_match")));
@@ -376,7 +361,7 @@ Test(hostile, one_run_with_good_endpoints)
     cr_assert_str_eq(str(r, "subject"), "CN=good.example\\00.evil.example,O=certsweep test fleet");
     cr_assert_eq(json_array_size(json_object_get(r, "sans")), 0);
     /* ... and in the only DNS SAN */
-    s = fleet_get(fleet, "nul-san");
+    s = fleet_get(fx_fleet, "nul-san");
     expect(&all, "nul-san", "CRITICAL",
            "hostname mismatch: good.example not in the certificate's names");
     r = record(&all, s);
@@ -388,13 +373,13 @@ Test(hostile, one_run_with_good_endpoints)
 
     /* T61String bytes 0xe9 0xff 0xfe: read as Latin-1, written as UTF-8 */
     expect(&all, "non-utf8", "OK", "expires in 200 days");
-    cr_assert_str_eq(str(record(&all, fleet_get(fleet, "non-utf8")), "subject"),
+    cr_assert_str_eq(str(record(&all, fleet_get(fx_fleet, "non-utf8")), "subject"),
                      "O=caf\xc3\xa9 \xc3\xbf\xc3\xbe T61,CN=non-utf8.fleet.test");
-    cr_assert_str_eq(csv_cell(&all, fleet_get(fleet, "non-utf8"), "subject"),
+    cr_assert_str_eq(csv_cell(&all, fleet_get(fx_fleet, "non-utf8"), "subject"),
                      "O=caf\xc3\xa9 \xc3\xbf\xc3\xbe T61,CN=non-utf8.fleet.test");
 
     /* Escape sequences: RFC 4514-escaped in the reports, never raw in the text table */
-    s = fleet_get(fleet, "ansi");
+    s = fleet_get(fx_fleet, "ansi");
     expect(&all, "ansi", "OK", "expires in 200 days");
     r = record(&all, s);
     cr_assert_null(strchr(str(r, "subject"), 0x1b), "raw ESC in the subject");
@@ -414,24 +399,24 @@ Test(hostile, one_run_with_good_endpoints)
 
     /* Serials */
     char want[128];
-    pki_serial_hex(fleet_get(fleet, "negative-serial")->leaf.x509, want, sizeof want);
+    pki_serial_hex(fleet_get(fx_fleet, "negative-serial")->leaf.x509, want, sizeof want);
     cr_assert_str_eq(want, "-0123456789ABCDEF");
     expect(&all, "negative-serial", "OK", "expires in 200 days");
-    cr_assert_str_eq(str(record(&all, fleet_get(fleet, "negative-serial")), "serial"), want);
-    pki_serial_hex(fleet_get(fleet, "long-serial")->leaf.x509, want, sizeof want);
+    cr_assert_str_eq(str(record(&all, fleet_get(fx_fleet, "negative-serial")), "serial"), want);
+    pki_serial_hex(fleet_get(fx_fleet, "long-serial")->leaf.x509, want, sizeof want);
     cr_assert_eq(strlen(want), 80);
     expect(&all, "long-serial", "OK", "expires in 200 days");
-    cr_assert_str_eq(str(record(&all, fleet_get(fleet, "long-serial")), "serial"), want);
+    cr_assert_str_eq(str(record(&all, fleet_get(fx_fleet, "long-serial")), "serial"), want);
 
     /* Dates at the edges of UTCTime and GeneralizedTime */
-    s = fleet_get(fleet, "year-9999");
+    s = fleet_get(fx_fleet, "year-9999");
     expect(&all, "year-9999", "OK", NULL);
     r = record(&all, s);
     cr_assert_str_eq(str(r, "not_after"), "9999-12-31T23:59:59Z");
     cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")),
-                 (253402300799 - fleet_now(fleet)) / 86400);
+                 (253402300799 - fleet_now(fx_fleet)) / 86400);
     cr_assert(strncmp(str(r, "reason"), "expires in ", 11) == 0, "%s", str(r, "reason"));
-    s = fleet_get(fleet, "year-1950");
+    s = fleet_get(fx_fleet, "year-1950");
     r = record(&all, s);
     cr_assert_str_eq(str(r, "not_before"), "1950-01-01T00:00:00Z");
     cr_assert_str_eq(str(r, "not_after"), "1950-12-31T23:59:59Z");
@@ -442,7 +427,7 @@ Test(hostile, one_run_with_good_endpoints)
        and went quiet after its Certificate: it never proved it holds the key, so
        the record is an ERROR at the deadline, with the chain it sent (the
        --cert-only wait of one second is in key_possession below). */
-    s = fleet_get(fleet, "staple-stall");
+    s = fleet_get(fx_fleet, "staple-stall");
     cr_assert_not_null(s);
     expect(&all, "staple-stall", "ERROR",
            "handshake: timeout waiting for the server to prove possession of its key");
@@ -452,8 +437,9 @@ Test(hostile, one_run_with_good_endpoints)
     pki_sha256_hex(s->leaf.x509, sha);
     cr_assert_str_eq(str(r, "sha256"), sha);
     cr_assert(json_is_false(json_object_get(r, "key_proven")));
-    cr_assert_eq(fleet_status_requests(fleet, "staple-stall"), 1, "status_request seen %llu times",
-                 (unsigned long long)fleet_status_requests(fleet, "staple-stall"));
+    cr_assert_eq(fleet_status_requests(fx_fleet, "staple-stall"), 1,
+                 "status_request seen %llu times",
+                 (unsigned long long)fleet_status_requests(fx_fleet, "staple-stall"));
 
     /* Reports stay valid UTF-8 byte for byte (jansson checked the JSON on load). */
     char *csv_path = path_in("all.csv");
@@ -471,7 +457,7 @@ Test(hostile, one_run_with_good_endpoints)
 static void expect_key(const struct scan *sc, const char *name, const char *status,
                        const char *reason, bool proven)
 {
-    const struct fleet_scenario *s = fleet_get(fleet, name);
+    const struct fleet_scenario *s = fleet_get(fx_fleet, name);
     json_t *r = record(sc, s);
     char sha[65], when[24];
     cr_assert_str_eq(str(r, "status"), status, "%s: %s (%s)", name, str(r, "status"),
@@ -485,7 +471,7 @@ static void expect_key(const struct scan *sc, const char *name, const char *stat
     pki_iso_time(pki_not_after(s->leaf.x509), when);
     cr_assert_str_eq(str(r, "not_after"), when, "%s", name);
     cr_assert_eq(json_integer_value(json_object_get(r, "days_remaining")),
-                 (pki_not_after(s->leaf.x509) - fleet_now(fleet)) / 86400, "%s", name);
+                 (pki_not_after(s->leaf.x509) - fleet_now(fx_fleet)) / 86400, "%s", name);
     cr_assert_str_eq(str(r, "verify"), "ok", "%s", name);
     cr_assert(json_is_true(json_object_get(r, "hostname_match")), "%s", name);
     cr_assert_str_eq(csv_cell(sc, s, "key_proven"), proven ? "true" : "false", "%s", name);
@@ -505,7 +491,7 @@ Test(hostile, key_possession)
     enum { N = sizeof names / sizeof names[0], N_BAD = 5 };
     const struct fleet_scenario *list[N];
     for (size_t i = 0; i < N; i++)
-        cr_assert_not_null(list[i] = fleet_get(fleet, names[i]), "%s", names[i]);
+        cr_assert_not_null(list[i] = fleet_get(fx_fleet, names[i]), "%s", names[i]);
     struct scan sc, fast;
     scan(&sc, "key", list, N, NULL);
     expect_key(&sc, "keyless", "ERROR",
@@ -525,7 +511,7 @@ Test(hostile, key_possession)
         expect_key(&sc, names[i], "OK", "expires in 200 days", true);
     cr_assert_str_eq(str(record(&sc, list[1]), "tls_version"), "TLSv1.3");
     cr_assert_str_eq(str(record(&sc, list[2]), "tls_version"), "TLSv1.2");
-    cr_assert_str_eq(str(record(&sc, fleet_get(fleet, "tls10")), "tls_version"), "TLSv1");
+    cr_assert_str_eq(str(record(&sc, fleet_get(fx_fleet, "tls10")), "tls_version"), "TLSv1");
     cr_assert_eq(sc.run.status, 3, "exit %d", sc.run.status);
 
     scan(&fast, "key-fast", list, N, "--cert-only");
@@ -552,17 +538,15 @@ Test(hostile, key_possession)
 static void setup_rsa16384(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    fleet = fleet_start(&(struct fleet_options){.rsa16384 = true});
-    cr_assert_not_null(fleet, "the test fleet with the RSA-16384 leaf did not start");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
+    fx_setup_with(&(struct fleet_options){.rsa16384 = true});
 }
 
-TestSuite(hostile_rsa16384, .init = setup_rsa16384, .fini = teardown, .timeout = 540);
+TestSuite(hostile_rsa16384, .init = setup_rsa16384, .fini = fx_teardown, .timeout = 540);
 
 Test(hostile_rsa16384, rsa16384_leaf)
 {
-    const struct fleet_scenario *list[] = {fleet_get(fleet, "rsa16384"), fleet_get(fleet, "ok")};
+    const struct fleet_scenario *list[] = {fleet_get(fx_fleet, "rsa16384"),
+                                           fleet_get(fx_fleet, "ok")};
     cr_assert_not_null(list[0]);
     struct scan sc;
     scan(&sc, "rsa16384", list, 2, NULL);

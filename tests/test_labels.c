@@ -13,46 +13,32 @@
 
 #include "report/report.h"
 #include "tests/support/fleet.h"
+#include "tests/support/fleet_fixture.h"
 #include "tests/support/reports.h"
 #include "tests/support/runner.h"
 
 #define RUN_LIMIT_S 60
 
-static struct fleet *fleet;
-static char *dir;
-
 static void setup(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    fleet = fleet_start(&(struct fleet_options){0});
-    cr_assert_not_null(fleet, "fleet_start failed");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
+    fx_setup();
 }
 
-static void teardown(void)
-{
-    fleet_stop(fleet);
-    fleet = NULL;
-    remove_tree(dir);
-    free(dir);
-    dir = NULL;
-}
-
-TestSuite(labels, .init = setup, .fini = teardown, .timeout = 180);
+TestSuite(labels, .init = setup, .fini = fx_teardown, .timeout = 180);
 
 static const char *in_dir(const char *name)
 {
     static char paths[8][512];
     static size_t next;
     char *p = paths[next++ % 8];
-    snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
+    snprintf(p, sizeof(paths[0]), "%s/%s", fx_dir, name);
     return p;
 }
 
 static unsigned port_of(const char *scenario)
 {
-    const struct fleet_scenario *sc = fleet_get(fleet, scenario);
+    const struct fleet_scenario *sc = fleet_get(fx_fleet, scenario);
     cr_assert_not_null(sc, "no fleet scenario %s", scenario);
     return sc->port;
 }
@@ -67,7 +53,7 @@ static void scan(struct report_scan *s, const char *const *args, const char *std
     const char *argv[32];
     size_t k = 0;
     argv[k++] = "--ca-file";
-    argv[k++] = fleet_ca_file(fleet);
+    argv[k++] = fleet_ca_file(fx_fleet);
     for (size_t i = 0; args[i] != NULL; i++)
         argv[k++] = args[i];
     const char *fixed[] = {"-o", csv, "-o", json, "-q", NULL};
@@ -284,7 +270,7 @@ Test(labels, text_table_label_columns)
              "expired.fleet.test:%u\n",
              port_of("ok"), port_of("warning"), port_of("expired"));
     cr_assert_eq(spit(in_dir("t.txt"), txt), 0);
-    const char *args[] = {"--ca-file", fleet_ca_file(fleet),
+    const char *args[] = {"--ca-file", fleet_ca_file(fx_fleet),
                           "--resolve", "*:*:127.0.0.1",
                           "-f",        in_dir("t.txt"),
                           "--label",   "env",
@@ -364,13 +350,13 @@ Test(labels, header_without_host_scans_nothing)
     char inv[256];
     snprintf(inv, sizeof(inv), "name,port,owner\nok.fleet.test,%u,payments\n", port_of("ok"));
     cr_assert_eq(spit(in_dir("nohost.csv"), inv), 0);
-    const char *args[] = {"--ca-file", fleet_ca_file(fleet), "-f", in_dir("nohost.csv"),
-                          "-o",        in_dir("r.csv"),      "-q", NULL};
+    const char *args[] = {"--ca-file", fleet_ca_file(fx_fleet), "-f", in_dir("nohost.csv"),
+                          "-o",        in_dir("r.csv"),         "-q", NULL};
     struct run_result r;
     cr_assert_eq(run_binary(CS_BINARY, args, NULL, RUN_LIMIT_S, &r), 0);
     cr_assert_eq(r.status, 66, "exit %d; stderr: %s", r.status, r.err);
     cr_assert(strstr(r.err, "nohost.csv: the header row has no 'host' column"), "%s", r.err);
-    cr_assert_eq(fleet_accepted(fleet, NULL), 0, "something was scanned");
+    cr_assert_eq(fleet_accepted(fx_fleet, NULL), 0, "something was scanned");
     run_result_free(&r);
 }
 

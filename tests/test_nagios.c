@@ -12,30 +12,11 @@
 
 #include "scanner/result.h"
 #include "tests/support/fleet.h"
+#include "tests/support/fleet_fixture.h"
 #include "tests/support/fleet_targets.h"
 #include "tests/support/runner.h"
 
-static struct fleet *fleet;
-static char *dir;
-
-static void setup(void)
-{
-    fleet = fleet_start(&(struct fleet_options){0});
-    cr_assert_not_null(fleet, "the test fleet did not start");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
-}
-
-static void teardown(void)
-{
-    fleet_stop(fleet);
-    fleet = NULL;
-    remove_tree(dir);
-    free(dir);
-    dir = NULL;
-}
-
-TestSuite(nagios, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(nagios, .init = fx_setup, .fini = fx_teardown, .timeout = 120);
 
 /* Runs certsweep -F nagios over the scenarios pick accepts plus extra lines,
    with more arguments; the JSON report of the same scan into *doc. */
@@ -43,11 +24,11 @@ static void scan(bool (*pick)(const struct fleet_scenario *), const char *extra,
                  const char *const *more, struct run_result *r, json_t **doc)
 {
     struct fleet_args args = {0};
-    char *targets = fleet_targets_write(fleet, dir, pick, extra, &args);
+    char *targets = fleet_targets_write(fx_fleet, fx_dir, pick, extra, &args);
     cr_assert_not_null(targets);
     char *json;
-    cr_assert(asprintf(&json, "%s/out.json", dir) > 0);
-    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t", "3", "-o",
+    cr_assert(asprintf(&json, "%s/out.json", fx_dir) > 0);
+    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fx_fleet), "-t", "3", "-o",
                            json, "-F",    "nagios"};
     const char **argv = fleet_args_join(fixed, sizeof(fixed) / sizeof(fixed[0]), &args, more);
     cr_assert_eq(run_certsweep(argv, NULL, r), 0);
@@ -123,7 +104,7 @@ static void check_status_line(const struct run_result *r, json_t *doc)
     free(line);
 }
 
-Test(nagios, fleet)
+Test(nagios, fx_fleet)
 {
     struct run_result r;
     json_t *doc;

@@ -14,6 +14,7 @@
 
 #include "scanner/result.h"
 #include "tests/support/fleet.h"
+#include "tests/support/fleet_fixture.h"
 #include "tests/support/fleet_targets.h"
 #include "tests/support/httpd.h"
 #include "tests/support/postfix.h"
@@ -21,10 +22,8 @@
 
 #define HOOK "/services/T000/B000/SECRETTOKEN"
 
-static struct fleet *fleet;
 static struct httpd *httpd;
 static struct postfix mta = {.master = -1};
-static char *dir;
 static char *mta_dir; /* the private Postfix's, outside dir: its mail owner must get in */
 
 /* Whether problem a may come before b in the report's urgency order:
@@ -46,12 +45,9 @@ static bool urgency_le(json_t *a, json_t *b)
 
 static void setup(void)
 {
-    fleet = fleet_start(&(struct fleet_options){0});
-    cr_assert_not_null(fleet, "the test fleet did not start");
+    fx_setup();
     httpd = httpd_start();
     cr_assert_not_null(httpd, "the HTTP test server did not start");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
 }
 
 static void teardown(void)
@@ -63,11 +59,7 @@ static void teardown(void)
     mta_dir = NULL;
     httpd_stop(httpd);
     httpd = NULL;
-    fleet_stop(fleet);
-    fleet = NULL;
-    remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    fx_teardown();
 }
 
 TestSuite(notify, .init = setup, .fini = teardown, .timeout = 180);
@@ -92,12 +84,12 @@ static void scan(bool (*pick)(const struct fleet_scenario *), const char *extra,
                  const char *const *more, struct run_result *r, json_t **doc)
 {
     struct fleet_args args = {0};
-    char *targets = fleet_targets_write(fleet, dir, pick, extra, &args);
+    char *targets = fleet_targets_write(fx_fleet, fx_dir, pick, extra, &args);
     cr_assert_not_null(targets);
     char *json;
-    cr_assert(asprintf(&json, "%s/out.json", dir) > 0);
+    cr_assert(asprintf(&json, "%s/out.json", fx_dir) > 0);
     remove(json);
-    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t", "3",
+    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fx_fleet), "-t", "3",
                            "-o", json,    "-q"};
     const char **argv = fleet_args_join(fixed, sizeof(fixed) / sizeof(fixed[0]), &args, more);
     cr_assert_eq(run_certsweep(argv, NULL, r), 0);
@@ -307,7 +299,7 @@ Test(notify, failures_exit_75_and_keep_the_reports)
     /* nobody listening */
     char *closed;
     cr_assert(asprintf(&closed, "http://127.0.0.1:%u/x/SECRETTOKEN",
-                       fleet_get(fleet, "closed")->port) > 0);
+                       fleet_get(fx_fleet, "closed")->port) > 0);
     const char *more[] = {"--notify", closed, "--notify-on", "always", NULL};
     struct run_result r;
     scan(ok_only, NULL, more, &r, NULL);
@@ -466,7 +458,7 @@ Test(notify, changes_from_the_history)
     httpd_route_text(httpd, hook, 200, "ok");
     char *url, *db;
     cr_assert(asprintf(&url, "http://127.0.0.1:%u%s", httpd_port(httpd), hook) > 0);
-    cr_assert(asprintf(&db, "%s/changes.db", dir) > 0);
+    cr_assert(asprintf(&db, "%s/changes.db", fx_dir) > 0);
     const char *more[] = {"--notify", url, "--notify-on", "changes", "--history", db, NULL};
     struct run_result r;
     scan(ok_only, NULL, more, &r, NULL);

@@ -17,6 +17,7 @@
 #include "scanner/classify.h"
 #include "scanner/error.h"
 #include "tests/support/fleet.h"
+#include "tests/support/fleet_fixture.h"
 #include "tests/support/fleet_targets.h"
 #include "tests/support/runner.h"
 
@@ -131,27 +132,7 @@ Test(order, buffer_is_capped)
 
 /* ---- over the test fleet -------------------------------------------------------------------- */
 
-static struct fleet *fleet;
-static char *dir;
-
-static void setup(void)
-{
-    fleet = fleet_start(&(struct fleet_options){0});
-    cr_assert_not_null(fleet, "the test fleet did not start");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
-}
-
-static void teardown(void)
-{
-    fleet_stop(fleet);
-    fleet = NULL;
-    remove_tree(dir);
-    free(dir);
-    dir = NULL;
-}
-
-TestSuite(order_fleet, .init = setup, .fini = teardown, .timeout = 240);
+TestSuite(order_fleet, .init = fx_setup, .fini = fx_teardown, .timeout = 240);
 
 static bool pick_critical(const struct fleet_scenario *s)
 {
@@ -183,10 +164,11 @@ static void scan(bool (*pick)(const struct fleet_scenario *), const char *const 
                  struct run_result *r)
 {
     struct fleet_args args = {0};
-    char *targets = fleet_targets_write(fleet, dir, pick, NULL, &args);
+    char *targets = fleet_targets_write(fx_fleet, fx_dir, pick, NULL, &args);
     cr_assert_not_null(targets);
     /* --wide: the table's cells whole, to compare with the JSON */
-    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t", "3", "--wide"};
+    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fx_fleet),
+                           "-t", "3",     "--wide"};
     const char **argv = fleet_args_join(fixed, sizeof(fixed) / sizeof(fixed[0]), &args, more);
     cr_assert_eq(run_certsweep(argv, NULL, r), 0);
     cr_assert_lt(r->status, 4, "exit %d: %s", r->status, r->err);
@@ -206,8 +188,8 @@ static json_t *load_json(const char *path)
 /* The scenario scanned as host, or NULL. */
 static const struct fleet_scenario *scenario_of(const char *host)
 {
-    for (size_t i = 0; i < fleet_count(fleet); i++) {
-        const struct fleet_scenario *s = fleet_at(fleet, i);
+    for (size_t i = 0; i < fleet_count(fx_fleet); i++) {
+        const struct fleet_scenario *s = fleet_at(fx_fleet, i);
         if (s->host && strcmp(s->host, host) == 0)
             return s;
     }
@@ -296,9 +278,9 @@ Test(order_fleet, wording_at_the_boundaries)
         {3 * DAY + DAY / 2, "EXPIRED", -3, "expired 3 days ago"},
         {-DAY, "CRITICAL", 1, "expires in 1 day"},
     };
-    const struct fleet_scenario *crit = fleet_get(fleet, "critical");
+    const struct fleet_scenario *crit = fleet_get(fx_fleet, "critical");
     int64_t na = pki_not_after(crit->leaf.x509);
-    const char *json = dir_path(dir, "wording.json");
+    const char *json = dir_path(fx_dir, "wording.json");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct at *c = &cases[i];
         char now[24];
@@ -340,9 +322,9 @@ static size_t count_status(const struct rows *t, const char *status)
    count the OK ones. */
 Test(order_fleet, only_problems_drops_ok_rows_only)
 {
-    const char *csv = dir_path(dir, "only.csv"), *json = dir_path(dir, "only.json"),
-               *jsonl = dir_path(dir, "only.jsonl"), *prom = dir_path(dir, "only.prom"),
-               *all = dir_path(dir, "all.json");
+    const char *csv = dir_path(fx_dir, "only.csv"), *json = dir_path(fx_dir, "only.json"),
+               *jsonl = dir_path(fx_dir, "only.jsonl"), *prom = dir_path(fx_dir, "only.prom"),
+               *all = dir_path(fx_dir, "all.json");
     const char *more[] = {"--only", "problems", "-o", csv,  "-o", json,
                           "-o",     jsonl,      "-o", prom, NULL};
     const char *plain[] = {"-o", all, "-q", NULL};
@@ -451,6 +433,16 @@ struct seen {
     int64_t na;
 };
 
+/* Earlier notAfter first, none last. */
+static int cmp_not_after(const struct seen *a, const struct seen *b)
+{
+    if (a->na == b->na)
+        return 0;
+    if (a->na == CS_INT_NONE || b->na == CS_INT_NONE)
+        return a->na == CS_INT_NONE ? 1 : -1;
+    return a->na < b->na ? -1 : 1;
+}
+
 static void check_order(const struct seen *v, size_t n, enum cs_sort by, const char *what)
 {
     for (size_t i = 0; i + 1 < n; i++) {
@@ -459,21 +451,13 @@ static void check_order(const struct seen *v, size_t n, enum cs_sort by, const c
         if (by == CS_SORT_HOST) {
             c = strcasecmp(a->host, b->host);
         } else if (by == CS_SORT_NOT_AFTER) {
-            c = a->na == b->na         ? 0
-                : a->na == CS_INT_NONE ? 1
-                : b->na == CS_INT_NONE ? -1
-                : a->na < b->na        ? -1
-                                       : 1;
+            c = cmp_not_after(a, b);
             if (c == 0)
                 c = strcasecmp(a->host, b->host);
         } else {
             c = urgency_of(a->status) - urgency_of(b->status);
             if (c == 0)
-                c = a->na == b->na         ? 0
-                    : a->na == CS_INT_NONE ? 1
-                    : b->na == CS_INT_NONE ? -1
-                    : a->na < b->na        ? -1
-                                           : 1;
+                c = cmp_not_after(a, b);
             if (c == 0)
                 c = strcasecmp(a->host, b->host);
         }
@@ -517,22 +501,33 @@ static void check_table_matches(const char *out, const struct seen *v, size_t n)
     free_rows(&t);
 }
 
+/* The JSON document at json (the 11 spread endpoints) in `by` order, and
+   the table on out in the same order; v gets its records (pointing into the
+   returned document: decref it after v). */
+static json_t *check_sorted(const char *json, const char *out, enum cs_sort by, const char *what,
+                            struct seen v[32], size_t *n)
+{
+    json_t *doc = load_json(json);
+    *n = json_seen(json_object_get(doc, "results"), v, 32);
+    cr_assert_eq(*n, 11);
+    check_order(v, *n, by, what);
+    check_table_matches(out, v, *n);
+    return doc;
+}
+
 Test(order_fleet, sort_text_json_csv_jsonl)
 {
     const enum cs_sort orders[] = {CS_SORT_URGENCY, CS_SORT_HOST, CS_SORT_NOT_AFTER};
     for (size_t o = 0; o < 3; o++) {
-        const char *json = dir_path(dir, "sorted.json"), *csv = dir_path(dir, "sorted.csv"),
-                   *jsonl = dir_path(dir, "sorted.jsonl");
+        const char *json = dir_path(fx_dir, "sorted.json"), *csv = dir_path(fx_dir, "sorted.csv"),
+                   *jsonl = dir_path(fx_dir, "sorted.jsonl");
         const char *more[] = {"--sort", cs_sort_name(orders[o]), "-o", json, "-o", csv, "-o", jsonl,
                               NULL};
         struct run_result r;
         scan(pick_spread, more, &r);
-        json_t *doc = load_json(json);
         struct seen v[32];
-        size_t n = json_seen(json_object_get(doc, "results"), v, 32);
-        cr_assert_eq(n, 11);
-        check_order(v, n, orders[o], "JSON");
-        check_table_matches(r.out, v, n);
+        size_t n;
+        json_t *doc = check_sorted(json, r.out, orders[o], "JSON", v, &n);
 
         size_t len;
         char *text = slurp(csv, &len);
@@ -566,7 +561,7 @@ Test(order_fleet, sort_text_json_csv_jsonl)
    text table in the order asked. */
 Test(order_fleet, sort_merge)
 {
-    const char *s0 = dir_path(dir, "shard-0.jsonl"), *s1 = dir_path(dir, "shard-1.jsonl");
+    const char *s0 = dir_path(fx_dir, "shard-0.jsonl"), *s1 = dir_path(fx_dir, "shard-1.jsonl");
     struct run_result r;
     scan(pick_spread,
          (const char *const[]){"--shard", "0/2", "-q", "--fail-on", "never", "-o", s0, NULL}, &r);
@@ -576,18 +571,15 @@ Test(order_fleet, sort_merge)
     run_result_free(&r);
     const enum cs_sort orders[] = {CS_SORT_HOST, CS_SORT_NOT_AFTER, CS_SORT_URGENCY};
     for (size_t o = 0; o < 3; o++) {
-        const char *json = dir_path(dir, "merged.json");
+        const char *json = dir_path(fx_dir, "merged.json");
         const char *args[] = {"merge", s0,   s1,          "--sort", cs_sort_name(orders[o]),
                               "-o",    json, "--fail-on", "never",  "--wide",
                               NULL};
         cr_assert_eq(run_certsweep(args, NULL, &r), 0);
         cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
-        json_t *doc = load_json(json);
         struct seen v[32];
-        size_t n = json_seen(json_object_get(doc, "results"), v, 32);
-        cr_assert_eq(n, 11);
-        check_order(v, n, orders[o], "merge JSON");
-        check_table_matches(r.out, v, n);
+        size_t n;
+        json_t *doc = check_sorted(json, r.out, orders[o], "merge JSON", v, &n);
         json_decref(doc);
         run_result_free(&r);
     }

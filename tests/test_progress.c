@@ -14,24 +14,20 @@
 
 #include "scanner/progress.h"
 #include "tests/support/fleet.h"
+#include "tests/support/fleet_fixture.h"
 #include "tests/support/fleet_targets.h"
 #include "tests/support/runner.h"
 
 #define PANE_COLUMNS "120"
 #define WAIT_SECS 120 /* the longest any wait below polls: a hang, not a speed */
 
-static struct fleet *fleet;
-static char *dir;
 static char tmux_bin[256];
 static char tmux_socket[64]; /* a private server: -L NAME */
 static bool tmux_started;
 
 static void setup(void)
 {
-    fleet = fleet_start(&(struct fleet_options){0});
-    cr_assert_not_null(fleet, "the test fleet did not start");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
+    fx_setup();
     snprintf(tmux_socket, sizeof(tmux_socket), "certsweep-progress-%ld", (long)getpid());
 }
 
@@ -40,11 +36,7 @@ static void tmux_kill(void);
 static void teardown(void)
 {
     tmux_kill();
-    fleet_stop(fleet);
-    fleet = NULL;
-    remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    fx_teardown();
 }
 
 TestSuite(progress, .init = setup, .fini = teardown, .timeout = 240);
@@ -68,13 +60,13 @@ static const char **scan_args(const char *timeout, const char *const *more)
 {
     static struct fleet_args pins;
     fleet_args_free(&pins);
-    char *targets = fleet_targets_write(fleet, dir, picked, NULL, &pins);
+    char *targets = fleet_targets_write(fx_fleet, fx_dir, picked, NULL, &pins);
     cr_assert_not_null(targets);
     static char targets_path[512];
     snprintf(targets_path, sizeof(targets_path), "%s", targets);
     free(targets);
     const char *fixed[] = {
-        "--ca-file", fleet_ca_file(fleet), "-f", targets_path, "-t", timeout, "-T", "2",
+        "--ca-file", fleet_ca_file(fx_fleet), "-f", targets_path, "-t", timeout, "-T", "2",
         "--wide" /* whole host names in the table, whatever the pane's width */};
     return fleet_args_join(fixed, sizeof(fixed) / sizeof(fixed[0]), &pins, more);
 }
@@ -83,7 +75,7 @@ static const char **scan_args(const char *timeout, const char *const *more)
 static const char *silent_where(void)
 {
     static char where[128];
-    const struct fleet_scenario *s = fleet_get(fleet, "silent");
+    const struct fleet_scenario *s = fleet_get(fx_fleet, "silent");
     cr_assert_not_null(s);
     snprintf(where, sizeof(where), "%s:%u", s->host, s->port);
     return where;
@@ -294,8 +286,8 @@ static void expected_counts(unsigned long long count[5])
 {
     static const char *const names[] = {"OK", "WARNING", "CRITICAL", "EXPIRED", "ERROR"};
     memset(count, 0, 5 * sizeof(count[0]));
-    for (size_t i = 0; i < fleet_count(fleet); i++) {
-        const struct fleet_scenario *s = fleet_at(fleet, i);
+    for (size_t i = 0; i < fleet_count(fx_fleet); i++) {
+        const struct fleet_scenario *s = fleet_at(fx_fleet, i);
         if (!picked(s))
             continue;
         for (size_t k = 0; k < 5; k++)
@@ -460,7 +452,7 @@ Test(progress, a_background_job_leaves_the_terminal_alone)
     cr_assert(asprintf(&script, "set -m\n%s &\nwait $!\necho certsweep-exit=$?\nsleep 600\n", cmd) >
               0);
     free(cmd);
-    const char *path = dir_path(dir, "background.sh");
+    const char *path = dir_path(fx_dir, "background.sh");
     cr_assert_eq(spit(path, script), 0);
     free(script);
     char *line;

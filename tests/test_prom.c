@@ -14,29 +14,15 @@
 #include "report/report.h"
 #include "scanner/result.h"
 #include "tests/support/fleet.h"
+#include "tests/support/fleet_fixture.h"
 #include "tests/support/fleet_targets.h"
 #include "tests/support/runner.h"
 
 #define PROMTOOL "/usr/bin/promtool"
 
-static struct fleet *fleet;
-static char *dir;
-
 static void setup(void)
 {
-    fleet = fleet_start(&(struct fleet_options){.hostile = true});
-    cr_assert_not_null(fleet, "the test fleet did not start");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
-}
-
-static void teardown(void)
-{
-    fleet_stop(fleet);
-    fleet = NULL;
-    remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    fx_setup_with(&(struct fleet_options){.hostile = true});
 }
 
 /* ---- the exposition format, read back ------------------------------------------------------- */
@@ -208,7 +194,7 @@ static void promtool_accepts(const char *text)
 
 /* ---- the fleet ------------------------------------------------------------------------------ */
 
-TestSuite(prom, .init = setup, .fini = teardown, .timeout = 240);
+TestSuite(prom, .init = setup, .fini = fx_teardown, .timeout = 240);
 
 /* Everything the fleet serves but the peers that only waste the deadline. */
 static bool scanned(const struct fleet_scenario *s)
@@ -220,22 +206,23 @@ Test(prom, fleet_with_hostile_names)
 {
     /* bad lines: a double quote and a backslash, twice (one series), a pipe;
        an internationalised name that nothing answers */
-    const struct fleet_scenario *closed = fleet_get(fleet, "closed");
+    const struct fleet_scenario *closed = fleet_get(fx_fleet, "closed");
     char extra[512], pin[128];
     snprintf(extra, sizeof(extra),
              "bad\"quote\\back\nbad\"quote\\back\nevil|pipe\nb\xc3\xbc"
              "cher.example:%u\n",
              closed->port);
     struct fleet_args args = {0};
-    char *targets = fleet_targets_write(fleet, dir, scanned, extra, &args);
+    char *targets = fleet_targets_write(fx_fleet, fx_dir, scanned, extra, &args);
     cr_assert_not_null(targets);
     snprintf(pin, sizeof(pin), "xn--bcher-kva.example:%u:127.0.0.1", closed->port);
     fleet_args_add(&args, "--resolve");
     fleet_args_add(&args, pin);
     char *prom, *json;
-    cr_assert(asprintf(&prom, "%s/certs.prom", dir) > 0);
-    cr_assert(asprintf(&json, "%s/out.json", dir) > 0);
-    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fleet), "-t", "5", "-o", prom,
+    cr_assert(asprintf(&prom, "%s/certs.prom", fx_dir) > 0);
+    cr_assert(asprintf(&json, "%s/out.json", fx_dir) > 0);
+    const char *fixed[] = {"-f", targets, "--ca-file", fleet_ca_file(fx_fleet),
+                           "-t", "5",     "-o",        prom,
                            "-o", json,    "-q"};
     const char **argv = fleet_args_join(fixed, sizeof(fixed) / sizeof(fixed[0]), &args, NULL);
     struct run_result r;
@@ -325,7 +312,7 @@ Test(prom, fleet_with_hostile_names)
     cr_assert_str_eq(scalar(&ss, "certsweep_scan_complete", NULL)->value, "1");
 
     /* written whole and renamed into place: no temporary file is left */
-    DIR *d = opendir(dir);
+    DIR *d = opendir(fx_dir);
     for (struct dirent *de; (de = readdir(d));)
         cr_assert_null(strstr(de->d_name, ".partial-"), "%s left behind", de->d_name);
     closedir(d);
@@ -423,11 +410,11 @@ Test(prom, records_escapes_and_duplicates)
 Test(prom, record_labels)
 {
     char *targets, *prom;
-    cr_assert(asprintf(&targets, "%s/labelled.txt", dir) > 0);
-    cr_assert(asprintf(&prom, "%s/labelled.prom", dir) > 0);
+    cr_assert(asprintf(&targets, "%s/labelled.txt", fx_dir) > 0);
+    cr_assert(asprintf(&prom, "%s/labelled.prom", fx_dir) > 0);
     char *line;
-    cr_assert(asprintf(&line, "file:%s owner=\"pay\"\"ments\" team=a\\b\n", fleet_ca_file(fleet)) >
-              0);
+    cr_assert(
+        asprintf(&line, "file:%s owner=\"pay\"\"ments\" team=a\\b\n", fleet_ca_file(fx_fleet)) > 0);
     cr_assert_eq(spit(targets, line), 0);
     const char *args[] = {"-q", "-f", targets, "-o", prom, "--fail-on", "never", NULL};
     struct run_result r;

@@ -16,6 +16,7 @@
 
 #include "scanner/util.h"
 #include "tests/support/fleet.h"
+#include "tests/support/fleet_fixture.h"
 #include "tests/support/runner.h"
 
 #define RUN_LIMIT_S 120
@@ -25,17 +26,12 @@
 #define IDN_NAME "\xd1\x95\xd1\x80\xd0\xbe\xd0\xbe\xd2\x93.fleet.test" /* ѕрооғ: Cyrillic */
 #define END_MARK "certsweep-test-finished"
 
-static struct fleet *fleet;
-static char *dir;
 static char tmux_socket[64]; /* the tmux server this test started, "" for none */
 
 static void setup(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    fleet = fleet_start(&(struct fleet_options){0});
-    cr_assert_not_null(fleet, "fleet_start failed");
-    dir = temp_dir();
-    cr_assert_not_null(dir);
+    fx_setup();
 }
 
 /* A program on PATH, or NULL. */
@@ -80,18 +76,14 @@ static void tmux_stop(void)
 static void teardown(void)
 {
     tmux_stop();
-    fleet_stop(fleet);
-    fleet = NULL;
-    remove_tree(dir);
-    free(dir);
-    dir = NULL;
+    fx_teardown();
 }
 
 TestSuite(terminal, .init = setup, .fini = teardown, .timeout = 300);
 
 static unsigned port_of(const char *scenario)
 {
-    const struct fleet_scenario *sc = fleet_get(fleet, scenario);
+    const struct fleet_scenario *sc = fleet_get(fx_fleet, scenario);
     cr_assert_not_null(sc, "no fleet scenario %s", scenario);
     return sc->port;
 }
@@ -108,13 +100,13 @@ static const char *write_targets(void)
     char text[4096] = "";
     size_t n = 0;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        const struct fleet_scenario *sc = fleet_get(fleet, names[i]);
+        const struct fleet_scenario *sc = fleet_get(fx_fleet, names[i]);
         cr_assert_not_null(sc, "no fleet scenario %s", names[i]);
         n += (size_t)snprintf(text + n, sizeof(text) - n, "%s:%u\n", sc->host, sc->port);
     }
     snprintf(text + n, sizeof(text) - n, LONG_NAME ":%u\n" IDN_NAME ":%u\n", port_of("ok"),
              port_of("ok"));
-    const char *path = dir_path(dir, "targets.txt");
+    const char *path = dir_path(fx_dir, "targets.txt");
     cr_assert_eq(spit(path, text), 0);
     return path;
 }
@@ -125,9 +117,9 @@ static const char *write_targets(void)
    *r. */
 static json_t *scan_env(const char *env, const char *const *extra, struct run_result *r)
 {
-    const char *json = dir_path(dir, "report.json");
+    const char *json = dir_path(fx_dir, "report.json");
     const char *args[32] = {env,         CS_BINARY,
-                            "--ca-file", fleet_ca_file(fleet),
+                            "--ca-file", fleet_ca_file(fx_fleet),
                             "--resolve", "*:*:127.0.0.1",
                             "-f",        write_targets(),
                             "-o",        json};
@@ -283,7 +275,7 @@ Test(terminal, wide_cuts_nothing)
 Test(terminal, a_txt_report_is_80_wide_and_says_when)
 {
     unsetenv("COLUMNS");
-    const char *txt = dir_path(dir, "report.txt");
+    const char *txt = dir_path(fx_dir, "report.txt");
     struct run_result r;
     json_t *doc =
         scan((const char *[]){"-q", "-o", txt, "--now", "2026-12-01T08:00:00Z", NULL}, &r);
@@ -399,7 +391,7 @@ static char *in_tmux(const char *env_prefix, const char *const *extra)
                        "tmux is not installed: apt-get install tmux (samples/install-deps.sh)");
     char cmd[4096], word[1024];
     size_t n = (size_t)snprintf(cmd, sizeof(cmd), "env -u COLUMNS -u NO_COLOR %s", env_prefix);
-    const char *args[24] = {CS_BINARY,       "--ca-file", fleet_ca_file(fleet), "--resolve",
+    const char *args[24] = {CS_BINARY,       "--ca-file", fleet_ca_file(fx_fleet), "--resolve",
                             "*:*:127.0.0.1", "-f",        write_targets()};
     size_t k = 7;
     for (size_t i = 0; extra && extra[i]; i++)
