@@ -103,7 +103,8 @@ struct text_state {
     bool revocation;     /* show the REVOCATION column */
     char *const *labels; /* --label names: a column each (ids TEXT_C_COUNT + k) */
     size_t nlabels;
-    size_t width; /* the columns the table fits in; 0: --wide, nothing is cut */
+    size_t width;    /* the columns the table fits in; 0: --wide, nothing is cut */
+    unsigned hidden; /* bit (1 << column): left out to give REASON its room */
     int64_t started_at, now;
     int err; /* the first failure (CS_ETOOBIG), reported by close */
 
@@ -428,8 +429,15 @@ static void text_end_line(FILE *out, struct cs_buf *line)
 /* Whether column c is shown. */
 static bool text_shown(const struct text_state *st, int c)
 {
+    if (c < TEXT_C_COUNT && (st->hidden & (1u << c)))
+        return false;
     return c != TEXT_C_REVOCATION || st->revocation;
 }
+
+/* The columns a short width leaves out, first to last, before REASON goes
+   under its row: what DAYS, STATUS and REASON already say in part. */
+static const int text_droppable[] = {TEXT_C_ISSUER, TEXT_C_REVOCATION, TEXT_C_NOT_AFTER};
+#define TEXT_DROPPABLE (sizeof(text_droppable) / sizeof(text_droppable[0]))
 
 /* The cap of column c, the width it may shrink to and its weight; all 0 for
    a column that keeps the width of its longest value (STATUS, DAYS, NOT
@@ -519,17 +527,32 @@ static size_t text_fill(const struct text_state *st, const size_t *natural, cons
 /* The width of each column from the widths its values and its header need
    (a header is never cut).  What is left after the fill goes to REASON,
    whose outliers may then show whole.  When even the minimums do not fit,
-   REASON goes under its row and the row takes what it can. */
-static void text_fit(const struct text_state *st, const size_t *natural, const size_t *header,
+   ISSUER, then REVOCATION, then NOT AFTER are left out (text_put_hidden
+   says so under the table); when that is not enough either, REASON goes
+   under its row and the row leaves out as few of them as it can (at worst
+   it takes what it can). */
+static void text_fit(struct text_state *st, const size_t *natural, const size_t *header,
                      size_t ncols, size_t typical, struct text_layout *lay)
 {
-    size_t used = text_fill(st, natural, header, ncols, typical, false, lay);
-    if (used <= st->width) {
-        lay->colw[TEXT_C_REASON] += st->width - used;
-        return;
+    for (size_t k = 0; k <= TEXT_DROPPABLE; k++) {
+        if (k > 0)
+            st->hidden |= 1u << text_droppable[k - 1];
+        memset(lay->colw, 0, ncols * sizeof(*lay->colw));
+        size_t used = text_fill(st, natural, header, ncols, typical, false, lay);
+        if (used <= st->width) {
+            lay->colw[TEXT_C_REASON] += st->width - used;
+            return;
+        }
     }
-    lay->reason_below = true;
-    text_fill(st, natural, header, ncols, typical, true, lay);
+    lay->reason_below = true; /* and the row leaves out what it must, in the same order */
+    for (size_t k = 0; k <= TEXT_DROPPABLE; k++) {
+        st->hidden = 0;
+        for (size_t j = 0; j < k; j++)
+            st->hidden |= 1u << text_droppable[j];
+        memset(lay->colw, 0, ncols * sizeof(*lay->colw));
+        if (text_fill(st, natural, header, ncols, typical, true, lay) <= st->width)
+            return;
+    }
 }
 
 static int text_size_compare(const void *pa, const void *pb)
@@ -643,6 +666,23 @@ static void text_put_when(FILE *out, const struct text_state *st)
     if (st->width != 0 && (size_t)n - 1 > st->width) /* two lines on a narrow terminal */
         snprintf(line, sizeof(line), "scanned at %s\ndays counted from %s\n", started, now);
     fputs(line, out);
+}
+
+/* Which columns the width left out, if any: "not shown: ISSUER,
+   REVOCATION (--wide shows them)". */
+static void text_put_hidden(FILE *out, const struct text_state *st)
+{
+    if (st->hidden == 0)
+        return;
+    fputs("not shown:", out);
+    const char *sep = " ";
+    for (size_t k = 0; k < TEXT_DROPPABLE; k++)
+        if ((st->hidden & (1u << text_droppable[k])) &&
+            (text_droppable[k] != TEXT_C_REVOCATION || st->revocation)) {
+            fprintf(out, "%s%s", sep, text_headers[text_droppable[k]]);
+            sep = ", ";
+        }
+    fputs(" (--wide shows them)\n", out);
 }
 
 static void text_put_summary(FILE *out, const struct cs_summary *s)
@@ -828,6 +868,7 @@ static int text_close(struct cs_writer *w, const struct cs_summary *s)
     if (st->err == 0) {
         text_put_summary(w->out, s);
         text_put_when(w->out, st);
+        text_put_hidden(w->out, st);
     }
     if (st->err == 0 && s->history != NULL)
         text_put_history(w->out, s->history, &st->line, &st->err);

@@ -473,9 +473,12 @@ Test(text, reason_goes_under_its_row_when_the_width_is_short)
 {
     struct cs_result recs[4];
     make_fleet(recs);
-    struct cs_scan_info info = info_width(64);
+    struct cs_scan_info info = info_width(52);
     char *out = run_writer(&cs_writer_text, &info, 0, recs, 4, NULL);
-    assert_lines_fit(out, 64);
+    /* the table fits (the summary line under it is not cut) */
+    char *table = cs_strndup(out, (size_t)(strstr(out, "4 endpoints:") - out));
+    assert_lines_fit(table, 52);
+    free(table);
     cr_assert_null(strstr(out, "REASON"), "%s", out);
     const char *row = strstr(out, "\nCRITICAL  ");
     cr_assert_not_null(row, "%s", out);
@@ -487,7 +490,7 @@ Test(text, reason_goes_under_its_row_when_the_width_is_short)
     for (; strncmp(line, "    ", 4) == 0; line = strchr(line, '\n') + 1, n_lines++) {
         const char *nl = strchr(line, '\n');
         cr_assert_neq(line[4], ' ', "%s", out);
-        if (joined[0] && last_cols < 64)
+        if (joined[0] && last_cols < 52)
             strcat(joined, " ");
         strncat(joined, line + 4, (size_t)(nl - line - 4));
         last_cols = (size_t)(nl - line);
@@ -496,6 +499,52 @@ Test(text, reason_goes_under_its_row_when_the_width_is_short)
     cr_assert_eq(n_lines, 2, "%s", out);
     cr_assert_eq(strncmp(line, "WARNING   ", 10), 0, "%s", out);
     free(out);
+    free_all(recs, 4);
+}
+
+/* Before REASON leaves its row, ISSUER, then REVOCATION, then NOT AFTER
+   make room, and a line under the table says which are not shown. */
+Test(text, a_short_width_leaves_columns_out_before_reason_leaves_its_row)
+{
+    struct cs_result recs[4];
+    make_fleet(recs);
+    for (int k = 0; k < 4; k++)
+        set_str(&recs[k].revocation, k == 3 ? NULL : "unchecked");
+    static const struct {
+        unsigned width;
+        bool crl;
+        const char *not_shown; /* NULL: every column */
+    } cases[] = {
+        {120, true, NULL},
+        {80, false, NULL},
+        {80, true, "not shown: ISSUER, REVOCATION (--wide shows them)\n"},
+        {64, false, "not shown: ISSUER, NOT AFTER (--wide shows them)\n"},
+        {64, true, "not shown: ISSUER, REVOCATION, NOT AFTER (--wide shows them)\n"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct cs_scan_info info = info_width(cases[i].width);
+        info.crl = cases[i].crl;
+        char *out = run_writer(&cs_writer_text, &info, 0, recs, 4, NULL);
+        assert_lines_fit(out, cases[i].width);
+        char *head = row_with(out, "STATUS");
+        cr_assert_not_null(strstr(head, "REASON"), "REASON left its row at %u:\n%s", cases[i].width,
+                           out);
+        bool issuer = cases[i].not_shown == NULL || !strstr(cases[i].not_shown, "ISSUER");
+        bool revocation = cases[i].crl &&
+                          (cases[i].not_shown == NULL || !strstr(cases[i].not_shown, "REVOCATION"));
+        bool not_after = cases[i].not_shown == NULL || !strstr(cases[i].not_shown, "NOT AFTER");
+        cr_assert_eq(strstr(head, "ISSUER") != NULL, issuer, "%s", out);
+        cr_assert_eq(strstr(head, "REVOCATION") != NULL, revocation, "%s", out);
+        cr_assert_eq(strstr(head, "NOT AFTER") != NULL, not_after, "%s", out);
+        free(head);
+        if (cases[i].not_shown)
+            cr_assert_not_null(strstr(out, cases[i].not_shown), "%s", out);
+        else
+            cr_assert_null(strstr(out, "not shown:"), "%s", out);
+        /* the short reasons are whole in their row */
+        cr_assert_not_null(strstr(out, "  expires in 80 days\n"), "%s", out);
+        free(out);
+    }
     free_all(recs, 4);
 }
 
