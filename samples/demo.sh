@@ -3,7 +3,7 @@
 # status certsweep knows, revoked and stapling servers, broken and misbehaving
 # ones, an SMTP and an IMAP server that switch to TLS with STARTTLS) with its
 # CRL and OCSP responder, scans it with certsweep (revocation
-# checks included), shows the table, writes CSV and JSON reports, and stops
+# checks included), shows the table, writes CSV, JSON and HTML reports, and stops
 # the fleet.
 # Uses the build in ./build (or BUILD_DIR), and builds there what it lacks:
 # certsweep and the fleet server certsweep-fleet, whatever the build was
@@ -46,9 +46,9 @@ echo
 # shellcheck disable=SC2046
 "$build/certsweep" --ca-file "$out/fleet/ca.pem" $(cat "$out/fleet/resolve.args") \
     -f "$out/fleet/targets.txt" -t 3 --crl --ocsp --fetch-timeout 3 \
-    -o "$out/report.csv" -o "$out/report.json"
+    -o "$out/report.csv" -o "$out/report.json" -o "$out/report.html"
 status=$?
 echo
 echo "exit code $status (0 OK, 1 WARNING, 2 CRITICAL/EXPIRED, 3 ERROR)"
-echo "reports: $out/report.csv $out/report.json"
+echo "reports: $out/report.csv $out/report.json $out/report.html (open it in a browser)"
 exit "$status"
