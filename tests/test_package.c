@@ -281,6 +281,7 @@ static const char *const installed_files[] = {
     "share/doc/certsweep/CHANGELOG.md",
     "share/doc/certsweep/LICENSE",
     "share/doc/certsweep/README.md",
+    "share/doc/certsweep/copyright",
     "share/doc/certsweep/examples/ci/github-workflow.yml",
     "share/doc/certsweep/examples/ci/gitlab-ci.yml",
     "share/doc/certsweep/examples/container/Containerfile",
@@ -363,6 +364,25 @@ Test(package, install_puts_every_file_in_place)
     }
     cr_assert_eq(access(dir_path(root, "share/doc/certsweep/examples/parallel/shards.sh"), X_OK),
                  0);
+
+    /* Debian's copyright file: machine-readable, LICENSE's every line in
+       its License paragraph */
+    char *copyright = slurp(dir_path(root, "share/doc/certsweep/copyright"), NULL);
+    char *license = slurp(CS_SOURCE_DIR "/LICENSE", NULL);
+    cr_assert(copyright && license);
+    static const char format[] =
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n";
+    cr_assert_eq(strncmp(copyright, format, strlen(format)), 0, "%s", copyright);
+    cr_assert_not_null(strstr(copyright, "\nFiles: *\n"), "%s", copyright);
+    cr_assert_not_null(strstr(copyright, "\nLicense: Expat\n MIT License\n"), "%s", copyright);
+    char *save;
+    for (char *l = strtok_r(license, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char line[512];
+        snprintf(line, sizeof line, "\n %s\n", l);
+        cr_assert_not_null(strstr(copyright, line), "LICENSE's '%s' is not in:\n%s", l, copyright);
+    }
+    free(copyright);
+    free(license);
 }
 
 /* ---- the .deb ----------------------------------------------------------------------------- */
