@@ -155,9 +155,10 @@ const struct cs_opt cs_cli_options[] = {
              "response is always asked for and checked)"},
     {"only", 0, CS_ARG_CUSTOM, .parse = parse_only, .metavar = "STATUSES",
      .complete = CS_COMPLETE_WORDS, .words = "problems ok warning critical expired error",
-     .help = "only these records in the text table, CSV, JSON and JSON Lines: problems (every "
-             "status but OK) or statuses joined by commas (expired,critical); the summary, the "
-             "exit code, history, notifications, Prometheus and Nagios still count every one",
+     .help =
+         "only these records in the text table, CSV, JSON, JSON Lines and HTML: problems (every "
+         "status but OK) or statuses joined by commas (expired,critical); the summary, the "
+         "exit code, history, notifications, Prometheus and Nagios still count every one",
      .deflt = "every record"},
     {"output", 'o', CS_ARG_CUSTOM, .parse = parse_output, .metavar = "FILE", .flags = CS_OPT_REPEAT,
      .complete = CS_COMPLETE_FILE,

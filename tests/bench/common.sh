@@ -47,16 +47,22 @@ trap cleanup EXIT
 load=$(cut -d" " -f1-3 /proc/loadavg)
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
+# fleet_ready PID LOG: waits until the fleet PID says in LOG it is ready (two
+# minutes at the most); exits 70 with its log if it never does.
+fleet_ready() {
+    for ((i = 0; i < 1200; i++)); do
+        grep -q '^ready' "$2" 2>/dev/null && break
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q '^ready' "$2" || { cat "$2" >&2; exit 70; }
+}
+
 # fleet_start ARGS...: certsweep-fleet --dir $work/fleet ARGS, in the
-# background, until it says it is ready (two minutes at the most).
+# background, until it says it is ready.
 fleet_start() {
     "$fleet_bin" --dir "$work/fleet" "$@" >"$work/fleet.log" 2>&1 &
     fleet_pid=$!
-    for ((i = 0; i < 1200; i++)); do
-        grep -q '^ready' "$work/fleet.log" 2>/dev/null && break
-        kill -0 "$fleet_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    grep -q '^ready' "$work/fleet.log" || { cat "$work/fleet.log" >&2; exit 70; }
+    fleet_ready "$fleet_pid" "$work/fleet.log"
 }
 fleet_stop() { kill "$fleet_pid"; wait "$fleet_pid" 2>/dev/null || true; fleet_pid=""; }

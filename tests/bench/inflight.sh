@@ -80,12 +80,7 @@ mv "$work/fleet" "$work/hold"
 "$fleet_bin" --dir "$work/fast" --bulk $PORTS --bulk-port-base $FAST_BASE --wildcard --threads 2 \
     >"$work/fast.log" 2>&1 &
 fast_pid=$!
-for ((i = 0; i < 1200; i++)); do
-    grep -q '^ready' "$work/fast.log" 2>/dev/null && break
-    kill -0 "$fast_pid" 2>/dev/null || break
-    sleep 0.1
-done
-grep -q '^ready' "$work/fast.log" || { cat "$work/fast.log" >&2; exit 70; }
+fleet_ready "$fast_pid" "$work/fast.log"
 stop_fleets() {
     kill "$hold_pid" "$fast_pid" 2>/dev/null || true
     wait "$hold_pid" "$fast_pid" 2>/dev/null || true
